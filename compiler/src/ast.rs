@@ -1,0 +1,272 @@
+//! The untyped syntax tree. Every node carries its byte span; literals keep their value
+//! (the formatter re-reads their text through the span, so `1_000` stays as written).
+
+use crate::source::Span;
+use std::fmt::Write;
+
+/// A parsed file: its top-level items in source order.
+#[derive(Clone, Debug, Default)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+/// A top-level item.
+#[derive(Clone, Debug)]
+pub enum Item {
+    Let(Let),
+    Block(Block),
+}
+
+impl Item {
+    /// The span of the whole item.
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Let(l) => l.span,
+            Item::Block(b) => b.span,
+        }
+    }
+}
+
+/// `let NAME = EXPR`.
+#[derive(Clone, Debug)]
+pub struct Let {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+/// `KIND [NAME] { ... }`, at top level or nested.
+#[derive(Clone, Debug)]
+pub struct Block {
+    pub kind: Ident,
+    pub label: Option<Ident>,
+    pub body: Vec<BodyItem>,
+    pub span: Span,
+    /// The `KIND [NAME]` part, where "missing attribute" errors point.
+    pub header: Span,
+}
+
+/// What a block body holds.
+#[derive(Clone, Debug)]
+pub enum BodyItem {
+    Attribute(Attribute),
+    Block(Block),
+}
+
+impl BodyItem {
+    /// The item's name (attribute name or nested block kind).
+    pub fn name(&self) -> &Ident {
+        match self {
+            BodyItem::Attribute(a) => &a.name,
+            BodyItem::Block(b) => &b.kind,
+        }
+    }
+
+    /// The span of the whole item.
+    pub fn span(&self) -> Span {
+        match self {
+            BodyItem::Attribute(a) => a.span,
+            BodyItem::Block(b) => b.span,
+        }
+    }
+}
+
+/// `NAME = EXPR` inside a block.
+#[derive(Clone, Debug)]
+pub struct Attribute {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+/// A name with its span.
+#[derive(Clone, Debug)]
+pub struct Ident {
+    pub name: Box<str>,
+    pub span: Span,
+}
+
+/// An expression with its span.
+#[derive(Clone, Debug)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+/// A number as written: integers stay integers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+/// Expression forms.
+#[derive(Clone, Debug)]
+pub enum ExprKind {
+    Int(i64),
+    Float(f64),
+    /// US dollars.
+    Money(f64),
+    /// As written: `80%` is 80.0.
+    Percent(f64),
+    /// Seconds.
+    Duration(f64),
+    Str(String),
+    Bool(bool),
+    Range(Number, Number),
+    List(Vec<Expr>),
+    /// A bare name (`spot`, `aws_west`) or a dotted path (`evo.cpu`).
+    Path(Vec<Ident>),
+    Call(Call),
+    Neg(Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    Paren(Box<Expr>),
+    /// A literal the parser already reported as invalid; later phases stay silent on it.
+    Error,
+}
+
+/// `name(arg, key = value)`.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub name: Ident,
+    pub args: Vec<Argument>,
+}
+
+/// A call argument, positional (`name` is `None`) or named.
+#[derive(Clone, Debug)]
+pub struct Argument {
+    pub name: Option<Ident>,
+    pub value: Expr,
+}
+
+/// Binary operators, arithmetic and comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl BinOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+        }
+    }
+
+    /// True for `< <= > >= == !=`.
+    pub fn is_comparison(self) -> bool {
+        !matches!(self, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div)
+    }
+}
+
+/// The tree's structure without spans, as one line of S-expressions: two files with equal
+/// shapes mean the same thing (what `fmt` must preserve).
+pub fn shape(file: &File) -> String {
+    let mut out = String::new();
+    for item in &file.items {
+        match item {
+            Item::Let(l) => {
+                let _ = write!(out, "(let {} ", l.name.name);
+                expr_shape(&l.value, &mut out);
+                out.push(')');
+            }
+            Item::Block(b) => block_shape(b, &mut out),
+        }
+    }
+    out
+}
+
+fn block_shape(b: &Block, out: &mut String) {
+    let _ = write!(
+        out,
+        "({} {:?}",
+        b.kind.name,
+        b.label.as_ref().map(|l| &*l.name)
+    );
+    for item in &b.body {
+        match item {
+            BodyItem::Attribute(a) => {
+                let _ = write!(out, " ({} ", a.name.name);
+                expr_shape(&a.value, out);
+                out.push(')');
+            }
+            BodyItem::Block(inner) => {
+                out.push(' ');
+                block_shape(inner, out);
+            }
+        }
+    }
+    out.push(')');
+}
+
+fn expr_shape(e: &Expr, out: &mut String) {
+    let _ = match &e.kind {
+        ExprKind::Int(v) => write!(out, "{v}"),
+        ExprKind::Float(v) => write!(out, "{v:?}f"),
+        ExprKind::Money(v) => write!(out, "${v:?}"),
+        ExprKind::Percent(v) => write!(out, "{v:?}%"),
+        ExprKind::Duration(v) => write!(out, "{v:?}s"),
+        ExprKind::Str(s) => write!(out, "{s:?}"),
+        ExprKind::Bool(b) => write!(out, "{b}"),
+        ExprKind::Range(a, b) => write!(out, "{a:?}..{b:?}"),
+        ExprKind::Error => write!(out, "<error>"),
+        ExprKind::Path(parts) => {
+            let names: Vec<&str> = parts.iter().map(|p| &*p.name).collect();
+            write!(out, "{}", names.join("."))
+        }
+        ExprKind::List(items) => {
+            out.push('[');
+            for i in items {
+                expr_shape(i, out);
+                out.push(',');
+            }
+            write!(out, "]")
+        }
+        ExprKind::Call(c) => {
+            let _ = write!(out, "{}(", c.name.name);
+            for a in &c.args {
+                if let Some(n) = &a.name {
+                    let _ = write!(out, "{}=", n.name);
+                }
+                expr_shape(&a.value, out);
+                out.push(',');
+            }
+            write!(out, ")")
+        }
+        ExprKind::Neg(inner) => {
+            out.push_str("(- ");
+            expr_shape(inner, out);
+            write!(out, ")")
+        }
+        ExprKind::Binary(op, l, r) => {
+            let _ = write!(out, "({} ", op.symbol());
+            expr_shape(l, out);
+            out.push(' ');
+            expr_shape(r, out);
+            write!(out, ")")
+        }
+        ExprKind::Paren(inner) => {
+            out.push_str("(paren ");
+            expr_shape(inner, out);
+            write!(out, ")")
+        }
+    };
+}

@@ -1,0 +1,367 @@
+//! Text → AST. Parses one top-level item at a time, so memory is bounded by the largest
+//! item and a syntax error in one item still lets the others be parsed (and reported).
+
+mod error;
+
+pub use error::ParseError;
+
+use crate::ast::*;
+use crate::diag::Problems;
+use crate::source::{SourceFile, Span, MAX_SOURCE_BYTES};
+use crate::trivia;
+use gaform_grammar::{GafParser, Rule};
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use pest::Parser as _;
+
+/// Deepest bracket nesting accepted: the grammar and the checker recurse per level.
+pub const MAX_DEPTH: usize = 64;
+/// Most operators in one expression: the tree of a longer chain is too deep to walk.
+pub const MAX_OPERATORS: usize = 256;
+
+/// Parses a whole file. Syntax errors go to `problems`; the items that parsed are returned.
+pub fn parse(source: &SourceFile, problems: &mut Problems) -> File {
+    let text: &str = &source.text;
+    let mut report = |e: ParseError| problems.push(e.to_diagnostic(text));
+    if text.len() > MAX_SOURCE_BYTES {
+        report(ParseError::TooLarge { bytes: text.len() });
+        return File::default();
+    }
+    if let Some(at) = trivia::too_deep(text, MAX_DEPTH) {
+        report(ParseError::TooDeep {
+            at,
+            limit: MAX_DEPTH,
+        });
+        return File::default();
+    }
+    let mut builder = Builder { errors: Vec::new() };
+    let mut items = Vec::new();
+    let mut offset = 0;
+    while let Some(rest) = text.get(offset..) {
+        if GafParser::parse(Rule::end_at, rest).is_ok() {
+            break;
+        }
+        match GafParser::parse(Rule::item_at, rest) {
+            Ok(mut pairs) => {
+                let Some(item_at) = pairs.next() else { break };
+                let end = item_at.as_span().end();
+                if let Some(item) = item_at.into_inner().next() {
+                    match builder.item(item, offset) {
+                        Ok(item) => items.push(item),
+                        Err(e) => builder.errors.push(e),
+                    }
+                }
+                if end == 0 {
+                    break;
+                }
+                offset += end;
+            }
+            Err(e) => {
+                let error = ParseError::from_pest(&e, offset);
+                let at = match error {
+                    ParseError::Unexpected { at, .. } => at,
+                    _ => offset,
+                };
+                builder.errors.push(error);
+                match trivia::resync(text, offset, at) {
+                    Some(next) if next > offset => offset = next,
+                    _ => break,
+                }
+            }
+        }
+    }
+    for e in builder.errors {
+        report(e);
+    }
+    File { items }
+}
+
+/// The operator table, built once: comparisons bind loosest, then `+ -`, then `* /`,
+/// then unary `-`.
+fn pratt() -> &'static PrattParser<Rule> {
+    static PRATT: std::sync::OnceLock<PrattParser<Rule>> = std::sync::OnceLock::new();
+    PRATT.get_or_init(|| {
+        PrattParser::new()
+            .op(Op::infix(Rule::lt, Assoc::Left)
+                | Op::infix(Rule::le, Assoc::Left)
+                | Op::infix(Rule::gt, Assoc::Left)
+                | Op::infix(Rule::ge, Assoc::Left)
+                | Op::infix(Rule::eq, Assoc::Left)
+                | Op::infix(Rule::ne, Assoc::Left))
+            .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+            .op(Op::infix(Rule::mul, Assoc::Left) | Op::infix(Rule::div, Assoc::Left))
+            .op(Op::prefix(Rule::neg))
+    })
+}
+
+type Built<T> = Result<T, ParseError>;
+
+/// Turns pest pairs into AST nodes; `base` is the item's offset in the file.
+struct Builder {
+    /// Literal errors: reported, while the item still parses (with `ExprKind::Error`).
+    errors: Vec<ParseError>,
+}
+
+fn span(pair: &Pair<'_, Rule>, base: usize) -> Span {
+    let s = pair.as_span();
+    Span::new(s.start() + base, s.end() + base)
+}
+
+fn next<'i>(
+    pairs: &mut Pairs<'i, Rule>,
+    parent: Span,
+    what: &'static str,
+) -> Built<Pair<'i, Rule>> {
+    pairs
+        .next()
+        .ok_or(ParseError::Internal { span: parent, what })
+}
+
+impl Builder {
+    fn item(&mut self, pair: Pair<'_, Rule>, base: usize) -> Built<Item> {
+        let whole = span(&pair, base);
+        match pair.as_rule() {
+            Rule::let_decl => {
+                let mut inner = pair.into_inner();
+                let _kw = next(&mut inner, whole, "let keyword")?;
+                let name = ident(next(&mut inner, whole, "let name")?, base);
+                let _eq = next(&mut inner, whole, "let =")?;
+                let value = self.expr(next(&mut inner, whole, "let value")?, base)?;
+                Ok(Item::Let(Let {
+                    name,
+                    value,
+                    span: whole,
+                }))
+            }
+            Rule::block => Ok(Item::Block(self.block(pair, base)?)),
+            _ => Err(ParseError::Internal {
+                span: whole,
+                what: "top-level item",
+            }),
+        }
+    }
+
+    fn block(&mut self, pair: Pair<'_, Rule>, base: usize) -> Built<Block> {
+        let whole = span(&pair, base);
+        let mut kind = None;
+        let mut label = None;
+        let mut body = Vec::new();
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::ident if kind.is_none() => kind = Some(ident(child, base)),
+                Rule::ident => label = Some(ident(child, base)),
+                Rule::attribute => body.push(BodyItem::Attribute(self.attribute(child, base)?)),
+                Rule::block => body.push(BodyItem::Block(self.block(child, base)?)),
+                _ => {}
+            }
+        }
+        let kind = kind.ok_or(ParseError::Internal {
+            span: whole,
+            what: "block kind",
+        })?;
+        let header = kind.span.to(label.as_ref().map_or(kind.span, |l| l.span));
+        Ok(Block {
+            kind,
+            label,
+            body,
+            span: whole,
+            header,
+        })
+    }
+
+    fn attribute(&mut self, pair: Pair<'_, Rule>, base: usize) -> Built<Attribute> {
+        let whole = span(&pair, base);
+        let mut inner = pair.into_inner();
+        let name = ident(next(&mut inner, whole, "attribute name")?, base);
+        let _eq = next(&mut inner, whole, "attribute =")?;
+        let value = self.expr(next(&mut inner, whole, "attribute value")?, base)?;
+        Ok(Attribute {
+            name,
+            value,
+            span: whole,
+        })
+    }
+
+    fn expr(&mut self, pair: Pair<'_, Rule>, base: usize) -> Built<Expr> {
+        let whole = span(&pair, base);
+        let inner = pair.into_inner();
+        let operators = inner.clone().filter(|p| p.as_rule() != Rule::neg).count() / 2;
+        if operators > MAX_OPERATORS {
+            return Err(ParseError::TooLong {
+                span: whole,
+                limit: MAX_OPERATORS,
+            });
+        }
+        pratt()
+            .map_primary(|p| self.primary(p, base))
+            .map_prefix(|op, rhs| {
+                let rhs = rhs?;
+                let span = span(&op, base).to(rhs.span);
+                Ok(Expr {
+                    kind: ExprKind::Neg(Box::new(rhs)),
+                    span,
+                })
+            })
+            .map_infix(|lhs, op, rhs| {
+                let (lhs, rhs) = (lhs?, rhs?);
+                let op = match op.as_rule() {
+                    Rule::add => BinOp::Add,
+                    Rule::sub => BinOp::Sub,
+                    Rule::mul => BinOp::Mul,
+                    Rule::div => BinOp::Div,
+                    Rule::lt => BinOp::Lt,
+                    Rule::le => BinOp::Le,
+                    Rule::gt => BinOp::Gt,
+                    Rule::ge => BinOp::Ge,
+                    Rule::eq => BinOp::Eq,
+                    _ => BinOp::Ne,
+                };
+                let span = lhs.span.to(rhs.span);
+                Ok(Expr {
+                    kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                    span,
+                })
+            })
+            .parse(inner)
+    }
+
+    fn primary(&mut self, pair: Pair<'_, Rule>, base: usize) -> Built<Expr> {
+        let whole = span(&pair, base);
+        let text = pair.as_str();
+        let kind = match pair.as_rule() {
+            Rule::number => match number(text) {
+                Some(Number::Int(v)) => ExprKind::Int(v),
+                Some(Number::Float(v)) => ExprKind::Float(v),
+                None => self.out_of_range(whole, "number"),
+            },
+            Rule::money => match unit_value(text.trim_start_matches('$')) {
+                Some(v) => ExprKind::Money(v),
+                None => self.out_of_range(whole, "amount"),
+            },
+            Rule::percent => match unit_value(text.trim_end_matches('%')) {
+                Some(v) => ExprKind::Percent(v),
+                None => self.out_of_range(whole, "percentage"),
+            },
+            Rule::duration => {
+                let (digits, unit) = text.split_at(text.len().saturating_sub(1));
+                let seconds = match unit {
+                    "s" => 1.0,
+                    "m" => 60.0,
+                    "h" => 3600.0,
+                    _ => 86400.0,
+                };
+                match unit_value(digits) {
+                    Some(v) if (v * seconds).is_finite() => ExprKind::Duration(v * seconds),
+                    _ => self.out_of_range(whole, "duration"),
+                }
+            }
+            Rule::boolean => ExprKind::Bool(text == "true"),
+            Rule::string => ExprKind::Str(string(pair)),
+            Rule::range => {
+                let mut bounds = pair.into_inner().map(|b| number(b.as_str()));
+                match (bounds.next().flatten(), bounds.next().flatten()) {
+                    (Some(lo), Some(hi)) => ExprKind::Range(lo, hi),
+                    _ => self.out_of_range(whole, "range bound"),
+                }
+            }
+            Rule::list => {
+                let items = pair
+                    .into_inner()
+                    .map(|e| self.expr(e, base))
+                    .collect::<Built<Vec<_>>>()?;
+                ExprKind::List(items)
+            }
+            Rule::paren => {
+                let mut inner = pair.into_inner();
+                ExprKind::Paren(Box::new(
+                    self.expr(next(&mut inner, whole, "parenthesised value")?, base)?,
+                ))
+            }
+            Rule::path => ExprKind::Path(pair.into_inner().map(|p| ident(p, base)).collect()),
+            Rule::call => {
+                let mut inner = pair.into_inner();
+                let name = ident(next(&mut inner, whole, "call name")?, base);
+                let args = inner
+                    .map(|a| self.argument(a, base))
+                    .collect::<Built<Vec<_>>>()?;
+                ExprKind::Call(Call { name, args })
+            }
+            _ => {
+                return Err(ParseError::Internal {
+                    span: whole,
+                    what: "value",
+                })
+            }
+        };
+        Ok(Expr { kind, span: whole })
+    }
+
+    fn argument(&mut self, pair: Pair<'_, Rule>, base: usize) -> Built<Argument> {
+        let whole = span(&pair, base);
+        let mut inner = pair.into_inner();
+        let arg = next(&mut inner, whole, "argument")?;
+        if arg.as_rule() == Rule::named_arg {
+            let mut parts = arg.into_inner();
+            let name = ident(next(&mut parts, whole, "argument name")?, base);
+            let _eq = next(&mut parts, whole, "argument =")?;
+            let value = self.expr(next(&mut parts, whole, "argument value")?, base)?;
+            Ok(Argument {
+                name: Some(name),
+                value,
+            })
+        } else {
+            Ok(Argument {
+                name: None,
+                value: self.expr(arg, base)?,
+            })
+        }
+    }
+
+    fn out_of_range(&mut self, span: Span, what: &'static str) -> ExprKind {
+        self.errors
+            .push(ParseError::NumberOutOfRange { span, what });
+        ExprKind::Error
+    }
+}
+
+fn ident(pair: Pair<'_, Rule>, base: usize) -> Ident {
+    Ident {
+        name: pair.as_str().into(),
+        span: span(&pair, base),
+    }
+}
+
+/// An integer if written as one (and it fits), else a finite float.
+fn number(text: &str) -> Option<Number> {
+    let clean: String = text.chars().filter(|&c| c != '_').collect();
+    if clean.contains(['.', 'e', 'E']) {
+        clean
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .map(Number::Float)
+    } else {
+        clean.parse::<i64>().ok().map(Number::Int)
+    }
+}
+
+fn unit_value(text: &str) -> Option<f64> {
+    let clean: String = text.chars().filter(|&c| c != '_').collect();
+    clean.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+fn string(pair: Pair<'_, Rule>) -> String {
+    let mut out = String::new();
+    for part in pair.into_inner() {
+        match (part.as_rule(), part.as_str()) {
+            (Rule::escape, "\\n") => out.push('\n'),
+            (Rule::escape, "\\\\") => out.push('\\'),
+            (Rule::escape, _) => out.push('"'),
+            (_, text) => out.push_str(text),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,88 @@
+use super::*;
+use crate::diag::Code;
+
+fn parse_ok(text: &str) -> File {
+    let mut problems = Problems::default();
+    let file = parse(&SourceFile::new("t.gaf", text), &mut problems);
+    let found = problems.finish(text.len());
+    assert!(found.is_empty(), "{found:#?}");
+    file
+}
+
+fn errors(text: &str) -> Vec<(Code, String, usize)> {
+    let mut problems = Problems::default();
+    let source = SourceFile::new("t.gaf", text);
+    parse(&source, &mut problems);
+    problems
+        .finish(text.len())
+        .into_iter()
+        .map(|d| {
+            (
+                d.code,
+                d.message.clone(),
+                source.line_col(d.primary_span().start as usize).0,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn precedence_and_units() {
+    let file = parse_ok("let x = 1 + 2 * -3 / (4 - $5) < 80%\nlet d = 1.5h");
+    assert_eq!(
+        shape(&file),
+        "(let x (< (+ 1 (/ (* 2 (- 3)) (paren (- 4 $5.0)))) 80.0%))(let d 5400.0s)"
+    );
+}
+
+#[test]
+fn blocks_calls_lists_paths() {
+    let file = parse_ok(
+        "job j { strategy = sma(fast = 2..50, 3) workers = evo.cpu\n xs = [\"a\", \"b\\\"\",] inner { a = true } }",
+    );
+    assert_eq!(
+        shape(&file),
+        r#"(job Some("j") (strategy sma(fast=Int(2)..Int(50),3,)) (workers evo.cpu) (xs ["a","b\"",]) (inner None (a true)))"#
+    );
+}
+
+#[test]
+fn syntax_error_says_what_was_expected() {
+    let errs = errors("cloud c {\n  max = = 1\n}\n");
+    assert_eq!(
+        errs,
+        vec![(Code::E0001, "expected a value, found `=`".to_string(), 2)]
+    );
+}
+
+#[test]
+fn every_broken_item_is_reported() {
+    let errs = errors("a x {\n b = \n}\nc y {\n d = 1 }\ne z {\n f = = 2\n}\n");
+    let lines: Vec<usize> = errs.iter().map(|e| e.2).collect();
+    assert_eq!(lines, vec![3, 7]);
+}
+
+#[test]
+fn end_of_input_points_at_last_token() {
+    let errs = errors("cloud c {\n  provider = local\n\n");
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].2, 2);
+    assert!(errs[0].1.contains("end of file"), "{:?}", errs[0]);
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let text = format!("let x = {}1{}", "(".repeat(10_000), ")".repeat(10_000));
+    assert_eq!(errors(&text)[0].0, Code::E0001);
+}
+
+#[test]
+fn long_chains_are_an_error_not_a_crash() {
+    let text = format!("let x = 1{}", " + 1".repeat(100_000));
+    assert_eq!(errors(&text)[0].0, Code::E0001);
+}
+
+#[test]
+fn huge_integer_is_out_of_range() {
+    assert_eq!(errors("let x = 99999999999999999999")[0].0, Code::E0009);
+}
