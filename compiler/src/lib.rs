@@ -9,7 +9,67 @@
 )]
 
 pub mod ast;
+pub mod catalog;
+pub mod check;
 pub mod diag;
+pub mod fmt;
+pub mod ir;
 pub mod parse;
+pub mod resolve;
 pub mod source;
 pub mod trivia;
+
+use diag::{Diagnostic, Problems};
+use source::SourceFile;
+
+/// What the compiler asks of its host: the only IO a check needs.
+pub trait Host {
+    /// `Ok` when `path` (as written in a job, relative to the `.gaf` file) is a readable
+    /// OHLCV CSV; otherwise why not, as a phrase (`is missing`, `has no Close column`).
+    fn probe_data(&self, path: &str) -> Result<(), String>;
+}
+
+/// A host that accepts every data path: for checks that must not touch the disk.
+pub struct NoHost;
+
+impl Host for NoHost {
+    fn probe_data(&self, _path: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// How strict a check is.
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    /// A missing or malformed data file is an error (plan, apply) rather than a warning
+    /// (`check`, where the data may arrive later).
+    pub data_errors: bool,
+}
+
+/// The result of checking one file.
+pub struct Checked {
+    /// The typed program, present only when there were no errors.
+    pub program: Option<ir::Program>,
+    /// Errors and warnings, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses, resolves and type-checks one file.
+pub fn check(source: &SourceFile, host: &dyn Host, options: &CheckOptions) -> Checked {
+    let mut problems = Problems::default();
+    let file = parse::parse(source, &mut problems);
+    let syntax_ok = !problems.has_errors();
+    let symbols = resolve::resolve(&file, &mut problems);
+    // After a syntax error, missing items would make every reference to them look
+    // unresolved: report only what parsing and resolution found.
+    let program = if syntax_ok {
+        Some(check::check(&symbols, host, options, &mut problems))
+    } else {
+        None
+    };
+    let ok = !problems.has_errors();
+    Checked {
+        program: program.filter(|_| ok),
+        diagnostics: problems.finish(source.text.len()),
+    }
+}

@@ -87,6 +87,12 @@ impl Diagnostic {
         self
     }
 
+    /// The same finding as a warning (E0014 while checking, where the data may come later).
+    pub fn into_warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
     /// The primary label's span (or an empty span at 0 if it has none).
     pub fn primary_span(&self) -> Span {
         self.labels
@@ -137,17 +143,24 @@ impl miette::Diagnostic for Diagnostic {
 #[derive(Clone, Debug, Default)]
 pub struct Problems {
     items: Vec<Diagnostic>,
+    errors: usize,
 }
 
 impl Problems {
     /// Records one diagnostic.
     pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.errors += usize::from(diagnostic.is_error());
         self.items.push(diagnostic);
+    }
+
+    /// How many errors (not warnings) were recorded.
+    pub fn error_count(&self) -> usize {
+        self.errors
     }
 
     /// True when any error (not warning) was recorded.
     pub fn has_errors(&self) -> bool {
-        self.items.iter().any(Diagnostic::is_error)
+        self.errors > 0
     }
 
     /// Sorted by position, then code; labels clamped to the source so that a label at the

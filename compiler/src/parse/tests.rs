@@ -86,3 +86,21 @@ fn long_chains_are_an_error_not_a_crash() {
 fn huge_integer_is_out_of_range() {
     assert_eq!(errors("let x = 99999999999999999999")[0].0, Code::E0009);
 }
+
+#[test]
+fn spans_end_at_the_last_token() {
+    let text = "cloud c {\n  a = b   # note\n  c = evo.cpu  \n  d = f(x)  \n}\n";
+    let file = parse_ok(text);
+    let Some(Item::Block(block)) = file.items.first() else {
+        panic!("no block")
+    };
+    let values: Vec<&str> = block
+        .body
+        .iter()
+        .map(|item| match item {
+            BodyItem::Attribute(a) => &text[a.value.span.start as usize..a.value.span.end as usize],
+            BodyItem::Block(_) => "",
+        })
+        .collect();
+    assert_eq!(values, vec!["b", "evo.cpu", "f(x)"]);
+}

@@ -1,0 +1,797 @@
+//! `job`: strategy and operator calls, the fitness expression, its worker group and its
+//! data file (E0014, through the host).
+
+use super::fields::Schema;
+use super::value::{Value, Want};
+use super::Checker;
+use crate::ast::{Attribute, BinOp, Block, Expr, ExprKind};
+use crate::diag::{suggest, Code, Diagnostic};
+use crate::ir::*;
+use crate::resolve::Kind;
+use crate::source::Span;
+
+const JOB: Schema = Schema {
+    what: "job",
+    attributes: &[
+        "compute",
+        "workers",
+        "data",
+        "strategy",
+        "fitness",
+        "population",
+        "generations",
+        "selection",
+        "crossover",
+        "mutation",
+        "elitism",
+        "islands",
+        "seed",
+        "cash",
+        "commission",
+        "max_runtime",
+    ],
+    blocks: &["migration"],
+    repeatable: &[],
+};
+const MIGRATION: Schema = Schema {
+    what: "migration",
+    attributes: &["every", "count"],
+    blocks: &[],
+    repeatable: &[],
+};
+
+/// What a call argument must be.
+#[derive(Clone, Copy)]
+enum Arg {
+    Range,
+    Int(i64),
+    Float(f64),
+}
+
+struct Signature {
+    name: &'static str,
+    /// Name, type, and whether it may be left out (the default is in `Arg`).
+    params: &'static [(&'static str, Arg, bool)],
+}
+
+const STRATEGIES: &[Signature] = &[
+    Signature {
+        name: "sma_crossover",
+        params: &[("fast", Arg::Range, false), ("slow", Arg::Range, false)],
+    },
+    Signature {
+        name: "rsi_reversion",
+        params: &[
+            ("period", Arg::Range, false),
+            ("lower", Arg::Range, false),
+            ("upper", Arg::Range, false),
+        ],
+    },
+    Signature {
+        name: "breakout",
+        params: &[("lookback", Arg::Range, false), ("exit", Arg::Range, false)],
+    },
+];
+const SELECTIONS: &[Signature] = &[
+    Signature {
+        name: "tournament",
+        params: &[("size", Arg::Int(3), true)],
+    },
+    Signature {
+        name: "roulette",
+        params: &[],
+    },
+    Signature {
+        name: "rank",
+        params: &[],
+    },
+];
+const CROSSOVERS: &[Signature] = &[
+    Signature {
+        name: "uniform",
+        params: &[("rate", Arg::Float(0.9), true)],
+    },
+    Signature {
+        name: "one_point",
+        params: &[("rate", Arg::Float(0.9), true)],
+    },
+    Signature {
+        name: "blend",
+        params: &[
+            ("alpha", Arg::Float(0.5), true),
+            ("rate", Arg::Float(0.9), true),
+        ],
+    },
+];
+const MUTATIONS: &[Signature] = &[
+    Signature {
+        name: "gaussian",
+        params: &[
+            ("sigma", Arg::Float(0.1), true),
+            ("rate", Arg::Float(0.2), true),
+        ],
+    },
+    Signature {
+        name: "reset",
+        params: &[("rate", Arg::Float(0.2), true)],
+    },
+];
+
+/// A checked argument: its value and where it was written (the call itself for defaults).
+type Args = Vec<(Value, Span)>;
+
+impl Checker<'_> {
+    pub(super) fn job(&mut self, block: &Block, name: String) -> Job {
+        let f = self.fields(block, &JOB);
+        let compute_attr = self.required(&f, "compute", "COMPUTE_NAME");
+        let compute = self.reference(compute_attr, Kind::Compute);
+        let workers = compute.as_ref().map_or(0, |c| {
+            self.worker_group_of(block, c.value, f.attr("workers"))
+        });
+        let data_attr = self.required(&f, "data", "\"data/GOOG.csv\"");
+        let data = self.string(data_attr);
+        if let Some(d) = &data {
+            self.probe_data(&d.value, d.span);
+        }
+        let strategy = self.required(
+            &f,
+            "strategy",
+            "sma_crossover(fast = 2..50, slow = 10..200)",
+        );
+        let strategy = strategy.and_then(|s| self.strategy(&s.value));
+        let fitness = match f.attr("fitness") {
+            Some(a) => self.fitness(&a.value),
+            None => Some(Fitness::Metric(Metric::Sharpe)),
+        };
+        let population_attr = self.required(&f, "population", "200");
+        let population = self.int(population_attr, 2);
+        let generations_attr = self.required(&f, "generations", "50");
+        let generations = self.int(generations_attr, 1);
+        let selection = self.operator(
+            f.attr("selection"),
+            "selection operator",
+            SELECTIONS,
+            "tournament(size = 3)",
+        );
+        let selection = match selection {
+            Some((0, args)) => Some(Selection::Tournament {
+                size: self.positive(args.first(), "size").unwrap_or(3),
+            }),
+            Some((1, _)) => Some(Selection::Roulette),
+            Some(_) => Some(Selection::Rank),
+            None => None,
+        };
+        let crossover = self.operator(
+            f.attr("crossover"),
+            "crossover operator",
+            CROSSOVERS,
+            "uniform(rate = 0.9)",
+        );
+        let crossover = crossover.map(|(i, args)| {
+            let rate = |c: &mut Self, k: usize| c.arg_rate(args.get(k), "rate").unwrap_or(0.9);
+            match i {
+                0 => Crossover::Uniform {
+                    rate: rate(self, 0),
+                },
+                1 => Crossover::OnePoint {
+                    rate: rate(self, 0),
+                },
+                _ => {
+                    let alpha = match args.first() {
+                        Some((Value::Float(a), span)) if *a < 0.0 => {
+                            self.bounds(
+                                *span,
+                                format!("`alpha` must be at least 0, found {a}"),
+                                "negative",
+                            );
+                            0.5
+                        }
+                        Some((Value::Float(a), _)) => *a,
+                        _ => 0.5,
+                    };
+                    Crossover::Blend {
+                        alpha,
+                        rate: rate(self, 1),
+                    }
+                }
+            }
+        });
+        let mutation = self.operator(
+            f.attr("mutation"),
+            "mutation operator",
+            MUTATIONS,
+            "gaussian(sigma = 0.1, rate = 0.2)",
+        );
+        let mutation = mutation.map(|(i, args)| match i {
+            0 => {
+                let sigma = match args.first() {
+                    Some((Value::Float(s), span)) if *s <= 0.0 => {
+                        self.bounds(
+                            *span,
+                            format!("`sigma` must be above 0, found {s}"),
+                            "not above 0",
+                        );
+                        0.1
+                    }
+                    Some((Value::Float(s), _)) => *s,
+                    _ => 0.1,
+                };
+                Mutation::Gaussian {
+                    sigma,
+                    rate: self.arg_rate(args.get(1), "rate").unwrap_or(0.2),
+                }
+            }
+            _ => Mutation::Reset {
+                rate: self.arg_rate(args.first(), "rate").unwrap_or(0.2),
+            },
+        });
+        let elitism = self.int(f.attr("elitism"), 0);
+        if let (Some(e), Some(p)) = (&elitism, &population) {
+            if e.value >= p.value {
+                let d = Diagnostic::new(
+                    Code::E0009,
+                    format!(
+                        "`elitism` ({}) must be below `population` ({})",
+                        e.value, p.value
+                    ),
+                    e.span,
+                    "not below population",
+                )
+                .with_label(p.span, "population set here");
+                self.report(d);
+            }
+        }
+        let islands = self.int(f.attr("islands"), 1).map(|i| i.value);
+        let migration = self.migration(&f, population.as_ref().map(|p| p.value));
+        let seed = self.int(f.attr("seed"), 0).map_or(0, |s| s.value);
+        let cash = match self.money(f.attr("cash")) {
+            Some((c, span)) if c <= 0.0 => {
+                self.bounds(span, "`cash` must be above $0", "not above $0");
+                10_000.0
+            }
+            Some((c, _)) => c,
+            None => 10_000.0,
+        };
+        let commission = match self.percent(f.attr("commission")) {
+            Some((c, span)) if !(0.0..1.0).contains(&c) => {
+                self.bounds(
+                    span,
+                    "`commission` must be in [0%, 100%)",
+                    "outside [0%, 100%)",
+                );
+                0.001
+            }
+            Some((c, _)) => c,
+            None => 0.001,
+        };
+        let max_runtime_secs = self.duration(f.attr("max_runtime"));
+        Job {
+            name,
+            span: block.span,
+            compute: ComputeId(compute.map_or(0, |c| c.value)),
+            workers,
+            data_span: data.as_ref().map_or(block.header, |d| d.span),
+            data: data.map(|d| d.value).unwrap_or_default(),
+            strategy: strategy.unwrap_or(Strategy::SmaCrossover {
+                fast: ParamRange { lo: 1, hi: 1 },
+                slow: ParamRange { lo: 2, hi: 2 },
+            }),
+            fitness: fitness.unwrap_or(Fitness::Metric(Metric::Sharpe)),
+            population: population.map_or(2, |p| p.value),
+            generations: generations.map_or(1, |g| g.value),
+            selection: selection.unwrap_or(Selection::Tournament { size: 3 }),
+            crossover: crossover.unwrap_or(Crossover::Uniform { rate: 0.9 }),
+            mutation: mutation.unwrap_or(Mutation::Gaussian {
+                sigma: 0.1,
+                rate: 0.2,
+            }),
+            elitism: elitism.map_or(1, |e| e.value),
+            islands,
+            migration,
+            seed,
+            cash,
+            commission,
+            max_runtime_secs,
+        }
+    }
+
+    /// The index of the job's worker group in its compute (`cpu` or `evo.cpu`).
+    fn worker_group_of(&mut self, job: &Block, compute: usize, attr: Option<&Attribute>) -> usize {
+        let Some(c) = self.program.computes.get(compute) else {
+            return 0;
+        };
+        let groups: Vec<String> = c.workers.iter().map(|w| w.name.clone()).collect();
+        let compute_name = c.name.clone();
+        let Some(attr) = attr else {
+            if groups.len() > 1 {
+                let help = format!(
+                    "add `workers = {}` (groups: {})",
+                    groups.first().map_or("", |g| g),
+                    groups.join(", ")
+                );
+                self.missing(job, "workers", &help);
+            }
+            return 0;
+        };
+        let ExprKind::Path(parts) = &attr.value.kind else {
+            let d = Diagnostic::new(
+                Code::E0007,
+                "expected a worker group name",
+                attr.value.span,
+                "expected `GROUP` or `COMPUTE.GROUP`",
+            );
+            self.report(d);
+            return 0;
+        };
+        let group = match parts.as_slice() {
+            [group] => group,
+            [owner, group] => {
+                if *owner.name != *compute_name {
+                    if self.symbols.block(Kind::Compute, &owner.name).is_some() {
+                        let d = Diagnostic::new(
+                            Code::E0006,
+                            format!("`{}` belongs to compute `{}`, but this job runs on `{compute_name}`", dotted(parts), owner.name),
+                            owner.span,
+                            "another compute",
+                        );
+                        self.report(d.with_help(format!(
+                            "name a group of `{compute_name}`: {}",
+                            groups.join(", ")
+                        )));
+                    } else {
+                        self.unresolved_ref(owner, Kind::Compute);
+                    }
+                    return 0;
+                }
+                group
+            }
+            _ => {
+                let d = Diagnostic::new(
+                    Code::E0007,
+                    "expected `GROUP` or `COMPUTE.GROUP`",
+                    attr.value.span,
+                    "too many parts",
+                );
+                self.report(d);
+                return 0;
+            }
+        };
+        match groups.iter().position(|g| **g == *group.name) {
+            Some(i) => i,
+            None => {
+                let help = suggest::did_you_mean(&group.name, groups.iter().map(String::as_str))
+                    .unwrap_or_else(|| {
+                        format!("groups of `{compute_name}`: {}", groups.join(", "))
+                    });
+                let d = Diagnostic::new(
+                    Code::E0005,
+                    format!(
+                        "compute `{compute_name}` has no worker group `{}`",
+                        group.name
+                    ),
+                    group.span,
+                    "no such worker group",
+                );
+                self.report(d.with_help(help));
+                0
+            }
+        }
+    }
+
+    fn probe_data(&mut self, path: &str, span: Span) {
+        if let Err(why) = self.host.probe_data(path) {
+            let d = Diagnostic::new(Code::E0014, format!("data file `{path}` {why}"), span, "no OHLCV data here")
+                .with_help("paths are relative to the .gaf file; the CSV needs Open, High, Low and Close columns");
+            let d = if self.options.data_errors {
+                d
+            } else {
+                d.into_warning()
+            };
+            self.report(d);
+        }
+    }
+
+    fn migration(&mut self, f: &super::fields::Fields<'_>, population: Option<u64>) -> Migration {
+        let Some(block) = f.blocks("migration").next() else {
+            return Migration {
+                every: 10,
+                count: 2,
+            };
+        };
+        self.expect_label(block, false);
+        let mf = self.fields(block, &MIGRATION);
+        let every = self.int(mf.attr("every"), 1).map_or(10, |e| e.value);
+        let count = self.int(mf.attr("count"), 0);
+        if let (Some(c), Some(p)) = (&count, population) {
+            if c.value > p {
+                self.bounds(
+                    c.span,
+                    format!("`count` ({}) exceeds the population ({p})", c.value),
+                    "more migrants than individuals",
+                );
+            }
+        }
+        Migration {
+            every,
+            count: count.map_or(2, |c| c.value),
+        }
+    }
+
+    fn strategy(&mut self, expr: &Expr) -> Option<Strategy> {
+        let (which, args) = self.call(
+            expr,
+            "strategy",
+            STRATEGIES,
+            "sma_crossover(fast = 2..50, slow = 10..200)",
+        )?;
+        let ranges: Vec<(ParamRange, Span)> = args
+            .iter()
+            .filter_map(|(v, span)| match v {
+                Value::RangeInt(lo, hi) => Some((ParamRange { lo: *lo, hi: *hi }, *span)),
+                _ => None,
+            })
+            .collect();
+        let names = STRATEGIES.get(which).map(|s| s.params).unwrap_or_default();
+        let mut ok = ranges.len() == names.len();
+        for ((range, span), (param, _, _)) in ranges.iter().zip(names) {
+            ok &= self.ordered(*range, *span, param);
+        }
+        let r = |i: usize| ranges.get(i).copied();
+        let strategy = match (which, r(0), r(1), r(2)) {
+            (0, Some(fast), Some(slow), _) => {
+                ok &= self.periods(&[fast, slow], &["fast", "slow"]);
+                if fast.0.lo >= slow.0.hi {
+                    let d = Diagnostic::new(
+                        Code::E0009,
+                        format!("`fast` starts at {} but `slow` ends at {}: no fast period is below a slow one", fast.0.lo, slow.0.hi),
+                        fast.1,
+                        "fast range",
+                    )
+                    .with_label(slow.1, "slow range");
+                    self.report(d.with_help(
+                        "the fast range's lower bound must be below the slow range's upper bound",
+                    ));
+                    ok = false;
+                }
+                Strategy::SmaCrossover {
+                    fast: fast.0,
+                    slow: slow.0,
+                }
+            }
+            (1, Some(period), Some(lower), Some(upper)) => {
+                ok &= self.periods(&[period], &["period"]);
+                for (range, name) in [(lower, "lower"), (upper, "upper")] {
+                    if range.0.lo < 0 || range.0.hi > 100 {
+                        self.bounds(
+                            range.1,
+                            format!(
+                                "RSI `{name}` must lie within 0..100, found {}..{}",
+                                range.0.lo, range.0.hi
+                            ),
+                            "outside 0..100",
+                        );
+                        ok = false;
+                    }
+                }
+                if lower.0.lo >= upper.0.hi {
+                    let d = Diagnostic::new(
+                        Code::E0009,
+                        format!("`lower` starts at {} but `upper` ends at {}: no lower level is below an upper one", lower.0.lo, upper.0.hi),
+                        lower.1,
+                        "lower range",
+                    )
+                    .with_label(upper.1, "upper range");
+                    self.report(d);
+                    ok = false;
+                }
+                Strategy::RsiReversion {
+                    period: period.0,
+                    lower: lower.0,
+                    upper: upper.0,
+                }
+            }
+            (2, Some(lookback), Some(exit), _) => {
+                ok &= self.periods(&[lookback, exit], &["lookback", "exit"]);
+                Strategy::Breakout {
+                    lookback: lookback.0,
+                    exit: exit.0,
+                }
+            }
+            _ => return None,
+        };
+        ok.then_some(strategy)
+    }
+
+    fn ordered(&mut self, range: ParamRange, span: Span, param: &str) -> bool {
+        if range.lo <= range.hi {
+            return true;
+        }
+        let d = Diagnostic::new(
+            Code::E0009,
+            format!(
+                "range `{}..{}` for `{param}` is reversed",
+                range.lo, range.hi
+            ),
+            span,
+            "lower bound above upper bound",
+        );
+        self.report(d.with_help(format!("write `{}..{}`", range.hi, range.lo)));
+        false
+    }
+
+    /// Bar counts start at 1.
+    fn periods(&mut self, ranges: &[(ParamRange, Span)], names: &[&str]) -> bool {
+        let mut ok = true;
+        for ((range, span), name) in ranges.iter().zip(names) {
+            if range.lo < 1 {
+                self.bounds(
+                    *span,
+                    format!(
+                        "`{name}` counts bars and must be at least 1, found {}",
+                        range.lo
+                    ),
+                    "below 1",
+                );
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    fn operator(
+        &mut self,
+        attr: Option<&Attribute>,
+        what: &str,
+        signatures: &[Signature],
+        example: &str,
+    ) -> Option<(usize, Args)> {
+        self.call(&attr?.value, what, signatures, example)
+    }
+
+    /// Checks a call against the signatures: name (E0013), argument names (E0003),
+    /// repeats (E0004), missing arguments (E0008) and types. Bare `rank` means `rank()`.
+    fn call(
+        &mut self,
+        expr: &Expr,
+        what: &str,
+        signatures: &[Signature],
+        example: &str,
+    ) -> Option<(usize, Args)> {
+        let mut expr = expr;
+        while let ExprKind::Paren(inner) = &expr.kind {
+            expr = inner;
+        }
+        let (name, args) = match &expr.kind {
+            ExprKind::Call(call) => (&call.name, call.args.as_slice()),
+            ExprKind::Path(parts) if parts.len() == 1 => (parts.first()?, &[][..]),
+            _ => {
+                let d = Diagnostic::new(
+                    Code::E0007,
+                    format!("expected a {what} such as `{example}`"),
+                    expr.span,
+                    format!("not a {what}"),
+                );
+                self.report(d);
+                return None;
+            }
+        };
+        let names = signatures.iter().map(|s| s.name);
+        let Some(which) = signatures.iter().position(|s| s.name == &*name.name) else {
+            let help = suggest::did_you_mean(&name.name, names.clone()).unwrap_or_else(|| {
+                format!("expected one of: {}", names.collect::<Vec<_>>().join(", "))
+            });
+            let d = Diagnostic::new(
+                Code::E0013,
+                format!("unknown {what} `{}`", name.name),
+                name.span,
+                format!("not a {what}"),
+            );
+            self.report(d.with_help(help));
+            return None;
+        };
+        let signature = signatures.get(which)?;
+        let mut slots: Vec<Option<(Value, Span)>> = vec![None; signature.params.len()];
+        let mut next_positional = 0;
+        let mut ok = true;
+        for arg in args {
+            let index = match &arg.name {
+                Some(n) => match signature.params.iter().position(|p| p.0 == &*n.name) {
+                    Some(i) => i,
+                    None => {
+                        let help =
+                            suggest::did_you_mean(&n.name, signature.params.iter().map(|p| p.0))
+                                .unwrap_or_else(|| parameter_list(signature));
+                        let d = Diagnostic::new(
+                            Code::E0003,
+                            format!("unknown parameter `{}` for `{}`", n.name, signature.name),
+                            n.span,
+                            "no such parameter",
+                        );
+                        self.report(d.with_help(help));
+                        ok = false;
+                        continue;
+                    }
+                },
+                None => {
+                    next_positional += 1;
+                    next_positional - 1
+                }
+            };
+            let Some((param, kind, _)) = signature.params.get(index) else {
+                let d = Diagnostic::new(
+                    Code::E0003,
+                    format!(
+                        "`{}` takes {} argument(s)",
+                        signature.name,
+                        signature.params.len()
+                    ),
+                    arg.value.span,
+                    "one argument too many",
+                );
+                self.report(d.with_help(parameter_list(signature)));
+                ok = false;
+                continue;
+            };
+            if let Some(Some((_, first))) = slots.get(index) {
+                let d = Diagnostic::new(
+                    Code::E0004,
+                    format!("`{param}` is given twice"),
+                    arg.value.span,
+                    "given again here",
+                )
+                .with_label(*first, "first given here");
+                self.report(d);
+                ok = false;
+                continue;
+            }
+            let want = match kind {
+                Arg::Range => Want::RangeInt,
+                Arg::Int(_) => Want::Int,
+                Arg::Float(_) => Want::Float,
+            };
+            match self.value(&arg.value, &want) {
+                Some(v) => {
+                    if let Some(slot) = slots.get_mut(index) {
+                        *slot = Some((v, arg.value.span));
+                    }
+                }
+                None => ok = false,
+            }
+        }
+        let mut out = Vec::with_capacity(slots.len());
+        for (slot, (param, kind, optional)) in slots.into_iter().zip(signature.params) {
+            match (slot, kind) {
+                (Some(v), _) => out.push(v),
+                (None, Arg::Int(d)) if *optional => out.push((Value::Int(*d), expr.span)),
+                (None, Arg::Float(d)) if *optional => out.push((Value::Float(*d), expr.span)),
+                (None, _) => {
+                    let d = Diagnostic::new(
+                        Code::E0008,
+                        format!("missing argument `{param}` for `{}`", signature.name),
+                        expr.span,
+                        format!("`{param}` is required"),
+                    );
+                    self.report(d.with_help(parameter_list(signature)));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some((which, out))
+    }
+
+    fn positive(&mut self, arg: Option<&(Value, Span)>, name: &str) -> Option<u64> {
+        match arg? {
+            (Value::Int(v), span) if *v < 1 => {
+                self.bounds(
+                    *span,
+                    format!("`{name}` must be at least 1, found {v}"),
+                    "below 1",
+                );
+                None
+            }
+            (Value::Int(v), _) => u64::try_from(*v).ok(),
+            _ => None,
+        }
+    }
+
+    fn arg_rate(&mut self, arg: Option<&(Value, Span)>, name: &str) -> Option<f64> {
+        match arg? {
+            (Value::Float(v), span) => self.rate(Some((*v, *span)), name),
+            _ => None,
+        }
+    }
+
+    /// A fitness expression: metrics, numbers and lets joined by `+ - * /`.
+    fn fitness(&mut self, expr: &Expr) -> Option<Fitness> {
+        match &expr.kind {
+            ExprKind::Int(i) => Some(Fitness::Const(*i as f64)),
+            ExprKind::Float(v) => Some(Fitness::Const(*v)),
+            ExprKind::Percent(p) => Some(Fitness::Const(p / 100.0)),
+            ExprKind::Paren(inner) => self.fitness(inner),
+            ExprKind::Neg(inner) => Some(Fitness::Neg(Box::new(self.fitness(inner)?))),
+            ExprKind::Binary(op, l, r) => {
+                let op = match op {
+                    BinOp::Add => ArithOp::Add,
+                    BinOp::Sub => ArithOp::Sub,
+                    BinOp::Mul => ArithOp::Mul,
+                    BinOp::Div => ArithOp::Div,
+                    cmp => {
+                        let d = Diagnostic::new(
+                            Code::E0007,
+                            format!("expected a number, found a comparison `{}`", cmp.symbol()),
+                            expr.span,
+                            "fitness must be a number",
+                        );
+                        self.report(d);
+                        return None;
+                    }
+                };
+                let (l, r) = (self.fitness(l), self.fitness(r));
+                Some(Fitness::Binary(op, Box::new(l?), Box::new(r?)))
+            }
+            ExprKind::Path(parts) if parts.len() == 1 => {
+                let name = parts.first()?;
+                if let Some(m) = Metric::from_keyword(&name.name) {
+                    return Some(Fitness::Metric(m));
+                }
+                if let Some(i) = self.symbols.let_(&name.name) {
+                    return match self.let_value(i)? {
+                        Value::Int(v) => Some(Fitness::Const(v as f64)),
+                        Value::Float(v) | Value::Percent(v) => Some(Fitness::Const(v)),
+                        other => {
+                            let d = Diagnostic::new(
+                                Code::E0007,
+                                format!("expected a number, found {}", other.type_name()),
+                                expr.span,
+                                "fitness must be a number",
+                            );
+                            self.report(d);
+                            None
+                        }
+                    };
+                }
+                let help = suggest::did_you_mean(&name.name, Metric::MEMBERS.iter().copied())
+                    .unwrap_or_else(|| format!("metrics: {}", Metric::MEMBERS.join(", ")));
+                let d = Diagnostic::new(
+                    Code::E0013,
+                    format!("unknown metric `{}`", name.name),
+                    name.span,
+                    "not a metric",
+                );
+                self.report(d.with_help(help));
+                None
+            }
+            ExprKind::Error => None,
+            _ => {
+                let shown = match self.eval(expr, None) {
+                    Some(v) => v.type_name(),
+                    None => return None,
+                };
+                let d = Diagnostic::new(
+                    Code::E0007,
+                    format!("expected a number or metric, found {shown}"),
+                    expr.span,
+                    "fitness must be a number",
+                );
+                self.report(d.with_help(format!("metrics: {}", Metric::MEMBERS.join(", "))));
+                None
+            }
+        }
+    }
+}
+
+fn parameter_list(signature: &Signature) -> String {
+    if signature.params.is_empty() {
+        return format!(
+            "`{}` takes no arguments: write `{}()`",
+            signature.name, signature.name
+        );
+    }
+    let params: Vec<&str> = signature.params.iter().map(|p| p.0).collect();
+    format!("`{}` takes: {}", signature.name, params.join(", "))
+}
+
+/// `a.b` as written, for messages.
+fn dotted(parts: &[crate::ast::Ident]) -> String {
+    parts.iter().map(|p| &*p.name).collect::<Vec<_>>().join(".")
+}

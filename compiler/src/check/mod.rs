@@ -1,0 +1,289 @@
+//! Type checking: resolved AST → typed IR. Every attribute is checked against its block's
+//! table and its wanted type; all errors are collected. Blocks are checked in dependency
+//! order (clouds … monitors) so a block can look at the IR of the blocks it names.
+
+mod blocks;
+mod capacity;
+mod compute;
+mod fields;
+mod job;
+mod value;
+
+use crate::ast::{Attribute, Block};
+use crate::diag::{Code, Diagnostic, Problems};
+use crate::ir::{self, Keyword, Spanned};
+use crate::resolve::{Kind, Symbols};
+use crate::source::Span;
+use crate::{CheckOptions, Host};
+use value::{LetState, Value, Want};
+
+/// Checks every block and returns the program (complete only when no error was reported).
+pub fn check(
+    symbols: &Symbols<'_>,
+    host: &dyn Host,
+    options: &CheckOptions,
+    problems: &mut Problems,
+) -> ir::Program {
+    let mut checker = Checker {
+        symbols,
+        host,
+        options,
+        problems,
+        let_states: vec![LetState::Pending; symbols.lets.len()],
+        let_used: vec![false; symbols.lets.len()],
+        used: Kind::ALL.map(|k| vec![false; symbols.blocks[k.index()].len()]),
+        clean: Kind::ALL.map(|k| vec![true; symbols.blocks[k.index()].len()]),
+        program: ir::Program::default(),
+    };
+    for kind in Kind::ALL {
+        for (i, block) in symbols.blocks[kind.index()].iter().enumerate() {
+            let before = checker.error_count();
+            checker.block(kind, block);
+            if checker.error_count() > before {
+                checker.clean[kind.index()][i] = false;
+            }
+        }
+    }
+    // Lets nothing reads are still checked.
+    for i in 0..symbols.lets.len() {
+        if !checker.let_used.get(i).copied().unwrap_or(true) {
+            let _ = checker.let_value(i);
+            if let Some(u) = checker.let_used.get_mut(i) {
+                *u = false;
+            }
+        }
+    }
+    checker.capacity();
+    checker.unused();
+    checker.program
+}
+
+/// The checker's state while walking one file.
+pub(crate) struct Checker<'s> {
+    symbols: &'s Symbols<'s>,
+    host: &'s dyn Host,
+    options: &'s CheckOptions,
+    problems: &'s mut Problems,
+    let_states: Vec<LetState>,
+    let_used: Vec<bool>,
+    /// Per kind, per block: referenced by something (W0003).
+    used: [Vec<bool>; 8],
+    /// Per kind, per block: checked without errors (cross-block checks use only these).
+    clean: [Vec<bool>; 8],
+    program: ir::Program,
+}
+
+impl Checker<'_> {
+    fn report(&mut self, d: Diagnostic) {
+        self.problems.push(d);
+    }
+
+    fn error_count(&self) -> usize {
+        self.problems.error_count()
+    }
+
+    fn mark_used(&mut self, kind: Kind, i: usize) {
+        if let Some(u) = self.used[kind.index()].get_mut(i) {
+            *u = true;
+        }
+    }
+
+    fn is_clean(&self, kind: Kind, i: usize) -> bool {
+        self.clean[kind.index()].get(i).copied().unwrap_or(false)
+    }
+
+    fn block(&mut self, kind: Kind, block: &Block) {
+        let name = block
+            .label
+            .as_ref()
+            .map(|l| l.name.to_string())
+            .unwrap_or_default();
+        match kind {
+            Kind::Cloud => {
+                let cloud = self.cloud(block, name);
+                self.program.clouds.push(cloud);
+            }
+            Kind::Quota => {
+                let quota = self.quota(block, name);
+                self.program.quotas.push(quota);
+            }
+            Kind::Budget => {
+                let budget = self.budget(block, name);
+                self.program.budgets.push(budget);
+            }
+            Kind::SpotPolicy => {
+                let policy = self.spot_policy(block, name);
+                self.program.spot_policies.push(policy);
+            }
+            Kind::Compute => {
+                let compute = self.compute(block, name);
+                self.program.computes.push(compute);
+            }
+            Kind::Job => {
+                let job = self.job(block, name);
+                self.program.jobs.push(job);
+            }
+            Kind::Service => {
+                let service = self.service(block, name);
+                self.program.services.push(service);
+            }
+            Kind::Monitor => {
+                let monitor = self.monitor(block, name);
+                self.program.monitors.push(monitor);
+            }
+        }
+    }
+
+    // Typed getters: `None` when the attribute is absent or already reported as invalid.
+
+    fn get(&mut self, attr: Option<&Attribute>, want: Want) -> Option<(Value, Span)> {
+        let attr = attr?;
+        self.value(&attr.value, &want).map(|v| (v, attr.value.span))
+    }
+
+    fn int(&mut self, attr: Option<&Attribute>, min: i64) -> Option<Spanned<u64>> {
+        let name = attr.map(|a| a.name.name.to_string()).unwrap_or_default();
+        match self.get(attr, Want::Int)? {
+            (Value::Int(v), span) if v >= min => {
+                u64::try_from(v).ok().map(|value| Spanned { value, span })
+            }
+            (Value::Int(v), span) => {
+                self.bounds(
+                    span,
+                    format!("`{name}` must be at least {min}, found {v}"),
+                    format!("below {min}"),
+                );
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// A float in [0, 1] (rates).
+    fn rate(&mut self, value: Option<(f64, Span)>, name: &str) -> Option<f64> {
+        let (v, span) = value?;
+        if (0.0..=1.0).contains(&v) {
+            Some(v)
+        } else {
+            self.bounds(
+                span,
+                format!("`{name}` is a rate in [0, 1], found {v}"),
+                "outside [0, 1]",
+            );
+            None
+        }
+    }
+
+    fn money(&mut self, attr: Option<&Attribute>) -> Option<(f64, Span)> {
+        match self.get(attr, Want::Money)? {
+            (Value::Money(v), span) => Some((v, span)),
+            _ => None,
+        }
+    }
+
+    fn percent(&mut self, attr: Option<&Attribute>) -> Option<(f64, Span)> {
+        match self.get(attr, Want::Percent)? {
+            (Value::Percent(v), span) => Some((v, span)),
+            _ => None,
+        }
+    }
+
+    /// A positive duration in seconds.
+    fn duration(&mut self, attr: Option<&Attribute>) -> Option<f64> {
+        match self.get(attr, Want::Duration)? {
+            (Value::Duration(v), _) if v > 0.0 => Some(v),
+            (Value::Duration(_), span) => {
+                self.bounds(span, "a duration must be positive", "not positive");
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn string(&mut self, attr: Option<&Attribute>) -> Option<Spanned<String>> {
+        match self.get(attr, Want::Str)? {
+            (Value::Str(value), span) => Some(Spanned { value, span }),
+            _ => None,
+        }
+    }
+
+    fn boolean(&mut self, attr: Option<&Attribute>) -> Option<bool> {
+        match self.get(attr, Want::Bool)? {
+            (Value::Bool(b), _) => Some(b),
+            _ => None,
+        }
+    }
+
+    fn keyword<K: Keyword>(&mut self, attr: Option<&Attribute>) -> Option<Spanned<K>> {
+        match self.get(attr, keyword_want::<K>())? {
+            (Value::Keyword(word), span) => {
+                K::from_keyword(word).map(|value| Spanned { value, span })
+            }
+            _ => None,
+        }
+    }
+
+    fn reference(&mut self, attr: Option<&Attribute>, kind: Kind) -> Option<Spanned<usize>> {
+        match self.get(attr, Want::Ref(kind))? {
+            (Value::Ref(_, value), span) => Some(Spanned { value, span }),
+            _ => None,
+        }
+    }
+
+    /// Reports a value out of bounds (E0009).
+    fn bounds(&mut self, span: Span, message: impl Into<String>, label: impl Into<String>) {
+        self.report(Diagnostic::new(Code::E0009, message, span, label));
+    }
+
+    /// W0003 for quotas, budgets, spot policies, computes and lets nothing references.
+    fn unused(&mut self) {
+        for kind in [Kind::Quota, Kind::Budget, Kind::SpotPolicy, Kind::Compute] {
+            for (i, block) in self.symbols.blocks[kind.index()].iter().enumerate() {
+                let (used, Some(label)) = (
+                    self.used[kind.index()].get(i).copied().unwrap_or(true),
+                    &block.label,
+                ) else {
+                    continue;
+                };
+                if !used {
+                    let referrer = match kind {
+                        Kind::Compute => "a job or service",
+                        Kind::SpotPolicy => "a worker group (`spot = ...`)",
+                        _ => "a compute",
+                    };
+                    self.report(
+                        Diagnostic::new(
+                            Code::W0003,
+                            format!("{} `{}` is never used", kind.keyword(), label.name),
+                            label.span,
+                            "nothing references this",
+                        )
+                        .with_help(format!("reference it from {referrer}, or remove it")),
+                    );
+                }
+            }
+        }
+        for (i, l) in self.symbols.lets.iter().enumerate() {
+            // A let in a cycle is already an error (E0012).
+            let cyclic = self.symbols.cyclic.get(i).copied().unwrap_or(true);
+            if !cyclic && !self.let_used.get(i).copied().unwrap_or(true) {
+                self.report(
+                    Diagnostic::new(
+                        Code::W0003,
+                        format!("let `{}` is never used", l.name.name),
+                        l.name.span,
+                        "nothing references this",
+                    )
+                    .with_help("use it, or remove it"),
+                );
+            }
+        }
+    }
+}
+
+fn keyword_want<K: Keyword>() -> Want {
+    Want::Keyword {
+        what: K::WHAT,
+        members: K::MEMBERS,
+    }
+}

@@ -1,0 +1,125 @@
+//! `job NAME`: a GA run, with its strategy, fitness and operators fully typed.
+
+use super::{keyword_enum, ComputeId};
+use crate::source::Span;
+use serde::Serialize;
+
+/// `job NAME`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Job {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub compute: ComputeId,
+    /// Index into the compute's `workers`.
+    pub workers: usize,
+    /// As written, relative to the `.gaf` file.
+    pub data: String,
+    #[serde(skip)]
+    pub data_span: Span,
+    pub strategy: Strategy,
+    pub fitness: Fitness,
+    pub population: u64,
+    pub generations: u64,
+    pub selection: Selection,
+    pub crossover: Crossover,
+    pub mutation: Mutation,
+    /// < `population`.
+    pub elitism: u64,
+    /// `None`: the plan chooses (the worker count).
+    pub islands: Option<u64>,
+    pub migration: Migration,
+    pub seed: u64,
+    /// Starting cash, US dollars.
+    pub cash: f64,
+    /// Per side, as a fraction.
+    pub commission: f64,
+    pub max_runtime_secs: Option<f64>,
+}
+
+/// An inclusive integer range a strategy parameter is searched in; `lo <= hi`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ParamRange {
+    pub lo: i64,
+    pub hi: i64,
+}
+
+/// The strategy whose parameters the GA evolves.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Strategy {
+    /// Long when the fast SMA crosses above the slow one.
+    SmaCrossover { fast: ParamRange, slow: ParamRange },
+    /// Wilder's RSI: enter crossing up through `lower`, exit crossing down through `upper`.
+    RsiReversion {
+        period: ParamRange,
+        lower: ParamRange,
+        upper: ParamRange,
+    },
+    /// Enter above the `lookback`-bar high, exit below the `exit`-bar low.
+    Breakout {
+        lookback: ParamRange,
+        exit: ParamRange,
+    },
+}
+
+keyword_enum!(/// A backtest metric a fitness expression can use.
+Metric, "metric" {
+    Sharpe = "sharpe",
+    Sortino = "sortino",
+    TotalReturn = "total_return",
+    MaxDrawdown = "max_drawdown",
+    WinRate = "win_rate",
+    ProfitFactor = "profit_factor",
+    Trades = "trades",
+    Calmar = "calmar",
+});
+
+/// Arithmetic in a fitness expression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// A fitness expression over metrics; the runtime evaluates it per backtest.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Fitness {
+    Metric(Metric),
+    Const(f64),
+    Neg(Box<Fitness>),
+    Binary(ArithOp, Box<Fitness>, Box<Fitness>),
+}
+
+/// Parent selection.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub enum Selection {
+    Tournament { size: u64 },
+    Roulette,
+    Rank,
+}
+
+/// Recombination of two parents; `rate` in [0, 1].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub enum Crossover {
+    Uniform { rate: f64 },
+    OnePoint { rate: f64 },
+    Blend { alpha: f64, rate: f64 },
+}
+
+/// Mutation; `sigma` is a fraction of each parameter's range, `rate` in [0, 1].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub enum Mutation {
+    Gaussian { sigma: f64, rate: f64 },
+    Reset { rate: f64 },
+}
+
+/// Ring migration between islands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Migration {
+    /// Generations between migrations, >= 1.
+    pub every: u64,
+    /// Migrants per island.
+    pub count: u64,
+}

@@ -1,0 +1,56 @@
+//! Command-line arguments (clap).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Terraform for genetic-algorithm strategy research.
+#[derive(Parser)]
+#[command(name = "gaform", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Type-check .gaf files and report every error and warning.
+    #[command(alias = "validate")]
+    Check(CheckArgs),
+    /// Rewrite .gaf files in canonical layout.
+    Fmt(FmtArgs),
+}
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// miette's report, in colour on a terminal.
+    Human,
+    /// One JSON object per file, one per line; stdout carries nothing else.
+    Json,
+}
+
+/// `gaform check`.
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Files to check.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+/// `gaform fmt`.
+#[derive(Args)]
+pub struct FmtArgs {
+    /// Files to format; `-` reads standard input and writes standard output.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Change nothing; list the files that would change and exit 1 if any would.
+    #[arg(long)]
+    pub check: bool,
+}

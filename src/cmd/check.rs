@@ -1,0 +1,51 @@
+//! `gaform check FILE...`: every error and warning of every file; exit 1 on any error
+//! (or any warning with `--deny-warnings`).
+
+use crate::cli::{CheckArgs, Format};
+use crate::host::FileHost;
+use crate::render::diagnostics;
+use gaform_compiler::diag::Severity;
+use gaform_compiler::source::SourceFile;
+use gaform_compiler::CheckOptions;
+use std::io::Write;
+use std::process::ExitCode;
+
+pub fn run(args: &CheckArgs) -> Result<ExitCode, String> {
+    let mut failed = false;
+    let stdout = std::io::stdout();
+    for path in &args.files {
+        let text = match std::fs::read(path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                failed = true;
+                continue;
+            }
+        };
+        let source = SourceFile::new(path.display().to_string(), text);
+        let base = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+        let checked = gaform_compiler::check(&source, &FileHost { base }, &CheckOptions::default());
+        let mut found = checked.diagnostics;
+        if args.deny_warnings {
+            for d in &mut found {
+                d.severity = Severity::Error;
+            }
+        }
+        failed |= found.iter().any(|d| d.is_error());
+        let mut out = stdout.lock();
+        let written = match args.format {
+            Format::Json => writeln!(out, "{}", diagnostics::json(&source, &found)),
+            Format::Human => write!(
+                out,
+                "{}",
+                diagnostics::human(&source, &found, diagnostics::colour_wanted())
+            ),
+        };
+        written.map_err(|e| format!("cannot write output: {e}"))?;
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,3 @@
+//! Rendering for people (miette) and programs (JSON).
+
+pub mod diagnostics;
