@@ -18,14 +18,9 @@ impl Host for FileHost {
             _ => format!("cannot be read: {e}"),
         })?;
         let mut header = String::new();
-        BufReader::new(file)
-            .read_line(&mut header)
-            .map_err(|e| format!("cannot be read: {e}"))?;
-        let columns: Vec<String> = header
-            .trim()
-            .split(',')
-            .map(|c| c.trim().trim_matches('"').to_ascii_lowercase())
-            .collect();
+        BufReader::new(file).read_line(&mut header).map_err(|e| format!("cannot be read: {e}"))?;
+        let columns: Vec<String> =
+            header.trim().split(',').map(|c| c.trim().trim_matches('"').to_ascii_lowercase()).collect();
         let missing: Vec<&str> = ["Open", "High", "Low", "Close"]
             .into_iter()
             .filter(|c| !columns.contains(&c.to_ascii_lowercase()))
@@ -33,10 +28,7 @@ impl Host for FileHost {
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(format!(
-                "is not OHLCV: its header has no {} column",
-                missing.join(", ")
-            ))
+            Err(format!("is not OHLCV: its header has no {} column", missing.join(", ")))
         }
     }
 }

@@ -195,12 +195,7 @@ pub fn shape(file: &File) -> String {
 }
 
 fn block_shape(b: &Block, out: &mut String) {
-    let _ = write!(
-        out,
-        "({} {:?}",
-        b.kind.name,
-        b.label.as_ref().map(|l| &*l.name)
-    );
+    let _ = write!(out, "({} {:?}", b.kind.name, b.label.as_ref().map(|l| &*l.name));
     for item in &b.body {
         match item {
             BodyItem::Attribute(a) => {

@@ -1,12 +1,7 @@
 //! The gaform compiler: `.gaf` text → AST → resolved, type-checked IR, plus the formatter.
 //! Pure: no IO (the one host need, probing data files, goes through `Host`), no async.
 
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 pub mod ast;
 pub mod catalog;
@@ -62,14 +57,7 @@ pub fn check(source: &SourceFile, host: &dyn Host, options: &CheckOptions) -> Ch
     let symbols = resolve::resolve(&file, &mut problems);
     // After a syntax error, missing items would make every reference to them look
     // unresolved: report only what parsing and resolution found.
-    let program = if syntax_ok {
-        Some(check::check(&symbols, host, options, &mut problems))
-    } else {
-        None
-    };
+    let program = if syntax_ok { Some(check::check(&symbols, host, options, &mut problems)) } else { None };
     let ok = !problems.has_errors();
-    Checked {
-        program: program.filter(|_| ok),
-        diagnostics: problems.finish(source.text.len()),
-    }
+    Checked { program: program.filter(|_| ok), diagnostics: problems.finish(source.text.len()) }
 }

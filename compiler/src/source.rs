@@ -13,18 +13,12 @@ pub struct Span {
 impl Span {
     /// The span from `start` to `end` (byte offsets).
     pub fn new(start: usize, end: usize) -> Span {
-        Span {
-            start: saturate(start),
-            end: saturate(end.max(start)),
-        }
+        Span { start: saturate(start), end: saturate(end.max(start)) }
     }
 
     /// The smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 
     /// Shifted right by `offset` bytes.
@@ -63,40 +57,23 @@ impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> SourceFile {
         let text: Arc<str> = text.into();
         let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| saturate(i + 1)),
-        );
-        SourceFile {
-            name: name.into(),
-            text,
-            line_starts,
-        }
+        line_starts
+            .extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| saturate(i + 1)));
+        SourceFile { name: name.into(), text, line_starts }
     }
 
     /// 1-based line and 1-based column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = self.clamp(offset);
-        let line = self
-            .line_starts
-            .partition_point(|&s| (s as usize) <= offset)
-            .max(1);
+        let line = self.line_starts.partition_point(|&s| (s as usize) <= offset).max(1);
         let start = self.line_starts.get(line - 1).map_or(0, |&s| s as usize);
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(0, |s| s.chars().count())
-            + 1;
+        let column = self.text.get(start..offset).map_or(0, |s| s.chars().count()) + 1;
         (line, column)
     }
 
     /// The text under a span (empty if the span is out of range).
     pub fn slice(&self, span: Span) -> &str {
-        self.text
-            .get(span.start as usize..span.end as usize)
-            .unwrap_or("")
+        self.text.get(span.start as usize..span.end as usize).unwrap_or("")
     }
 
     /// Moves an offset back onto a char boundary inside the text.

@@ -51,16 +51,10 @@ pub fn scan(text: &str, from: usize, mut visit: impl FnMut(Token) -> bool) {
 }
 
 fn comment(bytes: &[u8], start: usize) -> Token {
-    let len = bytes
-        .get(start..)
-        .and_then(|rest| rest.iter().position(|&b| b == b'\n'));
+    let len = bytes.get(start..).and_then(|rest| rest.iter().position(|&b| b == b'\n'));
     let end = len.map_or(bytes.len(), |n| start + n);
     // A comment before `\r\n` ends before the `\r`.
-    let end = if end > start && bytes.get(end - 1) == Some(&b'\r') {
-        end - 1
-    } else {
-        end
-    };
+    let end = if end > start && bytes.get(end - 1) == Some(&b'\r') { end - 1 } else { end };
     Token::Comment(Span::new(start, end))
 }
 
@@ -115,11 +109,8 @@ pub fn too_deep(text: &str, limit: usize) -> Option<usize> {
 /// `item_start`: the next line that starts with a name in column 0 once the item's
 /// brackets are balanced, else any such line after the error.
 pub fn resync(text: &str, item_start: usize, error: usize) -> Option<usize> {
-    let starts_name = |at: usize| {
-        text.as_bytes()
-            .get(at)
-            .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
-    };
+    let starts_name =
+        |at: usize| text.as_bytes().get(at).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_');
     let mut depth = 0i64;
     let mut balanced = None;
     let mut any = None;
@@ -148,10 +139,8 @@ mod tests {
     #[test]
     fn comments_skip_strings() {
         let text = "a = \"#no\" # yes\n// also\r\nb";
-        let found: Vec<&str> = comments(text)
-            .iter()
-            .map(|s| &text[s.start as usize..s.end as usize])
-            .collect();
+        let found: Vec<&str> =
+            comments(text).iter().map(|s| &text[s.start as usize..s.end as usize]).collect();
         assert_eq!(found, vec!["# yes", "// also"]);
     }
 

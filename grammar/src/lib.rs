@@ -1,12 +1,7 @@
 //! The pest grammar of the gaform language. Owns the syntax only: no AST, no semantics.
 //! The compiler turns the pairs this produces into its AST.
 
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use pest_derive::Parser;
 
@@ -73,18 +68,11 @@ mod tests {
     fn range_bounds_are_not_floats() {
         let pairs = GafParser::parse(Rule::expr, "2..50")
             .map(|p| p.flatten().map(|p| p.as_rule()).collect::<Vec<_>>());
-        assert_eq!(
-            pairs.ok(),
-            Some(vec![Rule::expr, Rule::range, Rule::bound, Rule::bound])
-        );
+        assert_eq!(pairs.ok(), Some(vec![Rule::expr, Rule::range, Rule::bound, Rule::bound]));
     }
 
     #[test]
     fn names_may_contain_dashes() {
-        assert!(GafParser::parse(
-            Rule::file,
-            "budget genetic-algorithm-budget { amount = $1 }"
-        )
-        .is_ok());
+        assert!(GafParser::parse(Rule::file, "budget genetic-algorithm-budget { amount = $1 }").is_ok());
     }
 }

@@ -35,17 +35,11 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, String> {
         let mut out = stdout.lock();
         let written = match args.format {
             Format::Json => writeln!(out, "{}", diagnostics::json(&source, &found)),
-            Format::Human => write!(
-                out,
-                "{}",
-                diagnostics::human(&source, &found, diagnostics::colour_wanted())
-            ),
+            Format::Human => {
+                write!(out, "{}", diagnostics::human(&source, &found, diagnostics::colour_wanted()))
+            }
         };
         written.map_err(|e| format!("cannot write output: {e}"))?;
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

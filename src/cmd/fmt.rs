@@ -1,6 +1,94 @@
-//! `gaform fmt`.
+//! `gaform fmt FILE...`: rewrites files in canonical layout (atomically: a crash never
+//! leaves a half-written file); `--check` only lists what would change; `-` is a filter
+//! from standard input to standard output.
+
 use crate::cli::FmtArgs;
+use crate::render::diagnostics;
+use gaform_compiler::source::SourceFile;
+use std::io::{Read, Write};
+use std::path::Path;
 use std::process::ExitCode;
-pub fn run(_args: &FmtArgs) -> Result<ExitCode, String> {
-    Err("fmt: not built yet".into())
+
+pub fn run(args: &FmtArgs) -> Result<ExitCode, String> {
+    let mut failed = false;
+    for path in &args.files {
+        let outcome =
+            if path.as_os_str() == "-" { stdin_to_stdout(args.check) } else { file(path, args.check) };
+        match outcome {
+            Ok(Outcome::Unchanged) => {}
+            Ok(Outcome::WouldChange) => {
+                println!("{}", path.display());
+                failed = true;
+            }
+            Err(message) => {
+                eprint!("{message}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+enum Outcome {
+    Unchanged,
+    /// Only with `--check`.
+    WouldChange,
+}
+
+fn formatted(name: &str, text: String) -> Result<(String, String), String> {
+    let source = SourceFile::new(name, text);
+    match gaform_compiler::fmt::format(&source) {
+        Ok(out) => Ok((source.text.to_string(), out)),
+        Err(found) => Err(diagnostics::human(&source, &found, diagnostics::colour_wanted())),
+    }
+}
+
+fn file(path: &Path, check: bool) -> Result<Outcome, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("error: cannot read {}: {e}\n", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("error: {} is not UTF-8\n", path.display()))?;
+    let (before, after) = formatted(&path.display().to_string(), text)?;
+    if before == after {
+        return Ok(Outcome::Unchanged);
+    }
+    if check {
+        return Ok(Outcome::WouldChange);
+    }
+    write_atomically(path, after.as_bytes())
+        .map_err(|e| format!("error: cannot write {}: {e}\n", path.display()))?;
+    Ok(Outcome::Unchanged)
+}
+
+fn stdin_to_stdout(check: bool) -> Result<Outcome, String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| format!("error: cannot read standard input: {e}\n"))?;
+    let (before, after) = formatted("<stdin>", text)?;
+    if check {
+        return Ok(if before == after { Outcome::Unchanged } else { Outcome::WouldChange });
+    }
+    std::io::stdout()
+        .write_all(after.as_bytes())
+        .map_err(|e| format!("error: cannot write output: {e}\n"))?;
+    Ok(Outcome::Unchanged)
+}
+
+/// Writes beside the target, syncs, then renames over it, keeping the file's permissions.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.gaform-fmt.{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(&tmp, meta.permissions())?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }

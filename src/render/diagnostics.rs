@@ -13,11 +13,7 @@ pub fn colour_wanted() -> bool {
 
 /// Every diagnostic as miette renders it, then a summary line; empty when there are none.
 pub fn human(source: &SourceFile, found: &[Diagnostic], colour: bool) -> String {
-    let theme = if colour {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
+    let theme = if colour { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
     for d in found {
@@ -30,10 +26,7 @@ pub fn human(source: &SourceFile, found: &[Diagnostic], colour: bool) -> String 
     let errors = found.iter().filter(|d| d.is_error()).count();
     let warnings = found.len() - errors;
     if !found.is_empty() {
-        out.push_str(&format!(
-            "{}: {} error(s), {} warning(s)\n",
-            source.name, errors, warnings
-        ));
+        out.push_str(&format!("{}: {} error(s), {} warning(s)\n", source.name, errors, warnings));
     }
     out
 }
@@ -90,9 +83,6 @@ pub fn json(source: &SourceFile, found: &[Diagnostic]) -> String {
                 .collect(),
         })
         .collect();
-    serde_json::to_string(&JsonFile {
-        file: &source.name,
-        diagnostics,
-    })
-    .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    serde_json::to_string(&JsonFile { file: &source.name, diagnostics })
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }

@@ -1,1 +1,8 @@
+//! The one integration test binary (one build shared by every topic).
 
+mod cli;
+mod codes;
+mod fixtures;
+mod fmt;
+mod fuzz;
+mod support;

@@ -72,13 +72,8 @@ pub fn is_region(code: &str) -> bool {
 
 /// Parses the CSV; malformed rows are skipped (a unit test proves there are none).
 fn parse(text: &str) -> Catalog {
-    let mut lines = text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
-    let header: Vec<&str> = lines
-        .next()
-        .map(|h| h.split(',').collect())
-        .unwrap_or_default();
+    let mut lines = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+    let header: Vec<&str> = lines.next().map(|h| h.split(',').collect()).unwrap_or_default();
     let regions: Vec<&str> = header.iter().skip(6).copied().collect();
     let mut types = Vec::new();
     for line in lines {
@@ -86,11 +81,7 @@ fn parse(text: &str) -> Catalog {
             types.push(t);
         }
     }
-    let by_name = types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.name.clone(), i))
-        .collect();
+    let by_name = types.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
     Catalog { types, by_name }
 }
 
@@ -125,34 +116,21 @@ mod tests {
     #[test]
     fn every_row_parses() {
         let text = include_str!("instances.csv");
-        let rows = text
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .count()
-            - 1;
+        let rows = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count() - 1;
         assert_eq!(Catalog::get().types().len(), rows);
     }
 
     #[test]
     fn covers_the_required_families() {
-        let families = [
-            "m5", "m6i", "m7i", "c5", "c5a", "c6i", "c7i", "r5", "r6i", "t3", "p3", "p4d", "g4dn",
-            "g5",
-        ];
+        let families =
+            ["m5", "m6i", "m7i", "c5", "c5a", "c6i", "c7i", "r5", "r6i", "t3", "p3", "p4d", "g4dn", "g5"];
         for family in families {
             let prefix = format!("{family}.");
-            assert!(
-                Catalog::get().names().any(|n| n.starts_with(&prefix)),
-                "{family}"
-            );
+            assert!(Catalog::get().names().any(|n| n.starts_with(&prefix)), "{family}");
         }
         for t in Catalog::get().types() {
             for region in ["us-east-1", "us-west-2", "eu-west-1"] {
-                assert!(
-                    t.prices.get(region).is_some_and(|p| *p > 0.0),
-                    "{} {region}",
-                    t.name
-                );
+                assert!(t.prices.get(region).is_some_and(|p| *p > 0.0), "{} {region}", t.name);
             }
             assert!(t.vcpus > 0 && t.memory_gib > 0.0);
         }

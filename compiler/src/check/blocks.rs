@@ -16,12 +16,7 @@ const CLOUD: Schema = Schema {
     blocks: &["tags"],
     repeatable: &[],
 };
-const TAGS: Schema = Schema {
-    what: "tags",
-    attributes: &[],
-    blocks: &[],
-    repeatable: &[],
-};
+const TAGS: Schema = Schema { what: "tags", attributes: &[], blocks: &[], repeatable: &[] };
 const QUOTA: Schema = Schema {
     what: "quota",
     attributes: &["max_cpus", "max_gpus", "max_instances"],
@@ -34,12 +29,8 @@ const BUDGET: Schema = Schema {
     blocks: &["alert"],
     repeatable: &["alert"],
 };
-const BUDGET_ALERT: Schema = Schema {
-    what: "alert",
-    attributes: &["at", "action"],
-    blocks: &[],
-    repeatable: &[],
-};
+const BUDGET_ALERT: Schema =
+    Schema { what: "alert", attributes: &["at", "action"], blocks: &[], repeatable: &[] };
 const SPOT_POLICY: Schema = Schema {
     what: "spot_policy",
     attributes: &["market", "fallback", "allocation", "max_price"],
@@ -52,26 +43,16 @@ const SERVICE: Schema = Schema {
     blocks: &[],
     repeatable: &[],
 };
-const MONITOR: Schema = Schema {
-    what: "monitor",
-    attributes: &["job", "metrics"],
-    blocks: &["alert"],
-    repeatable: &["alert"],
-};
-const MONITOR_ALERT: Schema = Schema {
-    what: "alert",
-    attributes: &["when", "action"],
-    blocks: &[],
-    repeatable: &[],
-};
+const MONITOR: Schema =
+    Schema { what: "monitor", attributes: &["job", "metrics"], blocks: &["alert"], repeatable: &["alert"] };
+const MONITOR_ALERT: Schema =
+    Schema { what: "alert", attributes: &["when", "action"], blocks: &[], repeatable: &[] };
 
 impl Checker<'_> {
     pub(super) fn cloud(&mut self, block: &Block, name: String) -> Cloud {
         let f = self.fields(block, &CLOUD);
         let provider_attr = self.required(&f, "provider", "aws");
-        let provider = self
-            .keyword::<Provider>(provider_attr)
-            .map_or(Provider::Local, |p| p.value);
+        let provider = self.keyword::<Provider>(provider_attr).map_or(Provider::Local, |p| p.value);
         let region = self.string(f.attr("region"));
         if let Some(r) = &region {
             if !catalog::is_region(&r.value) {
@@ -85,13 +66,8 @@ impl Checker<'_> {
                 );
                 self.report(d.with_help(help));
             }
-        } else if provider == Provider::Aws && provider_attr.is_some() && f.attr("region").is_none()
-        {
-            self.missing(
-                block,
-                "region",
-                "an `aws` cloud needs a region: add `region = \"us-east-1\"`",
-            );
+        } else if provider == Provider::Aws && provider_attr.is_some() && f.attr("region").is_none() {
+            self.missing(block, "region", "an `aws` cloud needs a region: add `region = \"us-east-1\"`");
         }
         let profile = self.string(f.attr("profile")).map(|p| p.value);
         let mut tags = BTreeMap::new();
@@ -128,14 +104,7 @@ impl Checker<'_> {
             Provider::Aws => region.map(|r| r.value).or_else(|| Some(String::new())),
             Provider::Local => region.map(|r| r.value),
         };
-        Cloud {
-            name,
-            span: block.span,
-            provider,
-            region,
-            profile,
-            tags,
-        }
+        Cloud { name, span: block.span, provider, region, profile, tags }
     }
 
     pub(super) fn quota(&mut self, block: &Block, name: String) -> Quota {
@@ -155,22 +124,13 @@ impl Checker<'_> {
         let amount = self.money(amount_attr);
         let amount = match amount {
             Some((v, span)) if v <= 0.0 => {
-                self.bounds(
-                    span,
-                    format!("a budget's amount must be above $0, found ${v}"),
-                    "not above $0",
-                );
+                self.bounds(span, format!("a budget's amount must be above $0, found ${v}"), "not above $0");
                 Spanned { value: 0.0, span }
             }
             Some((value, span)) => Spanned { value, span },
-            None => Spanned {
-                value: 0.0,
-                span: block.header,
-            },
+            None => Spanned { value: 0.0, span: block.header },
         };
-        let period = self
-            .keyword::<Period>(f.attr("period"))
-            .map_or(Period::Month, |p| p.value);
+        let period = self.keyword::<Period>(f.attr("period")).map_or(Period::Month, |p| p.value);
         let max_cost_per_hour = match self.money(f.attr("max_cost_per_hour")) {
             Some((v, span)) if v <= 0.0 => {
                 self.bounds(span, "`max_cost_per_hour` must be above $0", "not above $0");
@@ -191,10 +151,7 @@ impl Checker<'_> {
             if at <= 0.0 || at > 1.0 {
                 self.bounds(
                     span,
-                    format!(
-                        "an alert's `at` must be in (0%, 100%], found {}%",
-                        at * 100.0
-                    ),
+                    format!("an alert's `at` must be in (0%, 100%], found {}%", at * 100.0),
                     "outside (0%, 100%]",
                 );
             } else if let Some((before, before_span)) = previous.filter(|(b, _)| at <= *b) {
@@ -214,30 +171,16 @@ impl Checker<'_> {
             }
             previous = Some((at, span));
             if let Some(action) = action {
-                alerts.push(BudgetAlert {
-                    at,
-                    action: action.value,
-                });
+                alerts.push(BudgetAlert { at, action: action.value });
             }
         }
-        Budget {
-            name,
-            span: block.span,
-            amount,
-            period,
-            max_cost_per_hour,
-            alerts,
-        }
+        Budget { name, span: block.span, amount, period, max_cost_per_hour, alerts }
     }
 
     pub(super) fn spot_policy(&mut self, block: &Block, name: String) -> SpotPolicy {
         let f = self.fields(block, &SPOT_POLICY);
-        let market = self
-            .keyword::<Market>(f.attr("market"))
-            .map_or(Market::Spot, |m| m.value);
-        let fallback = self
-            .keyword::<Fallback>(f.attr("fallback"))
-            .map_or(Fallback::OnDemand, |m| m.value);
+        let market = self.keyword::<Market>(f.attr("market")).map_or(Market::Spot, |m| m.value);
+        let fallback = self.keyword::<Fallback>(f.attr("fallback")).map_or(Fallback::OnDemand, |m| m.value);
         let allocation = self
             .keyword::<Allocation>(f.attr("allocation"))
             .map_or(Allocation::PriceCapacityOptimized, |m| m.value);
@@ -254,32 +197,19 @@ impl Checker<'_> {
             }
             Some((Value::Money(m), span)) => {
                 if m <= 0.0 {
-                    self.bounds(
-                        span,
-                        "`max_price` must be above $0 per hour",
-                        "not above $0",
-                    );
+                    self.bounds(span, "`max_price` must be above $0 per hour", "not above $0");
                 }
                 Some(MaxPrice::PerHour(m))
             }
             _ => None,
         };
-        SpotPolicy {
-            name,
-            span: block.span,
-            market,
-            fallback,
-            allocation,
-            max_price,
-        }
+        SpotPolicy { name, span: block.span, market, fallback, allocation, max_price }
     }
 
     pub(super) fn service(&mut self, block: &Block, name: String) -> Service {
         let f = self.fields(block, &SERVICE);
         let job_attr = self.required(&f, "job", "JOB_NAME");
-        let job = self
-            .reference(job_attr, Kind::Job)
-            .map_or(JobId(0), |j| JobId(j.value));
+        let job = self.reference(job_attr, Kind::Job).map_or(JobId(0), |j| JobId(j.value));
         let route_attr = self.required(&f, "route", "\"/strategy\"");
         let route = self.string(route_attr);
         if let Some(r) = &route {
@@ -291,16 +221,10 @@ impl Checker<'_> {
                 );
             }
         }
-        let compute = self
-            .reference(f.attr("compute"), Kind::Compute)
-            .map(|c| ComputeId(c.value));
+        let compute = self.reference(f.attr("compute"), Kind::Compute).map(|c| ComputeId(c.value));
         let port = match self.int(f.attr("port"), 1) {
             Some(p) => u16::try_from(p.value).unwrap_or_else(|_| {
-                self.bounds(
-                    p.span,
-                    format!("a port must be in 1..65535, found {}", p.value),
-                    "not a port",
-                );
+                self.bounds(p.span, format!("a port must be in 1..65535, found {}", p.value), "not a port");
                 0
             }),
             None => 8080,
@@ -318,9 +242,7 @@ impl Checker<'_> {
     pub(super) fn monitor(&mut self, block: &Block, name: String) -> Monitor {
         let f = self.fields(block, &MONITOR);
         let job_attr = self.required(&f, "job", "JOB_NAME");
-        let job = self
-            .reference(job_attr, Kind::Job)
-            .map_or(JobId(0), |j| JobId(j.value));
+        let job = self.reference(job_attr, Kind::Job).map_or(JobId(0), |j| JobId(j.value));
         let want = Want::List(Box::new(keyword_want::<MonitorMetric>()));
         let metrics = match self.get(f.attr("metrics"), want) {
             Some((Value::List(items), _)) => items
@@ -336,27 +258,15 @@ impl Checker<'_> {
         for alert in f.blocks("alert") {
             self.expect_label(alert, false);
             let af = self.fields(alert, &MONITOR_ALERT);
-            let when = self
-                .required(&af, "when", "best_fitness < 0.1")
-                .and_then(|w| self.condition(&w.value));
+            let when =
+                self.required(&af, "when", "best_fitness < 0.1").and_then(|w| self.condition(&w.value));
             let action_attr = self.required(&af, "action", "notify");
             let action = self.keyword::<AlertAction>(action_attr);
             if let (Some((metric, comparison, threshold)), Some(action)) = (when, action) {
-                alerts.push(MonitorAlert {
-                    metric,
-                    comparison,
-                    threshold,
-                    action: action.value,
-                });
+                alerts.push(MonitorAlert { metric, comparison, threshold, action: action.value });
             }
         }
-        Monitor {
-            name,
-            span: block.span,
-            job,
-            metrics,
-            alerts,
-        }
+        Monitor { name, span: block.span, job, metrics, alerts }
     }
 
     /// `METRIC OP VALUE` (either way round), the value typed by the metric.
@@ -399,13 +309,9 @@ impl Checker<'_> {
             (None, None) => (&**l, &**r, comparison),
         };
         let Some(word) = metric_name(metric_expr) else {
-            let d = Diagnostic::new(
-                Code::E0013,
-                "expected a monitor metric",
-                metric_expr.span,
-                "not a metric",
-            )
-            .with_help(format!("metrics: {}", MonitorMetric::MEMBERS.join(", ")));
+            let d =
+                Diagnostic::new(Code::E0013, "expected a monitor metric", metric_expr.span, "not a metric")
+                    .with_help(format!("metrics: {}", MonitorMetric::MEMBERS.join(", ")));
             self.report(d);
             return None;
         };

@@ -41,33 +41,22 @@ fn at_max(compute: &Compute, region: Option<&str>) -> AtMax {
         total.instances = total.instances.saturating_add(count);
         total.cost += price * count as f64;
     };
-    add(
-        &mut std::iter::once(compute.head.instance_type.value.as_str()),
-        1,
-    );
+    add(&mut std::iter::once(compute.head.instance_type.value.as_str()), 1);
     for group in &compute.workers {
-        add(
-            &mut group.instance_types.iter().map(|t| t.value.as_str()),
-            group.max.value,
-        );
+        add(&mut group.instance_types.iter().map(|t| t.value.as_str()), group.max.value);
     }
     total
 }
 
 impl Checker<'_> {
     pub(super) fn capacity(&mut self) {
-        let clean: Vec<usize> = (0..self.program.computes.len())
-            .filter(|&i| self.is_clean(Kind::Compute, i))
-            .collect();
+        let clean: Vec<usize> =
+            (0..self.program.computes.len()).filter(|&i| self.is_clean(Kind::Compute, i)).collect();
         let totals: Vec<(usize, AtMax)> = clean
             .iter()
             .filter_map(|&i| {
                 let c = self.program.computes.get(i)?;
-                let region = self
-                    .program
-                    .clouds
-                    .get(c.cloud.0)
-                    .and_then(|cl| cl.region.as_deref());
+                let region = self.program.clouds.get(c.cloud.0).and_then(|cl| cl.region.as_deref());
                 Some((i, at_max(c, region)))
             })
             .collect();
@@ -105,9 +94,7 @@ impl Checker<'_> {
                 for (span, text) in &groups {
                     d = d.with_label(*span, text.clone());
                 }
-                self.report(d.with_help(format!(
-                    "lower the groups' `max`, or raise `{attr}` to {need}"
-                )));
+                self.report(d.with_help(format!("lower the groups' `max`, or raise `{attr}` to {need}")));
             }
         }
     }
@@ -173,20 +160,14 @@ impl Checker<'_> {
                 need - limit.value
             ),
             limit.span,
-            format!("{attr} = {}", limit.value),
+            format!("limit: {} {unit}", limit.value),
         );
         for (span, compute, t) in users {
-            d = d.with_label(
-                *span,
-                format!(
-                    "compute `{compute}` needs {} {unit} at max scale",
-                    need_of(t)
-                ),
-            );
+            d = d.with_label(*span, format!("compute `{compute}` needs {} {unit} at max scale", need_of(t)));
         }
-        self.report(d.with_help(format!(
-            "lower the worker groups' `max`, or raise the quota's `{attr}` to {need}"
-        )));
+        self.report(
+            d.with_help(format!("lower the worker groups' `max`, or raise the quota's `{attr}` to {need}")),
+        );
     }
 
     /// W0001: at max scale (on-demand prices, capped by `max_cost_per_hour`), does the
@@ -203,11 +184,8 @@ impl Checker<'_> {
                 let Some(c) = self.program.computes.get(*i) else {
                     continue;
                 };
-                let on_aws = self
-                    .program
-                    .clouds
-                    .get(c.cloud.0)
-                    .is_some_and(|cl| cl.provider == Provider::Aws);
+                let on_aws =
+                    self.program.clouds.get(c.cloud.0).is_some_and(|cl| cl.provider == Provider::Aws);
                 if c.budget.is_some_and(|id| id.0 == b) && on_aws {
                     cost += t.cost;
                     estimated |= t.estimated;
@@ -225,20 +203,13 @@ impl Checker<'_> {
             if hours >= period_hours {
                 continue;
             }
-            let spend: Vec<String> = users
-                .iter()
-                .map(|(n, c)| format!("`{n}` ${c:.2}/hour"))
-                .collect();
+            let spend: Vec<String> = users.iter().map(|(n, c)| format!("`{n}` ${c:.2}/hour")).collect();
             let capped = if rate < cost {
                 format!(", capped at ${rate:.2}/hour by `max_cost_per_hour`")
             } else {
                 String::new()
             };
-            let note = if estimated {
-                " (some prices are us-east-1 estimates for this region)"
-            } else {
-                ""
-            };
+            let note = if estimated { " (some prices are us-east-1 estimates for this region)" } else { "" };
             let d = Diagnostic::new(
                 Code::W0001,
                 format!(
@@ -263,18 +234,12 @@ fn group_labels(c: &Compute) -> Vec<(Span, String)> {
     let catalog = Catalog::get();
     let mut out = Vec::new();
     for g in &c.workers {
-        let largest = g
-            .instance_types
-            .iter()
-            .filter_map(|t| catalog.lookup(&t.value))
-            .max_by_key(|t| t.vcpus);
+        let largest =
+            g.instance_types.iter().filter_map(|t| catalog.lookup(&t.value)).max_by_key(|t| t.vcpus);
         if let Some(t) = largest {
             out.push((
                 g.max.span,
-                format!(
-                    "{} × {} ({} vCPUs, {} GPUs each)",
-                    g.max.value, t.name, t.vcpus, t.gpus
-                ),
+                format!("{} × {} ({} vCPUs, {} GPUs each)", g.max.value, t.name, t.vcpus, t.gpus),
             ));
         }
     }

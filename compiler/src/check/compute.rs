@@ -12,35 +12,15 @@ use std::collections::HashMap;
 
 const COMPUTE: Schema = Schema {
     what: "compute",
-    attributes: &[
-        "cloud",
-        "quota",
-        "budget",
-        "max_cpus",
-        "max_gpus",
-        "auto_terminate",
-    ],
+    attributes: &["cloud", "quota", "budget", "max_cpus", "max_gpus", "auto_terminate"],
     blocks: &["head", "workers"],
     repeatable: &["workers"],
 };
-const HEAD: Schema = Schema {
-    what: "head",
-    attributes: &["instance_type", "market", "image"],
-    blocks: &[],
-    repeatable: &[],
-};
+const HEAD: Schema =
+    Schema { what: "head", attributes: &["instance_type", "market", "image"], blocks: &[], repeatable: &[] };
 const WORKERS: Schema = Schema {
     what: "workers",
-    attributes: &[
-        "instance_type",
-        "instance_types",
-        "min",
-        "max",
-        "spot",
-        "market",
-        "autoscale",
-        "image",
-    ],
+    attributes: &["instance_type", "instance_types", "min", "max", "spot", "market", "autoscale", "image"],
     blocks: &[],
     repeatable: &[],
 };
@@ -51,18 +31,11 @@ impl Checker<'_> {
     pub(super) fn compute(&mut self, block: &Block, name: String) -> Compute {
         let f = self.fields(block, &COMPUTE);
         let cloud_attr = self.required(&f, "cloud", "CLOUD_NAME");
-        let cloud = self
-            .reference(cloud_attr, Kind::Cloud)
-            .map_or(CloudId(0), |c| CloudId(c.value));
+        let cloud = self.reference(cloud_attr, Kind::Cloud).map_or(CloudId(0), |c| CloudId(c.value));
         let quota = self
             .reference(f.attr("quota"), Kind::Quota)
-            .map(|q| Spanned {
-                value: QuotaId(q.value),
-                span: q.span,
-            });
-        let budget = self
-            .reference(f.attr("budget"), Kind::Budget)
-            .map(|b| BudgetId(b.value));
+            .map(|q| Spanned { value: QuotaId(q.value), span: q.span });
+        let budget = self.reference(f.attr("budget"), Kind::Budget).map(|b| BudgetId(b.value));
         let max_cpus = self.int(f.attr("max_cpus"), 0);
         let max_gpus = self.int(f.attr("max_gpus"), 0);
         let auto_terminate_secs = self.duration(f.attr("auto_terminate"));
@@ -85,10 +58,7 @@ impl Checker<'_> {
                 if let Some(first) = seen.get(&*label.name) {
                     let d = Diagnostic::new(
                         Code::E0004,
-                        format!(
-                            "worker group `{}` is defined twice in compute `{name}`",
-                            label.name
-                        ),
+                        format!("worker group `{}` is defined twice in compute `{name}`", label.name),
                         label.span,
                         "defined again here",
                     )
@@ -125,10 +95,8 @@ impl Checker<'_> {
         self.expect_label(block, false);
         let f = self.fields(block, &HEAD);
         let attr = self.required(&f, "instance_type", "\"m5.large\"");
-        let instance_type = self.instance_type(attr).unwrap_or_else(|| Spanned {
-            value: String::new(),
-            span: block.header,
-        });
+        let instance_type =
+            self.instance_type(attr).unwrap_or_else(|| Spanned { value: String::new(), span: block.header });
         let market = self.keyword::<Market>(f.attr("market"));
         if let Some(m) = &market {
             if m.value == Market::Spot {
@@ -138,27 +106,17 @@ impl Checker<'_> {
                     m.span,
                     "spot head node",
                 )
-                .with_help(
-                    "use `market = on_demand` for the head; put spot capacity in worker groups",
-                );
+                .with_help("use `market = on_demand` for the head; put spot capacity in worker groups");
                 self.report(d);
             }
         }
         let image = self.image(f.attr("image"));
-        Head {
-            instance_type,
-            market: market.map_or(Market::OnDemand, |m| m.value),
-            image,
-        }
+        Head { instance_type, market: market.map_or(Market::OnDemand, |m| m.value), image }
     }
 
     fn worker_group(&mut self, block: &Block) -> WorkerGroup {
         let f = self.fields(block, &WORKERS);
-        let name = block
-            .label
-            .as_ref()
-            .map(|l| l.name.to_string())
-            .unwrap_or_default();
+        let name = block.label.as_ref().map(|l| l.name.to_string()).unwrap_or_default();
         let instance_types = match (f.attr("instance_type"), f.attr("instance_types")) {
             (Some(one), None) => self.instance_type(Some(one)).into_iter().collect(),
             (None, Some(many)) => self.instance_types(many),
@@ -170,14 +128,10 @@ impl Checker<'_> {
                     "second way to pick types",
                 )
                 .with_label(one.name.span, "first way");
-                self.report(
-                    d.with_help("use `instance_types = [...]` alone to diversify spot capacity"),
-                );
+                self.report(d.with_help("use `instance_types = [...]` alone to diversify spot capacity"));
                 Vec::new()
             }
-            (None, None)
-                if !f.was_suggested("instance_type") && !f.was_suggested("instance_types") =>
-            {
+            (None, None) if !f.was_suggested("instance_type") && !f.was_suggested("instance_types") => {
                 self.missing(
                     block,
                     "instance_type",
@@ -194,12 +148,7 @@ impl Checker<'_> {
             if max.value < min.value {
                 let d = Diagnostic::new(
                     Code::E0009,
-                    format!(
-                        "`max` ({}) is below `min` ({}) in `{}`",
-                        max.value,
-                        min.value,
-                        title(block)
-                    ),
+                    format!("`max` ({}) is below `min` ({}) in `{}`", max.value, min.value, title(block)),
                     max.span,
                     "below min",
                 )
@@ -232,10 +181,7 @@ impl Checker<'_> {
             span: block.span,
             instance_types,
             min: min.map_or(0, |m| m.value),
-            max: max.unwrap_or(Spanned {
-                value: 0,
-                span: block.header,
-            }),
+            max: max.unwrap_or(Spanned { value: 0, span: block.header }),
             purchase,
             autoscale,
             image,
@@ -248,26 +194,17 @@ impl Checker<'_> {
     }
 
     fn instance_types(&mut self, attr: &Attribute) -> Vec<Spanned<String>> {
-        let Some((Value::List(items), span)) =
-            self.get(Some(attr), Want::List(Box::new(Want::Str)))
-        else {
+        let Some((Value::List(items), span)) = self.get(Some(attr), Want::List(Box::new(Want::Str))) else {
             return Vec::new();
         };
         if items.is_empty() {
-            self.bounds(
-                span,
-                "`instance_types` needs at least one type",
-                "empty list",
-            );
+            self.bounds(span, "`instance_types` needs at least one type", "empty list");
         }
         let mut out = Vec::new();
         for (item, item_span) in items {
             if let Value::Str(name) = item {
                 if self.known_type(&name, item_span) {
-                    out.push(Spanned {
-                        value: name,
-                        span: item_span,
-                    });
+                    out.push(Spanned { value: name, span: item_span });
                 }
             }
         }
@@ -280,9 +217,8 @@ impl Checker<'_> {
         if catalog.lookup(name).is_some() {
             return true;
         }
-        let help = suggest::did_you_mean(name, catalog.names()).unwrap_or_else(|| {
-            "see `compiler/src/catalog/instances.csv` for the known types".to_string()
-        });
+        let help = suggest::did_you_mean(name, catalog.names())
+            .unwrap_or_else(|| "see `compiler/src/catalog/instances.csv` for the known types".to_string());
         let d = Diagnostic::new(
             Code::E0010,
             format!("unknown instance type `{name}`"),
@@ -303,8 +239,7 @@ impl Checker<'_> {
             ami if is_ami_id(ami) => Image::Ami(ami.to_string()),
             other => {
                 let help = suggest::did_you_mean(other, IMAGES).unwrap_or_else(|| {
-                    "use an AMI id (`ami-0123456789abcdef0`), `al2023` or `ubuntu-24.04`"
-                        .to_string()
+                    "use an AMI id (`ami-0123456789abcdef0`), `al2023` or `ubuntu-24.04`".to_string()
                 });
                 let d = Diagnostic::new(
                     Code::E0009,
@@ -323,18 +258,13 @@ impl Checker<'_> {
 fn is_ami_id(s: &str) -> bool {
     s.strip_prefix("ami-").is_some_and(|hex| {
         (hex.len() == 8 || hex.len() == 17)
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
 fn placeholder_head(block: &Block) -> Head {
     Head {
-        instance_type: Spanned {
-            value: String::new(),
-            span: block.header,
-        },
+        instance_type: Spanned { value: String::new(), span: block.header },
         market: Market::OnDemand,
         image: Image::Al2023,
     }

@@ -29,10 +29,7 @@ pub(super) struct Fields<'a> {
 impl<'a> Fields<'a> {
     /// The attribute `name`, if present.
     pub fn attr(&self, name: &str) -> Option<&'a Attribute> {
-        self.attributes
-            .iter()
-            .copied()
-            .find(|a| &*a.name.name == name)
+        self.attributes.iter().copied().find(|a| &*a.name.name == name)
     }
 
     /// True when an unknown attribute was probably a misspelling of `name`.
@@ -42,10 +39,7 @@ impl<'a> Fields<'a> {
 
     /// Every nested block of kind `kind`, in source order.
     pub fn blocks(&self, kind: &'static str) -> impl Iterator<Item = &'a Block> + '_ {
-        self.blocks
-            .iter()
-            .copied()
-            .filter(move |b| &*b.kind.name == kind)
+        self.blocks.iter().copied().filter(move |b| &*b.kind.name == kind)
     }
 }
 
@@ -60,18 +54,8 @@ pub(super) fn title(block: &Block) -> String {
 impl Checker<'_> {
     /// Sorts `block`'s body into known attributes and nested blocks, reporting the rest.
     pub(super) fn fields<'a>(&mut self, block: &'a Block, schema: &Schema) -> Fields<'a> {
-        let mut fields = Fields {
-            block,
-            attributes: Vec::new(),
-            blocks: Vec::new(),
-            suggested: Vec::new(),
-        };
-        let every: Vec<&'static str> = schema
-            .attributes
-            .iter()
-            .chain(schema.blocks)
-            .copied()
-            .collect();
+        let mut fields = Fields { block, attributes: Vec::new(), blocks: Vec::new(), suggested: Vec::new() };
+        let every: Vec<&'static str> = schema.attributes.iter().chain(schema.blocks).copied().collect();
         for item in &block.body {
             let name = item.name();
             match item {
@@ -84,11 +68,7 @@ impl Checker<'_> {
                 }
                 BodyItem::Block(b) if schema.blocks.contains(&&*name.name) => {
                     let repeatable = schema.repeatable.contains(&&*name.name);
-                    let first = fields
-                        .blocks
-                        .iter()
-                        .find(|f| f.kind.name == name.name)
-                        .map(|f| f.kind.span);
+                    let first = fields.blocks.iter().find(|f| f.kind.name == name.name).map(|f| f.kind.span);
                     match first {
                         Some(first) if !repeatable => {
                             self.report(duplicate_attribute(&name.name, name.span, first));
@@ -119,18 +99,12 @@ impl Checker<'_> {
                     );
                 }
                 _ => {
-                    let noun = if matches!(item, BodyItem::Block(_)) {
-                        "block"
-                    } else {
-                        "attribute"
-                    };
+                    let noun = if matches!(item, BodyItem::Block(_)) { "block" } else { "attribute" };
                     let nearest = suggest::nearest(&name.name, every.iter().copied());
                     fields.suggested.extend(nearest);
                     let help = nearest
                         .map(|n| format!("did you mean `{n}`?"))
-                        .unwrap_or_else(|| {
-                            format!("`{}` takes: {}", schema.what, every.join(", "))
-                        });
+                        .unwrap_or_else(|| format!("`{}` takes: {}", schema.what, every.join(", ")));
                     self.report(
                         Diagnostic::new(
                             Code::E0003,
@@ -199,17 +173,8 @@ impl Checker<'_> {
     }
 }
 
-fn duplicate_attribute(
-    name: &str,
-    again: crate::source::Span,
-    first: crate::source::Span,
-) -> Diagnostic {
-    Diagnostic::new(
-        Code::E0004,
-        format!("`{name}` is set twice"),
-        again,
-        "set again here",
-    )
-    .with_label(first, "first set here")
-    .with_help(format!("remove one of the `{name}`s"))
+fn duplicate_attribute(name: &str, again: crate::source::Span, first: crate::source::Span) -> Diagnostic {
+    Diagnostic::new(Code::E0004, format!("`{name}` is set twice"), again, "set again here")
+        .with_label(first, "first set here")
+        .with_help(format!("remove one of the `{name}`s"))
 }

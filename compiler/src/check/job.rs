@@ -33,12 +33,8 @@ const JOB: Schema = Schema {
     blocks: &["migration"],
     repeatable: &[],
 };
-const MIGRATION: Schema = Schema {
-    what: "migration",
-    attributes: &["every", "count"],
-    blocks: &[],
-    repeatable: &[],
-};
+const MIGRATION: Schema =
+    Schema { what: "migration", attributes: &["every", "count"], blocks: &[], repeatable: &[] };
 
 /// What a call argument must be.
 #[derive(Clone, Copy)]
@@ -55,66 +51,29 @@ struct Signature {
 }
 
 const STRATEGIES: &[Signature] = &[
-    Signature {
-        name: "sma_crossover",
-        params: &[("fast", Arg::Range, false), ("slow", Arg::Range, false)],
-    },
+    Signature { name: "sma_crossover", params: &[("fast", Arg::Range, false), ("slow", Arg::Range, false)] },
     Signature {
         name: "rsi_reversion",
-        params: &[
-            ("period", Arg::Range, false),
-            ("lower", Arg::Range, false),
-            ("upper", Arg::Range, false),
-        ],
+        params: &[("period", Arg::Range, false), ("lower", Arg::Range, false), ("upper", Arg::Range, false)],
     },
-    Signature {
-        name: "breakout",
-        params: &[("lookback", Arg::Range, false), ("exit", Arg::Range, false)],
-    },
+    Signature { name: "breakout", params: &[("lookback", Arg::Range, false), ("exit", Arg::Range, false)] },
 ];
 const SELECTIONS: &[Signature] = &[
-    Signature {
-        name: "tournament",
-        params: &[("size", Arg::Int(3), true)],
-    },
-    Signature {
-        name: "roulette",
-        params: &[],
-    },
-    Signature {
-        name: "rank",
-        params: &[],
-    },
+    Signature { name: "tournament", params: &[("size", Arg::Int(3), true)] },
+    Signature { name: "roulette", params: &[] },
+    Signature { name: "rank", params: &[] },
 ];
 const CROSSOVERS: &[Signature] = &[
-    Signature {
-        name: "uniform",
-        params: &[("rate", Arg::Float(0.9), true)],
-    },
-    Signature {
-        name: "one_point",
-        params: &[("rate", Arg::Float(0.9), true)],
-    },
-    Signature {
-        name: "blend",
-        params: &[
-            ("alpha", Arg::Float(0.5), true),
-            ("rate", Arg::Float(0.9), true),
-        ],
-    },
+    Signature { name: "uniform", params: &[("rate", Arg::Float(0.9), true)] },
+    Signature { name: "one_point", params: &[("rate", Arg::Float(0.9), true)] },
+    Signature { name: "blend", params: &[("alpha", Arg::Float(0.5), true), ("rate", Arg::Float(0.9), true)] },
 ];
 const MUTATIONS: &[Signature] = &[
     Signature {
         name: "gaussian",
-        params: &[
-            ("sigma", Arg::Float(0.1), true),
-            ("rate", Arg::Float(0.2), true),
-        ],
+        params: &[("sigma", Arg::Float(0.1), true), ("rate", Arg::Float(0.2), true)],
     },
-    Signature {
-        name: "reset",
-        params: &[("rate", Arg::Float(0.2), true)],
-    },
+    Signature { name: "reset", params: &[("rate", Arg::Float(0.2), true)] },
 ];
 
 /// A checked argument: its value and where it was written (the call itself for defaults).
@@ -125,19 +84,13 @@ impl Checker<'_> {
         let f = self.fields(block, &JOB);
         let compute_attr = self.required(&f, "compute", "COMPUTE_NAME");
         let compute = self.reference(compute_attr, Kind::Compute);
-        let workers = compute.as_ref().map_or(0, |c| {
-            self.worker_group_of(block, c.value, f.attr("workers"))
-        });
+        let workers = compute.as_ref().map_or(0, |c| self.worker_group_of(block, c.value, f.attr("workers")));
         let data_attr = self.required(&f, "data", "\"data/GOOG.csv\"");
         let data = self.string(data_attr);
         if let Some(d) = &data {
             self.probe_data(&d.value, d.span);
         }
-        let strategy = self.required(
-            &f,
-            "strategy",
-            "sma_crossover(fast = 2..50, slow = 10..200)",
-        );
+        let strategy = self.required(&f, "strategy", "sma_crossover(fast = 2..50, slow = 10..200)");
         let strategy = strategy.and_then(|s| self.strategy(&s.value));
         let fitness = match f.attr("fitness") {
             Some(a) => self.fitness(&a.value),
@@ -147,52 +100,33 @@ impl Checker<'_> {
         let population = self.int(population_attr, 2);
         let generations_attr = self.required(&f, "generations", "50");
         let generations = self.int(generations_attr, 1);
-        let selection = self.operator(
-            f.attr("selection"),
-            "selection operator",
-            SELECTIONS,
-            "tournament(size = 3)",
-        );
+        let selection =
+            self.operator(f.attr("selection"), "selection operator", SELECTIONS, "tournament(size = 3)");
         let selection = match selection {
-            Some((0, args)) => Some(Selection::Tournament {
-                size: self.positive(args.first(), "size").unwrap_or(3),
-            }),
+            Some((0, args)) => {
+                Some(Selection::Tournament { size: self.positive(args.first(), "size").unwrap_or(3) })
+            }
             Some((1, _)) => Some(Selection::Roulette),
             Some(_) => Some(Selection::Rank),
             None => None,
         };
-        let crossover = self.operator(
-            f.attr("crossover"),
-            "crossover operator",
-            CROSSOVERS,
-            "uniform(rate = 0.9)",
-        );
+        let crossover =
+            self.operator(f.attr("crossover"), "crossover operator", CROSSOVERS, "uniform(rate = 0.9)");
         let crossover = crossover.map(|(i, args)| {
             let rate = |c: &mut Self, k: usize| c.arg_rate(args.get(k), "rate").unwrap_or(0.9);
             match i {
-                0 => Crossover::Uniform {
-                    rate: rate(self, 0),
-                },
-                1 => Crossover::OnePoint {
-                    rate: rate(self, 0),
-                },
+                0 => Crossover::Uniform { rate: rate(self, 0) },
+                1 => Crossover::OnePoint { rate: rate(self, 0) },
                 _ => {
                     let alpha = match args.first() {
                         Some((Value::Float(a), span)) if *a < 0.0 => {
-                            self.bounds(
-                                *span,
-                                format!("`alpha` must be at least 0, found {a}"),
-                                "negative",
-                            );
+                            self.bounds(*span, format!("`alpha` must be at least 0, found {a}"), "negative");
                             0.5
                         }
                         Some((Value::Float(a), _)) => *a,
                         _ => 0.5,
                     };
-                    Crossover::Blend {
-                        alpha,
-                        rate: rate(self, 1),
-                    }
+                    Crossover::Blend { alpha, rate: rate(self, 1) }
                 }
             }
         });
@@ -206,34 +140,22 @@ impl Checker<'_> {
             0 => {
                 let sigma = match args.first() {
                     Some((Value::Float(s), span)) if *s <= 0.0 => {
-                        self.bounds(
-                            *span,
-                            format!("`sigma` must be above 0, found {s}"),
-                            "not above 0",
-                        );
+                        self.bounds(*span, format!("`sigma` must be above 0, found {s}"), "not above 0");
                         0.1
                     }
                     Some((Value::Float(s), _)) => *s,
                     _ => 0.1,
                 };
-                Mutation::Gaussian {
-                    sigma,
-                    rate: self.arg_rate(args.get(1), "rate").unwrap_or(0.2),
-                }
+                Mutation::Gaussian { sigma, rate: self.arg_rate(args.get(1), "rate").unwrap_or(0.2) }
             }
-            _ => Mutation::Reset {
-                rate: self.arg_rate(args.first(), "rate").unwrap_or(0.2),
-            },
+            _ => Mutation::Reset { rate: self.arg_rate(args.first(), "rate").unwrap_or(0.2) },
         });
         let elitism = self.int(f.attr("elitism"), 0);
         if let (Some(e), Some(p)) = (&elitism, &population) {
             if e.value >= p.value {
                 let d = Diagnostic::new(
                     Code::E0009,
-                    format!(
-                        "`elitism` ({}) must be below `population` ({})",
-                        e.value, p.value
-                    ),
+                    format!("`elitism` ({}) must be below `population` ({})", e.value, p.value),
                     e.span,
                     "not below population",
                 )
@@ -254,11 +176,7 @@ impl Checker<'_> {
         };
         let commission = match self.percent(f.attr("commission")) {
             Some((c, span)) if !(0.0..1.0).contains(&c) => {
-                self.bounds(
-                    span,
-                    "`commission` must be in [0%, 100%)",
-                    "outside [0%, 100%)",
-                );
+                self.bounds(span, "`commission` must be in [0%, 100%)", "outside [0%, 100%)");
                 0.001
             }
             Some((c, _)) => c,
@@ -281,10 +199,7 @@ impl Checker<'_> {
             generations: generations.map_or(1, |g| g.value),
             selection: selection.unwrap_or(Selection::Tournament { size: 3 }),
             crossover: crossover.unwrap_or(Crossover::Uniform { rate: 0.9 }),
-            mutation: mutation.unwrap_or(Mutation::Gaussian {
-                sigma: 0.1,
-                rate: 0.2,
-            }),
+            mutation: mutation.unwrap_or(Mutation::Gaussian { sigma: 0.1, rate: 0.2 }),
             elitism: elitism.map_or(1, |e| e.value),
             islands,
             migration,
@@ -330,14 +245,17 @@ impl Checker<'_> {
                     if self.symbols.block(Kind::Compute, &owner.name).is_some() {
                         let d = Diagnostic::new(
                             Code::E0006,
-                            format!("`{}` belongs to compute `{}`, but this job runs on `{compute_name}`", dotted(parts), owner.name),
+                            format!(
+                                "`{}` belongs to compute `{}`, but this job runs on `{compute_name}`",
+                                dotted(parts),
+                                owner.name
+                            ),
                             owner.span,
                             "another compute",
                         );
-                        self.report(d.with_help(format!(
-                            "name a group of `{compute_name}`: {}",
-                            groups.join(", ")
-                        )));
+                        self.report(
+                            d.with_help(format!("name a group of `{compute_name}`: {}", groups.join(", "))),
+                        );
                     } else {
                         self.unresolved_ref(owner, Kind::Compute);
                     }
@@ -360,15 +278,10 @@ impl Checker<'_> {
             Some(i) => i,
             None => {
                 let help = suggest::did_you_mean(&group.name, groups.iter().map(String::as_str))
-                    .unwrap_or_else(|| {
-                        format!("groups of `{compute_name}`: {}", groups.join(", "))
-                    });
+                    .unwrap_or_else(|| format!("groups of `{compute_name}`: {}", groups.join(", ")));
                 let d = Diagnostic::new(
                     Code::E0005,
-                    format!(
-                        "compute `{compute_name}` has no worker group `{}`",
-                        group.name
-                    ),
+                    format!("compute `{compute_name}` has no worker group `{}`", group.name),
                     group.span,
                     "no such worker group",
                 );
@@ -380,23 +293,23 @@ impl Checker<'_> {
 
     fn probe_data(&mut self, path: &str, span: Span) {
         if let Err(why) = self.host.probe_data(path) {
-            let d = Diagnostic::new(Code::E0014, format!("data file `{path}` {why}"), span, "no OHLCV data here")
-                .with_help("paths are relative to the .gaf file; the CSV needs Open, High, Low and Close columns");
-            let d = if self.options.data_errors {
-                d
-            } else {
-                d.into_warning()
-            };
+            let d = Diagnostic::new(
+                Code::E0014,
+                format!("data file `{path}` {why}"),
+                span,
+                "no OHLCV data here",
+            )
+            .with_help(
+                "paths are relative to the .gaf file; the CSV needs Open, High, Low and Close columns",
+            );
+            let d = if self.options.data_errors { d } else { d.into_warning() };
             self.report(d);
         }
     }
 
     fn migration(&mut self, f: &super::fields::Fields<'_>, population: Option<u64>) -> Migration {
         let Some(block) = f.blocks("migration").next() else {
-            return Migration {
-                every: 10,
-                count: 2,
-            };
+            return Migration { every: 10, count: 2 };
         };
         self.expect_label(block, false);
         let mf = self.fields(block, &MIGRATION);
@@ -411,19 +324,12 @@ impl Checker<'_> {
                 );
             }
         }
-        Migration {
-            every,
-            count: count.map_or(2, |c| c.value),
-        }
+        Migration { every, count: count.map_or(2, |c| c.value) }
     }
 
     fn strategy(&mut self, expr: &Expr) -> Option<Strategy> {
-        let (which, args) = self.call(
-            expr,
-            "strategy",
-            STRATEGIES,
-            "sma_crossover(fast = 2..50, slow = 10..200)",
-        )?;
+        let (which, args) =
+            self.call(expr, "strategy", STRATEGIES, "sma_crossover(fast = 2..50, slow = 10..200)")?;
         let ranges: Vec<(ParamRange, Span)> = args
             .iter()
             .filter_map(|(v, span)| match v {
@@ -443,7 +349,10 @@ impl Checker<'_> {
                 if fast.0.lo >= slow.0.hi {
                     let d = Diagnostic::new(
                         Code::E0009,
-                        format!("`fast` starts at {} but `slow` ends at {}: no fast period is below a slow one", fast.0.lo, slow.0.hi),
+                        format!(
+                            "`fast` starts at {} but `slow` ends at {}: no fast period is below a slow one",
+                            fast.0.lo, slow.0.hi
+                        ),
                         fast.1,
                         "fast range",
                     )
@@ -453,10 +362,7 @@ impl Checker<'_> {
                     ));
                     ok = false;
                 }
-                Strategy::SmaCrossover {
-                    fast: fast.0,
-                    slow: slow.0,
-                }
+                Strategy::SmaCrossover { fast: fast.0, slow: slow.0 }
             }
             (1, Some(period), Some(lower), Some(upper)) => {
                 ok &= self.periods(&[period], &["period"]);
@@ -484,18 +390,11 @@ impl Checker<'_> {
                     self.report(d);
                     ok = false;
                 }
-                Strategy::RsiReversion {
-                    period: period.0,
-                    lower: lower.0,
-                    upper: upper.0,
-                }
+                Strategy::RsiReversion { period: period.0, lower: lower.0, upper: upper.0 }
             }
             (2, Some(lookback), Some(exit), _) => {
                 ok &= self.periods(&[lookback, exit], &["lookback", "exit"]);
-                Strategy::Breakout {
-                    lookback: lookback.0,
-                    exit: exit.0,
-                }
+                Strategy::Breakout { lookback: lookback.0, exit: exit.0 }
             }
             _ => return None,
         };
@@ -508,10 +407,7 @@ impl Checker<'_> {
         }
         let d = Diagnostic::new(
             Code::E0009,
-            format!(
-                "range `{}..{}` for `{param}` is reversed",
-                range.lo, range.hi
-            ),
+            format!("range `{}..{}` for `{param}` is reversed", range.lo, range.hi),
             span,
             "lower bound above upper bound",
         );
@@ -526,10 +422,7 @@ impl Checker<'_> {
             if range.lo < 1 {
                 self.bounds(
                     *span,
-                    format!(
-                        "`{name}` counts bars and must be at least 1, found {}",
-                        range.lo
-                    ),
+                    format!("`{name}` counts bars and must be at least 1, found {}", range.lo),
                     "below 1",
                 );
                 ok = false;
@@ -577,9 +470,8 @@ impl Checker<'_> {
         };
         let names = signatures.iter().map(|s| s.name);
         let Some(which) = signatures.iter().position(|s| s.name == &*name.name) else {
-            let help = suggest::did_you_mean(&name.name, names.clone()).unwrap_or_else(|| {
-                format!("expected one of: {}", names.collect::<Vec<_>>().join(", "))
-            });
+            let help = suggest::did_you_mean(&name.name, names.clone())
+                .unwrap_or_else(|| format!("expected one of: {}", names.collect::<Vec<_>>().join(", ")));
             let d = Diagnostic::new(
                 Code::E0013,
                 format!("unknown {what} `{}`", name.name),
@@ -598,9 +490,8 @@ impl Checker<'_> {
                 Some(n) => match signature.params.iter().position(|p| p.0 == &*n.name) {
                     Some(i) => i,
                     None => {
-                        let help =
-                            suggest::did_you_mean(&n.name, signature.params.iter().map(|p| p.0))
-                                .unwrap_or_else(|| parameter_list(signature));
+                        let help = suggest::did_you_mean(&n.name, signature.params.iter().map(|p| p.0))
+                            .unwrap_or_else(|| parameter_list(signature));
                         let d = Diagnostic::new(
                             Code::E0003,
                             format!("unknown parameter `{}` for `{}`", n.name, signature.name),
@@ -620,11 +511,7 @@ impl Checker<'_> {
             let Some((param, kind, _)) = signature.params.get(index) else {
                 let d = Diagnostic::new(
                     Code::E0003,
-                    format!(
-                        "`{}` takes {} argument(s)",
-                        signature.name,
-                        signature.params.len()
-                    ),
+                    format!("`{}` takes {} argument(s)", signature.name, signature.params.len()),
                     arg.value.span,
                     "one argument too many",
                 );
@@ -682,11 +569,7 @@ impl Checker<'_> {
     fn positive(&mut self, arg: Option<&(Value, Span)>, name: &str) -> Option<u64> {
         match arg? {
             (Value::Int(v), span) if *v < 1 => {
-                self.bounds(
-                    *span,
-                    format!("`{name}` must be at least 1, found {v}"),
-                    "below 1",
-                );
+                self.bounds(*span, format!("`{name}` must be at least 1, found {v}"), "below 1");
                 None
             }
             (Value::Int(v), _) => u64::try_from(*v).ok(),
@@ -782,10 +665,7 @@ impl Checker<'_> {
 
 fn parameter_list(signature: &Signature) -> String {
     if signature.params.is_empty() {
-        return format!(
-            "`{}` takes no arguments: write `{}()`",
-            signature.name, signature.name
-        );
+        return format!("`{}` takes no arguments: write `{}()`", signature.name, signature.name);
     }
     let params: Vec<&str> = signature.params.iter().map(|p| p.0).collect();
     format!("`{}` takes: {}", signature.name, params.join(", "))

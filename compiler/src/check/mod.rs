@@ -12,7 +12,7 @@ mod value;
 use crate::ast::{Attribute, Block};
 use crate::diag::{Code, Diagnostic, Problems};
 use crate::ir::{self, Keyword, Spanned};
-use crate::resolve::{Kind, Symbols};
+use crate::resolve::{Kind, PerKind, Symbols};
 use crate::source::Span;
 use crate::{CheckOptions, Host};
 use value::{LetState, Value, Want};
@@ -31,16 +31,18 @@ pub fn check(
         problems,
         let_states: vec![LetState::Pending; symbols.lets.len()],
         let_used: vec![false; symbols.lets.len()],
-        used: Kind::ALL.map(|k| vec![false; symbols.blocks[k.index()].len()]),
-        clean: Kind::ALL.map(|k| vec![true; symbols.blocks[k.index()].len()]),
+        used: PerKind::from_fn(|k| vec![false; symbols.blocks.get(k).len()]),
+        clean: PerKind::from_fn(|k| vec![true; symbols.blocks.get(k).len()]),
         program: ir::Program::default(),
     };
     for kind in Kind::ALL {
-        for (i, block) in symbols.blocks[kind.index()].iter().enumerate() {
+        for (i, block) in symbols.blocks.get(kind).iter().enumerate() {
             let before = checker.error_count();
             checker.block(kind, block);
             if checker.error_count() > before {
-                checker.clean[kind.index()][i] = false;
+                if let Some(clean) = checker.clean.get_mut(kind).get_mut(i) {
+                    *clean = false;
+                }
             }
         }
     }
@@ -67,9 +69,9 @@ pub(crate) struct Checker<'s> {
     let_states: Vec<LetState>,
     let_used: Vec<bool>,
     /// Per kind, per block: referenced by something (W0003).
-    used: [Vec<bool>; 8],
+    used: PerKind<Vec<bool>>,
     /// Per kind, per block: checked without errors (cross-block checks use only these).
-    clean: [Vec<bool>; 8],
+    clean: PerKind<Vec<bool>>,
     program: ir::Program,
 }
 
@@ -83,21 +85,17 @@ impl Checker<'_> {
     }
 
     fn mark_used(&mut self, kind: Kind, i: usize) {
-        if let Some(u) = self.used[kind.index()].get_mut(i) {
+        if let Some(u) = self.used.get_mut(kind).get_mut(i) {
             *u = true;
         }
     }
 
     fn is_clean(&self, kind: Kind, i: usize) -> bool {
-        self.clean[kind.index()].get(i).copied().unwrap_or(false)
+        self.clean.get(kind).get(i).copied().unwrap_or(false)
     }
 
     fn block(&mut self, kind: Kind, block: &Block) {
-        let name = block
-            .label
-            .as_ref()
-            .map(|l| l.name.to_string())
-            .unwrap_or_default();
+        let name = block.label.as_ref().map(|l| l.name.to_string()).unwrap_or_default();
         match kind {
             Kind::Cloud => {
                 let cloud = self.cloud(block, name);
@@ -144,9 +142,7 @@ impl Checker<'_> {
     fn int(&mut self, attr: Option<&Attribute>, min: i64) -> Option<Spanned<u64>> {
         let name = attr.map(|a| a.name.name.to_string()).unwrap_or_default();
         match self.get(attr, Want::Int)? {
-            (Value::Int(v), span) if v >= min => {
-                u64::try_from(v).ok().map(|value| Spanned { value, span })
-            }
+            (Value::Int(v), span) if v >= min => u64::try_from(v).ok().map(|value| Spanned { value, span }),
             (Value::Int(v), span) => {
                 self.bounds(
                     span,
@@ -165,11 +161,7 @@ impl Checker<'_> {
         if (0.0..=1.0).contains(&v) {
             Some(v)
         } else {
-            self.bounds(
-                span,
-                format!("`{name}` is a rate in [0, 1], found {v}"),
-                "outside [0, 1]",
-            );
+            self.bounds(span, format!("`{name}` is a rate in [0, 1], found {v}"), "outside [0, 1]");
             None
         }
     }
@@ -216,9 +208,7 @@ impl Checker<'_> {
 
     fn keyword<K: Keyword>(&mut self, attr: Option<&Attribute>) -> Option<Spanned<K>> {
         match self.get(attr, keyword_want::<K>())? {
-            (Value::Keyword(word), span) => {
-                K::from_keyword(word).map(|value| Spanned { value, span })
-            }
+            (Value::Keyword(word), span) => K::from_keyword(word).map(|value| Spanned { value, span }),
             _ => None,
         }
     }
@@ -238,11 +228,9 @@ impl Checker<'_> {
     /// W0003 for quotas, budgets, spot policies, computes and lets nothing references.
     fn unused(&mut self) {
         for kind in [Kind::Quota, Kind::Budget, Kind::SpotPolicy, Kind::Compute] {
-            for (i, block) in self.symbols.blocks[kind.index()].iter().enumerate() {
-                let (used, Some(label)) = (
-                    self.used[kind.index()].get(i).copied().unwrap_or(true),
-                    &block.label,
-                ) else {
+            for (i, block) in self.symbols.blocks.get(kind).iter().enumerate() {
+                let (used, Some(label)) = (self.used.get(kind).get(i).copied().unwrap_or(true), &block.label)
+                else {
                     continue;
                 };
                 if !used {
@@ -282,8 +270,5 @@ impl Checker<'_> {
 }
 
 fn keyword_want<K: Keyword>() -> Want {
-    Want::Keyword {
-        what: K::WHAT,
-        members: K::MEMBERS,
-    }
+    Want::Keyword { what: K::WHAT, members: K::MEMBERS }
 }

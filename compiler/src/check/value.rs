@@ -170,10 +170,7 @@ impl Checker<'_> {
                 let _ = (l, r);
                 self.report(Diagnostic::new(
                     Code::E0007,
-                    format!(
-                        "comparison `{}` is only allowed in a monitor alert's `when`",
-                        op.symbol()
-                    ),
+                    format!("comparison `{}` is only allowed in a monitor alert's `when`", op.symbol()),
                     expr.span,
                     "not a value here",
                 ));
@@ -229,8 +226,8 @@ impl Checker<'_> {
                     }
                 }
                 let lets: Vec<&str> = self.symbols.let_names().collect();
-                let help = suggest::did_you_mean(text, lets)
-                    .unwrap_or_else(|| "define it with `let`".to_string());
+                let help =
+                    suggest::did_you_mean(text, lets).unwrap_or_else(|| "define it with `let`".to_string());
                 self.report(
                     Diagnostic::new(
                         Code::E0005,
@@ -250,11 +247,10 @@ impl Checker<'_> {
         let text = &*name.name;
         let want = kind.keyword();
         let names: Vec<&str> = self.symbols.names(kind).collect();
-        let help =
-            suggest::did_you_mean(text, names.iter().copied()).or_else(|| match names.as_slice() {
-                [] => Some(format!("define a `{want}` block first")),
-                some => Some(format!("{want} blocks: {}", some.join(", "))),
-            });
+        let help = suggest::did_you_mean(text, names.iter().copied()).or_else(|| match names.as_slice() {
+            [] => Some(format!("define a `{want}` block first")),
+            some => Some(format!("{want} blocks: {}", some.join(", "))),
+        });
         if let Some(other) = self.symbols.kinds_named(text).first() {
             let d = Diagnostic::new(
                 Code::E0006,
@@ -289,11 +285,7 @@ impl Checker<'_> {
         if let Some(s) = self.let_states.get_mut(i) {
             *s = LetState::Evaluating;
         }
-        let value = self
-            .symbols
-            .lets
-            .get(i)
-            .and_then(|l| self.eval(&l.value, None));
+        let value = self.symbols.lets.get(i).and_then(|l| self.eval(&l.value, None));
         if let Some(s) = self.let_states.get_mut(i) {
             *s = LetState::Done(value.clone());
         }
@@ -315,11 +307,7 @@ impl Checker<'_> {
             (Want::Ref(k), Value::Ref(found, _)) if k != found => {
                 self.report(Diagnostic::new(
                     Code::E0006,
-                    format!(
-                        "expected a {}, found a reference to a {}",
-                        k.keyword(),
-                        found.keyword()
-                    ),
+                    format!("expected a {}, found a reference to a {}", k.keyword(), found.keyword()),
                     span,
                     format!("expected a {}", k.keyword()),
                 ));
@@ -342,13 +330,9 @@ impl Checker<'_> {
             return Some(value);
         }
         let help = match (want, &value) {
-            (Want::Keyword { members, .. }, _) => {
-                Some(format!("expected one of: {}", members.join(", ")))
-            }
+            (Want::Keyword { members, .. }, _) => Some(format!("expected one of: {}", members.join(", "))),
             (Want::Int, Value::Float(_)) => Some("write a whole number".to_string()),
-            (Want::Duration, Value::Int(_)) => {
-                Some("add a unit: `s`, `m`, `h` or `d` (`30m`)".to_string())
-            }
+            (Want::Duration, Value::Int(_)) => Some("add a unit: `s`, `m`, `h` or `d` (`30m`)".to_string()),
             (Want::Money, Value::Int(_) | Value::Float(_)) => {
                 Some("write an amount with `$` (`$100`)".to_string())
             }
@@ -402,18 +386,12 @@ impl Checker<'_> {
             (BinOp::Add, Int(x), Int(y)) => x.checked_add(*y).map(Int).ok_or(ArithError::Overflow),
             (BinOp::Sub, Int(x), Int(y)) => x.checked_sub(*y).map(Int).ok_or(ArithError::Overflow),
             (BinOp::Mul, Int(x), Int(y)) => x.checked_mul(*y).map(Int).ok_or(ArithError::Overflow),
-            (_, Int(_) | Float(_), Int(_) | Float(_)) => {
-                Ok(Float(apply(op, number(&a), number(&b))))
-            }
+            (_, Int(_) | Float(_), Int(_) | Float(_)) => Ok(Float(apply(op, number(&a), number(&b)))),
             (BinOp::Add | BinOp::Sub, Money(x), Money(y)) => Ok(Money(apply(op, *x, *y))),
             (BinOp::Add | BinOp::Sub, Duration(x), Duration(y)) => Ok(Duration(apply(op, *x, *y))),
             (BinOp::Add | BinOp::Sub, Percent(x), Percent(y)) => Ok(Percent(apply(op, *x, *y))),
-            (BinOp::Div, Money(x), Money(y)) | (BinOp::Div, Duration(x), Duration(y)) => {
-                Ok(Float(x / y))
-            }
-            (BinOp::Mul | BinOp::Div, Money(x), Int(_) | Float(_)) => {
-                Ok(Money(apply(op, *x, number(&b))))
-            }
+            (BinOp::Div, Money(x), Money(y)) | (BinOp::Div, Duration(x), Duration(y)) => Ok(Float(x / y)),
+            (BinOp::Mul | BinOp::Div, Money(x), Int(_) | Float(_)) => Ok(Money(apply(op, *x, number(&b)))),
             (BinOp::Mul | BinOp::Div, Duration(x), Int(_) | Float(_)) => {
                 Ok(Duration(apply(op, *x, number(&b))))
             }
@@ -423,9 +401,7 @@ impl Checker<'_> {
             (BinOp::Mul, Int(_) | Float(_), Money(y)) => Ok(Money(number(&a) * y)),
             (BinOp::Mul, Int(_) | Float(_), Duration(y)) => Ok(Duration(number(&a) * y)),
             (BinOp::Mul, Int(_) | Float(_), Percent(y)) => Ok(Percent(number(&a) * y)),
-            (BinOp::Mul, Percent(x), Money(y)) | (BinOp::Mul, Money(y), Percent(x)) => {
-                Ok(Money(x * y))
-            }
+            (BinOp::Mul, Percent(x), Money(y)) | (BinOp::Mul, Money(y), Percent(x)) => Ok(Money(x * y)),
             (BinOp::Mul, Percent(x), Duration(y)) | (BinOp::Mul, Duration(y), Percent(x)) => {
                 Ok(Duration(x * y))
             }
@@ -438,12 +414,7 @@ impl Checker<'_> {
                 None
             }
             Err(ArithError::DivideByZero) => {
-                self.report(Diagnostic::new(
-                    Code::E0009,
-                    "division by zero",
-                    span,
-                    "divides by zero",
-                ));
+                self.report(Diagnostic::new(Code::E0009, "division by zero", span, "divides by zero"));
                 None
             }
             Err(ArithError::Mismatch) => {
@@ -471,12 +442,7 @@ impl Checker<'_> {
     }
 
     fn out_of_range(&mut self, span: Span) {
-        self.report(Diagnostic::new(
-            Code::E0009,
-            "value out of range",
-            span,
-            "this overflows",
-        ));
+        self.report(Diagnostic::new(Code::E0009, "value out of range", span, "this overflows"));
     }
 }
 

@@ -76,15 +76,9 @@ impl Code {
             Code::E0010 => ("E0010", "unknown instance type"),
             Code::E0011 => ("E0011", "quota or compute cap exceeded at max scale"),
             Code::E0012 => ("E0012", "cycle among lets"),
-            Code::E0013 => (
-                "E0013",
-                "unknown strategy, operator, enumeration member or metric",
-            ),
+            Code::E0013 => ("E0013", "unknown strategy, operator, enumeration member or metric"),
             Code::E0014 => ("E0014", "the job's data file is missing or is not OHLCV"),
-            Code::W0001 => (
-                "W0001",
-                "at max scale the budget runs out before its period ends",
-            ),
+            Code::W0001 => ("W0001", "at max scale the budget runs out before its period ends"),
             Code::W0002 => ("W0002", "head node on spot"),
             Code::W0003 => ("W0003", "a block or let that nothing references"),
         }

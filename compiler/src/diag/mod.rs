@@ -41,37 +41,20 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic with the severity its code implies and a primary label.
-    pub fn new(
-        code: Code,
-        message: impl Into<String>,
-        span: Span,
-        label: impl Into<String>,
-    ) -> Self {
-        let severity = if code.is_warning() {
-            Severity::Warning
-        } else {
-            Severity::Error
-        };
+    pub fn new(code: Code, message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
+        let severity = if code.is_warning() { Severity::Warning } else { Severity::Error };
         Diagnostic {
             code,
             severity,
             message: message.into(),
-            labels: vec![Label {
-                span,
-                message: label.into(),
-                primary: true,
-            }],
+            labels: vec![Label { span, message: label.into(), primary: true }],
             help: None,
         }
     }
 
     /// Adds a secondary label.
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.labels.push(Label {
-            span,
-            message: message.into(),
-            primary: false,
-        });
+        self.labels.push(Label { span, message: message.into(), primary: false });
         self
     }
 
@@ -95,11 +78,7 @@ impl Diagnostic {
 
     /// The primary label's span (or an empty span at 0 if it has none).
     pub fn primary_span(&self) -> Span {
-        self.labels
-            .iter()
-            .find(|l| l.primary)
-            .map(|l| l.span)
-            .unwrap_or_default()
+        self.labels.iter().find(|l| l.primary).map(|l| l.span).unwrap_or_default()
     }
 
     /// True for errors.
@@ -121,9 +100,7 @@ impl miette::Diagnostic for Diagnostic {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
@@ -173,8 +150,7 @@ impl Problems {
                 l.span.start = l.span.start.min(l.span.end);
             }
         }
-        self.items
-            .sort_by_key(|d| (d.primary_span().start, d.code, d.primary_span().end));
+        self.items.sort_by_key(|d| (d.primary_span().start, d.code, d.primary_span().end));
         self.items.dedup();
         self.items
     }

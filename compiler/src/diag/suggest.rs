@@ -17,10 +17,7 @@ pub fn nearest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -
 }
 
 /// `did you mean `x`?` for the nearest candidate, if any.
-pub fn did_you_mean<'a>(
-    wrong: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
+pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     nearest(wrong, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
@@ -30,18 +27,9 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(
-            nearest("instnce_type", ["instance_type", "min", "max"]),
-            Some("instance_type")
-        );
-        assert_eq!(
-            nearest("tournment", ["tournament", "roulette", "rank"]),
-            Some("tournament")
-        );
+        assert_eq!(nearest("instnce_type", ["instance_type", "min", "max"]), Some("instance_type"));
+        assert_eq!(nearest("tournment", ["tournament", "roulette", "rank"]), Some("tournament"));
         assert_eq!(nearest("zzz", ["instance_type"]), None);
-        assert_eq!(
-            nearest("c5.4xlarg", ["c5.4xlarge", "c5.2xlarge"]),
-            Some("c5.4xlarge")
-        );
+        assert_eq!(nearest("c5.4xlarg", ["c5.4xlarge", "c5.2xlarge"]), Some("c5.4xlarge"));
     }
 }

@@ -50,16 +50,9 @@ pub enum Strategy {
     /// Long when the fast SMA crosses above the slow one.
     SmaCrossover { fast: ParamRange, slow: ParamRange },
     /// Wilder's RSI: enter crossing up through `lower`, exit crossing down through `upper`.
-    RsiReversion {
-        period: ParamRange,
-        lower: ParamRange,
-        upper: ParamRange,
-    },
+    RsiReversion { period: ParamRange, lower: ParamRange, upper: ParamRange },
     /// Enter above the `lookback`-bar high, exit below the `exit`-bar low.
-    Breakout {
-        lookback: ParamRange,
-        exit: ParamRange,
-    },
+    Breakout { lookback: ParamRange, exit: ParamRange },
 }
 
 keyword_enum!(/// A backtest metric a fitness expression can use.

@@ -112,9 +112,7 @@ fn describe_expected(rules: &[Rule]) -> Option<String> {
         names.extend(
             rules
                 .iter()
-                .filter(|r| {
-                    !VALUE_STARTS.contains(r) && !matches!(r, Rule::ident | Rule::call | Rule::path)
-                })
+                .filter(|r| !VALUE_STARTS.contains(r) && !matches!(r, Rule::ident | Rule::call | Rule::path))
                 .map(|&r| human_name(r)),
         );
         names

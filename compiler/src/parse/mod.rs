@@ -28,10 +28,7 @@ pub fn parse(source: &SourceFile, problems: &mut Problems) -> File {
         return File::default();
     }
     if let Some(at) = trivia::too_deep(text, MAX_DEPTH) {
-        report(ParseError::TooDeep {
-            at,
-            limit: MAX_DEPTH,
-        });
+        report(ParseError::TooDeep { at, limit: MAX_DEPTH });
         return File::default();
     }
     let mut builder = Builder { errors: Vec::new() };
@@ -107,14 +104,8 @@ fn span(pair: &Pair<'_, Rule>, base: usize) -> Span {
     Span::new(s.start() + base, s.end() + base)
 }
 
-fn next<'i>(
-    pairs: &mut Pairs<'i, Rule>,
-    parent: Span,
-    what: &'static str,
-) -> Built<Pair<'i, Rule>> {
-    pairs
-        .next()
-        .ok_or(ParseError::Internal { span: parent, what })
+fn next<'i>(pairs: &mut Pairs<'i, Rule>, parent: Span, what: &'static str) -> Built<Pair<'i, Rule>> {
+    pairs.next().ok_or(ParseError::Internal { span: parent, what })
 }
 
 impl Builder {
@@ -127,17 +118,12 @@ impl Builder {
                 let name = ident(next(&mut inner, whole, "let name")?, base);
                 let _eq = next(&mut inner, whole, "let =")?;
                 let value = self.expr(next(&mut inner, whole, "let value")?, base)?;
-                Ok(Item::Let(Let {
-                    name,
-                    value,
-                    span: whole,
-                }))
+                // The pair's own span runs on over trailing whitespace and comments.
+                let span = Span::new(whole.start as usize, value.span.end as usize);
+                Ok(Item::Let(Let { name, value, span }))
             }
             Rule::block => Ok(Item::Block(self.block(pair, base)?)),
-            _ => Err(ParseError::Internal {
-                span: whole,
-                what: "top-level item",
-            }),
+            _ => Err(ParseError::Internal { span: whole, what: "top-level item" }),
         }
     }
 
@@ -155,18 +141,9 @@ impl Builder {
                 _ => {}
             }
         }
-        let kind = kind.ok_or(ParseError::Internal {
-            span: whole,
-            what: "block kind",
-        })?;
+        let kind = kind.ok_or(ParseError::Internal { span: whole, what: "block kind" })?;
         let header = kind.span.to(label.as_ref().map_or(kind.span, |l| l.span));
-        Ok(Block {
-            kind,
-            label,
-            body,
-            span: whole,
-            header,
-        })
+        Ok(Block { kind, label, body, span: whole, header })
     }
 
     fn attribute(&mut self, pair: Pair<'_, Rule>, base: usize) -> Built<Attribute> {
@@ -175,32 +152,27 @@ impl Builder {
         let name = ident(next(&mut inner, whole, "attribute name")?, base);
         let _eq = next(&mut inner, whole, "attribute =")?;
         let value = self.expr(next(&mut inner, whole, "attribute value")?, base)?;
-        Ok(Attribute {
-            name,
-            value,
-            span: whole,
-        })
+        let span = name.span.to(value.span);
+        Ok(Attribute { name, value, span })
     }
 
     fn expr(&mut self, pair: Pair<'_, Rule>, base: usize) -> Built<Expr> {
-        let whole = span(&pair, base);
-        let inner = pair.into_inner();
+        let inner = pair.clone().into_inner();
+        // From the first token to the last: the pair's own span includes trailing trivia.
+        let whole = match (inner.clone().next(), inner.clone().last()) {
+            (Some(first), Some(last)) => span(&first, base).to(span(&last, base)),
+            _ => span(&pair, base),
+        };
         let operators = inner.clone().filter(|p| p.as_rule() != Rule::neg).count() / 2;
         if operators > MAX_OPERATORS {
-            return Err(ParseError::TooLong {
-                span: whole,
-                limit: MAX_OPERATORS,
-            });
+            return Err(ParseError::TooLong { span: whole, limit: MAX_OPERATORS });
         }
         pratt()
             .map_primary(|p| self.primary(p, base))
             .map_prefix(|op, rhs| {
                 let rhs = rhs?;
                 let span = span(&op, base).to(rhs.span);
-                Ok(Expr {
-                    kind: ExprKind::Neg(Box::new(rhs)),
-                    span,
-                })
+                Ok(Expr { kind: ExprKind::Neg(Box::new(rhs)), span })
             })
             .map_infix(|lhs, op, rhs| {
                 let (lhs, rhs) = (lhs?, rhs?);
@@ -217,10 +189,7 @@ impl Builder {
                     _ => BinOp::Ne,
                 };
                 let span = lhs.span.to(rhs.span);
-                Ok(Expr {
-                    kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-                    span,
-                })
+                Ok(Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span })
             })
             .parse(inner)
     }
@@ -265,33 +234,21 @@ impl Builder {
                 }
             }
             Rule::list => {
-                let items = pair
-                    .into_inner()
-                    .map(|e| self.expr(e, base))
-                    .collect::<Built<Vec<_>>>()?;
+                let items = pair.into_inner().map(|e| self.expr(e, base)).collect::<Built<Vec<_>>>()?;
                 ExprKind::List(items)
             }
             Rule::paren => {
                 let mut inner = pair.into_inner();
-                ExprKind::Paren(Box::new(
-                    self.expr(next(&mut inner, whole, "parenthesised value")?, base)?,
-                ))
+                ExprKind::Paren(Box::new(self.expr(next(&mut inner, whole, "parenthesised value")?, base)?))
             }
             Rule::path => ExprKind::Path(pair.into_inner().map(|p| ident(p, base)).collect()),
             Rule::call => {
                 let mut inner = pair.into_inner();
                 let name = ident(next(&mut inner, whole, "call name")?, base);
-                let args = inner
-                    .map(|a| self.argument(a, base))
-                    .collect::<Built<Vec<_>>>()?;
+                let args = inner.map(|a| self.argument(a, base)).collect::<Built<Vec<_>>>()?;
                 ExprKind::Call(Call { name, args })
             }
-            _ => {
-                return Err(ParseError::Internal {
-                    span: whole,
-                    what: "value",
-                })
-            }
+            _ => return Err(ParseError::Internal { span: whole, what: "value" }),
         };
         Ok(Expr { kind, span: whole })
     }
@@ -305,41 +262,27 @@ impl Builder {
             let name = ident(next(&mut parts, whole, "argument name")?, base);
             let _eq = next(&mut parts, whole, "argument =")?;
             let value = self.expr(next(&mut parts, whole, "argument value")?, base)?;
-            Ok(Argument {
-                name: Some(name),
-                value,
-            })
+            Ok(Argument { name: Some(name), value })
         } else {
-            Ok(Argument {
-                name: None,
-                value: self.expr(arg, base)?,
-            })
+            Ok(Argument { name: None, value: self.expr(arg, base)? })
         }
     }
 
     fn out_of_range(&mut self, span: Span, what: &'static str) -> ExprKind {
-        self.errors
-            .push(ParseError::NumberOutOfRange { span, what });
+        self.errors.push(ParseError::NumberOutOfRange { span, what });
         ExprKind::Error
     }
 }
 
 fn ident(pair: Pair<'_, Rule>, base: usize) -> Ident {
-    Ident {
-        name: pair.as_str().into(),
-        span: span(&pair, base),
-    }
+    Ident { name: pair.as_str().into(), span: span(&pair, base) }
 }
 
 /// An integer if written as one (and it fits), else a finite float.
 fn number(text: &str) -> Option<Number> {
     let clean: String = text.chars().filter(|&c| c != '_').collect();
     if clean.contains(['.', 'e', 'E']) {
-        clean
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite())
-            .map(Number::Float)
+        clean.parse::<f64>().ok().filter(|v| v.is_finite()).map(Number::Float)
     } else {
         clean.parse::<i64>().ok().map(Number::Int)
     }

@@ -16,23 +16,14 @@ fn errors(text: &str) -> Vec<(Code, String, usize)> {
     problems
         .finish(text.len())
         .into_iter()
-        .map(|d| {
-            (
-                d.code,
-                d.message.clone(),
-                source.line_col(d.primary_span().start as usize).0,
-            )
-        })
+        .map(|d| (d.code, d.message.clone(), source.line_col(d.primary_span().start as usize).0))
         .collect()
 }
 
 #[test]
 fn precedence_and_units() {
     let file = parse_ok("let x = 1 + 2 * -3 / (4 - $5) < 80%\nlet d = 1.5h");
-    assert_eq!(
-        shape(&file),
-        "(let x (< (+ 1 (/ (* 2 (- 3)) (paren (- 4 $5.0)))) 80.0%))(let d 5400.0s)"
-    );
+    assert_eq!(shape(&file), "(let x (< (+ 1 (/ (* 2 (- 3)) (paren (- 4 $5.0)))) 80.0%))(let d 5400.0s)");
 }
 
 #[test]
@@ -49,10 +40,7 @@ fn blocks_calls_lists_paths() {
 #[test]
 fn syntax_error_says_what_was_expected() {
     let errs = errors("cloud c {\n  max = = 1\n}\n");
-    assert_eq!(
-        errs,
-        vec![(Code::E0001, "expected a value, found `=`".to_string(), 2)]
-    );
+    assert_eq!(errs, vec![(Code::E0001, "expected a value, found `=`".to_string(), 2)]);
 }
 
 #[test]
@@ -91,9 +79,7 @@ fn huge_integer_is_out_of_range() {
 fn spans_end_at_the_last_token() {
     let text = "cloud c {\n  a = b   # note\n  c = evo.cpu  \n  d = f(x)  \n}\n";
     let file = parse_ok(text);
-    let Some(Item::Block(block)) = file.items.first() else {
-        panic!("no block")
-    };
+    let Some(Item::Block(block)) = file.items.first() else { panic!("no block") };
     let values: Vec<&str> = block
         .body
         .iter()

@@ -51,18 +51,70 @@ impl Kind {
     pub fn from_keyword(word: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.keyword() == word)
     }
+}
 
-    /// Dense index, for per-kind tables.
-    pub fn index(self) -> usize {
-        self as usize
+/// One `T` per block kind.
+#[derive(Clone, Debug, Default)]
+pub struct PerKind<T> {
+    cloud: T,
+    quota: T,
+    budget: T,
+    spot_policy: T,
+    compute: T,
+    job: T,
+    service: T,
+    monitor: T,
+}
+
+impl<T> PerKind<T> {
+    /// Built by calling `f` for each kind.
+    pub fn from_fn(mut f: impl FnMut(Kind) -> T) -> PerKind<T> {
+        PerKind {
+            cloud: f(Kind::Cloud),
+            quota: f(Kind::Quota),
+            budget: f(Kind::Budget),
+            spot_policy: f(Kind::SpotPolicy),
+            compute: f(Kind::Compute),
+            job: f(Kind::Job),
+            service: f(Kind::Service),
+            monitor: f(Kind::Monitor),
+        }
+    }
+
+    /// The value for `kind`.
+    pub fn get(&self, kind: Kind) -> &T {
+        match kind {
+            Kind::Cloud => &self.cloud,
+            Kind::Quota => &self.quota,
+            Kind::Budget => &self.budget,
+            Kind::SpotPolicy => &self.spot_policy,
+            Kind::Compute => &self.compute,
+            Kind::Job => &self.job,
+            Kind::Service => &self.service,
+            Kind::Monitor => &self.monitor,
+        }
+    }
+
+    /// The value for `kind`, mutably.
+    pub fn get_mut(&mut self, kind: Kind) -> &mut T {
+        match kind {
+            Kind::Cloud => &mut self.cloud,
+            Kind::Quota => &mut self.quota,
+            Kind::Budget => &mut self.budget,
+            Kind::SpotPolicy => &mut self.spot_policy,
+            Kind::Compute => &mut self.compute,
+            Kind::Job => &mut self.job,
+            Kind::Service => &mut self.service,
+            Kind::Monitor => &mut self.monitor,
+        }
     }
 }
 
 /// What exists in a file, by name.
 #[derive(Default)]
 pub struct Symbols<'a> {
-    /// Per kind (indexed by `Kind::index`), the blocks in source order; duplicates dropped.
-    pub blocks: [Vec<&'a Block>; 8],
+    /// Per kind, the blocks in source order; duplicates dropped.
+    pub blocks: PerKind<Vec<&'a Block>>,
     index: HashMap<(Kind, &'a str), usize>,
     kinds_by_name: HashMap<&'a str, Vec<Kind>>,
     /// Lets in source order; duplicates dropped.
@@ -85,11 +137,7 @@ impl<'a> Symbols<'a> {
 
     /// The names of every block of `kind`.
     pub fn names(&self, kind: Kind) -> impl Iterator<Item = &'a str> + '_ {
-        self.blocks
-            .get(kind.index())
-            .into_iter()
-            .flatten()
-            .filter_map(|b| b.label.as_ref().map(|l| &*l.name))
+        self.blocks.get(kind).iter().filter_map(|b| b.label.as_ref().map(|l| &*l.name))
     }
 
     /// The index of the let `name`.
@@ -155,41 +203,22 @@ fn add_block<'a>(symbols: &mut Symbols<'a>, b: &'a Block, problems: &mut Problem
         );
         return;
     };
-    let blocks = &mut symbols.blocks[kind.index()];
+    let blocks = symbols.blocks.get_mut(kind);
     if let Some(&first) = symbols.index.get(&(kind, &*label.name)) {
         if let Some(first) = blocks.get(first).and_then(|f| f.label.as_ref()) {
-            problems.push(duplicate(
-                kind.keyword(),
-                &label.name,
-                label.span,
-                first.span,
-            ));
+            problems.push(duplicate(kind.keyword(), &label.name, label.span, first.span));
         }
         return;
     }
     symbols.index.insert((kind, &label.name), blocks.len());
-    symbols
-        .kinds_by_name
-        .entry(&label.name)
-        .or_default()
-        .push(kind);
+    symbols.kinds_by_name.entry(&label.name).or_default().push(kind);
     blocks.push(b);
 }
 
-fn duplicate(
-    what: &str,
-    name: &str,
-    again: crate::source::Span,
-    first: crate::source::Span,
-) -> Diagnostic {
-    Diagnostic::new(
-        Code::E0004,
-        format!("{what} `{name}` is defined twice"),
-        again,
-        "defined again here",
-    )
-    .with_label(first, "first defined here")
-    .with_help(format!("rename one of them or remove the second `{name}`"))
+fn duplicate(what: &str, name: &str, again: crate::source::Span, first: crate::source::Span) -> Diagnostic {
+    Diagnostic::new(Code::E0004, format!("{what} `{name}` is defined twice"), again, "defined again here")
+        .with_label(first, "first defined here")
+        .with_help(format!("rename one of them or remove the second `{name}`"))
 }
 
 /// Lets named by single-segment paths inside `expr`.
@@ -201,10 +230,7 @@ fn let_uses<'a>(expr: &'a Expr, symbols: &Symbols<'_>, out: &mut Vec<(usize, &'a
             }
         }
         ExprKind::List(items) => items.iter().for_each(|e| let_uses(e, symbols, out)),
-        ExprKind::Call(call) => call
-            .args
-            .iter()
-            .for_each(|a| let_uses(&a.value, symbols, out)),
+        ExprKind::Call(call) => call.args.iter().for_each(|a| let_uses(&a.value, symbols, out)),
         ExprKind::Neg(inner) | ExprKind::Paren(inner) => let_uses(inner, symbols, out),
         ExprKind::Binary(_, l, r) => {
             let_uses(l, symbols, out);
@@ -232,20 +258,14 @@ fn find_cycles(symbols: &Symbols<'_>, problems: &mut Problems) -> Vec<bool> {
             continue;
         }
         scc.sort_unstable();
-        let names: Vec<&str> = scc
-            .iter()
-            .filter_map(|&i| symbols.lets.get(i))
-            .map(|l| &*l.name.name)
-            .collect();
+        let names: Vec<&str> =
+            scc.iter().filter_map(|&i| symbols.lets.get(i)).map(|l| &*l.name.name).collect();
         let Some(first) = scc.first().and_then(|&i| symbols.lets.get(i)) else {
             continue;
         };
         let mut d = Diagnostic::new(
             Code::E0012,
-            format!(
-                "lets depend on each other in a cycle: {}",
-                cycle_text(&names)
-            ),
+            format!("lets depend on each other in a cycle: {}", cycle_text(&names)),
             first.name.span,
             "this let's value depends on itself",
         );

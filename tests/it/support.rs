@@ -1,0 +1,64 @@
+//! Helpers shared by the topics: running the built binary and reading fixture headers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The project root (tests run with it as the working directory).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `gaform ARGS` from the project root, without colour, with `stdin` as input.
+pub fn gaform(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gaform"));
+    cmd.args(args).current_dir(root()).env("NO_COLOR", "1").stdin(Stdio::piped());
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("gaform starts");
+    {
+        use std::io::Write;
+        let mut input = child.stdin.take().expect("stdin");
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).expect("write stdin");
+        }
+    }
+    child.wait_with_output().expect("gaform finishes")
+}
+
+/// The `.gaf` files directly in `dir` (relative to the root), sorted.
+pub fn gaf_files(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .expect("fixture dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "gaf"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// A path relative to the root, as a string for command lines.
+pub fn rel(path: &Path) -> String {
+    path.strip_prefix(root()).unwrap_or(path).display().to_string()
+}
+
+/// `# expect: CODE line L[,L2...] [help WORD]`.
+#[derive(Debug)]
+pub struct Expectation {
+    pub code: String,
+    pub lines: Vec<u64>,
+    pub help: Option<String>,
+}
+
+/// Reads the expectation on a fixture's first line.
+pub fn expectation(text: &str) -> Expectation {
+    let first = text.lines().next().unwrap_or_default();
+    let rest = first.strip_prefix("# expect: ").unwrap_or_else(|| panic!("no expect line: {first}"));
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let code = words[0].to_string();
+    assert_eq!(words[1], "line", "{first}");
+    let lines = words[2].split(',').map(|l| l.parse().expect("line number")).collect();
+    let help = match words.get(3) {
+        Some(&"help") => Some(words[4].to_string()),
+        _ => None,
+    };
+    Expectation { code, lines, help }
+}
