@@ -72,6 +72,29 @@ fn skip_string(bytes: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// The offset of the first byte at or after `from` that is neither whitespace nor part
+/// of a comment (the text's length if there is none).
+pub fn skip(text: &str, from: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = from;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'#' => i = comment_end(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'/') => i = comment_end(bytes, i),
+            _ => return i,
+        }
+    }
+    i
+}
+
+fn comment_end(bytes: &[u8], start: usize) -> usize {
+    bytes
+        .get(start..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+        .map_or(bytes.len(), |n| start + n)
+}
+
 /// Every comment in the text.
 pub fn comments(text: &str) -> Vec<Span> {
     let mut out = Vec::new();
@@ -148,6 +171,13 @@ mod tests {
     fn resync_finds_next_top_level_item() {
         let text = "a {\n  b = = 1\n}\nc d {\n}\n";
         assert_eq!(resync(text, 0, 10), Some(16));
+    }
+
+    #[test]
+    fn skip_passes_whitespace_and_comments() {
+        assert_eq!(skip("  # c\n // d\n\tx", 0), 13);
+        assert_eq!(skip("  # only", 0), 8);
+        assert_eq!(skip("\"# not\"", 0), 0);
     }
 
     #[test]

@@ -3,6 +3,9 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+// pest is built without `std` (see the workspace Cargo.toml); its generated code names `alloc`.
+extern crate alloc;
+
 use pest_derive::Parser;
 
 /// The parser generated from `gaf.pest`.
@@ -20,7 +23,7 @@ pub fn human_name(rule: Rule) -> &'static str {
         Rule::assign => "`=`",
         Rule::open_brace => "`{`",
         Rule::close_brace => "`}`",
-        Rule::ident | Rule::path => "a name",
+        Rule::ident | Rule::name => "a name",
         Rule::expr | Rule::paren => "a value",
         Rule::neg | Rule::sub => "`-`",
         Rule::add => "`+`",
@@ -37,11 +40,10 @@ pub fn human_name(rule: Rule) -> &'static str {
         Rule::money => "an amount of money",
         Rule::percent => "a percentage",
         Rule::duration => "a duration",
-        Rule::boolean => "`true` or `false`",
         Rule::string | Rule::string_part | Rule::text => "a string",
         Rule::escape => "an escape (`\\\"`, `\\\\` or `\\n`)",
         Rule::list => "a list",
-        Rule::call => "a call",
+        Rule::args => "an argument list",
         Rule::argument | Rule::named_arg => "an argument",
         Rule::file | Rule::item_at | Rule::end_at => "a block or `let`",
         Rule::body_item => "an attribute or a block",
@@ -49,7 +51,7 @@ pub fn human_name(rule: Rule) -> &'static str {
         Rule::operand | Rule::primary => "a value",
         Rule::infix => "an operator",
         Rule::digits | Rule::exponent => "a digit",
-        Rule::WHITESPACE | Rule::COMMENT => "whitespace",
+        Rule::WHITESPACE | Rule::comment => "whitespace",
     }
 }
 

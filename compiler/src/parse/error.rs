@@ -15,6 +15,12 @@ pub enum ParseError {
     TooDeep { at: usize, limit: usize },
     /// An expression with more operators than the parser allows.
     TooLong { span: Span, limit: usize },
+    /// Parsing stopped after this many syntax errors.
+    TooManyErrors { at: usize, limit: usize },
+    /// A name with a character outside `[a-zA-Z0-9_-]`.
+    NonAsciiName { span: Span },
+    /// `a.b(...)`: only a bare name can be called.
+    DottedCall { span: Span },
     /// A number that does not fit the type it was written as.
     NumberOutOfRange { span: Span, what: &'static str },
     /// The file is larger than spans can address.
@@ -54,6 +60,27 @@ impl ParseError {
                 *span,
                 "split this expression with `let`",
             ),
+            ParseError::TooManyErrors { at, limit } => Diagnostic::new(
+                Code::E0001,
+                format!("too many syntax errors: stopped after {limit}"),
+                Span::new(*at, *at),
+                "parsing stopped here",
+            )
+            .with_help("fix the errors above and check again"),
+            ParseError::NonAsciiName { span } => Diagnostic::new(
+                Code::E0001,
+                "names may use only ASCII letters, digits, `_` and `-`",
+                *span,
+                "not an ASCII name",
+            )
+            .with_help("rename it using `a-z`, `A-Z`, `0-9`, `_` and `-`"),
+            ParseError::DottedCall { span } => Diagnostic::new(
+                Code::E0001,
+                "only a bare name can be called",
+                *span,
+                "a dotted path before `(`",
+            )
+            .with_help("strategies and operators are called by name: `sma_crossover(...)`"),
             ParseError::NumberOutOfRange { span, what } => Diagnostic::new(
                 Code::E0009,
                 format!("{what} out of range"),
@@ -92,7 +119,7 @@ fn unexpected(text: &str, at: usize, expected: &[Rule]) -> Diagnostic {
 }
 
 /// Rules that can start a value; when any is expected, "a value" says it all.
-const VALUE_STARTS: [Rule; 11] = [
+const VALUE_STARTS: [Rule; 10] = [
     Rule::neg,
     Rule::range,
     Rule::money,
@@ -100,7 +127,6 @@ const VALUE_STARTS: [Rule; 11] = [
     Rule::duration,
     Rule::number,
     Rule::string,
-    Rule::boolean,
     Rule::list,
     Rule::paren,
     Rule::expr,
@@ -112,7 +138,7 @@ fn describe_expected(rules: &[Rule]) -> Option<String> {
         names.extend(
             rules
                 .iter()
-                .filter(|r| !VALUE_STARTS.contains(r) && !matches!(r, Rule::ident | Rule::call | Rule::path))
+                .filter(|r| !VALUE_STARTS.contains(r) && !matches!(r, Rule::ident | Rule::name))
                 .map(|&r| human_name(r)),
         );
         names

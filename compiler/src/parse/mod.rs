@@ -16,6 +16,9 @@ use pest::Parser as _;
 
 /// Deepest bracket nesting accepted: the grammar and the checker recurse per level.
 pub const MAX_DEPTH: usize = 64;
+/// Syntax errors reported before parsing stops: each costs time proportional to the rest
+/// of the file, and past this many the first ones are what needs fixing anyway.
+pub const MAX_SYNTAX_ERRORS: usize = 50;
 /// Most operators in one expression: the tree of a longer chain is too deep to walk.
 pub const MAX_OPERATORS: usize = 256;
 
@@ -34,10 +37,13 @@ pub fn parse(source: &SourceFile, problems: &mut Problems) -> File {
     let mut builder = Builder { errors: Vec::new() };
     let mut items = Vec::new();
     let mut offset = 0;
-    while let Some(rest) = text.get(offset..) {
-        if GafParser::parse(Rule::end_at, rest).is_ok() {
-            break;
-        }
+    let mut syntax_errors = 0;
+    loop {
+        // Our own scanner, not a pest probe: a failed pest parse costs time proportional to
+        // the rest of the input (its error scans back from the end), which would make this
+        // loop quadratic.
+        offset = trivia::skip(text, offset);
+        let Some(rest) = text.get(offset..).filter(|r| !r.is_empty()) else { break };
         match GafParser::parse(Rule::item_at, rest) {
             Ok(mut pairs) => {
                 let Some(item_at) = pairs.next() else { break };
@@ -60,6 +66,11 @@ pub fn parse(source: &SourceFile, problems: &mut Problems) -> File {
                     _ => offset,
                 };
                 builder.errors.push(error);
+                syntax_errors += 1;
+                if syntax_errors == MAX_SYNTAX_ERRORS {
+                    builder.errors.push(ParseError::TooManyErrors { at, limit: MAX_SYNTAX_ERRORS });
+                    break;
+                }
                 match trivia::resync(text, offset, at) {
                     Some(next) if next > offset => offset = next,
                     _ => break,
@@ -115,7 +126,7 @@ impl Builder {
             Rule::let_decl => {
                 let mut inner = pair.into_inner();
                 let _kw = next(&mut inner, whole, "let keyword")?;
-                let name = ident(next(&mut inner, whole, "let name")?, base);
+                let name = self.ident(next(&mut inner, whole, "let name")?, base);
                 let _eq = next(&mut inner, whole, "let =")?;
                 let value = self.expr(next(&mut inner, whole, "let value")?, base)?;
                 // The pair's own span runs on over trailing whitespace and comments.
@@ -134,8 +145,8 @@ impl Builder {
         let mut body = Vec::new();
         for child in pair.into_inner() {
             match child.as_rule() {
-                Rule::ident if kind.is_none() => kind = Some(ident(child, base)),
-                Rule::ident => label = Some(ident(child, base)),
+                Rule::ident if kind.is_none() => kind = Some(self.ident(child, base)),
+                Rule::ident => label = Some(self.ident(child, base)),
                 Rule::attribute => body.push(BodyItem::Attribute(self.attribute(child, base)?)),
                 Rule::block => body.push(BodyItem::Block(self.block(child, base)?)),
                 _ => {}
@@ -149,7 +160,7 @@ impl Builder {
     fn attribute(&mut self, pair: Pair<'_, Rule>, base: usize) -> Built<Attribute> {
         let whole = span(&pair, base);
         let mut inner = pair.into_inner();
-        let name = ident(next(&mut inner, whole, "attribute name")?, base);
+        let name = self.ident(next(&mut inner, whole, "attribute name")?, base);
         let _eq = next(&mut inner, whole, "attribute =")?;
         let value = self.expr(next(&mut inner, whole, "attribute value")?, base)?;
         let span = name.span.to(value.span);
@@ -224,7 +235,6 @@ impl Builder {
                     _ => self.out_of_range(whole, "duration"),
                 }
             }
-            Rule::boolean => ExprKind::Bool(text == "true"),
             Rule::string => ExprKind::Str(string(pair)),
             Rule::range => {
                 let mut bounds = pair.into_inner().map(|b| number(b.as_str()));
@@ -241,12 +251,29 @@ impl Builder {
                 let mut inner = pair.into_inner();
                 ExprKind::Paren(Box::new(self.expr(next(&mut inner, whole, "parenthesised value")?, base)?))
             }
-            Rule::path => ExprKind::Path(pair.into_inner().map(|p| ident(p, base)).collect()),
-            Rule::call => {
-                let mut inner = pair.into_inner();
-                let name = ident(next(&mut inner, whole, "call name")?, base);
-                let args = inner.map(|a| self.argument(a, base)).collect::<Built<Vec<_>>>()?;
-                ExprKind::Call(Call { name, args })
+            Rule::name => {
+                let mut parts = Vec::new();
+                let mut args = None;
+                for p in pair.into_inner() {
+                    match p.as_rule() {
+                        Rule::args => args = Some(p),
+                        _ => parts.push(self.ident(p, base)),
+                    }
+                }
+                match (args, parts.as_slice()) {
+                    (Some(args), [name]) => {
+                        let args =
+                            args.into_inner().map(|a| self.argument(a, base)).collect::<Built<Vec<_>>>()?;
+                        ExprKind::Call(Call { name: name.clone(), args })
+                    }
+                    (Some(_), _) => {
+                        self.errors.push(ParseError::DottedCall { span: whole });
+                        ExprKind::Error
+                    }
+                    (None, [one]) if &*one.name == "true" => ExprKind::Bool(true),
+                    (None, [one]) if &*one.name == "false" => ExprKind::Bool(false),
+                    (None, _) => ExprKind::Path(parts),
+                }
             }
             _ => return Err(ParseError::Internal { span: whole, what: "value" }),
         };
@@ -259,7 +286,7 @@ impl Builder {
         let arg = next(&mut inner, whole, "argument")?;
         if arg.as_rule() == Rule::named_arg {
             let mut parts = arg.into_inner();
-            let name = ident(next(&mut parts, whole, "argument name")?, base);
+            let name = self.ident(next(&mut parts, whole, "argument name")?, base);
             let _eq = next(&mut parts, whole, "argument =")?;
             let value = self.expr(next(&mut parts, whole, "argument value")?, base)?;
             Ok(Argument { name: Some(name), value })
@@ -268,14 +295,20 @@ impl Builder {
         }
     }
 
+    /// A name; the grammar lets Unicode identifier characters through (see `ident` in
+    /// gaf.pest), the language allows only ASCII.
+    fn ident(&mut self, pair: Pair<'_, Rule>, base: usize) -> Ident {
+        let ident = Ident { name: pair.as_str().into(), span: span(&pair, base) };
+        if !ident.name.is_ascii() {
+            self.errors.push(ParseError::NonAsciiName { span: ident.span });
+        }
+        ident
+    }
+
     fn out_of_range(&mut self, span: Span, what: &'static str) -> ExprKind {
         self.errors.push(ParseError::NumberOutOfRange { span, what });
         ExprKind::Error
     }
-}
-
-fn ident(pair: Pair<'_, Rule>, base: usize) -> Ident {
-    Ident { name: pair.as_str().into(), span: span(&pair, base) }
 }
 
 /// An integer if written as one (and it fits), else a finite float.

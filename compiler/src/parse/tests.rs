@@ -71,6 +71,14 @@ fn long_chains_are_an_error_not_a_crash() {
 }
 
 #[test]
+fn names_are_ascii() {
+    let errs = errors("cloud café {\n  provider = local\n}\n");
+    assert_eq!(errs.len(), 1);
+    assert_eq!((errs[0].0, errs[0].2), (Code::E0001, 1));
+    assert!(errors("cloud c-1_x { provider = local }").is_empty());
+}
+
+#[test]
 fn huge_integer_is_out_of_range() {
     assert_eq!(errors("let x = 99999999999999999999")[0].0, Code::E0009);
 }
@@ -89,4 +97,12 @@ fn spans_end_at_the_last_token() {
         })
         .collect();
     assert_eq!(values, vec!["b", "evo.cpu", "f(x)"]);
+}
+
+#[test]
+fn syntax_errors_are_capped() {
+    let text = "a x {\n  b = = 1\n}\n".repeat(MAX_SYNTAX_ERRORS + 20);
+    let errs = errors(&text);
+    assert_eq!(errs.len(), MAX_SYNTAX_ERRORS + 1);
+    assert!(errs.iter().any(|e| e.1.contains("too many syntax errors")));
 }
