@@ -48,10 +48,7 @@ impl Printer<'_> {
             }
             self.leading_comments(start, 0, previous.is_some());
             match item {
-                Item::Let(l) => {
-                    self.out.push_str("let ");
-                    self.assignment(&l.name.name, 0, &l.value, l.span);
-                }
+                Item::Let(l) => self.assignment("let ", &l.name.name, 0, &l.value, l.span),
                 Item::Block(b) => self.block(b, 0),
             }
             self.trailing_comment(item.span().end as usize);
@@ -95,7 +92,7 @@ impl Printer<'_> {
             self.leading_comments(start, inner, previous.is_some());
             indent(&mut self.out, inner);
             match item {
-                BodyItem::Attribute(a) => self.attribute(a, width, inner),
+                BodyItem::Attribute(a) => self.attribute(a, width),
                 BodyItem::Block(b) => self.block(b, inner),
             }
             self.trailing_comment(item.span().end as usize);
@@ -144,28 +141,29 @@ impl Printer<'_> {
         widths
     }
 
-    fn attribute(&mut self, a: &Attribute, width: usize, depth: usize) {
-        self.assignment(&a.name.name, width, &a.value, a.span);
-        let _ = depth;
+    fn attribute(&mut self, a: &Attribute, width: usize) {
+        self.assignment("", &a.name.name, width, &a.value, a.span);
     }
 
-    /// `name<pad> = value`; a value holding a comment is copied as written.
-    fn assignment(&mut self, name: &str, width: usize, value: &crate::ast::Expr, whole: Span) {
+    /// `name<pad> = value`. An item with a comment anywhere inside it (even between the
+    /// name and `=`) is copied exactly as written, so the comment keeps its place.
+    fn assignment(&mut self, prefix: &str, name: &str, width: usize, value: &crate::ast::Expr, whole: Span) {
+        let end = whole.end as usize;
+        let inside = self.comments.get(self.next).is_some_and(|c| (c.start as usize) < end);
+        if inside {
+            self.out.push_str(self.text.get(whole.start as usize..end).unwrap_or(""));
+            while self.comments.get(self.next).is_some_and(|c| (c.start as usize) < end) {
+                self.next += 1;
+            }
+            return;
+        }
+        self.out.push_str(prefix);
         self.out.push_str(name);
         for _ in name.chars().count()..width {
             self.out.push(' ');
         }
         self.out.push_str(" = ");
-        let end = whole.end as usize;
-        let inside = self.comments.get(self.next).is_some_and(|c| (c.start as usize) < end);
-        if inside {
-            self.out.push_str(self.text.get(value.span.start as usize..end).unwrap_or(""));
-            while self.comments.get(self.next).is_some_and(|c| (c.start as usize) < end) {
-                self.next += 1;
-            }
-        } else {
-            expr::print(value, self.text, &mut self.out);
-        }
+        expr::print(value, self.text, &mut self.out);
     }
 
     /// Prints, each on its own line, the comments that start before `before`.

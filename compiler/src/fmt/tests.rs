@@ -65,3 +65,13 @@ fn trailing_comment_stays_with_the_last_item_on_its_line() {
         "b {\n  alert {\n    at     = 1\n    action = 2\n  } # after alert\n  min = 1\n  max = 2 # after max\n}\n"
     );
 }
+
+#[test]
+fn comment_between_name_and_value_is_kept() {
+    // Found by the fuzz test.
+    let text = "compute x {\n  auto_terminate = #80%\n c\n  a # why\n = 1\n}\nlet y = # note\n 2\n";
+    let out = fmt(text);
+    assert!(out.contains("#80%") && out.contains("# why") && out.contains("# note"), "{out}");
+    assert_eq!(fmt(&out), out);
+    assert!(same_meaning(text, &out));
+}
