@@ -217,8 +217,7 @@ impl Checker<'_> {
         if catalog.lookup(name).is_some() {
             return true;
         }
-        let help = suggest::did_you_mean(name, catalog.names())
-            .unwrap_or_else(|| "see `compiler/src/catalog/instances.csv` for the known types".to_string());
+        let help = suggest::did_you_mean(name, catalog.names()).unwrap_or_else(|| family_help(name));
         let d = Diagnostic::new(
             Code::E0010,
             format!("unknown instance type `{name}`"),
@@ -252,6 +251,20 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// The sizes of the type's family if gaform knows it, else the families it knows.
+fn family_help(name: &str) -> String {
+    let catalog = Catalog::get();
+    let family = name.split('.').next().unwrap_or(name);
+    let prefix = format!("{family}.");
+    let sizes: Vec<&str> = catalog.names().filter(|n| n.starts_with(&prefix)).collect();
+    if !sizes.is_empty() {
+        return format!("known {family} sizes: {}", sizes.join(", "));
+    }
+    let mut families: Vec<&str> = catalog.names().filter_map(|n| n.split('.').next()).collect();
+    families.dedup();
+    format!("gaform knows the {} families", families.join(", "))
 }
 
 /// `ami-` and 8 or 17 lowercase hex digits, as EC2 issues them.

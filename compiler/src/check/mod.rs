@@ -253,8 +253,10 @@ impl Checker<'_> {
         }
         for (i, l) in self.symbols.lets.iter().enumerate() {
             // A let in a cycle is already an error (E0012).
+            // A let in a cycle, or whose value is an error, is reported already.
             let cyclic = self.symbols.cyclic.get(i).copied().unwrap_or(true);
-            if !cyclic && !self.let_used.get(i).copied().unwrap_or(true) {
+            let failed = matches!(self.let_states.get(i), Some(LetState::Done(None)));
+            if !cyclic && !failed && !self.let_used.get(i).copied().unwrap_or(true) {
                 self.report(
                     Diagnostic::new(
                         Code::W0003,

@@ -424,6 +424,14 @@ impl Checker<'_> {
                     BinOp::Mul => "multiply",
                     _ => "divide",
                 };
+                let quantities = [&a, &b]
+                    .iter()
+                    .all(|v| matches!(v, Int(_) | Float(_) | Money(_) | Percent(_) | Duration(_)));
+                let help = quantities.then(|| {
+                    "units combine as: money ± money, money × number, money ÷ number, money ÷ money, \
+                     duration × number, percent × money"
+                        .to_string()
+                });
                 self.report(
                     Diagnostic::new(
                         Code::E0007,
@@ -431,10 +439,7 @@ impl Checker<'_> {
                         span,
                         format!("{} {} {}", a.type_name(), op.symbol(), b.type_name()),
                     )
-                    .with_help(
-                        "units combine as: money ± money, money × number, money ÷ number, money ÷ money, \
-                         duration × number, percent × money",
-                    ),
+                    .with_help_opt(help),
                 );
                 None
             }
