@@ -3,9 +3,11 @@
 //! order (clouds … monitors) so a block can look at the IR of the blocks it names.
 
 mod blocks;
+mod calls;
 mod capacity;
 mod compute;
 mod fields;
+mod fitness;
 mod job;
 mod value;
 
