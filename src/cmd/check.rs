@@ -17,7 +17,14 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, String> {
         let text = match std::fs::read(path) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", path.display());
+                let message = format!("cannot read {}: {e}", path.display());
+                match args.format {
+                    // Still one object per file: tools count on it.
+                    Format::Json => {
+                        println!("{}", diagnostics::json_unreadable(&path.display().to_string(), &message))
+                    }
+                    Format::Human => eprintln!("error: {message}"),
+                }
                 failed = true;
                 continue;
             }

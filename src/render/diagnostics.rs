@@ -34,6 +34,9 @@ pub fn human(source: &SourceFile, found: &[Diagnostic], colour: bool) -> String 
 #[derive(Serialize)]
 struct JsonFile<'a> {
     file: &'a str,
+    /// Set when the file could not be read (then there are no diagnostics).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
     diagnostics: Vec<JsonDiagnostic<'a>>,
 }
 
@@ -83,6 +86,12 @@ pub fn json(source: &SourceFile, found: &[Diagnostic]) -> String {
                 .collect(),
         })
         .collect();
-    serde_json::to_string(&JsonFile { file: &source.name, diagnostics })
+    serde_json::to_string(&JsonFile { file: &source.name, error: None, diagnostics })
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// The JSON line for a file that could not be read.
+pub fn json_unreadable(file: &str, error: &str) -> String {
+    serde_json::to_string(&JsonFile { file, error: Some(error), diagnostics: Vec::new() })
         .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }

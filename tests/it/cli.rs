@@ -17,6 +17,15 @@ fn missing_file_is_an_error_with_its_path() {
 }
 
 #[test]
+fn unreadable_file_still_gets_its_json_line() {
+    let out = gaform(&["check", "--format", "json", "no/such.gaf"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["file"], "no/such.gaf");
+    assert!(json["error"].as_str().is_some_and(|e| e.contains("cannot read")));
+}
+
+#[test]
 fn several_files_give_one_json_line_each() {
     let out = gaform(
         &[

@@ -16,6 +16,7 @@ pub(super) enum Arg {
     Float(f64),
 }
 
+/// A strategy or operator: its name and parameters.
 pub(super) struct Signature {
     pub name: &'static str,
     /// Name, type, and whether it may be left out (the default is in `Arg`).
