@@ -9,8 +9,9 @@ use pest::error::{ErrorVariant, InputLocation};
 /// What went wrong while parsing, as data.
 #[derive(Debug)]
 pub enum ParseError {
-    /// pest could not match; `expected` holds rule names at the failure point.
-    Unexpected { at: usize, expected: Vec<Rule> },
+    /// pest could not match; `expected` holds rule names at the failure point, `item` is
+    /// where the top-level item being parsed starts.
+    Unexpected { at: usize, expected: Vec<Rule>, item: usize },
     /// Brackets nested deeper than the parser allows.
     TooDeep { at: usize, limit: usize },
     /// An expression with more operators than the parser allows.
@@ -30,7 +31,7 @@ pub enum ParseError {
 }
 
 impl ParseError {
-    /// From a pest error in text that starts `base` bytes into the file.
+    /// From a pest error in the item that starts `base` bytes into the file.
     pub fn from_pest(error: &pest::error::Error<Rule>, base: usize) -> ParseError {
         let at = base
             + match error.location {
@@ -41,13 +42,13 @@ impl ParseError {
             ErrorVariant::ParsingError { positives, .. } => positives.clone(),
             ErrorVariant::CustomError { .. } => Vec::new(),
         };
-        ParseError::Unexpected { at, expected }
+        ParseError::Unexpected { at, expected, item: base }
     }
 
     /// The user-facing diagnostic, with spans resolved against `text`.
     pub fn to_diagnostic(&self, text: &str) -> Diagnostic {
         match self {
-            ParseError::Unexpected { at, expected } => unexpected(text, *at, expected),
+            ParseError::Unexpected { at, expected, item } => unexpected(text, *at, expected, *item),
             ParseError::TooDeep { at, limit } => Diagnostic::new(
                 Code::E0001,
                 format!("brackets nested deeper than {limit} levels"),
@@ -104,18 +105,103 @@ impl ParseError {
     }
 }
 
-fn unexpected(text: &str, at: usize, expected: &[Rule]) -> Diagnostic {
-    let expected = describe_expected(expected);
+fn unexpected(text: &str, at: usize, expected: &[Rule], item: usize) -> Diagnostic {
+    let rest = text.get(at..).unwrap_or("");
+    if expected.contains(&Rule::escape) {
+        if rest.starts_with('\\') {
+            let len = rest.chars().take(2).map(char::len_utf8).sum();
+            let escape = rest.get(..len).unwrap_or("\\");
+            return Diagnostic::new(
+                Code::E0001,
+                format!("unknown escape `{escape}` in a string"),
+                Span::new(at, at + len),
+                "not an escape",
+            )
+            .with_help("strings allow the escapes `\\\"`, `\\\\` and `\\n`");
+        }
+        if rest.is_empty() || rest.starts_with(['\n', '\r']) {
+            return Diagnostic::new(
+                Code::E0001,
+                "unterminated string",
+                Span::new(at, at),
+                "no closing `\"` before the end of the line",
+            )
+            .with_help("close the string with `\"`; a string cannot span lines (write `\\n` for a newline)");
+        }
+    }
+    if let Some(d) = missing_assign(text, at, expected) {
+        return d;
+    }
+    let expected_text = describe_expected(expected);
     let (span, found) = found_at(text, at);
-    let message = match &expected {
+    let message = match &expected_text {
         Some(e) => format!("expected {e}, found {found}"),
         None => format!("unexpected {found}"),
     };
-    let label = match &expected {
+    let label = match &expected_text {
         Some(e) => format!("expected {e}"),
         None => "unexpected here".to_string(),
     };
-    Diagnostic::new(Code::E0001, message, span, label)
+    let mut d = Diagnostic::new(Code::E0001, message, span, label);
+    if rest.trim().is_empty() {
+        if let Some(open) = unclosed_bracket(text, item, at) {
+            let ch = text.get(open..open + 1).unwrap_or("{");
+            d = d.with_label(Span::new(open, open + 1), format!("this `{ch}` is never closed"));
+        }
+    }
+    d
+}
+
+/// `provider local`: the parser, having read two names, wants a block's `{` on a later
+/// line, but the writer meant `provider = local`. Points at the value.
+fn missing_assign(text: &str, at: usize, expected: &[Rule]) -> Option<Diagnostic> {
+    if expected != [Rule::open_brace] {
+        return None;
+    }
+    let before = text.get(..at)?;
+    let trimmed = before.trim_end();
+    if !before.get(trimmed.len()..)?.contains('\n') {
+        return None;
+    }
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let value_start = trimmed.trim_end_matches(is_name).len();
+    let between = trimmed.get(..value_start)?;
+    let name_end = between.trim_end_matches([' ', '\t']).len();
+    if name_end == value_start || name_end == 0 {
+        return None;
+    }
+    let name_start = between.get(..name_end)?.trim_end_matches(is_name).len();
+    let name = text.get(name_start..name_end)?;
+    let value = text.get(value_start..trimmed.len())?;
+    if name.is_empty() || value.is_empty() {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            Code::E0001,
+            format!("expected `=` between `{name}` and `{value}`"),
+            Span::new(value_start, trimmed.len()),
+            "expected `=` before this value",
+        )
+        .with_help(format!("write `{name} = {value}`; a block would be `{name} {value} {{ ... }}`")),
+    )
+}
+
+/// The innermost bracket opened in the item before `at` and not closed by then.
+fn unclosed_bracket(text: &str, item: usize, at: usize) -> Option<usize> {
+    let mut open = Vec::new();
+    crate::trivia::scan(text, item, |t| {
+        match t {
+            crate::trivia::Token::Open(i) if i < at => open.push(i),
+            crate::trivia::Token::Close(i) if i < at => {
+                open.pop();
+            }
+            crate::trivia::Token::Open(_) | crate::trivia::Token::Close(_) => return false,
+            _ => {}
+        }
+        true
+    });
+    open.last().copied()
 }
 
 /// Rules that can start a value; when any is expected, "a value" says it all.
@@ -168,7 +254,9 @@ fn found_at(text: &str, at: usize) -> (Span, String) {
         let last = trimmed.char_indices().last().map_or(0, |(i, _)| i);
         return (Span::new(last, trimmed.len()), "end of file".to_string());
     };
-    let len = if first.is_ascii_alphanumeric() || first == '_' {
+    let len = if first == '"' {
+        rest.get(1..).and_then(|r| r.find(['"', '\n'])).map_or(rest.len(), |n| n + 2).min(rest.len())
+    } else if first.is_ascii_alphanumeric() || first == '_' {
         rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
             .unwrap_or(rest.len())
     } else {
@@ -177,7 +265,13 @@ fn found_at(text: &str, at: usize) -> (Span, String) {
     let word = rest.get(..len).unwrap_or("");
     let shown = match first {
         '\n' | '\r' => "end of line".to_string(),
-        _ => format!("`{}`", word.escape_debug()),
+        _ => {
+            let shown: String = word
+                .chars()
+                .flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] })
+                .collect();
+            format!("`{shown}`")
+        }
     };
     (Span::new(at, at + len), shown)
 }

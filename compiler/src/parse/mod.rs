@@ -244,12 +244,18 @@ impl Builder {
                 }
             }
             Rule::list => {
-                let items = pair.into_inner().map(|e| self.expr(e, base)).collect::<Built<Vec<_>>>()?;
+                let items = pair
+                    .into_inner()
+                    .filter(|p| p.as_rule() == Rule::expr)
+                    .map(|e| self.expr(e, base))
+                    .collect::<Built<Vec<_>>>()?;
                 ExprKind::List(items)
             }
             Rule::paren => {
-                let mut inner = pair.into_inner();
-                ExprKind::Paren(Box::new(self.expr(next(&mut inner, whole, "parenthesised value")?, base)?))
+                let mut inner = pair.into_inner().filter(|p| p.as_rule() == Rule::expr);
+                let inner =
+                    inner.next().ok_or(ParseError::Internal { span: whole, what: "parenthesised value" })?;
+                ExprKind::Paren(Box::new(self.expr(inner, base)?))
             }
             Rule::name => {
                 let mut parts = Vec::new();
@@ -262,8 +268,11 @@ impl Builder {
                 }
                 match (args, parts.as_slice()) {
                     (Some(args), [name]) => {
-                        let args =
-                            args.into_inner().map(|a| self.argument(a, base)).collect::<Built<Vec<_>>>()?;
+                        let args = args
+                            .into_inner()
+                            .filter(|p| p.as_rule() == Rule::argument)
+                            .map(|a| self.argument(a, base))
+                            .collect::<Built<Vec<_>>>()?;
                         ExprKind::Call(Call { name: name.clone(), args })
                     }
                     (Some(_), _) => {

@@ -106,3 +106,31 @@ fn syntax_errors_are_capped() {
     assert_eq!(errs.len(), MAX_SYNTAX_ERRORS + 1);
     assert!(errs.iter().any(|e| e.1.contains("too many syntax errors")));
 }
+
+#[test]
+fn messages_for_common_slips() {
+    let first = |text: &str| errors(text).into_iter().next().map(|e| (e.1, e.2));
+    assert_eq!(
+        first("cloud c {\n  provider local\n}\n"),
+        Some(("expected `=` between `provider` and `local`".into(), 2))
+    );
+    assert_eq!(first("job j { s = f(a = 1 b = 2) }"), Some(("expected `,` or `)`, found `b`".into(), 1)));
+    assert_eq!(first("cloud c {\n  region = \"us\n}\n"), Some(("unterminated string".into(), 2)));
+    assert_eq!(first("let y = \"a\\qb\""), Some(("unknown escape `\\q` in a string".into(), 1)));
+    assert_eq!(
+        first("cloud c {\n  p = \"a\" \"b\"\n}"),
+        Some(("expected `}` or a name, found `\"b\"`".into(), 2))
+    );
+}
+
+#[test]
+fn unclosed_brace_is_labelled() {
+    let mut problems = Problems::default();
+    let text = "cloud c {\n  provider = local\n";
+    parse(&SourceFile::new("t", text), &mut problems);
+    let found = problems.finish(text.len());
+    assert!(
+        found[0].labels.iter().any(|l| !l.primary && l.span.start == 8 && l.message.contains("never closed")),
+        "{found:#?}"
+    );
+}
