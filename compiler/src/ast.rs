@@ -5,13 +5,13 @@ use crate::source::Span;
 use std::fmt::Write;
 
 /// A parsed file: its top-level items in source order.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct File {
     pub items: Vec<Item>,
 }
 
 /// A top-level item.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     Let(Let),
     Block(Block),
@@ -28,7 +28,7 @@ impl Item {
 }
 
 /// `let NAME = EXPR`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Let {
     pub name: Ident,
     pub value: Expr,
@@ -36,7 +36,7 @@ pub struct Let {
 }
 
 /// `KIND [NAME] { ... }`, at top level or nested.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Block {
     pub kind: Ident,
     pub label: Option<Ident>,
@@ -47,7 +47,7 @@ pub struct Block {
 }
 
 /// What a block body holds.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum BodyItem {
     Attribute(Attribute),
     Block(Block),
@@ -72,7 +72,7 @@ impl BodyItem {
 }
 
 /// `NAME = EXPR` inside a block.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Attribute {
     pub name: Ident,
     pub value: Expr,
@@ -80,14 +80,14 @@ pub struct Attribute {
 }
 
 /// A name with its span.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Ident {
     pub name: Box<str>,
     pub span: Span,
 }
 
 /// An expression with its span.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
@@ -101,7 +101,7 @@ pub enum Number {
 }
 
 /// Expression forms.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     Int(i64),
     Float(f64),
@@ -126,14 +126,14 @@ pub enum ExprKind {
 }
 
 /// `name(arg, key = value)`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Call {
     pub name: Ident,
     pub args: Vec<Argument>,
 }
 
 /// A call argument, positional (`name` is `None`) or named.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Argument {
     pub name: Option<Ident>,
     pub value: Expr,

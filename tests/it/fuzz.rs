@@ -109,6 +109,128 @@ fn random_tokens(rng: &mut StdRng) -> String {
         .join(" ")
 }
 
+/// A random program the grammar accepts (it need not type-check): every literal form,
+/// operators, calls, lists, paths, comments and odd but legal spacing.
+fn random_program(rng: &mut StdRng) -> String {
+    let mut out = String::new();
+    for _ in 0..rng.random_range(1..5) {
+        if rng.random_bool(0.3) {
+            out.push_str(&format!("let v{} ={}", rng.random_range(0..9), space(rng)));
+            out.push_str(&random_expr(rng, 3));
+        } else {
+            random_block(rng, &mut out, 2);
+        }
+        out.push_str(if rng.random_bool(0.2) { " # done\n" } else { "\n" });
+    }
+    out
+}
+
+fn space(rng: &mut StdRng) -> &'static str {
+    [" ", "  ", "\t", "\n ", " // c\n", "\r\n", " #x\n  "][rng.random_range(0..7)]
+}
+
+fn random_block(rng: &mut StdRng, out: &mut String, depth: u32) {
+    out.push_str(["cloud", "job", "workers", "head", "x-y_z"][rng.random_range(0..5)]);
+    if rng.random_bool(0.7) {
+        out.push_str(&format!(" n{}", rng.random_range(0..5)));
+    }
+    out.push_str(space(rng));
+    out.push('{');
+    for _ in 0..rng.random_range(0..4) {
+        out.push_str(space(rng));
+        if depth > 0 && rng.random_bool(0.25) {
+            random_block(rng, out, depth - 1);
+        } else {
+            out.push_str(&format!("a{}{}={}", rng.random_range(0..5), space(rng), space(rng)));
+            out.push_str(&random_expr(rng, 3));
+        }
+    }
+    out.push_str(space(rng));
+    out.push('}');
+}
+
+fn random_expr(rng: &mut StdRng, depth: u32) -> String {
+    let leaf = |rng: &mut StdRng| -> String {
+        const LEAVES: &[&str] = &[
+            "1",
+            "1_000",
+            "0.5",
+            "1e-3",
+            "2E+4",
+            "12.5e3",
+            "$3",
+            "$0.384",
+            "$1_000.5",
+            "80%",
+            "0.1%",
+            "30s",
+            "15m",
+            "2h",
+            "1.5d",
+            "2..50",
+            "0.01..0.5",
+            "-3..-1",
+            "1..-2",
+            "\"s\"",
+            "\"a\\\"b\\\\c\\n\"",
+            "\"\"",
+            "\"é#x\"",
+            "true",
+            "false",
+            "spot",
+            "aws_west",
+            "evo.cpu",
+            "a.b.c",
+            "genetic-algorithm",
+            "true_x",
+            "let",
+            "_x",
+        ];
+        LEAVES[rng.random_range(0..LEAVES.len())].to_string()
+    };
+    if depth == 0 {
+        return leaf(rng);
+    }
+    match rng.random_range(0..8) {
+        0 => {
+            // One minus per operand: a leaf that starts with one goes in parentheses.
+            let inner = leaf(rng);
+            let inner = if inner.starts_with('-') { format!("({inner})") } else { inner };
+            format!("-{}{inner}", if rng.random_bool(0.3) { " " } else { "" })
+        }
+        1 => {
+            let op = ["+", "-", "*", "/", "<", "<=", ">", ">=", "==", "!="][rng.random_range(0..10)];
+            format!(
+                "{}{}{op}{}{}",
+                random_expr(rng, depth - 1),
+                space(rng),
+                space(rng),
+                random_expr(rng, depth - 1)
+            )
+        }
+        2 => format!("({}{})", space(rng), random_expr(rng, depth - 1)),
+        3 => {
+            let items: Vec<String> =
+                (0..rng.random_range(0..4)).map(|_| random_expr(rng, depth - 1)).collect();
+            let trailing = if !items.is_empty() && rng.random_bool(0.3) { "," } else { "" };
+            format!("[{}{trailing}]", items.join(&format!(",{}", space(rng))))
+        }
+        4 => {
+            let args: Vec<String> = (0..rng.random_range(0..4))
+                .map(|i| {
+                    if rng.random_bool(0.5) {
+                        format!("k{i}{}={}{}", space(rng), space(rng), random_expr(rng, depth - 1))
+                    } else {
+                        random_expr(rng, depth - 1)
+                    }
+                })
+                .collect();
+            format!("f{}({})", if rng.random_bool(0.2) { " " } else { "" }, args.join(", "))
+        }
+        _ => leaf(rng),
+    }
+}
+
 fn random_bytes(rng: &mut StdRng) -> String {
     let bytes: Vec<u8> = (0..rng.random_range(0..200)).map(|_| rng.random()).collect();
     String::from_utf8_lossy(&bytes).into_owned()
@@ -117,6 +239,12 @@ fn random_bytes(rng: &mut StdRng) -> String {
 /// Runs one input through check and fmt; panics (failing the test) on any broken promise.
 pub fn exercise(text: &str) {
     let source = SourceFile::new("fuzz.gaf", text);
+    // The fast parser must build exactly pest's tree, spans included, and the same errors.
+    let (mut fast_problems, mut reference_problems) = (Problems::default(), Problems::default());
+    let fast = gaform_compiler::parse::parse(&source, &mut fast_problems);
+    let reference = gaform_compiler::parse::parse_reference(&source, &mut reference_problems);
+    assert_eq!(fast, reference, "the parsers disagree on {text:?}");
+    assert_eq!(fast_problems.finish(text.len()), reference_problems.finish(text.len()), "on {text:?}");
     let checked = check(&source, &NoHost, &CheckOptions::default());
     for d in &checked.diagnostics {
         for l in &d.labels {
@@ -150,9 +278,14 @@ fn no_input_panics() {
     let mut rng = StdRng::seed_from_u64(0x9af0);
     let started = std::time::Instant::now();
     for i in 0..iterations {
-        let input = match i % 4 {
+        let input = match i % 6 {
             0 => random_bytes(&mut rng),
             1 => random_tokens(&mut rng),
+            2 => random_program(&mut rng),
+            3 => {
+                let program = random_program(&mut rng);
+                mutate(&mut rng, &program)
+            }
             _ => {
                 let seed = rng.random_range(0..seeds.len());
                 mutate(&mut rng, &seeds[seed])
@@ -161,4 +294,18 @@ fn no_input_panics() {
         exercise(&input);
     }
     eprintln!("fuzz: {iterations} inputs in {:.1?}", started.elapsed());
+}
+
+#[test]
+fn generated_programs_parse() {
+    // Keeps the generator honest: its programs must be accepted, or the differential
+    // test above would compare two parsers that both give up.
+    let mut rng = StdRng::seed_from_u64(7);
+    for _ in 0..500 {
+        let text = random_program(&mut rng);
+        let mut problems = Problems::default();
+        gaform_compiler::parse::parse_reference(&SourceFile::new("g", text.as_str()), &mut problems);
+        let found = problems.finish(text.len());
+        assert!(found.iter().all(|d| d.code != gaform_compiler::diag::Code::E0001), "{text}\n{found:#?}");
+    }
 }

@@ -2,6 +2,7 @@
 //! item and a syntax error in one item still lets the others be parsed (and reported).
 
 mod error;
+mod fast;
 
 pub use error::ParseError;
 
@@ -23,7 +24,19 @@ pub const MAX_SYNTAX_ERRORS: usize = 50;
 pub const MAX_OPERATORS: usize = 256;
 
 /// Parses a whole file. Syntax errors go to `problems`; the items that parsed are returned.
+/// Each item is tried with the fast hand-written parser first and, where that gives up,
+/// with pest, which also reports the errors.
 pub fn parse(source: &SourceFile, problems: &mut Problems) -> File {
+    parse_with(source, problems, true)
+}
+
+/// Parses with pest alone: the grammar's reference, which `parse` must agree with exactly
+/// (the fuzz test compares them).
+pub fn parse_reference(source: &SourceFile, problems: &mut Problems) -> File {
+    parse_with(source, problems, false)
+}
+
+fn parse_with(source: &SourceFile, problems: &mut Problems, fast_first: bool) -> File {
     let text: &str = &source.text;
     let mut report = |e: ParseError| problems.push(e.to_diagnostic(text));
     if text.len() > MAX_SOURCE_BYTES {
@@ -44,6 +57,13 @@ pub fn parse(source: &SourceFile, problems: &mut Problems) -> File {
         // loop quadratic.
         offset = trivia::skip(text, offset);
         let Some(rest) = text.get(offset..).filter(|r| !r.is_empty()) else { break };
+        if fast_first {
+            if let Some((item, end)) = fast::item(text, offset) {
+                items.push(item);
+                offset = end;
+                continue;
+            }
+        }
         match GafParser::parse(Rule::item_at, rest) {
             Ok(mut pairs) => {
                 let Some(item_at) = pairs.next() else { break };
