@@ -2,16 +2,38 @@
 //! and a data file must be a CSV whose header names Open, High, Low and Close.
 
 use gaform_compiler::Host;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 /// Resolves job data paths against the directory of the file being checked.
 pub struct FileHost {
-    pub base: PathBuf,
+    base: PathBuf,
+    /// Many jobs share one data file: probe each path once.
+    probed: RefCell<HashMap<String, Result<(), String>>>,
+}
+
+impl FileHost {
+    /// A host for a `.gaf` file in `base`.
+    pub fn new(base: PathBuf) -> FileHost {
+        FileHost { base, probed: RefCell::new(HashMap::new()) }
+    }
 }
 
 impl Host for FileHost {
     fn probe_data(&self, path: &str) -> Result<(), String> {
+        if let Some(known) = self.probed.borrow().get(path) {
+            return known.clone();
+        }
+        let result = self.probe(path);
+        self.probed.borrow_mut().insert(path.to_string(), result.clone());
+        result
+    }
+}
+
+impl FileHost {
+    fn probe(&self, path: &str) -> Result<(), String> {
         let full = self.base.join(path);
         let file = std::fs::File::open(&full).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => format!("is missing (looked for {})", full.display()),

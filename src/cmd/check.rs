@@ -31,7 +31,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, String> {
         };
         let source = SourceFile::new(path.display().to_string(), text);
         let base = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-        let checked = gaform_compiler::check(&source, &FileHost { base }, &CheckOptions::default());
+        let checked = gaform_compiler::check(&source, &FileHost::new(base), &CheckOptions::default());
         let mut found = checked.diagnostics;
         if args.deny_warnings {
             for d in &mut found {

@@ -399,9 +399,16 @@ impl Parser<'_> {
     fn name(&mut self) -> Option<Expr> {
         let start = self.i;
         let mut parts = vec![self.ident()?];
-        while self.peek() == Some(b'.') && self.byte(self.i + 1).is_some_and(is_ident_start) {
-            self.i += 1;
-            parts.push(self.ident()?);
+        while self.peek() == Some(b'.') {
+            match self.byte(self.i + 1) {
+                Some(b) if is_ident_start(b) => {
+                    self.i += 1;
+                    parts.push(self.ident()?);
+                }
+                // pest's XID classes would read `.é…` as part of the path.
+                Some(b) if !b.is_ascii() => return None,
+                _ => break,
+            }
         }
         let before_args = self.i;
         self.ws();

@@ -134,3 +134,13 @@ fn unclosed_brace_is_labelled() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn fast_parser_agrees_with_pest_on_non_ascii_paths() {
+    // Found by the differential fuzz test.
+    let text = "let v = a.b.éc\ncloud c { x = é }\nlet w = 1é\n";
+    let source = SourceFile::new("t", text);
+    let (mut a, mut b) = (Problems::default(), Problems::default());
+    assert_eq!(parse(&source, &mut a), parse_reference(&source, &mut b));
+    assert_eq!(a.finish(text.len()), b.finish(text.len()));
+}
