@@ -372,21 +372,30 @@ impl Parser<'_> {
 
     /// `list = lbracket ~ (expr ~ (comma ~ expr)* ~ comma?)? ~ rbracket`.
     fn list(&mut self) -> Option<Vec<Expr>> {
+        self.comma_separated(b']', Self::expr)
+    }
+
+    /// After an opening bracket: `(item ~ (comma ~ item)* ~ comma?)? ~ close`.
+    fn comma_separated<T>(
+        &mut self,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Option<Vec<T>> {
         self.i += 1;
         self.ws();
         let mut items = Vec::new();
-        if self.eat(b']') {
+        if self.eat(close) {
             return Some(items);
         }
         loop {
-            items.push(self.expr()?);
+            items.push(item(self)?);
             self.ws();
             if self.eat(b',') {
                 self.ws();
-                if self.eat(b']') {
+                if self.eat(close) {
                     return Some(items);
                 }
-            } else if self.eat(b']') {
+            } else if self.eat(close) {
                 return Some(items);
             } else {
                 return None;
@@ -428,26 +437,7 @@ impl Parser<'_> {
 
     /// `args = lparen ~ (argument ~ (comma ~ argument)* ~ comma?)? ~ rparen`.
     fn args(&mut self) -> Option<Vec<Argument>> {
-        self.i += 1;
-        self.ws();
-        let mut args = Vec::new();
-        if self.eat(b')') {
-            return Some(args);
-        }
-        loop {
-            args.push(self.argument()?);
-            self.ws();
-            if self.eat(b',') {
-                self.ws();
-                if self.eat(b')') {
-                    return Some(args);
-                }
-            } else if self.eat(b')') {
-                return Some(args);
-            } else {
-                return None;
-            }
-        }
+        self.comma_separated(b')', Self::argument)
     }
 
     /// `argument = named_arg | expr`.
