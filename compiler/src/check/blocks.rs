@@ -16,7 +16,6 @@ const CLOUD: Schema = Schema {
     blocks: &["tags"],
     repeatable: &[],
 };
-const TAGS: Schema = Schema { what: "tags", attributes: &[], blocks: &[], repeatable: &[] };
 const QUOTA: Schema = Schema {
     what: "quota",
     attributes: &["max_cpus", "max_gpus", "max_instances"],
@@ -89,7 +88,6 @@ impl Checker<'_> {
                         }
                     }
                     crate::ast::BodyItem::Block(b) => {
-                        let _ = self.fields(b, &TAGS);
                         self.report(Diagnostic::new(
                             Code::E0003,
                             "tags hold only `key = \"value\"` pairs",

@@ -166,8 +166,7 @@ impl Checker<'_> {
                 let v = self.eval(inner, numeric_want)?;
                 self.negate(v, expr.span)
             }
-            ExprKind::Binary(op, l, r) if op.is_comparison() => {
-                let _ = (l, r);
+            ExprKind::Binary(op, ..) if op.is_comparison() => {
                 self.report(Diagnostic::new(
                     Code::E0007,
                     format!("comparison `{}` is only allowed in a monitor alert's `when`", op.symbol()),

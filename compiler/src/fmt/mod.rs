@@ -46,7 +46,7 @@ impl Printer<'_> {
                     self.out.push('\n');
                 }
             }
-            self.leading_comments(start, 0, previous.is_some());
+            self.leading_comments(start, 0);
             match item {
                 Item::Let(l) => self.assignment("let ", &l.name.name, 0, &l.value, l.span),
                 Item::Block(b) => self.block(b, 0),
@@ -55,7 +55,6 @@ impl Printer<'_> {
             self.out.push('\n');
             previous = Some(item);
         }
-        let had_items = previous.is_some();
         if let Some(prev) = previous {
             if self.next < self.comments.len()
                 && self.blank_between(prev.span().end as usize, self.first_comment_or(self.text.len()))
@@ -63,7 +62,7 @@ impl Printer<'_> {
                 self.out.push('\n');
             }
         }
-        self.leading_comments(self.text.len(), 0, had_items);
+        self.leading_comments(self.text.len(), 0);
     }
 
     fn block(&mut self, block: &Block, depth: usize) {
@@ -89,7 +88,7 @@ impl Printer<'_> {
                     self.out.push('\n');
                 }
             }
-            self.leading_comments(start, inner, previous.is_some());
+            self.leading_comments(start, inner);
             indent(&mut self.out, inner);
             match item {
                 BodyItem::Attribute(a) => self.attribute(a, width),
@@ -106,7 +105,7 @@ impl Printer<'_> {
                 self.out.push('\n');
             }
         }
-        self.leading_comments(close, inner, previous.is_some());
+        self.leading_comments(close, inner);
         indent(&mut self.out, depth);
         self.out.push('}');
     }
@@ -167,7 +166,7 @@ impl Printer<'_> {
     }
 
     /// Prints, each on its own line, the comments that start before `before`.
-    fn leading_comments(&mut self, before: usize, depth: usize, after_item: bool) {
+    fn leading_comments(&mut self, before: usize, depth: usize) {
         let mut last_end: Option<usize> = None;
         while let Some(&c) = self.comments.get(self.next).filter(|c| (c.start as usize) < before) {
             if let Some(end) = last_end {
@@ -175,7 +174,6 @@ impl Printer<'_> {
                     self.out.push('\n');
                 }
             }
-            let _ = after_item;
             indent(&mut self.out, depth);
             self.out.push_str(self.text.get(c.start as usize..c.end as usize).unwrap_or("").trim_end());
             self.out.push('\n');
