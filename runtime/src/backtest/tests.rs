@@ -1,0 +1,119 @@
+//! Agreement with backtesting.py 0.6.6 (fixtures from `tests/reference/generate.py`),
+//! including BACKTEST.md's four reference rows.
+
+use super::*;
+use crate::data;
+use serde_json::Value;
+use std::path::Path;
+
+fn reference() -> Value {
+    serde_json::from_str(include_str!("../../tests/reference/backtests.json")).expect("fixture parses")
+}
+
+fn strategy_of(case: &Value) -> Strategy {
+    let p = &case["params"];
+    let int = |k: &str| p[k].as_i64().expect("integer parameter");
+    match case["strategy"].as_str() {
+        Some("sma_crossover") => {
+            Strategy::SmaCrossover { fast: int("fast") as usize, slow: int("slow") as usize }
+        }
+        Some("rsi_reversion") => Strategy::RsiReversion {
+            period: int("period") as usize,
+            lower: int("lower"),
+            upper: int("upper"),
+        },
+        _ => Strategy::Breakout { lookback: int("lookback") as usize, exit: int("exit") as usize },
+    }
+}
+
+/// Equal to 1e-9 relative, both undefined, or both exactly zero.
+fn agrees(ours: f64, theirs: &Value) -> bool {
+    match theirs.as_f64() {
+        None => ours.is_nan(),
+        Some(t) => (ours - t).abs() <= 1e-9 * t.abs().max(1e-12),
+    }
+}
+
+#[test]
+fn agrees_with_backtesting_py() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data");
+    let mut loaded = std::collections::HashMap::new();
+    let mut worst = 0.0f64;
+    for case in reference()["cases"].as_array().expect("cases") {
+        let file = case["data"].as_str().expect("data");
+        let (bars, calendar) = loaded.entry(file.to_string()).or_insert_with(|| {
+            let d = data::load(&dir.join(file)).expect("data loads");
+            let c = Calendar::new(&d.time);
+            (d, c)
+        });
+        let costs = Costs {
+            cash: case["cash"].as_f64().expect("cash"),
+            commission: case["commission"].as_f64().expect("commission"),
+        };
+        let strategy = strategy_of(case);
+        let report = run(bars, calendar, &strategy, costs, Keep { equity: true, trades: true });
+        let label = format!("{file} {strategy:?}");
+        let m = &case["metrics"];
+        let ours = serde_json::to_value(report.metrics).expect("metrics serialise");
+        for key in [
+            "final_equity",
+            "total_return",
+            "max_drawdown",
+            "sharpe",
+            "sortino",
+            "calmar",
+            "win_rate",
+            "profit_factor",
+            "annual_return",
+            "annual_volatility",
+        ] {
+            let value = ours[key].as_f64().unwrap_or(f64::NAN);
+            assert!(agrees(value, &m[key]), "{label}: {key} = {value}, backtesting.py says {}", m[key]);
+            if let Some(t) = m[key].as_f64() {
+                worst = worst.max((value - t).abs() / t.abs().max(1e-300));
+            }
+        }
+        assert_eq!(report.metrics.trades, m["trades"].as_u64().expect("trades"), "{label}");
+        let theirs = case["trade_list"].as_array().expect("trades");
+        assert_eq!(report.trades.len(), theirs.len(), "{label}");
+        for (t, r) in report.trades.iter().zip(theirs) {
+            assert_eq!(
+                (t.entry_bar as u64, t.exit_bar as u64, t.units as i64),
+                (
+                    r["entry_bar"].as_u64().unwrap_or(0),
+                    r["exit_bar"].as_u64().unwrap_or(0),
+                    r["units"].as_i64().unwrap_or(0)
+                ),
+                "{label}"
+            );
+            assert!(agrees(t.pnl, &r["pnl"]), "{label}: pnl {} vs {}", t.pnl, r["pnl"]);
+        }
+        for (k, e) in case["equity_every_100"].as_array().expect("equity").iter().enumerate() {
+            assert!(agrees(report.equity[k * 100], e), "{label}: equity at bar {}", k * 100);
+        }
+    }
+    eprintln!("largest relative difference from backtesting.py over all metrics: {worst:e}");
+}
+
+#[test]
+fn sma_is_bit_identical_to_pandas() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data");
+    let checks = reference()["sma_checksums"].as_object().expect("checksums").clone();
+    assert_eq!(checks.len(), 32);
+    for (key, want) in checks {
+        let (file, n) = key.split_once(':').expect("file:n");
+        let close = data::load(&dir.join(file)).expect("data loads").close;
+        let sma = crate::indicators::sma(&close, n.parse().expect("window"));
+        let bits = sma.iter().filter(|v| !v.is_nan()).fold(0u64, |s, v| s.wrapping_add(v.to_bits()));
+        let undefined = sma.iter().filter(|v| v.is_nan()).count() as u64;
+        assert_eq!(bits.to_string(), want["bits_sum"].as_str().expect("bits"), "{key}");
+        assert_eq!(undefined, want["undefined"].as_u64().expect("count"), "{key}");
+    }
+}
+
+#[test]
+fn python_floor_division_edge_cases() {
+    assert_eq!(python_floor_div(7.0, 2.0), 3.0);
+    assert_eq!(python_floor_div(0.3, 0.1), 2.0);
+    assert_eq!(python_floor_div(1.0, 3.0), 0.0);
+}

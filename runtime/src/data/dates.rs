@@ -1,0 +1,94 @@
+//! Timestamps as the data files write them, to naive seconds since 1970-01-01.
+
+/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` (or with `T`), or `M/D/YYYY`; the reason if not.
+pub fn parse_timestamp(text: &str) -> Result<i64, String> {
+    let bad = || format!("`{text}` is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or M/D/YYYY)");
+    let (date, time) = match text.split_once([' ', 'T']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (text, None),
+    };
+    let (year, month, day) = if date.contains('/') {
+        let mut parts = date.split('/');
+        let (m, d, y) = (parts.next(), parts.next(), parts.next());
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        (number(y, 4, 4).ok_or_else(bad)?, number(m, 1, 2).ok_or_else(bad)?, number(d, 1, 2).ok_or_else(bad)?)
+    } else {
+        let mut parts = date.split('-');
+        let (y, m, d) = (parts.next(), parts.next(), parts.next());
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        (number(y, 4, 4).ok_or_else(bad)?, number(m, 2, 2).ok_or_else(bad)?, number(d, 2, 2).ok_or_else(bad)?)
+    };
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return Err(format!("`{text}` is not a calendar date"));
+    }
+    let seconds = match time {
+        None => 0,
+        Some(t) => {
+            let mut parts = t.split(':');
+            let (h, m, s) = (parts.next(), parts.next(), parts.next());
+            if parts.next().is_some() {
+                return Err(bad());
+            }
+            let (h, m) = (number(h, 2, 2).ok_or_else(bad)?, number(m, 2, 2).ok_or_else(bad)?);
+            let s = match s {
+                Some(s) => number(Some(s), 2, 2).ok_or_else(bad)?,
+                None => 0,
+            };
+            if h > 23 || m > 59 || s > 59 {
+                return Err(format!("`{text}` is not a time of day"));
+            }
+            h * 3600 + m * 60 + s
+        }
+    };
+    Ok(days_from_civil(year, month, day) * 86_400 + seconds)
+}
+
+fn number(text: Option<&str>, min_len: usize, max_len: usize) -> Option<i64> {
+    let text = text?;
+    if text.len() < min_len || text.len() > max_len || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// (year, month, day) of a day count since 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}

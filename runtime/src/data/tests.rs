@@ -1,0 +1,56 @@
+use super::*;
+
+#[test]
+fn every_bundled_layout_loads() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data");
+    for (file, rows) in [
+        ("GOOG_wiki.csv", 2148),
+        ("IBM_wiki.csv", 3270),
+        ("SP500_arch.csv", 5031),
+        ("MSFT_pmdarima.csv", 7983),
+    ] {
+        let data = load(&dir.join(file)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(data.len(), rows, "{file}");
+    }
+}
+
+#[test]
+fn unnamed_first_column_crlf_and_slash_dates() {
+    let d =
+        parse("x", ",Open,High,Low,Close,Volume\r\n2004-08-19,100,104.06,95.96,100.34,22351900\r\n").unwrap();
+    assert_eq!((d.time[0], d.close[0]), (days_from_civil(2004, 8, 19) * 86_400, 100.34));
+    let d = parse("x", "Date,Open,High,Low,Close,Adj Close,Volume\n1/4/1999,1,2,0.5,1.5,1.5,7\n").unwrap();
+    assert_eq!(d.time[0], days_from_civil(1999, 1, 4) * 86_400);
+    let d = parse("x", ",Open,High,Low,Close,Volume\n2017-04-19 09:00:00,1,2,0.5,1.5,3\n").unwrap();
+    assert_eq!(d.time[0], days_from_civil(2017, 4, 19) * 86_400 + 9 * 3600);
+}
+
+#[test]
+fn errors_name_line_and_column() {
+    let header = "Date,Open,High,Low,Close\n";
+    let err = |body: &str| parse("f.csv", &format!("{header}{body}")).unwrap_err().to_string();
+    assert_eq!(err("2020-01-02,1,2,0.5,x\n"), "f.csv:2:20: Close `x` is not a number");
+    assert_eq!(err("2020-13-02,1,2,0.5,1\n"), "f.csv:2:1: `2020-13-02` is not a calendar date");
+    assert_eq!(
+        err("2020-01-02,1,2,0.5,1\n2020-01-01,1,2,0.5,1\n"),
+        "f.csv:3:1: `2020-01-01` is earlier than line 2: rows must be sorted"
+    );
+    assert_eq!(
+        err("2020-01-02,1,2,0.5,1\n2020-01-02,1,2,0.5,1\n"),
+        "f.csv:3:1: duplicate timestamp `2020-01-02` (also on line 2)"
+    );
+    assert_eq!(err("2020-01-02,1,0.9,0.5,1\n"), "f.csv:2:14: High 0.9 is below max(Open, Close) = 1");
+    assert_eq!(err("2020-01-02,1,2,1.5,1\n"), "f.csv:2:16: Low 1.5 is above min(Open, Close) = 1");
+    assert_eq!(err("2020-01-02,1,2\n"), "f.csv:2:15: expected 5 fields, as in the header, found 3");
+    assert!(parse("f.csv", "Open,High,Low,Close\n").unwrap_err().message.contains("no date"));
+    assert!(parse("f.csv", "Date,Open,High,Low\n").unwrap_err().message.contains("no Close"));
+}
+
+#[test]
+fn civil_round_trip() {
+    for days in [-1000, 0, 1, 59, 365, 11_000, 19_000, 60_000] {
+        let (y, m, d) = civil_from_days(days);
+        assert_eq!(days_from_civil(y, m, d), days);
+    }
+    assert_eq!(civil_from_days(0), (1970, 1, 1));
+}
