@@ -19,6 +19,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Rewrite .gaf files in canonical layout.
     Fmt(FmtArgs),
+    /// Backtest one strategy on one data file (what you run to re-check a winner).
+    Backtest(BacktestArgs),
 }
 
 /// How diagnostics are printed.
@@ -53,4 +55,26 @@ pub struct FmtArgs {
     /// Change nothing; list the files that would change and exit 1 if any would.
     #[arg(long)]
     pub check: bool,
+}
+
+/// `gaform backtest`.
+#[derive(Args)]
+pub struct BacktestArgs {
+    /// OHLCV CSV file.
+    pub data: PathBuf,
+    /// The strategy, one value per parameter: 'sma_crossover(fast = 10, slow = 20)'.
+    #[arg(long)]
+    pub strategy: String,
+    /// Starting cash.
+    #[arg(long, default_value = "$10000")]
+    pub cash: String,
+    /// Commission per side.
+    #[arg(long, default_value = "0.1%")]
+    pub commission: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Also list the closed trades.
+    #[arg(long)]
+    pub trades: bool,
 }

@@ -4,6 +4,7 @@
 mod cli;
 mod cmd;
 mod host;
+mod job;
 mod render;
 
 use clap::Parser;
@@ -14,6 +15,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Check(args) => cmd::check::run(&args),
         cli::Command::Fmt(args) => cmd::fmt::run(&args),
+        cli::Command::Backtest(args) => cmd::backtest::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -51,6 +51,7 @@ pub fn human_name(rule: Rule) -> &'static str {
         Rule::args => "an argument list",
         Rule::argument | Rule::named_arg => "an argument",
         Rule::file | Rule::item_at | Rule::end_at => "a block or `let`",
+        Rule::expr_at => "a value",
         Rule::body_item => "an attribute or a block",
         Rule::ident_char => "a letter, digit, `_` or `-`",
         Rule::operand | Rule::primary => "a value",

@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
+pub mod backtest;
 pub mod check;
 pub mod fmt;

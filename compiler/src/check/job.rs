@@ -285,7 +285,7 @@ impl Checker<'_> {
         Migration { every, count: count.map_or(2, |c| c.value) }
     }
 
-    fn strategy(&mut self, expr: &Expr) -> Option<Strategy> {
+    pub(crate) fn strategy(&mut self, expr: &Expr) -> Option<Strategy> {
         let (which, args) =
             self.call(expr, "strategy", STRATEGIES, "sma_crossover(fast = 2..50, slow = 10..200)")?;
         let ranges: Vec<(ParamRange, Span)> = args

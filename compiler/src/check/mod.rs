@@ -62,6 +62,27 @@ pub fn check(
     checker.program
 }
 
+/// Runs `f` with a checker that knows no blocks and no lets: for values written on the
+/// command line (`crate::args`).
+pub(crate) fn standalone<T>(
+    problems: &mut Problems,
+    f: impl FnOnce(&mut Checker<'_>) -> Option<T>,
+) -> Option<T> {
+    let symbols = Symbols::default();
+    let mut checker = Checker {
+        symbols: &symbols,
+        host: &crate::NoHost,
+        options: &CheckOptions { data_errors: false },
+        problems,
+        let_states: Vec::new(),
+        let_used: Vec::new(),
+        used: PerKind::default(),
+        clean: PerKind::default(),
+        program: ir::Program::default(),
+    };
+    f(&mut checker)
+}
+
 /// The checker's state while walking one file.
 pub(crate) struct Checker<'s> {
     symbols: &'s Symbols<'s>,
@@ -171,6 +192,22 @@ impl Checker<'_> {
     fn money(&mut self, attr: Option<&Attribute>) -> Option<(f64, Span)> {
         match self.get(attr, Want::Money)? {
             (Value::Money(v), span) => Some((v, span)),
+            _ => None,
+        }
+    }
+
+    /// A standalone money expression.
+    pub(crate) fn money_value(&mut self, expr: &crate::ast::Expr) -> Option<f64> {
+        match self.value(expr, &Want::Money)? {
+            Value::Money(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// A standalone percentage expression, as a fraction.
+    pub(crate) fn percent_value(&mut self, expr: &crate::ast::Expr) -> Option<f64> {
+        match self.value(expr, &Want::Percent)? {
+            Value::Percent(v) => Some(v),
             _ => None,
         }
     }

@@ -36,6 +36,39 @@ pub fn parse_reference(source: &SourceFile, problems: &mut Problems) -> File {
     parse_with(source, problems, false)
 }
 
+/// Parses `source` as one expression (a value given on the command line).
+pub fn expression(source: &SourceFile, problems: &mut Problems) -> Option<Expr> {
+    let text: &str = &source.text;
+    let mut report = |e: ParseError| problems.push(e.to_diagnostic(text));
+    if let Some(at) = trivia::too_deep(text, MAX_DEPTH) {
+        report(ParseError::TooDeep { at, limit: MAX_DEPTH });
+        return None;
+    }
+    let mut builder = Builder { errors: Vec::new() };
+    let expr = match GafParser::parse(Rule::expr_at, text) {
+        Ok(mut pairs) => {
+            let inner = pairs.next().and_then(|p| p.into_inner().next());
+            match inner.map(|e| builder.expr(e, 0)) {
+                Some(Ok(expr)) => Some(expr),
+                Some(Err(e)) => {
+                    builder.errors.push(e);
+                    None
+                }
+                None => None,
+            }
+        }
+        Err(e) => {
+            builder.errors.push(ParseError::from_pest(&e, 0));
+            None
+        }
+    };
+    let failed = !builder.errors.is_empty();
+    for e in builder.errors {
+        report(e);
+    }
+    expr.filter(|_| !failed)
+}
+
 fn parse_with(source: &SourceFile, problems: &mut Problems, fast_first: bool) -> File {
     let text: &str = &source.text;
     let mut report = |e: ParseError| problems.push(e.to_diagnostic(text));

@@ -1,0 +1,119 @@
+//! `gaform backtest DATA --strategy '...'`: one backtest, the figures a quant re-checks a
+//! winner with (BACKTEST.md's conventions, backtesting.py's numbers).
+
+use crate::cli::{BacktestArgs, Format};
+use crate::render::diagnostics;
+use gaform_compiler::source::SourceFile;
+use gaform_runtime::backtest::{self, Calendar, Costs, Keep, Metrics, Trade};
+use gaform_runtime::strategy::Strategy;
+use serde::Serialize;
+use std::process::ExitCode;
+
+pub fn run(args: &BacktestArgs) -> Result<ExitCode, String> {
+    let value = |name: &str, text: &str| SourceFile::new(format!("--{name}"), text);
+    let (strategy_src, cash_src, commission_src) =
+        (value("strategy", &args.strategy), value("cash", &args.cash), value("commission", &args.commission));
+    let strategy = gaform_compiler::args::strategy(&strategy_src);
+    let cash = gaform_compiler::args::money(&cash_src);
+    let commission = gaform_compiler::args::percent(&commission_src);
+    let mut failed = false;
+    for (source, errors) in [
+        (&strategy_src, strategy.as_ref().err()),
+        (&cash_src, cash.as_ref().err()),
+        (&commission_src, commission.as_ref().err()),
+    ] {
+        if let Some(errors) = errors {
+            eprint!("{}", diagnostics::human(source, errors, diagnostics::colour_wanted()));
+            failed = true;
+        }
+    }
+    let (Ok(strategy), Ok(cash), Ok(commission), false) = (strategy, cash, commission, failed) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        Ok(ExitCode::FAILURE)
+    };
+    let strategy = match crate::job::fixed_strategy(&strategy) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("--strategy: {e}")),
+    };
+    if cash <= 0.0 || !(0.0..1.0).contains(&commission) {
+        return fail("--cash must be above $0 and --commission in [0%, 100%)".into());
+    }
+    let data = match gaform_runtime::data::load(&args.data) {
+        Ok(d) => d,
+        Err(e) => return fail(e.to_string()),
+    };
+    let calendar = Calendar::new(&data.time);
+    let costs = Costs { cash, commission };
+    let report =
+        backtest::run(&data, &calendar, &strategy, costs, Keep { equity: false, trades: args.trades });
+    let out = Output {
+        data: &data.name,
+        bars: data.len(),
+        strategy,
+        cash,
+        commission,
+        metrics: report.metrics,
+        trades: args.trades.then_some(report.trades.as_slice()),
+    };
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string(&out).map_err(|e| e.to_string())?),
+        Format::Human => print!("{}", human(&out)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON shape: `{"metrics": {...}, ...}`; an undefined metric is `null`.
+#[derive(Serialize)]
+struct Output<'a> {
+    data: &'a str,
+    bars: usize,
+    strategy: Strategy,
+    cash: f64,
+    commission: f64,
+    metrics: Metrics,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trades: Option<&'a [Trade]>,
+}
+
+fn human(out: &Output<'_>) -> String {
+    let m = &out.metrics;
+    let pct = |x: f64| if x.is_nan() { "n/a".to_string() } else { format!("{:.4}%", x * 100.0) };
+    let ratio = |x: f64| if x.is_nan() { "n/a".to_string() } else { format!("{x:.6}") };
+    let mut s = format!(
+        "{} · {} · {} bars · ${} cash · {}% commission per side\n\n",
+        out.data,
+        crate::job::describe(&out.strategy),
+        out.bars,
+        out.cash,
+        out.commission * 100.0
+    );
+    let rows = [
+        ("final equity", format!("${:.4}", m.final_equity)),
+        ("total return", pct(m.total_return)),
+        ("annual return", pct(m.annual_return)),
+        ("annual volatility", pct(m.annual_volatility)),
+        ("max drawdown", pct(m.max_drawdown)),
+        ("sharpe", ratio(m.sharpe)),
+        ("sortino", ratio(m.sortino)),
+        ("calmar", ratio(m.calmar)),
+        ("trades", m.trades.to_string()),
+        ("win rate", pct(m.win_rate)),
+        ("profit factor", ratio(m.profit_factor)),
+    ];
+    for (name, value) in rows {
+        s.push_str(&format!("{name:<18} {value:>16}\n"));
+    }
+    if let Some(trades) = out.trades {
+        s.push_str("\nentry bar  exit bar      units       entry        exit          P&L\n");
+        for t in trades {
+            s.push_str(&format!(
+                "{:>9} {:>9} {:>10} {:>11.4} {:>11.4} {:>12.4}\n",
+                t.entry_bar, t.exit_bar, t.units, t.entry_price, t.exit_price, t.pnl
+            ));
+        }
+    }
+    s
+}

@@ -1,0 +1,102 @@
+//! `gaform backtest`: BACKTEST.md's reference rows from the command line, JSON shape, and
+//! errors for bad arguments and bad data.
+
+use crate::support::gaform;
+use serde_json::Value;
+
+fn json(strategy: &str, extra: &[&str]) -> Value {
+    let mut args =
+        vec!["backtest", "examples/data/GOOG_wiki.csv", "--strategy", strategy, "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = gaform(&args, None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON object")
+}
+
+#[test]
+fn reproduces_the_reference_rows() {
+    // BACKTEST.md: final equity, return %, trades, max drawdown %, Sharpe, win rate %.
+    let rows = [
+        (10, 20, 69068.8282, 590.6883, 46, 19.6484, 0.899431, 63.0435),
+        (5, 50, 39225.1276, 292.2513, 26, 27.7714, 0.693218, 46.1538),
+        (20, 100, 23142.1362, 131.4214, 13, 46.7959, 0.429555, 53.8462),
+        (3, 7, 56791.3412, 467.9134, 155, 29.3931, 0.775599, 48.3871),
+    ];
+    for (fast, slow, equity, ret, trades, dd, sharpe, win) in rows {
+        let m = &json(&format!("sma_crossover(fast = {fast}, slow = {slow})"), &[])["metrics"];
+        let near = |key: &str, scale: f64, want: f64, digits: i32| {
+            let got = m[key].as_f64().expect(key) * scale;
+            assert!((got - want).abs() <= 0.5 * 10f64.powi(-digits), "{fast}/{slow} {key}: {got} vs {want}");
+        };
+        near("final_equity", 1.0, equity, 4);
+        near("total_return", 100.0, ret, 4);
+        near("max_drawdown", 100.0, dd, 4);
+        near("sharpe", 1.0, sharpe, 6);
+        near("win_rate", 100.0, win, 4);
+        assert_eq!(m["trades"], trades);
+    }
+}
+
+#[test]
+fn json_has_every_metric_and_null_for_undefined() {
+    let out = json("breakout(lookback = 5000, exit = 10)", &["--cash", "$5_000", "--commission", "0%"]);
+    let m = out["metrics"].as_object().expect("metrics");
+    for key in [
+        "final_equity",
+        "total_return",
+        "trades",
+        "max_drawdown",
+        "sharpe",
+        "sortino",
+        "calmar",
+        "win_rate",
+        "profit_factor",
+        "annual_return",
+        "annual_volatility",
+    ] {
+        assert!(m.contains_key(key), "{key}");
+    }
+    assert_eq!(m["trades"], 0);
+    assert!(m["win_rate"].is_null() && m["sharpe"].is_null(), "no trades: undefined metrics are null: {out}");
+    assert_eq!(m["final_equity"], 5000.0);
+}
+
+#[test]
+fn trades_on_request() {
+    let out = json("rsi_reversion(period = 14, lower = 30, upper = 70)", &["--trades"]);
+    assert_eq!(out["trades"].as_array().map(Vec::len), Some(9));
+}
+
+#[test]
+fn bad_arguments_are_diagnostics() {
+    let out = gaform(
+        &["backtest", "examples/data/GOOG_wiki.csv", "--strategy", "sma_crossover(fast = 2..9, slow = 20)"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`fast` is a range"));
+    let out = gaform(
+        &["backtest", "examples/data/GOOG_wiki.csv", "--strategy", "sma_crosover(fast = 9, slow = 20)"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("E0013") && err.contains("did you mean `sma_crossover`?"), "{err}");
+}
+
+#[test]
+fn bad_data_names_file_line_and_column() {
+    let dir = crate::support::root().join("target/backtest-test");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("bad.csv"),
+        "Date,Open,High,Low,Close\n2020-01-02,1,2,0.5,1\n2020-01-03,1,2,0.5,oops\n",
+    )
+    .expect("write");
+    let out = gaform(
+        &["backtest", "target/backtest-test/bad.csv", "--strategy", "sma_crossover(fast = 1, slow = 2)"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.csv:3:20: Close `oops` is not a number"));
+}
