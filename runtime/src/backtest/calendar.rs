@@ -12,6 +12,24 @@ pub struct Calendar {
     pub period: Vec<u32>,
 }
 
+impl Calendar {
+    /// True when bar `i` starts a new period (bar 0 starts the first).
+    #[inline(always)]
+    pub fn starts_period(&self, i: usize) -> bool {
+        i == 0 || self.period.get(i) != self.period.get(i - 1)
+    }
+
+    /// How many of bars `from..to` start a new period, in O(1).
+    pub fn starts_between(&self, from: usize, to: usize) -> usize {
+        let index = |i: usize| self.period.get(i).map_or(0, |&p| p as usize);
+        if from >= to {
+            return 0;
+        }
+        let first_is_start = usize::from(self.starts_period(from));
+        index(to - 1) - index(from) + first_is_start
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Frequency {
     Day,

@@ -43,68 +43,162 @@ impl ClosedTrades {
     }
 }
 
-/// The equity curve, bar by bar: drawdown as it goes, and each calendar period's last
-/// equity for the periodic returns.
-pub(super) struct Curve<'c> {
+/// The equity curve's running figures: drawdown as it goes, and sums over the returns
+/// between calendar periods' last equities. Plain scalars, `Copy`, so the backtest's hot
+/// loop can keep them in registers (`Curve::scalars`, `Curve::restore`).
+#[derive(Clone, Copy)]
+pub(super) struct Running {
     first: f64,
     last: f64,
+    seen_any: bool,
     peak: f64,
     max_drawdown: f64,
-    period: &'c [u32],
-    period_closes: Vec<f64>,
+    /// `equity < peak * threshold` is the only way a bar can deepen the drawdown; checking
+    /// that first spares a division on most bars. Slightly loose, never strict.
+    threshold: f64,
+    previous_close: f64,
+    has_previous_close: bool,
+    count: usize,
+    sum: f64,
+    sum_sq: f64,
+    downside_sq: f64,
+    /// The product of `1 + r`; its log over `count` is the geometric mean's.
+    growth: f64,
+    wiped_out: bool,
+}
+
+impl Running {
+    /// Bar closed with `equity`; `starts_period` if it opens a new calendar period.
+    #[inline(always)]
+    pub(super) fn bar(&mut self, starts_period: bool, equity: f64) {
+        self.next_bar(starts_period, equity);
+        if equity > self.peak {
+            self.peak = equity;
+        } else if equity < self.peak * self.threshold {
+            let drawdown = 1.0 - equity / self.peak;
+            if drawdown > self.max_drawdown {
+                self.max_drawdown = drawdown;
+                self.threshold = (1.0 - drawdown) * (1.0 + 1e-12);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn next_bar(&mut self, starts_period: bool, equity: f64) {
+        if !self.seen_any {
+            self.first = equity;
+            self.seen_any = true;
+        } else if starts_period {
+            self.close_period(self.last);
+        }
+        self.last = equity;
+    }
+
+    #[inline(always)]
+    fn close_period(&mut self, close: f64) {
+        if self.has_previous_close {
+            // pandas' `pct_change`: `close / previous - 1`, exactly 0 when nothing moved.
+            let previous = self.previous_close;
+            let r = if close == previous { 0.0 } else { close / previous - 1.0 };
+            self.count += 1;
+            self.sum += r;
+            self.sum_sq += r * r;
+            // Branch-free: a gain or a loss is a coin toss for the branch predictor.
+            let loss = r.min(0.0);
+            self.downside_sq += loss * loss;
+            self.growth *= r + 1.0;
+            self.wiped_out |= r + 1.0 <= 0.0;
+        }
+        self.previous_close = close;
+        self.has_previous_close = true;
+    }
+}
+
+/// The equity curve: running figures, and the curve itself when asked for.
+pub(super) struct Curve<'c> {
+    running: Running,
+    calendar: &'c Calendar,
     keep: Option<Vec<f64>>,
 }
 
 impl<'c> Curve<'c> {
     pub(super) fn new(cash: f64, calendar: &'c Calendar, keep: Option<Vec<f64>>) -> Curve<'c> {
-        Curve {
+        let running = Running {
             first: cash,
             last: cash,
+            seen_any: false,
             peak: f64::NEG_INFINITY,
             max_drawdown: 0.0,
-            period: &calendar.period,
-            period_closes: Vec::new(),
-            keep,
-        }
+            threshold: 1.0 + 1e-12,
+            previous_close: f64::NAN,
+            has_previous_close: false,
+            count: 0,
+            sum: 0.0,
+            sum_sq: 0.0,
+            downside_sq: 0.0,
+            growth: 1.0,
+            wiped_out: false,
+        };
+        Curve { running, calendar, keep }
     }
 
-    #[inline]
-    pub(super) fn bar(&mut self, i: usize, equity: f64) {
-        if i == 0 {
-            self.first = equity;
-        } else if self.period.get(i) != self.period.get(i - 1) {
-            self.period_closes.push(self.last);
+    /// The running figures, to be updated in a local and put back with `restore`.
+    pub(super) fn scalars(&self) -> Running {
+        self.running
+    }
+
+    pub(super) fn restore(&mut self, running: Running) {
+        self.running = running;
+    }
+
+    /// Where the curve is kept, if it is.
+    pub(super) fn kept(&mut self) -> Option<&mut Vec<f64>> {
+        self.keep.as_mut()
+    }
+
+    /// Bars `from..to` all closed with the same `equity` (flat: the cash), in O(1): the
+    /// first period to close inside the stretch may have moved, every later one returned 0.
+    pub(super) fn flat(&mut self, from: usize, to: usize, equity: f64) {
+        if from >= to {
+            return;
         }
-        self.last = equity;
-        self.peak = self.peak.max(equity);
-        let drawdown = 1.0 - equity / self.peak;
-        if drawdown > self.max_drawdown {
-            self.max_drawdown = drawdown;
+        self.running.bar(self.calendar.starts_period(from), equity);
+        let closes = self.calendar.starts_between(from + 1, to);
+        if closes > 0 {
+            self.running.close_period(equity);
+            self.running.count += closes - 1;
         }
         if let Some(k) = self.keep.as_mut() {
-            k.push(equity);
+            k.extend(std::iter::repeat_n(equity, to - from));
         }
     }
 
     pub(super) fn finish(mut self, trades: &ClosedTrades, periods_per_year: f64) -> (Metrics, Vec<f64>) {
-        self.period_closes.push(self.last);
-        let returns: Vec<f64> =
-            self.period_closes.windows(2).filter_map(|w| Some(w.get(1)? / w.first()? - 1.0)).collect();
-        let g = geometric_mean(&returns);
+        let last = self.running.last;
+        self.running.close_period(last);
+        let r = &self.running;
+        let n = r.count as f64;
+        // backtesting.py's `geometric_mean`: 0 if a period lost everything, `NaN` if none.
+        let g = match r.count {
+            0 => f64::NAN,
+            _ if r.wiped_out => 0.0,
+            _ => (r.growth.ln() / n).exp() - 1.0,
+        };
+        // Sample variance (ddof = 1); `NaN` under two returns.
+        let variance = if r.count < 2 { f64::NAN } else { (r.sum_sq - r.sum * r.sum / n) / (n - 1.0) };
+        let downside = if r.count == 0 { f64::NAN } else { r.downside_sq / n };
         let a = periods_per_year;
         let annual_return = (1.0 + g).powf(a) - 1.0;
-        let variance = variance(&returns);
         let annual_volatility = ((variance + (1.0 + g).powi(2)).powf(a) - (1.0 + g).powf(2.0 * a)).sqrt();
         let (return_pct, volatility_pct) = (annual_return * 100.0, annual_volatility * 100.0);
         let sharpe = if volatility_pct == 0.0 { f64::NAN } else { return_pct / volatility_pct };
-        let downside = mean(returns.iter().map(|r| r.min(0.0).powi(2)));
         let sortino = annual_return / (downside.sqrt() * a.sqrt());
-        let calmar = if self.max_drawdown == 0.0 { f64::NAN } else { annual_return / self.max_drawdown };
+        let calmar = if r.max_drawdown == 0.0 { f64::NAN } else { annual_return / r.max_drawdown };
         let metrics = Metrics {
-            final_equity: self.last,
-            total_return: (self.last - self.first) / self.first,
+            final_equity: r.last,
+            total_return: (r.last - r.first) / r.first,
             trades: trades.count,
-            max_drawdown: self.max_drawdown,
+            max_drawdown: r.max_drawdown,
             sharpe: defined(sharpe),
             sortino: defined(sortino),
             calmar: defined(calmar),
@@ -123,35 +217,5 @@ fn defined(x: f64) -> f64 {
         x
     } else {
         f64::NAN
-    }
-}
-
-/// backtesting.py's `geometric_mean`: 0 if any period lost everything, `NaN` if empty.
-fn geometric_mean(returns: &[f64]) -> f64 {
-    if returns.is_empty() {
-        return f64::NAN;
-    }
-    if returns.iter().any(|r| r + 1.0 <= 0.0) {
-        return 0.0;
-    }
-    let logs: f64 = returns.iter().map(|r| (r + 1.0).ln()).sum();
-    (logs / returns.len() as f64).exp() - 1.0
-}
-
-/// Sample variance (ddof = 1), two-pass as pandas computes it; `NaN` under two values.
-fn variance(xs: &[f64]) -> f64 {
-    if xs.len() < 2 {
-        return f64::NAN;
-    }
-    let m = xs.iter().sum::<f64>() / xs.len() as f64;
-    xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (xs.len() - 1) as f64
-}
-
-fn mean(xs: impl Iterator<Item = f64>) -> f64 {
-    let (sum, n) = xs.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
-    if n == 0 {
-        f64::NAN
-    } else {
-        sum / n as f64
     }
 }

@@ -11,7 +11,7 @@ pub use calendar::Calendar;
 pub use metrics::Metrics;
 
 use crate::data::Ohlcv;
-use crate::strategy::{Signals, Strategy};
+use crate::strategy::{Indicators, SignalSource, Signals, Strategy, WithSource};
 use serde::Serialize;
 
 /// Starting cash and the commission per side, as a fraction of the traded value.
@@ -62,82 +62,117 @@ pub struct Report {
 /// backtesting.py's default order size: "all of the available cash, less a hair".
 const ALL_CASH: f64 = 1.0 - f64::EPSILON;
 
-/// Backtests `strategy` on `data` (whose calendar is `calendar`).
+/// Backtests `strategy` on `data` (whose calendar is `calendar`), computing its indicators.
 pub fn run(data: &Ohlcv, calendar: &Calendar, strategy: &Strategy, costs: Costs, keep: Keep) -> Report {
-    simulate(data, calendar, &strategy.signals(data), costs, keep)
-}
-
-enum Order {
-    Buy,
-    Sell,
+    let mut indicators = Indicators::new(data);
+    indicators.prepare(strategy);
+    let signals = indicators.signals(strategy);
+    // `prepare` computed everything `signals` needs, so this is always `Some`.
+    let signals = signals.unwrap_or_else(|| Signals::never());
+    simulate(data, calendar, &signals, costs, keep)
 }
 
 /// Backtests already-computed signals: what the GA calls, with indicators shared.
-pub fn simulate(data: &Ohlcv, calendar: &Calendar, signals: &Signals, costs: Costs, keep: Keep) -> Report {
-    let c = costs.commission;
-    let bars = data.len();
-    // The broker's cash: the entry commission leaves it at entry, the trade's P&L and the
-    // exit commission arrive at exit (backtesting.py's `_Broker._cash`).
-    let mut cash = costs.cash;
-    let (mut units, mut entry_price, mut entry_bar) = (0.0f64, 0.0f64, 0usize);
-    let mut pending: Option<Order> = None;
-    let mut trades = Vec::new();
-    let mut closed = metrics::ClosedTrades::default();
-    let mut curve = metrics::Curve::new(costs.cash, calendar, keep.equity.then(|| Vec::with_capacity(bars)));
-    let start = signals.first_decision;
-    for i in 0..bars {
-        let open = data.open.get(i).copied().unwrap_or(f64::NAN);
-        match pending.take() {
-            Some(Order::Buy) => {
-                let adjusted = open + ALL_CASH * open * c / ALL_CASH;
-                let size = python_floor_div(cash * 1.0 * ALL_CASH, adjusted);
-                if size >= 1.0 {
-                    units = size;
-                    entry_price = open;
-                    entry_bar = i;
-                    cash -= units * open * c;
-                }
+pub fn simulate(
+    data: &Ohlcv,
+    calendar: &Calendar,
+    signals: &Signals<'_>,
+    costs: Costs,
+    keep: Keep,
+) -> Report {
+    signals.with(Simulation { data, calendar, start: signals.first_decision, costs, keep })
+}
+
+struct Simulation<'a> {
+    data: &'a Ohlcv,
+    calendar: &'a Calendar,
+    start: usize,
+    costs: Costs,
+    keep: Keep,
+}
+
+impl WithSource<Report> for Simulation<'_> {
+    /// The bar loop, specialised per strategy. It alternates two stretches: flat, where
+    /// equity is the cash and only entry signals are looked at, and long, where equity
+    /// moves with the close and only exit signals matter.
+    fn call<S: SignalSource>(self, source: &S) -> Report {
+        let Simulation { data, calendar, start, costs, keep } = self;
+        let c = costs.commission;
+        let bars = data.len().min(data.open.len()).min(data.close.len());
+        let (open, close) = (&data.open[..bars], &data.close[..bars]);
+        // The broker's cash: the entry commission leaves it at entry, the trade's P&L and
+        // the exit commission arrive at exit (backtesting.py's `_Broker._cash`).
+        let mut cash = costs.cash;
+        let mut trades = Vec::new();
+        let mut closed = metrics::ClosedTrades::default();
+        let mut curve =
+            metrics::Curve::new(costs.cash, calendar, keep.equity.then(|| Vec::with_capacity(bars)));
+        // Orders are placed at a bar's close and fill at the next open: none on the last bar.
+        let last_decision = bars.saturating_sub(1);
+        let mut i = start.min(bars);
+        curve.flat(0, i, cash);
+        'bars: while i < bars {
+            let mut j = i;
+            while j < last_decision && !source.enter(j) {
+                j += 1;
             }
-            Some(Order::Sell) => {
-                let exit_commission = units * open * c;
-                let gross = units * (open - entry_price);
-                cash += gross - exit_commission;
-                let commissions = exit_commission + units * entry_price * c;
-                let pnl = gross - commissions;
-                let return_pct = (open / entry_price - 1.0) - commissions / (units * entry_price);
-                closed.add(pnl, return_pct);
-                if keep.trades {
-                    trades.push(Trade {
-                        entry_bar,
-                        exit_bar: i,
-                        units,
-                        entry_price,
-                        exit_price: open,
-                        pnl,
-                        return_pct,
-                    });
-                }
-                units = 0.0;
+            if j >= last_decision {
+                curve.flat(i, bars, cash);
+                break;
             }
-            None => {}
+            curve.flat(i, j + 1, cash);
+            let entry_bar = j + 1;
+            let entry_price = open[entry_bar];
+            let adjusted = entry_price + ALL_CASH * entry_price * c / ALL_CASH;
+            let units = python_floor_div(cash * 1.0 * ALL_CASH, adjusted);
+            if units < 1.0 {
+                // Not even one unit: the order is dropped and the bar stays flat.
+                i = entry_bar;
+                continue;
+            }
+            cash -= units * entry_price * c;
+            let mut k = entry_bar;
+            let mut running = curve.scalars();
+            let mut last_bar = false;
+            loop {
+                let equity = cash + units * (close[k] - entry_price);
+                running.bar(calendar.starts_period(k), equity);
+                if let Some(kept) = curve.kept() {
+                    kept.push(equity);
+                }
+                if k + 1 >= bars {
+                    last_bar = true;
+                    break;
+                }
+                // backtesting.py checks entry first (`if ... elif`); no strategy here signals
+                // both on one bar, so while long only the exit can act.
+                if source.exit(k) {
+                    debug_assert!(!source.enter(k));
+                    break;
+                }
+                k += 1;
+            }
+            curve.restore(running);
+            if last_bar {
+                break 'bars;
+            }
+            let exit_bar = k + 1;
+            let exit_price = open[exit_bar];
+            let exit_commission = units * exit_price * c;
+            let gross = units * (exit_price - entry_price);
+            cash += gross - exit_commission;
+            let commissions = exit_commission + units * entry_price * c;
+            let pnl = gross - commissions;
+            let return_pct = (exit_price / entry_price - 1.0) - commissions / (units * entry_price);
+            closed.add(pnl, return_pct);
+            if keep.trades {
+                trades.push(Trade { entry_bar, exit_bar, units, entry_price, exit_price, pnl, return_pct });
+            }
+            i = exit_bar;
         }
-        let close = data.close.get(i).copied().unwrap_or(f64::NAN);
-        let equity = if units > 0.0 { cash + units * (close - entry_price) } else { cash + 0.0 };
-        curve.bar(i, equity);
-        // An order placed on the last bar would never fill.
-        if i >= start && i + 1 < bars {
-            let signal = signals.at(i);
-            if signal.enter {
-                if units == 0.0 {
-                    pending = Some(Order::Buy);
-                }
-            } else if signal.exit && units > 0.0 {
-                pending = Some(Order::Sell);
-            }
-        }
+        let (metrics, equity) = curve.finish(&closed, calendar.periods_per_year);
+        Report { metrics, equity, trades }
     }
-    let (metrics, equity) = curve.finish(&closed, calendar.periods_per_year);
-    Report { metrics, equity, trades }
 }
 
 /// Python's `float.__floordiv__` (CPython's `float_floor_div`), which is not always

@@ -4,6 +4,7 @@
 use crate::data::Ohlcv;
 use crate::indicators;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// A strategy with concrete parameters (one genome, decoded).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -27,67 +28,189 @@ pub struct Signal {
     pub exit: bool,
 }
 
+/// Indicator series of one data set, computed once per (indicator, period) and shared by
+/// every strategy evaluated on it: `prepare` what a batch of strategies needs (mutably,
+/// once), then evaluate them from any number of threads through `signals` (shared).
+pub struct Indicators<'d> {
+    data: &'d Ohlcv,
+    sma: HashMap<usize, Vec<f64>>,
+    rsi: HashMap<usize, Vec<f64>>,
+    highest: HashMap<usize, Vec<f64>>,
+    lowest: HashMap<usize, Vec<f64>>,
+}
+
+impl<'d> Indicators<'d> {
+    /// An empty cache over `data`.
+    pub fn new(data: &'d Ohlcv) -> Indicators<'d> {
+        Indicators {
+            data,
+            sma: HashMap::new(),
+            rsi: HashMap::new(),
+            highest: HashMap::new(),
+            lowest: HashMap::new(),
+        }
+    }
+
+    /// Computes whatever `strategy` needs that is not cached yet.
+    pub fn prepare(&mut self, strategy: &Strategy) {
+        let data = self.data;
+        match *strategy {
+            Strategy::SmaCrossover { fast, slow } => {
+                for n in [fast, slow] {
+                    self.sma.entry(n).or_insert_with(|| indicators::sma(&data.close, n));
+                }
+            }
+            Strategy::RsiReversion { period, .. } => {
+                self.rsi.entry(period).or_insert_with(|| indicators::rsi(&data.close, period));
+            }
+            Strategy::Breakout { lookback, exit } => {
+                self.highest
+                    .entry(lookback)
+                    .or_insert_with(|| indicators::highest_before(&data.high, lookback));
+                self.lowest.entry(exit).or_insert_with(|| indicators::lowest_before(&data.low, exit));
+            }
+        }
+    }
+
+    /// `strategy`'s signals, if `prepare` has computed its indicators.
+    pub fn signals(&self, strategy: &Strategy) -> Option<Signals<'_>> {
+        Some(match *strategy {
+            Strategy::SmaCrossover { fast, slow } => Signals::new(
+                Kind::Cross(Cross { fast: self.sma.get(&fast)?, slow: self.sma.get(&slow)? }),
+                &[fast.saturating_sub(1), slow.saturating_sub(1)],
+            ),
+            Strategy::RsiReversion { period, lower, upper } => Signals::new(
+                Kind::Rsi(Rsi { rsi: self.rsi.get(&period)?, lower: lower as f64, upper: upper as f64 }),
+                &[period],
+            ),
+            Strategy::Breakout { lookback, exit } => Signals::new(
+                Kind::Channel(Channel {
+                    close: &self.data.close,
+                    top: self.highest.get(&lookback)?,
+                    bottom: self.lowest.get(&exit)?,
+                }),
+                &[lookback, exit],
+            ),
+        })
+    }
+}
+
 /// A strategy bound to its indicator series: answers per bar in O(1).
-pub struct Signals {
-    kind: Kind,
+pub struct Signals<'a> {
+    kind: Kind<'a>,
     /// The first bar the strategy decides on: one after every indicator is defined, as
     /// backtesting.py starts `next()`.
     pub first_decision: usize,
 }
 
-enum Kind {
-    Cross { fast: Vec<f64>, slow: Vec<f64> },
-    Rsi { rsi: Vec<f64>, lower: f64, upper: f64 },
-    Channel { close: Vec<f64>, top: Vec<f64>, bottom: Vec<f64> },
+enum Kind<'a> {
+    Cross(Cross<'a>),
+    Rsi(Rsi<'a>),
+    Channel(Channel<'a>),
 }
 
-impl Strategy {
-    /// Computes the strategy's indicators on `data`.
-    pub fn signals(&self, data: &Ohlcv) -> Signals {
-        match *self {
-            Strategy::SmaCrossover { fast, slow } => {
-                let (f, s) = (indicators::sma(&data.close, fast), indicators::sma(&data.close, slow));
-                Signals::new(
-                    Kind::Cross { fast: f, slow: s },
-                    &[fast.saturating_sub(1), slow.saturating_sub(1)],
-                )
-            }
-            Strategy::RsiReversion { period, lower, upper } => {
-                let rsi = indicators::rsi(&data.close, period);
-                Signals::new(Kind::Rsi { rsi, lower: lower as f64, upper: upper as f64 }, &[period])
-            }
-            Strategy::Breakout { lookback, exit } => {
-                let top = indicators::highest_before(&data.high, lookback);
-                let bottom = indicators::lowest_before(&data.low, exit);
-                Signals::new(Kind::Channel { close: data.close.clone(), top, bottom }, &[lookback, exit])
-            }
-        }
+/// Entry and exit tests per bar, monomorphised into the backtest loop (no dispatch per bar).
+/// Invariant: never both on the same bar (the backtester relies on it while long).
+pub trait SignalSource {
+    /// The entry signal at the close of bar `i` (`1 <= i < len`).
+    fn enter(&self, i: usize) -> bool;
+    /// The exit signal at the close of bar `i`.
+    fn exit(&self, i: usize) -> bool;
+}
+
+/// SMA crossover: strict crossings on consecutive bars.
+pub struct Cross<'a> {
+    fast: &'a [f64],
+    slow: &'a [f64],
+}
+
+/// RSI through its levels, strictly.
+pub struct Rsi<'a> {
+    rsi: &'a [f64],
+    lower: f64,
+    upper: f64,
+}
+
+/// Close against the prior bars' channel.
+pub struct Channel<'a> {
+    close: &'a [f64],
+    top: &'a [f64],
+    bottom: &'a [f64],
+}
+
+fn at(v: &[f64], i: usize) -> f64 {
+    v.get(i).copied().unwrap_or(f64::NAN)
+}
+
+impl SignalSource for Cross<'_> {
+    #[inline(always)]
+    fn enter(&self, i: usize) -> bool {
+        at(self.fast, i - 1) < at(self.slow, i - 1) && at(self.fast, i) > at(self.slow, i)
+    }
+    #[inline(always)]
+    fn exit(&self, i: usize) -> bool {
+        at(self.slow, i - 1) < at(self.fast, i - 1) && at(self.slow, i) > at(self.fast, i)
     }
 }
 
-impl Signals {
-    /// `first_defined`: the index where each indicator first has a value.
-    fn new(kind: Kind, first_defined: &[usize]) -> Signals {
+impl SignalSource for Rsi<'_> {
+    #[inline(always)]
+    fn enter(&self, i: usize) -> bool {
+        at(self.rsi, i - 1) < self.lower && self.lower < at(self.rsi, i)
+    }
+    #[inline(always)]
+    fn exit(&self, i: usize) -> bool {
+        at(self.rsi, i - 1) > self.upper && self.upper > at(self.rsi, i)
+    }
+}
+
+impl SignalSource for Channel<'_> {
+    #[inline(always)]
+    fn enter(&self, i: usize) -> bool {
+        at(self.close, i) > at(self.top, i)
+    }
+    #[inline(always)]
+    fn exit(&self, i: usize) -> bool {
+        at(self.close, i) < at(self.bottom, i)
+    }
+}
+
+/// Something that runs generic code on a concrete `SignalSource`.
+pub trait WithSource<R> {
+    /// Called with the strategy's signal source.
+    fn call<S: SignalSource>(self, source: &S) -> R;
+}
+
+impl<'a> Signals<'a> {
+    /// Signals that never fire.
+    pub fn never() -> Signals<'a> {
+        Signals {
+            kind: Kind::Rsi(Rsi { rsi: &[], lower: f64::NAN, upper: f64::NAN }),
+            first_decision: usize::MAX,
+        }
+    }
+
+    fn new(kind: Kind<'a>, first_defined: &[usize]) -> Signals<'a> {
         Signals { kind, first_decision: first_defined.iter().max().map_or(1, |m| m + 1) }
     }
 
-    /// The signal at the close of bar `i` (`i >= 1`).
-    #[inline]
-    pub fn at(&self, i: usize) -> Signal {
-        let get = |v: &[f64], j: usize| v.get(j).copied().unwrap_or(f64::NAN);
+    /// Runs `f` on the concrete signal source, so the caller's loop is specialised for it.
+    pub fn with<R>(&self, f: impl WithSource<R>) -> R {
         match &self.kind {
-            Kind::Cross { fast, slow } => {
-                let (f0, f1, s0, s1) = (get(fast, i - 1), get(fast, i), get(slow, i - 1), get(slow, i));
-                Signal { enter: f0 < s0 && f1 > s1, exit: s0 < f0 && s1 > f1 }
-            }
-            Kind::Rsi { rsi, lower, upper } => {
-                let (r0, r1) = (get(rsi, i - 1), get(rsi, i));
-                Signal { enter: r0 < *lower && *lower < r1, exit: r0 > *upper && *upper > r1 }
-            }
-            Kind::Channel { close, top, bottom } => {
-                let c = get(close, i);
-                Signal { enter: c > get(top, i), exit: c < get(bottom, i) }
+            Kind::Cross(s) => f.call(s),
+            Kind::Rsi(s) => f.call(s),
+            Kind::Channel(s) => f.call(s),
+        }
+    }
+
+    /// The signal at the close of bar `i` (`i >= 1`).
+    pub fn at(&self, i: usize) -> Signal {
+        struct At(usize);
+        impl WithSource<Signal> for At {
+            fn call<S: SignalSource>(self, s: &S) -> Signal {
+                Signal { enter: s.enter(self.0), exit: s.exit(self.0) }
             }
         }
+        self.with(At(i))
     }
 }
