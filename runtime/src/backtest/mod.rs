@@ -68,7 +68,7 @@ pub fn run(data: &Ohlcv, calendar: &Calendar, strategy: &Strategy, costs: Costs,
     indicators.prepare(strategy);
     let signals = indicators.signals(strategy);
     // `prepare` computed everything `signals` needs, so this is always `Some`.
-    let signals = signals.unwrap_or_else(|| Signals::never());
+    let signals = signals.unwrap_or_else(Signals::never);
     simulate(data, calendar, &signals, costs, keep)
 }
 
