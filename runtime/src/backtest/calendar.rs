@@ -10,13 +10,15 @@ pub struct Calendar {
     pub periods_per_year: f64,
     /// For each bar, the index of the period it falls in; non-decreasing.
     pub period: Vec<u32>,
+    /// For each bar, whether it opens a new period (bar 0 opens the first).
+    pub starts: Vec<bool>,
 }
 
 impl Calendar {
     /// True when bar `i` starts a new period (bar 0 starts the first).
     #[inline(always)]
     pub fn starts_period(&self, i: usize) -> bool {
-        i == 0 || self.period.get(i) != self.period.get(i - 1)
+        self.starts.get(i).copied().unwrap_or(false)
     }
 
     /// How many of bars `from..to` start a new period, in O(1).
@@ -76,7 +78,8 @@ impl Calendar {
             last_key = Some(key);
             period.push(current);
         }
-        Calendar { periods_per_year, period }
+        let starts = (0..period.len()).map(|i| i == 0 || period.get(i) != period.get(i - 1)).collect();
+        Calendar { periods_per_year, period, starts }
     }
 }
 

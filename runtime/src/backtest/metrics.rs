@@ -53,17 +53,17 @@ pub(super) struct Running {
     seen_any: bool,
     peak: f64,
     max_drawdown: f64,
-    /// `equity < peak * threshold` is the only way a bar can deepen the drawdown; checking
-    /// that first spares a division on most bars. Slightly loose, never strict.
-    threshold: f64,
+    /// The lowest equity since `peak` was set.
+    trough: f64,
     previous_close: f64,
     has_previous_close: bool,
     count: usize,
     sum: f64,
     sum_sq: f64,
     downside_sq: f64,
-    /// The product of `1 + r`; its log over `count` is the geometric mean's.
-    growth: f64,
+    /// The first period's close: the product of every `1 + r` telescopes to the last close
+    /// over this one (to ~1e-13 of multiplying them out, without a multiply per bar).
+    first_close: f64,
     wiped_out: bool,
 }
 
@@ -72,13 +72,39 @@ impl Running {
     #[inline(always)]
     pub(super) fn bar(&mut self, starts_period: bool, equity: f64) {
         self.next_bar(starts_period, equity);
+        self.drawdown(equity);
+    }
+
+    /// `bar` for any bar but the first (which the flat prefix before the first decision
+    /// always records): the backtest's hot loop.
+    #[inline(always)]
+    pub(super) fn later_bar(&mut self, starts_period: bool, equity: f64) {
+        if starts_period {
+            self.close_period(self.last);
+        }
+        self.last = equity;
+        self.drawdown(equity);
+    }
+
+    /// The deepest `1 - equity / peak` is `1 - trough / peak` for the lowest equity since
+    /// each peak (rounded division is monotonic, so this is exact): a division per new
+    /// peak rather than per bar, and a branch-free `min` otherwise.
+    #[inline(always)]
+    fn drawdown(&mut self, equity: f64) {
         if equity > self.peak {
+            self.settle_drawdown();
             self.peak = equity;
-        } else if equity < self.peak * self.threshold {
-            let drawdown = 1.0 - equity / self.peak;
+            self.trough = equity;
+        } else {
+            self.trough = self.trough.min(equity);
+        }
+    }
+
+    fn settle_drawdown(&mut self) {
+        if self.trough < self.peak {
+            let drawdown = 1.0 - self.trough / self.peak;
             if drawdown > self.max_drawdown {
                 self.max_drawdown = drawdown;
-                self.threshold = (1.0 - drawdown) * (1.0 + 1e-12);
             }
         }
     }
@@ -106,8 +132,9 @@ impl Running {
             // Branch-free: a gain or a loss is a coin toss for the branch predictor.
             let loss = r.min(0.0);
             self.downside_sq += loss * loss;
-            self.growth *= r + 1.0;
-            self.wiped_out |= r + 1.0 <= 0.0;
+            self.wiped_out |= close <= 0.0;
+        } else {
+            self.first_close = close;
         }
         self.previous_close = close;
         self.has_previous_close = true;
@@ -129,14 +156,14 @@ impl<'c> Curve<'c> {
             seen_any: false,
             peak: f64::NEG_INFINITY,
             max_drawdown: 0.0,
-            threshold: 1.0 + 1e-12,
+            trough: f64::INFINITY,
             previous_close: f64::NAN,
             has_previous_close: false,
             count: 0,
             sum: 0.0,
             sum_sq: 0.0,
             downside_sq: 0.0,
-            growth: 1.0,
+            first_close: f64::NAN,
             wiped_out: false,
         };
         Curve { running, calendar, keep }
@@ -176,13 +203,14 @@ impl<'c> Curve<'c> {
     pub(super) fn finish(mut self, trades: &ClosedTrades, periods_per_year: f64) -> (Metrics, Vec<f64>) {
         let last = self.running.last;
         self.running.close_period(last);
+        self.running.settle_drawdown();
         let r = &self.running;
         let n = r.count as f64;
         // backtesting.py's `geometric_mean`: 0 if a period lost everything, `NaN` if none.
         let g = match r.count {
             0 => f64::NAN,
             _ if r.wiped_out => 0.0,
-            _ => (r.growth.ln() / n).exp() - 1.0,
+            _ => ((r.previous_close / r.first_close).ln() / n).exp() - 1.0,
         };
         // Sample variance (ddof = 1); `NaN` under two returns.
         let variance = if r.count < 2 { f64::NAN } else { (r.sum_sq - r.sum * r.sum / n) / (n - 1.0) };

@@ -92,14 +92,28 @@ struct Simulation<'a> {
 }
 
 impl WithSource<Report> for Simulation<'_> {
+    fn call<S: SignalSource>(self, source: &S) -> Report {
+        // Two copies of the loop: keeping the curve calls out (to grow a Vec), and on
+        // x86-64 no float register survives a call, so the common loop must have none.
+        if self.keep.equity {
+            self.bars::<S, true>(source)
+        } else {
+            self.bars::<S, false>(source)
+        }
+    }
+}
+
+impl Simulation<'_> {
     /// The bar loop, specialised per strategy. It alternates two stretches: flat, where
     /// equity is the cash and only entry signals are looked at, and long, where equity
     /// moves with the close and only exit signals matter.
-    fn call<S: SignalSource>(self, source: &S) -> Report {
+    #[inline(always)]
+    fn bars<S: SignalSource, const KEEP_EQUITY: bool>(self, source: &S) -> Report {
         let Simulation { data, calendar, start, costs, keep } = self;
         let c = costs.commission;
         let bars = data.len().min(data.open.len()).min(data.close.len());
-        let (open, close) = (&data.open[..bars], &data.close[..bars]);
+        let bars = bars.min(calendar.starts.len());
+        let (open, close, starts) = (&data.open[..bars], &data.close[..bars], &calendar.starts[..bars]);
         // The broker's cash: the entry commission leaves it at entry, the trade's P&L and
         // the exit commission arrive at exit (backtesting.py's `_Broker._cash`).
         let mut cash = costs.cash;
@@ -111,17 +125,13 @@ impl WithSource<Report> for Simulation<'_> {
         let last_decision = bars.saturating_sub(1);
         let mut i = start.min(bars);
         curve.flat(0, i, cash);
-        'bars: while i < bars {
-            let mut j = i;
-            while j < last_decision && !source.enter(j) {
-                j += 1;
-            }
-            if j >= last_decision {
+        while i < bars {
+            let Some(signal_bar) = source.next_entry(i, last_decision) else {
                 curve.flat(i, bars, cash);
                 break;
-            }
-            curve.flat(i, j + 1, cash);
-            let entry_bar = j + 1;
+            };
+            curve.flat(i, signal_bar + 1, cash);
+            let entry_bar = signal_bar + 1;
             let entry_price = open[entry_bar];
             let adjusted = entry_price + ALL_CASH * entry_price * c / ALL_CASH;
             let units = python_floor_div(cash * 1.0 * ALL_CASH, adjusted);
@@ -131,32 +141,23 @@ impl WithSource<Report> for Simulation<'_> {
                 continue;
             }
             cash -= units * entry_price * c;
-            let mut k = entry_bar;
+            // backtesting.py checks entry first (`if ... elif`); no strategy signals both on
+            // one bar, so while long only the exit can act.
+            let exit_signal = source.next_exit(entry_bar, last_decision);
+            let long_until = exit_signal.map_or(bars, |x| x + 1);
             let mut running = curve.scalars();
-            let mut last_bar = false;
-            loop {
+            for k in entry_bar..long_until {
                 let equity = cash + units * (close[k] - entry_price);
-                running.bar(calendar.starts_period(k), equity);
-                if let Some(kept) = curve.kept() {
-                    kept.push(equity);
+                running.later_bar(starts[k], equity);
+                if KEEP_EQUITY {
+                    if let Some(kept) = curve.kept() {
+                        kept.push(equity);
+                    }
                 }
-                if k + 1 >= bars {
-                    last_bar = true;
-                    break;
-                }
-                // backtesting.py checks entry first (`if ... elif`); no strategy here signals
-                // both on one bar, so while long only the exit can act.
-                if source.exit(k) {
-                    debug_assert!(!source.enter(k));
-                    break;
-                }
-                k += 1;
             }
             curve.restore(running);
-            if last_bar {
-                break 'bars;
-            }
-            let exit_bar = k + 1;
+            let Some(signal_bar) = exit_signal else { break };
+            let exit_bar = signal_bar + 1;
             let exit_price = open[exit_bar];
             let exit_commission = units * exit_price * c;
             let gross = units * (exit_price - entry_price);

@@ -109,13 +109,14 @@ enum Kind<'a> {
     Channel(Channel<'a>),
 }
 
-/// Entry and exit tests per bar, monomorphised into the backtest loop (no dispatch per bar).
-/// Invariant: never both on the same bar (the backtester relies on it while long).
+/// Entry and exit tests, as scans over a range of bars: each is a tight loop specialised
+/// per strategy (monomorphised into the backtester, no dispatch per bar).
+/// Invariant: no strategy signals both on the same bar (the backtester relies on it).
 pub trait SignalSource {
-    /// The entry signal at the close of bar `i` (`1 <= i < len`).
-    fn enter(&self, i: usize) -> bool;
-    /// The exit signal at the close of bar `i`.
-    fn exit(&self, i: usize) -> bool;
+    /// The first bar in `from..to` (`from >= 1`) whose close gives an entry signal.
+    fn next_entry(&self, from: usize, to: usize) -> Option<usize>;
+    /// The first bar in `from..to` (`from >= 1`) whose close gives an exit signal.
+    fn next_exit(&self, from: usize, to: usize) -> Option<usize>;
 }
 
 /// SMA crossover: strict crossings on consecutive bars.
@@ -138,40 +139,65 @@ pub struct Channel<'a> {
     bottom: &'a [f64],
 }
 
-fn at(v: &[f64], i: usize) -> f64 {
-    v.get(i).copied().unwrap_or(f64::NAN)
+/// The first `j` in `from..to` where `was(j - 1) && now(j)`: a crossing between consecutive
+/// bars, carrying the previous bar's test instead of recomputing it. Comparisons with `NaN`
+/// (an indicator not yet defined) are false, as in backtesting.py.
+#[inline(always)]
+fn first_crossing(
+    from: usize,
+    to: usize,
+    was: impl Fn(usize) -> bool,
+    now: impl Fn(usize) -> bool,
+) -> Option<usize> {
+    if from == 0 || from >= to {
+        return None;
+    }
+    let mut before = was(from - 1);
+    for j in from..to {
+        if before && now(j) {
+            return Some(j);
+        }
+        before = was(j);
+    }
+    None
 }
 
 impl SignalSource for Cross<'_> {
-    #[inline(always)]
-    fn enter(&self, i: usize) -> bool {
-        at(self.fast, i - 1) < at(self.slow, i - 1) && at(self.fast, i) > at(self.slow, i)
+    fn next_entry(&self, from: usize, to: usize) -> Option<usize> {
+        let to = to.min(self.fast.len()).min(self.slow.len());
+        let (f, s) = (&self.fast[..to], &self.slow[..to]);
+        first_crossing(from, to, |j| f[j] < s[j], |j| f[j] > s[j])
     }
-    #[inline(always)]
-    fn exit(&self, i: usize) -> bool {
-        at(self.slow, i - 1) < at(self.fast, i - 1) && at(self.slow, i) > at(self.fast, i)
+    fn next_exit(&self, from: usize, to: usize) -> Option<usize> {
+        let to = to.min(self.fast.len()).min(self.slow.len());
+        let (f, s) = (&self.fast[..to], &self.slow[..to]);
+        first_crossing(from, to, |j| s[j] < f[j], |j| s[j] > f[j])
     }
 }
 
 impl SignalSource for Rsi<'_> {
-    #[inline(always)]
-    fn enter(&self, i: usize) -> bool {
-        at(self.rsi, i - 1) < self.lower && self.lower < at(self.rsi, i)
+    fn next_entry(&self, from: usize, to: usize) -> Option<usize> {
+        let r = &self.rsi[..to.min(self.rsi.len())];
+        let lower = self.lower;
+        first_crossing(from, r.len(), |j| r[j] < lower, |j| lower < r[j])
     }
-    #[inline(always)]
-    fn exit(&self, i: usize) -> bool {
-        at(self.rsi, i - 1) > self.upper && self.upper > at(self.rsi, i)
+    fn next_exit(&self, from: usize, to: usize) -> Option<usize> {
+        let r = &self.rsi[..to.min(self.rsi.len())];
+        let upper = self.upper;
+        first_crossing(from, r.len(), |j| r[j] > upper, |j| upper > r[j])
     }
 }
 
 impl SignalSource for Channel<'_> {
-    #[inline(always)]
-    fn enter(&self, i: usize) -> bool {
-        at(self.close, i) > at(self.top, i)
+    fn next_entry(&self, from: usize, to: usize) -> Option<usize> {
+        let to = to.min(self.close.len()).min(self.top.len());
+        let (c, t) = (&self.close[..to], &self.top[..to]);
+        (from..to).find(|&j| c[j] > t[j])
     }
-    #[inline(always)]
-    fn exit(&self, i: usize) -> bool {
-        at(self.close, i) < at(self.bottom, i)
+    fn next_exit(&self, from: usize, to: usize) -> Option<usize> {
+        let to = to.min(self.close.len()).min(self.bottom.len());
+        let (c, b) = (&self.close[..to], &self.bottom[..to]);
+        (from..to).find(|&j| c[j] < b[j])
     }
 }
 
@@ -208,7 +234,8 @@ impl<'a> Signals<'a> {
         struct At(usize);
         impl WithSource<Signal> for At {
             fn call<S: SignalSource>(self, s: &S) -> Signal {
-                Signal { enter: s.enter(self.0), exit: s.exit(self.0) }
+                let i = self.0;
+                Signal { enter: s.next_entry(i, i + 1).is_some(), exit: s.next_exit(i, i + 1).is_some() }
             }
         }
         self.with(At(i))
