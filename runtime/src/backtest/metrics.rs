@@ -123,9 +123,9 @@ impl Running {
     #[inline(always)]
     fn close_period(&mut self, close: f64) {
         if self.has_previous_close {
-            // pandas' `pct_change`: `close / previous - 1`, exactly 0 when nothing moved.
-            let previous = self.previous_close;
-            let r = if close == previous { 0.0 } else { close / previous - 1.0 };
+            // pandas' `pct_change`: `close / previous - 1` (exactly 0 when nothing moved:
+            // `x / x` is exactly 1 in IEEE arithmetic).
+            let r = close / self.previous_close - 1.0;
             self.count += 1;
             self.sum += r;
             self.sum_sq += r * r;
