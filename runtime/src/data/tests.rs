@@ -54,3 +54,39 @@ fn civil_round_trip() {
     }
     assert_eq!(civil_from_days(0), (1970, 1, 1));
 }
+
+#[test]
+fn mutated_files_are_errors_with_a_location_never_panics() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data");
+    let text = std::fs::read_to_string(dir.join("GOOG_wiki.csv")).expect("data");
+    let head: String = text.lines().take(40).map(|l| format!("{l}\n")).collect();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let pieces =
+        [",", "\n", "\r\n", "-", ".", "x", "1e999", "NaN", "2020-02-30", "13/45/2020", "\"", "", "0", "é"];
+    for _ in 0..3000 {
+        let mut bytes = head.clone().into_bytes();
+        for _ in 0..(next() % 4 + 1) {
+            let at = (next() as usize) % (bytes.len() + 1);
+            match next() % 3 {
+                0 if at < bytes.len() => {
+                    let end = (at + (next() as usize % 12)).min(bytes.len());
+                    bytes.drain(at..end);
+                }
+                _ => {
+                    let piece = pieces[(next() as usize) % pieces.len()];
+                    bytes.splice(at..at, piece.bytes());
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        if let Err(e) = parse("m.csv", &text) {
+            assert!(e.line >= 1 && e.column >= 1, "{e}");
+        }
+    }
+}
