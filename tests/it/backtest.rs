@@ -41,19 +41,7 @@ fn reproduces_the_reference_rows() {
 fn json_has_every_metric_and_null_for_undefined() {
     let out = json("breakout(lookback = 5000, exit = 10)", &["--cash", "$5_000", "--commission", "0%"]);
     let m = out["metrics"].as_object().expect("metrics");
-    for key in [
-        "final_equity",
-        "total_return",
-        "trades",
-        "max_drawdown",
-        "sharpe",
-        "sortino",
-        "calmar",
-        "win_rate",
-        "profit_factor",
-        "annual_return",
-        "annual_volatility",
-    ] {
+    for key in gaform_runtime::backtest::Metrics::NAMES {
         assert!(m.contains_key(key), "{key}");
     }
     assert_eq!(m["trades"], 0);

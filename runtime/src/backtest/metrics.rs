@@ -22,6 +22,23 @@ pub struct Metrics {
     pub annual_volatility: f64,
 }
 
+impl Metrics {
+    /// Every metric's name, as in JSON output and fitness expressions.
+    pub const NAMES: [&'static str; 11] = [
+        "final_equity",
+        "total_return",
+        "trades",
+        "max_drawdown",
+        "sharpe",
+        "sortino",
+        "calmar",
+        "win_rate",
+        "profit_factor",
+        "annual_return",
+        "annual_volatility",
+    ];
+}
+
 /// Running sums over closed trades.
 #[derive(Default)]
 pub(super) struct ClosedTrades {
