@@ -106,3 +106,24 @@ fn python_floor_division_edge_cases() {
     assert_eq!(python_floor_div(0.3, 0.1), 2.0);
     assert_eq!(python_floor_div(1.0, 3.0), 0.0);
 }
+
+#[test]
+fn metric_names_are_the_serialised_fields() {
+    let data =
+        crate::data::parse("t", "Date,Open,High,Low,Close\n2020-01-01,1,2,0.5,1.5\n2020-01-02,1,2,0.5,1.5\n")
+            .expect("data");
+    let report = run(
+        &data,
+        &Calendar::new(&data.time),
+        &Strategy::SmaCrossover { fast: 1, slow: 2 },
+        Costs::default(),
+        Keep::default(),
+    );
+    let json = serde_json::to_value(report.metrics).expect("serialises");
+    let fields: Vec<&str> = json.as_object().expect("object").keys().map(String::as_str).collect();
+    let mut names = Metrics::NAMES.to_vec();
+    names.sort_unstable();
+    let mut fields = fields;
+    fields.sort_unstable();
+    assert_eq!(fields, names);
+}
