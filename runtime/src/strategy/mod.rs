@@ -21,13 +21,6 @@ pub enum Strategy {
     Breakout { lookback: usize, exit: usize },
 }
 
-/// What a strategy says at the close of one bar.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Signal {
-    pub enter: bool,
-    pub exit: bool,
-}
-
 /// Indicator series of one data set, computed once per (indicator, period) and shared by
 /// every strategy evaluated on it: `prepare` what a batch of strategies needs (mutably,
 /// once), then evaluate them from any number of threads through `signals` (shared).
@@ -227,17 +220,5 @@ impl<'a> Signals<'a> {
             Kind::Rsi(s) => f.call(s),
             Kind::Channel(s) => f.call(s),
         }
-    }
-
-    /// The signal at the close of bar `i` (`i >= 1`).
-    pub fn at(&self, i: usize) -> Signal {
-        struct At(usize);
-        impl WithSource<Signal> for At {
-            fn call<S: SignalSource>(self, s: &S) -> Signal {
-                let i = self.0;
-                Signal { enter: s.next_entry(i, i + 1).is_some(), exit: s.next_exit(i, i + 1).is_some() }
-            }
-        }
-        self.with(At(i))
     }
 }
