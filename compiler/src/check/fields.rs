@@ -55,7 +55,8 @@ impl Checker<'_> {
     /// Sorts `block`'s body into known attributes and nested blocks, reporting the rest.
     pub(super) fn fields<'a>(&mut self, block: &'a Block, schema: &Schema) -> Fields<'a> {
         let mut fields = Fields { block, attributes: Vec::new(), blocks: Vec::new(), suggested: Vec::new() };
-        let every: Vec<&'static str> = schema.attributes.iter().chain(schema.blocks).copied().collect();
+        // Every name the block accepts, for suggestions: only built when a name is unknown.
+        let every = || schema.attributes.iter().chain(schema.blocks).copied();
         for item in &block.body {
             let name = item.name();
             match item {
@@ -100,11 +101,11 @@ impl Checker<'_> {
                 }
                 _ => {
                     let noun = if matches!(item, BodyItem::Block(_)) { "block" } else { "attribute" };
-                    let nearest = suggest::nearest(&name.name, every.iter().copied());
+                    let nearest = suggest::nearest(&name.name, every());
                     fields.suggested.extend(nearest);
-                    let help = nearest
-                        .map(|n| format!("did you mean `{n}`?"))
-                        .unwrap_or_else(|| format!("`{}` takes: {}", schema.what, every.join(", ")));
+                    let help = nearest.map(|n| format!("did you mean `{n}`?")).unwrap_or_else(|| {
+                        format!("`{}` takes: {}", schema.what, every().collect::<Vec<_>>().join(", "))
+                    });
                     self.report(
                         Diagnostic::new(
                             Code::E0003,
