@@ -6,7 +6,7 @@
 
 mod expr;
 
-use crate::ast::{Attribute, Block, BodyItem, File, Item};
+use crate::ast::{Block, BodyItem, File, Item};
 use crate::diag::{Diagnostic, Problems};
 use crate::parse;
 use crate::source::{SourceFile, Span};
@@ -91,7 +91,7 @@ impl Printer<'_> {
             self.leading_comments(start, inner);
             indent(&mut self.out, inner);
             match item {
-                BodyItem::Attribute(a) => self.attribute(a, width),
+                BodyItem::Attribute(a) => self.assignment("", &a.name.name, width, &a.value, a.span),
                 BodyItem::Block(b) => self.block(b, inner),
             }
             self.trailing_comment(item.span().end as usize);
@@ -138,10 +138,6 @@ impl Printer<'_> {
         }
         flush(&mut widths, run_start, block.body.len(), run_width);
         widths
-    }
-
-    fn attribute(&mut self, a: &Attribute, width: usize) {
-        self.assignment("", &a.name.name, width, &a.value, a.span);
     }
 
     /// `name<pad> = value`. An item with a comment anywhere inside it (even between the

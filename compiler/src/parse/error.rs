@@ -231,7 +231,7 @@ fn describe_expected(rules: &[Rule]) -> Option<String> {
     } else {
         rules.iter().map(|&r| human_name(r)).collect()
     };
-    names.dedup();
+    // Several rules share a human name; keep the first of each, in order.
     let mut seen = Vec::new();
     names.retain(|n| {
         let fresh = !seen.contains(n);
