@@ -15,7 +15,7 @@ use crate::strategy::{Indicators, SignalSource, Signals, Strategy, WithSource};
 use serde::Serialize;
 
 /// Starting cash and the commission per side, as a fraction of the traded value.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Costs {
     pub cash: f64,
     pub commission: f64,

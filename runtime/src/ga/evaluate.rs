@@ -1,0 +1,102 @@
+//! Scoring a generation: each genome is backtested at most once per island (a cache keyed
+//! by genome), indicators are computed once per (indicator, period) for the whole run, and
+//! the backtests of a generation run in parallel on rayon's pool.
+
+use super::fitness::Fitness;
+use super::space::{Genome, Space};
+use crate::backtest::{self, Calendar, Costs, Keep};
+use crate::data::Ohlcv;
+use crate::strategy::{Indicators, Signals};
+use rayon::prelude::*;
+use std::collections::{HashMap, HashSet};
+
+/// What one island knows of the genomes it has met.
+pub struct Evaluator<'d> {
+    data: &'d Ohlcv,
+    calendar: &'d Calendar,
+    costs: Costs,
+    space: &'d Space,
+    fitness: &'d Fitness,
+    indicators: Indicators<'d>,
+    /// Fitness of every genome scored here or received with a score.
+    known: HashMap<Genome, f64>,
+    /// Every genome this island has counted as an evaluation (kept across restarts, so the
+    /// count of evaluations per generation does not depend on one).
+    seen: HashSet<Genome>,
+}
+
+impl<'d> Evaluator<'d> {
+    /// An evaluator with nothing cached.
+    pub fn new(
+        data: &'d Ohlcv,
+        calendar: &'d Calendar,
+        costs: Costs,
+        space: &'d Space,
+        fitness: &'d Fitness,
+    ) -> Evaluator<'d> {
+        Evaluator {
+            data,
+            calendar,
+            costs,
+            space,
+            fitness,
+            indicators: Indicators::new(data),
+            known: HashMap::new(),
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Records a genome's score learnt elsewhere (a migrant, a checkpoint).
+    pub fn remember(&mut self, genome: &[i64], fitness: f64) {
+        self.seen.insert(genome.to_vec());
+        self.known.insert(genome.to_vec(), fitness);
+    }
+
+    /// Marks genomes as already counted (from a checkpoint).
+    pub fn mark_seen(&mut self, genomes: impl IntoIterator<Item = Genome>) {
+        self.seen.extend(genomes);
+    }
+
+    /// Every genome counted so far, sorted (for checkpoints).
+    pub fn seen_sorted(&self) -> Vec<Genome> {
+        let mut all: Vec<Genome> = self.seen.iter().cloned().collect();
+        all.sort_unstable();
+        all
+    }
+
+    /// The fitness of each genome, in order, and how many genomes were new to this island
+    /// and had to be backtested (the generation's evaluations).
+    pub fn score(&mut self, genomes: &[Genome]) -> (Vec<f64>, u64) {
+        let mut new = 0;
+        let mut to_run: Vec<(&Genome, crate::strategy::Strategy)> = Vec::new();
+        let mut queued = HashSet::new();
+        for g in genomes {
+            let strategy = self.space.decode(g);
+            if self.seen.insert(g.clone()) && strategy.is_some() {
+                new += 1;
+            }
+            if let Some(strategy) = strategy {
+                if !self.known.contains_key(g) && queued.insert(g) {
+                    self.indicators.prepare(&strategy);
+                    to_run.push((g, strategy));
+                }
+            }
+        }
+        let (indicators, data, calendar, costs, fitness) =
+            (&self.indicators, self.data, self.calendar, self.costs, self.fitness);
+        let scores: Vec<f64> = to_run
+            .par_iter()
+            .map(|(_, strategy)| {
+                let signals = indicators.signals(strategy).unwrap_or_else(Signals::never);
+                let report = backtest::simulate(data, calendar, &signals, costs, Keep::default());
+                fitness.score(&report.metrics)
+            })
+            .collect();
+        for ((g, _), s) in to_run.iter().zip(scores) {
+            self.known.insert((*g).clone(), s);
+        }
+        let fitness =
+            genomes.iter().map(|g| self.known.get(g).copied().unwrap_or(f64::NEG_INFINITY)).collect();
+        (fitness, new)
+    }
+}

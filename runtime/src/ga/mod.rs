@@ -1,0 +1,37 @@
+//! The evolution engine: genomes of integer strategy parameters, one trait per operator
+//! kind (selection, crossover, mutation) with the random stream passed in, elitism, a
+//! fitness expression over backtest metrics, a hall of fame, a per-island genome cache, and
+//! islands that exchange migrants through a store at synchronous epoch ends.
+
+mod config;
+mod crossover;
+mod evaluate;
+pub mod exact;
+mod fitness;
+mod hall;
+mod island;
+mod mutation;
+mod outcome;
+mod run;
+mod selection;
+mod space;
+mod stats;
+
+pub use config::{ConfigError, JobConfig, Migration};
+pub use crossover::{Cross, Crossover};
+pub use evaluate::Evaluator;
+pub use fitness::{Fitness, Metric, Op};
+pub use hall::{HallOfFame, Scored};
+pub use island::Island;
+pub use mutation::{Mutate, Mutation};
+pub use outcome::{gather, Champion, Outcome, Timing};
+pub use run::{
+    checkpoint_key, data_key, load_data, load_job, prepare, run_island, run_islands_as_threads, Checkpoint,
+    Event, Patience, RunError, JOB_KEY,
+};
+pub use selection::{Scores, Select, Selection};
+pub use space::{Genome, Range, Space, SpaceError};
+pub use stats::GenerationStats;
+
+#[cfg(test)]
+mod tests;

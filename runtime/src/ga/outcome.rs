@@ -1,0 +1,106 @@
+//! A finished run, gathered from every island's final checkpoint: the same whether the
+//! islands ran as threads of one process or as workers on many machines.
+
+use super::config::JobConfig;
+use super::exact;
+use super::hall::HallOfFame;
+use super::run::{final_checkpoints, load_data, RunError};
+use super::space::Genome;
+use super::stats::GenerationStats;
+use crate::backtest::{self, Calendar, Keep, Metrics};
+use crate::store::Store;
+use crate::strategy::Strategy;
+use serde::Serialize;
+
+/// A genome worth reporting, re-backtested for all its metrics.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Champion {
+    pub genome: Genome,
+    pub strategy: Strategy,
+    #[serde(with = "exact")]
+    pub fitness: f64,
+    pub metrics: Metrics,
+}
+
+/// Seconds one island spent on one generation (varies from run to run).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Timing {
+    pub island: u64,
+    pub generation: u64,
+    pub evaluations: u64,
+    pub seconds: f64,
+}
+
+/// Everything a run's results are written from.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub config: JobConfig,
+    /// The hall of fame, best first; never empty.
+    pub hall: Vec<Champion>,
+    /// One row per generation, islands combined.
+    pub generations: Vec<GenerationStats>,
+    pub timings: Vec<Timing>,
+    /// The best genome's equity at each bar's close, with the bars' timestamps.
+    pub equity: Vec<f64>,
+    pub time: Vec<i64>,
+}
+
+impl Outcome {
+    /// The best genome.
+    pub fn best(&self) -> Option<&Champion> {
+        self.hall.first()
+    }
+
+    /// Backtests run over the whole job, all islands.
+    pub fn evaluations(&self) -> u64 {
+        self.generations.iter().map(|g| g.evaluations).sum()
+    }
+}
+
+/// Gathers a finished run from `store`.
+pub fn gather(store: &dyn Store) -> Result<Outcome, RunError> {
+    let config = super::run::load_job(store)?;
+    let checkpoints = final_checkpoints(store, &config)?;
+    let mut hall = HallOfFame::new(usize::try_from(config.hall_of_fame).unwrap_or(usize::MAX));
+    let mut generations: Vec<GenerationStats> = Vec::new();
+    let mut timings = Vec::new();
+    for c in &checkpoints {
+        hall.offer(&c.hall.entries);
+        for (i, stats) in c.history.iter().enumerate() {
+            match generations.get_mut(i) {
+                Some(row) => *row = row.combine(stats),
+                None => generations.push(stats.clone()),
+            }
+            let seconds = c.seconds.get(i).copied().unwrap_or(0.0);
+            timings.push(Timing {
+                island: c.island,
+                generation: stats.generation,
+                evaluations: stats.evaluations,
+                seconds,
+            });
+        }
+    }
+    let data = load_data(store, &config)?;
+    let calendar = Calendar::new(&data.time);
+    let mut champions = Vec::new();
+    let mut equity = Vec::new();
+    for entry in &hall.entries {
+        let Some(strategy) = config.space.decode(&entry.genome) else { continue };
+        let first = champions.is_empty();
+        let report =
+            backtest::run(&data, &calendar, &strategy, config.costs, Keep { equity: first, trades: false });
+        if first {
+            equity = report.equity;
+        }
+        champions.push(Champion {
+            genome: entry.genome.clone(),
+            strategy,
+            fitness: entry.fitness,
+            metrics: report.metrics,
+        });
+    }
+    if champions.is_empty() {
+        return Err(RunError::NoChampion);
+    }
+    Ok(Outcome { config, hall: champions, generations, timings, equity, time: data.time })
+}

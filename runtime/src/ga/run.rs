@@ -1,0 +1,290 @@
+//! Running islands against a store: each island evolves on its own, and at every epoch end
+//! writes a checkpoint, then takes its migrants from its ring neighbour's checkpoint of the
+//! same generation. Epochs are therefore synchronous, and an island restarted from its last
+//! checkpoint redoes exactly what it lost: a killed worker changes nothing in the result.
+
+use super::config::{ConfigError, JobConfig};
+use super::evaluate::Evaluator;
+use super::hall::{ranked, HallOfFame, Scored};
+use super::island::Island;
+use super::space::Genome;
+use super::stats::GenerationStats;
+use crate::backtest::Calendar;
+use crate::data::{self, DataError, Ohlcv};
+use crate::store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+/// The key of the run's configuration.
+pub const JOB_KEY: &str = "job.json";
+
+/// Why an island or a gathering failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("invalid job: {0}")]
+    Config(#[from] ConfigError),
+    #[error("{store}: `{key}` is missing: {hint}")]
+    Missing { store: String, key: String, hint: &'static str },
+    #[error("{store}: `{key}` is not readable: {message}")]
+    Corrupt { store: String, key: String, message: String },
+    #[error("island {island} does not exist: the job has {islands} (0 to {last})", last = islands.saturating_sub(1))]
+    NoSuchIsland { island: u64, islands: u64 },
+    #[error("no genome scored better than negative infinity: every one broke the strategy's constraint or had an undefined fitness (a Sharpe ratio with no trades, say)")]
+    NoChampion,
+    #[error("waited {waited:?} for island {neighbour}'s checkpoint at generation {generation} in {store}; is its worker running?")]
+    NeighbourTimeout { neighbour: u64, generation: u64, waited: Duration, store: String },
+}
+
+/// An island's state at an epoch end, before it takes in migrants.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub island: u64,
+    pub generation: u64,
+    pub population: Vec<Scored>,
+    pub hall: HallOfFame,
+    pub history: Vec<GenerationStats>,
+    /// Genomes already counted as evaluations (sorted).
+    pub seen: Vec<Genome>,
+    /// Wall-clock seconds per generation: informative only, the one thing that differs
+    /// between two runs of the same job.
+    pub seconds: Vec<f64>,
+}
+
+/// The key of island `island`'s checkpoint at `generation`.
+pub fn checkpoint_key(island: u64, generation: u64) -> String {
+    format!("islands/{island}/gen-{generation:06}.json")
+}
+
+/// The key of the run's data (`name` is the data's file name).
+pub fn data_key(name: &str) -> String {
+    let safe: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .collect();
+    format!("data/{}", safe.trim_start_matches('.'))
+}
+
+/// What an island reports as it goes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A generation was scored.
+    Generation { island: u64, generation: u64, best: f64, evaluations: u64, seconds: f64 },
+    /// The island picked up from its checkpoint.
+    Resumed { island: u64, generation: u64 },
+}
+
+/// How long an island waits for its neighbour's checkpoint before giving up.
+#[derive(Clone, Copy, Debug)]
+pub struct Patience(pub Duration);
+
+/// Writes the job and its data into `store`: what every island then reads.
+pub fn prepare(store: &dyn Store, config: &JobConfig, data_csv: &str) -> Result<(), RunError> {
+    config.validate()?;
+    data::parse(&config.data, data_csv)?;
+    store.put(&data_key(&config.data), data_csv.as_bytes())?;
+    let job = serde_json::to_vec_pretty(config).map_err(|e| corrupt(store, JOB_KEY, &e))?;
+    store.put(JOB_KEY, &job)?;
+    Ok(())
+}
+
+fn corrupt(store: &dyn Store, key: &str, e: &dyn std::fmt::Display) -> RunError {
+    RunError::Corrupt { store: store.describe(), key: key.to_string(), message: e.to_string() }
+}
+
+fn read<T: for<'de> Deserialize<'de>>(store: &dyn Store, key: &str) -> Result<Option<T>, RunError> {
+    match store.get(key)? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| corrupt(store, key, &e)),
+    }
+}
+
+/// The job in `store`, validated.
+pub fn load_job(store: &dyn Store) -> Result<JobConfig, RunError> {
+    let config: JobConfig = read(store, JOB_KEY)?.ok_or_else(|| RunError::Missing {
+        store: store.describe(),
+        key: JOB_KEY.into(),
+        hint: "prepare the run first (`gaform run --prepare`)",
+    })?;
+    config.validate()?;
+    Ok(config)
+}
+
+/// The job's data from `store`.
+pub fn load_data(store: &dyn Store, config: &JobConfig) -> Result<Ohlcv, RunError> {
+    let key = data_key(&config.data);
+    let bytes = store.get(&key)?.ok_or_else(|| RunError::Missing {
+        store: store.describe(),
+        key: key.clone(),
+        hint: "prepare the run first (`gaform run --prepare`)",
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| corrupt(store, &key, &e))?;
+    Ok(data::parse(&config.data, &text)?)
+}
+
+/// Runs island `island` of the job in `store` to its end, resuming from its latest
+/// checkpoint if it has one.
+pub fn run_island(
+    store: &dyn Store,
+    island: u64,
+    patience: Patience,
+    on_event: &(dyn Fn(Event) + Sync),
+) -> Result<(), RunError> {
+    let config = load_job(store)?;
+    if island >= config.islands {
+        return Err(RunError::NoSuchIsland { island, islands: config.islands });
+    }
+    let data = load_data(store, &config)?;
+    let calendar = Calendar::new(&data.time);
+    let mut evaluator = Evaluator::new(&data, &calendar, config.costs, &config.space, &config.fitness);
+    let ends = config.epoch_ends();
+    let mut resumed = None;
+    for &end in ends.iter().rev() {
+        if let Some(checkpoint) = read::<Checkpoint>(store, &checkpoint_key(island, end))? {
+            resumed = Some(checkpoint);
+            break;
+        }
+    }
+    let (mut state, mut seconds) = match resumed {
+        Some(c) => {
+            on_event(Event::Resumed { island, generation: c.generation });
+            evaluator.mark_seen(c.seen);
+            for s in c.population.iter().chain(&c.hall.entries) {
+                evaluator.remember(&s.genome, s.fitness);
+            }
+            let state = Island {
+                index: island,
+                generation: c.generation,
+                population: c.population,
+                hall: c.hall,
+                history: c.history,
+            };
+            (state, c.seconds)
+        }
+        None => {
+            let started = Instant::now();
+            let state = Island::initial(&config, island, &mut evaluator);
+            let seconds = vec![started.elapsed().as_secs_f64()];
+            report(on_event, &state, &seconds);
+            (state, seconds)
+        }
+    };
+    for &end in &ends {
+        if end < state.generation {
+            continue;
+        }
+        while state.generation < end {
+            let started = Instant::now();
+            state.step(&config, &mut evaluator);
+            seconds.push(started.elapsed().as_secs_f64());
+            report(on_event, &state, &seconds);
+        }
+        let key = checkpoint_key(island, end);
+        if store.get(&key)?.is_none() {
+            let checkpoint = Checkpoint {
+                island,
+                generation: end,
+                population: state.population.clone(),
+                hall: state.hall.clone(),
+                history: state.history.clone(),
+                seen: evaluator.seen_sorted(),
+                seconds: seconds.clone(),
+            };
+            let bytes = serde_json::to_vec(&checkpoint).map_err(|e| corrupt(store, &key, &e))?;
+            store.put(&key, &bytes)?;
+        }
+        if end < config.generations && config.islands > 1 {
+            let neighbour = (island + config.islands - 1) % config.islands;
+            let from = wait_for(store, neighbour, end, patience)?;
+            let migrants: Vec<Scored> =
+                ranked(&from.population).into_iter().take(count(config.migration.count)).cloned().collect();
+            state.receive(&migrants, &mut evaluator);
+        }
+    }
+    Ok(())
+}
+
+fn count(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+fn report(on_event: &(dyn Fn(Event) + Sync), state: &Island, seconds: &[f64]) {
+    if let Some(stats) = state.history.last() {
+        on_event(Event::Generation {
+            island: state.index,
+            generation: stats.generation,
+            best: stats.best,
+            evaluations: stats.evaluations,
+            seconds: seconds.last().copied().unwrap_or(0.0),
+        });
+    }
+}
+
+/// Polls for a checkpoint, backing off from 1 ms to 100 ms between looks.
+fn wait_for(
+    store: &dyn Store,
+    island: u64,
+    generation: u64,
+    patience: Patience,
+) -> Result<Checkpoint, RunError> {
+    let key = checkpoint_key(island, generation);
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(c) = read::<Checkpoint>(store, &key)? {
+            return Ok(c);
+        }
+        if started.elapsed() > patience.0 {
+            return Err(RunError::NeighbourTimeout {
+                neighbour: island,
+                generation,
+                waited: started.elapsed(),
+                store: store.describe(),
+            });
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// Every island's final checkpoint, in island order.
+pub fn final_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Checkpoint>, RunError> {
+    (0..config.islands)
+        .map(|island| {
+            let key = checkpoint_key(island, config.generations);
+            read::<Checkpoint>(store, &key)?.ok_or_else(|| RunError::Missing {
+                store: store.describe(),
+                key,
+                hint: "that island has not finished; start or restart its worker",
+            })
+        })
+        .collect()
+}
+
+/// Runs every island of the job in `store` as a thread of this process (each island's
+/// backtests still spread over rayon's pool), and returns the first error, if any.
+pub fn run_islands_as_threads(
+    store: &dyn Store,
+    patience: Patience,
+    on_event: &(dyn Fn(Event) + Sync),
+) -> Result<(), RunError> {
+    let config = load_job(store)?;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..config.islands)
+            .map(|island| scope.spawn(move || run_island(store, island, patience, on_event)))
+            .collect();
+        let mut first_error = None;
+        for handle in handles {
+            // A panicking island is a bug; its thread's panic is re-raised here.
+            let result = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    })
+}

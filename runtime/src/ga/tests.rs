@@ -1,0 +1,161 @@
+//! The engine end to end on real data: reproducibility whatever the thread count, resuming
+//! from checkpoints, elitism, and finding the optimum of a space small enough to sweep.
+
+use super::*;
+use crate::backtest::{self, Calendar, Costs, Keep};
+use crate::store::{LocalDir, Store};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const PATIENCE: Patience = Patience(Duration::from_secs(60));
+
+fn goog() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/GOOG_wiki.csv");
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn config(islands: u64) -> JobConfig {
+    JobConfig {
+        name: "test".into(),
+        data: "GOOG_wiki.csv".into(),
+        space: Space::RsiReversion {
+            period: Range { lo: 2, hi: 30 },
+            lower: Range { lo: 10, hi: 45 },
+            upper: Range { lo: 55, hi: 90 },
+        },
+        fitness: Fitness::Metric(Metric::Sharpe),
+        population: 40,
+        generations: 12,
+        selection: Selection::Tournament { size: 3 },
+        crossover: Crossover::Blend { alpha: 0.5, rate: 0.9 },
+        mutation: Mutation::Gaussian { sigma: 0.1, rate: 0.3 },
+        elitism: 2,
+        islands,
+        migration: Migration { every: 4, count: 3 },
+        seed: 11,
+        costs: Costs::default(),
+        hall_of_fame: 5,
+    }
+}
+
+/// A fresh directory under the target dir, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("gaform-ga-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Scratch(dir)
+    }
+    fn store(&self) -> LocalDir {
+        LocalDir::new(&self.0)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run_with_threads(config: &JobConfig, threads: usize, name: &str) -> (Outcome, Scratch) {
+    let scratch = Scratch::new(name);
+    let store = scratch.store();
+    prepare(&store, config, &goog()).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    pool.install(|| run_islands_as_threads(&store, PATIENCE, &|_| {})).unwrap();
+    (gather(&store).unwrap(), scratch)
+}
+
+/// Equal bit for bit (NaN metrics included, which `==` would call unequal).
+fn same(a: &Outcome, b: &Outcome) {
+    assert_eq!(format!("{:?}", a.hall), format!("{:?}", b.hall));
+    assert_eq!(a.generations, b.generations);
+    assert_eq!(
+        a.equity.iter().map(|e| e.to_bits()).collect::<Vec<_>>(),
+        b.equity.iter().map(|e| e.to_bits()).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn one_thread_or_two_give_the_same_run() {
+    let config = config(3);
+    let (one, _a) = run_with_threads(&config, 1, "one");
+    let (two, _b) = run_with_threads(&config, 2, "two");
+    same(&one, &two);
+    assert_eq!(one.generations.len(), 13);
+    assert!(one.evaluations() > 0);
+    // A different seed is a different run.
+    let (other, _c) = run_with_threads(&JobConfig { seed: 12, ..config }, 2, "other");
+    assert_ne!(one.generations, other.generations);
+}
+
+#[test]
+fn an_island_restarted_from_a_checkpoint_ends_as_if_never_stopped() {
+    let config = config(2);
+    let (whole, _a) = run_with_threads(&config, 2, "whole");
+    // Island 1 "dies" after its first epoch: only its checkpoint at generation 4 survives
+    // (island 0 finished; it waited on island 1's epochs as it went).
+    let scratch = Scratch::new("killed");
+    let store = scratch.store();
+    prepare(&store, &config, &goog()).unwrap();
+    run_islands_as_threads(&store, PATIENCE, &|_| {}).unwrap();
+    for generation in [8, 12] {
+        std::fs::remove_file(scratch.0.join(checkpoint_key(1, generation))).unwrap();
+    }
+    let resumed = std::sync::Mutex::new(Vec::new());
+    run_island(&store, 1, PATIENCE, &|e| {
+        if let Event::Resumed { generation, .. } = e {
+            resumed.lock().unwrap().push(generation);
+        }
+    })
+    .unwrap();
+    assert_eq!(*resumed.lock().unwrap(), [4]);
+    same(&whole, &gather(&store).unwrap());
+}
+
+#[test]
+fn elitism_never_loses_the_best_and_the_hall_is_the_best_seen() {
+    let config = JobConfig { islands: 1, elitism: 1, ..config(1) };
+    let (outcome, _a) = run_with_threads(&config, 2, "elite");
+    let bests: Vec<f64> = outcome.generations.iter().map(|g| g.best).collect();
+    assert!(bests.windows(2).all(|w| w[1] >= w[0]), "{bests:?}");
+    let best = outcome.best().unwrap();
+    assert_eq!(best.fitness, *bests.last().unwrap());
+    assert_eq!(best.fitness, best.metrics.sharpe);
+    assert!(outcome.hall.windows(2).all(|w| w[0].fitness >= w[1].fitness));
+}
+
+#[test]
+fn finds_the_optimum_of_a_space_small_enough_to_sweep() {
+    let space = Space::SmaCrossover { fast: Range { lo: 2, hi: 12 }, slow: Range { lo: 10, hi: 30 } };
+    let data = crate::data::parse("GOOG_wiki.csv", &goog()).unwrap();
+    let calendar = Calendar::new(&data.time);
+    let mut best = f64::NEG_INFINITY;
+    for fast in 2..=12 {
+        for slow in 10..=30 {
+            if let Some(s) = space.decode(&[fast, slow]) {
+                let m = backtest::run(&data, &calendar, &s, Costs::default(), Keep::default()).metrics;
+                best = best.max(Fitness::Metric(Metric::Sharpe).score(&m));
+            }
+        }
+    }
+    let config = JobConfig { space, population: 30, generations: 25, ..config(2) };
+    let (outcome, _a) = run_with_threads(&config, 2, "sweep");
+    assert_eq!(outcome.best().unwrap().fitness, best);
+}
+
+#[test]
+fn invalid_jobs_are_refused_with_the_field_at_fault() {
+    let scratch = Scratch::new("invalid");
+    let bad = JobConfig { elitism: 40, ..config(1) };
+    let e = prepare(&scratch.store(), &bad, &goog()).unwrap_err();
+    assert_eq!(e.to_string(), "invalid job: `elitism` must be below the population, found 40");
+    let empty = JobConfig {
+        space: Space::SmaCrossover { fast: Range { lo: 50, hi: 60 }, slow: Range { lo: 10, hi: 50 } },
+        ..config(1)
+    };
+    let e = prepare(&scratch.store(), &empty, &goog()).unwrap_err();
+    assert!(e.to_string().contains("no genome satisfies `fast < slow`"), "{e}");
+    assert!(scratch.store().get(JOB_KEY).unwrap().is_none());
+}
