@@ -21,6 +21,11 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Backtest one strategy on one data file (what you run to re-check a winner).
     Backtest(BacktestArgs),
+    /// Run a job on this machine, its islands as threads (or worker processes): no
+    /// provisioning. Results go to results/JOB/.
+    Run(RunArgs),
+    /// Run one island of a prepared job (what provisioned workers run).
+    Worker(WorkerArgs),
 }
 
 /// How diagnostics are printed.
@@ -77,4 +82,50 @@ pub struct BacktestArgs {
     /// Also list the closed trades.
     #[arg(long)]
     pub trades: bool,
+}
+
+/// How `gaform run` runs the job's islands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IslandsAs {
+    /// Threads of this process.
+    Threads,
+    /// One `gaform worker` process per island, as provisioned workers run them.
+    Processes,
+}
+
+/// `gaform run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// The .gaf file.
+    pub file: PathBuf,
+    /// The job to run (needed when the file has several).
+    #[arg(long)]
+    pub job: Option<String>,
+    /// Results directory [default: results/JOB]. Its `store/` keeps the job and the
+    /// islands' checkpoints: running the same job again resumes where it stopped.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// How the islands run.
+    #[arg(long, value_enum, default_value_t = IslandsAs::Threads)]
+    pub islands_as: IslandsAs,
+    /// Only write the job and its data to the store and print the worker commands.
+    #[arg(long)]
+    pub prepare: bool,
+    /// Seconds an island waits for its neighbour's checkpoint before giving up.
+    #[arg(long, default_value_t = 1800)]
+    pub patience: u64,
+}
+
+/// `gaform worker`.
+#[derive(Args)]
+pub struct WorkerArgs {
+    /// The run's store: a directory, or file:///path.
+    #[arg(long)]
+    pub store: String,
+    /// Which island to run (0-based).
+    #[arg(long)]
+    pub island: u64,
+    /// Seconds to wait for the neighbour island's checkpoint before giving up.
+    #[arg(long, default_value_t = 1800)]
+    pub patience: u64,
 }

@@ -2,6 +2,10 @@
 //! know nothing of each other. Adding a strategy forces these matches to be updated.
 
 use gaform_compiler::ir::{self, ParamRange};
+use gaform_runtime::backtest::Costs;
+use gaform_runtime::ga::{
+    Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Op, Range, Selection, Space,
+};
 use gaform_runtime::strategy::Strategy;
 
 /// The strategy with every parameter fixed (`fast = 10`, not `fast = 2..50`), for a single
@@ -30,13 +34,80 @@ pub fn fixed_strategy(strategy: &ir::Strategy) -> Result<Strategy, String> {
     })
 }
 
-/// The strategy as a `.gaf` call: `sma_crossover(fast = 10, slow = 20)`.
-pub fn describe(strategy: &Strategy) -> String {
-    match *strategy {
-        Strategy::SmaCrossover { fast, slow } => format!("sma_crossover(fast = {fast}, slow = {slow})"),
-        Strategy::RsiReversion { period, lower, upper } => {
-            format!("rsi_reversion(period = {period}, lower = {lower}, upper = {upper})")
+/// Hall of fame size: the distinct best genomes a run reports.
+const HALL_OF_FAME: u64 = 10;
+
+/// The runtime's configuration for `job`; `islands` when the job leaves it to the plan
+/// (the worker count the compute may scale to).
+pub fn job_config(program: &ir::Program, job: &ir::Job) -> JobConfig {
+    let range = |r: ParamRange| Range { lo: r.lo, hi: r.hi };
+    let space = match job.strategy {
+        ir::Strategy::SmaCrossover { fast, slow } => {
+            Space::SmaCrossover { fast: range(fast), slow: range(slow) }
         }
-        Strategy::Breakout { lookback, exit } => format!("breakout(lookback = {lookback}, exit = {exit})"),
+        ir::Strategy::RsiReversion { period, lower, upper } => {
+            Space::RsiReversion { period: range(period), lower: range(lower), upper: range(upper) }
+        }
+        ir::Strategy::Breakout { lookback, exit } => {
+            Space::Breakout { lookback: range(lookback), exit: range(exit) }
+        }
+    };
+    let workers = program.computes.get(job.compute.0).and_then(|c| c.workers.get(job.workers));
+    let data = std::path::Path::new(&job.data)
+        .file_name()
+        .map_or_else(|| job.data.clone(), |n| n.to_string_lossy().into_owned());
+    JobConfig {
+        name: job.name.clone(),
+        data,
+        space,
+        fitness: fitness(&job.fitness),
+        population: job.population,
+        generations: job.generations,
+        selection: match job.selection {
+            ir::Selection::Tournament { size } => Selection::Tournament { size },
+            ir::Selection::Roulette => Selection::Roulette,
+            ir::Selection::Rank => Selection::Rank,
+        },
+        crossover: match job.crossover {
+            ir::Crossover::Uniform { rate } => Crossover::Uniform { rate },
+            ir::Crossover::OnePoint { rate } => Crossover::OnePoint { rate },
+            ir::Crossover::Blend { alpha, rate } => Crossover::Blend { alpha, rate },
+        },
+        mutation: match job.mutation {
+            ir::Mutation::Gaussian { sigma, rate } => Mutation::Gaussian { sigma, rate },
+            ir::Mutation::Reset { rate } => Mutation::Reset { rate },
+        },
+        elitism: job.elitism,
+        islands: job.islands.unwrap_or_else(|| workers.map_or(1, |w| w.max.value.max(1))),
+        migration: Migration { every: job.migration.every, count: job.migration.count },
+        seed: job.seed,
+        costs: Costs { cash: job.cash, commission: job.commission },
+        hall_of_fame: HALL_OF_FAME,
+    }
+}
+
+fn fitness(expr: &ir::Fitness) -> Fitness {
+    match expr {
+        ir::Fitness::Metric(m) => Fitness::Metric(match m {
+            ir::Metric::Sharpe => Metric::Sharpe,
+            ir::Metric::Sortino => Metric::Sortino,
+            ir::Metric::TotalReturn => Metric::TotalReturn,
+            ir::Metric::MaxDrawdown => Metric::MaxDrawdown,
+            ir::Metric::WinRate => Metric::WinRate,
+            ir::Metric::ProfitFactor => Metric::ProfitFactor,
+            ir::Metric::Trades => Metric::Trades,
+            ir::Metric::Calmar => Metric::Calmar,
+        }),
+        ir::Fitness::Const(c) => Fitness::Const(*c),
+        ir::Fitness::Neg(e) => Fitness::Neg(Box::new(fitness(e))),
+        ir::Fitness::Binary(op, a, b) => {
+            let op = match op {
+                ir::ArithOp::Add => Op::Add,
+                ir::ArithOp::Sub => Op::Sub,
+                ir::ArithOp::Mul => Op::Mul,
+                ir::ArithOp::Div => Op::Div,
+            };
+            Fitness::Binary(op, Box::new(fitness(a)), Box::new(fitness(b)))
+        }
     }
 }

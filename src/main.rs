@@ -5,6 +5,7 @@ mod cli;
 mod cmd;
 mod host;
 mod job;
+mod progress;
 mod render;
 
 use clap::Parser;
@@ -16,6 +17,8 @@ fn main() -> ExitCode {
         cli::Command::Check(args) => cmd::check::run(&args),
         cli::Command::Fmt(args) => cmd::fmt::run(&args),
         cli::Command::Backtest(args) => cmd::backtest::run(&args),
+        cli::Command::Run(args) => cmd::run::run(&args),
+        cli::Command::Worker(args) => cmd::worker::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -85,7 +85,7 @@ fn human(out: &Output<'_>) -> String {
     let mut s = format!(
         "{} · {} · {} bars · ${} cash · {}% commission per side\n\n",
         out.data,
-        crate::job::describe(&out.strategy),
+        out.strategy,
         out.bars,
         out.cash,
         out.commission * 100.0

@@ -6,4 +6,5 @@ mod codes;
 mod fixtures;
 mod fmt;
 mod fuzz;
+mod run;
 mod support;

@@ -18,7 +18,7 @@ pub fn fitness(outcome: &Outcome) -> Result<String, String> {
     let last = outcome.generations.last().map_or(1.0, |g| g.generation as f64).max(1.0);
     let caption = format!("{}: fitness per generation", outcome.config.name);
     let series = [("best", &best[..], RED), ("mean", &mean[..], BLUE)];
-    chart(&caption, (0.0, last), "generation", "fitness", &series)
+    chart(&caption, (0.0, last), ("generation", "fitness"), false, &series)
 }
 
 /// The best genome's equity over time (x in years).
@@ -31,15 +31,15 @@ pub fn equity(outcome: &Outcome, best: &Champion) -> Result<String, String> {
         .map(|(&t, &e)| (1970.0 + t as f64 / SECONDS_PER_YEAR, e))
         .collect();
     let x = (points.first().map_or(0.0, |p| p.0), points.last().map_or(1.0, |p| p.0));
-    let caption = format!("{}: equity of {:?}", outcome.config.name, best.genome);
-    chart(&caption, x, "year", "equity ($)", &[("best genome", &points[..], BLUE)])
+    let caption = format!("{}: equity of {}", outcome.config.name, best.strategy);
+    chart(&caption, x, ("year", "equity ($)"), true, &[("best genome", &points[..], BLUE)])
 }
 
 fn chart(
     caption: &str,
     x: (f64, f64),
-    x_desc: &str,
-    y_desc: &str,
+    (x_desc, y_desc): (&str, &str),
+    whole_y: bool,
     series: &[Series<'_>],
 ) -> Result<String, String> {
     let ys = series.iter().flat_map(|(_, points, _)| points.iter().map(|p| p.1));
@@ -58,7 +58,16 @@ fn chart(
             .y_label_area_size(70)
             .build_cartesian_2d(x.0..x_hi, (lo - pad)..(hi + pad))
             .map_err(|e| e.to_string())?;
-        chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).draw().map_err(|e| e.to_string())?;
+        let whole = |v: &f64| format!("{v:.0}");
+        let plain = |v: &f64| format!("{v}");
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(&whole)
+            .y_label_formatter(if whole_y { &whole } else { &plain })
+            .draw()
+            .map_err(|e| e.to_string())?;
         for (name, points, colour) in series {
             let colour = *colour;
             chart

@@ -21,6 +21,21 @@ pub enum Strategy {
     Breakout { lookback: usize, exit: usize },
 }
 
+impl std::fmt::Display for Strategy {
+    /// As a call: `sma_crossover(fast = 10, slow = 20)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Strategy::SmaCrossover { fast, slow } => write!(f, "sma_crossover(fast = {fast}, slow = {slow})"),
+            Strategy::RsiReversion { period, lower, upper } => {
+                write!(f, "rsi_reversion(period = {period}, lower = {lower}, upper = {upper})")
+            }
+            Strategy::Breakout { lookback, exit } => {
+                write!(f, "breakout(lookback = {lookback}, exit = {exit})")
+            }
+        }
+    }
+}
+
 /// Indicator series of one data set, computed once per (indicator, period) and shared by
 /// every strategy evaluated on it: `prepare` what a batch of strategies needs (mutably,
 /// once), then evaluate them from any number of threads through `signals` (shared).

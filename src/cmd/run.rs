@@ -1,0 +1,150 @@
+//! `gaform run FILE [--job NAME]`: check the file, then run one job on this machine with its
+//! islands as threads (or as `gaform worker` processes), and write results/JOB/. The run's
+//! store lives in results/JOB/store: running the same job again resumes from the islands'
+//! checkpoints instead of starting over.
+
+use crate::cli::{IslandsAs, RunArgs};
+use crate::host::FileHost;
+use crate::progress::Progress;
+use crate::render::diagnostics;
+use gaform_compiler::ir;
+use gaform_compiler::source::SourceFile;
+use gaform_compiler::CheckOptions;
+use gaform_runtime::ga::{self, JobConfig, Outcome, Patience};
+use gaform_runtime::results;
+use gaform_runtime::store::{LocalDir, Store};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    let source = SourceFile::new(args.file.display().to_string(), text);
+    let base = args.file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let checked =
+        gaform_compiler::check(&source, &FileHost::new(base.clone()), &CheckOptions { data_errors: true });
+    if !checked.diagnostics.is_empty() {
+        eprint!("{}", diagnostics::human(&source, &checked.diagnostics, diagnostics::colour_wanted()));
+    }
+    let Some(program) = checked.program.filter(|_| !checked.diagnostics.iter().any(|d| d.is_error())) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let job = pick_job(&program, args.job.as_deref())?;
+    let config = crate::job::job_config(&program, job);
+    let data_path = base.join(&job.data);
+    let csv = std::fs::read_to_string(&data_path)
+        .map_err(|e| format!("cannot read {}: {e}", data_path.display()))?;
+    // Parsed here too so that a bad row is reported with the path the user wrote.
+    gaform_runtime::data::parse(&data_path.display().to_string(), &csv).map_err(|e| e.to_string())?;
+    let out = args.out.clone().unwrap_or_else(|| Path::new("results").join(&job.name));
+    let store_dir = out.join("store");
+    let store = LocalDir::new(&store_dir);
+    open_run(&store, &store_dir, &config, &csv)?;
+    if args.prepare {
+        println!("prepared {} in {}; start each island with:", config.name, store_dir.display());
+        for island in 0..config.islands {
+            println!("  gaform worker --store {} --island {island}", store_dir.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let patience = Patience(Duration::from_secs(args.patience));
+    let started = Instant::now();
+    match args.islands_as {
+        IslandsAs::Threads => {
+            let progress = Progress::new(config.islands, config.generations);
+            let result = ga::run_islands_as_threads(&store, patience, &|e| progress.event(e));
+            progress.finish();
+            result.map_err(|e| e.to_string())?;
+        }
+        IslandsAs::Processes => run_workers(&store_dir, config.islands, args.patience)?,
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let outcome = ga::gather(&store).map_err(|e| e.to_string())?;
+    results::write(&out, &outcome).map_err(|e| e.to_string())?;
+    print!("{}", summary(&outcome, &out, seconds));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pick_job<'p>(program: &'p ir::Program, wanted: Option<&str>) -> Result<&'p ir::Job, String> {
+    let names = || program.jobs.iter().map(|j| format!("`{}`", j.name)).collect::<Vec<_>>().join(", ");
+    match (wanted, program.jobs.as_slice()) {
+        (None, [only]) => Ok(only),
+        (None, []) => Err("the file declares no job".into()),
+        (None, _) => Err(format!("the file declares several jobs ({}): choose one with --job", names())),
+        (Some(name), jobs) => jobs
+            .iter()
+            .find(|j| j.name == name)
+            .ok_or_else(|| format!("no job `{name}` in the file; it declares {}", names())),
+    }
+}
+
+/// Resumes the run in `store` if it holds this very job on this very data; otherwise
+/// clears it and writes the job afresh.
+fn open_run(store: &LocalDir, dir: &Path, config: &JobConfig, csv: &str) -> Result<(), String> {
+    let same_job = ga::load_job(store).is_ok_and(|existing| existing == *config);
+    let same_data =
+        store.get(&ga::data_key(&config.data)).ok().flatten().is_some_and(|d| d == csv.as_bytes());
+    if same_job && same_data {
+        return Ok(());
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .map_err(|e| format!("cannot clear the old run in {}: {e}", dir.display()))?;
+    }
+    ga::prepare(store, config, csv).map_err(|e| e.to_string())
+}
+
+/// Starts one `gaform worker` per island and waits for all of them.
+fn run_workers(store_dir: &Path, islands: u64, patience: u64) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;
+    let store_arg: PathBuf = store_dir.to_path_buf();
+    let mut children = Vec::new();
+    for island in 0..islands {
+        let child = Command::new(&exe)
+            .arg("worker")
+            .arg("--store")
+            .arg(&store_arg)
+            .args(["--island", &island.to_string(), "--patience", &patience.to_string()])
+            .spawn()
+            .map_err(|e| format!("cannot start the worker for island {island}: {e}"))?;
+        children.push((island, child));
+    }
+    let mut failed = Vec::new();
+    for (island, mut child) in children {
+        match child.wait() {
+            Ok(status) if status.success() => {}
+            Ok(status) => failed.push(format!("island {island} ({status})")),
+            Err(e) => failed.push(format!("island {island} ({e})")),
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("workers failed: {}; run again to resume from their checkpoints", failed.join(", ")))
+    }
+}
+
+fn summary(outcome: &Outcome, out: &Path, seconds: f64) -> String {
+    let Some(best) = outcome.best() else { return String::new() };
+    let m = &best.metrics;
+    let evaluations = outcome.evaluations();
+    let pct = |x: f64| if x.is_nan() { "n/a".into() } else { format!("{:.2}%", x * 100.0) };
+    format!(
+        "{}: best {} · fitness {}\n  final equity ${:.2} · total return {} · max drawdown {} · sharpe {:.4} · {} trades\n  {} backtests on {} island(s) in {:.2} s ({:.0} backtests/s)\nresults in {}: {}\n",
+        outcome.config.name,
+        best.strategy,
+        best.fitness,
+        m.final_equity,
+        pct(m.total_return),
+        pct(m.max_drawdown),
+        m.sharpe,
+        m.trades,
+        evaluations,
+        outcome.config.islands,
+        seconds,
+        evaluations as f64 / seconds.max(1e-9),
+        out.display(),
+        results::FILES.join(", ")
+    )
+}

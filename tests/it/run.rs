@@ -1,0 +1,179 @@
+//! `gaform run` and `gaform worker`: the same bytes whatever the thread count and whether
+//! islands run as threads or processes, a worker killed and restarted changes nothing, and
+//! bad input is refused with a message.
+
+use crate::support::root;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Three islands, epochs of 5 generations: small enough to run in a blink.
+const JOB: &str = r#"
+cloud here { provider = local }
+compute box {
+  cloud = here
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.large"  max = 3 }
+}
+job evolve {
+  compute     = box
+  data        = "GOOG_wiki.csv"
+  strategy    = rsi_reversion(period = 2..30, lower = 10..45, upper = 55..90)
+  fitness     = sharpe - max_drawdown / 10
+  population  = 40
+  generations = 20
+  selection   = rank()
+  crossover   = blend(alpha = 0.3, rate = 0.8)
+  mutation    = gaussian(sigma = 0.15, rate = 0.3)
+  elitism     = 2
+  migration { every = 5  count = 3 }
+  seed        = 99
+}
+"#;
+
+/// A scratch directory holding `job.gaf` and its data, removed when dropped.
+struct Workspace(PathBuf);
+
+impl Workspace {
+    fn new(name: &str, gaf: &str) -> Workspace {
+        let dir = std::env::temp_dir().join(format!("gaform-run-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(root().join("examples/data/GOOG_wiki.csv"), dir.join("GOOG_wiki.csv")).unwrap();
+        std::fs::write(dir.join("job.gaf"), gaf).unwrap();
+        Workspace(dir)
+    }
+
+    fn gaform(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let out = self.command(args, env).stdout(Stdio::piped()).stderr(Stdio::piped()).output().unwrap();
+        out
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gaform"));
+        cmd.args(args).current_dir(&self.0).env("NO_COLOR", "1").envs(env.iter().copied());
+        cmd
+    }
+
+    fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.0.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn same_bytes_with_one_thread_two_threads_and_worker_processes() {
+    let w = Workspace::new("same", JOB);
+    let stdout = ok(&w.gaform(&["run", "job.gaf", "--out", "one"], &[("RAYON_NUM_THREADS", "1")]));
+    assert!(stdout.contains("evolve: best rsi_reversion("), "{stdout}");
+    ok(&w.gaform(&["run", "job.gaf", "--out", "two"], &[("RAYON_NUM_THREADS", "2")]));
+    ok(&w.gaform(&["run", "job.gaf", "--out", "procs", "--islands-as", "processes"], &[]));
+    for file in ["best.json", "generations.csv", "hall_of_fame.csv", "fitness.svg", "equity.svg"] {
+        let one = w.read(&format!("one/{file}"));
+        assert_eq!(one, w.read(&format!("two/{file}")), "{file}: 1 vs 2 threads");
+        assert_eq!(one, w.read(&format!("procs/{file}")), "{file}: threads vs processes");
+    }
+    let best: serde_json::Value = serde_json::from_str(&w.read("one/best.json")).unwrap();
+    assert_eq!(best["seed"], 99);
+    assert_eq!(best["islands"], 3, "islands default to the worker group's max");
+    assert_eq!(best["strategy"]["strategy"], "rsi_reversion");
+    for key in ["sharpe", "sortino", "calmar", "total_return", "max_drawdown", "annual_volatility"] {
+        assert!(best["metrics"][key].is_number(), "{key}");
+    }
+    let generations = w.read("one/generations.csv");
+    assert_eq!(generations.lines().next(), Some("generation,best,mean,std,evaluations"));
+    assert_eq!(generations.lines().count(), 22);
+    assert_eq!(w.read("one/timings.csv").lines().count(), 1 + 3 * 21);
+    assert_eq!(w.read("one/hall_of_fame.csv").lines().count(), 11);
+}
+
+fn wait_for_file(path: &Path) {
+    let started = Instant::now();
+    while !path.exists() {
+        assert!(started.elapsed() < Duration::from_secs(60), "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn worker(w: &Workspace, island: &str) -> Child {
+    w.command(&["worker", "--store", "killed/store", "--island", island], &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_worker_killed_between_epochs_and_restarted_gives_the_same_result() {
+    let w = Workspace::new("kill", JOB);
+    ok(&w.gaform(&["run", "job.gaf", "--out", "whole"], &[]));
+    let prepared = ok(&w.gaform(&["run", "job.gaf", "--out", "killed", "--prepare"], &[]));
+    assert!(prepared.contains("gaform worker --store killed/store --island 2"), "{prepared}");
+    // Island 1 alone: it finishes its first epoch, checkpoints, then waits for island 0's
+    // migrants, which cannot come. Kill it there (SIGKILL: no chance to tidy up).
+    let mut island1 = worker(&w, "1");
+    wait_for_file(&w.0.join("killed/store/islands/1/gen-000005.json"));
+    std::thread::sleep(Duration::from_millis(50));
+    island1.kill().unwrap();
+    island1.wait().unwrap();
+    assert!(!w.0.join("killed/store/islands/1/gen-000010.json").exists());
+    let restarted: Vec<Child> = ["0", "1", "2"].iter().map(|k| worker(&w, k)).collect();
+    for mut child in restarted {
+        assert!(child.wait().unwrap().success());
+    }
+    // Every island is done: `run` only gathers.
+    ok(&w.gaform(&["run", "job.gaf", "--out", "killed"], &[]));
+    for file in ["best.json", "generations.csv", "hall_of_fame.csv"] {
+        assert_eq!(w.read(&format!("whole/{file}")), w.read(&format!("killed/{file}")), "{file}");
+    }
+}
+
+#[test]
+fn bad_input_is_refused_with_a_message() {
+    let two_jobs =
+        format!("{JOB}\n{}", JOB.split("job evolve").nth(1).map(|j| format!("job again{j}")).unwrap());
+    let w = Workspace::new("bad", &two_jobs);
+    let out = w.gaform(&["run", "job.gaf"], &[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("several jobs (`evolve`, `again`): choose one with --job"), "{stderr}");
+    let out = w.gaform(&["run", "job.gaf", "--job", "evolv"], &[]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no job `evolv`"));
+
+    std::fs::write(w.0.join("job.gaf"), JOB.replace("population  = 40", "population  = 1")).unwrap();
+    let out = w.gaform(&["run", "job.gaf"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("E0009"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    std::fs::write(w.0.join("GOOG_wiki.csv"), "Date,Open,High,Low,Close\n2020-01-02,1,2,0.5,x\n").unwrap();
+    std::fs::write(w.0.join("job.gaf"), JOB).unwrap();
+    let out = w.gaform(&["run", "job.gaf"], &[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("GOOG_wiki.csv:2:"), "{stderr}");
+
+    let out = w.gaform(&["worker", "--store", "nowhere", "--island", "0"], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`job.json` is missing"));
+    let out = w.gaform(&["worker", "--store", "s3://bucket/run", "--island", "0"], &[]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported store"));
+}
