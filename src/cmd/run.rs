@@ -53,7 +53,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
     match args.islands_as {
         IslandsAs::Threads => {
             let progress = Progress::new(config.islands, config.generations);
-            let result = ga::run_islands_as_threads(&store, patience, &|e| progress.event(e));
+            let result = ga::run_islands_as_threads(&store, patience, None, &|e| progress.event(e));
             progress.finish();
             result.map_err(|e| e.to_string())?;
         }

@@ -13,7 +13,7 @@ pub fn run(args: &WorkerArgs) -> Result<ExitCode, String> {
     let config = ga::load_job(&store).map_err(|e| e.to_string())?;
     let progress = Progress::new(1, config.generations);
     let patience = Patience(Duration::from_secs(args.patience));
-    let result = ga::run_island(&store, args.island, patience, &|e| progress.event(e));
+    let result = ga::run_island(&store, args.island, patience, None, &|e| progress.event(e));
     progress.finish();
     result.map_err(|e| format!("island {}: {e}", args.island))?;
     Ok(ExitCode::SUCCESS)

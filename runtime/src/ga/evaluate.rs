@@ -23,6 +23,8 @@ pub struct Evaluator<'d> {
     /// Every genome this island has counted as an evaluation (kept across restarts, so the
     /// count of evaluations per generation does not depend on one).
     seen: HashSet<Genome>,
+    /// Where a generation's backtests run: rayon's global pool if `None`.
+    pool: Option<&'d rayon::ThreadPool>,
 }
 
 impl<'d> Evaluator<'d> {
@@ -43,7 +45,15 @@ impl<'d> Evaluator<'d> {
             indicators: Indicators::new(data),
             known: HashMap::new(),
             seen: HashSet::new(),
+            pool: None,
         }
+    }
+
+    /// Runs backtests on `pool` instead of rayon's global pool. Only the backtests: an
+    /// island that waits for its neighbour must not hold one of the pool's threads.
+    pub fn with_pool(mut self, pool: Option<&'d rayon::ThreadPool>) -> Evaluator<'d> {
+        self.pool = pool;
+        self
     }
 
     /// Records a genome's score learnt elsewhere (a migrant, a checkpoint).
@@ -84,14 +94,20 @@ impl<'d> Evaluator<'d> {
         }
         let (indicators, data, calendar, costs, fitness) =
             (&self.indicators, self.data, self.calendar, self.costs, self.fitness);
-        let scores: Vec<f64> = to_run
-            .par_iter()
-            .map(|(_, strategy)| {
-                let signals = indicators.signals(strategy).unwrap_or_else(Signals::never);
-                let report = backtest::simulate(data, calendar, &signals, costs, Keep::default());
-                fitness.score(&report.metrics)
-            })
-            .collect();
+        let backtest_all = || -> Vec<f64> {
+            to_run
+                .par_iter()
+                .map(|(_, strategy)| {
+                    let signals = indicators.signals(strategy).unwrap_or_else(Signals::never);
+                    let report = backtest::simulate(data, calendar, &signals, costs, Keep::default());
+                    fitness.score(&report.metrics)
+                })
+                .collect()
+        };
+        let scores = match self.pool {
+            Some(pool) => pool.install(backtest_all),
+            None => backtest_all(),
+        };
         for ((g, _), s) in to_run.iter().zip(scores) {
             self.known.insert((*g).clone(), s);
         }

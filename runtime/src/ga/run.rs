@@ -127,11 +127,13 @@ pub fn load_data(store: &dyn Store, config: &JobConfig) -> Result<Ohlcv, RunErro
 }
 
 /// Runs island `island` of the job in `store` to its end, resuming from its latest
-/// checkpoint if it has one.
+/// checkpoint if it has one. Its backtests spread over `pool` (rayon's global pool if
+/// `None`).
 pub fn run_island(
     store: &dyn Store,
     island: u64,
     patience: Patience,
+    pool: Option<&rayon::ThreadPool>,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<(), RunError> {
     let config = load_job(store)?;
@@ -140,7 +142,8 @@ pub fn run_island(
     }
     let data = load_data(store, &config)?;
     let calendar = Calendar::new(&data.time);
-    let mut evaluator = Evaluator::new(&data, &calendar, config.costs, &config.space, &config.fitness);
+    let mut evaluator =
+        Evaluator::new(&data, &calendar, config.costs, &config.space, &config.fitness).with_pool(pool);
     let ends = config.epoch_ends();
     let mut resumed = None;
     for &end in ends.iter().rev() {
@@ -265,17 +268,19 @@ pub fn final_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Ch
         .collect()
 }
 
-/// Runs every island of the job in `store` as a thread of this process (each island's
-/// backtests still spread over rayon's pool), and returns the first error, if any.
+/// Runs every island of the job in `store` as a thread of this process, and returns the
+/// first error, if any. Each island's backtests spread over `pool` (rayon's global pool if
+/// `None`).
 pub fn run_islands_as_threads(
     store: &dyn Store,
     patience: Patience,
+    pool: Option<&rayon::ThreadPool>,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<(), RunError> {
     let config = load_job(store)?;
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..config.islands)
-            .map(|island| scope.spawn(move || run_island(store, island, patience, on_event)))
+            .map(|island| scope.spawn(move || run_island(store, island, patience, pool, on_event)))
             .collect();
         let mut first_error = None;
         for handle in handles {

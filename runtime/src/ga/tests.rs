@@ -63,7 +63,7 @@ fn run_with_threads(config: &JobConfig, threads: usize, name: &str) -> (Outcome,
     let store = scratch.store();
     prepare(&store, config, &goog()).unwrap();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-    pool.install(|| run_islands_as_threads(&store, PATIENCE, &|_| {})).unwrap();
+    run_islands_as_threads(&store, PATIENCE, Some(&pool), &|_| {}).unwrap();
     (gather(&store).unwrap(), scratch)
 }
 
@@ -99,12 +99,12 @@ fn an_island_restarted_from_a_checkpoint_ends_as_if_never_stopped() {
     let scratch = Scratch::new("killed");
     let store = scratch.store();
     prepare(&store, &config, &goog()).unwrap();
-    run_islands_as_threads(&store, PATIENCE, &|_| {}).unwrap();
+    run_islands_as_threads(&store, PATIENCE, None, &|_| {}).unwrap();
     for generation in [8, 12] {
         std::fs::remove_file(scratch.0.join(checkpoint_key(1, generation))).unwrap();
     }
     let resumed = std::sync::Mutex::new(Vec::new());
-    run_island(&store, 1, PATIENCE, &|e| {
+    run_island(&store, 1, PATIENCE, None, &|e| {
         if let Event::Resumed { generation, .. } = e {
             resumed.lock().unwrap().push(generation);
         }
