@@ -180,14 +180,16 @@ pub fn run_island(
         if end < state.generation {
             continue;
         }
+        // False only for the epoch end this island resumed at: its checkpoint exists.
+        let reached_now = state.generation < end;
         while state.generation < end {
             let started = Instant::now();
             state.step(&config, &mut evaluator);
             seconds.push(started.elapsed().as_secs_f64());
             report(on_event, &state, &seconds);
         }
-        let key = checkpoint_key(island, end);
-        if store.get(&key)?.is_none() {
+        if reached_now {
+            let key = checkpoint_key(island, end);
             let checkpoint = Checkpoint {
                 island,
                 generation: end,
