@@ -13,7 +13,7 @@ use rand::Rng;
 
 /// An island between generations: its scored population, its hall of fame and the
 /// statistics of every generation so far.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Island {
     pub index: u64,
     /// The last generation scored (0 is the random initial one).

@@ -65,15 +65,15 @@ pub fn gather(store: &dyn Store) -> Result<Outcome, RunError> {
     let mut generations: Vec<GenerationStats> = Vec::new();
     let mut timings = Vec::new();
     for c in &checkpoints {
-        hall.offer(&c.hall.entries);
-        for (i, stats) in c.history.iter().enumerate() {
+        hall.offer(&c.state.hall.entries);
+        for (i, stats) in c.state.history.iter().enumerate() {
             match generations.get_mut(i) {
                 Some(row) => *row = row.combine(stats),
                 None => generations.push(stats.clone()),
             }
             let seconds = c.seconds.get(i).copied().unwrap_or(0.0);
             timings.push(Timing {
-                island: c.island,
+                island: c.state.index,
                 generation: stats.generation,
                 evaluations: stats.evaluations,
                 seconds,

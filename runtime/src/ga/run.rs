@@ -5,10 +5,9 @@
 
 use super::config::{ConfigError, JobConfig};
 use super::evaluate::Evaluator;
-use super::hall::{ranked, HallOfFame, Scored};
+use super::hall::{ranked, Scored};
 use super::island::Island;
 use super::space::Genome;
-use super::stats::GenerationStats;
 use crate::backtest::Calendar;
 use crate::data::{self, DataError, Ohlcv};
 use crate::store::{Store, StoreError};
@@ -42,11 +41,7 @@ pub enum RunError {
 /// An island's state at an epoch end, before it takes in migrants.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Checkpoint {
-    pub island: u64,
-    pub generation: u64,
-    pub population: Vec<Scored>,
-    pub hall: HallOfFame,
-    pub history: Vec<GenerationStats>,
+    pub state: Island,
     /// Genomes already counted as evaluations (sorted).
     pub seen: Vec<Genome>,
     /// Wall-clock seconds per generation: informative only, the one thing that differs
@@ -154,19 +149,12 @@ pub fn run_island(
     }
     let (mut state, mut seconds) = match resumed {
         Some(c) => {
-            on_event(Event::Resumed { island, generation: c.generation });
+            on_event(Event::Resumed { island, generation: c.state.generation });
             evaluator.mark_seen(c.seen);
-            for s in c.population.iter().chain(&c.hall.entries) {
+            for s in c.state.population.iter().chain(&c.state.hall.entries) {
                 evaluator.remember(&s.genome, s.fitness);
             }
-            let state = Island {
-                index: island,
-                generation: c.generation,
-                population: c.population,
-                hall: c.hall,
-                history: c.history,
-            };
-            (state, c.seconds)
+            (c.state, c.seconds)
         }
         None => {
             let started = Instant::now();
@@ -190,23 +178,19 @@ pub fn run_island(
         }
         if reached_now {
             let key = checkpoint_key(island, end);
-            let checkpoint = Checkpoint {
-                island,
-                generation: end,
-                population: state.population.clone(),
-                hall: state.hall.clone(),
-                history: state.history.clone(),
-                seen: evaluator.seen_sorted(),
-                seconds: seconds.clone(),
-            };
+            let checkpoint = Checkpoint { state, seen: evaluator.seen_sorted(), seconds };
             let bytes = serde_json::to_vec(&checkpoint).map_err(|e| corrupt(store, &key, &e))?;
             store.put(&key, &bytes)?;
+            (state, seconds) = (checkpoint.state, checkpoint.seconds);
         }
         if end < config.generations && config.islands > 1 {
             let neighbour = (island + config.islands - 1) % config.islands;
             let from = wait_for(store, neighbour, end, patience)?;
-            let migrants: Vec<Scored> =
-                ranked(&from.population).into_iter().take(count(config.migration.count)).cloned().collect();
+            let migrants: Vec<Scored> = ranked(&from.state.population)
+                .into_iter()
+                .take(count(config.migration.count))
+                .cloned()
+                .collect();
             state.receive(&migrants, &mut evaluator);
         }
     }
