@@ -146,12 +146,16 @@ impl Simulation<'_> {
             let exit_signal = source.next_exit(entry_bar, last_decision);
             let long_until = exit_signal.map_or(bars, |x| x + 1);
             let mut running = curve.scalars();
-            for k in entry_bar..long_until {
-                let equity = cash + units * (close[k] - entry_price);
-                running.later_bar(starts[k], equity);
-                if KEEP_EQUITY {
-                    if let Some(kept) = curve.kept() {
-                        kept.push(equity);
+            if !KEEP_EQUITY && calendar.starts_between(entry_bar, long_until) == long_until - entry_bar {
+                running.long_stretch_of_periods(&close[entry_bar..long_until], cash, units, entry_price);
+            } else {
+                for k in entry_bar..long_until {
+                    let equity = cash + units * (close[k] - entry_price);
+                    running.later_bar(starts[k], equity);
+                    if KEEP_EQUITY {
+                        if let Some(kept) = curve.kept() {
+                            kept.push(equity);
+                        }
                     }
                 }
             }

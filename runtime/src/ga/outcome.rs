@@ -86,18 +86,14 @@ pub fn gather(store: &dyn Store) -> Result<Outcome, RunError> {
     let mut equity = Vec::new();
     for entry in &hall.entries {
         let Some(strategy) = config.space.decode(&entry.genome) else { continue };
-        let first = champions.is_empty();
-        let report =
-            backtest::run(&data, &calendar, &strategy, config.costs, Keep { equity: first, trades: false });
-        if first {
-            equity = report.equity;
+        // Metrics from the very code path the run scored with (keeping the curve takes
+        // another loop, whose sums may differ in the last bit); the curve from a second run.
+        let metrics = backtest::run(&data, &calendar, &strategy, config.costs, Keep::default()).metrics;
+        if champions.is_empty() {
+            let keep = Keep { equity: true, trades: false };
+            equity = backtest::run(&data, &calendar, &strategy, config.costs, keep).equity;
         }
-        champions.push(Champion {
-            genome: entry.genome.clone(),
-            strategy,
-            fitness: entry.fitness,
-            metrics: report.metrics,
-        });
+        champions.push(Champion { genome: entry.genome.clone(), strategy, fitness: entry.fitness, metrics });
     }
     if champions.is_empty() {
         return Err(RunError::NoChampion);
