@@ -177,3 +177,23 @@ fn bad_input_is_refused_with_a_message() {
     let out = w.gaform(&["worker", "--store", "s3://bucket/run", "--island", "0"], &[]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported store"));
 }
+
+#[test]
+fn a_damaged_store_is_an_error_naming_the_blob_never_a_panic() {
+    let w = Workspace::new("damaged", JOB);
+    ok(&w.gaform(&["run", "job.gaf", "--out", "r", "--prepare"], &[]));
+    let out = w.gaform(&["worker", "--store", "r/store", "--island", "7"], &[]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("island 7 does not exist: the job has 3 (0 to 2)"));
+    let checkpoint = w.0.join("r/store/islands/0/gen-000005.json");
+    std::fs::create_dir_all(checkpoint.parent().unwrap()).unwrap();
+    for damage in ["", "{", "{\"state\": 1}", "\u{0}\u{ff}"] {
+        std::fs::write(&checkpoint, damage).unwrap();
+        let out = w.gaform(&["worker", "--store", "r/store", "--island", "0"], &[]);
+        assert_eq!(out.status.code(), Some(2), "{damage:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("`islands/0/gen-000005.json` is not readable"), "{damage:?}: {stderr}");
+    }
+    std::fs::write(w.0.join("r/store/job.json"), "{\"name\": 3}").unwrap();
+    let out = w.gaform(&["worker", "--store", "r/store", "--island", "0"], &[]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`job.json` is not readable"));
+}
