@@ -37,6 +37,23 @@ impl Metrics {
         "annual_return",
         "annual_volatility",
     ];
+
+    /// Every metric's value, in the order of `NAMES` (`trades` as a float).
+    pub fn values(&self) -> [f64; 11] {
+        [
+            self.final_equity,
+            self.total_return,
+            self.trades as f64,
+            self.max_drawdown,
+            self.sharpe,
+            self.sortino,
+            self.calmar,
+            self.win_rate,
+            self.profit_factor,
+            self.annual_return,
+            self.annual_volatility,
+        ]
+    }
 }
 
 /// Running sums over closed trades.

@@ -130,4 +130,9 @@ fn metric_names_are_the_serialised_fields() {
     let mut fields = fields;
     fields.sort_unstable();
     assert_eq!(fields, names);
+    // `values` follows `NAMES`, field by field.
+    for (name, value) in Metrics::NAMES.iter().zip(report.metrics.values()) {
+        let serialised = json[name].as_f64().unwrap_or(f64::NAN);
+        assert!(serialised == value || (serialised.is_nan() && value.is_nan()), "{name}");
+    }
 }

@@ -96,22 +96,7 @@ fn hall_of_fame(outcome: &Outcome) -> String {
 }
 
 fn metric_cells(c: &Champion) -> String {
-    let m = &c.metrics;
-    [
-        m.final_equity,
-        m.total_return,
-        m.trades as f64,
-        m.max_drawdown,
-        m.sharpe,
-        m.sortino,
-        m.calmar,
-        m.win_rate,
-        m.profit_factor,
-        m.annual_return,
-        m.annual_volatility,
-    ]
-    .map(cell)
-    .join(",")
+    c.metrics.values().map(cell).join(",")
 }
 
 fn generations(outcome: &Outcome) -> String {
