@@ -46,7 +46,7 @@ fn through_store(config: &JobConfig, csv: &str, pool: &rayon::ThreadPool, runs: 
         let dir = std::env::temp_dir().join(format!("gaform-bench-{}-{run}", std::process::id()));
         let store = LocalDir::new(&dir);
         let started = Instant::now();
-        let outcome = ga::prepare(&store, config, csv)
+        let outcome = ga::prepare(&store, config, csv, "GOOG_wiki.csv")
             .and_then(|()| {
                 ga::run_islands_as_threads(&store, Patience(Duration::from_secs(60)), Some(pool), &|_| {})
             })

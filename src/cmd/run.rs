@@ -13,7 +13,7 @@ use gaform_compiler::CheckOptions;
 use gaform_runtime::ga::{self, JobConfig, Outcome, Patience};
 use gaform_runtime::results;
 use gaform_runtime::store::{LocalDir, Store};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
@@ -35,12 +35,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
     let data_path = base.join(&job.data);
     let csv = std::fs::read_to_string(&data_path)
         .map_err(|e| format!("cannot read {}: {e}", data_path.display()))?;
-    // Parsed here too so that a bad row is reported with the path the user wrote.
-    gaform_runtime::data::parse(&data_path.display().to_string(), &csv).map_err(|e| e.to_string())?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("results").join(&job.name));
     let store_dir = out.join("store");
     let store = LocalDir::new(&store_dir);
-    open_run(&store, &store_dir, &config, &csv)?;
+    open_run(&store, &store_dir, &config, &csv, &data_path)?;
     if args.prepare {
         println!("prepared {} in {}; start each island with:", config.name, store_dir.display());
         for island in 0..config.islands {
@@ -81,7 +79,13 @@ fn pick_job<'p>(program: &'p ir::Program, wanted: Option<&str>) -> Result<&'p ir
 
 /// Resumes the run in `store` if it holds this very job on this very data; otherwise
 /// clears it and writes the job afresh.
-fn open_run(store: &LocalDir, dir: &Path, config: &JobConfig, csv: &str) -> Result<(), String> {
+fn open_run(
+    store: &LocalDir,
+    dir: &Path,
+    config: &JobConfig,
+    csv: &str,
+    data_path: &Path,
+) -> Result<(), String> {
     let same_job = ga::load_job(store).is_ok_and(|existing| existing == *config);
     let same_data =
         store.get(&ga::data_key(&config.data)).ok().flatten().is_some_and(|d| d == csv.as_bytes());
@@ -92,19 +96,18 @@ fn open_run(store: &LocalDir, dir: &Path, config: &JobConfig, csv: &str) -> Resu
         std::fs::remove_dir_all(dir)
             .map_err(|e| format!("cannot clear the old run in {}: {e}", dir.display()))?;
     }
-    ga::prepare(store, config, csv).map_err(|e| e.to_string())
+    ga::prepare(store, config, csv, &data_path.display().to_string()).map_err(|e| e.to_string())
 }
 
 /// Starts one `gaform worker` per island and waits for all of them.
 fn run_workers(store_dir: &Path, islands: u64, patience: u64) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;
-    let store_arg: PathBuf = store_dir.to_path_buf();
     let mut children = Vec::new();
     for island in 0..islands {
         let child = Command::new(&exe)
             .arg("worker")
             .arg("--store")
-            .arg(&store_arg)
+            .arg(store_dir)
             .args(["--island", &island.to_string(), "--patience", &patience.to_string()])
             .spawn()
             .map_err(|e| format!("cannot start the worker for island {island}: {e}"))?;

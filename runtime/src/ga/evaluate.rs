@@ -82,8 +82,9 @@ impl<'d> Evaluator<'d> {
         let mut queued = HashSet::new();
         for g in genomes {
             let strategy = self.space.decode(g);
-            if self.seen.insert(g.clone()) && strategy.is_some() {
-                new += 1;
+            if !self.seen.contains(g) {
+                self.seen.insert(g.clone());
+                new += u64::from(strategy.is_some());
             }
             if let Some(strategy) = strategy {
                 if !self.known.contains_key(g) && queued.insert(g) {

@@ -27,7 +27,7 @@ pub use mutation::{Mutate, Mutation};
 pub use outcome::{gather, Champion, Outcome, Timing};
 pub use run::{
     checkpoint_key, data_key, load_data, load_job, prepare, run_island, run_islands_as_threads, Checkpoint,
-    Event, Patience, RunError, JOB_KEY,
+    Event, Loaded, Patience, RunError, JOB_KEY,
 };
 pub use selection::{Scores, Select, Selection};
 pub use space::{Genome, Range, Space, SpaceError};

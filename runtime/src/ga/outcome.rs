@@ -4,10 +4,10 @@
 use super::config::JobConfig;
 use super::exact;
 use super::hall::HallOfFame;
-use super::run::{final_checkpoints, load_data, RunError};
+use super::run::{final_checkpoints, Loaded, RunError};
 use super::space::Genome;
 use super::stats::GenerationStats;
-use crate::backtest::{self, Calendar, Keep, Metrics};
+use crate::backtest::{self, Keep, Metrics};
 use crate::store::Store;
 use crate::strategy::Strategy;
 use serde::Serialize;
@@ -59,7 +59,7 @@ impl Outcome {
 
 /// Gathers a finished run from `store`.
 pub fn gather(store: &dyn Store) -> Result<Outcome, RunError> {
-    let config = super::run::load_job(store)?;
+    let Loaded { config, data, calendar } = Loaded::from(store)?;
     let checkpoints = final_checkpoints(store, &config)?;
     let mut hall = HallOfFame::new(usize::try_from(config.hall_of_fame).unwrap_or(usize::MAX));
     let mut generations: Vec<GenerationStats> = Vec::new();
@@ -80,8 +80,6 @@ pub fn gather(store: &dyn Store) -> Result<Outcome, RunError> {
             });
         }
     }
-    let data = load_data(store, &config)?;
-    let calendar = Calendar::new(&data.time);
     let mut champions = Vec::new();
     let mut equity = Vec::new();
     for entry in &hall.entries {

@@ -77,10 +77,11 @@ pub enum Event {
 #[derive(Clone, Copy, Debug)]
 pub struct Patience(pub Duration);
 
-/// Writes the job and its data into `store`: what every island then reads.
-pub fn prepare(store: &dyn Store, config: &JobConfig, data_csv: &str) -> Result<(), RunError> {
+/// Writes the job and its data into `store`: what every island then reads. The data is
+/// checked first; `origin` (its path, say) names it in errors.
+pub fn prepare(store: &dyn Store, config: &JobConfig, data_csv: &str, origin: &str) -> Result<(), RunError> {
     config.validate()?;
-    data::parse(&config.data, data_csv)?;
+    data::parse(origin, data_csv)?;
     store.put(&data_key(&config.data), data_csv.as_bytes())?;
     let job = serde_json::to_vec_pretty(config).map_err(|e| corrupt(store, JOB_KEY, &e))?;
     store.put(JOB_KEY, &job)?;
@@ -121,6 +122,24 @@ pub fn load_data(store: &dyn Store, config: &JobConfig) -> Result<Ohlcv, RunErro
     Ok(data::parse(&config.data, &text)?)
 }
 
+/// A prepared job read back from its store: configuration, data and calendar, loaded once
+/// and shared read-only by every island of the process.
+pub struct Loaded {
+    pub config: JobConfig,
+    pub data: Ohlcv,
+    pub calendar: Calendar,
+}
+
+impl Loaded {
+    /// Reads and validates the job and its data from `store`.
+    pub fn from(store: &dyn Store) -> Result<Loaded, RunError> {
+        let config = load_job(store)?;
+        let data = load_data(store, &config)?;
+        let calendar = Calendar::new(&data.time);
+        Ok(Loaded { config, data, calendar })
+    }
+}
+
 /// Runs island `island` of the job in `store` to its end, resuming from its latest
 /// checkpoint if it has one. Its backtests spread over `pool` (rayon's global pool if
 /// `None`).
@@ -131,14 +150,24 @@ pub fn run_island(
     pool: Option<&rayon::ThreadPool>,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<(), RunError> {
-    let config = load_job(store)?;
+    evolve(store, &Loaded::from(store)?, island, patience, pool, on_event)
+}
+
+/// `run_island` on a job already loaded.
+fn evolve(
+    store: &dyn Store,
+    job: &Loaded,
+    island: u64,
+    patience: Patience,
+    pool: Option<&rayon::ThreadPool>,
+    on_event: &(dyn Fn(Event) + Sync),
+) -> Result<(), RunError> {
+    let Loaded { config, data, calendar } = job;
     if island >= config.islands {
         return Err(RunError::NoSuchIsland { island, islands: config.islands });
     }
-    let data = load_data(store, &config)?;
-    let calendar = Calendar::new(&data.time);
     let mut evaluator =
-        Evaluator::new(&data, &calendar, config.costs, &config.space, &config.fitness).with_pool(pool);
+        Evaluator::new(data, calendar, config.costs, &config.space, &config.fitness).with_pool(pool);
     let ends = config.epoch_ends();
     let mut resumed = None;
     for &end in ends.iter().rev() {
@@ -158,7 +187,7 @@ pub fn run_island(
         }
         None => {
             let started = Instant::now();
-            let state = Island::initial(&config, island, &mut evaluator);
+            let state = Island::initial(config, island, &mut evaluator);
             let seconds = vec![started.elapsed().as_secs_f64()];
             report(on_event, &state, &seconds);
             (state, seconds)
@@ -172,7 +201,7 @@ pub fn run_island(
         let reached_now = state.generation < end;
         while state.generation < end {
             let started = Instant::now();
-            state.step(&config, &mut evaluator);
+            state.step(config, &mut evaluator);
             seconds.push(started.elapsed().as_secs_f64());
             report(on_event, &state, &seconds);
         }
@@ -263,10 +292,10 @@ pub fn run_islands_as_threads(
     pool: Option<&rayon::ThreadPool>,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<(), RunError> {
-    let config = load_job(store)?;
+    let job = &Loaded::from(store)?;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..config.islands)
-            .map(|island| scope.spawn(move || run_island(store, island, patience, pool, on_event)))
+        let handles: Vec<_> = (0..job.config.islands)
+            .map(|island| scope.spawn(move || evolve(store, job, island, patience, pool, on_event)))
             .collect();
         let mut first_error = None;
         for handle in handles {
