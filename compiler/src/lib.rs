@@ -11,6 +11,7 @@ pub mod diag;
 pub mod fmt;
 pub mod ir;
 pub mod parse;
+pub mod plan;
 pub mod resolve;
 pub mod source;
 pub mod trivia;
@@ -23,6 +24,12 @@ pub trait Host {
     /// `Ok` when `path` (as written in a job, relative to the `.gaf` file) is a readable
     /// OHLCV CSV; otherwise why not, as a phrase (`is missing`, `has no Close column`).
     fn probe_data(&self, path: &str) -> Result<(), String>;
+
+    /// A digest of the data file's bytes, so that a plan can tell new data from old; `None`
+    /// when the host cannot read it (the job's attributes then name the path only).
+    fn data_digest(&self, _path: &str) -> Option<String> {
+        None
+    }
 }
 
 /// A host that accepts every data path: for checks that must not touch the disk.

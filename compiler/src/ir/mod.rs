@@ -117,6 +117,11 @@ keyword_enum!(/// The window a budget's amount applies to.
     Period, "budget period" { Day = "day", Week = "week", Month = "month", Total = "total" });
 
 impl Period {
+    /// The period written `word`.
+    pub fn from_keyword_str(word: &str) -> Option<Period> {
+        <Period as Keyword>::from_keyword(word)
+    }
+
     /// Hours in the period (a month is AWS's 730 hours); `None` for `total`.
     pub fn hours(self) -> Option<f64> {
         match self {

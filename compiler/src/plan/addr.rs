@@ -1,0 +1,118 @@
+//! Resource addresses and kinds: the stable names a plan, a provider's records and the
+//! user share (`compute.here.workers.islands`). An address never depends on source order.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A resource's stable address.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Addr(pub String);
+
+impl Addr {
+    /// `cloud.NAME.state_dir`: where the local provider keeps its records.
+    pub fn state_dir(cloud: &str) -> Addr {
+        Addr(format!("cloud.{cloud}.state_dir"))
+    }
+
+    /// `cloud.NAME.network`: the VPC subnet an aws cloud's instances join.
+    pub fn network(cloud: &str) -> Addr {
+        Addr(format!("cloud.{cloud}.network"))
+    }
+
+    /// `cloud.NAME.security_group`.
+    pub fn security_group(cloud: &str) -> Addr {
+        Addr(format!("cloud.{cloud}.security_group"))
+    }
+
+    /// `compute.NAME.launch_template`.
+    pub fn launch_template(compute: &str) -> Addr {
+        Addr(format!("compute.{compute}.launch_template"))
+    }
+
+    /// `compute.NAME.head`.
+    pub fn head(compute: &str) -> Addr {
+        Addr(format!("compute.{compute}.head"))
+    }
+
+    /// `compute.NAME.workers.GROUP`.
+    pub fn workers(compute: &str, group: &str) -> Addr {
+        Addr(format!("compute.{compute}.workers.{group}"))
+    }
+
+    /// `job.NAME`.
+    pub fn job(name: &str) -> Addr {
+        Addr(format!("job.{name}"))
+    }
+
+    /// One instance of a counted resource: `compute.here.workers.islands[1]`.
+    pub fn instance(&self, index: u64) -> String {
+        format!("{}[{index}]", self.0)
+    }
+
+    /// The compute this address belongs to, if any.
+    pub fn compute(&self) -> Option<&str> {
+        let rest = self.0.strip_prefix("compute.")?;
+        rest.split('.').next()
+    }
+
+    /// The address as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a resource is. The order is the dependency order of a stack: a kind depends only
+/// on kinds before it, which is how deletions of resources no longer in the file (and so
+/// absent from the graph) are still ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    StateDir,
+    Network,
+    SecurityGroup,
+    LaunchTemplate,
+    Head,
+    WorkerGroup,
+    Job,
+}
+
+impl Kind {
+    /// True when the resource is a number of instances rather than one object.
+    pub fn is_counted(self) -> bool {
+        matches!(self, Kind::Head | Kind::WorkerGroup)
+    }
+
+    /// True when a change to `attribute` cannot be made in place: the resource must be
+    /// replaced (an instance cannot change type; a job with another spec is another run).
+    pub fn forces_replacement(self, attribute: &str) -> bool {
+        match self {
+            Kind::StateDir => attribute == "path",
+            Kind::Network | Kind::SecurityGroup => attribute == "region",
+            Kind::LaunchTemplate => false,
+            Kind::Head | Kind::WorkerGroup => {
+                matches!(attribute, "instance_type" | "instance_types" | "market" | "purchase" | "image")
+            }
+            Kind::Job => !matches!(attribute, "max_runtime"),
+        }
+    }
+
+    /// How the kind reads in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::StateDir => "state directory",
+            Kind::Network => "network",
+            Kind::SecurityGroup => "security group",
+            Kind::LaunchTemplate => "launch template",
+            Kind::Head => "head node",
+            Kind::WorkerGroup => "worker group",
+            Kind::Job => "job",
+        }
+    }
+}

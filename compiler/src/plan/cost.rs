@@ -1,0 +1,97 @@
+//! What a plan costs: $/hour per head and group at the planned count, at min and at max
+//! scale, and how long each budget lasts at the planned rate. On-demand prices from the
+//! bundled catalog; spot is usually cheaper, so these are upper bounds.
+
+use super::addr::Kind;
+use super::desired::Desired;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The cost table of a plan.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    pub rows: Vec<CostRow>,
+    /// USD per hour, all rows.
+    pub planned_per_hour: f64,
+    pub min_per_hour: f64,
+    pub max_per_hour: f64,
+    pub budgets: Vec<Runway>,
+    /// Some price is the fallback region's.
+    pub estimated: bool,
+}
+
+/// One head or worker group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CostRow {
+    pub address: String,
+    pub instance_type: String,
+    /// `local` (no charge) or `aws`.
+    pub provider: String,
+    pub count: u64,
+    pub min: u64,
+    pub max: u64,
+    /// One instance, USD per hour.
+    pub each_per_hour: f64,
+    pub planned_per_hour: f64,
+    pub min_per_hour: f64,
+    pub max_per_hour: f64,
+}
+
+/// How long a budget lasts at the planned rate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Runway {
+    pub budget: String,
+    pub amount: f64,
+    pub period: String,
+    /// USD per hour at the planned counts of the computes that spend it.
+    pub per_hour: f64,
+    /// `None` when nothing is charged.
+    pub hours: Option<f64>,
+    /// Hours in the period; `None` for `total`.
+    pub period_hours: Option<f64>,
+}
+
+/// The cost of `desired` at `planned` counts (address → instances after the plan).
+pub fn cost(desired: &Desired, planned: &BTreeMap<String, u64>) -> Cost {
+    let mut out = Cost::default();
+    let mut per_compute: BTreeMap<String, f64> = BTreeMap::new();
+    for r in &desired.resources {
+        let (Some(count), Some(fp)) = (&r.count, &r.footprint) else { continue };
+        let now = planned.get(r.addr.as_str()).copied().unwrap_or(0);
+        let (min, max) = if r.kind == Kind::Head { (now, now) } else { (count.min, count.max) };
+        let row = CostRow {
+            address: r.addr.to_string(),
+            instance_type: fp.instance_type.clone(),
+            provider: r.provider.clone(),
+            count: now,
+            min,
+            max,
+            each_per_hour: fp.hourly,
+            planned_per_hour: fp.hourly * now as f64,
+            min_per_hour: fp.hourly * min as f64,
+            max_per_hour: fp.hourly * max as f64,
+        };
+        out.estimated |= fp.estimated;
+        out.planned_per_hour += row.planned_per_hour;
+        out.min_per_hour += row.min_per_hour;
+        out.max_per_hour += row.max_per_hour;
+        if let Some(c) = r.addr.compute() {
+            *per_compute.entry(c.to_string()).or_default() += row.planned_per_hour;
+        }
+        out.rows.push(row);
+    }
+    for b in &desired.budgets {
+        let spend: f64 = b.computes.iter().filter_map(|c| per_compute.get(c)).sum();
+        let per_hour = b.max_cost_per_hour.map_or(spend, |cap| spend.min(cap));
+        let period_hours = crate::ir::Period::from_keyword_str(&b.period).and_then(|p| p.hours());
+        out.budgets.push(Runway {
+            budget: b.name.clone(),
+            amount: b.amount,
+            period: b.period.clone(),
+            per_hour,
+            hours: (per_hour > 0.0).then(|| b.amount / per_hour),
+            period_hours,
+        });
+    }
+    out
+}

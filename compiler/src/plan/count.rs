@@ -1,0 +1,192 @@
+//! How many workers each group gets: chosen from its jobs' workload within `[min, max]`,
+//! then cut to fit the compute's caps, its quota and its budget's `max_cost_per_hour`.
+//! Pure: the same program always gets the same counts, and each comes with its reason.
+
+use crate::catalog::{Catalog, FALLBACK_PRICE_REGION};
+use crate::ir::{Compute, Program, Provider, WorkerGroup};
+use serde::{Deserialize, Serialize};
+
+/// A worker group's planned size.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Count {
+    /// Instances wanted.
+    pub value: u64,
+    /// Why this many, without the number (`islands = 3`, `cut from 6 by quota max_cpus = 64`).
+    pub reason: String,
+    pub min: u64,
+    pub max: u64,
+}
+
+/// What one instance of a head or group needs and costs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Footprint {
+    /// The largest type of a diversified group: the one caps must allow for.
+    pub instance_type: String,
+    pub vcpus: u64,
+    pub gpus: u64,
+    /// On-demand USD per hour; 0 on the local cloud.
+    pub hourly: f64,
+    /// The price is the fallback region's, standing in for this one.
+    pub estimated: bool,
+}
+
+/// The footprint of one instance of any of `types` on `compute`'s cloud.
+pub fn footprint<'a>(
+    program: &Program,
+    compute: &Compute,
+    types: impl Iterator<Item = &'a str>,
+) -> Footprint {
+    let cloud = program.clouds.get(compute.cloud.0);
+    let local = cloud.is_none_or(|c| c.provider == Provider::Local);
+    let region = cloud.and_then(|c| c.region.as_deref()).unwrap_or(FALLBACK_PRICE_REGION);
+    let mut out = Footprint::default();
+    for t in types.filter_map(|t| Catalog::get().lookup(t)) {
+        if u64::from(t.vcpus) > out.vcpus || out.instance_type.is_empty() {
+            out.instance_type = t.name.clone();
+        }
+        out.vcpus = out.vcpus.max(u64::from(t.vcpus));
+        out.gpus = out.gpus.max(u64::from(t.gpus));
+        if !local {
+            if let Some((price, own)) = t.price(region) {
+                out.hourly = out.hourly.max(price);
+                out.estimated |= !own;
+            }
+        }
+    }
+    out
+}
+
+/// The footprint of one of `group`'s instances.
+pub fn group_footprint(program: &Program, compute: &Compute, group: &WorkerGroup) -> Footprint {
+    footprint(program, compute, group.instance_types.iter().map(|t| t.value.as_str()))
+}
+
+/// The footprint of `compute`'s head.
+pub fn head_footprint(program: &Program, compute: &Compute) -> Footprint {
+    footprint(program, compute, std::iter::once(compute.head.instance_type.value.as_str()))
+}
+
+/// Every group's count, per compute in program order, and warnings for groups whose `min`
+/// had to be kept although a cap asked for fewer.
+pub fn choose(program: &Program) -> (Vec<Vec<Count>>, Vec<String>) {
+    let mut warnings = Vec::new();
+    // Quotas and budgets are shared: what earlier computes take is not there for later ones.
+    let mut quota_used = vec![Usage::default(); program.quotas.len()];
+    let mut budget_used = vec![0.0f64; program.budgets.len()];
+    let mut all = Vec::new();
+    for (ci, compute) in program.computes.iter().enumerate() {
+        let head = head_footprint(program, compute);
+        let mut own = Usage::default();
+        own.add(&head, 1);
+        if let Some(q) = &compute.quota {
+            if let Some(u) = quota_used.get_mut(q.value.0) {
+                u.add(&head, 1);
+            }
+        }
+        if let Some(b) = compute.budget.and_then(|b| budget_used.get_mut(b.0)) {
+            *b += head.hourly;
+        }
+        let mut counts = Vec::new();
+        for (gi, group) in compute.workers.iter().enumerate() {
+            let fp = group_footprint(program, compute, group);
+            let (mut value, mut reason) = wanted(program, ci, gi, group);
+            let mut cut = |limit: u64, by: String| {
+                if limit < value {
+                    reason = format!("cut from {value} by {by}");
+                    value = limit;
+                }
+            };
+            let room = |cap: u64, used: u64, each: u64| {
+                cap.saturating_sub(used).checked_div(each).unwrap_or(u64::MAX)
+            };
+            if let Some(cap) = &compute.max_cpus {
+                cut(room(cap.value, own.vcpus, fp.vcpus), format!("compute max_cpus = {}", cap.value));
+            }
+            if let Some(cap) = &compute.max_gpus {
+                cut(room(cap.value, own.gpus, fp.gpus), format!("compute max_gpus = {}", cap.value));
+            }
+            let quota =
+                compute.quota.as_ref().and_then(|q| Some((q.value.0, program.quotas.get(q.value.0)?)));
+            if let Some((qi, q)) = quota {
+                let used = quota_used.get(qi).copied().unwrap_or_default();
+                if let Some(cap) = &q.max_cpus {
+                    cut(room(cap.value, used.vcpus, fp.vcpus), format!("quota max_cpus = {}", cap.value));
+                }
+                if let Some(cap) = &q.max_gpus {
+                    cut(room(cap.value, used.gpus, fp.gpus), format!("quota max_gpus = {}", cap.value));
+                }
+                if let Some(cap) = &q.max_instances {
+                    cut(room(cap.value, used.instances, 1), format!("quota max_instances = {}", cap.value));
+                }
+            }
+            let budget = compute.budget.and_then(|b| Some((b.0, program.budgets.get(b.0)?)));
+            if let Some((bi, b)) = budget {
+                if let (Some(cap), true) = (b.max_cost_per_hour, fp.hourly > 0.0) {
+                    let used = budget_used.get(bi).copied().unwrap_or(0.0);
+                    let fits = ((cap - used) / fp.hourly).floor().max(0.0) as u64;
+                    cut(fits, format!("budget max_cost_per_hour = ${cap:.2}"));
+                }
+            }
+            if value < group.min {
+                warnings.push(format!(
+                    "compute.{}.workers.{}: {reason} leaves {value}, below its min = {}; keeping {}",
+                    compute.name, group.name, group.min, group.min
+                ));
+                reason = format!("min = {}, although {reason}", group.min);
+                value = group.min;
+            }
+            own.add(&fp, value);
+            if let Some(u) = quota.and_then(|(qi, _)| quota_used.get_mut(qi)) {
+                u.add(&fp, value);
+            }
+            if let Some(b) = budget.and_then(|(bi, _)| budget_used.get_mut(bi)) {
+                *b += fp.hourly * value as f64;
+            }
+            counts.push(Count { value, reason, min: group.min, max: group.max.value });
+        }
+        all.push(counts);
+    }
+    (all, warnings)
+}
+
+/// What the group's jobs ask for, clamped to `[min, max]`.
+fn wanted(program: &Program, compute: usize, index: usize, group: &WorkerGroup) -> (u64, String) {
+    let (min, max) = (group.min, group.max.value);
+    let jobs: Vec<_> = program.jobs.iter().filter(|j| j.compute.0 == compute && j.workers == index).collect();
+    if jobs.is_empty() {
+        return (min, format!("min = {min}, no job runs on it"));
+    }
+    if !group.autoscale {
+        return (max, "autoscale = false".into());
+    }
+    let (want, why) = jobs
+        .iter()
+        .map(|j| match j.islands {
+            Some(n) => (n, format!("islands = {n}")),
+            None => (max, format!("max = {max}, one island per worker")),
+        })
+        .max_by_key(|(n, _)| *n)
+        .unwrap_or((min, String::new()));
+    if want > max {
+        (max, format!("max = {max}; {want} islands share the workers"))
+    } else if want < min {
+        (min, format!("min = {min}; {why}"))
+    } else {
+        (want, why)
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Usage {
+    vcpus: u64,
+    gpus: u64,
+    instances: u64,
+}
+
+impl Usage {
+    fn add(&mut self, fp: &Footprint, count: u64) {
+        self.vcpus = self.vcpus.saturating_add(fp.vcpus.saturating_mul(count));
+        self.gpus = self.gpus.saturating_add(fp.gpus.saturating_mul(count));
+        self.instances = self.instances.saturating_add(count);
+    }
+}

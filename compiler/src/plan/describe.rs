@@ -1,0 +1,146 @@
+//! IR values written back as `.gaf` text (`sma_crossover(fast = 2..50, slow = 10..200)`),
+//! for the attributes a plan compares and shows. Text, not debug output: a user reads a
+//! plan's `before` and `after` side by side.
+
+use crate::ir::{self, ArithOp, Keyword};
+
+/// A strategy with its parameter ranges.
+pub fn strategy(s: &ir::Strategy) -> String {
+    let r = |p: ir::ParamRange| if p.lo == p.hi { p.lo.to_string() } else { format!("{}..{}", p.lo, p.hi) };
+    match *s {
+        ir::Strategy::SmaCrossover { fast, slow } => {
+            format!("sma_crossover(fast = {}, slow = {})", r(fast), r(slow))
+        }
+        ir::Strategy::RsiReversion { period, lower, upper } => {
+            format!("rsi_reversion(period = {}, lower = {}, upper = {})", r(period), r(lower), r(upper))
+        }
+        ir::Strategy::Breakout { lookback, exit } => {
+            format!("breakout(lookback = {}, exit = {})", r(lookback), r(exit))
+        }
+    }
+}
+
+/// A fitness expression, parenthesised only where precedence needs it.
+pub fn fitness(f: &ir::Fitness) -> String {
+    fn prec(f: &ir::Fitness) -> u8 {
+        match f {
+            ir::Fitness::Binary(ArithOp::Add | ArithOp::Sub, ..) => 1,
+            ir::Fitness::Binary(..) => 2,
+            ir::Fitness::Neg(_) => 3,
+            _ => 4,
+        }
+    }
+    fn go(f: &ir::Fitness, out: &mut String) {
+        match f {
+            ir::Fitness::Metric(m) => out.push_str(m.keyword()),
+            ir::Fitness::Const(c) => out.push_str(&c.to_string()),
+            ir::Fitness::Neg(e) => {
+                out.push('-');
+                wrap(e, prec(e) < 3, out);
+            }
+            ir::Fitness::Binary(op, a, b) => {
+                let p = prec(f);
+                wrap(a, prec(a) < p, out);
+                out.push_str(match op {
+                    ArithOp::Add => " + ",
+                    ArithOp::Sub => " - ",
+                    ArithOp::Mul => " * ",
+                    ArithOp::Div => " / ",
+                });
+                // Subtraction and division are left-associative: an equal-precedence right
+                // operand needs its parentheses back.
+                wrap(b, prec(b) <= p, out);
+            }
+        }
+    }
+    fn wrap(f: &ir::Fitness, parens: bool, out: &mut String) {
+        if parens {
+            out.push('(');
+        }
+        go(f, out);
+        if parens {
+            out.push(')');
+        }
+    }
+    let mut out = String::new();
+    go(f, &mut out);
+    out
+}
+
+/// A selection operator call.
+pub fn selection(s: &ir::Selection) -> String {
+    match s {
+        ir::Selection::Tournament { size } => format!("tournament(size = {size})"),
+        ir::Selection::Roulette => "roulette()".into(),
+        ir::Selection::Rank => "rank()".into(),
+    }
+}
+
+/// A crossover operator call.
+pub fn crossover(c: &ir::Crossover) -> String {
+    match c {
+        ir::Crossover::Uniform { rate } => format!("uniform(rate = {rate})"),
+        ir::Crossover::OnePoint { rate } => format!("one_point(rate = {rate})"),
+        ir::Crossover::Blend { alpha, rate } => format!("blend(alpha = {alpha}, rate = {rate})"),
+    }
+}
+
+/// A mutation operator call.
+pub fn mutation(m: &ir::Mutation) -> String {
+    match m {
+        ir::Mutation::Gaussian { sigma, rate } => format!("gaussian(sigma = {sigma}, rate = {rate})"),
+        ir::Mutation::Reset { rate } => format!("reset(rate = {rate})"),
+    }
+}
+
+/// Seconds as the shortest exact duration literal (`30m`, `90s`).
+pub fn duration(secs: f64) -> String {
+    for (unit, size) in [("d", 86_400.0), ("h", 3_600.0), ("m", 60.0)] {
+        if secs >= size && (secs / size).fract() == 0.0 {
+            return format!("{}{unit}", secs / size);
+        }
+    }
+    format!("{secs}s")
+}
+
+/// Dollars as written in `.gaf` files.
+pub fn money(dollars: f64) -> String {
+    if dollars.fract() == 0.0 {
+        format!("${dollars}")
+    } else {
+        format!("${dollars:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Fitness, Metric};
+
+    #[test]
+    fn fitness_keeps_needed_parentheses_only() {
+        let m = |m| Box::new(Fitness::Metric(m));
+        let e = Fitness::Binary(
+            ArithOp::Sub,
+            m(Metric::Sharpe),
+            Box::new(Fitness::Binary(ArithOp::Mul, Box::new(Fitness::Const(0.5)), m(Metric::MaxDrawdown))),
+        );
+        assert_eq!(fitness(&e), "sharpe - 0.5 * max_drawdown");
+        let e = Fitness::Binary(
+            ArithOp::Sub,
+            m(Metric::Sharpe),
+            Box::new(Fitness::Binary(ArithOp::Sub, m(Metric::Sortino), m(Metric::Calmar))),
+        );
+        assert_eq!(fitness(&e), "sharpe - (sortino - calmar)");
+        let e = Fitness::Neg(Box::new(Fitness::Binary(ArithOp::Add, m(Metric::Sharpe), m(Metric::Calmar))));
+        assert_eq!(fitness(&e), "-(sharpe + calmar)");
+    }
+
+    #[test]
+    fn durations_use_the_largest_exact_unit() {
+        assert_eq!(duration(300.0), "5m");
+        assert_eq!(duration(1800.0), "30m");
+        assert_eq!(duration(7200.0), "2h");
+        assert_eq!(duration(90.0), "90s");
+    }
+}

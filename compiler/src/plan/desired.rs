@@ -1,0 +1,297 @@
+//! The desired state: every resource a program asks for, with its attributes, its planned
+//! count and what it depends on, as a petgraph DAG. Pure: built from the IR alone (plus the
+//! host's digest of each job's data, so that new data plans a new run).
+
+use super::addr::{Addr, Kind};
+use super::count::{self, Count, Footprint};
+use super::describe;
+use crate::ir::{self, Image, Keyword, Program, Provider, Purchase};
+use crate::source::Span;
+use crate::Host;
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Attribute name → value as `.gaf` text. Sorted, so plans render in a fixed order.
+pub type Attributes = BTreeMap<String, String>;
+
+/// One resource the program wants.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Resource {
+    pub addr: Addr,
+    pub kind: Kind,
+    /// `local` or `aws`.
+    pub provider: String,
+    /// The cloud it lives on.
+    pub cloud: String,
+    pub attributes: Attributes,
+    /// Heads and worker groups: how many instances, and why.
+    pub count: Option<Count>,
+    /// Heads and worker groups: one instance's size and price.
+    pub footprint: Option<Footprint>,
+    /// Addresses this resource needs to exist first.
+    pub depends_on: Vec<Addr>,
+    /// Where the resource is declared, for messages.
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// A budget and the computes that spend it, for the plan's runway line.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BudgetUse {
+    pub name: String,
+    pub amount: f64,
+    /// `day`, `week`, `month` or `total`.
+    pub period: String,
+    pub max_cost_per_hour: Option<f64>,
+    pub computes: Vec<String>,
+}
+
+/// The desired state of one program.
+#[derive(Clone, Debug)]
+pub struct Desired {
+    /// In topological order: every resource after everything it depends on.
+    pub resources: Vec<Resource>,
+    /// Edges point from a dependency to its dependent; node weights index `resources`.
+    pub graph: DiGraph<usize, ()>,
+    /// Blocks that are checked but not provisioned, one line each.
+    pub not_provisioned: Vec<String>,
+    /// Caps that could not be honoured without going below a group's `min`.
+    pub warnings: Vec<String>,
+    pub budgets: Vec<BudgetUse>,
+}
+
+impl Desired {
+    /// The resource at `addr`.
+    pub fn get(&self, addr: &Addr) -> Option<&Resource> {
+        self.resources.iter().find(|r| &r.addr == addr)
+    }
+}
+
+/// Builds the desired state of `program`.
+pub fn desired(program: &Program, host: &dyn Host) -> Desired {
+    let (counts, warnings) = count::choose(program);
+    let mut resources = Vec::new();
+    let provider = |cloud: &ir::Cloud| cloud.provider.keyword().to_string();
+    let mut cloud_roots: BTreeMap<usize, Addr> = BTreeMap::new();
+    for (ci, cloud) in program.clouds.iter().enumerate() {
+        if !program.computes.iter().any(|c| c.cloud.0 == ci) {
+            continue;
+        }
+        let base = |addr: Addr, kind: Kind, attributes: Attributes, depends_on: Vec<Addr>| Resource {
+            addr,
+            kind,
+            provider: provider(cloud),
+            cloud: cloud.name.clone(),
+            attributes,
+            count: None,
+            footprint: None,
+            depends_on,
+            span: cloud.span,
+        };
+        match cloud.provider {
+            Provider::Local => {
+                let attrs = attrs([("path", ".gaform".to_string())]);
+                resources.push(base(Addr::state_dir(&cloud.name), Kind::StateDir, attrs, vec![]));
+                cloud_roots.insert(ci, Addr::state_dir(&cloud.name));
+            }
+            Provider::Aws => {
+                let region = cloud.region.clone().unwrap_or_default();
+                let network = Addr::network(&cloud.name);
+                let sg = Addr::security_group(&cloud.name);
+                resources.push(base(
+                    network.clone(),
+                    Kind::Network,
+                    attrs([("region", region.clone())]),
+                    vec![],
+                ));
+                let sg_attrs = attrs([
+                    ("region", region),
+                    ("ingress", "none (workers reach the store over HTTPS)".into()),
+                ]);
+                resources.push(base(sg.clone(), Kind::SecurityGroup, sg_attrs, vec![network]));
+                cloud_roots.insert(ci, sg);
+            }
+        }
+    }
+    let jobs_on =
+        |ci: usize| -> Vec<&ir::Job> { program.jobs.iter().filter(|j| j.compute.0 == ci).collect() };
+    for (ci, compute) in program.computes.iter().enumerate() {
+        let Some(cloud) = program.clouds.get(compute.cloud.0) else { continue };
+        let aws = cloud.provider == Provider::Aws;
+        let mut root: Vec<Addr> = cloud_roots.get(&compute.cloud.0).cloned().into_iter().collect();
+        let base = |addr: Addr, kind: Kind, span: Span| Resource {
+            addr,
+            kind,
+            provider: provider(cloud),
+            cloud: cloud.name.clone(),
+            attributes: Attributes::new(),
+            count: None,
+            footprint: None,
+            depends_on: vec![],
+            span,
+        };
+        if aws {
+            let mut lt = base(Addr::launch_template(&compute.name), Kind::LaunchTemplate, compute.span);
+            lt.attributes = attrs([("tags", tags(cloud, &compute.name))]);
+            lt.depends_on = root.clone();
+            root = vec![lt.addr.clone()];
+            resources.push(lt);
+        }
+        let mut head = base(Addr::head(&compute.name), Kind::Head, compute.span);
+        head.attributes.insert("instance_type".into(), compute.head.instance_type.value.clone());
+        head.attributes.insert("market".into(), compute.head.market.keyword().into());
+        if aws {
+            head.attributes.insert("image".into(), image(&compute.head.image));
+        }
+        let names: Vec<&str> = jobs_on(ci).iter().map(|j| j.name.as_str()).collect();
+        head.attributes
+            .insert("jobs".into(), if names.is_empty() { "none".into() } else { names.join(", ") });
+        if let Some(secs) = compute.auto_terminate_secs {
+            head.attributes.insert("auto_terminate".into(), describe::duration(secs));
+        }
+        head.count = Some(Count { value: 1, reason: "one per compute".into(), min: 1, max: 1 });
+        head.footprint = Some(count::head_footprint(program, compute));
+        head.depends_on = root;
+        let head_addr = head.addr.clone();
+        resources.push(head);
+        let group_counts = counts.get(ci).cloned().unwrap_or_default();
+        for (gi, group) in compute.workers.iter().enumerate() {
+            let mut r = base(Addr::workers(&compute.name, &group.name), Kind::WorkerGroup, group.span);
+            let types: Vec<&str> = group.instance_types.iter().map(|t| t.value.as_str()).collect();
+            let key = if types.len() == 1 { "instance_type" } else { "instance_types" };
+            r.attributes.insert(key.into(), types.join(", "));
+            r.attributes.insert("purchase".into(), purchase(program, group.purchase));
+            if aws {
+                r.attributes.insert("image".into(), image(&group.image));
+            }
+            r.attributes.insert("min".into(), group.min.to_string());
+            r.attributes.insert("max".into(), group.max.value.to_string());
+            r.attributes.insert("autoscale".into(), group.autoscale.to_string());
+            r.count = group_counts.get(gi).cloned();
+            r.footprint = Some(count::group_footprint(program, compute, group));
+            r.depends_on = vec![head_addr.clone()];
+            resources.push(r);
+        }
+    }
+    for job in &program.jobs {
+        let Some(compute) = program.computes.get(job.compute.0) else { continue };
+        let Some(group) = compute.workers.get(job.workers) else { continue };
+        let Some(cloud) = program.clouds.get(compute.cloud.0) else { continue };
+        let workers = Addr::workers(&compute.name, &group.name);
+        let planned =
+            counts.get(job.compute.0).and_then(|c| c.get(job.workers)).map_or(1, |c| c.value.max(1));
+        let mut a = attrs([
+            ("compute", compute.name.clone()),
+            ("workers", group.name.clone()),
+            ("islands", job.islands.unwrap_or(planned).to_string()),
+            ("data", job.data.clone()),
+            ("strategy", describe::strategy(&job.strategy)),
+            ("fitness", describe::fitness(&job.fitness)),
+            ("population", job.population.to_string()),
+            ("generations", job.generations.to_string()),
+            ("selection", describe::selection(&job.selection)),
+            ("crossover", describe::crossover(&job.crossover)),
+            ("mutation", describe::mutation(&job.mutation)),
+            ("elitism", job.elitism.to_string()),
+            ("migration", format!("every {}, count {}", job.migration.every, job.migration.count)),
+            ("seed", job.seed.to_string()),
+            ("cash", describe::money(job.cash)),
+            ("commission", format!("{}%", job.commission * 100.0)),
+        ]);
+        if let Some(digest) = host.data_digest(&job.data) {
+            a.insert("data_sha256".into(), digest);
+        }
+        if let Some(secs) = job.max_runtime_secs {
+            a.insert("max_runtime".into(), describe::duration(secs));
+        }
+        resources.push(Resource {
+            addr: Addr::job(&job.name),
+            kind: Kind::Job,
+            provider: provider(cloud),
+            cloud: cloud.name.clone(),
+            attributes: a,
+            count: None,
+            footprint: None,
+            depends_on: vec![workers],
+            span: job.span,
+        });
+    }
+    let mut not_provisioned: Vec<String> = program
+        .services
+        .iter()
+        .map(|s| format!("service.{}: checked, not provisioned (services come in a later release)", s.name))
+        .collect();
+    not_provisioned.extend(
+        program.monitors.iter().map(|m| {
+            format!("monitor.{}: checked, not provisioned (monitors come in a later release)", m.name)
+        }),
+    );
+    let budgets = program
+        .budgets
+        .iter()
+        .enumerate()
+        .map(|(bi, b)| BudgetUse {
+            name: b.name.clone(),
+            amount: b.amount.value,
+            period: b.period.keyword().into(),
+            max_cost_per_hour: b.max_cost_per_hour,
+            computes: program
+                .computes
+                .iter()
+                .filter(|c| c.budget.is_some_and(|id| id.0 == bi))
+                .map(|c| c.name.clone())
+                .collect(),
+        })
+        .filter(|b| !b.computes.is_empty())
+        .collect();
+    let (resources, graph) = sorted(resources);
+    Desired { resources, graph, not_provisioned, warnings, budgets }
+}
+
+/// Sorts the resources into topological order and builds the graph. Every dependency is of
+/// an earlier `Kind` (see `Kind`), so ordering by kind, then address, is topological and
+/// stable: tests can snapshot it.
+fn sorted(mut resources: Vec<Resource>) -> (Vec<Resource>, DiGraph<usize, ()>) {
+    resources.sort_by(|a, b| (a.kind, &a.addr).cmp(&(b.kind, &b.addr)));
+    let mut graph = DiGraph::<usize, ()>::with_capacity(resources.len(), resources.len());
+    let index: BTreeMap<Addr, NodeIndex> =
+        resources.iter().enumerate().map(|(i, r)| (r.addr.clone(), graph.add_node(i))).collect();
+    for r in &resources {
+        for dep in &r.depends_on {
+            if let (Some(&from), Some(&to)) = (index.get(dep), index.get(&r.addr)) {
+                graph.add_edge(from, to, ());
+            }
+        }
+    }
+    (resources, graph)
+}
+
+fn attrs<const N: usize>(pairs: [(&str, String); N]) -> Attributes {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+fn image(image: &Image) -> String {
+    match image {
+        Image::Ami(id) => id.clone(),
+        Image::Al2023 => "al2023".into(),
+        Image::Ubuntu2404 => "ubuntu-24.04".into(),
+    }
+}
+
+fn purchase(program: &Program, p: Purchase) -> String {
+    match p {
+        Purchase::OnDemand => "on_demand".into(),
+        Purchase::Spot(None) => "spot".into(),
+        Purchase::Spot(Some(id)) => {
+            program.spot_policies.get(id.0).map_or_else(|| "spot".into(), |s| format!("spot ({})", s.name))
+        }
+    }
+}
+
+/// The tags every aws resource of a compute carries: the cloud's own plus ownership.
+fn tags(cloud: &ir::Cloud, compute: &str) -> String {
+    let mut t: Vec<String> = cloud.tags.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+    t.push(format!("gaform:compute = {compute}"));
+    t.join(", ")
+}

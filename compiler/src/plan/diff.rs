@@ -1,0 +1,411 @@
+//! The planner: diff(desired, observed) → Plan. Pure. A counted resource is compared slot
+//! by slot (worker k runs islands k, k + count, …), so a dead worker is re-created in its
+//! own slot and a duplicate is stopped; a finished job with an unchanged spec is done, and
+//! the compute it ran on stays down.
+
+use super::addr::{Addr, Kind};
+use super::cost;
+use super::desired::{Attributes, Desired, Resource};
+use super::observed::{Instance, JobStatus, Observed, ObservedResource};
+use super::{Action, Change, CountChange, Mode, Plan, Summary, FORMAT_VERSION};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The plan that makes `observed` match `desired`.
+pub fn diff(desired: &Desired, observed: &Observed, configuration: &str, sha256: &str) -> Plan {
+    let mut notes: Vec<String> = Vec::new();
+    let status = JobView::new(desired, observed);
+    let mut changes = Vec::new();
+    let mut planned: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &desired.resources {
+        let seen = observed.resources.get(&r.addr);
+        let change = match r.kind {
+            Kind::Job => job_change(r, seen, &status, &mut notes),
+            Kind::Head | Kind::WorkerGroup => {
+                let (want, reason) = status.count(r);
+                planned.insert(r.addr.to_string(), want);
+                counted_change(r, seen, want, &reason)
+            }
+            _ => single_change(r, seen),
+        };
+        changes.extend(change);
+    }
+    for (addr, seen) in &observed.resources {
+        if desired.get(addr).is_none() {
+            changes.push(delete(addr, seen, "not in the file any more"));
+        }
+    }
+    notes.extend(status.down_notes());
+    notes.extend(desired.warnings.iter().cloned());
+    notes.extend(desired.not_provisioned.iter().cloned());
+    let cost = cost::cost(desired, &planned);
+    finish(Mode::Plan, desired, observed, configuration, sha256, changes, notes, cost)
+}
+
+/// The plan that removes everything `observed` holds.
+pub fn destroy(desired: &Desired, observed: &Observed, configuration: &str, sha256: &str) -> Plan {
+    let changes = observed.resources.iter().map(|(a, r)| delete(a, r, "destroy")).collect();
+    let cost = cost::cost(desired, &BTreeMap::new());
+    finish(Mode::Destroy, desired, observed, configuration, sha256, changes, vec![], cost)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    mode: Mode,
+    desired: &Desired,
+    observed: &Observed,
+    configuration: &str,
+    sha256: &str,
+    mut changes: Vec<Change>,
+    notes: Vec<String>,
+    cost: super::Cost,
+) -> Plan {
+    // Creates and changes in dependency order, then deletes in reverse.
+    changes.sort_by_key(order_key);
+    let needs = dependencies(desired, observed);
+    let position: BTreeMap<&Addr, usize> = changes.iter().enumerate().map(|(i, c)| (&c.address, i)).collect();
+    let deps: Vec<Vec<usize>> = changes
+        .iter()
+        .map(|c| {
+            let mut out = BTreeSet::new();
+            if c.action == Action::Delete {
+                // A delete waits for the deletes of everything that needs this resource.
+                for (other, i) in &position {
+                    let deleting = changes.get(*i).is_some_and(|o| o.action == Action::Delete);
+                    if deleting && reaches(&needs, other, &c.address) {
+                        out.insert(*i);
+                    }
+                }
+            } else {
+                nearest_changed(&needs, &c.address, &position, &changes, &mut out, &mut BTreeSet::new());
+            }
+            out.into_iter().collect()
+        })
+        .collect();
+    for (c, d) in changes.iter_mut().zip(deps) {
+        c.depends_on = d;
+    }
+    let mut summary = Summary::default();
+    for c in &changes {
+        match c.action {
+            Action::Create => summary.add += 1,
+            Action::Update | Action::Scale => summary.change += 1,
+            Action::Replace => {
+                summary.add += 1;
+                summary.destroy += 1;
+            }
+            Action::Delete => summary.destroy += 1,
+        }
+    }
+    Plan {
+        format_version: FORMAT_VERSION,
+        configuration: configuration.to_string(),
+        configuration_sha256: sha256.to_string(),
+        mode,
+        observed: observed.fingerprints(),
+        resource_changes: changes,
+        notes,
+        cost,
+        summary,
+    }
+}
+
+fn order_key(c: &Change) -> (bool, i32, Addr) {
+    let rank = c.kind as i32;
+    if c.action == Action::Delete {
+        (true, -rank, c.address.clone())
+    } else {
+        (false, rank, c.address.clone())
+    }
+}
+
+/// Address → what it depends on, from the file and from the records of what exists.
+fn dependencies(desired: &Desired, observed: &Observed) -> BTreeMap<Addr, Vec<Addr>> {
+    let mut out: BTreeMap<Addr, Vec<Addr>> = BTreeMap::new();
+    for r in &desired.resources {
+        out.entry(r.addr.clone()).or_default().extend(r.depends_on.iter().cloned());
+    }
+    for (a, r) in &observed.resources {
+        out.entry(a.clone()).or_default().extend(r.depends_on.iter().cloned());
+    }
+    out
+}
+
+/// True when `from` depends on `to`, directly or not.
+fn reaches(needs: &BTreeMap<Addr, Vec<Addr>>, from: &Addr, to: &Addr) -> bool {
+    let mut stack = vec![from];
+    let mut seen = BTreeSet::new();
+    while let Some(a) = stack.pop() {
+        for d in needs.get(a).into_iter().flatten() {
+            if d == to {
+                return true;
+            }
+            if seen.insert(d) {
+                stack.push(d);
+            }
+        }
+    }
+    false
+}
+
+/// The changes among `addr`'s dependencies that are nearest to it: a dependency with no
+/// change of its own is looked through.
+fn nearest_changed(
+    needs: &BTreeMap<Addr, Vec<Addr>>,
+    addr: &Addr,
+    position: &BTreeMap<&Addr, usize>,
+    changes: &[Change],
+    out: &mut BTreeSet<usize>,
+    seen: &mut BTreeSet<Addr>,
+) {
+    for d in needs.get(addr).into_iter().flatten() {
+        if !seen.insert(d.clone()) {
+            continue;
+        }
+        match position.get(d) {
+            Some(&i) if changes.get(i).is_some_and(|c| c.action != Action::Delete) => {
+                out.insert(i);
+            }
+            _ => nearest_changed(needs, d, position, changes, out, seen),
+        }
+    }
+}
+
+fn base(r: &Resource, action: Action, reason: impl Into<String>, seen: Option<&ObservedResource>) -> Change {
+    Change {
+        address: r.addr.clone(),
+        kind: r.kind,
+        provider: r.provider.clone(),
+        action,
+        reason: reason.into(),
+        forced_by: vec![],
+        before: seen.map(|s| s.attributes.clone()),
+        after: Some(r.attributes.clone()),
+        count: None,
+        start: vec![],
+        stop: vec![],
+        depends_on: vec![],
+        needs: r.depends_on.clone(),
+    }
+}
+
+fn delete(addr: &Addr, seen: &ObservedResource, reason: &str) -> Change {
+    Change {
+        address: addr.clone(),
+        kind: seen.kind,
+        provider: String::new(),
+        action: Action::Delete,
+        reason: reason.to_string(),
+        forced_by: vec![],
+        before: Some(seen.attributes.clone()),
+        after: None,
+        count: seen.kind.is_counted().then(|| CountChange {
+            before: seen.instances.len() as u64,
+            after: 0,
+            reason: reason.to_string(),
+        }),
+        start: vec![],
+        stop: seen.instances.clone(),
+        depends_on: vec![],
+        needs: seen.depends_on.clone(),
+    }
+}
+
+/// Attributes that differ, split into those that force a replacement and the rest.
+fn differing(kind: Kind, before: &Attributes, after: &Attributes) -> (Vec<String>, Vec<String>) {
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let changed = keys.into_iter().filter(|k| before.get(*k) != after.get(*k));
+    changed.map(|k| k.to_string()).partition(|k| kind.forces_replacement(k))
+}
+
+fn single_change(r: &Resource, seen: Option<&ObservedResource>) -> Option<Change> {
+    let Some(seen) = seen else { return Some(base(r, Action::Create, "not found", None)) };
+    let (forced, other) = differing(r.kind, &seen.attributes, &r.attributes);
+    if !forced.is_empty() {
+        let mut c =
+            base(r, Action::Replace, format!("{} cannot change in place", forced.join(", ")), Some(seen));
+        c.forced_by = forced;
+        return Some(c);
+    }
+    (!other.is_empty()).then(|| base(r, Action::Update, format!("{} changed", other.join(", ")), Some(seen)))
+}
+
+fn counted_change(r: &Resource, seen: Option<&ObservedResource>, want: u64, why: &str) -> Option<Change> {
+    let with_count = |mut c: Change, before: u64| {
+        c.count = Some(CountChange { before, after: want, reason: why.to_string() });
+        c
+    };
+    let live = seen.map_or(&[][..], |s| s.instances.as_slice());
+    let Some(seen) = seen.filter(|_| !live.is_empty()) else {
+        if want == 0 {
+            return None;
+        }
+        let mut c = with_count(base(r, Action::Create, "not found", None), 0);
+        c.start = (0..want).collect();
+        return Some(c);
+    };
+    let before = live.len() as u64;
+    if want == 0 {
+        let mut c = with_count(base(r, Action::Delete, why, Some(seen)), before);
+        c.after = None;
+        c.stop = live.to_vec();
+        return Some(c);
+    }
+    let (forced, other) = differing(r.kind, &seen.attributes, &r.attributes);
+    if !forced.is_empty() {
+        let reason = format!("{} cannot change in place", forced.join(", "));
+        let mut c = with_count(base(r, Action::Replace, reason, Some(seen)), before);
+        c.forced_by = forced;
+        c.stop = live.to_vec();
+        c.start = (0..want).collect();
+        return Some(c);
+    }
+    let mut kept = BTreeSet::new();
+    let mut stop: Vec<Instance> = Vec::new();
+    let mut sorted = live.to_vec();
+    sorted.sort();
+    for i in sorted {
+        if i.index < want && kept.insert(i.index) {
+            continue;
+        }
+        stop.push(i);
+    }
+    let start: Vec<u64> = (0..want).filter(|k| !kept.contains(k)).collect();
+    if start.is_empty() && stop.is_empty() {
+        return (!other.is_empty())
+            .then(|| base(r, Action::Update, format!("{} changed", other.join(", ")), Some(seen)));
+    }
+    let mut reasons = Vec::new();
+    if !start.is_empty() {
+        let slots: Vec<String> = start.iter().map(|k| format!("[{k}]")).collect();
+        reasons.push(format!("{} not running", slots.join(", ")));
+    }
+    if !stop.is_empty() {
+        let duplicates = stop.iter().filter(|i| i.index < want).count();
+        if duplicates > 0 {
+            reasons.push(format!("{duplicates} duplicate instance(s)"));
+        }
+        if stop.len() > duplicates {
+            reasons.push(format!("{} over the planned count", stop.len() - duplicates));
+        }
+    }
+    if !other.is_empty() {
+        reasons.push(format!("{} changed", other.join(", ")));
+    }
+    let mut c = with_count(base(r, Action::Scale, reasons.join("; "), Some(seen)), before);
+    c.start = start;
+    c.stop = stop;
+    Some(c)
+}
+
+fn job_change(
+    r: &Resource,
+    seen: Option<&ObservedResource>,
+    view: &JobView,
+    notes: &mut Vec<String>,
+) -> Option<Change> {
+    let Some(seen) = seen else {
+        if let Some(first) = view.waits_for(r) {
+            notes.push(format!(
+                "{}: waits for {first}, which runs on the same workers; apply again once it is done",
+                r.addr
+            ));
+            return None;
+        }
+        return Some(base(r, Action::Create, "not started", None));
+    };
+    let (forced, other) = differing(r.kind, &seen.attributes, &r.attributes);
+    if !forced.is_empty() {
+        let reason = format!("{} changed: a new run", forced.join(", "));
+        let mut c = base(r, Action::Replace, reason, Some(seen));
+        c.forced_by = forced;
+        return Some(c);
+    }
+    match &seen.job {
+        Some(JobStatus::Failed { reason }) => {
+            return Some(base(
+                r,
+                Action::Update,
+                format!("the last run failed ({reason}): run again from its checkpoints"),
+                Some(seen),
+            ))
+        }
+        Some(s) if s.is_done() && other.is_empty() => {
+            notes.push(format!(
+                "{}: {} with this spec; not run again (change it, or destroy, to rerun)",
+                r.addr,
+                s.word()
+            ));
+        }
+        _ => {}
+    }
+    (!other.is_empty()).then(|| base(r, Action::Update, format!("{} changed", other.join(", ")), Some(seen)))
+}
+
+/// Which jobs are done, and what that means for the computes they run on.
+struct JobView<'a> {
+    /// Job address → (compute, group address, done).
+    jobs: Vec<(&'a Addr, &'a str, Addr, bool)>,
+}
+
+impl<'a> JobView<'a> {
+    fn new(desired: &'a Desired, observed: &Observed) -> JobView<'a> {
+        let jobs = desired
+            .resources
+            .iter()
+            .filter(|r| r.kind == Kind::Job)
+            .map(|r| {
+                let compute = r.attributes.get("compute").map_or("", String::as_str);
+                let group = Addr::workers(compute, r.attributes.get("workers").map_or("", String::as_str));
+                let done = observed.resources.get(&r.addr).is_some_and(|o| {
+                    o.job.as_ref().is_some_and(JobStatus::is_done)
+                        && differing(Kind::Job, &o.attributes, &r.attributes).0.is_empty()
+                });
+                (&r.addr, compute, group, done)
+            })
+            .collect();
+        JobView { jobs }
+    }
+
+    /// A compute is wanted while one of its jobs is not done, or when it has no job.
+    fn compute_wanted(&self, compute: &str) -> bool {
+        let mut on = self.jobs.iter().filter(|j| j.1 == compute).peekable();
+        on.peek().is_none() || on.any(|j| !j.3)
+    }
+
+    /// The count a head or group gets after the jobs' states are taken into account.
+    fn count(&self, r: &Resource) -> (u64, String) {
+        let planned = r.count.as_ref().map_or((1, String::new()), |c| (c.value, c.reason.clone()));
+        let compute = r.addr.compute().unwrap_or("");
+        if !self.compute_wanted(compute) {
+            return (0, self.done_reason(|j| j.1 == compute));
+        }
+        if r.kind == Kind::WorkerGroup {
+            let mut on = self.jobs.iter().filter(|j| j.2 == r.addr).peekable();
+            if on.peek().is_some() && on.all(|j| j.3) {
+                return (0, self.done_reason(|j| j.2 == r.addr));
+            }
+        }
+        planned
+    }
+
+    fn done_reason(&self, pick: impl Fn(&&(&Addr, &str, Addr, bool)) -> bool) -> String {
+        let names: Vec<String> = self.jobs.iter().filter(pick).map(|j| j.0.to_string()).collect();
+        format!("{} done", names.join(", "))
+    }
+
+    /// The earlier job, on the same workers, that is not done yet.
+    fn waits_for(&self, r: &Resource) -> Option<&Addr> {
+        let group = self.jobs.iter().find(|j| j.0 == &r.addr)?.2.clone();
+        self.jobs.iter().take_while(|j| j.0 != &r.addr).find(|j| j.2 == group && !j.3).map(|j| j.0)
+    }
+
+    /// One line per compute kept down because its jobs are done.
+    fn down_notes(&self) -> Vec<String> {
+        let computes: BTreeSet<&str> = self.jobs.iter().map(|j| j.1).collect();
+        computes
+            .into_iter()
+            .filter(|c| !self.compute_wanted(c))
+            .map(|c| format!("compute.{c}: stays down ({})", self.done_reason(|j| j.1 == c)))
+            .collect()
+    }
+}

@@ -1,0 +1,89 @@
+//! What a provider found live: plain data, so that the planner stays pure and tests can
+//! write any state they like (empty, partial, drifted, over-provisioned) without a cloud.
+
+use super::addr::{Addr, Kind};
+use super::desired::Attributes;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Everything a stack owns, by address.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    pub resources: BTreeMap<Addr, ObservedResource>,
+}
+
+/// One resource as found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObservedResource {
+    pub kind: Kind,
+    /// As recorded when it was made or last updated.
+    pub attributes: Attributes,
+    /// Heads and worker groups: the live instances (dead ones are not listed).
+    #[serde(default)]
+    pub instances: Vec<Instance>,
+    /// Jobs: how the run stands.
+    #[serde(default)]
+    pub job: Option<JobStatus>,
+    /// As recorded, so that a resource gone from the file is still deleted in order.
+    #[serde(default)]
+    pub depends_on: Vec<Addr>,
+}
+
+/// One live instance.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Instance {
+    /// Its slot in the group: worker k runs islands k, k + count, ...
+    pub index: u64,
+    /// The provider's id (`pid 4242 since tick 99`, `i-0abc…`).
+    pub id: String,
+}
+
+/// How a job's run stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum JobStatus {
+    /// Running, or waiting for its workers.
+    Running,
+    /// Every island finished and the results were gathered.
+    Finished,
+    /// Stopped by `max_runtime`; done, like a finished job.
+    TimedOut,
+    /// Stopped by an error; the next apply resumes it from its checkpoints.
+    Failed { reason: String },
+}
+
+impl JobStatus {
+    /// Finished or timed out: the run is over on purpose and is not started again.
+    pub fn is_done(&self) -> bool {
+        matches!(self, JobStatus::Finished | JobStatus::TimedOut)
+    }
+
+    /// One word for tables.
+    pub fn word(&self) -> &'static str {
+        match self {
+            JobStatus::Running => "running",
+            JobStatus::Finished => "finished",
+            JobStatus::TimedOut => "timed out",
+            JobStatus::Failed { .. } => "failed",
+        }
+    }
+}
+
+impl ObservedResource {
+    /// What must match for a saved plan to still hold: attributes, instance ids and the
+    /// job's state, but not progress, which moves while nobody changes anything.
+    pub fn fingerprint(&self) -> String {
+        let mut ids: Vec<&str> = self.instances.iter().map(|i| i.id.as_str()).collect();
+        ids.sort_unstable();
+        let attrs: Vec<String> = self.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let job = self.job.as_ref().map_or("", JobStatus::word);
+        format!("{:?}|{}|{}|{}", self.kind, attrs.join(";"), ids.join(","), job)
+    }
+}
+
+impl Observed {
+    /// Each resource's fingerprint, by address.
+    pub fn fingerprints(&self) -> BTreeMap<Addr, String> {
+        self.resources.iter().map(|(a, r)| (a.clone(), r.fingerprint())).collect()
+    }
+}

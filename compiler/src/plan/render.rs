@@ -1,0 +1,188 @@
+//! A plan as text, in Terraform's shape: one block per change with `+`, `~`, `-/+`, `-`,
+//! a summary line, notes, then the cost table and each budget's runway. Pure text (colour
+//! only when asked), so snapshots can pin it; `src/` decides when to colour.
+
+use super::cost::Cost;
+use super::{Action, Change, Mode, Plan};
+use std::fmt::Write;
+
+/// The human form of `plan`.
+pub fn human(plan: &Plan, colour: bool) -> String {
+    let paint =
+        |code: &str, text: &str| if colour { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
+    let mut out = String::new();
+    if plan.is_empty() {
+        out.push_str(&paint("1;32", "No changes."));
+        out.push_str(match plan.mode {
+            Mode::Plan => " The live state matches the file.\n",
+            Mode::Destroy => " Nothing to destroy.\n",
+        });
+    } else {
+        out.push_str("gaform will perform the following actions:\n");
+        for c in &plan.resource_changes {
+            out.push('\n');
+            change(&mut out, c, &paint);
+        }
+        let s = plan.summary;
+        let _ = writeln!(
+            out,
+            "\n{} {} to add, {} to change, {} to destroy.",
+            paint("1", "Plan:"),
+            s.add,
+            s.change,
+            s.destroy
+        );
+    }
+    if !plan.notes.is_empty() {
+        out.push_str("\nNotes:\n");
+        for n in &plan.notes {
+            let _ = writeln!(out, "  - {n}");
+        }
+    }
+    if plan.mode == Mode::Plan {
+        cost(&mut out, &plan.cost);
+    }
+    out
+}
+
+fn change(out: &mut String, c: &Change, paint: &dyn Fn(&str, &str) -> String) {
+    let (colour, what) = match c.action {
+        Action::Create => ("32", "will be created"),
+        Action::Update => ("33", "will be updated in place"),
+        Action::Scale => ("33", "will be scaled"),
+        Action::Replace => ("31", "must be replaced"),
+        Action::Delete => ("31", "will be destroyed"),
+    };
+    let _ = writeln!(out, "  {} {what} ({})", paint("1", &format!("# {}", c.address)), c.reason);
+    let symbol = format!("{:>3}", c.action.symbol());
+    let _ = writeln!(out, "{} {} {{", paint(colour, &symbol), c.address);
+    let empty = Default::default();
+    let before = c.before.as_ref().unwrap_or(&empty);
+    let after = c.after.as_ref().unwrap_or(&empty);
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    if let Some(n) = &c.count {
+        let row = match c.action {
+            Action::Create => ("+".into(), "count".into(), format!("{} ({})", n.after, n.reason)),
+            Action::Delete => ("-".into(), "count".into(), format!("{} -> 0 ({})", n.before, n.reason)),
+            _ if n.before != n.after => {
+                ("~".into(), "count".into(), format!("{} -> {} ({})", n.before, n.after, n.reason))
+            }
+            _ => (" ".into(), "count".into(), format!("{} ({})", n.after, n.reason)),
+        };
+        rows.push(row);
+    }
+    let mut hidden = 0;
+    let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for k in keys {
+        let forced = if c.forced_by.contains(k) { " # forces replacement" } else { "" };
+        match (before.get(k), after.get(k), c.action) {
+            (_, Some(a), Action::Create) => rows.push(("+".into(), k.clone(), quote(a))),
+            (Some(b), _, Action::Delete) => rows.push(("-".into(), k.clone(), quote(b))),
+            (Some(b), Some(a), _) if b != a => {
+                rows.push(("~".into(), k.clone(), format!("{} -> {}{forced}", quote(b), quote(a))))
+            }
+            (None, Some(a), _) => rows.push(("+".into(), k.clone(), format!("{}{forced}", quote(a)))),
+            (Some(b), None, _) => rows.push(("-".into(), k.clone(), format!("{}{forced}", quote(b)))),
+            _ => hidden += 1,
+        }
+    }
+    let width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+    for (sym, key, value) in rows {
+        let sym = match sym.as_str() {
+            "+" => paint("32", "+"),
+            "-" => paint("31", "-"),
+            "~" => paint("33", "~"),
+            _ => " ".into(),
+        };
+        let _ = writeln!(out, "      {sym} {key:<width$} = {value}");
+    }
+    if !c.stop.is_empty() && c.action != Action::Create {
+        let ids: Vec<String> = c.stop.iter().map(|i| format!("[{}] {}", i.index, i.id)).collect();
+        let _ = writeln!(out, "        stop: {}", ids.join(", "));
+    }
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "        # ({hidden} unchanged attribute{} hidden)",
+            if hidden == 1 { "" } else { "s" }
+        );
+    }
+    out.push_str("    }\n");
+}
+
+fn quote(v: &str) -> String {
+    let bare = v.parse::<f64>().is_ok() || v == "true" || v == "false";
+    if bare {
+        v.to_string()
+    } else {
+        format!("{v:?}")
+    }
+}
+
+fn cost(out: &mut String, cost: &Cost) {
+    if cost.rows.is_empty() {
+        return;
+    }
+    out.push_str("\nCost (on-demand USD/hour; spot is usually less):\n");
+    let width = cost.rows.iter().map(|r| r.address.len()).max().unwrap_or(8).max(8);
+    let twidth = cost.rows.iter().map(|r| r.instance_type.len()).max().unwrap_or(4).max(4);
+    let _ = writeln!(
+        out,
+        "  {:<width$}  {:<twidth$}  {:>5}  {:>10}  {:>10}  {:>10}",
+        "resource", "type", "count", "planned", "at min", "at max"
+    );
+    for r in &cost.rows {
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:<twidth$}  {:>5}  {:>10}  {:>10}  {:>10}",
+            r.address,
+            r.instance_type,
+            r.count,
+            dollars(r.planned_per_hour),
+            format!("{} ({})", dollars(r.min_per_hour), r.min),
+            format!("{} ({})", dollars(r.max_per_hour), r.max),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {:<width$}  {:<twidth$}  {:>5}  {:>10}  {:>10}  {:>10}",
+        "total",
+        "",
+        "",
+        dollars(cost.planned_per_hour),
+        dollars(cost.min_per_hour),
+        dollars(cost.max_per_hour)
+    );
+    if cost.rows.iter().all(|r| r.provider == "local") {
+        out.push_str("  (local cloud: every instance is a process on this machine; nothing is charged)\n");
+    }
+    if cost.estimated {
+        out.push_str("  (some prices are us-east-1's, standing in for a region the catalog lacks)\n");
+    }
+    for b in &cost.budgets {
+        let line = match (b.hours, b.period_hours) {
+            (None, _) => "nothing is charged at the planned counts".to_string(),
+            (Some(h), Some(p)) if h >= p => {
+                format!(
+                    "at {}/hour it outlasts its {} ({h:.1} hours of {p} needed)",
+                    dollars(b.per_hour),
+                    b.period
+                )
+            }
+            (Some(h), Some(p)) => format!(
+                "at {}/hour it runs out after {h:.1} hours ({:.1} days), before its {} of {p} hours ends",
+                dollars(b.per_hour),
+                h / 24.0,
+                b.period
+            ),
+            (Some(h), None) => {
+                format!("at {}/hour it lasts {h:.1} hours ({:.1} days)", dollars(b.per_hour), h / 24.0)
+            }
+        };
+        let _ = writeln!(out, "Budget {} ({} per {}): {line}", b.budget, dollars(b.amount), b.period);
+    }
+}
+
+fn dollars(x: f64) -> String {
+    format!("${x:.2}")
+}
