@@ -14,6 +14,11 @@ pub trait Store: Send + Sync {
     fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError>;
     /// Where the store is, for messages.
     fn describe(&self) -> String;
+    /// True when a blob was written at `key`; stores that can tell without reading it
+    /// override this.
+    fn contains(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.get(key)?.is_some())
+    }
 }
 
 /// A store that failed, or a key that cannot be stored.
@@ -87,6 +92,10 @@ impl Store for LocalDir {
 
     fn describe(&self) -> String {
         self.root.display().to_string()
+    }
+
+    fn contains(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.path(key)?.is_file())
     }
 }
 

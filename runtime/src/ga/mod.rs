@@ -26,8 +26,8 @@ pub use island::Island;
 pub use mutation::{Mutate, Mutation};
 pub use outcome::{gather, Champion, Outcome, Timing};
 pub use run::{
-    checkpoint_key, data_key, load_data, load_job, prepare, run_island, run_islands_as_threads, Checkpoint,
-    Event, Loaded, Patience, RunError, JOB_KEY,
+    checkpoint_key, data_key, islands_finished, load_data, load_job, prepare, run_island, run_islands,
+    run_islands_as_threads, Checkpoint, Event, Loaded, Patience, RunError, JOB_KEY,
 };
 pub use selection::{Scores, Select, Selection};
 pub use space::{Genome, Range, Space, SpaceError};

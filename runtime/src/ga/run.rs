@@ -270,6 +270,16 @@ fn wait_for(
 }
 
 /// Every island's final checkpoint, in island order.
+/// True when every island has written its final checkpoint: the run is ready to gather.
+pub fn islands_finished(store: &dyn Store, config: &JobConfig) -> Result<bool, RunError> {
+    for island in 0..config.islands {
+        if !store.contains(&checkpoint_key(island, config.generations))? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 pub fn final_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Checkpoint>, RunError> {
     (0..config.islands)
         .map(|island| {
@@ -292,9 +302,25 @@ pub fn run_islands_as_threads(
     pool: Option<&rayon::ThreadPool>,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<(), RunError> {
+    let islands = load_job(store)?.islands;
+    run_islands(store, &(0..islands).collect::<Vec<_>>(), patience, pool, on_event)
+}
+
+/// Runs some of a job's islands, one thread each, in this process: what one worker of a
+/// group smaller than the island count does (worker k of n runs islands k, k + n, ...).
+/// The islands this process does not run must be running elsewhere, or the epochs wait.
+pub fn run_islands(
+    store: &dyn Store,
+    islands: &[u64],
+    patience: Patience,
+    pool: Option<&rayon::ThreadPool>,
+    on_event: &(dyn Fn(Event) + Sync),
+) -> Result<(), RunError> {
     let job = &Loaded::from(store)?;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..job.config.islands)
+        let handles: Vec<_> = islands
+            .iter()
+            .copied()
             .map(|island| scope.spawn(move || evolve(store, job, island, patience, pool, on_event)))
             .collect();
         let mut first_error = None;

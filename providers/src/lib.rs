@@ -1,0 +1,21 @@
+//! Providers: observe what a stack owns, and carry out one plan action at a time. The
+//! `local` cloud runs every instance as a `gaform` process on this machine; the apply walk
+//! runs a plan's actions in dependency order with bounded concurrency.
+
+pub mod local;
+pub mod process;
+pub mod state;
+pub mod walk;
+
+use gaform_compiler::plan::{Change, Desired, Observed};
+
+/// What a cloud must do for plan and apply.
+pub trait Provider: Send + Sync {
+    /// Everything the stack owns, found by the stack's own labels, never by guesswork.
+    fn observe(&self) -> Result<Observed, String>;
+
+    /// Carries out one change and says what it made or removed (`started [0] pid 4242`).
+    /// `desired` is the whole desired state, for what the change needs of its neighbours
+    /// (a job's worker count). The result is recorded before this returns.
+    fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String>;
+}

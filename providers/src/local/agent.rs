@@ -1,0 +1,87 @@
+//! What a `gaform head` or `gaform worker` process of the local cloud needs of the records:
+//! registering itself in the slot it was started for, noticing it was replaced or removed,
+//! and finding the job and islands it should run.
+
+use super::records::{InstanceRecord, JobRecord, StackDir};
+use crate::process::ProcessId;
+use gaform_compiler::plan::{Addr, JobStatus, Kind};
+
+/// This process's slot.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    pub record: InstanceRecord,
+    pub me: ProcessId,
+}
+
+/// Claims `address[index]` for this process. `Ok(None)` when another live process holds
+/// the slot already: this one is a duplicate and must exit.
+pub fn register(stack: &StackDir, address: &Addr, index: u64) -> Result<Option<Registration>, String> {
+    let me = ProcessId::current().ok_or("cannot read this process's start time from /proc")?;
+    let mut record = stack.instance(address, index)?.ok_or_else(|| {
+        format!(
+            "{} has no record in {}: instances are started by `gaform apply`",
+            address.instance(index),
+            stack.root().display()
+        )
+    })?;
+    if let Some(other) = record.process.filter(|p| *p != me && p.is_alive()) {
+        eprintln!("{} already runs as pid {}; this duplicate exits", address.instance(index), other.pid);
+        return Ok(None);
+    }
+    record.process = Some(me);
+    stack.write_instance(&record)?;
+    Ok(Some(Registration { record, me }))
+}
+
+impl Registration {
+    /// False once the slot's record is gone or names another process: stop at once.
+    pub fn is_current(&self, stack: &StackDir) -> bool {
+        stack
+            .instance(&self.record.address, self.record.index)
+            .ok()
+            .flatten()
+            .is_some_and(|r| r.process == Some(self.me))
+    }
+
+    /// The slot's record as it is now (an update in place changes its attributes).
+    pub fn reload(&self, stack: &StackDir) -> InstanceRecord {
+        stack
+            .instance(&self.record.address, self.record.index)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| self.record.clone())
+    }
+}
+
+/// The islands worker `worker` of `workers` runs: worker, worker + workers, …
+pub fn islands_of(worker: u64, workers: u64, islands: u64) -> Vec<u64> {
+    (worker..islands).step_by(workers.max(1) as usize).collect()
+}
+
+/// The running job on `group`, if any (the first by name when several are recorded).
+pub fn running_job(stack: &StackDir, group: &Addr) -> Result<Option<JobRecord>, String> {
+    Ok(stack.jobs()?.into_iter().find(|j| &j.group == group && j.status == JobStatus::Running))
+}
+
+/// True while `compute`'s head process runs.
+pub fn head_alive(stack: &StackDir, compute: &str) -> bool {
+    let head = Addr::head(compute);
+    stack
+        .instances()
+        .unwrap_or_default()
+        .iter()
+        .any(|r| r.kind == Kind::Head && r.address == head && r.process.is_some_and(|p| p.is_alive()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::islands_of;
+
+    #[test]
+    fn islands_are_dealt_round_robin() {
+        assert_eq!(islands_of(0, 2, 2), vec![0]);
+        assert_eq!(islands_of(1, 2, 5), vec![1, 3]);
+        assert_eq!(islands_of(0, 2, 5), vec![0, 2, 4]);
+        assert_eq!(islands_of(3, 4, 2), Vec::<u64>::new());
+    }
+}

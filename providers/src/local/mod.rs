@@ -1,0 +1,341 @@
+//! The local cloud: every instance is a detached `gaform head` or `gaform worker` process
+//! on this machine, recorded under `.gaform/` beside the `.gaf` file and observed by pid
+//! and start time. Jobs run in a runtime store under `.gaform/jobs/NAME/store`.
+
+pub mod agent;
+mod lock;
+pub mod records;
+
+pub use lock::{clear_stale, Lock};
+pub use records::{InstanceRecord, JobRecord, StackDir, StackRecord};
+
+use crate::process::{spawn_detached, ProcessId};
+use crate::Provider;
+use gaform_compiler::plan::{
+    Action, Addr, Change, Desired, Instance, JobStatus, Kind, Observed, ObservedResource, Resource,
+};
+use records::{now, remove_dir, remove_file};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a stopped process gets to exit on SIGTERM before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long a started process gets to register itself.
+const START_WAIT: Duration = Duration::from_secs(20);
+
+/// What the runtime must do for a job before its workers can run it; implemented by the
+/// binary, which alone knows both the language and the runtime.
+pub trait JobSetup: Send + Sync {
+    /// Writes job `name`'s configuration (with `islands` islands) and data into `store`.
+    fn prepare(&self, name: &str, islands: u64, store: &Path) -> Result<(), String>;
+}
+
+/// The local provider of one stack.
+#[derive(Clone)]
+pub struct LocalProvider {
+    stack: StackDir,
+    /// The `gaform` executable instances run.
+    exe: PathBuf,
+    /// Where results land (`results/JOB`), absolute.
+    results: PathBuf,
+    setup: Option<Arc<dyn JobSetup>>,
+}
+
+impl LocalProvider {
+    /// The provider for the stack in `stack`, starting instances with `exe`.
+    pub fn new(
+        stack: StackDir,
+        exe: PathBuf,
+        results: PathBuf,
+        setup: Option<Arc<dyn JobSetup>>,
+    ) -> LocalProvider {
+        LocalProvider { stack, exe, results, setup }
+    }
+
+    /// The stack's directory.
+    pub fn stack(&self) -> &StackDir {
+        &self.stack
+    }
+
+    /// Starts one instance in `slot` from `template` (its address, kind, attributes) and
+    /// waits until the process has registered itself.
+    pub fn start_instance(&self, template: &InstanceRecord, slot: u64) -> Result<ProcessId, String> {
+        let mut record = template.clone();
+        record.index = slot;
+        record.process = None;
+        record.started_at = now();
+        self.stack.write_instance(&record)?;
+        let mut command = Command::new(&self.exe);
+        let role = if record.kind == Kind::Head { "head" } else { "worker" };
+        command.arg(role).arg("--stack").arg(self.stack.root()).arg("--address").arg(record.address.as_str());
+        command.arg("--index").arg(slot.to_string());
+        if record.kind == Kind::WorkerGroup {
+            command.arg("--threads").arg(record.threads.to_string());
+        }
+        let log = self.stack.instance_log(&record.address, slot);
+        let child = spawn_detached(&mut command, &log)
+            .map_err(|e| format!("cannot start {}: {e}", record.address.instance(slot)))?;
+        let waited = Instant::now();
+        loop {
+            let registered = self.stack.instance(&record.address, slot)?.and_then(|r| r.process);
+            if registered == Some(child) {
+                return Ok(child);
+            }
+            if !child.is_alive() || waited.elapsed() > START_WAIT {
+                let _ = child.terminate(STOP_GRACE);
+                return Err(format!(
+                    "{} (pid {}) did not start: {}",
+                    record.address.instance(slot),
+                    child.pid,
+                    tail(&log)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Stops the instance in `slot` of `address` (if it runs) and removes its record.
+    pub fn stop_instance(&self, address: &Addr, slot: u64) -> Result<(), String> {
+        if let Some(r) = self.stack.instance(address, slot)? {
+            if let Some(p) = r.process {
+                if !p.terminate(STOP_GRACE) {
+                    return Err(format!("{} (pid {}) did not stop", address.instance(slot), p.pid));
+                }
+            }
+        }
+        self.stack.remove_instance(address, slot)
+    }
+
+    /// Stops every instance of `address` that runs, keeping the records: what a job's
+    /// removal does to its workers, which the head then restarts for the new run.
+    fn interrupt(&self, address: &Addr) -> Result<(), String> {
+        for r in self.stack.instances()?.iter().filter(|r| &r.address == address) {
+            if let Some(p) = r.process {
+                p.terminate(STOP_GRACE);
+            }
+        }
+        Ok(())
+    }
+
+    fn counted(&self, change: &Change, desired: &Desired) -> Result<String, String> {
+        let address = &change.address;
+        let mut said = Vec::new();
+        for i in &change.stop {
+            self.stop_instance(address, i.index)?;
+            said.push(format!("stopped [{}] {}", i.index, i.id));
+        }
+        // Records of dead instances are cleared when their resource changes.
+        let records = self.stack.instances()?;
+        for r in records.iter().filter(|r| &r.address == address) {
+            let live = r.process.is_some_and(|p| p.is_alive());
+            if !live || change.action == Action::Delete {
+                self.stop_instance(address, r.index)?;
+            }
+        }
+        if change.action == Action::Update {
+            for mut r in self.stack.instances()?.into_iter().filter(|r| &r.address == address) {
+                r.attributes = change.after.clone().unwrap_or_default();
+                self.stack.write_instance(&r)?;
+            }
+            said.push("attributes recorded".into());
+        }
+        if !change.start.is_empty() {
+            let resource =
+                desired.get(address).ok_or_else(|| format!("{address} is not in the desired state"))?;
+            let template = template(resource);
+            for &slot in &change.start {
+                let id = self.start_instance(&template, slot)?;
+                said.push(format!("started [{slot}] pid {}", id.pid));
+            }
+        }
+        Ok(said.join(", "))
+    }
+
+    fn job(&self, change: &Change, desired: &Desired) -> Result<String, String> {
+        let name = change.address.as_str().trim_start_matches("job.").to_string();
+        match change.action {
+            Action::Delete => {
+                self.remove_job(&name).map(|()| "removed its record and store (results stay)".into())
+            }
+            Action::Replace => {
+                self.remove_job(&name)?;
+                self.create_job(&name, change, desired)
+            }
+            Action::Create => self.create_job(&name, change, desired),
+            Action::Update | Action::Scale => {
+                let mut record =
+                    self.stack.job(&name)?.ok_or_else(|| format!("{} has no record", change.address))?;
+                record.attributes = change.after.clone().unwrap_or_default();
+                record.max_runtime_secs = runtime_secs(&record.attributes);
+                let restarted = matches!(record.status, JobStatus::Failed { .. });
+                if restarted {
+                    record.status = JobStatus::Running;
+                    record.replacements.clear();
+                    record.started_at = now();
+                }
+                self.stack.write_job(&record)?;
+                Ok(if restarted {
+                    "running again from its checkpoints".into()
+                } else {
+                    "attributes recorded".into()
+                })
+            }
+        }
+    }
+
+    fn remove_job(&self, name: &str) -> Result<(), String> {
+        if let Some(record) = self.stack.job(name)? {
+            self.interrupt(&record.group)?;
+        }
+        remove_dir(&self.stack.job_dir(name))
+    }
+
+    fn create_job(&self, name: &str, change: &Change, desired: &Desired) -> Result<String, String> {
+        let attributes = change.after.clone().unwrap_or_default();
+        let group = change
+            .needs
+            .first()
+            .cloned()
+            .ok_or_else(|| format!("{} names no worker group", change.address))?;
+        let workers = desired.get(&group).and_then(|g| g.count.as_ref()).map_or(1, |c| c.value.max(1));
+        let islands: u64 = attributes.get("islands").and_then(|v| v.parse().ok()).unwrap_or(workers);
+        let setup = self.setup.as_ref().ok_or("this provider cannot prepare jobs")?;
+        let store = self.stack.job_store(name);
+        remove_dir(&self.stack.job_dir(name))?;
+        setup.prepare(name, islands, &store)?;
+        let record = JobRecord {
+            address: change.address.clone(),
+            name: name.to_string(),
+            max_runtime_secs: runtime_secs(&attributes),
+            attributes,
+            depends_on: change.needs.clone(),
+            status: JobStatus::Running,
+            group,
+            workers,
+            islands,
+            results_dir: self.results.join(name),
+            started_at: now(),
+            finished_at: None,
+            summary: None,
+            replacements: Default::default(),
+        };
+        self.stack.write_job(&record)?;
+        self.stack.event(
+            Some(&self.stack.job_log(name)),
+            &format!("{}: started, {islands} island(s) on {workers} worker(s)", change.address),
+        );
+        Ok(format!("{islands} island(s) on {} ({workers} worker(s))", record.group))
+    }
+
+    fn state_dir(&self, change: &Change) -> Result<String, String> {
+        if change.action == Action::Delete {
+            for dir in ["instances", "jobs", "logs"] {
+                remove_dir(&self.stack.root().join(dir))?;
+            }
+            remove_file(&self.stack.root().join("events.log"))?;
+            remove_file(&self.stack.stack_file())?;
+            return Ok(format!("removed the records in {}", self.stack.root().display()));
+        }
+        let record = StackRecord {
+            address: change.address.clone(),
+            attributes: change.after.clone().unwrap_or_default(),
+        };
+        self.stack.write_stack(&record)?;
+        Ok(format!("records in {}", self.stack.root().display()))
+    }
+}
+
+impl Provider for LocalProvider {
+    fn observe(&self) -> Result<Observed, String> {
+        let mut observed = Observed::default();
+        if let Some(stack) = self.stack.stack()? {
+            observed.resources.insert(
+                stack.address,
+                ObservedResource {
+                    kind: Kind::StateDir,
+                    attributes: stack.attributes,
+                    instances: vec![],
+                    job: None,
+                    depends_on: vec![],
+                },
+            );
+        }
+        for r in self.stack.instances()? {
+            let Some(p) = r.process.filter(ProcessId::is_alive) else { continue };
+            let entry = observed.resources.entry(r.address.clone()).or_insert_with(|| ObservedResource {
+                kind: r.kind,
+                attributes: r.attributes.clone(),
+                instances: vec![],
+                job: None,
+                depends_on: r.depends_on.clone(),
+            });
+            entry.instances.push(Instance { index: r.index, id: format!("pid {}", p.pid) });
+        }
+        for j in self.stack.jobs()? {
+            observed.resources.insert(
+                j.address.clone(),
+                ObservedResource {
+                    kind: Kind::Job,
+                    attributes: j.attributes,
+                    instances: vec![],
+                    job: Some(j.status),
+                    depends_on: j.depends_on,
+                },
+            );
+        }
+        Ok(observed)
+    }
+
+    fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {
+        match change.kind {
+            Kind::StateDir => self.state_dir(change),
+            Kind::Head | Kind::WorkerGroup => self.counted(change, desired),
+            Kind::Job => self.job(change, desired),
+            Kind::Network | Kind::SecurityGroup | Kind::LaunchTemplate => {
+                Err(format!("{}: the local cloud has no {}", change.address, change.kind.noun()))
+            }
+        }
+    }
+}
+
+/// The record every instance of `resource` starts from.
+fn template(resource: &Resource) -> InstanceRecord {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let vcpus = resource.footprint.as_ref().map_or(1, |f| f.vcpus.max(1) as usize);
+    InstanceRecord {
+        address: resource.addr.clone(),
+        kind: resource.kind,
+        index: 0,
+        attributes: resource.attributes.clone(),
+        depends_on: resource.depends_on.clone(),
+        threads: vcpus.min(cores),
+        process: None,
+        started_at: now(),
+    }
+}
+
+fn runtime_secs(attributes: &gaform_compiler::plan::Attributes) -> Option<f64> {
+    let text = attributes.get("max_runtime")?;
+    let (number, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic())?);
+    let scale = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3_600.0,
+        "d" => 86_400.0,
+        _ => return None,
+    };
+    number.parse::<f64>().ok().map(|n| n * scale)
+}
+
+/// The last lines of a log, for a message.
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().rev().take(5).collect();
+    if lines.is_empty() {
+        format!("nothing in {}", log.display())
+    } else {
+        lines.into_iter().rev().collect::<Vec<_>>().join(" / ")
+    }
+}

@@ -1,0 +1,271 @@
+//! The local cloud's records under `.gaform/`, one small JSON file per instance and per
+//! job, each written atomically: a SIGKILL at any moment leaves every record whole, and
+//! the next observe sees exactly what was made.
+
+use crate::process::ProcessId;
+use crate::state::{read_json, write_json};
+use gaform_compiler::plan::{Addr, Attributes, JobStatus, Kind};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The `.gaform/` directory of one stack.
+#[derive(Clone, Debug)]
+pub struct StackDir {
+    root: PathBuf,
+}
+
+/// The state directory's own record: it exists once `cloud.NAME.state_dir` is created.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StackRecord {
+    pub address: Addr,
+    pub attributes: Attributes,
+}
+
+/// One head or worker: a `gaform head` / `gaform worker` process.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    pub address: Addr,
+    pub kind: Kind,
+    pub index: u64,
+    pub attributes: Attributes,
+    pub depends_on: Vec<Addr>,
+    /// Rayon threads for a worker: its type's vCPUs, capped at this machine's cores.
+    pub threads: usize,
+    /// Filled in by the process itself when it starts, so that a spawner killed between
+    /// `spawn` and its next write still leaves a process that is known and not started twice.
+    pub process: Option<ProcessId>,
+    /// Unix seconds.
+    pub started_at: f64,
+}
+
+/// One job's run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub address: Addr,
+    pub name: String,
+    pub attributes: Attributes,
+    pub depends_on: Vec<Addr>,
+    pub status: JobStatus,
+    /// The group whose workers run it, and how many there are: worker k runs islands
+    /// k, k + workers, …
+    pub group: Addr,
+    pub workers: u64,
+    pub islands: u64,
+    pub max_runtime_secs: Option<f64>,
+    /// Absolute: where the head writes `best.json` and the rest.
+    pub results_dir: PathBuf,
+    /// Unix seconds.
+    pub started_at: f64,
+    pub finished_at: Option<f64>,
+    /// The best strategy and its metrics, once finished.
+    pub summary: Option<String>,
+    /// Replacements per worker slot, so that a worker that keeps failing fails the job.
+    #[serde(default)]
+    pub replacements: BTreeMap<u64, u32>,
+}
+
+/// Unix seconds now.
+pub fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl StackDir {
+    /// The stack whose records live in `root` (`.gaform` beside the `.gaf` file).
+    pub fn new(root: impl Into<PathBuf>) -> StackDir {
+        StackDir { root: root.into() }
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(crate) fn stack_file(&self) -> PathBuf {
+        self.root.join("stack.json")
+    }
+
+    fn instances_dir(&self) -> PathBuf {
+        self.root.join("instances")
+    }
+
+    fn jobs_dir(&self) -> PathBuf {
+        self.root.join("jobs")
+    }
+
+    /// Where an instance's record lives.
+    pub fn instance_file(&self, address: &Addr, index: u64) -> PathBuf {
+        self.instances_dir().join(format!("{}.json", address.instance(index)))
+    }
+
+    /// Where an instance's process writes its stdout and stderr.
+    pub fn instance_log(&self, address: &Addr, index: u64) -> PathBuf {
+        self.root.join("logs").join(format!("{}.log", address.instance(index)))
+    }
+
+    /// A job's directory: record, store and log.
+    pub fn job_dir(&self, name: &str) -> PathBuf {
+        self.jobs_dir().join(name)
+    }
+
+    /// A job's runtime store: configuration, data, checkpoints.
+    pub fn job_store(&self, name: &str) -> PathBuf {
+        self.job_dir(name).join("store")
+    }
+
+    /// A job's log: what its head and workers said.
+    pub fn job_log(&self, name: &str) -> PathBuf {
+        self.job_dir(name).join("log")
+    }
+
+    fn job_file(&self, name: &str) -> PathBuf {
+        self.job_dir(name).join("record.json")
+    }
+
+    /// The lock file.
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join("lock")
+    }
+
+    /// The state directory's record, if created.
+    pub fn stack(&self) -> Result<Option<StackRecord>, String> {
+        read_json(&self.stack_file())
+    }
+
+    /// Writes the state directory's record.
+    pub fn write_stack(&self, record: &StackRecord) -> Result<(), String> {
+        write_json(&self.stack_file(), record)
+    }
+
+    /// Every instance record, live or not, sorted by address and index.
+    pub fn instances(&self) -> Result<Vec<InstanceRecord>, String> {
+        let mut out: Vec<InstanceRecord> =
+            self.read_all(&self.instances_dir(), |p| p.extension().is_some_and(|e| e == "json"))?;
+        out.sort_by(|a, b| (&a.address, a.index).cmp(&(&b.address, b.index)));
+        Ok(out)
+    }
+
+    /// One instance's record.
+    pub fn instance(&self, address: &Addr, index: u64) -> Result<Option<InstanceRecord>, String> {
+        read_json(&self.instance_file(address, index))
+    }
+
+    /// Writes an instance's record.
+    pub fn write_instance(&self, record: &InstanceRecord) -> Result<(), String> {
+        write_json(&self.instance_file(&record.address, record.index), record)
+    }
+
+    /// Removes an instance's record.
+    pub fn remove_instance(&self, address: &Addr, index: u64) -> Result<(), String> {
+        remove_file(&self.instance_file(address, index))
+    }
+
+    /// Every job record, sorted by name.
+    pub fn jobs(&self) -> Result<Vec<JobRecord>, String> {
+        let dir = self.jobs_dir();
+        let mut out = Vec::new();
+        for entry in list(&dir)? {
+            if let Some(record) = read_json::<JobRecord>(&entry.join("record.json"))? {
+                out.push(record);
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// One job's record.
+    pub fn job(&self, name: &str) -> Result<Option<JobRecord>, String> {
+        read_json(&self.job_file(name))
+    }
+
+    /// Writes a job's record.
+    pub fn write_job(&self, record: &JobRecord) -> Result<(), String> {
+        write_json(&self.job_file(&record.name), record)
+    }
+
+    /// Appends a line to `.gaform/events.log` and to `log` if given: what happened to the
+    /// stack without anyone asking (a worker replaced, a compute terminated).
+    pub fn event(&self, log: Option<&Path>, line: &str) {
+        let stamped = format!("{} {line}\n", timestamp(now()));
+        for path in std::iter::once(self.root.join("events.log")).chain(log.map(Path::to_path_buf)) {
+            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+                let _ = f.write_all(stamped.as_bytes());
+            }
+        }
+    }
+
+    fn read_all<T: serde::de::DeserializeOwned>(
+        &self,
+        dir: &Path,
+        keep: impl Fn(&Path) -> bool,
+    ) -> Result<Vec<T>, String> {
+        let mut out = Vec::new();
+        for path in list(dir)?.into_iter().filter(|p| keep(p)) {
+            if let Some(r) = read_json(&path)? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn list(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => {
+            let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            // Temporary files of atomic writes in flight start with a dot.
+            paths.retain(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')));
+            paths.sort();
+            Ok(paths)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
+        Err(e) => Err(format!("cannot list {}: {e}", dir.display())),
+    }
+}
+
+/// Removes a file; a file already gone is fine.
+pub fn remove_file(path: &Path) -> Result<(), String> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("cannot remove {}: {e}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Removes a directory tree; one already gone is fine.
+pub fn remove_dir(path: &Path) -> Result<(), String> {
+    match std::fs::remove_dir_all(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("cannot remove {}: {e}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `2026-11-26 05:30:38Z` for Unix seconds (UTC; days to civil date after H. Hinnant).
+pub fn timestamp(unix: f64) -> String {
+    let secs = unix.max(0.0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z", rem / 3_600, rem % 3_600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_are_utc_civil_dates() {
+        assert_eq!(super::timestamp(0.0), "1970-01-01 00:00:00Z");
+        assert_eq!(super::timestamp(1_795_671_038.0), "2026-11-26 05:30:38Z");
+    }
+}
