@@ -24,8 +24,100 @@ pub enum Command {
     /// Run a job on this machine, its islands as threads (or worker processes): no
     /// provisioning. Results go to results/JOB/.
     Run(RunArgs),
-    /// Run one island of a prepared job (what provisioned workers run).
+    /// Show what would change: observe the stack, diff it with the file, price it.
+    Plan(PlanArgs),
+    /// Make the stack match the file (or carry out a saved plan), then run its jobs.
+    Apply(ApplyArgs),
+    /// Remove everything the stack owns (results/ stays).
+    Destroy(DestroyArgs),
+    /// What the stack runs and how far its jobs are.
+    Status(StackArgs),
+    /// Print a job's log.
+    Logs(LogsArgs),
+    /// Clear the lock left by an apply or destroy that was killed.
+    Unlock(StackArgs),
+    /// Run one worker: an island of a prepared job, or a local cloud instance.
     Worker(WorkerArgs),
+    /// A compute's head on the local cloud (started by apply).
+    #[command(hide = true)]
+    Head(HeadArgs),
+}
+
+/// `gaform plan`.
+#[derive(Args)]
+pub struct PlanArgs {
+    /// The .gaf file.
+    pub file: PathBuf,
+    /// Print the plan as versioned JSON instead.
+    #[arg(long)]
+    pub json: bool,
+    /// Save the plan, for `gaform apply FILE` (Terraform's `-out` is accepted too).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 with no changes, 2 with changes, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan the removal of everything the stack owns.
+    #[arg(long)]
+    pub destroy: bool,
+}
+
+/// `gaform apply`.
+#[derive(Args)]
+pub struct ApplyArgs {
+    /// A .gaf file, or a plan saved by `gaform plan --out`.
+    pub target: PathBuf,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Changes carried out at once, at most.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+    /// Return once the stack is provisioned; the jobs run on.
+    #[arg(long)]
+    pub detach: bool,
+}
+
+/// `gaform destroy`.
+#[derive(Args)]
+pub struct DestroyArgs {
+    /// The .gaf file.
+    pub file: PathBuf,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Changes carried out at once, at most.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+}
+
+/// Commands on one stack.
+#[derive(Args)]
+pub struct StackArgs {
+    /// The .gaf file [default: the only one in this directory].
+    pub file: Option<PathBuf>,
+}
+
+/// `gaform logs`.
+#[derive(Args)]
+pub struct LogsArgs {
+    /// The job.
+    pub job: String,
+    /// The .gaf file [default: the only one in this directory].
+    pub file: Option<PathBuf>,
+}
+
+/// `gaform head`.
+#[derive(Args)]
+pub struct HeadArgs {
+    /// The stack's records directory.
+    #[arg(long)]
+    pub stack: PathBuf,
+    /// `compute.NAME.head`.
+    #[arg(long)]
+    pub address: String,
+    #[arg(long, default_value_t = 0)]
+    pub index: u64,
 }
 
 /// How diagnostics are printed.
@@ -121,10 +213,22 @@ pub struct RunArgs {
 pub struct WorkerArgs {
     /// The run's store: a directory, or file:///path.
     #[arg(long)]
-    pub store: String,
+    pub store: Option<String>,
     /// Which island to run (0-based).
     #[arg(long)]
-    pub island: u64,
+    pub island: Option<u64>,
+    /// Local cloud: the stack's records directory.
+    #[arg(long)]
+    pub stack: Option<PathBuf>,
+    /// Local cloud: the worker group's address.
+    #[arg(long)]
+    pub address: Option<String>,
+    /// Local cloud: this worker's slot in its group.
+    #[arg(long)]
+    pub index: Option<u64>,
+    /// Rayon threads [default: the instance type's vCPUs, capped at this machine's cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Seconds to wait for the neighbour island's checkpoint before giving up.
     #[arg(long, default_value_t = 1800)]
     pub patience: u64,

@@ -30,6 +30,12 @@ impl Host for FileHost {
         self.probed.borrow_mut().insert(path.to_string(), result.clone());
         result
     }
+
+    fn data_digest(&self, path: &str) -> Option<String> {
+        use sha2::{Digest, Sha256};
+        let bytes = std::fs::read(self.base.join(path)).ok()?;
+        Some(crate::cmd::stack::hex(&Sha256::digest(&bytes)))
+    }
 }
 
 impl FileHost {

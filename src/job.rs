@@ -37,9 +37,18 @@ pub fn fixed_strategy(strategy: &ir::Strategy) -> Result<Strategy, String> {
 /// Hall of fame size: the distinct best genomes a run reports.
 const HALL_OF_FAME: u64 = 10;
 
-/// The runtime's configuration for `job`; `islands` when the job leaves it to the plan
-/// (the worker count the compute may scale to).
-pub fn job_config(program: &ir::Program, job: &ir::Job) -> JobConfig {
+/// The islands a job runs: its own `islands`, or else the worker count the plan chooses
+/// for its group.
+pub fn planned_islands(program: &ir::Program, job: &ir::Job) -> u64 {
+    job.islands.unwrap_or_else(|| {
+        let (counts, _) = gaform_compiler::plan::count::choose(program);
+        counts.get(job.compute.0).and_then(|c| c.get(job.workers)).map_or(1, |c| c.value.max(1))
+    })
+}
+
+/// The runtime's configuration for `job`, with `islands` islands (the job's own, or the
+/// worker count the plan chose when the job leaves it open).
+pub fn job_config(job: &ir::Job, islands: u64) -> JobConfig {
     let range = |r: ParamRange| Range { lo: r.lo, hi: r.hi };
     let space = match job.strategy {
         ir::Strategy::SmaCrossover { fast, slow } => {
@@ -52,7 +61,6 @@ pub fn job_config(program: &ir::Program, job: &ir::Job) -> JobConfig {
             Space::Breakout { lookback: range(lookback), exit: range(exit) }
         }
     };
-    let workers = program.computes.get(job.compute.0).and_then(|c| c.workers.get(job.workers));
     let data = std::path::Path::new(&job.data)
         .file_name()
         .map_or_else(|| job.data.clone(), |n| n.to_string_lossy().into_owned());
@@ -78,7 +86,7 @@ pub fn job_config(program: &ir::Program, job: &ir::Job) -> JobConfig {
             ir::Mutation::Reset { rate } => Mutation::Reset { rate },
         },
         elitism: job.elitism,
-        islands: job.islands.unwrap_or_else(|| workers.map_or(1, |w| w.max.value.max(1))),
+        islands,
         migration: Migration { every: job.migration.every, count: job.migration.count },
         seed: job.seed,
         costs: Costs { cash: job.cash, commission: job.commission },

@@ -12,19 +12,37 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    // Terraform's single-dash `-out=FILE` / `-out FILE`, which clap would read as `-o ut`.
+    let args = std::env::args_os().map(|a| match a.to_str() {
+        Some("-out") => "--out".into(),
+        Some(s) if s.starts_with("-out=") => format!("-{s}").into(),
+        _ => a,
+    });
+    let cli = cli::Cli::parse_from(args);
+    // Plan-like commands follow Terraform: 1 on error (2 means "changes" to `plan`).
+    let error_code = match cli.command {
+        cli::Command::Plan(_) | cli::Command::Apply(_) | cli::Command::Destroy(_) => 1,
+        _ => 2,
+    };
     let result = match cli.command {
         cli::Command::Check(args) => cmd::check::run(&args),
         cli::Command::Fmt(args) => cmd::fmt::run(&args),
         cli::Command::Backtest(args) => cmd::backtest::run(&args),
         cli::Command::Run(args) => cmd::run::run(&args),
         cli::Command::Worker(args) => cmd::worker::run(&args),
+        cli::Command::Plan(args) => cmd::plan::run(&args),
+        cli::Command::Apply(args) => cmd::apply::apply(&args),
+        cli::Command::Destroy(args) => cmd::apply::destroy(&args),
+        cli::Command::Status(args) => cmd::status::status(&args),
+        cli::Command::Logs(args) => cmd::status::logs(&args),
+        cli::Command::Unlock(args) => cmd::status::unlock(&args),
+        cli::Command::Head(args) => cmd::head::run(&args),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(2)
+            ExitCode::from(error_code)
         }
     }
 }

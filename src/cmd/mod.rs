@@ -1,7 +1,12 @@
 //! One module per subcommand.
 
+pub mod apply;
 pub mod backtest;
 pub mod check;
 pub mod fmt;
+pub mod head;
+pub mod plan;
 pub mod run;
+pub mod stack;
+pub mod status;
 pub mod worker;

@@ -31,7 +31,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::FAILURE);
     };
     let job = pick_job(&program, args.job.as_deref())?;
-    let config = crate::job::job_config(&program, job);
+    let config = crate::job::job_config(job, crate::job::planned_islands(&program, job));
     let data_path = base.join(&job.data);
     let csv = std::fs::read_to_string(&data_path)
         .map_err(|e| format!("cannot read {}: {e}", data_path.display()))?;
@@ -128,7 +128,7 @@ fn run_workers(store_dir: &Path, islands: u64, patience: u64) -> Result<(), Stri
     }
 }
 
-fn summary(outcome: &Outcome, out: &Path, seconds: f64) -> String {
+pub fn summary(outcome: &Outcome, out: &Path, seconds: f64) -> String {
     let Some(best) = outcome.best() else { return String::new() };
     let m = &best.metrics;
     let evaluations = outcome.evaluations();

@@ -1,20 +1,119 @@
-//! `gaform worker --store URL --island K`: one island of a prepared job, resumed from its
-//! last checkpoint if it has one. What the local and AWS providers start on each worker.
+//! `gaform worker`: one worker.
+//! - `--store URL --island K`: one island of a prepared job, resumed from its last
+//!   checkpoint if it has one (by hand, or `gaform run --islands-as processes`).
+//! - `--stack DIR --address A --index K`: an instance of the local cloud, started by apply
+//!   or by its head. It runs its share of the group's running job (islands K, K + n, …),
+//!   waits while there is none, and exits when its slot is taken from it or its head is gone.
 
 use crate::cli::WorkerArgs;
 use crate::progress::Progress;
-use gaform_runtime::ga::{self, Patience};
-use gaform_runtime::store;
+use gaform_compiler::plan::Addr;
+use gaform_providers::local::agent;
+use gaform_providers::local::StackDir;
+use gaform_runtime::ga::{self, Event, Patience};
+use gaform_runtime::store::{self, LocalDir};
+use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a worker outlives its compute's head before it takes itself down.
+const ORPHAN_GRACE: Duration = Duration::from_secs(10);
 
 pub fn run(args: &WorkerArgs) -> Result<ExitCode, String> {
-    let store = store::open(&args.store).map_err(|e| e.to_string())?;
+    match (&args.store, args.island, &args.stack, &args.address, args.index) {
+        (Some(url), Some(island), None, None, None) => island_worker(url, island, args.patience),
+        (None, None, Some(stack), Some(address), Some(index)) => {
+            instance(&StackDir::new(stack), &Addr(address.clone()), index, args.threads, args.patience)
+        }
+        _ => Err("give either --store and --island, or --stack, --address and --index".into()),
+    }
+}
+
+fn island_worker(url: &str, island: u64, patience: u64) -> Result<ExitCode, String> {
+    let store = store::open(url).map_err(|e| e.to_string())?;
     let config = ga::load_job(&store).map_err(|e| e.to_string())?;
     let progress = Progress::new(1, config.generations);
-    let patience = Patience(Duration::from_secs(args.patience));
-    let result = ga::run_island(&store, args.island, patience, None, &|e| progress.event(e));
+    let patience = Patience(Duration::from_secs(patience));
+    let result = ga::run_island(&store, island, patience, None, &|e| progress.event(e));
     progress.finish();
-    result.map_err(|e| format!("island {}: {e}", args.island))?;
+    result.map_err(|e| format!("island {island}: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn instance(
+    stack: &StackDir,
+    address: &Addr,
+    index: u64,
+    threads: Option<usize>,
+    patience: u64,
+) -> Result<ExitCode, String> {
+    let Some(me) = agent::register(stack, address, index)? else { return Ok(ExitCode::SUCCESS) };
+    let compute = address.compute().ok_or_else(|| format!("{address} is not a worker group"))?.to_string();
+    let threads = threads.unwrap_or(me.record.threads).max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
+    println!("{}: pid {}, {threads} thread(s)", address.instance(index), me.me.pid);
+    let mut done: Option<(String, f64)> = None;
+    let mut orphan_since: Option<Instant> = None;
+    loop {
+        if !me.is_current(stack) {
+            println!("{}: replaced or removed; exiting", address.instance(index));
+            return Ok(ExitCode::SUCCESS);
+        }
+        if let Some(job) = agent::running_job(stack, address)? {
+            let run = (job.name.clone(), job.started_at);
+            if done.as_ref() != Some(&run) {
+                let islands = agent::islands_of(index, job.workers, job.islands);
+                let store = LocalDir::new(stack.job_store(&job.name));
+                let log = Mutex::new(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(stack.job_log(&job.name))
+                        .map_err(|e| format!("cannot open {}: {e}", stack.job_log(&job.name).display()))?,
+                );
+                let generations = job.attributes.get("generations").cloned().unwrap_or_default();
+                let say = |e: Event| {
+                    let line = match e {
+                        Event::Generation { island, generation, best, evaluations, seconds } => format!(
+                            "island {island} · generation {generation}/{generations} · best {best:.6} · {evaluations} backtests in {:.1} ms ({:.0}/s)\n",
+                            seconds * 1e3,
+                            evaluations as f64 / seconds.max(1e-9)
+                        ),
+                        Event::Resumed { island, generation } => {
+                            format!("island {island}: resumed from its checkpoint at generation {generation}\n")
+                        }
+                    };
+                    if let Ok(mut f) = log.lock() {
+                        let _ = f.write_all(line.as_bytes());
+                    }
+                };
+                let patience = Patience(Duration::from_secs(patience));
+                if let Err(e) = ga::run_islands(&store, &islands, patience, Some(&pool), &say) {
+                    // The head sees the slot die and starts a replacement, which resumes.
+                    let message =
+                        format!("{}: islands {islands:?} of {}: {e}\n", address.instance(index), job.name);
+                    eprint!("{message}");
+                    if let Ok(mut f) = log.lock() {
+                        let _ = f.write_all(message.as_bytes());
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
+                done = Some(run);
+            }
+        }
+        if agent::head_alive(stack, &compute) {
+            orphan_since = None;
+        } else if orphan_since.get_or_insert_with(Instant::now).elapsed() > ORPHAN_GRACE {
+            println!("{}: the head of compute `{compute}` is gone; exiting", address.instance(index));
+            if me.is_current(stack) {
+                let _ = stack.remove_instance(address, index);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

@@ -103,6 +103,19 @@ pub fn duration(secs: f64) -> String {
     format!("{secs}s")
 }
 
+/// A duration written by [`duration`] (`5m`) back in seconds.
+pub fn parse_duration(text: &str) -> Option<f64> {
+    let (number, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic())?);
+    let scale = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3_600.0,
+        "d" => 86_400.0,
+        _ => return None,
+    };
+    number.parse::<f64>().ok().map(|n| n * scale)
+}
+
 /// Dollars as written in `.gaf` files.
 pub fn money(dollars: f64) -> String {
     if dollars.fract() == 0.0 {
@@ -142,5 +155,8 @@ mod tests {
         assert_eq!(duration(1800.0), "30m");
         assert_eq!(duration(7200.0), "2h");
         assert_eq!(duration(90.0), "90s");
+        for secs in [300.0, 1800.0, 7200.0, 90.0, 1.5] {
+            assert_eq!(parse_duration(&duration(secs)), Some(secs));
+        }
     }
 }

@@ -317,16 +317,7 @@ fn template(resource: &Resource) -> InstanceRecord {
 }
 
 fn runtime_secs(attributes: &gaform_compiler::plan::Attributes) -> Option<f64> {
-    let text = attributes.get("max_runtime")?;
-    let (number, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic())?);
-    let scale = match unit {
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3_600.0,
-        "d" => 86_400.0,
-        _ => return None,
-    };
-    number.parse::<f64>().ok().map(|n| n * scale)
+    gaform_compiler::plan::describe::parse_duration(attributes.get("max_runtime")?)
 }
 
 /// The last lines of a log, for a message.

@@ -1,0 +1,322 @@
+//! `gaform apply FILE|PLANFILE` and `gaform destroy FILE`: plan (or load a saved plan and
+//! refuse it if stale), confirm, walk the changes under the stack's lock, then follow the
+//! jobs that run until they finish (unless `--detach`).
+
+use super::plan::make;
+use super::stack::{self, LoadError, Stack};
+use crate::cli::{ApplyArgs, DestroyArgs};
+use crate::render::diagnostics::colour_wanted;
+use gaform_compiler::plan::{render, Action, Change, JobStatus, Plan, FORMAT_VERSION};
+use gaform_providers::local::{JobRecord, Lock};
+use gaform_providers::walk::{self, Event, Outcome};
+use gaform_providers::Provider;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
+    let saved = read_saved_plan(&args.target)?;
+    let file = match &saved {
+        Some(plan) => Path::new(&plan.configuration).to_path_buf(),
+        None => args.target.clone(),
+    };
+    let stack = match stack::load(&file) {
+        Ok(s) => s,
+        Err(LoadError::Reported) => return Ok(ExitCode::FAILURE),
+        Err(LoadError::Message(m)) => return Err(m),
+    };
+    let lock = Lock::acquire(stack.provider.stack(), "apply")?;
+    let plan = match saved {
+        Some(plan) => {
+            refuse_if_stale(&stack, &plan)?;
+            plan
+        }
+        None => {
+            let plan = make(&stack, false)?;
+            print!("{}", render::human(&plan, colour_wanted()));
+            if !plan.is_empty() && !args.auto_approve && !confirm("apply")? {
+                println!("\nApply cancelled.");
+                return Ok(ExitCode::FAILURE);
+            }
+            plan
+        }
+    };
+    let ok = run_walk(&stack, &plan, usize::from(args.parallelism), "Apply")?;
+    drop(lock);
+    if !ok {
+        return Ok(ExitCode::FAILURE);
+    }
+    if args.detach {
+        let running = running_jobs(&stack)?;
+        if !running.is_empty() {
+            println!(
+                "\nJobs running detached: {}. See `gaform status {}` and `gaform logs JOB {}`.",
+                running.join(", "),
+                file.display(),
+                file.display()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    follow(&stack)
+}
+
+pub fn destroy(args: &DestroyArgs) -> Result<ExitCode, String> {
+    let stack = match stack::load(&args.file) {
+        Ok(s) => s,
+        Err(LoadError::Reported) => return Ok(ExitCode::FAILURE),
+        Err(LoadError::Message(m)) => return Err(m),
+    };
+    let lock = Lock::acquire(stack.provider.stack(), "destroy")?;
+    let plan = make(&stack, true)?;
+    print!("{}", render::human(&plan, colour_wanted()));
+    if plan.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !args.auto_approve && !confirm("destroy")? {
+        println!("\nDestroy cancelled.");
+        return Ok(ExitCode::FAILURE);
+    }
+    let ok = run_walk(&stack, &plan, usize::from(args.parallelism), "Destroy")?;
+    drop(lock);
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// A saved plan, if `path` holds one (a `.gaf` file does not parse as JSON).
+fn read_saved_plan(path: &Path) -> Result<Option<Plan>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return Ok(None) };
+    let version = value.get("format_version").and_then(serde_json::Value::as_u64);
+    if version != Some(u64::from(FORMAT_VERSION)) {
+        return Err(format!(
+            "{} is not a gaform plan of format version {FORMAT_VERSION} (found {}); make it again with `gaform plan --out`",
+            path.display(),
+            version.map_or("none".into(), |v| v.to_string())
+        ));
+    }
+    serde_json::from_value(value).map(Some).map_err(|e| format!("{} is a damaged plan: {e}", path.display()))
+}
+
+/// A saved plan holds only while the file and the live state are as the plan saw them.
+fn refuse_if_stale(stack: &Stack, plan: &Plan) -> Result<(), String> {
+    if stack.sha256 != plan.configuration_sha256 {
+        return Err(format!(
+            "the saved plan is stale: {} changed since the plan was made; nothing was changed. Run `gaform plan` again",
+            stack.file.display()
+        ));
+    }
+    let now = stack.provider.observe()?.fingerprints();
+    let addresses: std::collections::BTreeSet<_> = now.keys().chain(plan.observed.keys()).collect();
+    let changed: Vec<String> = addresses
+        .into_iter()
+        .filter(|a| now.get(*a) != plan.observed.get(*a))
+        .map(|a| match (plan.observed.get(a), now.get(a)) {
+            (None, _) => format!("{a} appeared"),
+            (_, None) => format!("{a} is gone"),
+            _ => format!("{a} changed"),
+        })
+        .collect();
+    if changed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the saved plan is stale: the live state changed since the plan was made ({}); nothing was changed. Run `gaform plan` again",
+            changed.join(", ")
+        ))
+    }
+}
+
+fn confirm(what: &str) -> Result<bool, String> {
+    print!("\nDo you want to {what} these changes?\n  Only 'yes' will be accepted (or pass --auto-approve).\n\n  Enter a value: ");
+    std::io::stdout().flush().map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the answer: {e}"))?;
+    Ok(line.trim() == "yes")
+}
+
+/// Walks the plan, printing one line per change; false if any change failed.
+fn run_walk(stack: &Stack, plan: &Plan, parallelism: usize, what: &str) -> Result<bool, String> {
+    if plan.is_empty() {
+        return Ok(true);
+    }
+    println!();
+    let bar = std::io::stdout().is_terminal().then(|| {
+        let bar = ProgressBar::new(plan.resource_changes.len() as u64);
+        if let Ok(style) = ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} changes") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    });
+    let say = |line: String| match &bar {
+        Some(bar) => bar.println(line),
+        None => println!("{line}"),
+    };
+    let on_event = |change: &Change, event: Event| match event {
+        Event::Started { .. } => say(format!("{}: {}...", change.address, verbs(change.action).0)),
+        Event::Finished { outcome, elapsed, .. } => {
+            if let Some(bar) = &bar {
+                bar.inc(1);
+            }
+            let secs = elapsed.as_secs_f64();
+            say(match outcome {
+                Outcome::Done(made) => {
+                    format!("{}: {} after {secs:.1}s [{made}]", change.address, verbs(change.action).1)
+                }
+                Outcome::Failed(e) => format!("{}: failed after {secs:.1}s: {e}", change.address),
+                Outcome::Skipped(d) => format!(
+                    "{}: skipped, because {} did not complete",
+                    change.address,
+                    plan.resource_changes
+                        .get(d)
+                        .map_or("a change it needs".into(), |c| c.address.to_string())
+                ),
+            })
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the apply walk: {e}"))?;
+    let provider: Arc<dyn Provider> = stack.provider.clone();
+    let outcomes =
+        runtime.block_on(walk::walk(plan, provider, stack.desired.clone(), parallelism, &on_event));
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let failed = outcomes.iter().filter(|o| matches!(o, Some(Outcome::Failed(_)))).count();
+    let skipped = outcomes.iter().filter(|o| matches!(o, Some(Outcome::Skipped(_)))).count();
+    let mut counts = [0usize; 3];
+    for (c, o) in plan.resource_changes.iter().zip(&outcomes) {
+        if matches!(o, Some(Outcome::Done(_))) {
+            match c.action {
+                Action::Create => counts[0] += 1,
+                Action::Update | Action::Scale => counts[1] += 1,
+                Action::Replace => {
+                    counts[0] += 1;
+                    counts[2] += 1;
+                }
+                Action::Delete => counts[2] += 1,
+            }
+        }
+    }
+    if failed == 0 {
+        println!(
+            "\n{what} complete! Resources: {} added, {} changed, {} destroyed.",
+            counts[0], counts[1], counts[2]
+        );
+        Ok(true)
+    } else {
+        println!(
+            "\n{what} failed: {failed} change(s) failed, {skipped} skipped; {} added, {} changed, {} destroyed. \
+             What was done is recorded: `gaform plan {}` shows what is left.",
+            counts[0],
+            counts[1],
+            counts[2],
+            stack.file.display()
+        );
+        Ok(false)
+    }
+}
+
+fn verbs(action: Action) -> (&'static str, &'static str) {
+    match action {
+        Action::Create => ("Creating", "Creation complete"),
+        Action::Update => ("Modifying", "Modifications complete"),
+        Action::Scale => ("Scaling", "Scaling complete"),
+        Action::Replace => ("Replacing", "Replacement complete"),
+        Action::Delete => ("Destroying", "Destruction complete"),
+    }
+}
+
+fn running_jobs(stack: &Stack) -> Result<Vec<String>, String> {
+    Ok(stack
+        .provider
+        .stack()
+        .jobs()?
+        .into_iter()
+        .filter(|j| j.status == JobStatus::Running)
+        .map(|j| j.name)
+        .collect())
+}
+
+/// Streams the running jobs' logs until each is over, waits for their computes to be
+/// terminated, then prints each job's best strategy.
+fn follow(stack: &Stack) -> Result<ExitCode, String> {
+    let names = running_jobs(stack)?;
+    if names.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("\nFollowing {} (Ctrl-C detaches; the run goes on, see `gaform status`):", names.join(", "));
+    let dir = stack.provider.stack().clone();
+    let mut offsets: BTreeMap<String, u64> = BTreeMap::new();
+    let mut finals: BTreeMap<String, JobRecord> = BTreeMap::new();
+    loop {
+        for name in &names {
+            let offset = offsets.entry(name.clone()).or_insert(0);
+            print_new_lines(&dir.job_log(name), offset, if names.len() > 1 { name } else { "" });
+            match dir.job(name)? {
+                Some(record) if record.status != JobStatus::Running => {
+                    finals.insert(name.clone(), record);
+                }
+                None => {
+                    return Err(format!("job `{name}`'s record disappeared (destroyed by another command?)"));
+                }
+                _ => {}
+            }
+        }
+        if finals.len() == names.len() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The head terminates the workers and itself once its jobs are over.
+    let waited = Instant::now();
+    while waited.elapsed() < Duration::from_secs(30) {
+        let observed = stack.provider.observe()?;
+        if observed.resources.values().all(|r| r.instances.is_empty()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut ok = true;
+    for (name, record) in &finals {
+        match &record.status {
+            JobStatus::Finished => {
+                println!("\n{}", record.summary.as_deref().unwrap_or(name));
+            }
+            JobStatus::TimedOut => println!("\n{name}: stopped by its max_runtime; its checkpoints are kept"),
+            JobStatus::Failed { reason } => {
+                ok = false;
+                println!("\n{name}: failed: {reason}\n  see `gaform logs {name} {}`", stack.file.display());
+            }
+            JobStatus::Running => {}
+        }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn print_new_lines(log: &Path, offset: &mut u64, prefix: &str) {
+    let Ok(mut file) = std::fs::File::open(log) else { return };
+    if file.seek(SeekFrom::Start(*offset)).is_err() {
+        return;
+    }
+    let mut text = String::new();
+    if file.read_to_string(&mut text).is_err() {
+        return;
+    }
+    // Only whole lines; a line being written is read next time.
+    let end = text.rfind('\n').map_or(0, |i| i + 1);
+    for line in text.get(..end).unwrap_or("").lines() {
+        if prefix.is_empty() {
+            println!("  {line}");
+        } else {
+            println!("  [{prefix}] {line}");
+        }
+    }
+    *offset += end as u64;
+}

@@ -1,0 +1,184 @@
+//! `gaform head --stack DIR --address compute.NAME.head --index 0`: a compute's head on the
+//! local cloud. It tends the compute's running jobs: replaces a worker that died (the
+//! replacement resumes its islands from their checkpoints), gathers the results when every
+//! island is done, stops a job at its `max_runtime`, and terminates the compute when its
+//! jobs are over or it has been idle for `auto_terminate`.
+
+use crate::cli::HeadArgs;
+use gaform_compiler::plan::{Addr, JobStatus};
+use gaform_providers::local::agent::{self, Registration};
+use gaform_providers::local::records::now;
+use gaform_providers::local::{JobRecord, LocalProvider, StackDir};
+use gaform_runtime::ga;
+use gaform_runtime::results;
+use gaform_runtime::store::LocalDir;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// A worker slot that keeps dying this often fails its job instead of looping.
+const MAX_REPLACEMENTS: u32 = 5;
+/// A slot whose process has not registered this long after its start is taken as dead.
+const START_GRACE_SECS: f64 = 30.0;
+const TICK: Duration = Duration::from_millis(250);
+
+pub fn run(args: &HeadArgs) -> Result<ExitCode, String> {
+    let stack = StackDir::new(&args.stack);
+    let address = Addr(args.address.clone());
+    let Some(me) = agent::register(&stack, &address, args.index)? else { return Ok(ExitCode::SUCCESS) };
+    let compute = address.compute().ok_or_else(|| format!("{address} is not a compute's head"))?.to_string();
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;
+    let provider = LocalProvider::new(stack.clone(), exe, Default::default(), None);
+    println!("{address}: pid {} tends compute `{compute}`", me.me.pid);
+    let mut seen_running = false;
+    let mut idle_since = Instant::now();
+    loop {
+        if !me.is_current(&stack) {
+            println!("{address}: replaced or removed; exiting");
+            return Ok(ExitCode::SUCCESS);
+        }
+        let jobs: Vec<JobRecord> = stack
+            .jobs()?
+            .into_iter()
+            .filter(|j| j.status == JobStatus::Running && j.group.compute() == Some(compute.as_str()))
+            .collect();
+        for job in jobs {
+            seen_running = true;
+            idle_since = Instant::now();
+            if let Err(e) = tend(&stack, &provider, job.clone()) {
+                fail(&stack, &provider, job, &e)?;
+            }
+        }
+        let running = stack
+            .jobs()?
+            .iter()
+            .any(|j| j.status == JobStatus::Running && j.group.compute() == Some(compute.as_str()));
+        if !running {
+            let auto = me
+                .reload(&stack)
+                .attributes
+                .get("auto_terminate")
+                .and_then(|t| gaform_compiler::plan::describe::parse_duration(t));
+            if seen_running {
+                return terminate(&stack, &provider, &me, &compute, "its jobs are over");
+            }
+            if let Some(limit) = auto.filter(|&l| idle_since.elapsed().as_secs_f64() >= l) {
+                return terminate(
+                    &stack,
+                    &provider,
+                    &me,
+                    &compute,
+                    &format!("idle for auto_terminate = {}", describe(limit)),
+                );
+            }
+        }
+        std::thread::sleep(TICK);
+    }
+}
+
+/// One look at a running job: gather it, stop it, or keep its workers alive.
+fn tend(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord) -> Result<(), String> {
+    let store = LocalDir::new(stack.job_store(&job.name));
+    let config = ga::load_job(&store).map_err(|e| e.to_string())?;
+    let log = stack.job_log(&job.name);
+    if ga::islands_finished(&store, &config).map_err(|e| e.to_string())? {
+        let outcome = ga::gather(&store).map_err(|e| e.to_string())?;
+        results::write(&job.results_dir, &outcome).map_err(|e| e.to_string())?;
+        let summary = super::run::summary(&outcome, &job.results_dir, now() - job.started_at);
+        stop_workers(provider, stack, &job.group)?;
+        job.status = JobStatus::Finished;
+        job.finished_at = Some(now());
+        job.summary = Some(summary.trim_end().to_string());
+        stack.write_job(&job)?;
+        stack.event(
+            Some(&log),
+            &format!("{}: finished; results in {}", job.address, job.results_dir.display()),
+        );
+        return Ok(());
+    }
+    if let Some(limit) = job.max_runtime_secs.filter(|&l| now() - job.started_at > l) {
+        stop_workers(provider, stack, &job.group)?;
+        job.status = JobStatus::TimedOut;
+        job.finished_at = Some(now());
+        stack.write_job(&job)?;
+        stack.event(Some(&log), &format!("{}: stopped by max_runtime = {}", job.address, describe(limit)));
+        return Ok(());
+    }
+    let records = stack.instances()?;
+    let group: Vec<_> = records.iter().filter(|r| r.address == job.group).collect();
+    let Some(template) = group.first() else { return Ok(()) };
+    for slot in 0..job.workers {
+        let record = group.iter().find(|r| r.index == slot);
+        let dead = match record {
+            Some(r) => match r.process {
+                Some(p) => !p.is_alive(),
+                None => now() - r.started_at > START_GRACE_SECS,
+            },
+            // A slot without a record was never made (or scaled away): `plan` shows it.
+            None => false,
+        };
+        if !dead {
+            continue;
+        }
+        let tries = job.replacements.entry(slot).or_insert(0);
+        if *tries >= MAX_REPLACEMENTS {
+            return Err(format!(
+                "worker [{slot}] died {MAX_REPLACEMENTS} times; see its log in {}",
+                stack.instance_log(&job.group, slot).display()
+            ));
+        }
+        *tries += 1;
+        let gone = record
+            .and_then(|r| r.process)
+            .map_or("never started".into(), |p| format!("pid {} is gone", p.pid));
+        let started = provider.start_instance(template, slot)?;
+        stack.write_job(&job)?;
+        stack.event(
+            Some(&log),
+            &format!(
+                "{}: {gone}; started pid {} in its place, resuming its islands from their checkpoints",
+                job.group.instance(slot),
+                started.pid
+            ),
+        );
+    }
+    Ok(())
+}
+
+fn fail(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord, reason: &str) -> Result<(), String> {
+    stop_workers(provider, stack, &job.group)?;
+    stack.event(Some(&stack.job_log(&job.name)), &format!("{}: failed: {reason}", job.address));
+    job.status = JobStatus::Failed { reason: reason.to_string() };
+    job.finished_at = Some(now());
+    stack.write_job(&job)
+}
+
+fn stop_workers(provider: &LocalProvider, stack: &StackDir, group: &Addr) -> Result<(), String> {
+    for r in stack.instances()?.iter().filter(|r| &r.address == group) {
+        provider.stop_instance(group, r.index)?;
+    }
+    Ok(())
+}
+
+/// Stops every instance of the compute, then this head: recorded as gone, on purpose.
+fn terminate(
+    stack: &StackDir,
+    provider: &LocalProvider,
+    me: &Registration,
+    compute: &str,
+    why: &str,
+) -> Result<ExitCode, String> {
+    for r in stack.instances()? {
+        let ours = r.address.compute() == Some(compute);
+        if ours && !(r.address == me.record.address && r.index == me.record.index) {
+            provider.stop_instance(&r.address, r.index)?;
+        }
+    }
+    stack.remove_instance(&me.record.address, me.record.index)?;
+    stack.event(None, &format!("compute.{compute}: terminated ({why})"));
+    println!("compute.{compute}: terminated ({why})");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(secs: f64) -> String {
+    gaform_compiler::plan::describe::duration(secs)
+}

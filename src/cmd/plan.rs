@@ -1,0 +1,49 @@
+//! `gaform plan FILE`: observe what the stack owns, diff it with the file, print the plan
+//! (Terraform's shape, or `--json`), optionally save it for `gaform apply PLANFILE`.
+
+use super::stack::{self, LoadError, Stack};
+use crate::cli::PlanArgs;
+use gaform_compiler::plan::{self, render, Plan};
+use gaform_providers::Provider;
+use std::process::ExitCode;
+
+/// Exit code for a plan with changes under `--detailed-exitcode`.
+const CHANGES: u8 = 2;
+
+pub fn run(args: &PlanArgs) -> Result<ExitCode, String> {
+    let stack = match stack::load(&args.file) {
+        Ok(s) => s,
+        Err(LoadError::Reported) => return Ok(ExitCode::FAILURE),
+        Err(LoadError::Message(m)) => return Err(m),
+    };
+    let plan = make(&stack, args.destroy)?;
+    if let Some(out) = &args.out {
+        let bytes = serde_json::to_vec_pretty(&plan).map_err(|e| e.to_string())?;
+        gaform_providers::state::write_atomically(out, &bytes)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?);
+    } else {
+        print!("{}", render::human(&plan, crate::render::diagnostics::colour_wanted()));
+        if let Some(out) = &args.out {
+            if !plan.is_empty() {
+                println!(
+                    "\nSaved the plan to {0}. To carry out exactly these actions, run:\n  gaform apply {0}",
+                    out.display()
+                );
+            }
+        }
+    }
+    Ok(if args.detailed_exitcode && !plan.is_empty() { ExitCode::from(CHANGES) } else { ExitCode::SUCCESS })
+}
+
+/// Observes the stack and diffs it with the file (or plans its destruction).
+pub fn make(stack: &Stack, destroy: bool) -> Result<Plan, String> {
+    let observed = stack.provider.observe()?;
+    let name = stack.file.display().to_string();
+    Ok(if destroy {
+        plan::destroy(&stack.desired, &observed, &name, &stack.sha256)
+    } else {
+        plan::diff(&stack.desired, &observed, &name, &stack.sha256)
+    })
+}

@@ -1,0 +1,105 @@
+//! A stack: one `.gaf` file, checked, turned into its desired state, and the provider that
+//! observes and changes what it owns. Shared by plan, apply, destroy, status and logs.
+
+use crate::host::FileHost;
+use crate::render::diagnostics;
+use gaform_compiler::ir::{self, Keyword, Program, Provider as Cloud};
+use gaform_compiler::plan::{self, Desired};
+use gaform_compiler::source::SourceFile;
+use gaform_compiler::CheckOptions;
+use gaform_providers::local::{JobSetup, LocalProvider, StackDir};
+use gaform_runtime::store::LocalDir;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A checked file and what it asks for.
+pub struct Stack {
+    pub file: PathBuf,
+    pub sha256: String,
+    pub desired: Arc<Desired>,
+    pub provider: Arc<LocalProvider>,
+}
+
+/// Why a stack could not be loaded: diagnostics already printed, or a message.
+pub enum LoadError {
+    Reported,
+    Message(String),
+}
+
+impl From<String> for LoadError {
+    fn from(message: String) -> LoadError {
+        LoadError::Message(message)
+    }
+}
+
+/// The records directory of `file`: `.gaform/STEM` beside it, so that several files in one
+/// directory are separate stacks.
+pub fn stack_dir(file: &Path) -> StackDir {
+    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let stem = file.file_stem().map_or_else(|| "stack".into(), |s| s.to_string_lossy().into_owned());
+    StackDir::new(base.join(".gaform").join(stem))
+}
+
+/// Reads and checks `file` (data errors are errors here) and builds its desired state.
+pub fn load(file: &Path) -> Result<Stack, LoadError> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let sha256 = hex(&Sha256::digest(text.as_bytes()));
+    let source = SourceFile::new(file.display().to_string(), text);
+    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let host = FileHost::new(base.clone());
+    let checked = gaform_compiler::check(&source, &host, &CheckOptions { data_errors: true });
+    if !checked.diagnostics.is_empty() {
+        eprint!("{}", diagnostics::human(&source, &checked.diagnostics, diagnostics::colour_wanted()));
+    }
+    let Some(program) = checked.program.filter(|_| !checked.diagnostics.iter().any(|d| d.is_error())) else {
+        return Err(LoadError::Reported);
+    };
+    if let Some(cloud) = program.clouds.iter().find(|c| c.provider != Cloud::Local && used(&program, c)) {
+        return Err(LoadError::Message(format!(
+            "cloud `{}` uses the {} provider, which this build cannot observe or change yet (only `provider = local`)",
+            cloud.name,
+            cloud.provider.keyword()
+        )));
+    }
+    let desired = Arc::new(plan::desired(&program, &host));
+    let program = Arc::new(program);
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;
+    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let setup = Arc::new(Setup { program, base });
+    let provider = Arc::new(LocalProvider::new(stack_dir(file), exe, cwd.join("results"), Some(setup)));
+    Ok(Stack { file: file.to_path_buf(), sha256, desired, provider })
+}
+
+fn used(program: &Program, cloud: &ir::Cloud) -> bool {
+    program.computes.iter().any(|c| program.clouds.get(c.cloud.0).is_some_and(|cl| cl.name == cloud.name))
+}
+
+/// Lowercase hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Prepares a job's runtime store from the program: the one place plan-time islands meet
+/// the runtime's configuration.
+struct Setup {
+    program: Arc<Program>,
+    base: PathBuf,
+}
+
+impl JobSetup for Setup {
+    fn prepare(&self, name: &str, islands: u64, store: &Path) -> Result<(), String> {
+        let job = self
+            .program
+            .jobs
+            .iter()
+            .find(|j| j.name == name)
+            .ok_or_else(|| format!("no job `{name}` in the file"))?;
+        let config = crate::job::job_config(job, islands);
+        let path = self.base.join(&job.data);
+        let csv =
+            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        gaform_runtime::ga::prepare(&LocalDir::new(store), &config, &csv, &path.display().to_string())
+            .map_err(|e| e.to_string())
+    }
+}

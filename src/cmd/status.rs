@@ -1,0 +1,148 @@
+//! `gaform status FILE`, `gaform logs JOB FILE` and `gaform unlock FILE`: what a stack runs
+//! and how far its jobs are, a job's log, and clearing a lock left by a killed apply.
+
+use super::stack::stack_dir;
+use crate::cli::{LogsArgs, StackArgs};
+use gaform_compiler::plan::JobStatus;
+use gaform_providers::local::records::{now, timestamp};
+use gaform_providers::local::{clear_stale, StackDir};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub fn status(args: &StackArgs) -> Result<ExitCode, String> {
+    let file = file_or_only(args.file.as_deref())?;
+    let stack = stack_dir(&file);
+    if stack.stack()?.is_none() {
+        println!("{}: nothing is provisioned (run `gaform apply {}`)", file.display(), file.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("stack {} (records in {})", file.display(), stack.root().display());
+    let instances = stack.instances()?;
+    if instances.is_empty() {
+        println!("\n  no instances running");
+    } else {
+        println!("\n  instances:");
+    }
+    for r in &instances {
+        let state = match r.process {
+            Some(p) if p.is_alive() => format!("pid {} · up {}", p.pid, age(now() - r.started_at)),
+            Some(p) => format!("pid {} · gone (the next plan replaces it)", p.pid),
+            None => "starting".into(),
+        };
+        let what = r
+            .attributes
+            .get("instance_type")
+            .or_else(|| r.attributes.get("instance_types"))
+            .cloned()
+            .unwrap_or_default();
+        println!("    {:<40} {what:<12} {state}", r.address.instance(r.index));
+    }
+    let jobs = stack.jobs()?;
+    if !jobs.is_empty() {
+        println!("\n  jobs:");
+    }
+    for j in &jobs {
+        let generations: u64 = j.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
+        let reached = progress(&stack, &j.name);
+        let done_islands = reached.values().filter(|&&g| g >= generations).count();
+        let furthest = reached.values().copied().min().unwrap_or(0);
+        let elapsed = j.finished_at.unwrap_or_else(now) - j.started_at;
+        let detail = match &j.status {
+            JobStatus::Running => format!(
+                "generation {furthest}/{generations} on the slowest of {} island(s) ({done_islands} done) · {}",
+                j.islands,
+                age(elapsed)
+            ),
+            JobStatus::Finished => format!("finished {} in {} · results in {}", timestamp(j.finished_at.unwrap_or(0.0)), age(elapsed), j.results_dir.display()),
+            JobStatus::TimedOut => format!("stopped by max_runtime after {}", age(elapsed)),
+            JobStatus::Failed { reason } => format!("failed: {reason}"),
+        };
+        println!("    {:<40} {:<12} {detail}", j.address, j.status.word());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn logs(args: &LogsArgs) -> Result<ExitCode, String> {
+    let file = file_or_only(args.file.as_deref())?;
+    let stack = stack_dir(&file);
+    let log = stack.job_log(&args.job);
+    match std::fs::read_to_string(&log) {
+        Ok(text) => {
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let known: Vec<String> = stack.jobs()?.into_iter().map(|j| j.name).collect();
+            Err(if known.is_empty() {
+                format!(
+                    "no job has run in {} (nothing recorded in {})",
+                    file.display(),
+                    stack.root().display()
+                )
+            } else {
+                format!("no log for job `{}`; recorded jobs: {}", args.job, known.join(", "))
+            })
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", log.display())),
+    }
+}
+
+pub fn unlock(args: &StackArgs) -> Result<ExitCode, String> {
+    let file = file_or_only(args.file.as_deref())?;
+    println!("{}", clear_stale(&stack_dir(&file))?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The generation each island has reached, from the job's log.
+fn progress(stack: &StackDir, job: &str) -> BTreeMap<u64, u64> {
+    let text = std::fs::read_to_string(stack.job_log(job)).unwrap_or_default();
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        if words.next() != Some("island") {
+            continue;
+        }
+        let island = words.next().and_then(|w| w.trim_end_matches(':').parse::<u64>().ok());
+        let generation = line
+            .split("generation ")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', ' ']).next())
+            .and_then(|g| g.parse::<u64>().ok());
+        if let (Some(i), Some(g)) = (island, generation) {
+            let slot = out.entry(i).or_insert(0);
+            *slot = (*slot).max(g);
+        }
+    }
+    out
+}
+
+fn age(secs: f64) -> String {
+    let s = secs.max(0.0) as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3_599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3_600, s % 3_600 / 60),
+    }
+}
+
+/// The file given, or the only `.gaf` file in the current directory.
+fn file_or_only(file: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(f) = file {
+        return Ok(f.to_path_buf());
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(".")
+        .map_err(|e| format!("cannot list the current directory: {e}"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "gaf"))
+        .collect();
+    found.sort();
+    match found.as_slice() {
+        [only] => Ok(only.clone()),
+        [] => Err("no .gaf file here: name the file".into()),
+        _ => Err(format!(
+            "several .gaf files here ({}): name one",
+            found.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
