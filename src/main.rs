@@ -5,6 +5,7 @@ mod cli;
 mod cmd;
 mod host;
 mod job;
+mod output;
 mod progress;
 mod render;
 

@@ -3,6 +3,7 @@
 
 use super::stack::{self, LoadError, Stack};
 use crate::cli::PlanArgs;
+use crate::output::emit;
 use gaform_compiler::plan::{self, render, Plan};
 use gaform_providers::Provider;
 use std::process::ExitCode;
@@ -22,9 +23,9 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, String> {
         gaform_providers::state::write_atomically(out, &bytes)?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?);
+        emit(&format!("{}\n", serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?))?;
     } else {
-        print!("{}", render::human(&plan, crate::render::diagnostics::colour_wanted()));
+        emit(&render::human(&plan, crate::render::diagnostics::colour_wanted()))?;
         if let Some(out) = &args.out {
             if !plan.is_empty() {
                 println!(

@@ -34,9 +34,10 @@ impl From<String> for LoadError {
 }
 
 /// The records directory of `file`: `.gaform/STEM` beside it, so that several files in one
-/// directory are separate stacks.
+/// directory are separate stacks. Absolute, because instances get it on their command line.
 pub fn stack_dir(file: &Path) -> StackDir {
-    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
     let stem = file.file_stem().map_or_else(|| "stack".into(), |s| s.to_string_lossy().into_owned());
     StackDir::new(base.join(".gaform").join(stem))
 }

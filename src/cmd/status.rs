@@ -3,26 +3,33 @@
 
 use super::stack::stack_dir;
 use crate::cli::{LogsArgs, StackArgs};
+use crate::output::emit;
 use gaform_compiler::plan::JobStatus;
 use gaform_providers::local::records::{now, timestamp};
 use gaform_providers::local::{clear_stale, StackDir};
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub fn status(args: &StackArgs) -> Result<ExitCode, String> {
     let file = file_or_only(args.file.as_deref())?;
     let stack = stack_dir(&file);
+    let mut out = String::new();
     if stack.stack()?.is_none() {
-        println!("{}: nothing is provisioned (run `gaform apply {}`)", file.display(), file.display());
+        emit(&format!(
+            "{}: nothing is provisioned (run `gaform apply {}`)\n",
+            file.display(),
+            file.display()
+        ))?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("stack {} (records in {})", file.display(), stack.root().display());
+    let _ = writeln!(out, "stack {} (records in {})", file.display(), stack.root().display());
     let instances = stack.instances()?;
     if instances.is_empty() {
-        println!("\n  no instances running");
+        let _ = writeln!(out, "\n  no instances running");
     } else {
-        println!("\n  instances:");
+        let _ = writeln!(out, "\n  instances:");
     }
     for r in &instances {
         let state = match r.process {
@@ -36,11 +43,11 @@ pub fn status(args: &StackArgs) -> Result<ExitCode, String> {
             .or_else(|| r.attributes.get("instance_types"))
             .cloned()
             .unwrap_or_default();
-        println!("    {:<40} {what:<12} {state}", r.address.instance(r.index));
+        let _ = writeln!(out, "    {:<40} {what:<12} {state}", r.address.instance(r.index));
     }
     let jobs = stack.jobs()?;
     if !jobs.is_empty() {
-        println!("\n  jobs:");
+        let _ = writeln!(out, "\n  jobs:");
     }
     for j in &jobs {
         let generations: u64 = j.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
@@ -58,8 +65,9 @@ pub fn status(args: &StackArgs) -> Result<ExitCode, String> {
             JobStatus::TimedOut => format!("stopped by max_runtime after {}", age(elapsed)),
             JobStatus::Failed { reason } => format!("failed: {reason}"),
         };
-        println!("    {:<40} {:<12} {detail}", j.address, j.status.word());
+        let _ = writeln!(out, "    {:<40} {:<12} {detail}", j.address, j.status.word());
     }
+    emit(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -69,7 +77,7 @@ pub fn logs(args: &LogsArgs) -> Result<ExitCode, String> {
     let log = stack.job_log(&args.job);
     match std::fs::read_to_string(&log) {
         Ok(text) => {
-            print!("{text}");
+            emit(&text)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -1,5 +1,6 @@
 //! The one integration test binary (one build shared by every topic).
 
+mod apply;
 mod backtest;
 mod cli;
 mod codes;

@@ -2,7 +2,7 @@
 //! islands run as threads or processes, a worker killed and restarted changes nothing, and
 //! bad input is refused with a message.
 
-use crate::support::root;
+use crate::support::{ok, root, Workspace};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -30,51 +30,6 @@ job evolve {
   seed        = 99
 }
 "#;
-
-/// A scratch directory holding `job.gaf` and its data, removed when dropped.
-struct Workspace(PathBuf);
-
-impl Workspace {
-    fn new(name: &str, gaf: &str) -> Workspace {
-        let dir = std::env::temp_dir().join(format!("gaform-run-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(root().join("examples/data/GOOG_wiki.csv"), dir.join("GOOG_wiki.csv")).unwrap();
-        std::fs::write(dir.join("job.gaf"), gaf).unwrap();
-        Workspace(dir)
-    }
-
-    fn gaform(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let out = self.command(args, env).stdout(Stdio::piped()).stderr(Stdio::piped()).output().unwrap();
-        out
-    }
-
-    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gaform"));
-        cmd.args(args).current_dir(&self.0).env("NO_COLOR", "1").envs(env.iter().copied());
-        cmd
-    }
-
-    fn read(&self, path: &str) -> String {
-        std::fs::read_to_string(self.0.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
-}
-
-impl Drop for Workspace {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 #[test]
 fn same_bytes_with_one_thread_two_threads_and_worker_processes() {

@@ -62,3 +62,48 @@ pub fn expectation(text: &str) -> Expectation {
     };
     Expectation { code, lines, help }
 }
+
+/// A scratch directory holding `job.gaf` and its data, removed when dropped.
+pub struct Workspace(pub PathBuf);
+
+impl Workspace {
+    pub fn new(name: &str, gaf: &str) -> Workspace {
+        let dir = std::env::temp_dir().join(format!("gaform-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(root().join("examples/data/GOOG_wiki.csv"), dir.join("GOOG_wiki.csv")).unwrap();
+        std::fs::write(dir.join("job.gaf"), gaf).unwrap();
+        Workspace(dir)
+    }
+
+    pub fn gaform(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let out = self.command(args, env).stdout(Stdio::piped()).stderr(Stdio::piped()).output().unwrap();
+        out
+    }
+
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gaform"));
+        cmd.args(args).current_dir(&self.0).env("NO_COLOR", "1").envs(env.iter().copied());
+        cmd
+    }
+
+    pub fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.0.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
