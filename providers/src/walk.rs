@@ -94,3 +94,115 @@ pub async fn walk(
     }
     outcomes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gaform_compiler::plan::{Action, Addr, Cost, Kind, Mode, Summary};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    /// Records what ran and how many ran at once; fails the addresses it is told to.
+    struct Recorder {
+        fail: Vec<&'static str>,
+        ran: Mutex<Vec<String>>,
+        now: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    impl Provider for Recorder {
+        fn observe(&self) -> Result<gaform_compiler::plan::Observed, String> {
+            Ok(Default::default())
+        }
+
+        fn apply(&self, change: &Change, _: &Desired) -> Result<String, String> {
+            let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(30));
+            self.now.fetch_sub(1, Ordering::SeqCst);
+            self.ran.lock().unwrap().push(change.address.to_string());
+            if self.fail.contains(&change.address.as_str()) {
+                Err("boom".into())
+            } else {
+                Ok("made".into())
+            }
+        }
+    }
+
+    fn change(address: &str, depends_on: Vec<usize>) -> Change {
+        Change {
+            address: Addr(address.into()),
+            kind: Kind::WorkerGroup,
+            provider: "local".into(),
+            action: Action::Create,
+            reason: String::new(),
+            forced_by: vec![],
+            before: None,
+            after: None,
+            count: None,
+            start: vec![],
+            stop: vec![],
+            depends_on,
+            needs: vec![],
+        }
+    }
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            format_version: 1,
+            configuration: String::new(),
+            configuration_sha256: String::new(),
+            mode: Mode::Plan,
+            observed: Default::default(),
+            resource_changes: changes,
+            notes: vec![],
+            cost: Cost::default(),
+            summary: Summary::default(),
+        }
+    }
+
+    fn run(
+        plan: &Plan,
+        fail: Vec<&'static str>,
+        parallelism: usize,
+    ) -> (Vec<Option<Outcome>>, Arc<Recorder>) {
+        let recorder = Arc::new(Recorder { fail, ran: Mutex::new(vec![]), now: 0.into(), most: 0.into() });
+        let desired = Arc::new(Desired {
+            resources: vec![],
+            graph: Default::default(),
+            not_provisioned: vec![],
+            warnings: vec![],
+            budgets: vec![],
+        });
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let outcomes = rt.block_on(walk(plan, recorder.clone(), desired, parallelism, &|_, _| {}));
+        (outcomes, recorder)
+    }
+
+    #[test]
+    fn a_failure_skips_its_dependents_and_nothing_else() {
+        // root → a → a2, root → b; a fails.
+        let p = plan(vec![
+            change("root", vec![]),
+            change("a", vec![0]),
+            change("b", vec![0]),
+            change("a2", vec![1]),
+        ]);
+        let (outcomes, recorder) = run(&p, vec!["a"], 10);
+        assert_eq!(outcomes[0], Some(Outcome::Done("made".into())));
+        assert_eq!(outcomes[1], Some(Outcome::Failed("boom".into())));
+        assert_eq!(outcomes[2], Some(Outcome::Done("made".into())));
+        assert_eq!(outcomes[3], Some(Outcome::Skipped(1)));
+        assert!(!recorder.ran.lock().unwrap().contains(&"a2".to_string()));
+    }
+
+    #[test]
+    fn independent_changes_run_together_up_to_the_parallelism() {
+        let p = plan((0..8).map(|i| change(&format!("g{i}"), vec![])).collect());
+        let (outcomes, recorder) = run(&p, vec![], 3);
+        assert!(outcomes.iter().all(|o| matches!(o, Some(Outcome::Done(_)))));
+        assert_eq!(recorder.most.load(Ordering::SeqCst), 3);
+        let (_, serial) = run(&p, vec![], 1);
+        assert_eq!(serial.most.load(Ordering::SeqCst), 1);
+    }
+}

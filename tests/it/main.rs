@@ -7,5 +7,6 @@ mod codes;
 mod fixtures;
 mod fmt;
 mod fuzz;
+mod plan;
 mod run;
 mod support;

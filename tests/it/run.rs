@@ -2,9 +2,9 @@
 //! islands run as threads or processes, a worker killed and restarted changes nothing, and
 //! bad input is refused with a message.
 
-use crate::support::{ok, root, Workspace};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use crate::support::{ok, Workspace};
+use std::path::Path;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// Three islands, epochs of 5 generations: small enough to run in a blink.

@@ -190,3 +190,80 @@ impl Usage {
         self.instances = self.instances.saturating_add(count);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::Spanned;
+    use crate::source::{SourceFile, Span};
+    use crate::{CheckOptions, NoHost};
+
+    fn program(text: &str) -> Program {
+        let checked = crate::check(
+            &SourceFile::new("t.gaf".to_string(), text.to_string()),
+            &NoHost,
+            &CheckOptions::default(),
+        );
+        checked.program.unwrap_or_else(|| panic!("{:?}", checked.diagnostics))
+    }
+
+    const TEXT: &str = r#"
+cloud west { provider = aws  region = "us-east-1" }
+quota account { max_cpus = 500 }
+compute c {
+  cloud = west
+  quota = account
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.4xlarge"  min = 1  max = 8 }
+  workers spare { instance_type = "c5.large"  min = 2  max = 4 }
+}
+job j {
+  compute     = c
+  workers     = cpu
+  data        = "x.csv"
+  strategy    = sma_crossover(fast = 2..50, slow = 10..200)
+  population  = 100
+  generations = 10
+  islands     = 6
+}
+"#;
+
+    fn counts(p: &Program) -> Vec<(u64, String)> {
+        choose(p).0.concat().into_iter().map(|c| (c.value, c.reason)).collect()
+    }
+
+    #[test]
+    fn islands_set_the_count_and_idle_groups_sit_at_min() {
+        assert_eq!(
+            counts(&program(TEXT)),
+            [(6, "islands = 6".to_string()), (2, "min = 2, no job runs on it".to_string())]
+        );
+        let open = program(&TEXT.replace("  islands     = 6\n", ""));
+        assert_eq!(counts(&open)[0], (8, "max = 8, one island per worker".to_string()));
+        let many = program(&TEXT.replace("islands     = 6", "islands     = 12"));
+        assert_eq!(counts(&many)[0], (8, "max = 8; 12 islands share the workers".to_string()));
+    }
+
+    #[test]
+    fn a_quota_cuts_the_count_and_names_itself() {
+        // The checker refuses a quota too small at max scale (E0011); a quota that shrank
+        // (an account limit read live, later) still has to be honoured, with its reason.
+        let mut p = program(TEXT);
+        p.quotas[0].max_cpus = Some(Spanned { value: 52, span: Span::default() });
+        // head m5.large: 2 vCPUs; c5.4xlarge: 16 each; (52 - 2) / 16 = 3, which leaves 2 vCPUs: one c5.large, below spare's min.
+        assert_eq!(counts(&p)[0], (3, "cut from 6 by quota max_cpus = 52".to_string()));
+        let (_, warnings) = choose(&p);
+        assert!(
+            warnings.iter().any(|w| w.contains("workers.spare") && w.contains("keeping 2")),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn the_local_cloud_costs_nothing() {
+        let p = program(&TEXT.replace(r#"provider = aws  region = "us-east-1""#, "provider = local"));
+        let c = &p.computes[0];
+        assert_eq!(group_footprint(&p, c, &c.workers[0]).hourly, 0.0);
+        assert_eq!(group_footprint(&p, c, &c.workers[0]).vcpus, 16);
+    }
+}

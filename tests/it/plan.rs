@@ -1,0 +1,221 @@
+//! Rendered plans (human and JSON) for the examples against chosen live states: empty,
+//! everything up, partial, drifted, over-provisioned and done. `plan::diff` is pure, so
+//! each state is plain data written here, not a mocked cloud.
+
+use crate::support::root;
+use gaform_compiler::plan::{
+    self, render, Addr, Desired, Instance, JobStatus, Kind, Observed, ObservedResource,
+};
+use gaform_compiler::source::SourceFile;
+use gaform_compiler::{CheckOptions, Host};
+
+/// Data digests that do not change when a data file is re-downloaded with the same bytes.
+struct FixedDigest;
+
+impl Host for FixedDigest {
+    fn probe_data(&self, _path: &str) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn data_digest(&self, path: &str) -> Option<String> {
+        Some(format!("sha256-of-{path}"))
+    }
+}
+
+fn desired_of(text: &str, name: &str) -> Desired {
+    let checked = gaform_compiler::check(
+        &SourceFile::new(name.to_string(), text.to_string()),
+        &FixedDigest,
+        &CheckOptions::default(),
+    );
+    let program = checked.program.unwrap_or_else(|| panic!("{name} checks clean: {:?}", checked.diagnostics));
+    plan::desired(&program, &FixedDigest)
+}
+
+fn example(name: &str) -> Desired {
+    let text = std::fs::read_to_string(root().join("examples").join(name)).unwrap();
+    desired_of(&text, &format!("examples/{name}"))
+}
+
+/// Everything the file asks for, up and running.
+fn up(desired: &Desired) -> Observed {
+    let mut observed = Observed::default();
+    for r in &desired.resources {
+        let count = r.count.as_ref().map_or(0, |c| c.value);
+        let instances = (0..count).map(|i| Instance { index: i, id: format!("pid {}", 4000 + i) }).collect();
+        observed.resources.insert(
+            r.addr.clone(),
+            ObservedResource {
+                kind: r.kind,
+                attributes: r.attributes.clone(),
+                instances,
+                job: (r.kind == Kind::Job).then_some(JobStatus::Running),
+                depends_on: r.depends_on.clone(),
+            },
+        );
+    }
+    observed
+}
+
+fn partial(desired: &Desired) -> Observed {
+    let mut o = up(desired);
+    o.resources.retain(|_, r| r.kind != Kind::Job && r.kind != Kind::Head);
+    for r in o.resources.values_mut() {
+        r.instances.pop();
+    }
+    o
+}
+
+fn drifted(desired: &Desired) -> Observed {
+    let mut o = up(desired);
+    for r in o.resources.values_mut() {
+        match r.kind {
+            Kind::Head => {
+                r.attributes.insert("instance_type".into(), "m5.xlarge".into());
+            }
+            Kind::WorkerGroup => {
+                r.instances.retain(|i| i.index != 0);
+                r.attributes.insert("max".into(), "99".into());
+            }
+            Kind::Job => {
+                r.attributes.insert("population".into(), "7".into());
+            }
+            _ => {}
+        }
+    }
+    o
+}
+
+fn over_provisioned(desired: &Desired) -> Observed {
+    let mut o = up(desired);
+    for r in o.resources.values_mut().filter(|r| r.kind == Kind::WorkerGroup) {
+        let n = r.instances.len() as u64;
+        r.instances.push(Instance { index: n, id: "pid 9000".into() });
+        r.instances.push(Instance { index: 0, id: "pid 9001".into() });
+    }
+    let old_head = Addr::head("retired");
+    o.resources.insert(
+        old_head.clone(),
+        ObservedResource {
+            kind: Kind::Head,
+            attributes: [("instance_type".to_string(), "m5.large".to_string())].into(),
+            instances: vec![Instance { index: 0, id: "pid 7000".into() }],
+            job: None,
+            depends_on: vec![],
+        },
+    );
+    o.resources.insert(
+        Addr::workers("retired", "old"),
+        ObservedResource {
+            kind: Kind::WorkerGroup,
+            attributes: [("instance_type".to_string(), "c5.large".to_string())].into(),
+            instances: vec![Instance { index: 0, id: "pid 7001".into() }],
+            job: None,
+            depends_on: vec![old_head],
+        },
+    );
+    o
+}
+
+fn done(desired: &Desired) -> Observed {
+    let mut o = up(desired);
+    o.resources.retain(|_, r| !r.kind.is_counted());
+    for r in o.resources.values_mut().filter(|r| r.kind == Kind::Job) {
+        r.job = Some(JobStatus::Finished);
+    }
+    o
+}
+
+fn human(desired: &Desired, observed: &Observed, file: &str) -> String {
+    render::human(&plan::diff(desired, observed, file, "sha"), false)
+}
+
+fn json(desired: &Desired, observed: &Observed, file: &str) -> String {
+    serde_json::to_string_pretty(&plan::diff(desired, observed, file, "sha")).unwrap()
+}
+
+type State = fn(&Desired) -> Observed;
+const STATES: [(&str, State); 6] = [
+    ("empty", |_| Observed::default()),
+    ("up", up),
+    ("partial", partial),
+    ("drifted", drifted),
+    ("over_provisioned", over_provisioned),
+    ("done", done),
+];
+
+#[test]
+fn examples_against_chosen_states() {
+    for name in ["quickstart.gaf", "seed-production.gaf"] {
+        let desired = example(name);
+        for (state, observe) in STATES {
+            let observed = observe(&desired);
+            insta::assert_snapshot!(format!("human-{name}-{state}"), human(&desired, &observed, name));
+        }
+        for (state, observe) in [STATES[0], STATES[3]] {
+            let observed = observe(&desired);
+            insta::assert_snapshot!(format!("json-{name}-{state}"), json(&desired, &observed, name));
+        }
+    }
+    for name in ["breakout.gaf", "rsi-reversion.gaf", "sma-crossover.gaf"] {
+        let desired = example(name);
+        insta::assert_snapshot!(format!("human-{name}-empty"), human(&desired, &Observed::default(), name));
+    }
+}
+
+#[test]
+fn up_means_no_changes_and_done_means_the_compute_stays_down() {
+    for name in
+        ["quickstart.gaf", "seed-production.gaf", "breakout.gaf", "rsi-reversion.gaf", "sma-crossover.gaf"]
+    {
+        let desired = example(name);
+        assert!(plan::diff(&desired, &up(&desired), name, "sha").is_empty(), "{name} up");
+        let after = plan::diff(&desired, &done(&desired), name, "sha");
+        assert!(after.is_empty(), "{name} done: {}", render::human(&after, false));
+    }
+}
+
+#[test]
+fn a_budget_cuts_the_worker_count_and_says_why() {
+    let text = r#"
+cloud west { provider = aws  region = "us-west-2" }
+budget lean { amount = $500  period = month  max_cost_per_hour = $2 }
+compute c {
+  cloud  = west
+  budget = lean
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.4xlarge"  max = 8 }
+}
+job j {
+  compute     = c
+  data        = "x.csv"
+  strategy    = sma_crossover(fast = 2..50, slow = 10..200)
+  population  = 100
+  generations = 10
+  islands     = 6
+}
+"#;
+    let desired = desired_of(text, "lean.gaf");
+    let group = desired.get(&Addr::workers("c", "cpu")).unwrap().count.clone().unwrap();
+    assert_eq!((group.value, group.reason.as_str()), (2, "cut from 6 by budget max_cost_per_hour = $2.00"));
+    let job = desired.get(&Addr::job("j")).unwrap();
+    assert_eq!(job.attributes["islands"], "6", "the job keeps its islands; two workers share them");
+    insta::assert_snapshot!(human(&desired, &Observed::default(), "lean.gaf"));
+}
+
+#[test]
+fn deletes_run_in_reverse_dependency_order() {
+    let desired = example("quickstart.gaf");
+    let plan = plan::destroy(&desired, &up(&desired), "quickstart.gaf", "sha");
+    let order: Vec<&str> = plan.resource_changes.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(
+        order,
+        ["job.quickstart", "compute.here.workers.islands", "compute.here.head", "cloud.laptop.state_dir"]
+    );
+    let deps: Vec<&[usize]> = plan.resource_changes.iter().map(|c| c.depends_on.as_slice()).collect();
+    assert_eq!(
+        deps,
+        [&[][..], &[0], &[0, 1], &[0, 1, 2]],
+        "each delete waits for the deletes of all that need it"
+    );
+}
