@@ -50,6 +50,14 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
     if !ok {
         return Ok(ExitCode::FAILURE);
     }
+    if plan.is_empty() {
+        // Nothing to do because the jobs are done: show what they found.
+        for job in stack.provider.stack().jobs()? {
+            if let (JobStatus::Finished, Some(summary)) = (&job.status, &job.summary) {
+                println!("\n{} finished earlier with this spec (`gaform destroy` or a changed spec runs it again):\n{summary}", job.address);
+            }
+        }
+    }
     if args.detach {
         let running = running_jobs(&stack)?;
         if !running.is_empty() {
