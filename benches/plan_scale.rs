@@ -19,7 +19,10 @@ const PER_GROUP: u64 = 10;
 fn generate() -> String {
     let mut out = String::from("cloud box {\n  provider = local\n}\n");
     for c in 0..COMPUTES {
-        let _ = write!(out, "\ncompute c{c} {{\n  cloud = box\n  head {{\n    instance_type = \"m5.large\"\n  }}\n");
+        let _ = write!(
+            out,
+            "\ncompute c{c} {{\n  cloud = box\n  head {{\n    instance_type = \"m5.large\"\n  }}\n"
+        );
         for g in 0..GROUPS {
             let _ = write!(
                 out,
@@ -53,14 +56,26 @@ fn observed(desired: &plan::Desired) -> Observed {
             instances.push(Instance { index: 0, id: next() });
         }
         let job = (r.kind == Kind::Job).then_some(JobStatus::Running);
-        let resource = ObservedResource { kind: r.kind, attributes: r.attributes.clone(), instances, job, depends_on: r.depends_on.clone() };
+        let resource = ObservedResource {
+            kind: r.kind,
+            attributes: r.attributes.clone(),
+            instances,
+            job,
+            depends_on: r.depends_on.clone(),
+        };
         o.resources.insert(r.addr.clone(), resource);
     }
     for g in 0..GROUPS {
         let instances = (0..PER_GROUP).map(|k| Instance { index: k, id: next() }).collect();
         o.resources.insert(
             Addr::workers("retired", &format!("g{g}")),
-            ObservedResource { kind: Kind::WorkerGroup, attributes: Default::default(), instances, job: None, depends_on: vec![Addr::head("retired")] },
+            ObservedResource {
+                kind: Kind::WorkerGroup,
+                attributes: Default::default(),
+                instances,
+                job: None,
+                depends_on: vec![Addr::head("retired")],
+            },
         );
     }
     o
@@ -79,12 +94,17 @@ fn vm(field: &str) -> u64 {
 fn main() {
     let text = generate();
     let source = SourceFile::new("scale.gaf".to_string(), text.clone());
-    let first = check(&source, &NoHost, &CheckOptions::default()).program.expect("generated program checks clean");
+    let first =
+        check(&source, &NoHost, &CheckOptions::default()).program.expect("generated program checks clean");
     let desired = plan::desired(&first, &NoHost);
     let seen = observed(&desired);
     let instances: usize = seen.resources.values().map(|r| r.instances.len()).sum();
     let groups = desired.resources.iter().filter(|r| r.kind == Kind::WorkerGroup).count();
-    println!("program: {} bytes, {groups} worker groups; observed: {} resources, {instances} instances", text.len(), seen.resources.len());
+    println!(
+        "program: {} bytes, {groups} worker groups; observed: {} resources, {instances} instances",
+        text.len(),
+        seen.resources.len()
+    );
     drop((first, desired));
 
     let base = vm("VmRSS:");
@@ -118,5 +138,10 @@ fn main() {
         ms(best[3]),
         best.iter().map(|d| ms(*d)).sum::<f64>()
     );
-    println!("peak memory: {:.1} MiB resident ({:.1} MiB above the {:.1} MiB held before)", peak as f64 / 1024.0, peak.saturating_sub(base) as f64 / 1024.0, base as f64 / 1024.0);
+    println!(
+        "peak memory: {:.1} MiB resident ({:.1} MiB above the {:.1} MiB held before)",
+        peak as f64 / 1024.0,
+        peak.saturating_sub(base) as f64 / 1024.0,
+        base as f64 / 1024.0
+    );
 }

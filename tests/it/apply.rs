@@ -106,12 +106,9 @@ fn quickstart_plan_apply_plan_destroy_plan() {
 
     let plan = w.gaform(&["plan", "quickstart.gaf", "--detailed-exitcode"], &[]);
     assert_eq!(code(&plan), 2, "{}", text(&plan));
-    for line in [
-        "+ cloud.laptop.state_dir",
-        "+ compute.here.head",
-        "+ compute.here.workers.islands",
-        "+ job.quickstart",
-    ] {
+    for line in
+        ["+ local.state_dir", "+ compute.here.head", "+ compute.here.workers.islands", "+ job.quickstart"]
+    {
         assert!(text(&plan).contains(line), "{line} in\n{}", text(&plan));
     }
     assert!(text(&plan).contains("count         = 2 (max = 2, one island per worker)"), "{}", text(&plan));
@@ -193,7 +190,7 @@ fn a_sigkilled_apply_leaves_exactly_what_is_left_to_the_next_plan() {
     let plan = w.gaform(&["plan", "job.gaf", "--detailed-exitcode"], &[]);
     assert_eq!(code(&plan), 2, "{}", text(&plan));
     let shown = text(&plan);
-    assert!(!shown.contains("+ cloud.here.state_dir") && !shown.contains("+ compute.idle.head"), "{shown}");
+    assert!(!shown.contains("+ local.state_dir") && !shown.contains("+ compute.idle.head"), "{shown}");
 
     let locked = w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]);
     assert_eq!(code(&locked), 1);

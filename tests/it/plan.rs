@@ -210,7 +210,7 @@ fn deletes_run_in_reverse_dependency_order() {
     let order: Vec<&str> = plan.resource_changes.iter().map(|c| c.address.as_str()).collect();
     assert_eq!(
         order,
-        ["job.quickstart", "compute.here.workers.islands", "compute.here.head", "cloud.laptop.state_dir"]
+        ["job.quickstart", "compute.here.workers.islands", "compute.here.head", "local.state_dir"]
     );
     let deps: Vec<&[usize]> = plan.resource_changes.iter().map(|c| c.depends_on.as_slice()).collect();
     assert_eq!(

@@ -10,9 +10,10 @@ use std::fmt;
 pub struct Addr(pub String);
 
 impl Addr {
-    /// `cloud.NAME.state_dir`: where the local provider keeps its records.
-    pub fn state_dir(cloud: &str) -> Addr {
-        Addr(format!("cloud.{cloud}.state_dir"))
+    /// `local.state_dir`: where the local provider keeps the stack's records. One per
+    /// stack, whatever its local clouds are called, so renaming a cloud moves nothing.
+    pub fn state_dir() -> Addr {
+        Addr("local.state_dir".into())
     }
 
     /// `cloud.NAME.network`: the VPC subnet an aws cloud's instances join.

@@ -91,9 +91,11 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
         };
         match cloud.provider {
             Provider::Local => {
-                let attrs = attrs([("path", ".gaform".to_string())]);
-                resources.push(base(Addr::state_dir(&cloud.name), Kind::StateDir, attrs, vec![]));
-                cloud_roots.insert(ci, Addr::state_dir(&cloud.name));
+                if !resources.iter().any(|r: &Resource| r.kind == Kind::StateDir) {
+                    let attrs = attrs([("path", ".gaform".to_string())]);
+                    resources.push(base(Addr::state_dir(), Kind::StateDir, attrs, vec![]));
+                }
+                cloud_roots.insert(ci, Addr::state_dir());
             }
             Provider::Aws => {
                 let region = cloud.region.clone().unwrap_or_default();

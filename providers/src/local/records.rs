@@ -17,7 +17,7 @@ pub struct StackDir {
     root: PathBuf,
 }
 
-/// The state directory's own record: it exists once `cloud.NAME.state_dir` is created.
+/// The state directory's own record: it exists once `local.state_dir` is created.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StackRecord {
     pub address: Addr,
