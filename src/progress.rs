@@ -37,16 +37,11 @@ impl Progress {
             }
             (Event::Resumed { island, generation }, Some(bar)) => {
                 bar.inc(generation + 1);
-                bar.println(format!("island {island}: resumed from its checkpoint at generation {generation}"));
+                bar.println(format!(
+                    "island {island}: resumed from its checkpoint at generation {generation}"
+                ));
             }
-            (Event::Generation { island, generation, best, evaluations, seconds }, None) => eprintln!(
-                "island {island} · generation {generation}/{} · best {best:.6} · {evaluations} backtests in {:.1} ms",
-                self.generations,
-                seconds * 1e3
-            ),
-            (Event::Resumed { island, generation }, None) => {
-                eprintln!("island {island}: resumed from its checkpoint at generation {generation}")
-            }
+            (event, None) => eprintln!("{}", line(&event, self.generations)),
         }
     }
 
@@ -54,6 +49,20 @@ impl Progress {
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+    }
+}
+
+/// One event as a plain line: what logs and non-terminal runs show.
+pub fn line(event: &Event, generations: u64) -> String {
+    match *event {
+        Event::Generation { island, generation, best, mean, evaluations, seconds } => format!(
+            "island {island} · generation {generation}/{generations} · best {best:.6} · mean {mean:.6} · {evaluations} backtests in {:.1} ms ({:.0}/s)",
+            seconds * 1e3,
+            evaluations as f64 / seconds.max(1e-9)
+        ),
+        Event::Resumed { island, generation } => {
+            format!("island {island}: resumed from its checkpoint at generation {generation}")
         }
     }
 }

@@ -75,18 +75,9 @@ fn instance(
                         .open(stack.job_log(&job.name))
                         .map_err(|e| format!("cannot open {}: {e}", stack.job_log(&job.name).display()))?,
                 );
-                let generations = job.attributes.get("generations").cloned().unwrap_or_default();
+                let generations = job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
                 let say = |e: Event| {
-                    let line = match e {
-                        Event::Generation { island, generation, best, evaluations, seconds } => format!(
-                            "island {island} · generation {generation}/{generations} · best {best:.6} · {evaluations} backtests in {:.1} ms ({:.0}/s)\n",
-                            seconds * 1e3,
-                            evaluations as f64 / seconds.max(1e-9)
-                        ),
-                        Event::Resumed { island, generation } => {
-                            format!("island {island}: resumed from its checkpoint at generation {generation}\n")
-                        }
-                    };
+                    let line = format!("{}\n", crate::progress::line(&e, generations));
                     if let Ok(mut f) = log.lock() {
                         let _ = f.write_all(line.as_bytes());
                     }

@@ -257,3 +257,45 @@ fn a_saved_plan_is_refused_once_stale_and_applied_while_fresh() {
     ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
     assert!(processes_of(&stack_dir).is_empty());
 }
+
+#[test]
+fn max_runtime_stops_a_job_and_auto_terminate_stops_an_idle_compute() {
+    let timed = LONG
+        .replace("  seed        = 3\n", "  seed        = 3\n  max_runtime = 1s\n  workers     = cpu\n")
+        .replace(
+            "  workers cpu {",
+            "  workers spare { instance_type = \"c5.large\"  min = 1  max = 1 }\n  workers cpu {",
+        );
+    let w = Workspace::new("timeouts", &timed);
+    let stack_dir = w.0.join(".gaform/job");
+    let out = w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert!(text(&out).contains("long: stopped by its max_runtime"), "{}", text(&out));
+    assert_eq!(job_status(&w, "job", "long"), "timed_out");
+    assert!(processes_of(&stack_dir).is_empty(), "the head stopped its compute, idle group included");
+    let again = w.gaform(&["plan", "job.gaf", "--detailed-exitcode"], &[]);
+    assert_eq!(code(&again), 0, "a timed-out job is done: {}", text(&again));
+
+    let idle = IDLE.replace("compute idle {\n", "compute idle {\n  auto_terminate = 1s\n");
+    let w = Workspace::new("idle", &idle);
+    let stack_dir = w.0.join(".gaform/job");
+    ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]));
+    wait_until("the idle compute to terminate itself", Duration::from_secs(60), || {
+        processes_of(&stack_dir).is_empty()
+    });
+    assert!(w
+        .read(".gaform/job/events.log")
+        .contains("compute.idle: terminated (idle for auto_terminate = 1s)"));
+    let plan = w.gaform(&["plan", "job.gaf", "--detailed-exitcode"], &[]);
+    assert_eq!(code(&plan), 2, "a compute without jobs is brought back: {}", text(&plan));
+}
+
+#[test]
+fn apply_without_yes_changes_nothing() {
+    let w = Workspace::new("confirm", IDLE);
+    let out = crate::support::gaform_in(&w.0, &["apply", "job.gaf"], Some("no\n"));
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(text(&out).contains("Only 'yes' will be accepted") && text(&out).contains("Apply cancelled."));
+    assert!(processes_of(&w.0.join(".gaform/job")).is_empty());
+    assert!(!w.0.join(".gaform/job/stack.json").exists());
+}

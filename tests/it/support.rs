@@ -10,8 +10,13 @@ pub fn root() -> PathBuf {
 
 /// Runs `gaform ARGS` from the project root, without colour, with `stdin` as input.
 pub fn gaform(args: &[&str], stdin: Option<&str>) -> Output {
+    gaform_in(&root(), args, stdin)
+}
+
+/// Runs `gaform ARGS` in `dir`, without colour, with `stdin` as input.
+pub fn gaform_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gaform"));
-    cmd.args(args).current_dir(root()).env("NO_COLOR", "1").stdin(Stdio::piped());
+    cmd.args(args).current_dir(dir).env("NO_COLOR", "1").stdin(Stdio::piped());
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("gaform starts");
     {

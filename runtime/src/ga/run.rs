@@ -68,7 +68,7 @@ pub fn data_key(name: &str) -> String {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
     /// A generation was scored.
-    Generation { island: u64, generation: u64, best: f64, evaluations: u64, seconds: f64 },
+    Generation { island: u64, generation: u64, best: f64, mean: f64, evaluations: u64, seconds: f64 },
     /// The island picked up from its checkpoint.
     Resumed { island: u64, generation: u64 },
 }
@@ -236,6 +236,7 @@ fn report(on_event: &(dyn Fn(Event) + Sync), state: &Island, seconds: &[f64]) {
             island: state.index,
             generation: stats.generation,
             best: stats.best,
+            mean: stats.mean,
             evaluations: stats.evaluations,
             seconds: seconds.last().copied().unwrap_or(0.0),
         });
