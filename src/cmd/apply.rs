@@ -7,7 +7,8 @@ use super::stack::{self, LoadError, Stack};
 use crate::cli::{ApplyArgs, DestroyArgs};
 use crate::render::diagnostics::colour_wanted;
 use gaform_compiler::plan::{render, Action, Change, JobStatus, Plan, FORMAT_VERSION};
-use gaform_providers::local::{JobRecord, Lock};
+use gaform_providers::local::{agent, JobRecord, Lock};
+use gaform_providers::process::ProcessId;
 use gaform_providers::walk::{self, Event, Outcome};
 use gaform_providers::Provider;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -17,6 +18,9 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// How long `apply` follows a running job whose compute has no head before it says so.
+const HEADLESS_GRACE: Duration = Duration::from_secs(5);
 
 pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
     let saved = read_saved_plan(&args.target)?;
@@ -263,7 +267,22 @@ fn follow(stack: &Stack) -> Result<ExitCode, String> {
     let dir = stack.provider.stack().clone();
     let mut offsets: BTreeMap<String, u64> = BTreeMap::new();
     let mut finals: BTreeMap<String, JobRecord> = BTreeMap::new();
+    let mut headless_since: Option<Instant> = None;
+    let mut seen: Vec<ProcessId> = Vec::new();
+    let job_computes: Vec<String> =
+        names.iter().filter_map(|n| dir.job(n).ok().flatten()?.group.compute().map(str::to_string)).collect();
+    let processes = || -> Result<Vec<ProcessId>, String> {
+        Ok(dir
+            .instances()?
+            .iter()
+            .filter(|r| r.address.compute().is_some_and(|c| job_computes.iter().any(|j| j == c)))
+            .filter_map(|r| r.process)
+            .collect())
+    };
     loop {
+        seen.extend(processes()?);
+        seen.sort_by_key(|p| (p.pid, p.start_ticks));
+        seen.dedup();
         for name in &names {
             let offset = offsets.entry(name.clone()).or_insert(0);
             print_new_lines(&dir.job_log(name), offset, if names.len() > 1 { name } else { "" });
@@ -280,16 +299,34 @@ fn follow(stack: &Stack) -> Result<ExitCode, String> {
         if finals.len() == names.len() {
             break;
         }
+        // A running job needs its head; without one nothing finishes it.
+        let computes: Vec<String> = names
+            .iter()
+            .filter(|n| !finals.contains_key(*n))
+            .filter_map(|n| dir.job(n).ok().flatten())
+            .filter_map(|j| j.group.compute().map(str::to_string))
+            .collect();
+        let headless: Vec<&String> = computes.iter().filter(|c| !agent::head_alive(&dir, c)).collect();
+        if headless.is_empty() {
+            headless_since = None;
+        } else if headless_since.get_or_insert_with(Instant::now).elapsed() > HEADLESS_GRACE {
+            return Err(format!(
+                "the head of compute `{}` is gone, so its running jobs cannot finish; run `gaform apply {}` to start it again (the jobs resume from their checkpoints)",
+                headless[0],
+                stack.file.display()
+            ));
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
-    // The head terminates the workers and itself once its jobs are over.
+    // The head terminates the workers, then itself, once its jobs are over: wait for every
+    // process seen while following to be gone, so that apply leaves none behind.
     let waited = Instant::now();
     while waited.elapsed() < Duration::from_secs(30) {
-        let observed = stack.provider.observe()?;
-        if observed.resources.values().all(|r| r.instances.is_empty()) {
+        seen.extend(processes()?);
+        if !seen.iter().any(|p| p.is_alive()) {
             break;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
     let mut ok = true;
     for (name, record) in &finals {

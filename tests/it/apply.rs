@@ -299,3 +299,37 @@ fn apply_without_yes_changes_nothing() {
     assert!(processes_of(&w.0.join(".gaform/job")).is_empty());
     assert!(!w.0.join(".gaform/job/stack.json").exists());
 }
+
+#[test]
+fn a_killed_head_is_reported_and_the_next_apply_brings_it_back() {
+    let w = Workspace::new("killhead", LONG);
+    let stack_dir = w.0.join(".gaform/job");
+    let attached = w
+        .command(&["apply", "job.gaf", "--auto-approve"], &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = stack_dir.join("jobs/long/log");
+    wait_until("the job to start", Duration::from_secs(120), || {
+        std::fs::read_to_string(&log).unwrap_or_default().contains("generation 5/")
+    });
+    let record: serde_json::Value =
+        serde_json::from_str(&w.read(".gaform/job/instances/compute.box.head[0].json")).unwrap();
+    let pid = record["process"]["pid"].as_u64().unwrap() as i32;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let out = attached.wait_with_output().unwrap();
+    assert_eq!(code(&out), 1);
+    assert!(text(&out).contains("the head of compute `box` is gone"), "{}", text(&out));
+    let plan = w.gaform(&["plan", "job.gaf"], &[]);
+    assert!(
+        text(&plan).contains("+ compute.box.head")
+            && text(&plan).contains("Plan: 1 to add, 0 to change, 0 to destroy."),
+        "{}",
+        text(&plan)
+    );
+    let again = w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]);
+    assert_eq!(code(&again), 0, "{}", text(&again));
+    assert!(text(&again).contains("long: best rsi_reversion("), "{}", text(&again));
+    assert!(processes_of(&stack_dir).is_empty(), "apply returns once its compute is gone");
+}

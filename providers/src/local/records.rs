@@ -245,27 +245,17 @@ pub fn remove_dir(path: &Path) -> Result<(), String> {
     }
 }
 
-/// `2026-11-26 05:30:38Z` for Unix seconds (UTC; days to civil date after H. Hinnant).
+/// `2026-11-26T05:30:38Z` for Unix seconds (UTC, RFC 3339).
 pub fn timestamp(unix: f64) -> String {
-    let secs = unix.max(0.0) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z", rem / 3_600, rem % 3_600 / 60, rem % 60)
+    let at = UNIX_EPOCH + std::time::Duration::from_secs_f64(unix.max(0.0));
+    humantime::format_rfc3339_seconds(at).to_string()
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn timestamps_are_utc_civil_dates() {
-        assert_eq!(super::timestamp(0.0), "1970-01-01 00:00:00Z");
-        assert_eq!(super::timestamp(1_795_671_038.0), "2026-11-26 05:30:38Z");
+        assert_eq!(super::timestamp(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::timestamp(1_795_671_038.0), "2026-11-26T05:30:38Z");
     }
 }
