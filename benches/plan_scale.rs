@@ -57,6 +57,8 @@ fn observed(desired: &plan::Desired) -> Observed {
         }
         let job = (r.kind == Kind::Job).then_some(JobStatus::Running);
         let resource = ObservedResource {
+            provider: "local".into(),
+            cloud: String::new(),
             kind: r.kind,
             attributes: r.attributes.clone(),
             instances,
@@ -70,6 +72,8 @@ fn observed(desired: &plan::Desired) -> Observed {
         o.resources.insert(
             Addr::workers("retired", &format!("g{g}")),
             ObservedResource {
+                provider: "local".into(),
+                cloud: String::new(),
                 kind: Kind::WorkerGroup,
                 attributes: Default::default(),
                 instances,

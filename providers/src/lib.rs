@@ -2,6 +2,9 @@
 //! `local` cloud runs every instance as a `gaform` process on this machine; the apply walk
 //! runs a plan's actions in dependency order with bounded concurrency.
 
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod clouds;
 pub mod local;
 pub mod process;
 pub mod state;

@@ -33,7 +33,7 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
         Err(LoadError::Reported) => return Ok(ExitCode::FAILURE),
         Err(LoadError::Message(m)) => return Err(m),
     };
-    let lock = Lock::acquire(stack.provider.stack(), "apply")?;
+    let lock = Lock::acquire(stack.local.stack(), "apply")?;
     let plan = match saved {
         Some(plan) => {
             refuse_if_stale(&stack, &plan)?;
@@ -56,7 +56,7 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
     }
     if plan.is_empty() {
         // Nothing to do because the jobs are done: show what they found.
-        for job in stack.provider.stack().jobs()? {
+        for job in stack.local.stack().jobs()? {
             if let (JobStatus::Finished, Some(summary)) = (&job.status, &job.summary) {
                 println!("\n{} finished earlier with this spec (`gaform destroy` or a changed spec runs it again):\n{summary}", job.address);
             }
@@ -83,7 +83,7 @@ pub fn destroy(args: &DestroyArgs) -> Result<ExitCode, String> {
         Err(LoadError::Reported) => return Ok(ExitCode::FAILURE),
         Err(LoadError::Message(m)) => return Err(m),
     };
-    let lock = Lock::acquire(stack.provider.stack(), "destroy")?;
+    let lock = Lock::acquire(stack.local.stack(), "destroy")?;
     let plan = make(&stack, true)?;
     print!("{}", render::human(&plan, colour_wanted()));
     if plan.is_empty() {
@@ -246,9 +246,7 @@ fn verbs(action: Action) -> (&'static str, &'static str) {
 }
 
 fn running_jobs(stack: &Stack) -> Result<Vec<String>, String> {
-    Ok(stack
-        .provider
-        .stack()
+    Ok(stack.local.stack()
         .jobs()?
         .into_iter()
         .filter(|j| j.status == JobStatus::Running)
@@ -264,7 +262,7 @@ fn follow(stack: &Stack) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     println!("\nFollowing {} (Ctrl-C detaches; the run goes on, see `gaform status`):", names.join(", "));
-    let dir = stack.provider.stack().clone();
+    let dir = stack.local.stack().clone();
     let mut offsets: BTreeMap<String, u64> = BTreeMap::new();
     let mut finals: BTreeMap<String, JobRecord> = BTreeMap::new();
     let mut headless_since: Option<Instant> = None;

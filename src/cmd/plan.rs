@@ -5,7 +5,6 @@ use super::stack::{self, LoadError, Stack};
 use crate::cli::PlanArgs;
 use crate::output::emit;
 use gaform_compiler::plan::{self, render, Plan};
-use gaform_providers::Provider;
 use std::process::ExitCode;
 
 /// Exit code for a plan with changes under `--detailed-exitcode`.

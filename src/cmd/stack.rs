@@ -3,11 +3,13 @@
 
 use crate::host::FileHost;
 use crate::render::diagnostics;
-use gaform_compiler::ir::{self, Keyword, Program, Provider as Cloud};
+use gaform_compiler::ir::{self, Program, Provider as Cloud};
 use gaform_compiler::plan::{self, Desired};
 use gaform_compiler::source::SourceFile;
 use gaform_compiler::CheckOptions;
+use gaform_providers::clouds::Clouds;
 use gaform_providers::local::{JobSetup, LocalProvider, StackDir};
+use gaform_providers::Provider;
 use gaform_runtime::store::LocalDir;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -18,7 +20,10 @@ pub struct Stack {
     pub file: PathBuf,
     pub sha256: String,
     pub desired: Arc<Desired>,
-    pub provider: Arc<LocalProvider>,
+    /// Every cloud of the file behind one provider.
+    pub provider: Arc<dyn Provider>,
+    /// The local cloud's provider, which also keeps the stack's local records.
+    pub local: Arc<LocalProvider>,
 }
 
 /// Why a stack could not be loaded: diagnostics already printed, or a message.
@@ -56,20 +61,33 @@ pub fn load(file: &Path) -> Result<Stack, LoadError> {
     let Some(program) = checked.program.filter(|_| !checked.diagnostics.iter().any(|d| d.is_error())) else {
         return Err(LoadError::Reported);
     };
-    if let Some(cloud) = program.clouds.iter().find(|c| c.provider != Cloud::Local && used(&program, c)) {
-        return Err(LoadError::Message(format!(
-            "cloud `{}` uses the {} provider, which this build cannot observe or change yet (only `provider = local`)",
-            cloud.name,
-            cloud.provider.keyword()
-        )));
-    }
     let desired = Arc::new(plan::desired(&program, &host));
     let program = Arc::new(program);
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;
     let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
-    let setup = Arc::new(Setup { program, base });
-    let provider = Arc::new(LocalProvider::new(stack_dir(file), exe, cwd.join("results"), Some(setup)));
-    Ok(Stack { file: file.to_path_buf(), sha256, desired, provider })
+    let setup = Arc::new(Setup { program: program.clone(), base });
+    let local = Arc::new(LocalProvider::new(stack_dir(file), exe, cwd.join("results"), Some(setup)));
+    let mut aws = Vec::new();
+    for cloud in program.clouds.iter().filter(|c| c.provider == Cloud::Aws && used(&program, c)) {
+        aws.push((cloud.name.clone(), connect_aws(file, cloud)?));
+    }
+    let provider = Arc::new(Clouds { local: local.clone(), aws });
+    Ok(Stack { file: file.to_path_buf(), sha256, desired, provider, local })
+}
+
+#[cfg(feature = "aws")]
+fn connect_aws(file: &Path, cloud: &ir::Cloud) -> Result<Arc<dyn Provider>, String> {
+    let stack = file.file_stem().map_or_else(|| "stack".into(), |s| s.to_string_lossy().into_owned());
+    let region = cloud.region.as_deref().ok_or_else(|| format!("cloud `{}` has no region", cloud.name))?;
+    let tags = cloud.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let provider = gaform_providers::aws::AwsProvider::connect(&stack, &cloud.name, region, cloud.profile.as_deref(), tags)?;
+    Ok(Arc::new(provider))
+}
+
+#[cfg(not(feature = "aws"))]
+fn connect_aws(_: &Path, cloud: &ir::Cloud) -> Result<Arc<dyn Provider>, String> {
+    use gaform_compiler::ir::Keyword;
+    Err(format!("cloud `{}` uses the {} provider, which this build leaves out (build with the `aws` feature)", cloud.name, cloud.provider.keyword()))
 }
 
 fn used(program: &Program, cloud: &ir::Cloud) -> bool {

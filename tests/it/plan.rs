@@ -46,6 +46,8 @@ fn up(desired: &Desired) -> Observed {
         observed.resources.insert(
             r.addr.clone(),
             ObservedResource {
+                provider: r.provider.clone(),
+                cloud: r.cloud.clone(),
                 kind: r.kind,
                 attributes: r.attributes.clone(),
                 instances,
@@ -97,6 +99,8 @@ fn over_provisioned(desired: &Desired) -> Observed {
     o.resources.insert(
         old_head.clone(),
         ObservedResource {
+            provider: "local".into(),
+            cloud: String::new(),
             kind: Kind::Head,
             attributes: [("instance_type".to_string(), "m5.large".to_string())].into(),
             instances: vec![Instance { index: 0, id: "pid 7000".into() }],
@@ -107,6 +111,8 @@ fn over_provisioned(desired: &Desired) -> Observed {
     o.resources.insert(
         Addr::workers("retired", "old"),
         ObservedResource {
+            provider: "local".into(),
+            cloud: String::new(),
             kind: Kind::WorkerGroup,
             attributes: [("instance_type".to_string(), "c5.large".to_string())].into(),
             instances: vec![Instance { index: 0, id: "pid 7001".into() }],

@@ -16,19 +16,15 @@ impl Addr {
         Addr("local.state_dir".into())
     }
 
-    /// `cloud.NAME.network`: the VPC subnet an aws cloud's instances join.
-    pub fn network(cloud: &str) -> Addr {
-        Addr(format!("cloud.{cloud}.network"))
+    /// `compute.NAME.security_group`: an aws compute's members, who may talk to each other.
+    pub fn security_group(compute: &str) -> Addr {
+        Addr(format!("compute.{compute}.security_group"))
     }
 
-    /// `cloud.NAME.security_group`.
-    pub fn security_group(cloud: &str) -> Addr {
-        Addr(format!("cloud.{cloud}.security_group"))
-    }
-
-    /// `compute.NAME.launch_template`.
-    pub fn launch_template(compute: &str) -> Addr {
-        Addr(format!("compute.{compute}.launch_template"))
+    /// `compute.NAME.head.launch_template` or `compute.NAME.workers.GROUP.launch_template`:
+    /// how the aws instances of `owner` boot.
+    pub fn launch_template(owner: &Addr) -> Addr {
+        Addr(format!("{owner}.launch_template"))
     }
 
     /// `compute.NAME.head`.
@@ -76,7 +72,6 @@ impl fmt::Display for Addr {
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     StateDir,
-    Network,
     SecurityGroup,
     LaunchTemplate,
     Head,
@@ -95,8 +90,8 @@ impl Kind {
     pub fn forces_replacement(self, attribute: &str) -> bool {
         match self {
             Kind::StateDir => attribute == "path",
-            Kind::Network | Kind::SecurityGroup => attribute == "region",
-            Kind::LaunchTemplate => false,
+            Kind::SecurityGroup => attribute == "region",
+            Kind::LaunchTemplate => matches!(attribute, "region" | "image"),
             Kind::Head | Kind::WorkerGroup => {
                 matches!(attribute, "instance_type" | "instance_types" | "market" | "purchase" | "image")
             }
@@ -108,7 +103,6 @@ impl Kind {
     pub fn noun(self) -> &'static str {
         match self {
             Kind::StateDir => "state directory",
-            Kind::Network => "network",
             Kind::SecurityGroup => "security group",
             Kind::LaunchTemplate => "launch template",
             Kind::Head => "head node",

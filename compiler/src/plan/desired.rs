@@ -97,23 +97,8 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
                 }
                 cloud_roots.insert(ci, Addr::state_dir());
             }
-            Provider::Aws => {
-                let region = cloud.region.clone().unwrap_or_default();
-                let network = Addr::network(&cloud.name);
-                let sg = Addr::security_group(&cloud.name);
-                resources.push(base(
-                    network.clone(),
-                    Kind::Network,
-                    attrs([("region", region.clone())]),
-                    vec![],
-                ));
-                let sg_attrs = attrs([
-                    ("region", region),
-                    ("ingress", "none (workers reach the store over HTTPS)".into()),
-                ]);
-                resources.push(base(sg.clone(), Kind::SecurityGroup, sg_attrs, vec![network]));
-                cloud_roots.insert(ci, sg);
-            }
+            // Everything of an aws cloud belongs to a compute: see below.
+            Provider::Aws => {}
         }
     }
     let jobs_on =
@@ -133,14 +118,36 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
             depends_on: vec![],
             span,
         };
+        let sg = Addr::security_group(&compute.name);
+        let region = cloud.region.clone().unwrap_or_default();
+        // How an aws instance of `owner` boots; the file's image, the rest fixed by policy.
+        let template = |owner: &Addr, image_: &Image| {
+            let mut lt = base(Addr::launch_template(owner), Kind::LaunchTemplate, compute.span);
+            lt.attributes = attrs([
+                ("region", region.clone()),
+                ("image", image(image_)),
+                ("metadata", "IMDSv2 required".into()),
+                ("root_volume", "encrypted".into()),
+                ("shutdown", "terminate".into()),
+                ("tags", tags(cloud, &compute.name)),
+            ]);
+            lt.depends_on = vec![sg.clone()];
+            lt
+        };
+        let head_addr = Addr::head(&compute.name);
         if aws {
-            let mut lt = base(Addr::launch_template(&compute.name), Kind::LaunchTemplate, compute.span);
-            lt.attributes = attrs([("tags", tags(cloud, &compute.name))]);
-            lt.depends_on = root.clone();
+            let mut group = base(sg.clone(), Kind::SecurityGroup, compute.span);
+            group.attributes = attrs([
+                ("region", region.clone()),
+                ("vpc", "the region's default".into()),
+                ("ingress", "from this group's members only".into()),
+            ]);
+            resources.push(group);
+            let lt = template(&head_addr, &compute.head.image);
             root = vec![lt.addr.clone()];
             resources.push(lt);
         }
-        let mut head = base(Addr::head(&compute.name), Kind::Head, compute.span);
+        let mut head = base(head_addr.clone(), Kind::Head, compute.span);
         head.attributes.insert("instance_type".into(), compute.head.instance_type.value.clone());
         head.attributes.insert("market".into(), compute.head.market.keyword().into());
         if aws {
@@ -155,7 +162,6 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
         head.count = Some(Count { value: 1, reason: "one per compute".into(), min: 1, max: 1 });
         head.footprint = Some(count::head_footprint(program, compute));
         head.depends_on = root;
-        let head_addr = head.addr.clone();
         resources.push(head);
         let group_counts = counts.get(ci).cloned().unwrap_or_default();
         for (gi, group) in compute.workers.iter().enumerate() {
@@ -164,6 +170,20 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
             let key = if types.len() == 1 { "instance_type" } else { "instance_types" };
             r.attributes.insert(key.into(), types.join(", "));
             r.attributes.insert("purchase".into(), purchase(program, group.purchase));
+            if let Purchase::Spot(policy) = group.purchase {
+                let policy = policy.and_then(|p| program.spot_policies.get(p.0));
+                r.attributes.insert("spot_allocation".into(), policy.map_or("price_capacity_optimized", |p| p.allocation.keyword()).into());
+                r.attributes.insert("spot_fallback".into(), policy.map_or("on_demand", |p| p.fallback.keyword()).into());
+                if let Some(price) = policy.and_then(|p| p.max_price) {
+                    r.attributes.insert(
+                        "spot_max_price".into(),
+                        match price {
+                            ir::MaxPrice::FractionOfOnDemand(f) => format!("{}% of on-demand", f * 100.0),
+                            ir::MaxPrice::PerHour(d) => format!("{}/hour", describe::money(d)),
+                        },
+                    );
+                }
+            }
             if aws {
                 r.attributes.insert("image".into(), image(&group.image));
             }
@@ -173,6 +193,11 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
             r.count = group_counts.get(gi).cloned();
             r.footprint = Some(count::group_footprint(program, compute, group));
             r.depends_on = vec![head_addr.clone()];
+            if aws {
+                let lt = template(&r.addr, &group.image);
+                r.depends_on.push(lt.addr.clone());
+                resources.push(lt);
+            }
             resources.push(r);
         }
     }

@@ -175,6 +175,7 @@ fn base(r: &Resource, action: Action, reason: impl Into<String>, seen: Option<&O
         address: r.addr.clone(),
         kind: r.kind,
         provider: r.provider.clone(),
+        cloud: r.cloud.clone(),
         action,
         reason: reason.into(),
         forced_by: vec![],
@@ -192,7 +193,8 @@ fn delete(addr: &Addr, seen: &ObservedResource, reason: &str) -> Change {
     Change {
         address: addr.clone(),
         kind: seen.kind,
-        provider: String::new(),
+        provider: seen.provider.clone(),
+        cloud: seen.cloud.clone(),
         action: Action::Delete,
         reason: reason.to_string(),
         forced_by: vec![],

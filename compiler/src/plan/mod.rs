@@ -60,6 +60,9 @@ pub struct Change {
     pub kind: Kind,
     /// `local` or `aws`.
     pub provider: String,
+    /// The cloud that carries it out.
+    #[serde(default)]
+    pub cloud: String,
     pub action: Action,
     /// Why, in words (`not found`, `instance [1] is gone`, `job done`).
     pub reason: String,

@@ -16,6 +16,11 @@ pub struct Observed {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ObservedResource {
     pub kind: Kind,
+    /// `local` or `aws`, and the cloud it was found in: where a delete goes.
+    #[serde(default)]
+    pub provider: String,
+    #[serde(default)]
+    pub cloud: String,
     /// As recorded when it was made or last updated.
     pub attributes: Attributes,
     /// Heads and worker groups: the live instances (dead ones are not listed).

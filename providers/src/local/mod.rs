@@ -20,6 +20,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The provider name in plans.
+const LOCAL: &str = "local";
+
 /// How long a stopped process gets to exit on SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How long a started process gets to register itself.
@@ -255,6 +258,8 @@ impl Provider for LocalProvider {
                 stack.address,
                 ObservedResource {
                     kind: Kind::StateDir,
+                    provider: LOCAL.into(),
+                    cloud: String::new(),
                     attributes: stack.attributes,
                     instances: vec![],
                     job: None,
@@ -266,6 +271,8 @@ impl Provider for LocalProvider {
             let Some(p) = r.process.filter(ProcessId::is_alive) else { continue };
             let entry = observed.resources.entry(r.address.clone()).or_insert_with(|| ObservedResource {
                 kind: r.kind,
+                provider: LOCAL.into(),
+                cloud: String::new(),
                 attributes: r.attributes.clone(),
                 instances: vec![],
                 job: None,
@@ -278,6 +285,8 @@ impl Provider for LocalProvider {
                 j.address.clone(),
                 ObservedResource {
                     kind: Kind::Job,
+                    provider: LOCAL.into(),
+                    cloud: String::new(),
                     attributes: j.attributes,
                     instances: vec![],
                     job: Some(j.status),
@@ -293,7 +302,7 @@ impl Provider for LocalProvider {
             Kind::StateDir => self.state_dir(change),
             Kind::Head | Kind::WorkerGroup => self.counted(change, desired),
             Kind::Job => self.job(change, desired),
-            Kind::Network | Kind::SecurityGroup | Kind::LaunchTemplate => {
+            Kind::SecurityGroup | Kind::LaunchTemplate => {
                 Err(format!("{}: the local cloud has no {}", change.address, change.kind.noun()))
             }
         }

@@ -1,0 +1,101 @@
+//! The aws cloud: EC2 through the official SDK, with credentials and region from the
+//! standard chain (environment, the cloud block's `profile`, an instance role) and
+//! `AWS_ENDPOINT_URL` honoured, so an emulator can stand in. Everything made is tagged with
+//! its stack, cloud and address (`tags.rs`); `observe` is three paginated listings.
+
+mod observe;
+mod tags;
+mod write;
+
+use crate::Provider;
+use aws_sdk_ec2::config::retry::RetryConfig;
+use aws_sdk_ec2::config::Region;
+use gaform_compiler::plan::{Change, Desired, Observed};
+use std::future::Future;
+
+/// The provider of one aws cloud of one stack.
+pub struct AwsProvider {
+    ec2: aws_sdk_ec2::Client,
+    stack: String,
+    cloud: String,
+    /// The cloud block's `tags`, put on everything.
+    user_tags: Vec<(String, String)>,
+    /// This apply's id, tagged on what it makes (`gaform:plan`).
+    apply_id: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// How many attempts a throttled or failed-on-the-server call gets (the SDK's adaptive
+/// retry: exponential backoff with jitter, and a client-side rate limit once throttled).
+const ATTEMPTS: u32 = 8;
+
+impl AwsProvider {
+    /// Connects to `region` for `stack`'s cloud `cloud`.
+    pub fn connect(
+        stack: &str,
+        cloud: &str,
+        region: &str,
+        profile: Option<&str>,
+        user_tags: Vec<(String, String)>,
+    ) -> Result<AwsProvider, String> {
+        use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the aws client: {e}"))?;
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .http_client(http)
+            .retry_config(RetryConfig::adaptive().with_max_attempts(ATTEMPTS));
+        if let Some(p) = profile {
+            loader = loader.profile_name(p);
+        }
+        let config = runtime.block_on(loader.load());
+        let apply_id = format!("{:x}-{}", std::process::id(), crate::local::records::now() as u64);
+        Ok(AwsProvider {
+            ec2: aws_sdk_ec2::Client::new(&config),
+            stack: stack.to_string(),
+            cloud: cloud.to_string(),
+            user_tags,
+            apply_id,
+            runtime,
+        })
+    }
+
+    fn block_on<T>(&self, future: impl Future<Output = T>) -> T {
+        self.runtime.block_on(future)
+    }
+}
+
+impl Provider for AwsProvider {
+    fn observe(&self) -> Result<Observed, String> {
+        self.block_on(self.observe_async())
+    }
+
+    fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {
+        self.block_on(self.apply_async(change, desired)).map_err(|e| format!("{}: {e}", change.address))
+    }
+}
+
+/// An SDK error as the user should read it: the service's code and message, not the
+/// debug dump.
+fn describe_error<E, R>(e: aws_sdk_ec2::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_ec2::error::SdkError;
+    match &e {
+        SdkError::ServiceError(s) => {
+            let err = s.err();
+            format!("{}: {}", err.code().unwrap_or("error"), err.message().unwrap_or("no message"))
+        }
+        SdkError::DispatchFailure(d) => format!("cannot reach EC2: {d:?}"),
+        SdkError::TimeoutError(_) => "EC2 did not answer in time".into(),
+        other => format!("{other:?}"),
+    }
+}

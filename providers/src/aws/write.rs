@@ -1,0 +1,392 @@
+//! `apply` on AWS, one change at a time. Every create first looks for what its address
+//! already has, so a retried or re-run create never makes a second copy (moto ignores
+//! ClientToken, and a killed apply may have made part of a change). Worker groups are EC2
+//! Fleets of type `instant`: spot first with the policy's allocation strategy and price,
+//! then on-demand for whatever spot could not supply when the policy falls back.
+
+use super::tags::{self, spec};
+use super::{describe_error, AwsProvider};
+use aws_sdk_ec2::types::{
+    DefaultTargetCapacityType, FleetLaunchTemplateConfigRequest, FleetLaunchTemplateOverridesRequest,
+    FleetLaunchTemplateSpecificationRequest, FleetType, Filter, InstanceType, IpPermission,
+    LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest, LaunchTemplateHttpTokensState,
+    LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateInstanceMetadataOptionsRequest,
+    LaunchTemplateSpecification, RequestLaunchTemplateData, ResourceType, ShutdownBehavior, SpotAllocationStrategy,
+    SpotOptionsRequest, TargetCapacitySpecificationRequest, UserIdGroupPair, VolumeType,
+};
+use gaform_compiler::catalog::Catalog;
+use gaform_compiler::plan::{Action, Addr, Change, Desired, Kind};
+use std::time::Duration;
+
+impl AwsProvider {
+    pub(super) async fn apply_async(&self, change: &Change, desired: &Desired) -> Result<String, String> {
+        match change.kind {
+            Kind::SecurityGroup => self.security_group(change).await,
+            Kind::LaunchTemplate => self.launch_template(change, desired).await,
+            Kind::Head | Kind::WorkerGroup => self.instances_change(change).await,
+            Kind::Job => Err("handing a job to aws workers needs the S3 artifact store, which is not built yet".into()),
+            Kind::StateDir => Err("an aws cloud keeps no state directory".into()),
+        }
+    }
+
+    fn tags_of(&self, change: &Change) -> Vec<aws_sdk_ec2::types::Tag> {
+        self.owner().tags(&change.address, change.kind, &change.needs, &change.after.clone().unwrap_or_default())
+    }
+
+    async fn security_group_ids(&self, address: &Addr) -> Result<Vec<String>, String> {
+        let mut filters = tags::owned(&self.stack, &self.cloud);
+        filters.push(tags::address_filter(address));
+        let out = self.ec2.describe_security_groups().set_filters(Some(filters)).send().await.map_err(describe_error)?;
+        Ok(out.security_groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect())
+    }
+
+    async fn security_group(&self, change: &Change) -> Result<String, String> {
+        let existing = self.security_group_ids(&change.address).await?;
+        if matches!(change.action, Action::Delete | Action::Replace) {
+            for id in &existing {
+                self.delete_security_group(id).await?;
+            }
+            if change.action == Action::Delete {
+                return Ok(format!("deleted {}", existing.join(", ")));
+            }
+        } else if let Some(id) = existing.first() {
+            // Already there (an update, or a create retried after a cut): record the attributes.
+            self.ec2.create_tags().resources(id).set_tags(Some(self.tags_of(change))).send().await.map_err(describe_error)?;
+            return Ok(format!("{id} tagged"));
+        }
+        let vpcs = self
+            .ec2
+            .describe_vpcs()
+            .filters(Filter::builder().name("is-default").values("true").build())
+            .send()
+            .await
+            .map_err(describe_error)?;
+        let vpc = vpcs.vpcs().first().and_then(|v| v.vpc_id()).ok_or("the region has no default VPC to put the security group in")?;
+        let compute = change.address.compute().unwrap_or("compute");
+        let created = self
+            .ec2
+            .create_security_group()
+            .group_name(format!("gaform-{}-{compute}", self.stack))
+            .description(format!("gaform stack {} compute {compute}: members talk to each other", self.stack))
+            .vpc_id(vpc)
+            .tag_specifications(spec(ResourceType::SecurityGroup, &self.tags_of(change)))
+            .send()
+            .await
+            .map_err(describe_error)?;
+        let id = created.group_id().ok_or("CreateSecurityGroup returned no id")?.to_string();
+        // Members of the group may reach each other on every port; nothing else may enter.
+        let members = IpPermission::builder()
+            .ip_protocol("-1")
+            .user_id_group_pairs(UserIdGroupPair::builder().group_id(&id).build())
+            .build();
+        self.ec2
+            .authorize_security_group_ingress()
+            .group_id(&id)
+            .ip_permissions(members)
+            .send()
+            .await
+            .map_err(describe_error)?;
+        Ok(format!("{id} in {vpc}"))
+    }
+
+    /// Deletes a security group, waiting while terminating instances still hold it.
+    async fn delete_security_group(&self, id: &str) -> Result<(), String> {
+        for attempt in 0..30 {
+            match self.ec2.delete_security_group().group_id(id).send().await {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    let text = describe_error(e);
+                    if !text.starts_with("DependencyViolation") || attempt == 29 {
+                        return Err(text);
+                    }
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn launch_template_ids(&self, address: &Addr) -> Result<Vec<String>, String> {
+        let mut filters = tags::owned(&self.stack, &self.cloud);
+        filters.push(tags::address_filter(address));
+        let out = self.ec2.describe_launch_templates().set_filters(Some(filters)).send().await.map_err(describe_error)?;
+        Ok(out.launch_templates().iter().filter_map(|t| t.launch_template_id().map(str::to_string)).collect())
+    }
+
+    async fn launch_template(&self, change: &Change, desired: &Desired) -> Result<String, String> {
+        let existing = self.launch_template_ids(&change.address).await?;
+        if matches!(change.action, Action::Delete | Action::Replace) {
+            for id in &existing {
+                self.ec2.delete_launch_template().launch_template_id(id).send().await.map_err(describe_error)?;
+            }
+            if change.action == Action::Delete {
+                return Ok(format!("deleted {}", existing.join(", ")));
+            }
+        } else if let Some(id) = existing.first() {
+            self.ec2.create_tags().resources(id).set_tags(Some(self.tags_of(change))).send().await.map_err(describe_error)?;
+            return Ok(format!("{id} tagged"));
+        }
+        let after = change.after.clone().unwrap_or_default();
+        let owner = Addr(change.address.as_str().trim_end_matches(".launch_template").to_string());
+        let instance_type = desired.get(&owner).and_then(|r| r.footprint.as_ref()).map(|f| f.instance_type.clone()).unwrap_or_default();
+        let arch = Catalog::get().lookup(&instance_type).map_or("x86_64".to_string(), |t| t.arch.clone());
+        let image = self.resolve_image(after.get("image").map_or("al2023", String::as_str), &arch).await?;
+        let sg = match change.needs.first() {
+            Some(a) => self.security_group_ids(a).await?,
+            None => vec![],
+        };
+        let metadata = LaunchTemplateInstanceMetadataOptionsRequest::builder()
+            .http_tokens(LaunchTemplateHttpTokensState::Required)
+            .http_endpoint(LaunchTemplateInstanceMetadataEndpointState::Enabled)
+            .build();
+        let root = LaunchTemplateBlockDeviceMappingRequest::builder()
+            .device_name("/dev/xvda")
+            .ebs(
+                LaunchTemplateEbsBlockDeviceRequest::builder()
+                    .encrypted(true)
+                    .volume_size(16)
+                    .volume_type(VolumeType::Gp3)
+                    .delete_on_termination(true)
+                    .build(),
+            )
+            .build();
+        let data = RequestLaunchTemplateData::builder()
+            .image_id(&image)
+            .set_security_group_ids(Some(sg))
+            .metadata_options(metadata)
+            .block_device_mappings(root)
+            .instance_initiated_shutdown_behavior(ShutdownBehavior::Terminate)
+            .build();
+        let name: String = format!("gaform.{}.{}", self.stack, change.address).chars().take(128).collect();
+        let created = self
+            .ec2
+            .create_launch_template()
+            .launch_template_name(name)
+            .launch_template_data(data)
+            .tag_specifications(spec(ResourceType::LaunchTemplate, &self.tags_of(change)))
+            .send()
+            .await
+            .map_err(describe_error)?;
+        let id = created.launch_template().and_then(|t| t.launch_template_id()).ok_or("no launch template id returned")?;
+        Ok(format!("{id} ({image}, {arch})"))
+    }
+
+    /// The latest Amazon image named by `image` (`al2023`, `ubuntu-24.04`, or an AMI id).
+    async fn resolve_image(&self, image: &str, arch: &str) -> Result<String, String> {
+        let (owner, pattern) = match image {
+            "al2023" => ("amazon", format!("al2023-ami-2023.*-{arch}")),
+            "ubuntu-24.04" => {
+                let ubuntu = if arch == "arm64" { "arm64" } else { "amd64" };
+                ("099720109477", format!("ubuntu/images/*ubuntu-noble-24.04-{ubuntu}-server-*"))
+            }
+            ami => return Ok(ami.to_string()),
+        };
+        let out = self
+            .ec2
+            .describe_images()
+            .owners(owner)
+            .filters(Filter::builder().name("name").values(&pattern).build())
+            .filters(Filter::builder().name("architecture").values(arch).build())
+            .send()
+            .await
+            .map_err(describe_error)?;
+        let mut images: Vec<_> = out.images().iter().filter(|i| i.image_id().is_some()).collect();
+        images.sort_by_key(|i| i.creation_date().unwrap_or_default().to_string());
+        images
+            .last()
+            .and_then(|i| i.image_id())
+            .map(str::to_string)
+            .ok_or_else(|| format!("no {image} image for {arch} in this region (looked for {pattern} owned by {owner})"))
+    }
+
+    async fn instances_change(&self, change: &Change) -> Result<String, String> {
+        let mut said = Vec::new();
+        let stop: Vec<String> = match change.action {
+            Action::Delete | Action::Replace => {
+                self.instances(Some(&change.address)).await?.into_values().flatten().map(|f| f.id).collect()
+            }
+            _ => change.stop.iter().map(|i| i.id.clone()).collect(),
+        };
+        if !stop.is_empty() {
+            self.ec2.terminate_instances().set_instance_ids(Some(stop.clone())).send().await.map_err(describe_error)?;
+            said.push(format!("terminated {}", stop.join(", ")));
+        }
+        if change.action == Action::Delete {
+            said.extend(self.delete_fleets(&change.address).await?);
+            return Ok(said.join("; "));
+        }
+        let live: Vec<String> = self.instances(Some(&change.address)).await?.into_values().flatten().map(|f| f.id).collect();
+        if change.action == Action::Update {
+            if !live.is_empty() {
+                self.ec2.create_tags().set_resources(Some(live)).set_tags(Some(self.tags_of(change))).send().await.map_err(describe_error)?;
+            }
+            said.push("attributes tagged".into());
+            return Ok(said.join("; "));
+        }
+        let want = change.count.as_ref().map_or(0, |c| c.after);
+        let need = want.saturating_sub(live.len() as u64);
+        if need == 0 {
+            said.push(format!("{} running already", live.len()));
+            return Ok(said.join("; "));
+        }
+        let template = Addr::launch_template(&change.address);
+        let lt = self.launch_template_ids(&template).await?.into_iter().next().ok_or_else(|| format!("{template} does not exist"))?;
+        said.push(match change.kind {
+            Kind::Head => self.run_head(change, &lt).await?,
+            _ => self.fill_group(change, &lt, need).await?,
+        });
+        Ok(said.join("; "))
+    }
+
+    async fn run_head(&self, change: &Change, lt: &str) -> Result<String, String> {
+        let after = change.after.clone().unwrap_or_default();
+        let instance_type = after.get("instance_type").cloned().unwrap_or_default();
+        let out = self
+            .ec2
+            .run_instances()
+            .launch_template(LaunchTemplateSpecification::builder().launch_template_id(lt).version("$Latest").build())
+            .instance_type(InstanceType::from(instance_type.as_str()))
+            .min_count(1)
+            .max_count(1)
+            .tag_specifications(spec(ResourceType::Instance, &self.tags_of(change)))
+            .send()
+            .await
+            .map_err(describe_error)?;
+        let ids: Vec<&str> = out.instances().iter().filter_map(|i| i.instance_id()).collect();
+        Ok(format!("started {} ({instance_type}, on-demand)", ids.join(", ")))
+    }
+
+    /// Starts `need` workers: spot first where the group asks for it, then on-demand for
+    /// what spot could not supply when the policy falls back.
+    async fn fill_group(&self, change: &Change, lt: &str, need: u64) -> Result<String, String> {
+        let after = change.after.clone().unwrap_or_default();
+        let spot = after.get("purchase").is_some_and(|p| p.starts_with("spot"));
+        let mut parts = Vec::new();
+        let mut missing = need;
+        if spot {
+            let (got, errors) = self.fleet(change, lt, missing, true).await?;
+            parts.push(format!("{} spot", got.len()));
+            missing -= (got.len() as u64).min(missing);
+            if missing > 0 {
+                let why = if errors.is_empty() { "no capacity".to_string() } else { errors.join("; ") };
+                if after.get("spot_fallback").map(String::as_str) != Some("on_demand") {
+                    return Err(format!(
+                        "spot capacity: got {} of {need} ({why}) and the spot policy's fallback is none; started: {}",
+                        need - missing,
+                        got.join(", ")
+                    ));
+                }
+                parts.push(format!("fallback to on-demand after: {why}"));
+            }
+        }
+        if missing > 0 {
+            let (got, errors) = self.fleet(change, lt, missing, false).await?;
+            parts.push(format!("{} on-demand", got.len()));
+            if (got.len() as u64) < missing {
+                return Err(format!("on-demand capacity: got {} of {missing} ({})", got.len(), errors.join("; ")));
+            }
+        }
+        Ok(format!("started {}", parts.join(", ")))
+    }
+
+    /// One `instant` EC2 Fleet of `count` instances; the ids it started and its errors.
+    async fn fleet(&self, change: &Change, lt: &str, count: u64, spot: bool) -> Result<(Vec<String>, Vec<String>), String> {
+        let after = change.after.clone().unwrap_or_default();
+        let types = after.get("instance_type").or_else(|| after.get("instance_types")).cloned().unwrap_or_default();
+        let region = self.region().unwrap_or_default();
+        let overrides: Vec<FleetLaunchTemplateOverridesRequest> = types
+            .split(", ")
+            .map(|t| {
+                let max_price = if spot { max_price(after.get("spot_max_price"), t, &region) } else { None };
+                FleetLaunchTemplateOverridesRequest::builder().instance_type(InstanceType::from(t)).set_max_price(max_price).build()
+            })
+            .collect();
+        let config = FleetLaunchTemplateConfigRequest::builder()
+            .launch_template_specification(
+                FleetLaunchTemplateSpecificationRequest::builder().launch_template_id(lt).version("$Latest").build(),
+            )
+            .set_overrides(Some(overrides))
+            .build();
+        let count = i32::try_from(count).map_err(|_| format!("{count} instances is more than one fleet can ask for"))?;
+        let mut target = TargetCapacitySpecificationRequest::builder().total_target_capacity(count);
+        target = if spot {
+            target.default_target_capacity_type(DefaultTargetCapacityType::Spot).spot_target_capacity(count)
+        } else {
+            target.default_target_capacity_type(DefaultTargetCapacityType::OnDemand).on_demand_target_capacity(count)
+        };
+        let allocation = SpotAllocationStrategy::from(
+            after.get("spot_allocation").map_or("price-capacity-optimized", |a| allocation_name(a)),
+        );
+        let tags = self.tags_of(change);
+        let out = self
+            .ec2
+            .create_fleet()
+            .r#type(FleetType::Instant)
+            .launch_template_configs(config)
+            .target_capacity_specification(target.build())
+            .spot_options(SpotOptionsRequest::builder().allocation_strategy(allocation).build())
+            .tag_specifications(spec(ResourceType::Instance, &tags))
+            .tag_specifications(spec(ResourceType::Fleet, &tags))
+            .send()
+            .await
+            .map_err(describe_error)?;
+        let ids = out.instances().iter().flat_map(|i| i.instance_ids().iter().cloned()).collect();
+        let errors = out
+            .errors()
+            .iter()
+            .map(|e| format!("{}: {}", e.error_code().unwrap_or("error"), e.error_message().unwrap_or("")))
+            .collect();
+        Ok((ids, errors))
+    }
+
+    /// Deletes the stack's fleets of `address` (instant fleets stay listed otherwise).
+    async fn delete_fleets(&self, address: &Addr) -> Result<Vec<String>, String> {
+        let mut ids = Vec::new();
+        let mut pages = self.ec2.describe_fleets().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for f in page.map_err(describe_error)?.fleets() {
+                let ours = tags::value(f.tags(), tags::STACK) == Some(self.stack.as_str())
+                    && tags::value(f.tags(), tags::ADDRESS) == Some(address.as_str());
+                let deleted = f.fleet_state().is_some_and(|s| s.as_str().starts_with("deleted"));
+                if ours && !deleted {
+                    ids.extend(f.fleet_id().map(str::to_string));
+                }
+            }
+        }
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        self.ec2
+            .delete_fleets()
+            .set_fleet_ids(Some(ids.clone()))
+            .terminate_instances(false)
+            .send()
+            .await
+            .map_err(describe_error)?;
+        Ok(vec![format!("deleted fleets {}", ids.join(", "))])
+    }
+
+    fn region(&self) -> Option<String> {
+        self.ec2.config().region().map(|r| r.to_string())
+    }
+}
+
+/// The `.gaf` allocation keyword as EC2 spells it.
+fn allocation_name(keyword: &str) -> &'static str {
+    match keyword {
+        "capacity_optimized" => "capacity-optimized",
+        "lowest_price" => "lowest-price",
+        _ => "price-capacity-optimized",
+    }
+}
+
+/// A spot policy's `max_price` for one type, as EC2 wants it (USD per hour).
+fn max_price(policy: Option<&String>, instance_type: &str, region: &str) -> Option<String> {
+    let policy = policy?;
+    if let Some(pct) = policy.strip_suffix("% of on-demand") {
+        let fraction: f64 = pct.parse::<f64>().ok()? / 100.0;
+        let (price, _) = Catalog::get().lookup(instance_type)?.price(region)?;
+        return Some(format!("{:.4}", price * fraction));
+    }
+    policy.strip_prefix('$').and_then(|p| p.strip_suffix("/hour")).map(str::to_string)
+}

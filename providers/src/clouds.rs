@@ -1,0 +1,34 @@
+//! All the clouds of a stack behind one `Provider`: observations are merged, and each
+//! change goes to the provider of the cloud it belongs to.
+
+use crate::Provider;
+use gaform_compiler::plan::{Change, Desired, Observed};
+use std::sync::Arc;
+
+/// The providers of one stack.
+pub struct Clouds {
+    /// The local provider (also the keeper of the stack's local records).
+    pub local: Arc<dyn Provider>,
+    /// The aws provider of each aws cloud, by cloud name.
+    pub aws: Vec<(String, Arc<dyn Provider>)>,
+}
+
+impl Provider for Clouds {
+    fn observe(&self) -> Result<Observed, String> {
+        let mut observed = self.local.observe()?;
+        for (_, provider) in &self.aws {
+            observed.resources.extend(provider.observe()?.resources);
+        }
+        Ok(observed)
+    }
+
+    fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {
+        if change.provider != "aws" {
+            return self.local.apply(change, desired);
+        }
+        match self.aws.iter().find(|(cloud, _)| *cloud == change.cloud) {
+            Some((_, provider)) => provider.apply(change, desired),
+            None => Err(format!("{}: cloud `{}` is not an aws cloud of this file", change.address, change.cloud)),
+        }
+    }
+}
