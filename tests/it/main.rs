@@ -1,12 +1,14 @@
 //! The one integration test binary (one build shared by every topic).
 
 mod apply;
+mod aws;
 mod backtest;
 mod cli;
 mod codes;
 mod fixtures;
 mod fmt;
 mod fuzz;
+mod moto;
 mod plan;
 mod run;
 mod support;

@@ -1,0 +1,96 @@
+//! moto's EC2 emulator for the aws tests: one server per test on a free loopback port (so
+//! parallel tests never see each other's resources), and an independent client (boto3,
+//! from the same venv) to list what gaform made. `.ci/run` installs moto in target/moto.
+
+use crate::support::root;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running moto server, stopped when dropped.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+}
+
+fn venv() -> PathBuf {
+    std::env::var_os("GAFORM_MOTO_VENV").map(PathBuf::from).unwrap_or_else(|| root().join("target/moto"))
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let server = venv().join("bin/moto_server");
+        assert!(
+            server.exists(),
+            "the aws tests need moto's server at {}: run .ci/run once, or `python3 -m venv target/moto && target/moto/bin/pip install 'moto[server]==5.1.22' 'boto3<2'`",
+            server.display()
+        );
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
+            .env("MOTO_ENABLE_AMI_VALIDATION", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(60), "moto did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Moto { child, port }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The environment that points gaform (or any SDK) at this server, and nowhere else.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_CONFIG_FILE", "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+        ]
+    }
+
+    /// What an independent client sees in `region`: live instances, security groups,
+    /// launch templates and fleets, with their tags, as JSON.
+    pub fn list(&self, region: &str) -> serde_json::Value {
+        let script = r#"
+import boto3, json, sys
+ec2 = boto3.client("ec2", region_name=sys.argv[1], endpoint_url=sys.argv[2],
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+tags = lambda x: {t["Key"]: t["Value"] for t in x.get("Tags", [])}
+out = {
+  "instances": [dict(id=i["InstanceId"], type=i["InstanceType"], lifecycle=i.get("InstanceLifecycle", "on-demand"), tags=tags(i))
+                for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]
+                if i["State"]["Name"] in ("pending", "running")],
+  "security_groups": [dict(id=g["GroupId"], name=g["GroupName"], tags=tags(g), ingress=g["IpPermissions"])
+                      for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"] != "default"],
+  "launch_templates": [dict(id=t["LaunchTemplateId"], name=t["LaunchTemplateName"], tags=tags(t))
+                       for t in ec2.describe_launch_templates()["LaunchTemplates"]],
+  "fleets": [dict(id=f["FleetId"], state=f["FleetState"]) for f in ec2.describe_fleets()["Fleets"]],
+}
+print(json.dumps(out))
+"#;
+        let out: Output = Command::new(venv().join("bin/python"))
+            .args(["-c", script, region, &self.endpoint()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
