@@ -28,7 +28,9 @@ impl Provider for Clouds {
         }
         match self.aws.iter().find(|(cloud, _)| *cloud == change.cloud) {
             Some((_, provider)) => provider.apply(change, desired),
-            None => Err(format!("{}: cloud `{}` is not an aws cloud of this file", change.address, change.cloud)),
+            None => {
+                Err(format!("{}: cloud `{}` is not an aws cloud of this file", change.address, change.cloud))
+            }
         }
     }
 }

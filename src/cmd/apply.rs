@@ -246,7 +246,9 @@ fn verbs(action: Action) -> (&'static str, &'static str) {
 }
 
 fn running_jobs(stack: &Stack) -> Result<Vec<String>, String> {
-    Ok(stack.local.stack()
+    Ok(stack
+        .local
+        .stack()
         .jobs()?
         .into_iter()
         .filter(|j| j.status == JobStatus::Running)

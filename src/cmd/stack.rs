@@ -80,14 +80,24 @@ fn connect_aws(file: &Path, cloud: &ir::Cloud) -> Result<Arc<dyn Provider>, Stri
     let stack = file.file_stem().map_or_else(|| "stack".into(), |s| s.to_string_lossy().into_owned());
     let region = cloud.region.as_deref().ok_or_else(|| format!("cloud `{}` has no region", cloud.name))?;
     let tags = cloud.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let provider = gaform_providers::aws::AwsProvider::connect(&stack, &cloud.name, region, cloud.profile.as_deref(), tags)?;
+    let provider = gaform_providers::aws::AwsProvider::connect(
+        &stack,
+        &cloud.name,
+        region,
+        cloud.profile.as_deref(),
+        tags,
+    )?;
     Ok(Arc::new(provider))
 }
 
 #[cfg(not(feature = "aws"))]
 fn connect_aws(_: &Path, cloud: &ir::Cloud) -> Result<Arc<dyn Provider>, String> {
     use gaform_compiler::ir::Keyword;
-    Err(format!("cloud `{}` uses the {} provider, which this build leaves out (build with the `aws` feature)", cloud.name, cloud.provider.keyword()))
+    Err(format!(
+        "cloud `{}` uses the {} provider, which this build leaves out (build with the `aws` feature)",
+        cloud.name,
+        cloud.provider.keyword()
+    ))
 }
 
 fn used(program: &Program, cloud: &ir::Cloud) -> bool {

@@ -54,9 +54,15 @@ fn production_infrastructure_plan_apply_plan_change_destroy() {
         assert_eq!(i["tags"]["project"], "quant-organism", "the cloud block's tags");
         assert!(i["tags"]["gaform:plan"].as_str().is_some_and(|p| !p.is_empty()));
     }
-    let head: Vec<_> = instances.iter().filter(|i| i["tags"]["gaform:address"] == "compute.genetic-evolution-cluster.head").collect();
+    let head: Vec<_> = instances
+        .iter()
+        .filter(|i| i["tags"]["gaform:address"] == "compute.genetic-evolution-cluster.head")
+        .collect();
     assert_eq!(head.len(), 1);
-    assert_eq!((head[0]["type"].as_str(), head[0]["lifecycle"].as_str()), (Some("m5.2xlarge"), Some("on-demand")));
+    assert_eq!(
+        (head[0]["type"].as_str(), head[0]["lifecycle"].as_str()),
+        (Some("m5.2xlarge"), Some("on-demand"))
+    );
     let workers: Vec<_> = instances.iter().filter(|i| i["lifecycle"] == "spot").collect();
     assert_eq!(workers.len(), 2, "the group is spot first: {seen}");
     assert_eq!(seen["security_groups"].as_array().unwrap().len(), 1);
@@ -67,21 +73,34 @@ fn production_infrastructure_plan_apply_plan_change_destroy() {
     let again = run(&w, &moto, &["plan", "job.gaf", "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
 
-    std::fs::write(w.0.join("job.gaf"), production().replace("    min            = 2\n", "    min            = 4\n")).unwrap();
+    std::fs::write(
+        w.0.join("job.gaf"),
+        production().replace("    min            = 2\n", "    min            = 4\n"),
+    )
+    .unwrap();
     let scale = run(&w, &moto, &["plan", "job.gaf"]);
     assert!(
         text(&scale).contains("# compute.genetic-evolution-cluster.workers.genetic_evolution will be scaled ([2], [3] not running; min changed)"),
         "{}",
         text(&scale)
     );
-    std::fs::write(w.0.join("job.gaf"), production().replace(r#"["c5.4xlarge", "c5a.4xlarge", "c6i.4xlarge"]"#, r#"["c6i.4xlarge"]"#))
-        .unwrap();
+    std::fs::write(
+        w.0.join("job.gaf"),
+        production().replace(r#"["c5.4xlarge", "c5a.4xlarge", "c6i.4xlarge"]"#, r#"["c6i.4xlarge"]"#),
+    )
+    .unwrap();
     let replace = run(&w, &moto, &["plan", "job.gaf"]);
     assert!(text(&replace).contains("workers.genetic_evolution must be replaced (instance_type, instance_types cannot change in place)"), "{}", text(&replace));
     let applied = run(&w, &moto, &["apply", "job.gaf", "--auto-approve"]);
     assert_eq!(applied.status.code(), Some(0), "{}", text(&applied));
     let seen = moto.list("us-west-2");
-    let types: Vec<&str> = seen["instances"].as_array().unwrap().iter().filter(|i| i["lifecycle"] == "spot").filter_map(|i| i["type"].as_str()).collect();
+    let types: Vec<&str> = seen["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["lifecycle"] == "spot")
+        .filter_map(|i| i["type"].as_str())
+        .collect();
     assert_eq!(types, ["c6i.4xlarge", "c6i.4xlarge"]);
 
     let destroy = run(&w, &moto, &["destroy", "job.gaf", "--auto-approve"]);
@@ -90,7 +109,153 @@ fn production_infrastructure_plan_apply_plan_change_destroy() {
     assert_eq!(seen["instances"].as_array().unwrap().len(), 0, "{seen}");
     assert_eq!(seen["security_groups"].as_array().unwrap().len(), 0, "{seen}");
     assert_eq!(seen["launch_templates"].as_array().unwrap().len(), 0, "{seen}");
-    assert!(seen["fleets"].as_array().unwrap().iter().all(|f| f["state"].as_str().unwrap().starts_with("deleted")), "{seen}");
+    assert!(
+        seen["fleets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["state"].as_str().unwrap().starts_with("deleted")),
+        "{seen}"
+    );
     let after = run(&w, &moto, &["plan", "job.gaf", "--detailed-exitcode"]);
     assert_eq!(after.status.code(), Some(2));
+}
+
+use crate::fault_proxy::{Faults, Proxy};
+
+/// Runs gaform through `proxy` (and, with `attempts`, that many SDK attempts per call).
+fn via(w: &Workspace, moto: &Moto, proxy: &Proxy, attempts: Option<&str>, args: &[&str]) -> Output {
+    let mut env = moto.env();
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", proxy.endpoint()));
+    if let Some(n) = attempts {
+        env.push(("AWS_MAX_ATTEMPTS", n.to_string()));
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    w.gaform(args, &env)
+}
+
+#[test]
+fn throttling_bursts_are_retried_a_bounded_number_of_times() {
+    let moto = Moto::start();
+    let w = Workspace::new("aws-throttle", &production());
+    let calm = Proxy::start(moto.port, Faults::default());
+    let baseline = via(&w, &moto, &calm, None, &["plan", "job.gaf"]);
+    assert_eq!(baseline.status.code(), Some(0), "{}", text(&baseline));
+    let listing = calm.total();
+    let proxy = Proxy::start(moto.port, Faults { throttle: 3, ..Faults::default() });
+    let apply = via(&w, &moto, &proxy, None, &["apply", "job.gaf", "--auto-approve", "--detach"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert_eq!(proxy.state.lock().unwrap().throttled, 3);
+    let calls = proxy.total();
+    // The apply's own calls: its plan's listing, then the creates and their look-ups.
+    assert!(calls <= listing + 3 + 30, "{calls} requests for a {listing}-request plan and 6 creates");
+    assert_eq!(moto.list("us-west-2")["instances"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn without_spot_capacity_the_group_is_filled_on_demand_or_fails_clearly() {
+    let moto = Moto::start();
+    let w = Workspace::new("aws-nospot", &production());
+    let proxy = Proxy::start(moto.port, Faults { no_spot: true, ..Faults::default() });
+    let apply = via(&w, &moto, &proxy, None, &["apply", "job.gaf", "--auto-approve", "--detach"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert!(
+        text(&apply).contains("started 0 spot, fallback to on-demand after: InsufficientInstanceCapacity: There is no Spot capacity available that matches your request., 2 on-demand"),
+        "{}",
+        text(&apply)
+    );
+    let workers: Vec<String> = moto.list("us-west-2")["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| {
+            i["tags"]["gaform:address"] == "compute.genetic-evolution-cluster.workers.genetic_evolution"
+        })
+        .map(|i| i["lifecycle"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(workers, ["on-demand", "on-demand"]);
+
+    let moto = Moto::start();
+    let proxy = Proxy::start(moto.port, Faults { no_spot: true, ..Faults::default() });
+    let strict = Workspace::new(
+        "aws-nospot-strict",
+        &production().replace("fallback   = on_demand", "fallback   = none"),
+    );
+    let apply = via(&strict, &moto, &proxy, None, &["apply", "job.gaf", "--auto-approve", "--detach"]);
+    assert_eq!(apply.status.code(), Some(1), "{}", text(&apply));
+    assert!(
+        text(&apply).contains("spot capacity: got 0 of 2 (InsufficientInstanceCapacity: There is no Spot capacity available that matches your request.) and the spot policy's fallback is none"),
+        "{}",
+        text(&apply)
+    );
+}
+
+#[test]
+fn a_cut_connection_mid_apply_leaves_exactly_the_remainder() {
+    let moto = Moto::start();
+    let w = Workspace::new("aws-cut", &production());
+    // Writes: security group, its ingress, 3 launch templates, then the head's RunInstances,
+    // which EC2 carries out but whose answer never arrives.
+    let proxy = Proxy::start(moto.port, Faults { cut_at_write: Some(6), ..Faults::default() });
+    let apply = via(&w, &moto, &proxy, Some("2"), &["apply", "job.gaf", "--auto-approve", "--detach"]);
+    assert_eq!(apply.status.code(), Some(1), "{}", text(&apply));
+    assert!(text(&apply).contains("compute.genetic-evolution-cluster.head: failed"), "{}", text(&apply));
+    assert_eq!(
+        moto.list("us-west-2")["instances"].as_array().unwrap().len(),
+        1,
+        "the head was made all the same"
+    );
+
+    let plan = run(&w, &moto, &["plan", "job.gaf"]);
+    assert!(text(&plan).contains("Plan: 1 to add, 0 to change, 0 to destroy."), "{}", text(&plan));
+    assert!(
+        text(&plan).contains("+ compute.genetic-evolution-cluster.workers.genetic_evolution "),
+        "{}",
+        text(&plan)
+    );
+    let apply = run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let seen = moto.list("us-west-2");
+    let heads = seen["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["tags"]["gaform:address"] == "compute.genetic-evolution-cluster.head")
+        .count();
+    assert_eq!((heads, seen["instances"].as_array().unwrap().len()), (1, 3), "no duplicate: {seen}");
+    assert_eq!(run(&w, &moto, &["plan", "job.gaf", "--detailed-exitcode"]).status.code(), Some(0));
+}
+
+#[test]
+fn requests_are_counted_not_per_instance() {
+    let moto = Moto::start();
+    let big = r#"
+cloud east { provider = aws  region = "us-east-1" }
+compute farm {
+  cloud = east
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.large"  min = 100  max = 100 }
+}
+"#;
+    let w = Workspace::new("aws-count", big);
+    let proxy = Proxy::start(moto.port, Faults::default());
+    let apply = via(&w, &moto, &proxy, None, &["apply", "job.gaf", "--auto-approve", "--detach"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert_eq!(proxy.count("CreateFleet"), 1, "one fleet request for a 100-worker group");
+    assert_eq!(proxy.count("RunInstances"), 1, "the head");
+    println!(
+        "apply of a 100-worker group: {} EC2 requests {:?}",
+        proxy.total(),
+        proxy.state.lock().unwrap().actions
+    );
+    proxy.reset_counts();
+    let plan = via(&w, &moto, &proxy, None, &["plan", "job.gaf", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    println!(
+        "plan of 101 instances: {} EC2 requests {:?}",
+        proxy.total(),
+        proxy.state.lock().unwrap().actions
+    );
+    assert!(proxy.total() <= 6, "{:?}", proxy.state.lock().unwrap().actions);
 }

@@ -5,6 +5,7 @@ mod aws;
 mod backtest;
 mod cli;
 mod codes;
+mod fault_proxy;
 mod fixtures;
 mod fmt;
 mod fuzz;

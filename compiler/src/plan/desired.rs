@@ -172,8 +172,14 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
             r.attributes.insert("purchase".into(), purchase(program, group.purchase));
             if let Purchase::Spot(policy) = group.purchase {
                 let policy = policy.and_then(|p| program.spot_policies.get(p.0));
-                r.attributes.insert("spot_allocation".into(), policy.map_or("price_capacity_optimized", |p| p.allocation.keyword()).into());
-                r.attributes.insert("spot_fallback".into(), policy.map_or("on_demand", |p| p.fallback.keyword()).into());
+                r.attributes.insert(
+                    "spot_allocation".into(),
+                    policy.map_or("price_capacity_optimized", |p| p.allocation.keyword()).into(),
+                );
+                r.attributes.insert(
+                    "spot_fallback".into(),
+                    policy.map_or("on_demand", |p| p.fallback.keyword()).into(),
+                );
                 if let Some(price) = policy.and_then(|p| p.max_price) {
                     r.attributes.insert(
                         "spot_max_price".into(),

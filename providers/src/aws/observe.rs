@@ -17,13 +17,15 @@ impl AwsProvider {
     pub(super) async fn observe_async(&self) -> Result<Observed, String> {
         let mut observed = Observed::default();
         let owned = tags::owned(&self.stack, &self.cloud);
-        let mut pages = self.ec2.describe_security_groups().set_filters(Some(owned.clone())).into_paginator().send();
+        let mut pages =
+            self.ec2.describe_security_groups().set_filters(Some(owned.clone())).into_paginator().send();
         while let Some(page) = pages.next().await {
             for g in page.map_err(describe_error)?.security_groups() {
                 self.insert(&mut observed, g.tags(), Kind::SecurityGroup);
             }
         }
-        let mut pages = self.ec2.describe_launch_templates().set_filters(Some(owned.clone())).into_paginator().send();
+        let mut pages =
+            self.ec2.describe_launch_templates().set_filters(Some(owned.clone())).into_paginator().send();
         while let Some(page) = pages.next().await {
             for t in page.map_err(describe_error)?.launch_templates() {
                 self.insert(&mut observed, t.tags(), Kind::LaunchTemplate);
@@ -32,10 +34,14 @@ impl AwsProvider {
         for (address, mut found) in self.instances(None).await? {
             found.sort_by(|a, b| (a.spot, &a.launched, &a.id).cmp(&(b.spot, &b.launched, &b.id)));
             let Some(first) = found.first() else { continue };
-            let kind = tags::value(&first.tags, tags::KIND).and_then(tags::kind_of).unwrap_or(Kind::WorkerGroup);
+            let kind =
+                tags::value(&first.tags, tags::KIND).and_then(tags::kind_of).unwrap_or(Kind::WorkerGroup);
             let mut resource = self.resource(&first.tags, kind);
-            resource.instances =
-                found.iter().enumerate().map(|(i, f)| Instance { index: i as u64, id: f.id.clone() }).collect();
+            resource.instances = found
+                .iter()
+                .enumerate()
+                .map(|(i, f)| Instance { index: i as u64, id: f.id.clone() })
+                .collect();
             observed.resources.insert(address, resource);
         }
         // A group whose instances are all gone may still hold fleets (a failed apply or
@@ -58,9 +64,13 @@ impl AwsProvider {
     }
 
     /// The stack's live instances by address (or those of one address).
-    pub(super) async fn instances(&self, address: Option<&Addr>) -> Result<BTreeMap<Addr, Vec<Found>>, String> {
+    pub(super) async fn instances(
+        &self,
+        address: Option<&Addr>,
+    ) -> Result<BTreeMap<Addr, Vec<Found>>, String> {
         let mut filters = tags::owned(&self.stack, &self.cloud);
-        filters.push(Filter::builder().name("instance-state-name").values("pending").values("running").build());
+        filters
+            .push(Filter::builder().name("instance-state-name").values("pending").values("running").build());
         if let Some(a) = address {
             filters.push(tags::address_filter(a));
         }

@@ -68,7 +68,12 @@ pub fn kind_of(name: &str) -> Option<Kind> {
 
 /// The addresses in a `gaform:needs` tag.
 pub fn needs(tags: &[Tag]) -> Vec<Addr> {
-    value(tags, NEEDS).unwrap_or("").split(',').filter(|a| !a.is_empty()).map(|a| Addr(a.to_string())).collect()
+    value(tags, NEEDS)
+        .unwrap_or("")
+        .split(',')
+        .filter(|a| !a.is_empty())
+        .map(|a| Addr(a.to_string()))
+        .collect()
 }
 
 /// One tag.

@@ -7,12 +7,13 @@
 use super::tags::{self, spec};
 use super::{describe_error, AwsProvider};
 use aws_sdk_ec2::types::{
-    DefaultTargetCapacityType, FleetLaunchTemplateConfigRequest, FleetLaunchTemplateOverridesRequest,
-    FleetLaunchTemplateSpecificationRequest, FleetType, Filter, InstanceType, IpPermission,
-    LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest, LaunchTemplateHttpTokensState,
-    LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateInstanceMetadataOptionsRequest,
-    LaunchTemplateSpecification, RequestLaunchTemplateData, ResourceType, ShutdownBehavior, SpotAllocationStrategy,
-    SpotOptionsRequest, TargetCapacitySpecificationRequest, UserIdGroupPair, VolumeType,
+    DefaultTargetCapacityType, Filter, FleetLaunchTemplateConfigRequest, FleetLaunchTemplateOverridesRequest,
+    FleetLaunchTemplateSpecificationRequest, FleetType, InstanceType, IpPermission,
+    LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
+    LaunchTemplateHttpTokensState, LaunchTemplateInstanceMetadataEndpointState,
+    LaunchTemplateInstanceMetadataOptionsRequest, LaunchTemplateSpecification, RequestLaunchTemplateData,
+    ResourceType, ShutdownBehavior, SpotAllocationStrategy, SpotOptionsRequest,
+    TargetCapacitySpecificationRequest, UserIdGroupPair, VolumeType,
 };
 use gaform_compiler::catalog::Catalog;
 use gaform_compiler::plan::{Action, Addr, Change, Desired, Kind};
@@ -24,19 +25,32 @@ impl AwsProvider {
             Kind::SecurityGroup => self.security_group(change).await,
             Kind::LaunchTemplate => self.launch_template(change, desired).await,
             Kind::Head | Kind::WorkerGroup => self.instances_change(change).await,
-            Kind::Job => Err("handing a job to aws workers needs the S3 artifact store, which is not built yet".into()),
+            Kind::Job => {
+                Err("handing a job to aws workers needs the S3 artifact store, which is not built yet".into())
+            }
             Kind::StateDir => Err("an aws cloud keeps no state directory".into()),
         }
     }
 
     fn tags_of(&self, change: &Change) -> Vec<aws_sdk_ec2::types::Tag> {
-        self.owner().tags(&change.address, change.kind, &change.needs, &change.after.clone().unwrap_or_default())
+        self.owner().tags(
+            &change.address,
+            change.kind,
+            &change.needs,
+            &change.after.clone().unwrap_or_default(),
+        )
     }
 
     async fn security_group_ids(&self, address: &Addr) -> Result<Vec<String>, String> {
         let mut filters = tags::owned(&self.stack, &self.cloud);
         filters.push(tags::address_filter(address));
-        let out = self.ec2.describe_security_groups().set_filters(Some(filters)).send().await.map_err(describe_error)?;
+        let out = self
+            .ec2
+            .describe_security_groups()
+            .set_filters(Some(filters))
+            .send()
+            .await
+            .map_err(describe_error)?;
         Ok(out.security_groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect())
     }
 
@@ -51,7 +65,14 @@ impl AwsProvider {
             }
         } else if let Some(id) = existing.first() {
             // Already there (an update, or a create retried after a cut): record the attributes.
-            self.ec2.create_tags().resources(id).set_tags(Some(self.tags_of(change))).send().await.map_err(describe_error)?;
+            self.pace.write().await;
+            self.ec2
+                .create_tags()
+                .resources(id)
+                .set_tags(Some(self.tags_of(change)))
+                .send()
+                .await
+                .map_err(describe_error)?;
             return Ok(format!("{id} tagged"));
         }
         let vpcs = self
@@ -61,8 +82,13 @@ impl AwsProvider {
             .send()
             .await
             .map_err(describe_error)?;
-        let vpc = vpcs.vpcs().first().and_then(|v| v.vpc_id()).ok_or("the region has no default VPC to put the security group in")?;
+        let vpc = vpcs
+            .vpcs()
+            .first()
+            .and_then(|v| v.vpc_id())
+            .ok_or("the region has no default VPC to put the security group in")?;
         let compute = change.address.compute().unwrap_or("compute");
+        self.pace.write().await;
         let created = self
             .ec2
             .create_security_group()
@@ -79,6 +105,7 @@ impl AwsProvider {
             .ip_protocol("-1")
             .user_id_group_pairs(UserIdGroupPair::builder().group_id(&id).build())
             .build();
+        self.pace.write().await;
         self.ec2
             .authorize_security_group_ingress()
             .group_id(&id)
@@ -92,6 +119,7 @@ impl AwsProvider {
     /// Deletes a security group, waiting while terminating instances still hold it.
     async fn delete_security_group(&self, id: &str) -> Result<(), String> {
         for attempt in 0..30 {
+            self.pace.write().await;
             match self.ec2.delete_security_group().group_id(id).send().await {
                 Ok(_) => return Ok(()),
                 Err(e) => {
@@ -109,7 +137,13 @@ impl AwsProvider {
     async fn launch_template_ids(&self, address: &Addr) -> Result<Vec<String>, String> {
         let mut filters = tags::owned(&self.stack, &self.cloud);
         filters.push(tags::address_filter(address));
-        let out = self.ec2.describe_launch_templates().set_filters(Some(filters)).send().await.map_err(describe_error)?;
+        let out = self
+            .ec2
+            .describe_launch_templates()
+            .set_filters(Some(filters))
+            .send()
+            .await
+            .map_err(describe_error)?;
         Ok(out.launch_templates().iter().filter_map(|t| t.launch_template_id().map(str::to_string)).collect())
     }
 
@@ -117,18 +151,35 @@ impl AwsProvider {
         let existing = self.launch_template_ids(&change.address).await?;
         if matches!(change.action, Action::Delete | Action::Replace) {
             for id in &existing {
-                self.ec2.delete_launch_template().launch_template_id(id).send().await.map_err(describe_error)?;
+                self.pace.write().await;
+                self.ec2
+                    .delete_launch_template()
+                    .launch_template_id(id)
+                    .send()
+                    .await
+                    .map_err(describe_error)?;
             }
             if change.action == Action::Delete {
                 return Ok(format!("deleted {}", existing.join(", ")));
             }
         } else if let Some(id) = existing.first() {
-            self.ec2.create_tags().resources(id).set_tags(Some(self.tags_of(change))).send().await.map_err(describe_error)?;
+            self.pace.write().await;
+            self.ec2
+                .create_tags()
+                .resources(id)
+                .set_tags(Some(self.tags_of(change)))
+                .send()
+                .await
+                .map_err(describe_error)?;
             return Ok(format!("{id} tagged"));
         }
         let after = change.after.clone().unwrap_or_default();
         let owner = Addr(change.address.as_str().trim_end_matches(".launch_template").to_string());
-        let instance_type = desired.get(&owner).and_then(|r| r.footprint.as_ref()).map(|f| f.instance_type.clone()).unwrap_or_default();
+        let instance_type = desired
+            .get(&owner)
+            .and_then(|r| r.footprint.as_ref())
+            .map(|f| f.instance_type.clone())
+            .unwrap_or_default();
         let arch = Catalog::get().lookup(&instance_type).map_or("x86_64".to_string(), |t| t.arch.clone());
         let image = self.resolve_image(after.get("image").map_or("al2023", String::as_str), &arch).await?;
         let sg = match change.needs.first() {
@@ -158,6 +209,7 @@ impl AwsProvider {
             .instance_initiated_shutdown_behavior(ShutdownBehavior::Terminate)
             .build();
         let name: String = format!("gaform.{}.{}", self.stack, change.address).chars().take(128).collect();
+        self.pace.write().await;
         let created = self
             .ec2
             .create_launch_template()
@@ -167,7 +219,10 @@ impl AwsProvider {
             .send()
             .await
             .map_err(describe_error)?;
-        let id = created.launch_template().and_then(|t| t.launch_template_id()).ok_or("no launch template id returned")?;
+        let id = created
+            .launch_template()
+            .and_then(|t| t.launch_template_id())
+            .ok_or("no launch template id returned")?;
         Ok(format!("{id} ({image}, {arch})"))
     }
 
@@ -192,11 +247,9 @@ impl AwsProvider {
             .map_err(describe_error)?;
         let mut images: Vec<_> = out.images().iter().filter(|i| i.image_id().is_some()).collect();
         images.sort_by_key(|i| i.creation_date().unwrap_or_default().to_string());
-        images
-            .last()
-            .and_then(|i| i.image_id())
-            .map(str::to_string)
-            .ok_or_else(|| format!("no {image} image for {arch} in this region (looked for {pattern} owned by {owner})"))
+        images.last().and_then(|i| i.image_id()).map(str::to_string).ok_or_else(|| {
+            format!("no {image} image for {arch} in this region (looked for {pattern} owned by {owner})")
+        })
     }
 
     async fn instances_change(&self, change: &Change) -> Result<String, String> {
@@ -208,17 +261,31 @@ impl AwsProvider {
             _ => change.stop.iter().map(|i| i.id.clone()).collect(),
         };
         if !stop.is_empty() {
-            self.ec2.terminate_instances().set_instance_ids(Some(stop.clone())).send().await.map_err(describe_error)?;
+            self.pace.write().await;
+            self.ec2
+                .terminate_instances()
+                .set_instance_ids(Some(stop.clone()))
+                .send()
+                .await
+                .map_err(describe_error)?;
             said.push(format!("terminated {}", stop.join(", ")));
         }
         if change.action == Action::Delete {
             said.extend(self.delete_fleets(&change.address).await?);
             return Ok(said.join("; "));
         }
-        let live: Vec<String> = self.instances(Some(&change.address)).await?.into_values().flatten().map(|f| f.id).collect();
+        let live: Vec<String> =
+            self.instances(Some(&change.address)).await?.into_values().flatten().map(|f| f.id).collect();
         if change.action == Action::Update {
             if !live.is_empty() {
-                self.ec2.create_tags().set_resources(Some(live)).set_tags(Some(self.tags_of(change))).send().await.map_err(describe_error)?;
+                self.pace.write().await;
+                self.ec2
+                    .create_tags()
+                    .set_resources(Some(live))
+                    .set_tags(Some(self.tags_of(change)))
+                    .send()
+                    .await
+                    .map_err(describe_error)?;
             }
             said.push("attributes tagged".into());
             return Ok(said.join("; "));
@@ -230,7 +297,12 @@ impl AwsProvider {
             return Ok(said.join("; "));
         }
         let template = Addr::launch_template(&change.address);
-        let lt = self.launch_template_ids(&template).await?.into_iter().next().ok_or_else(|| format!("{template} does not exist"))?;
+        let lt = self
+            .launch_template_ids(&template)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("{template} does not exist"))?;
         said.push(match change.kind {
             Kind::Head => self.run_head(change, &lt).await?,
             _ => self.fill_group(change, &lt, need).await?,
@@ -241,10 +313,13 @@ impl AwsProvider {
     async fn run_head(&self, change: &Change, lt: &str) -> Result<String, String> {
         let after = change.after.clone().unwrap_or_default();
         let instance_type = after.get("instance_type").cloned().unwrap_or_default();
+        self.pace.write().await;
         let out = self
             .ec2
             .run_instances()
-            .launch_template(LaunchTemplateSpecification::builder().launch_template_id(lt).version("$Latest").build())
+            .launch_template(
+                LaunchTemplateSpecification::builder().launch_template_id(lt).version("$Latest").build(),
+            )
             .instance_type(InstanceType::from(instance_type.as_str()))
             .min_count(1)
             .max_count(1)
@@ -283,41 +358,62 @@ impl AwsProvider {
             let (got, errors) = self.fleet(change, lt, missing, false).await?;
             parts.push(format!("{} on-demand", got.len()));
             if (got.len() as u64) < missing {
-                return Err(format!("on-demand capacity: got {} of {missing} ({})", got.len(), errors.join("; ")));
+                return Err(format!(
+                    "on-demand capacity: got {} of {missing} ({})",
+                    got.len(),
+                    errors.join("; ")
+                ));
             }
         }
         Ok(format!("started {}", parts.join(", ")))
     }
 
     /// One `instant` EC2 Fleet of `count` instances; the ids it started and its errors.
-    async fn fleet(&self, change: &Change, lt: &str, count: u64, spot: bool) -> Result<(Vec<String>, Vec<String>), String> {
+    async fn fleet(
+        &self,
+        change: &Change,
+        lt: &str,
+        count: u64,
+        spot: bool,
+    ) -> Result<(Vec<String>, Vec<String>), String> {
         let after = change.after.clone().unwrap_or_default();
-        let types = after.get("instance_type").or_else(|| after.get("instance_types")).cloned().unwrap_or_default();
+        let types =
+            after.get("instance_type").or_else(|| after.get("instance_types")).cloned().unwrap_or_default();
         let region = self.region().unwrap_or_default();
         let overrides: Vec<FleetLaunchTemplateOverridesRequest> = types
             .split(", ")
             .map(|t| {
                 let max_price = if spot { max_price(after.get("spot_max_price"), t, &region) } else { None };
-                FleetLaunchTemplateOverridesRequest::builder().instance_type(InstanceType::from(t)).set_max_price(max_price).build()
+                FleetLaunchTemplateOverridesRequest::builder()
+                    .instance_type(InstanceType::from(t))
+                    .set_max_price(max_price)
+                    .build()
             })
             .collect();
         let config = FleetLaunchTemplateConfigRequest::builder()
             .launch_template_specification(
-                FleetLaunchTemplateSpecificationRequest::builder().launch_template_id(lt).version("$Latest").build(),
+                FleetLaunchTemplateSpecificationRequest::builder()
+                    .launch_template_id(lt)
+                    .version("$Latest")
+                    .build(),
             )
             .set_overrides(Some(overrides))
             .build();
-        let count = i32::try_from(count).map_err(|_| format!("{count} instances is more than one fleet can ask for"))?;
+        let count = i32::try_from(count)
+            .map_err(|_| format!("{count} instances is more than one fleet can ask for"))?;
         let mut target = TargetCapacitySpecificationRequest::builder().total_target_capacity(count);
         target = if spot {
             target.default_target_capacity_type(DefaultTargetCapacityType::Spot).spot_target_capacity(count)
         } else {
-            target.default_target_capacity_type(DefaultTargetCapacityType::OnDemand).on_demand_target_capacity(count)
+            target
+                .default_target_capacity_type(DefaultTargetCapacityType::OnDemand)
+                .on_demand_target_capacity(count)
         };
         let allocation = SpotAllocationStrategy::from(
             after.get("spot_allocation").map_or("price-capacity-optimized", |a| allocation_name(a)),
         );
         let tags = self.tags_of(change);
+        self.pace.write().await;
         let out = self
             .ec2
             .create_fleet()
@@ -356,6 +452,7 @@ impl AwsProvider {
         if ids.is_empty() {
             return Ok(vec![]);
         }
+        self.pace.write().await;
         self.ec2
             .delete_fleets()
             .set_fleet_ids(Some(ids.clone()))
