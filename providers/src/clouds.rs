@@ -2,7 +2,7 @@
 //! change goes to the provider of the cloud it belongs to.
 
 use crate::Provider;
-use gaform_compiler::plan::{Change, Desired, Observed};
+use gaform_compiler::plan::{Change, Desired, Facts, Observed};
 use std::sync::Arc;
 
 /// The providers of one stack.
@@ -20,6 +20,18 @@ impl Provider for Clouds {
             observed.resources.extend(provider.observe()?.resources);
         }
         Ok(observed)
+    }
+
+    fn facts(&self, desired: &Desired) -> Result<Facts, String> {
+        let mut facts = Facts::default();
+        for (_, provider) in &self.aws {
+            let f = provider.facts(desired)?;
+            facts.spot_prices.extend(f.spot_prices);
+            facts.images.extend(f.images);
+            facts.quotas.extend(f.quotas);
+            facts.notes.extend(f.notes);
+        }
+        Ok(facts)
     }
 
     fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {

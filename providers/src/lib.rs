@@ -10,7 +10,7 @@ pub mod process;
 pub mod state;
 pub mod walk;
 
-use gaform_compiler::plan::{Change, Desired, Observed};
+use gaform_compiler::plan::{Change, Desired, Facts, Observed};
 
 /// What a cloud must do for plan and apply.
 pub trait Provider: Send + Sync {
@@ -21,4 +21,10 @@ pub trait Provider: Send + Sync {
     /// `desired` is the whole desired state, for what the change needs of its neighbours
     /// (a job's worker count). The result is recorded before this returns.
     fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String>;
+
+    /// What the cloud says of its market for `desired` at plan time: spot prices, the
+    /// images names stand for, vCPU quotas. Nothing, for a cloud with no market.
+    fn facts(&self, _desired: &Desired) -> Result<Facts, String> {
+        Ok(Facts::default())
+    }
 }

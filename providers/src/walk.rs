@@ -134,6 +134,7 @@ mod tests {
             address: Addr(address.into()),
             kind: Kind::WorkerGroup,
             provider: "local".into(),
+            cloud: String::new(),
             action: Action::Create,
             reason: String::new(),
             forced_by: vec![],

@@ -39,11 +39,18 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, String> {
 
 /// Observes the stack and diffs it with the file (or plans its destruction).
 pub fn make(stack: &Stack, destroy: bool) -> Result<Plan, String> {
-    let observed = stack.provider.observe()?;
+    let mut observed = stack.provider.observe()?;
     let name = stack.file.display().to_string();
-    Ok(if destroy {
-        plan::destroy(&stack.desired, &observed, &name, &stack.sha256)
-    } else {
-        plan::diff(&stack.desired, &observed, &name, &stack.sha256)
-    })
+    if destroy {
+        return Ok(plan::destroy(&stack.desired, &observed, &name, &stack.sha256));
+    }
+    observed.facts = stack.provider.facts(&stack.desired)?;
+    let over = plan::quota::check(&stack.desired, &observed);
+    if !over.is_empty() {
+        return Err(format!(
+            "the plan cannot fit the account's live quotas; nothing was changed:\n  {}",
+            over.join("\n  ")
+        ));
+    }
+    Ok(plan::diff(&stack.desired, &observed, &name, &stack.sha256))
 }

@@ -108,9 +108,18 @@ fn serve(client: TcpStream, upstream: u16, state: &Mutex<State>) {
     let mut client = client;
     while let Some(request) = read_message(&mut reader) {
         let body = String::from_utf8_lossy(&request.body).into_owned();
-        let action = body.split('&').find_map(|p| p.strip_prefix("Action=")).unwrap_or("?").to_string();
+        // EC2 speaks the query protocol (`Action=` in the body); Service Quotas speaks JSON
+        // with the action in `X-Amz-Target`.
+        let target = request.head.iter().find_map(|h| {
+            let (k, v) = h.split_once(':')?;
+            k.eq_ignore_ascii_case("x-amz-target")
+                .then(|| v.trim().rsplit('.').next().unwrap_or("").to_string())
+        });
+        let action = target
+            .or_else(|| body.split('&').find_map(|p| p.strip_prefix("Action=")).map(str::to_string))
+            .unwrap_or_else(|| "?".into());
         let spot_fleet = action == "CreateFleet" && body.contains("DefaultTargetCapacityType=spot");
-        let mutating = !action.starts_with("Describe");
+        let mutating = !["Describe", "Get", "List"].iter().any(|p| action.starts_with(p));
         let reply = {
             let mut s = state.lock().unwrap();
             if s.cut {

@@ -225,3 +225,27 @@ fn deletes_run_in_reverse_dependency_order() {
         "each delete waits for the deletes of all that need it"
     );
 }
+
+#[test]
+fn live_quotas_too_small_fail_the_plan_before_any_change() {
+    let desired = example("seed-production.gaf");
+    let mut observed = Observed::default();
+    let quota = |limit: f64, used: f64| gaform_compiler::plan::VcpuQuota {
+        name: "standard spot".into(),
+        limit,
+        used,
+    };
+    // 20 spot workers of 16 vCPUs at max scale: 320.
+    observed.facts.quotas.insert("aws_west/L-34B43A08".into(), quota(400.0, 64.0));
+    assert_eq!(plan::quota::check(&desired, &observed), Vec::<String>::new());
+    observed.facts.quotas.insert("aws_west/L-34B43A08".into(), quota(400.0, 100.0));
+    let over = plan::quota::check(&desired, &observed);
+    assert_eq!(
+        over,
+        ["cloud `aws_west`: the account's standard spot vCPU quota (L-34B43A08) is 400, 100 in use by other instances, so 300 are free; the file needs 320 at max scale. Ask AWS for more, or lower the groups' `max`"]
+    );
+    // What the stack already runs is its own to resize, not someone else's use.
+    let mut running = up(&desired);
+    running.facts = observed.facts.clone();
+    assert_eq!(plan::quota::check(&desired, &running), Vec::<String>::new());
+}

@@ -30,8 +30,11 @@ pub struct CostRow {
     pub count: u64,
     pub min: u64,
     pub max: u64,
-    /// One instance, USD per hour.
+    /// One instance, USD per hour, on-demand.
     pub each_per_hour: f64,
+    /// One instance at the current spot price, for spot groups whose cloud told it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_each_per_hour: Option<f64>,
     pub planned_per_hour: f64,
     pub min_per_hour: f64,
     pub max_per_hour: f64,
@@ -52,25 +55,29 @@ pub struct Runway {
 }
 
 /// The cost of `desired` at `planned` counts (address → instances after the plan).
-pub fn cost(desired: &Desired, planned: &BTreeMap<String, u64>) -> Cost {
+pub fn cost(desired: &Desired, planned: &BTreeMap<String, u64>, facts: &super::observed::Facts) -> Cost {
     let mut out = Cost::default();
     let mut per_compute: BTreeMap<String, f64> = BTreeMap::new();
     for r in &desired.resources {
         let (Some(count), Some(fp)) = (&r.count, &r.footprint) else { continue };
         let now = planned.get(r.addr.as_str()).copied().unwrap_or(0);
         let (min, max) = if r.kind == Kind::Head { (now, now) } else { (count.min, count.max) };
-        let row = CostRow {
-            address: r.addr.to_string(),
-            instance_type: fp.instance_type.clone(),
-            provider: r.provider.clone(),
-            count: now,
-            min,
-            max,
-            each_per_hour: fp.hourly,
-            planned_per_hour: fp.hourly * now as f64,
-            min_per_hour: fp.hourly * min as f64,
-            max_per_hour: fp.hourly * max as f64,
-        };
+        let row =
+            CostRow {
+                address: r.addr.to_string(),
+                instance_type: fp.instance_type.clone(),
+                provider: r.provider.clone(),
+                count: now,
+                min,
+                max,
+                each_per_hour: fp.hourly,
+                spot_each_per_hour: r.attributes.get("purchase").filter(|p| p.starts_with("spot")).and_then(
+                    |_| facts.spot_prices.get(&format!("{}/{}", r.cloud, fp.instance_type)).copied(),
+                ),
+                planned_per_hour: fp.hourly * now as f64,
+                min_per_hour: fp.hourly * min as f64,
+                max_per_hour: fp.hourly * max as f64,
+            };
         out.estimated |= fp.estimated;
         out.planned_per_hour += row.planned_per_hour;
         out.min_per_hour += row.min_per_hour;

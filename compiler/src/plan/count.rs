@@ -28,6 +28,9 @@ pub struct Footprint {
     pub hourly: f64,
     /// The price is the fallback region's, standing in for this one.
     pub estimated: bool,
+    /// `x86_64` or `arm64` (of the largest type).
+    #[serde(default)]
+    pub arch: String,
 }
 
 /// The footprint of one instance of any of `types` on `compute`'s cloud.
@@ -43,6 +46,7 @@ pub fn footprint<'a>(
     for t in types.filter_map(|t| Catalog::get().lookup(t)) {
         if u64::from(t.vcpus) > out.vcpus || out.instance_type.is_empty() {
             out.instance_type = t.name.clone();
+            out.arch = t.arch.clone();
         }
         out.vcpus = out.vcpus.max(u64::from(t.vcpus));
         out.gpus = out.gpus.max(u64::from(t.gpus));

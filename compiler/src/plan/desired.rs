@@ -121,11 +121,13 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
         let sg = Addr::security_group(&compute.name);
         let region = cloud.region.clone().unwrap_or_default();
         // How an aws instance of `owner` boots; the file's image, the rest fixed by policy.
-        let template = |owner: &Addr, image_: &Image| {
+        let template = |owner: &Addr, image_: &Image, types: &mut dyn Iterator<Item = &str>| {
             let mut lt = base(Addr::launch_template(owner), Kind::LaunchTemplate, compute.span);
+            let arch = count::footprint(program, compute, types).arch;
             lt.attributes = attrs([
                 ("region", region.clone()),
                 ("image", image(image_)),
+                ("arch", arch),
                 ("metadata", "IMDSv2 required".into()),
                 ("root_volume", "encrypted".into()),
                 ("shutdown", "terminate".into()),
@@ -143,7 +145,11 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
                 ("ingress", "from this group's members only".into()),
             ]);
             resources.push(group);
-            let lt = template(&head_addr, &compute.head.image);
+            let lt = template(
+                &head_addr,
+                &compute.head.image,
+                &mut std::iter::once(compute.head.instance_type.value.as_str()),
+            );
             root = vec![lt.addr.clone()];
             resources.push(lt);
         }
@@ -200,7 +206,11 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
             r.footprint = Some(count::group_footprint(program, compute, group));
             r.depends_on = vec![head_addr.clone()];
             if aws {
-                let lt = template(&r.addr, &group.image);
+                let lt = template(
+                    &r.addr,
+                    &group.image,
+                    &mut group.instance_types.iter().map(|t| t.value.as_str()),
+                );
                 r.depends_on.push(lt.addr.clone());
                 resources.push(lt);
             }

@@ -18,6 +18,8 @@ pub fn diff(desired: &Desired, observed: &Observed, configuration: &str, sha256:
     let mut planned: BTreeMap<String, u64> = BTreeMap::new();
     for r in &desired.resources {
         let seen = observed.resources.get(&r.addr);
+        let resolved = resolve_image(r, &observed.facts);
+        let r = resolved.as_ref().unwrap_or(r);
         let change = match r.kind {
             Kind::Job => job_change(r, seen, &status, &mut notes),
             Kind::Head | Kind::WorkerGroup => {
@@ -37,14 +39,25 @@ pub fn diff(desired: &Desired, observed: &Observed, configuration: &str, sha256:
     notes.extend(status.down_notes());
     notes.extend(desired.warnings.iter().cloned());
     notes.extend(desired.not_provisioned.iter().cloned());
-    let cost = cost::cost(desired, &planned);
+    notes.extend(observed.facts.notes.iter().cloned());
+    let cost = cost::cost(desired, &planned, &observed.facts);
     finish(Mode::Plan, desired, observed, configuration, sha256, changes, notes, cost)
+}
+
+/// A launch template whose image name its cloud resolved: `al2023 (ami-0abc…)`, so that a
+/// new release of the image plans a new template.
+fn resolve_image(r: &Resource, facts: &super::observed::Facts) -> Option<Resource> {
+    let (image, arch) = (r.attributes.get("image")?, r.attributes.get("arch")?);
+    let ami = facts.images.get(&format!("{}/{image}/{arch}", r.cloud))?;
+    let mut resolved = r.clone();
+    resolved.attributes.insert("image".into(), format!("{image} ({ami})"));
+    Some(resolved)
 }
 
 /// The plan that removes everything `observed` holds.
 pub fn destroy(desired: &Desired, observed: &Observed, configuration: &str, sha256: &str) -> Plan {
     let changes = observed.resources.iter().map(|(a, r)| delete(a, r, "destroy")).collect();
-    let cost = cost::cost(desired, &BTreeMap::new());
+    let cost = cost::cost(desired, &BTreeMap::new(), &observed.facts);
     finish(Mode::Destroy, desired, observed, configuration, sha256, changes, vec![], cost)
 }
 

@@ -9,13 +9,14 @@ pub mod describe;
 pub mod desired;
 mod diff;
 pub mod observed;
+pub mod quota;
 pub mod render;
 
 pub use addr::{Addr, Kind};
 pub use cost::Cost;
 pub use desired::{desired, Attributes, Desired, Resource};
 pub use diff::{destroy, diff};
-pub use observed::{Instance, JobStatus, Observed, ObservedResource};
+pub use observed::{Facts, Instance, JobStatus, Observed, ObservedResource, VcpuQuota};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

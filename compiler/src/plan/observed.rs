@@ -6,10 +6,40 @@ use super::desired::Attributes;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Everything a stack owns, by address.
+/// Everything a stack owns, by address, and what its clouds said of their market.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Observed {
     pub resources: BTreeMap<Addr, ObservedResource>,
+    /// Read at plan time; not part of a saved plan's staleness check (prices move).
+    #[serde(default)]
+    pub facts: Facts,
+}
+
+/// What a cloud said at plan time: live prices, the images names resolve to, vCPU quotas.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    /// Current spot USD per hour, the lowest of the region's zones, by `CLOUD/TYPE`.
+    #[serde(default)]
+    pub spot_prices: BTreeMap<String, f64>,
+    /// The AMI an image name stands for now, by `CLOUD/IMAGE/ARCH` (`west/al2023/x86_64`).
+    #[serde(default)]
+    pub images: BTreeMap<String, String>,
+    /// Live vCPU quotas, by `CLOUD/CODE` (`west/L-1216C47A`).
+    #[serde(default)]
+    pub quotas: BTreeMap<String, VcpuQuota>,
+    /// What could not be read, and what stands in for it.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// One of an account's vCPU quotas in one region.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VcpuQuota {
+    /// `standard on-demand`, `standard spot`, `G and VT on-demand`, ...
+    pub name: String,
+    pub limit: f64,
+    /// vCPUs of the account's running instances in this class, this stack's included.
+    pub used: f64,
 }
 
 /// One resource as found.

@@ -159,6 +159,16 @@ fn cost(out: &mut String, cost: &Cost) {
     if cost.estimated {
         out.push_str("  (some prices are us-east-1's, standing in for a region the catalog lacks)\n");
     }
+    for r in cost.rows.iter().filter(|r| r.spot_each_per_hour.is_some()) {
+        let spot = r.spot_each_per_hour.unwrap_or(0.0);
+        let _ = writeln!(
+            out,
+            "  {}: spot ${spot:.4}/hour each now (${:.4} at the planned count), against {} on-demand",
+            r.address,
+            spot * r.count as f64,
+            dollars(r.each_per_hour)
+        );
+    }
     for b in &cost.budgets {
         let line = match (b.hours, b.period_hours) {
             (None, _) => "nothing is charged at the planned counts".to_string(),

@@ -16,6 +16,7 @@ use std::future::Future;
 /// The provider of one aws cloud of one stack.
 pub struct AwsProvider {
     ec2: aws_sdk_ec2::Client,
+    quotas: aws_sdk_servicequotas::Client,
     stack: String,
     cloud: String,
     /// The cloud block's `tags`, put on everything.
@@ -102,6 +103,7 @@ impl AwsProvider {
         let apply_id = format!("{:x}-{}", std::process::id(), crate::local::records::now() as u64);
         Ok(AwsProvider {
             ec2: aws_sdk_ec2::Client::new(&config),
+            quotas: aws_sdk_servicequotas::Client::new(&config),
             stack: stack.to_string(),
             cloud: cloud.to_string(),
             user_tags,
@@ -119,6 +121,10 @@ impl AwsProvider {
 impl Provider for AwsProvider {
     fn observe(&self) -> Result<Observed, String> {
         self.block_on(self.observe_async())
+    }
+
+    fn facts(&self, desired: &Desired) -> Result<gaform_compiler::plan::Facts, String> {
+        self.block_on(self.facts_async(desired))
     }
 
     fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {

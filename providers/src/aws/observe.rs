@@ -54,9 +54,10 @@ impl AwsProvider {
                 let deleted = f.fleet_state().is_some_and(|s| s.as_str().starts_with("deleted"));
                 if let (true, false, Some(address)) = (ours, deleted, tags::value(f.tags(), tags::ADDRESS)) {
                     let address = Addr(address.to_string());
-                    if !observed.resources.contains_key(&address) {
-                        observed.resources.insert(address, self.resource(f.tags(), Kind::WorkerGroup));
-                    }
+                    observed
+                        .resources
+                        .entry(address)
+                        .or_insert_with(|| self.resource(f.tags(), Kind::WorkerGroup));
                 }
             }
         }
@@ -118,4 +119,128 @@ pub(super) struct Found {
     pub spot: bool,
     pub launched: i64,
     pub tags: Vec<Tag>,
+}
+
+impl AwsProvider {
+    /// Spot prices, images and vCPU quotas for what `desired` asks of this cloud.
+    pub(super) async fn facts_async(
+        &self,
+        desired: &gaform_compiler::plan::Desired,
+    ) -> Result<gaform_compiler::plan::Facts, String> {
+        use gaform_compiler::plan::{quota, Facts};
+        let mut facts = Facts::default();
+        let ours: Vec<_> =
+            desired.resources.iter().filter(|r| r.provider == "aws" && r.cloud == self.cloud).collect();
+        let mut images = std::collections::BTreeSet::new();
+        let mut spot_types = std::collections::BTreeSet::new();
+        for r in &ours {
+            if let (Some(image), Some(arch)) = (r.attributes.get("image"), r.attributes.get("arch")) {
+                images.insert((image.clone(), arch.clone()));
+            }
+            if r.kind == Kind::WorkerGroup
+                && r.attributes.get("purchase").is_some_and(|p| p.starts_with("spot"))
+            {
+                if let Some(fp) = &r.footprint {
+                    spot_types.insert(fp.instance_type.clone());
+                }
+            }
+        }
+        for (image, arch) in images {
+            let ami = self.resolve_image(&image, &arch).await?;
+            facts.images.insert(format!("{}/{image}/{arch}", self.cloud), ami);
+        }
+        if !spot_types.is_empty() {
+            let out = self
+                .ec2
+                .describe_spot_price_history()
+                .set_instance_types(Some(
+                    spot_types.iter().map(|t| aws_sdk_ec2::types::InstanceType::from(t.as_str())).collect(),
+                ))
+                .product_descriptions("Linux/UNIX")
+                .start_time(aws_sdk_ec2::primitives::DateTime::from(std::time::SystemTime::now()))
+                .send()
+                .await
+                .map_err(describe_error)?;
+            for p in out.spot_price_history() {
+                let (Some(t), Some(price)) =
+                    (p.instance_type(), p.spot_price().and_then(|s| s.parse::<f64>().ok()))
+                else {
+                    continue;
+                };
+                let key = format!("{}/{}", self.cloud, t.as_str());
+                let lowest = facts.spot_prices.get(&key).map_or(price, |&old: &f64| old.min(price));
+                facts.spot_prices.insert(key, lowest);
+            }
+        }
+        let codes: std::collections::BTreeSet<String> = quota::needed(desired)
+            .into_keys()
+            .filter(|(cloud, _)| *cloud == self.cloud)
+            .map(|(_, code)| code)
+            .collect();
+        if !codes.is_empty() {
+            self.quotas(&codes, &mut facts).await?;
+        }
+        Ok(facts)
+    }
+
+    /// The live vCPU quotas named by `codes` and the account's usage of each; a note, and
+    /// the file's own `quota` (checked already), when Service Quotas cannot be read.
+    async fn quotas(
+        &self,
+        codes: &std::collections::BTreeSet<String>,
+        facts: &mut gaform_compiler::plan::Facts,
+    ) -> Result<(), String> {
+        use gaform_compiler::plan::{quota, VcpuQuota};
+        let mut limits = Vec::new();
+        for code in codes {
+            match self.quotas.get_service_quota().service_code("ec2").quota_code(code).send().await {
+                Ok(out) => {
+                    let limit = out.quota().and_then(|q| q.value()).unwrap_or(0.0);
+                    let name = out.quota().and_then(|q| q.quota_name()).unwrap_or(code).to_string();
+                    limits.push((code.clone(), name, limit));
+                }
+                Err(e) => {
+                    let why = match &e {
+                        aws_sdk_servicequotas::error::SdkError::ServiceError(s) => {
+                            use aws_sdk_servicequotas::error::ProvideErrorMetadata;
+                            format!(
+                                "{}: {}",
+                                s.err().code().unwrap_or("error"),
+                                s.err().message().unwrap_or("")
+                            )
+                        }
+                        other => format!("{other}"),
+                    };
+                    facts.notes.push(format!(
+                        "cloud `{}`: live vCPU quotas could not be read from Service Quotas ({why}); the file's own `quota` stands in",
+                        self.cloud
+                    ));
+                    return Ok(());
+                }
+            }
+        }
+        // The account's usage, all stacks and all tools: one paginated listing.
+        let mut used: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
+        let running =
+            Filter::builder().name("instance-state-name").values("pending").values("running").build();
+        let mut pages = self.ec2.describe_instances().filters(running).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for reservation in page.map_err(describe_error)?.reservations() {
+                for i in reservation.instances() {
+                    let Some(t) = i.instance_type() else { continue };
+                    let spot = i.instance_lifecycle() == Some(&InstanceLifecycleType::Spot);
+                    let vcpus =
+                        gaform_compiler::catalog::Catalog::get().lookup(t.as_str()).map_or(0, |t| t.vcpus);
+                    if let Some((code, _)) = quota::class_of(t.as_str(), spot) {
+                        *used.entry(code.to_string()).or_insert(0.0) += f64::from(vcpus);
+                    }
+                }
+            }
+        }
+        for (code, name, limit) in limits {
+            let used = used.get(&code).copied().unwrap_or(0.0);
+            facts.quotas.insert(format!("{}/{code}", self.cloud), VcpuQuota { name, limit, used });
+        }
+        Ok(())
+    }
 }

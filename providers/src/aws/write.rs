@@ -181,7 +181,13 @@ impl AwsProvider {
             .map(|f| f.instance_type.clone())
             .unwrap_or_default();
         let arch = Catalog::get().lookup(&instance_type).map_or("x86_64".to_string(), |t| t.arch.clone());
-        let image = self.resolve_image(after.get("image").map_or("al2023", String::as_str), &arch).await?;
+        // The plan resolved the name (`al2023 (ami-…)`); resolve again only for a plan
+        // made without the cloud's facts.
+        let written = after.get("image").map_or("al2023", String::as_str);
+        let image = match written.split_once(" (").and_then(|(_, rest)| rest.strip_suffix(')')) {
+            Some(ami) => ami.to_string(),
+            None => self.resolve_image(written, &arch).await?,
+        };
         let sg = match change.needs.first() {
             Some(a) => self.security_group_ids(a).await?,
             None => vec![],
@@ -227,7 +233,7 @@ impl AwsProvider {
     }
 
     /// The latest Amazon image named by `image` (`al2023`, `ubuntu-24.04`, or an AMI id).
-    async fn resolve_image(&self, image: &str, arch: &str) -> Result<String, String> {
+    pub(super) async fn resolve_image(&self, image: &str, arch: &str) -> Result<String, String> {
         let (owner, pattern) = match image {
             "al2023" => ("amazon", format!("al2023-ami-2023.*-{arch}")),
             "ubuntu-24.04" => {
