@@ -1,14 +1,17 @@
 //! The one integration test binary (one build shared by every topic).
 
 mod apply;
+#[cfg(feature = "aws")]
 mod aws;
 mod backtest;
 mod cli;
 mod codes;
+#[cfg(feature = "aws")]
 mod fault_proxy;
 mod fixtures;
 mod fmt;
 mod fuzz;
+#[cfg(feature = "aws")]
 mod moto;
 mod plan;
 mod run;

@@ -127,8 +127,8 @@ impl Provider for AwsProvider {
         self.block_on(self.facts_async(desired))
     }
 
-    fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {
-        self.block_on(self.apply_async(change, desired)).map_err(|e| format!("{}: {e}", change.address))
+    fn apply(&self, change: &Change, _desired: &Desired) -> Result<String, String> {
+        self.block_on(self.apply_async(change)).map_err(|e| format!("{}: {e}", change.address))
     }
 }
 

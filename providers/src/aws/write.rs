@@ -16,14 +16,14 @@ use aws_sdk_ec2::types::{
     TargetCapacitySpecificationRequest, UserIdGroupPair, VolumeType,
 };
 use gaform_compiler::catalog::Catalog;
-use gaform_compiler::plan::{Action, Addr, Change, Desired, Kind};
+use gaform_compiler::plan::{Action, Addr, Change, Kind};
 use std::time::Duration;
 
 impl AwsProvider {
-    pub(super) async fn apply_async(&self, change: &Change, desired: &Desired) -> Result<String, String> {
+    pub(super) async fn apply_async(&self, change: &Change) -> Result<String, String> {
         match change.kind {
             Kind::SecurityGroup => self.security_group(change).await,
-            Kind::LaunchTemplate => self.launch_template(change, desired).await,
+            Kind::LaunchTemplate => self.launch_template(change).await,
             Kind::Head | Kind::WorkerGroup => self.instances_change(change).await,
             Kind::Job => {
                 Err("handing a job to aws workers needs the S3 artifact store, which is not built yet".into())
@@ -147,7 +147,7 @@ impl AwsProvider {
         Ok(out.launch_templates().iter().filter_map(|t| t.launch_template_id().map(str::to_string)).collect())
     }
 
-    async fn launch_template(&self, change: &Change, desired: &Desired) -> Result<String, String> {
+    async fn launch_template(&self, change: &Change) -> Result<String, String> {
         let existing = self.launch_template_ids(&change.address).await?;
         if matches!(change.action, Action::Delete | Action::Replace) {
             for id in &existing {
@@ -174,13 +174,7 @@ impl AwsProvider {
             return Ok(format!("{id} tagged"));
         }
         let after = change.after.clone().unwrap_or_default();
-        let owner = Addr(change.address.as_str().trim_end_matches(".launch_template").to_string());
-        let instance_type = desired
-            .get(&owner)
-            .and_then(|r| r.footprint.as_ref())
-            .map(|f| f.instance_type.clone())
-            .unwrap_or_default();
-        let arch = Catalog::get().lookup(&instance_type).map_or("x86_64".to_string(), |t| t.arch.clone());
+        let arch = after.get("arch").cloned().unwrap_or_else(|| "x86_64".into());
         // The plan resolved the name (`al2023 (ami-…)`); resolve again only for a plan
         // made without the cloud's facts.
         let written = after.get("image").map_or("al2023", String::as_str);
