@@ -12,6 +12,14 @@ pub mod walk;
 
 use gaform_compiler::plan::{Change, Desired, Facts, Observed};
 
+/// What the runtime needs of a job before workers can run it, written by the binary, which
+/// alone knows both the language and the runtime: the store's first blobs (`job.json`,
+/// `data/FILE`) by key. Local workers read them from a directory, aws workers from S3.
+pub trait JobSetup: Send + Sync {
+    /// Job `name`'s blobs, with `islands` islands.
+    fn blobs(&self, name: &str, islands: u64) -> Result<Vec<(String, Vec<u8>)>, String>;
+}
+
 /// What a cloud must do for plan and apply.
 pub trait Provider: Send + Sync {
     /// Everything the stack owns, found by the stack's own labels, never by guesswork.

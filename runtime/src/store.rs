@@ -57,14 +57,20 @@ impl LocalDir {
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
-        let valid = !key.is_empty()
-            && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
-            && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_./".contains(&b));
-        if valid {
-            Ok(self.root.join(key))
-        } else {
-            Err(StoreError::BadKey(key.to_string()))
-        }
+        check_key(key).map(|()| self.root.join(key))
+    }
+}
+
+/// Every store takes the same keys: lowercase letters, digits, `-`, `_`, `.` and `/`, no
+/// empty, `.` or `..` part, so a key means the same blob in a directory and in a bucket.
+pub fn check_key(key: &str) -> Result<(), StoreError> {
+    let valid = !key.is_empty()
+        && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+        && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_./".contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::BadKey(key.to_string()))
     }
 }
 

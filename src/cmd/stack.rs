@@ -8,9 +8,9 @@ use gaform_compiler::plan::{self, Desired};
 use gaform_compiler::source::SourceFile;
 use gaform_compiler::CheckOptions;
 use gaform_providers::clouds::Clouds;
-use gaform_providers::local::{JobSetup, LocalProvider, StackDir};
-use gaform_providers::Provider;
-use gaform_runtime::store::LocalDir;
+use gaform_providers::local::{LocalProvider, StackDir};
+use gaform_providers::{JobSetup, Provider};
+use gaform_runtime::store::{Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -65,18 +65,22 @@ pub fn load(file: &Path) -> Result<Stack, LoadError> {
     let program = Arc::new(program);
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;
     let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
-    let setup = Arc::new(Setup { program: program.clone(), base });
-    let local = Arc::new(LocalProvider::new(stack_dir(file), exe, cwd.join("results"), Some(setup)));
+    let setup: Arc<dyn JobSetup> = Arc::new(Setup { program: program.clone(), base });
+    let local = Arc::new(LocalProvider::new(stack_dir(file), exe, cwd.join("results"), Some(setup.clone())));
     let mut aws = Vec::new();
     for cloud in program.clouds.iter().filter(|c| c.provider == Cloud::Aws && used(&program, c)) {
-        aws.push((cloud.name.clone(), connect_aws(file, cloud)?));
+        aws.push((cloud.name.clone(), connect_aws(file, cloud, setup.clone())?));
     }
     let provider = Arc::new(Clouds { local: local.clone(), aws });
     Ok(Stack { file: file.to_path_buf(), sha256, desired, provider, local })
 }
 
 #[cfg(feature = "aws")]
-fn connect_aws(file: &Path, cloud: &ir::Cloud) -> Result<Arc<dyn Provider>, String> {
+fn connect_aws(
+    file: &Path,
+    cloud: &ir::Cloud,
+    setup: Arc<dyn JobSetup>,
+) -> Result<Arc<dyn Provider>, String> {
     let stack = file.file_stem().map_or_else(|| "stack".into(), |s| s.to_string_lossy().into_owned());
     let region = cloud.region.as_deref().ok_or_else(|| format!("cloud `{}` has no region", cloud.name))?;
     let tags = cloud.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -86,12 +90,13 @@ fn connect_aws(file: &Path, cloud: &ir::Cloud) -> Result<Arc<dyn Provider>, Stri
         region,
         cloud.profile.as_deref(),
         tags,
+        Some(setup),
     )?;
     Ok(Arc::new(provider))
 }
 
 #[cfg(not(feature = "aws"))]
-fn connect_aws(_: &Path, cloud: &ir::Cloud) -> Result<Arc<dyn Provider>, String> {
+fn connect_aws(_: &Path, cloud: &ir::Cloud, _: Arc<dyn JobSetup>) -> Result<Arc<dyn Provider>, String> {
     use gaform_compiler::ir::Keyword;
     Err(format!(
         "cloud `{}` uses the {} provider, which this build leaves out (build with the `aws` feature)",
@@ -117,7 +122,7 @@ struct Setup {
 }
 
 impl JobSetup for Setup {
-    fn prepare(&self, name: &str, islands: u64, store: &Path) -> Result<(), String> {
+    fn blobs(&self, name: &str, islands: u64) -> Result<Vec<(String, Vec<u8>)>, String> {
         let job = self
             .program
             .jobs
@@ -128,7 +133,31 @@ impl JobSetup for Setup {
         let path = self.base.join(&job.data);
         let csv =
             std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        gaform_runtime::ga::prepare(&LocalDir::new(store), &config, &csv, &path.display().to_string())
-            .map_err(|e| e.to_string())
+        let blobs = Blobs::default();
+        gaform_runtime::ga::prepare(&blobs, &config, &csv, &path.display().to_string())
+            .map_err(|e| e.to_string())?;
+        Ok(blobs.0.into_inner().map_err(|_| "a job's blobs were poisoned".to_string())?.into_iter().collect())
+    }
+}
+
+/// A store in memory: where a job's first blobs are made before a cloud takes them.
+#[derive(Default)]
+struct Blobs(std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>);
+
+impl Store for Blobs {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.0.lock().ok().and_then(|b| b.get(key).cloned()))
+    }
+
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        gaform_runtime::store::check_key(key)?;
+        if let Ok(mut b) = self.0.lock() {
+            b.insert(key.to_string(), bytes.to_vec());
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "the job's first blobs".into()
     }
 }

@@ -31,14 +31,24 @@ pub fn run(args: &WorkerArgs) -> Result<ExitCode, String> {
 }
 
 fn island_worker(url: &str, island: u64, patience: u64) -> Result<ExitCode, String> {
-    let store = store::open(url).map_err(|e| e.to_string())?;
-    let config = ga::load_job(&store).map_err(|e| e.to_string())?;
+    let store = open_store(url)?;
+    let store = store.as_ref();
+    let config = ga::load_job(store).map_err(|e| e.to_string())?;
     let progress = Progress::new(1, config.generations);
     let patience = Patience(Duration::from_secs(patience));
-    let result = ga::run_island(&store, island, patience, None, &|e| progress.event(e));
+    let result = ga::run_island(store, island, patience, None, &|e| progress.event(e));
     progress.finish();
     result.map_err(|e| format!("island {island}: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A directory, `file://` URL or (with the aws feature) `s3://BUCKET/PREFIX`.
+fn open_store(url: &str) -> Result<Box<dyn gaform_runtime::store::Store>, String> {
+    #[cfg(feature = "aws")]
+    if url.starts_with("s3://") {
+        return Ok(Box::new(gaform_providers::aws::store::S3Store::open(url)?));
+    }
+    Ok(Box::new(store::open(url).map_err(|e| e.to_string())?))
 }
 
 fn instance(

@@ -3,7 +3,7 @@
 //! planned again, changed and destroyed.
 
 use crate::moto::Moto;
-use crate::support::{root, Workspace};
+use crate::support::{ok, root, Workspace};
 use std::process::Output;
 
 fn text(out: &Output) -> String {
@@ -249,7 +249,7 @@ compute farm {
     assert_eq!(proxy.count("CreateFleet"), 1, "one fleet request for a 100-worker group");
     assert_eq!(proxy.count("RunInstances"), 1, "the head");
     println!(
-        "apply of a 100-worker group: {} EC2 requests {:?}",
+        "apply of a 100-worker group: {} AWS requests {:?}",
         proxy.total(),
         proxy.state.lock().unwrap().actions
     );
@@ -257,9 +257,128 @@ compute farm {
     let plan = via(&w, &moto, &proxy, None, &["plan", "job.gaf", "--detailed-exitcode"]);
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     println!(
-        "plan of 101 instances: {} EC2 requests {:?}",
+        "plan of 101 instances: {} AWS requests {:?}",
         proxy.total(),
         proxy.state.lock().unwrap().actions
     );
-    assert!(proxy.total() <= 6, "{:?}", proxy.state.lock().unwrap().actions);
+    // EC2: 4 listings, 1 image look-up; Service Quotas: 1; STS: 1 (the account names the
+    // artifact bucket); S3: the stack's record and its jobs' listing.
+    assert!(proxy.total() <= 9, "{:?}", proxy.state.lock().unwrap().actions);
+}
+
+#[test]
+fn the_production_example_with_its_job_is_handed_over_and_destroyed() {
+    let moto = Moto::start();
+    let example = std::fs::read_to_string(root().join("examples/seed-production.gaf")).unwrap();
+    let w = Workspace::new("aws-example", &example);
+    std::fs::create_dir_all(w.0.join("data")).unwrap();
+    std::fs::copy(root().join("examples/data/GOOG_wiki.csv"), w.0.join("data/GOOG_wiki.csv")).unwrap();
+
+    let plan = run(&w, &moto, &["plan", "job.gaf", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(2), "{}", text(&plan));
+    for line in [
+        "+ cloud.aws_west.artifacts",
+        "+ compute.genetic-evolution-cluster.security_group",
+        "+ compute.genetic-evolution-cluster.workers.genetic_evolution.launch_template",
+        "= 20 (max = 20, one island per worker)",
+        "+ job.momentum-search",
+        "Plan: 8 to add, 0 to change, 0 to destroy.",
+        "service.strategy-v1: checked, not provisioned",
+        "compute.genetic-evolution-cluster.workers.genetic_evolution  c5.4xlarge     20      $13.60",
+    ] {
+        assert!(text(&plan).contains(line), "{line:?} in\n{}", text(&plan));
+    }
+    let apply = run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert!(text(&apply).contains("job.momentum-search: Creation complete"), "{}", text(&apply));
+    let seen = moto.list("us-west-2");
+    assert_eq!(seen["instances"].as_array().unwrap().len(), 21, "the head and 20 spot workers");
+    let objects: Vec<&str> = seen["objects"].as_array().unwrap().iter().filter_map(|o| o.as_str()).collect();
+    for key in [
+        "stacks/job/aws_west/bin/gaform-x86_64",
+        "stacks/job/aws_west/stack.json",
+        "stacks/job/aws_west/jobs/momentum-search/record.json",
+        "stacks/job/aws_west/jobs/momentum-search/store/job.json",
+    ] {
+        assert!(objects.contains(&key), "{key} in {objects:?}");
+    }
+    let again = run(&w, &moto, &["plan", "job.gaf", "--detailed-exitcode"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+
+    let destroy = run(&w, &moto, &["destroy", "job.gaf", "--auto-approve"]);
+    assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy));
+    let seen = moto.list("us-west-2");
+    for kind in ["instances", "security_groups", "launch_templates", "objects"] {
+        assert_eq!(seen[kind].as_array().unwrap().len(), 0, "{kind}: {seen}");
+    }
+}
+
+#[test]
+fn a_handed_over_job_runs_on_a_worker_through_its_s3_store() {
+    let moto = Moto::start();
+    let small = r#"
+cloud west { provider = aws  region = "us-west-2" }
+compute c {
+  cloud = west
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.large"  min = 1  max = 1 }
+}
+job tiny {
+  compute     = c
+  data        = "GOOG_wiki.csv"
+  strategy    = sma_crossover(fast = 2..20, slow = 10..60)
+  population  = 20
+  generations = 5
+  islands     = 1
+  seed        = 5
+}
+"#;
+    let w = Workspace::new("aws-worker", small);
+    let apply = run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    // What a worker instance runs once booted (emulated instances run nothing): the island,
+    // with its store, migrants and checkpoints on S3.
+    let store = "s3://gaform-123456789012-us-west-2/stacks/job/west/jobs/tiny/store";
+    let mut env = moto.env();
+    env.push(("AWS_REGION", "us-west-2".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let worker = w.gaform(&["worker", "--store", store, "--island", "0"], &env);
+    assert_eq!(worker.status.code(), Some(0), "{}", text(&worker));
+    let objects = moto.list("us-west-2")["objects"].clone();
+    assert!(
+        objects
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o == "stacks/job/west/jobs/tiny/store/islands/0/gen-000005.json"),
+        "the final checkpoint is on S3: {objects}"
+    );
+    // The same job run on this machine gives the same final island.
+    ok(&w.gaform(&["run", "job.gaf", "--out", "local"], &[]));
+    let local = w.read("local/store/islands/0/gen-000005.json");
+    let on_s3 = aws_object(
+        &moto,
+        "gaform-123456789012-us-west-2",
+        "stacks/job/west/jobs/tiny/store/islands/0/gen-000005.json",
+    );
+    let strip = |t: &str| -> serde_json::Value {
+        let mut v: serde_json::Value = serde_json::from_str(t).unwrap();
+        v.as_object_mut().unwrap().remove("seconds");
+        v
+    };
+    assert_eq!(strip(&local), strip(&on_s3), "checkpoints agree but for wall-clock time");
+}
+
+fn aws_object(moto: &Moto, bucket: &str, key: &str) -> String {
+    let out = std::process::Command::new(crate::moto::venv().join("bin/python"))
+        .args([
+            "-c",
+            "import boto3,sys; s3=boto3.client('s3',region_name='us-west-2',endpoint_url=sys.argv[1],aws_access_key_id='t',aws_secret_access_key='t'); sys.stdout.write(s3.get_object(Bucket=sys.argv[2],Key=sys.argv[3])['Body'].read().decode())",
+            &moto.endpoint(),
+            bucket,
+            key,
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
 }

@@ -115,9 +115,15 @@ fn serve(client: TcpStream, upstream: u16, state: &Mutex<State>) {
             k.eq_ignore_ascii_case("x-amz-target")
                 .then(|| v.trim().rsplit('.').next().unwrap_or("").to_string())
         });
+        // S3 speaks REST: the method says what it does.
+        let method =
+            request.head.first().and_then(|l| l.split_whitespace().next()).unwrap_or("?").to_string();
         let action = target
             .or_else(|| body.split('&').find_map(|p| p.strip_prefix("Action=")).map(str::to_string))
-            .unwrap_or_else(|| "?".into());
+            .unwrap_or_else(|| match method.as_str() {
+                "GET" | "HEAD" => format!("GetS3 {method}"),
+                _ => format!("S3 {method}"),
+            });
         let spot_fleet = action == "CreateFleet" && body.contains("DefaultTargetCapacityType=spot");
         let mutating = !["Describe", "Get", "List"].iter().any(|p| action.starts_with(p));
         let reply = {

@@ -14,7 +14,7 @@ pub struct Moto {
     pub port: u16,
 }
 
-fn venv() -> PathBuf {
+pub fn venv() -> PathBuf {
     std::env::var_os("GAFORM_MOTO_VENV").map(PathBuf::from).unwrap_or_else(|| root().join("target/moto"))
 }
 
@@ -77,6 +77,10 @@ out = {
                        for t in ec2.describe_launch_templates()["LaunchTemplates"]],
   "fleets": [dict(id=f["FleetId"], state=f["FleetState"]) for f in ec2.describe_fleets()["Fleets"]],
 }
+s3 = boto3.client("s3", region_name=sys.argv[1], endpoint_url=sys.argv[2],
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+out["objects"] = sorted(o["Key"] for b in s3.list_buckets()["Buckets"]
+                        for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", []))
 print(json.dumps(out))
 "#;
         let out: Output = Command::new(venv().join("bin/python"))

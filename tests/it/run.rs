@@ -129,7 +129,7 @@ fn bad_input_is_refused_with_a_message() {
     let out = w.gaform(&["worker", "--store", "nowhere", "--island", "0"], &[]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("`job.json` is missing"));
-    let out = w.gaform(&["worker", "--store", "s3://bucket/run", "--island", "0"], &[]);
+    let out = w.gaform(&["worker", "--store", "gs://bucket/run", "--island", "0"], &[]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported store"));
 }
 

@@ -16,6 +16,12 @@ impl Addr {
         Addr("local.state_dir".into())
     }
 
+    /// `cloud.NAME.artifacts`: the stack's place in its aws account's artifact bucket (the
+    /// gaform binary per architecture, job specs, the islands' store).
+    pub fn artifacts(cloud: &str) -> Addr {
+        Addr(format!("cloud.{cloud}.artifacts"))
+    }
+
     /// `compute.NAME.security_group`: an aws compute's members, who may talk to each other.
     pub fn security_group(compute: &str) -> Addr {
         Addr(format!("compute.{compute}.security_group"))
@@ -72,6 +78,7 @@ impl fmt::Display for Addr {
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     StateDir,
+    Artifacts,
     SecurityGroup,
     LaunchTemplate,
     Head,
@@ -90,7 +97,7 @@ impl Kind {
     pub fn forces_replacement(self, attribute: &str) -> bool {
         match self {
             Kind::StateDir => attribute == "path",
-            Kind::SecurityGroup => attribute == "region",
+            Kind::SecurityGroup | Kind::Artifacts => attribute == "region",
             Kind::LaunchTemplate => matches!(attribute, "region" | "image"),
             Kind::Head | Kind::WorkerGroup => {
                 matches!(attribute, "instance_type" | "instance_types" | "market" | "purchase" | "image")
@@ -103,6 +110,7 @@ impl Kind {
     pub fn noun(self) -> &'static str {
         match self {
             Kind::StateDir => "state directory",
+            Kind::Artifacts => "artifact store",
             Kind::SecurityGroup => "security group",
             Kind::LaunchTemplate => "launch template",
             Kind::Head => "head node",

@@ -97,8 +97,34 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
                 }
                 cloud_roots.insert(ci, Addr::state_dir());
             }
-            // Everything of an aws cloud belongs to a compute: see below.
-            Provider::Aws => {}
+            // The rest of an aws cloud belongs to its computes: see below.
+            Provider::Aws => {
+                let on_cloud = |c: &&ir::Compute| c.cloud.0 == ci;
+                let runs_jobs = program
+                    .jobs
+                    .iter()
+                    .any(|j| program.computes.get(j.compute.0).is_some_and(|c| on_cloud(&c)));
+                if runs_jobs {
+                    let archs: std::collections::BTreeSet<String> = program
+                        .computes
+                        .iter()
+                        .filter(on_cloud)
+                        .flat_map(|c| {
+                            let head = count::head_footprint(program, c).arch;
+                            c.workers
+                                .iter()
+                                .map(move |g| count::group_footprint(program, c, g).arch)
+                                .chain([head])
+                                .collect::<Vec<_>>()
+                        })
+                        .collect();
+                    let attributes = attrs([
+                        ("region", cloud.region.clone().unwrap_or_default()),
+                        ("architectures", archs.into_iter().collect::<Vec<_>>().join(", ")),
+                    ]);
+                    resources.push(base(Addr::artifacts(&cloud.name), Kind::Artifacts, attributes, vec![]));
+                }
+            }
         }
     }
     let jobs_on =
@@ -256,7 +282,11 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
             attributes: a,
             count: None,
             footprint: None,
-            depends_on: vec![workers],
+            depends_on: if cloud.provider == Provider::Aws {
+                vec![workers, Addr::artifacts(&cloud.name)]
+            } else {
+                vec![workers]
+            },
             span: job.span,
         });
     }

@@ -3,7 +3,9 @@
 //! `AWS_ENDPOINT_URL` honoured, so an emulator can stand in. Everything made is tagged with
 //! its stack, cloud and address (`tags.rs`); `observe` is three paginated listings.
 
+mod artifacts;
 mod observe;
+pub mod store;
 mod tags;
 mod write;
 
@@ -17,6 +19,12 @@ use std::future::Future;
 pub struct AwsProvider {
     ec2: aws_sdk_ec2::Client,
     quotas: aws_sdk_servicequotas::Client,
+    s3: aws_sdk_s3::Client,
+    sts: aws_sdk_sts::Client,
+    /// The account's artifact bucket in the region, named once the account is known.
+    bucket: tokio::sync::OnceCell<String>,
+    /// Writes a job's first blobs (the binary knows the language and the runtime).
+    setup: Option<std::sync::Arc<dyn crate::JobSetup>>,
     stack: String,
     cloud: String,
     /// The cloud block's `tags`, put on everything.
@@ -69,6 +77,32 @@ impl Pace {
     }
 }
 
+/// The SDK's configuration: `region` (else the environment's), `profile` (else the
+/// default chain), rustls on ring, the standard retry mode.
+pub(crate) async fn sdk_config(region: Option<&str>, profile: Option<&str>) -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .retry_config(RetryConfig::standard().with_max_attempts(attempts()));
+    if let Some(r) = region {
+        loader = loader.region(Region::new(r.to_string()));
+    }
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    loader.load().await
+}
+
+/// An S3 client; path-style addressing when an endpoint is set (an emulator on localhost
+/// has no bucket subdomains).
+pub(crate) fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let builder = aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some());
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
 /// `AWS_MAX_ATTEMPTS` when set (the SDK's own variable), else [`ATTEMPTS`].
 fn attempts() -> u32 {
     std::env::var("AWS_MAX_ATTEMPTS").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(ATTEMPTS)
@@ -82,28 +116,22 @@ impl AwsProvider {
         region: &str,
         profile: Option<&str>,
         user_tags: Vec<(String, String)>,
+        setup: Option<std::sync::Arc<dyn crate::JobSetup>>,
     ) -> Result<AwsProvider, String> {
-        use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the aws client: {e}"))?;
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(Region::new(region.to_string()))
-            .http_client(http)
-            .retry_config(RetryConfig::standard().with_max_attempts(attempts()));
-        if let Some(p) = profile {
-            loader = loader.profile_name(p);
-        }
-        let config = runtime.block_on(loader.load());
+        let config = runtime.block_on(sdk_config(Some(region), profile));
         let apply_id = format!("{:x}-{}", std::process::id(), crate::local::records::now() as u64);
         Ok(AwsProvider {
             ec2: aws_sdk_ec2::Client::new(&config),
             quotas: aws_sdk_servicequotas::Client::new(&config),
+            s3: s3_client(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            bucket: tokio::sync::OnceCell::new(),
+            setup,
             stack: stack.to_string(),
             cloud: cloud.to_string(),
             user_tags,
@@ -127,8 +155,8 @@ impl Provider for AwsProvider {
         self.block_on(self.facts_async(desired))
     }
 
-    fn apply(&self, change: &Change, _desired: &Desired) -> Result<String, String> {
-        self.block_on(self.apply_async(change)).map_err(|e| format!("{}: {e}", change.address))
+    fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {
+        self.block_on(self.apply_async(change, desired)).map_err(|e| format!("{}: {e}", change.address))
     }
 }
 

@@ -51,6 +51,7 @@ impl Owner<'_> {
 pub fn kind_name(kind: Kind) -> &'static str {
     match kind {
         Kind::StateDir => "state_dir",
+        Kind::Artifacts => "artifacts",
         Kind::SecurityGroup => "security_group",
         Kind::LaunchTemplate => "launch_template",
         Kind::Head => "head",
@@ -61,9 +62,17 @@ pub fn kind_name(kind: Kind) -> &'static str {
 
 /// The kind a tag names.
 pub fn kind_of(name: &str) -> Option<Kind> {
-    [Kind::StateDir, Kind::SecurityGroup, Kind::LaunchTemplate, Kind::Head, Kind::WorkerGroup, Kind::Job]
-        .into_iter()
-        .find(|k| kind_name(*k) == name)
+    [
+        Kind::StateDir,
+        Kind::Artifacts,
+        Kind::SecurityGroup,
+        Kind::LaunchTemplate,
+        Kind::Head,
+        Kind::WorkerGroup,
+        Kind::Job,
+    ]
+    .into_iter()
+    .find(|k| kind_name(*k) == name)
 }
 
 /// The addresses in a `gaform:needs` tag.

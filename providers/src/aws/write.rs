@@ -20,14 +20,17 @@ use gaform_compiler::plan::{Action, Addr, Change, Kind};
 use std::time::Duration;
 
 impl AwsProvider {
-    pub(super) async fn apply_async(&self, change: &Change) -> Result<String, String> {
+    pub(super) async fn apply_async(
+        &self,
+        change: &Change,
+        desired: &gaform_compiler::plan::Desired,
+    ) -> Result<String, String> {
         match change.kind {
             Kind::SecurityGroup => self.security_group(change).await,
             Kind::LaunchTemplate => self.launch_template(change).await,
             Kind::Head | Kind::WorkerGroup => self.instances_change(change).await,
-            Kind::Job => {
-                Err("handing a job to aws workers needs the S3 artifact store, which is not built yet".into())
-            }
+            Kind::Job => self.job(change, desired, self.setup.as_deref()).await,
+            Kind::Artifacts => self.artifacts(change).await,
             Kind::StateDir => Err("an aws cloud keeps no state directory".into()),
         }
     }
@@ -463,7 +466,7 @@ impl AwsProvider {
         Ok(vec![format!("deleted fleets {}", ids.join(", "))])
     }
 
-    fn region(&self) -> Option<String> {
+    pub(super) fn region(&self) -> Option<String> {
         self.ec2.config().region().map(|r| r.to_string())
     }
 }

@@ -10,7 +10,7 @@ pub use lock::{clear_stale, Lock};
 pub use records::{InstanceRecord, JobRecord, StackDir, StackRecord};
 
 use crate::process::{spawn_detached, ProcessId};
-use crate::Provider;
+use crate::{JobSetup, Provider};
 use gaform_compiler::plan::{
     Action, Addr, Change, Desired, Instance, JobStatus, Kind, Observed, ObservedResource, Resource,
 };
@@ -27,13 +27,6 @@ const LOCAL: &str = "local";
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How long a started process gets to register itself.
 const START_WAIT: Duration = Duration::from_secs(20);
-
-/// What the runtime must do for a job before its workers can run it; implemented by the
-/// binary, which alone knows both the language and the runtime.
-pub trait JobSetup: Send + Sync {
-    /// Writes job `name`'s configuration (with `islands` islands) and data into `store`.
-    fn prepare(&self, name: &str, islands: u64, store: &Path) -> Result<(), String>;
-}
 
 /// The local provider of one stack.
 #[derive(Clone)]
@@ -207,7 +200,9 @@ impl LocalProvider {
         let setup = self.setup.as_ref().ok_or("this provider cannot prepare jobs")?;
         let store = self.stack.job_store(name);
         remove_dir(&self.stack.job_dir(name))?;
-        setup.prepare(name, islands, &store)?;
+        for (key, bytes) in setup.blobs(name, islands)? {
+            crate::state::write_atomically(&store.join(key), &bytes)?;
+        }
         let record = JobRecord {
             address: change.address.clone(),
             name: name.to_string(),
@@ -302,7 +297,7 @@ impl Provider for LocalProvider {
             Kind::StateDir => self.state_dir(change),
             Kind::Head | Kind::WorkerGroup => self.counted(change, desired),
             Kind::Job => self.job(change, desired),
-            Kind::SecurityGroup | Kind::LaunchTemplate => {
+            Kind::SecurityGroup | Kind::LaunchTemplate | Kind::Artifacts => {
                 Err(format!("{}: the local cloud has no {}", change.address, change.kind.noun()))
             }
         }
