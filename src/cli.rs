@@ -110,9 +110,15 @@ pub struct LogsArgs {
 /// `gaform head`.
 #[derive(Args)]
 pub struct HeadArgs {
-    /// The stack's records directory.
+    /// Local cloud: the stack's records directory.
     #[arg(long)]
-    pub stack: PathBuf,
+    pub stack: Option<PathBuf>,
+    /// aws cloud: the stack's place on S3 (`s3://BUCKET/stacks/STACK/CLOUD`).
+    #[arg(long)]
+    pub s3_stack: Option<String>,
+    /// aws cloud: this instance's id [default: from the instance metadata service].
+    #[arg(long)]
+    pub instance_id: Option<String>,
     /// `compute.NAME.head`.
     #[arg(long)]
     pub address: String,
@@ -229,6 +235,12 @@ pub struct WorkerArgs {
     /// Rayon threads [default: the instance type's vCPUs, capped at this machine's cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// aws cloud: the stack's place on S3 (`s3://BUCKET/stacks/STACK/CLOUD`), with --address.
+    #[arg(long)]
+    pub s3_stack: Option<String>,
+    /// aws cloud: this instance's id [default: from the instance metadata service].
+    #[arg(long)]
+    pub instance_id: Option<String>,
     /// Seconds to wait for the neighbour island's checkpoint before giving up.
     #[arg(long, default_value_t = 1800)]
     pub patience: u64,

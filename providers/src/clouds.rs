@@ -34,6 +34,15 @@ impl Provider for Clouds {
         Ok(facts)
     }
 
+    fn finished(&self, job: &str, into: &std::path::Path) -> Result<Option<crate::local::JobRecord>, String> {
+        for (_, provider) in &self.aws {
+            if let Some(record) = provider.finished(job, into)? {
+                return Ok(Some(record));
+            }
+        }
+        Ok(None)
+    }
+
     fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {
         if change.provider != "aws" {
             return self.local.apply(change, desired);

@@ -35,4 +35,11 @@ pub trait Provider: Send + Sync {
     fn facts(&self, _desired: &Desired) -> Result<Facts, String> {
         Ok(Facts::default())
     }
+
+    /// A job this cloud runs remotely, once it is over: its record, with its results
+    /// fetched into `into`. `None` while it runs, or when it is not this cloud's to fetch
+    /// (the local cloud's heads write results in place).
+    fn finished(&self, _job: &str, _into: &std::path::Path) -> Result<Option<local::JobRecord>, String> {
+        Ok(None)
+    }
 }

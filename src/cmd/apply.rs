@@ -74,7 +74,48 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    follow(&stack)
+    let local = follow(&stack)?;
+    let remote = follow_remote(&stack)?;
+    Ok(if local == ExitCode::SUCCESS { remote } else { local })
+}
+
+/// Waits for the jobs handed over to remote clouds, then fetches their results.
+fn follow_remote(stack: &Stack) -> Result<ExitCode, String> {
+    let observed = stack.provider.observe()?;
+    let remote: Vec<String> = observed
+        .resources
+        .iter()
+        .filter(|(_, r)| r.provider == "aws" && r.job == Some(JobStatus::Running))
+        .map(|(a, _)| a.as_str().trim_start_matches("job.").to_string())
+        .collect();
+    if remote.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("\nWaiting for {} on their instances (Ctrl-C detaches; the run goes on):", remote.join(", "));
+    let mut ok = true;
+    for name in remote {
+        let into = std::env::current_dir().map_err(|e| e.to_string())?.join("results").join(&name);
+        let record = loop {
+            if let Some(record) = stack.provider.finished(&name, &into)? {
+                break record;
+            }
+            std::thread::sleep(Duration::from_secs(2));
+        };
+        match &record.status {
+            JobStatus::Finished => println!(
+                "\n{}\nresults fetched into {}",
+                record.summary.as_deref().unwrap_or(&name),
+                into.display()
+            ),
+            JobStatus::TimedOut => println!("\n{name}: stopped by its max_runtime"),
+            JobStatus::Failed { reason } => {
+                ok = false;
+                println!("\n{name}: failed: {reason}");
+            }
+            JobStatus::Running => {}
+        }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 pub fn destroy(args: &DestroyArgs) -> Result<ExitCode, String> {

@@ -22,8 +22,11 @@ const START_GRACE_SECS: f64 = 30.0;
 const TICK: Duration = Duration::from_millis(250);
 
 pub fn run(args: &HeadArgs) -> Result<ExitCode, String> {
-    let stack = StackDir::new(&args.stack);
     let address = Addr(args.address.clone());
+    if let Some(url) = &args.s3_stack {
+        return cloud_head(url, &address, args.instance_id.as_deref());
+    }
+    let stack = StackDir::new(args.stack.as_ref().ok_or("give --stack (local cloud) or --s3-stack (aws)")?);
     let Some(me) = agent::register(&stack, &address, args.index)? else { return Ok(ExitCode::SUCCESS) };
     let compute = address.compute().ok_or_else(|| format!("{address} is not a compute's head"))?.to_string();
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;
@@ -181,4 +184,14 @@ fn terminate(
 
 fn describe(secs: f64) -> String {
     gaform_compiler::plan::describe::duration(secs)
+}
+
+#[cfg(feature = "aws")]
+fn cloud_head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCode, String> {
+    super::cloud_agent::head(url, address, instance)
+}
+
+#[cfg(not(feature = "aws"))]
+fn cloud_head(_: &str, _: &Addr, _: Option<&str>) -> Result<ExitCode, String> {
+    Err("this build leaves out the aws cloud (build with the `aws` feature)".into())
 }

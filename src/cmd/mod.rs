@@ -3,6 +3,8 @@
 pub mod apply;
 pub mod backtest;
 pub mod check;
+#[cfg(feature = "aws")]
+pub mod cloud_agent;
 pub mod fmt;
 pub mod head;
 pub mod plan;

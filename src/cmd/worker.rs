@@ -21,6 +21,10 @@ use std::time::{Duration, Instant};
 const ORPHAN_GRACE: Duration = Duration::from_secs(10);
 
 pub fn run(args: &WorkerArgs) -> Result<ExitCode, String> {
+    if let Some(url) = &args.s3_stack {
+        let address = Addr(args.address.clone().ok_or("--s3-stack needs --address")?);
+        return cloud_worker(url, &address, args);
+    }
     match (&args.store, args.island, &args.stack, &args.address, args.index) {
         (Some(url), Some(island), None, None, None) => island_worker(url, island, args.patience),
         (None, None, Some(stack), Some(address), Some(index)) => {
@@ -40,6 +44,16 @@ fn island_worker(url: &str, island: u64, patience: u64) -> Result<ExitCode, Stri
     progress.finish();
     result.map_err(|e| format!("island {island}: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "aws")]
+fn cloud_worker(url: &str, address: &Addr, args: &WorkerArgs) -> Result<ExitCode, String> {
+    super::cloud_agent::worker(url, address, args.instance_id.as_deref(), args.threads, args.patience)
+}
+
+#[cfg(not(feature = "aws"))]
+fn cloud_worker(_: &str, _: &Addr, _: &WorkerArgs) -> Result<ExitCode, String> {
+    Err("this build leaves out the aws cloud (build with the `aws` feature)".into())
 }
 
 /// A directory, `file://` URL or (with the aws feature) `s3://BUCKET/PREFIX`.

@@ -382,3 +382,90 @@ fn aws_object(moto: &Moto, bucket: &str, key: &str) -> String {
         .unwrap();
     String::from_utf8(out.stdout).unwrap()
 }
+
+#[test]
+fn instances_simulated_here_run_the_job_and_apply_fetches_its_results() {
+    let moto = Moto::start();
+    let small = r#"
+cloud west { provider = aws  region = "us-west-2" }
+compute c {
+  cloud = west
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.large"  min = 2  max = 2 }
+}
+job duo {
+  compute     = c
+  data        = "GOOG_wiki.csv"
+  strategy    = rsi_reversion(period = 2..30, lower = 10..45, upper = 55..90)
+  population  = 30
+  generations = 10
+  migration { every = 5  count = 2 }
+  seed        = 8
+}
+"#;
+    let w = Workspace::new("aws-simulated", small);
+    let apply = run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    // Emulated instances run nothing: run here what their user data starts.
+    let stack = "s3://gaform-123456789012-us-west-2/stacks/job/west";
+    let mut env = moto.env();
+    env.push(("AWS_REGION", "us-west-2".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let spawn = |args: &[&str]| {
+        w.command(args, &env)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut agents = vec![
+        spawn(&[
+            "head",
+            "--s3-stack",
+            stack,
+            "--address",
+            "compute.c.head",
+            "--instance-id",
+            "i-simulated-head",
+        ]),
+        spawn(&[
+            "worker",
+            "--s3-stack",
+            stack,
+            "--address",
+            "compute.c.workers.cpu",
+            "--instance-id",
+            "i-simulated-0",
+            "--threads",
+            "1",
+        ]),
+        spawn(&[
+            "worker",
+            "--s3-stack",
+            stack,
+            "--address",
+            "compute.c.workers.cpu",
+            "--instance-id",
+            "i-simulated-1",
+            "--threads",
+            "1",
+        ]),
+    ];
+    let attached = run(&w, &moto, &["apply", "job.gaf", "--auto-approve"]);
+    assert_eq!(attached.status.code(), Some(0), "{}", text(&attached));
+    assert!(text(&attached).contains("duo: best rsi_reversion("), "{}", text(&attached));
+    for agent in &mut agents {
+        assert!(agent.wait().unwrap().success());
+    }
+    assert_eq!(
+        moto.list("us-west-2")["instances"].as_array().unwrap().len(),
+        0,
+        "the head terminated its compute"
+    );
+    ok(&w.gaform(&["run", "job.gaf", "--out", "local"], &[]));
+    for file in ["best.json", "generations.csv", "hall_of_fame.csv", "fitness.svg"] {
+        assert_eq!(w.read(&format!("results/duo/{file}")), w.read(&format!("local/{file}")), "{file}");
+    }
+    let after = run(&w, &moto, &["plan", "job.gaf", "--detailed-exitcode"]);
+    assert_eq!(after.status.code(), Some(0), "a finished job is done on aws too: {}", text(&after));
+}

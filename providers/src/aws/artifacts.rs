@@ -23,7 +23,7 @@ struct StackObject {
 
 impl AwsProvider {
     /// The account's artifact bucket in this region.
-    async fn bucket(&self) -> Result<String, String> {
+    pub(super) async fn bucket(&self) -> Result<String, String> {
         self.bucket
             .get_or_try_init(|| async {
                 let me = self

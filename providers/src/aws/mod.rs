@@ -3,6 +3,7 @@
 //! `AWS_ENDPOINT_URL` honoured, so an emulator can stand in. Everything made is tagged with
 //! its stack, cloud and address (`tags.rs`); `observe` is three paginated listings.
 
+pub mod agent;
 mod artifacts;
 mod observe;
 pub mod store;
@@ -149,6 +150,19 @@ impl AwsProvider {
 impl Provider for AwsProvider {
     fn observe(&self) -> Result<Observed, String> {
         self.block_on(self.observe_async())
+    }
+
+    fn finished(&self, job: &str, into: &std::path::Path) -> Result<Option<crate::local::JobRecord>, String> {
+        let url = format!("s3://{}/stacks/{}/{}", self.block_on(self.bucket())?, self.stack, self.cloud);
+        let agent = agent::Agent::connect_with(url.as_str(), self.s3.clone(), self.ec2.clone())?;
+        let Some(record) = agent.jobs()?.into_iter().find(|j| j.name == job) else { return Ok(None) };
+        if !agent::is_over(&record) {
+            return Ok(None);
+        }
+        if record.status == gaform_compiler::plan::JobStatus::Finished {
+            agent.download_results(job, into)?;
+        }
+        Ok(Some(record))
     }
 
     fn facts(&self, desired: &Desired) -> Result<gaform_compiler::plan::Facts, String> {

@@ -1,0 +1,260 @@
+//! What a gaform head or worker on an EC2 instance needs of its stack: the jobs handed
+//! over to its group (records on S3), island claims (S3 conditional writes, so two workers
+//! never take the same island), results put beside the job, and the compute's instances
+//! terminated by tag once its jobs are over.
+
+use super::store::{describe, S3Store};
+use super::tags;
+use crate::local::JobRecord;
+use aws_sdk_ec2::types::Filter;
+use aws_sdk_s3::primitives::ByteStream;
+use gaform_compiler::plan::{Addr, JobStatus};
+use std::path::Path;
+
+/// The stack's place on S3, seen from an instance.
+pub struct Agent {
+    s3: aws_sdk_s3::Client,
+    ec2: aws_sdk_ec2::Client,
+    bucket: String,
+    /// `stacks/STACK/CLOUD/`.
+    prefix: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Agent {
+    /// Connects to the stack at `s3://BUCKET/stacks/STACK/CLOUD` with the instance's role
+    /// (or the standard chain) in the environment's region.
+    pub fn connect(stack_url: &str) -> Result<Agent, String> {
+        let runtime = runtime()?;
+        let config = runtime.block_on(super::sdk_config(None, None));
+        Agent::new(stack_url, super::s3_client(&config), aws_sdk_ec2::Client::new(&config), runtime)
+    }
+
+    /// The same, with clients already made (apply fetching results).
+    pub(crate) fn connect_with(
+        stack_url: &str,
+        s3: aws_sdk_s3::Client,
+        ec2: aws_sdk_ec2::Client,
+    ) -> Result<Agent, String> {
+        Agent::new(stack_url, s3, ec2, runtime()?)
+    }
+
+    fn new(
+        stack_url: &str,
+        s3: aws_sdk_s3::Client,
+        ec2: aws_sdk_ec2::Client,
+        runtime: tokio::runtime::Runtime,
+    ) -> Result<Agent, String> {
+        let rest =
+            stack_url.strip_prefix("s3://").ok_or_else(|| format!("`{stack_url}` is not an s3:// URL"))?;
+        let (bucket, prefix) =
+            rest.split_once('/').ok_or_else(|| format!("`{stack_url}` names no prefix"))?;
+        Ok(Agent {
+            s3,
+            ec2,
+            bucket: bucket.to_string(),
+            prefix: format!("{}/", prefix.trim_matches('/')),
+            runtime,
+        })
+    }
+
+    /// The stack and cloud the URL names (`stacks/STACK/CLOUD/`).
+    pub fn stack_and_cloud(&self) -> (String, String) {
+        let mut parts = self.prefix.trim_end_matches('/').rsplit('/');
+        let cloud = parts.next().unwrap_or_default().to_string();
+        let stack = parts.next().unwrap_or_default().to_string();
+        (stack, cloud)
+    }
+
+    fn job_prefix(&self, name: &str) -> String {
+        format!("{}jobs/{name}/", self.prefix)
+    }
+
+    /// The handed-over jobs, running or not.
+    pub fn jobs(&self) -> Result<Vec<JobRecord>, String> {
+        self.runtime.block_on(async {
+            let pages = self
+                .s3
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(format!("{}jobs/", self.prefix))
+                .delimiter("/")
+                .into_paginator()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(|e| format!("cannot list the stack's jobs: {}", describe(e)))?;
+            let mut out = Vec::new();
+            for prefix in pages.iter().flat_map(|p| p.common_prefixes()).filter_map(|p| p.prefix()) {
+                let key = format!("{prefix}record.json");
+                let Ok(got) = self.s3.get_object().bucket(&self.bucket).key(&key).send().await else {
+                    continue;
+                };
+                let bytes = got.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
+                out.push(
+                    serde_json::from_slice(&bytes)
+                        .map_err(|e| format!("s3://{}/{key} is damaged: {e}", self.bucket))?,
+                );
+            }
+            Ok(out)
+        })
+    }
+
+    /// Writes a job's record back (its status moved on).
+    pub fn write_job(&self, record: &JobRecord) -> Result<(), String> {
+        let bytes = serde_json::to_vec_pretty(record).map_err(|e| e.to_string())?;
+        let key = format!("{}record.json", self.job_prefix(&record.name));
+        self.put(&key, bytes, false).map(|_| ())
+    }
+
+    /// The job's store.
+    pub fn store(&self, name: &str) -> Result<S3Store, String> {
+        S3Store::open(&format!("s3://{}/{}store", self.bucket, self.job_prefix(name)))
+    }
+
+    /// Claims `island` of `job` for `instance`; false when another instance has it.
+    pub fn claim(&self, job: &str, island: u64, instance: &str) -> Result<bool, String> {
+        let key = format!("{}claims/island-{island}", self.job_prefix(job));
+        self.put(&key, instance.as_bytes().to_vec(), true)
+    }
+
+    /// Puts an object; with `only_new`, only if none is there (false if one was).
+    fn put(&self, key: &str, bytes: Vec<u8>, only_new: bool) -> Result<bool, String> {
+        self.runtime.block_on(async {
+            let mut put = self.s3.put_object().bucket(&self.bucket).key(key).body(ByteStream::from(bytes));
+            if only_new {
+                put = put.if_none_match("*");
+            }
+            match put.send().await {
+                Ok(_) => Ok(true),
+                Err(e) if e.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 409 | 412)) => {
+                    Ok(false)
+                }
+                Err(e) => Err(format!("cannot write s3://{}/{key}: {}", self.bucket, describe(e))),
+            }
+        })
+    }
+
+    /// Uploads every file of `dir` under the job's `results/`.
+    pub fn upload_results(&self, job: &str, dir: &Path) -> Result<(), String> {
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { continue };
+            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            self.put(&format!("{}results/{name}", self.job_prefix(job)), bytes, false)?;
+        }
+        Ok(())
+    }
+
+    /// Terminates every running instance of `compute` in the stack (the caller last).
+    pub fn terminate_compute(
+        &self,
+        stack: &str,
+        cloud: &str,
+        compute: &str,
+        me: Option<&str>,
+    ) -> Result<usize, String> {
+        self.runtime.block_on(async {
+            let mut filters = tags::owned(stack, cloud);
+            filters.push(
+                Filter::builder().name("instance-state-name").values("pending").values("running").build(),
+            );
+            let out = self
+                .ec2
+                .describe_instances()
+                .set_filters(Some(filters))
+                .send()
+                .await
+                .map_err(super::describe_error)?;
+            let mut ids: Vec<String> = out
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .filter(|i| {
+                    tags::value(i.tags(), tags::ADDRESS)
+                        .is_some_and(|a| Addr(a.to_string()).compute() == Some(compute))
+                })
+                .filter_map(|i| i.instance_id().map(str::to_string))
+                .collect();
+            ids.sort_by_key(|id| Some(id.as_str()) == me);
+            if !ids.is_empty() {
+                self.ec2
+                    .terminate_instances()
+                    .set_instance_ids(Some(ids.clone()))
+                    .send()
+                    .await
+                    .map_err(super::describe_error)?;
+            }
+            Ok(ids.len())
+        })
+    }
+
+    /// Downloads a finished job's results into `dir`; how many files.
+    pub fn download_results(&self, job: &str, dir: &Path) -> Result<usize, String> {
+        self.runtime.block_on(async {
+            let prefix = format!("{}results/", self.job_prefix(job));
+            let listed = self
+                .s3
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .send()
+                .await
+                .map_err(describe)?;
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let mut n = 0;
+            for key in listed.contents().iter().filter_map(|o| o.key()) {
+                let got = self
+                    .s3
+                    .get_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(describe)?;
+                let bytes = got.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
+                let name = key.trim_start_matches(&prefix);
+                crate::state::write_atomically(&dir.join(name), &bytes)?;
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+}
+
+/// Whether a job record says the run is over.
+pub fn is_over(record: &JobRecord) -> bool {
+    record.status != JobStatus::Running
+}
+
+/// This instance's id from the instance metadata service (IMDSv2: a session token first,
+/// as the launch template requires).
+pub fn instance_id() -> Result<String, String> {
+    use std::io::{Read, Write};
+    let ask = |request: String| -> Result<String, String> {
+        let mut stream = std::net::TcpStream::connect_timeout(
+            &std::net::SocketAddr::from(([169, 254, 169, 254], 80)),
+            std::time::Duration::from_secs(2),
+        )
+        .map_err(|e| format!("no instance metadata service ({e}): pass --instance-id off EC2"))?;
+        stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).map_err(|e| e.to_string())?;
+        answer
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.trim().to_string())
+            .ok_or_else(|| "a malformed metadata answer".into())
+    };
+    let token =
+        ask("PUT /latest/api/token HTTP/1.0\r\nX-aws-ec2-metadata-token-ttl-seconds: 300\r\n\r\n".into())?;
+    ask(format!("GET /latest/meta-data/instance-id HTTP/1.0\r\nX-aws-ec2-metadata-token: {token}\r\n\r\n"))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the aws client: {e}"))
+}
