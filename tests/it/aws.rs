@@ -263,7 +263,8 @@ compute farm {
     );
     // EC2: 4 listings, 1 image look-up; Service Quotas: 1; STS: 1 (the account names the
     // artifact bucket); S3: the stack's record and its jobs' listing.
-    assert!(proxy.total() <= 9, "{:?}", proxy.state.lock().unwrap().actions);
+    // IAM: the stack's roles, one listing.
+    assert!(proxy.total() <= 10, "{:?}", proxy.state.lock().unwrap().actions);
 }
 
 #[test]
@@ -282,7 +283,8 @@ fn the_production_example_with_its_job_is_handed_over_and_destroyed() {
         "+ compute.genetic-evolution-cluster.workers.genetic_evolution.launch_template",
         "= 20 (max = 20, one island per worker)",
         "+ job.momentum-search",
-        "Plan: 8 to add, 0 to change, 0 to destroy.",
+        "+ cloud.aws_west.instance_role",
+        "Plan: 9 to add, 0 to change, 0 to destroy.",
         "service.strategy-v1: checked, not provisioned",
         "compute.genetic-evolution-cluster.workers.genetic_evolution  c5.4xlarge     20      $13.60",
     ] {
@@ -302,13 +304,31 @@ fn the_production_example_with_its_job_is_handed_over_and_destroyed() {
     ] {
         assert!(objects.contains(&key), "{key} in {objects:?}");
     }
+    let boot = seen["boot"].as_object().unwrap();
+    let worker =
+        &boot["gaform.job.compute.genetic-evolution-cluster.workers.genetic_evolution.launch_template"];
+    assert_eq!(worker["profile"], "gaform-job-aws_west");
+    let script = worker["user_data"].as_str().unwrap();
+    assert!(
+        script.contains("aws s3 cp s3://gaform-123456789012-us-west-2/stacks/job/aws_west/bin/gaform-x86_64 /usr/local/bin/gaform")
+            && script.contains("gaform worker --s3-stack s3://gaform-123456789012-us-west-2/stacks/job/aws_west --address compute.genetic-evolution-cluster.workers.genetic_evolution"),
+        "{script}"
+    );
+    assert!(!script.contains("testing"), "no credential in user data");
+    let roles = seen["roles"].as_array().unwrap();
+    assert_eq!(roles.len(), 1, "{roles:?}");
+    assert!(roles[0]["policy"]
+        .as_str()
+        .unwrap()
+        .contains("arn:aws:s3:::gaform-123456789012-us-west-2/stacks/job/aws_west/*"));
+
     let again = run(&w, &moto, &["plan", "job.gaf", "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
 
     let destroy = run(&w, &moto, &["destroy", "job.gaf", "--auto-approve"]);
     assert_eq!(destroy.status.code(), Some(0), "{}", text(&destroy));
     let seen = moto.list("us-west-2");
-    for kind in ["instances", "security_groups", "launch_templates", "objects"] {
+    for kind in ["instances", "security_groups", "launch_templates", "objects", "roles"] {
         assert_eq!(seen[kind].as_array().unwrap().len(), 0, "{kind}: {seen}");
     }
 }

@@ -79,6 +79,18 @@ out = {
 }
 s3 = boto3.client("s3", region_name=sys.argv[1], endpoint_url=sys.argv[2],
                   aws_access_key_id="testing", aws_secret_access_key="testing")
+import base64
+out["boot"] = {}
+for t in ec2.describe_launch_templates()["LaunchTemplates"]:
+    data = ec2.describe_launch_template_versions(LaunchTemplateId=t["LaunchTemplateId"])["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+    out["boot"][t["LaunchTemplateName"]] = dict(
+        user_data=base64.b64decode(data.get("UserData", "")).decode(),
+        profile=data.get("IamInstanceProfile", {}).get("Name"))
+iam = boto3.client("iam", region_name=sys.argv[1], endpoint_url=sys.argv[2],
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+out["roles"] = [dict(name=r["RoleName"], path=r["Path"],
+                     policy=json.dumps(iam.get_role_policy(RoleName=r["RoleName"], PolicyName="gaform-stack-access")["PolicyDocument"]))
+                for r in iam.list_roles(PathPrefix="/gaform/")["Roles"]]
 out["objects"] = sorted(o["Key"] for b in s3.list_buckets()["Buckets"]
                         for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", []))
 print(json.dumps(out))

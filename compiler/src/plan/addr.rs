@@ -22,6 +22,12 @@ impl Addr {
         Addr(format!("cloud.{cloud}.artifacts"))
     }
 
+    /// `cloud.NAME.instance_role`: the role (and instance profile) an aws cloud's instances
+    /// run as: the stack's artifacts on S3, and terminating the stack's instances.
+    pub fn instance_role(cloud: &str) -> Addr {
+        Addr(format!("cloud.{cloud}.instance_role"))
+    }
+
     /// `compute.NAME.security_group`: an aws compute's members, who may talk to each other.
     pub fn security_group(compute: &str) -> Addr {
         Addr(format!("compute.{compute}.security_group"))
@@ -79,6 +85,7 @@ impl fmt::Display for Addr {
 pub enum Kind {
     StateDir,
     Artifacts,
+    Role,
     SecurityGroup,
     LaunchTemplate,
     Head,
@@ -97,8 +104,10 @@ impl Kind {
     pub fn forces_replacement(self, attribute: &str) -> bool {
         match self {
             Kind::StateDir => attribute == "path",
-            Kind::SecurityGroup | Kind::Artifacts => attribute == "region",
-            Kind::LaunchTemplate => matches!(attribute, "region" | "image"),
+            Kind::SecurityGroup | Kind::Artifacts | Kind::Role => attribute == "region",
+            Kind::LaunchTemplate => {
+                matches!(attribute, "region" | "image" | "bootstrap" | "instance_profile")
+            }
             Kind::Head | Kind::WorkerGroup => {
                 matches!(attribute, "instance_type" | "instance_types" | "market" | "purchase" | "image")
             }
@@ -111,6 +120,7 @@ impl Kind {
         match self {
             Kind::StateDir => "state directory",
             Kind::Artifacts => "artifact store",
+            Kind::Role => "instance role",
             Kind::SecurityGroup => "security group",
             Kind::LaunchTemplate => "launch template",
             Kind::Head => "head node",

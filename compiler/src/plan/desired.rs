@@ -123,6 +123,19 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
                         ("architectures", archs.into_iter().collect::<Vec<_>>().join(", ")),
                     ]);
                     resources.push(base(Addr::artifacts(&cloud.name), Kind::Artifacts, attributes, vec![]));
+                    let role = attrs([
+                        ("region", cloud.region.clone().unwrap_or_default()),
+                        (
+                            "may",
+                            "read and write the stack's artifacts; terminate the stack's instances".into(),
+                        ),
+                    ]);
+                    resources.push(base(
+                        Addr::instance_role(&cloud.name),
+                        Kind::Role,
+                        role,
+                        vec![Addr::artifacts(&cloud.name)],
+                    ));
                 }
             }
         }
@@ -147,6 +160,8 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
         let sg = Addr::security_group(&compute.name);
         let region = cloud.region.clone().unwrap_or_default();
         // How an aws instance of `owner` boots; the file's image, the rest fixed by policy.
+        let runs_jobs = program.jobs.iter().any(|j| j.compute.0 == ci);
+        let head_addr = Addr::head(&compute.name);
         let template = |owner: &Addr, image_: &Image, types: &mut dyn Iterator<Item = &str>| {
             let mut lt = base(Addr::launch_template(owner), Kind::LaunchTemplate, compute.span);
             let arch = count::footprint(program, compute, types).arch;
@@ -160,9 +175,18 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
                 ("tags", tags(cloud, &compute.name)),
             ]);
             lt.depends_on = vec![sg.clone()];
+            if runs_jobs {
+                // The instance fetches the binary from the stack's artifacts and starts it.
+                let role = if owner == &head_addr { "gaform head" } else { "gaform worker" };
+                lt.attributes.insert(
+                    "bootstrap".into(),
+                    format!("{role} --s3-stack (the stack's artifacts) --address {owner}"),
+                );
+                lt.attributes.insert("instance_profile".into(), Addr::instance_role(&cloud.name).to_string());
+                lt.depends_on.push(Addr::instance_role(&cloud.name));
+            }
             lt
         };
-        let head_addr = Addr::head(&compute.name);
         if aws {
             let mut group = base(sg.clone(), Kind::SecurityGroup, compute.span);
             group.attributes = attrs([

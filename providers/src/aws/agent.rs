@@ -205,14 +205,8 @@ impl Agent {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let mut n = 0;
             for key in listed.contents().iter().filter_map(|o| o.key()) {
-                let got = self
-                    .s3
-                    .get_object()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .send()
-                    .await
-                    .map_err(describe)?;
+                let got =
+                    self.s3.get_object().bucket(&self.bucket).key(key).send().await.map_err(describe)?;
                 let bytes = got.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
                 let name = key.trim_start_matches(&prefix);
                 crate::state::write_atomically(&dir.join(name), &bytes)?;

@@ -6,6 +6,7 @@
 pub mod agent;
 mod artifacts;
 mod observe;
+mod role;
 pub mod store;
 mod tags;
 mod write;
@@ -22,6 +23,7 @@ pub struct AwsProvider {
     quotas: aws_sdk_servicequotas::Client,
     s3: aws_sdk_s3::Client,
     sts: aws_sdk_sts::Client,
+    iam: aws_sdk_iam::Client,
     /// The account's artifact bucket in the region, named once the account is known.
     bucket: tokio::sync::OnceCell<String>,
     /// Writes a job's first blobs (the binary knows the language and the runtime).
@@ -131,6 +133,7 @@ impl AwsProvider {
             quotas: aws_sdk_servicequotas::Client::new(&config),
             s3: s3_client(&config),
             sts: aws_sdk_sts::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
             bucket: tokio::sync::OnceCell::new(),
             setup,
             stack: stack.to_string(),

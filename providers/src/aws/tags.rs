@@ -52,6 +52,7 @@ pub fn kind_name(kind: Kind) -> &'static str {
     match kind {
         Kind::StateDir => "state_dir",
         Kind::Artifacts => "artifacts",
+        Kind::Role => "instance_role",
         Kind::SecurityGroup => "security_group",
         Kind::LaunchTemplate => "launch_template",
         Kind::Head => "head",
@@ -65,6 +66,7 @@ pub fn kind_of(name: &str) -> Option<Kind> {
     [
         Kind::StateDir,
         Kind::Artifacts,
+        Kind::Role,
         Kind::SecurityGroup,
         Kind::LaunchTemplate,
         Kind::Head,

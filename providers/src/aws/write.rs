@@ -31,8 +31,13 @@ impl AwsProvider {
             Kind::Head | Kind::WorkerGroup => self.instances_change(change).await,
             Kind::Job => self.job(change, desired, self.setup.as_deref()).await,
             Kind::Artifacts => self.artifacts(change).await,
+            Kind::Role => self.role(change).await,
             Kind::StateDir => Err("an aws cloud keeps no state directory".into()),
         }
+    }
+
+    pub(super) fn tags_of_any(&self, change: &Change) -> Vec<aws_sdk_ec2::types::Tag> {
+        self.tags_of(change)
     }
 
     fn tags_of(&self, change: &Change) -> Vec<aws_sdk_ec2::types::Tag> {
@@ -204,7 +209,15 @@ impl AwsProvider {
                     .build(),
             )
             .build();
-        let data = RequestLaunchTemplateData::builder()
+        let mut data = RequestLaunchTemplateData::builder();
+        if let Some(script) = self.user_data(change, &arch).await? {
+            data = data.user_data(aws_smithy_types::base64::encode(script.as_bytes())).iam_instance_profile(
+                aws_sdk_ec2::types::LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
+                    .name(self.role_name())
+                    .build(),
+            );
+        }
+        let data = data
             .image_id(&image)
             .set_security_group_ids(Some(sg))
             .metadata_options(metadata)
@@ -230,6 +243,25 @@ impl AwsProvider {
     }
 
     /// The latest Amazon image named by `image` (`al2023`, `ubuntu-24.04`, or an AMI id).
+    /// The boot script of an instance that runs jobs: fetch this stack's binary for the
+    /// instance's architecture with the instance role, then start the head or the worker.
+    async fn user_data(&self, change: &Change, arch: &str) -> Result<Option<String>, String> {
+        let after = change.after.clone().unwrap_or_default();
+        if !after.contains_key("bootstrap") {
+            return Ok(None);
+        }
+        let owner = change.address.as_str().trim_end_matches(".launch_template");
+        let role = if owner.ends_with(".head") { "head" } else { "worker" };
+        let stack = format!("s3://{}/stacks/{}/{}", self.bucket().await?, self.stack, self.cloud);
+        let region = self.region().unwrap_or_default();
+        Ok(Some(format!(
+            "#!/bin/bash\n# gaform: boots {owner} of stack {stack_name}\nset -euo pipefail\nexport AWS_REGION={region}\n\
+             aws s3 cp {stack}/bin/gaform-{arch} /usr/local/bin/gaform\nchmod +x /usr/local/bin/gaform\n\
+             exec /usr/local/bin/gaform {role} --s3-stack {stack} --address {owner} >>/var/log/gaform.log 2>&1\n",
+            stack_name = self.stack
+        )))
+    }
+
     pub(super) async fn resolve_image(&self, image: &str, arch: &str) -> Result<String, String> {
         let (owner, pattern) = match image {
             "al2023" => ("amazon", format!("al2023-ami-2023.*-{arch}")),

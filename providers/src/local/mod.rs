@@ -297,7 +297,7 @@ impl Provider for LocalProvider {
             Kind::StateDir => self.state_dir(change),
             Kind::Head | Kind::WorkerGroup => self.counted(change, desired),
             Kind::Job => self.job(change, desired),
-            Kind::SecurityGroup | Kind::LaunchTemplate | Kind::Artifacts => {
+            Kind::SecurityGroup | Kind::LaunchTemplate | Kind::Artifacts | Kind::Role => {
                 Err(format!("{}: the local cloud has no {}", change.address, change.kind.noun()))
             }
         }

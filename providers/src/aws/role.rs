@@ -1,0 +1,165 @@
+//! The role an aws cloud's instances run as (`cloud.NAME.instance_role`): an IAM role and
+//! instance profile named for the stack and cloud under the path `/gaform/STACK/`, allowed
+//! exactly what the head and workers do: read and write the stack's artifacts on S3, and
+//! terminate the stack's own instances. Credentials reach instances through the profile;
+//! none are written in user data, plans or logs.
+
+use super::AwsProvider;
+use aws_sdk_iam::types::Tag;
+use gaform_compiler::plan::{Action, Addr, Change, Kind, Observed, ObservedResource};
+
+/// The trust policy: EC2 instances may take the role.
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+const POLICY_NAME: &str = "gaform-stack-access";
+
+impl AwsProvider {
+    /// The role's (and instance profile's) name.
+    pub(super) fn role_name(&self) -> String {
+        format!("gaform-{}-{}", self.stack, self.cloud).chars().take(64).collect()
+    }
+
+    fn role_path(&self) -> String {
+        format!("/gaform/{}/", self.stack)
+    }
+
+    async fn policy(&self) -> Result<String, String> {
+        let bucket = self.bucket().await?;
+        let prefix = format!("stacks/{}/{}/", self.stack, self.cloud);
+        Ok(format!(
+            r#"{{"Version":"2012-10-17","Statement":[
+{{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::{bucket}/{prefix}*"}},
+{{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{bucket}","Condition":{{"StringLike":{{"s3:prefix":"{prefix}*"}}}}}},
+{{"Effect":"Allow","Action":"ec2:DescribeInstances","Resource":"*"}},
+{{"Effect":"Allow","Action":"ec2:TerminateInstances","Resource":"*","Condition":{{"StringEquals":{{"aws:ResourceTag/gaform:stack":"{stack}"}}}}}}]}}"#,
+            stack = self.stack
+        ))
+    }
+
+    pub(super) async fn role(&self, change: &Change) -> Result<String, String> {
+        let name = self.role_name();
+        let exists = self.iam.get_role().role_name(&name).send().await.is_ok();
+        if matches!(change.action, Action::Delete | Action::Replace) && exists {
+            self.delete_role(&name).await?;
+            if change.action == Action::Delete {
+                return Ok(format!("deleted role and instance profile {name}"));
+            }
+        }
+        let tags: Vec<Tag> = self
+            .tags_of_role(change)
+            .into_iter()
+            .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+            .collect();
+        if !exists || change.action == Action::Replace {
+            self.iam
+                .create_role()
+                .role_name(&name)
+                .path(self.role_path())
+                .assume_role_policy_document(TRUST)
+                .set_tags(Some(tags.clone()))
+                .send()
+                .await
+                .map_err(|e| format!("cannot create role {name}: {}", iam_error(e)))?;
+            self.iam
+                .create_instance_profile()
+                .instance_profile_name(&name)
+                .path(self.role_path())
+                .send()
+                .await
+                .map_err(|e| format!("cannot create instance profile {name}: {}", iam_error(e)))?;
+            self.iam
+                .add_role_to_instance_profile()
+                .instance_profile_name(&name)
+                .role_name(&name)
+                .send()
+                .await
+                .map_err(|e| format!("cannot put role {name} in its profile: {}", iam_error(e)))?;
+        } else {
+            self.iam.tag_role().role_name(&name).set_tags(Some(tags)).send().await.map_err(iam_error)?;
+        }
+        self.iam
+            .put_role_policy()
+            .role_name(&name)
+            .policy_name(POLICY_NAME)
+            .policy_document(self.policy().await?)
+            .send()
+            .await
+            .map_err(|e| format!("cannot set role {name}'s policy: {}", iam_error(e)))?;
+        Ok(format!("role and instance profile {name}"))
+    }
+
+    fn tags_of_role(&self, change: &Change) -> Vec<(String, String)> {
+        self.tags_of_any(change)
+            .into_iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+            .collect()
+    }
+
+    async fn delete_role(&self, name: &str) -> Result<(), String> {
+        // Each step may have been done by an earlier, interrupted delete.
+        let _ = self
+            .iam
+            .remove_role_from_instance_profile()
+            .instance_profile_name(name)
+            .role_name(name)
+            .send()
+            .await;
+        let _ = self.iam.delete_instance_profile().instance_profile_name(name).send().await;
+        let _ = self.iam.delete_role_policy().role_name(name).policy_name(POLICY_NAME).send().await;
+        self.iam
+            .delete_role()
+            .role_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("cannot delete role {name}: {}", iam_error(e)))
+    }
+
+    /// The stack's role, if it exists: one ListRoles under the stack's path.
+    pub(super) async fn observe_role(&self, observed: &mut Observed) -> Result<(), String> {
+        let out = self
+            .iam
+            .list_roles()
+            .path_prefix(self.role_path())
+            .send()
+            .await
+            .map_err(|e| format!("cannot list the stack's roles: {}", iam_error(e)))?;
+        if !out.roles().iter().any(|r| r.role_name() == self.role_name()) {
+            return Ok(());
+        }
+        let role = self.iam.get_role().role_name(self.role_name()).send().await.map_err(iam_error)?;
+        let tags: Vec<aws_sdk_ec2::types::Tag> = role
+            .role()
+            .map(|r| r.tags())
+            .unwrap_or_default()
+            .iter()
+            .map(|t| super::tags::tag(t.key(), t.value()))
+            .collect();
+        let address = Addr::instance_role(&self.cloud);
+        observed.resources.insert(
+            address,
+            ObservedResource {
+                kind: Kind::Role,
+                provider: "aws".into(),
+                cloud: self.cloud.clone(),
+                attributes: super::tags::attributes(&tags),
+                instances: vec![],
+                job: None,
+                depends_on: super::tags::needs(&tags),
+            },
+        );
+        Ok(())
+    }
+}
+
+fn iam_error<E, R>(e: aws_sdk_iam::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_iam::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match &e {
+        aws_sdk_iam::error::SdkError::ServiceError(s) => {
+            format!("{}: {}", s.err().code().unwrap_or("error"), s.err().message().unwrap_or("no message"))
+        }
+        other => format!("{other:?}"),
+    }
+}
