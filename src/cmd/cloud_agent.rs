@@ -43,12 +43,14 @@ pub fn worker(
                 continue;
             }
             let share = job.islands.div_ceil(job.workers.max(1));
+            let (stack, cloud) = agent.stack_and_cloud();
+            let live = agent.live_instances(&stack, &cloud, address)?;
             let mut mine = Vec::new();
             for island in 0..job.islands {
                 if mine.len() as u64 == share {
                     break;
                 }
-                if agent.claim(&job.name, island, &me)? {
+                if agent.claim(&job.name, island, &me, &live)? {
                     mine.push(island);
                 }
             }

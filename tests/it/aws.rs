@@ -403,10 +403,8 @@ fn aws_object(moto: &Moto, bucket: &str, key: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-#[test]
-fn instances_simulated_here_run_the_job_and_apply_fetches_its_results() {
-    let moto = Moto::start();
-    let small = r#"
+/// A two-worker job on aws, small enough to run here in a few seconds.
+const DUO: &str = r#"
 cloud west { provider = aws  region = "us-west-2" }
 compute c {
   cloud = west
@@ -423,54 +421,55 @@ job duo {
   seed        = 8
 }
 "#;
-    let w = Workspace::new("aws-simulated", small);
-    let apply = run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]);
-    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
-    // Emulated instances run nothing: run here what their user data starts.
-    let stack = "s3://gaform-123456789012-us-west-2/stacks/job/west";
+
+const DUO_STACK: &str = "s3://gaform-123456789012-us-west-2/stacks/job/west";
+
+/// The emulator's instance ids at `address`.
+fn instance_ids(moto: &Moto, address: &str) -> Vec<String> {
+    moto.list("us-west-2")["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["tags"]["gaform:address"] == address)
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Runs here what an instance's user data starts (emulated instances run nothing).
+fn boot(w: &Workspace, moto: &Moto, role: &str, address: &str, id: &str) -> std::process::Child {
     let mut env = moto.env();
     env.push(("AWS_REGION", "us-west-2".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let spawn = |args: &[&str]| {
-        w.command(args, &env)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let mut agents = vec![
-        spawn(&[
-            "head",
-            "--s3-stack",
-            stack,
-            "--address",
-            "compute.c.head",
-            "--instance-id",
-            "i-simulated-head",
-        ]),
-        spawn(&[
-            "worker",
-            "--s3-stack",
-            stack,
-            "--address",
-            "compute.c.workers.cpu",
-            "--instance-id",
-            "i-simulated-0",
-            "--threads",
-            "1",
-        ]),
-        spawn(&[
-            "worker",
-            "--s3-stack",
-            stack,
-            "--address",
-            "compute.c.workers.cpu",
-            "--instance-id",
-            "i-simulated-1",
-            "--threads",
-            "1",
-        ]),
-    ];
+    let mut args = vec![role, "--s3-stack", DUO_STACK, "--address", address, "--instance-id", id];
+    if role == "worker" {
+        args.extend(["--threads", "1"]);
+    }
+    w.command(&args, &env)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn boto(moto: &Moto, code: &str) {
+    let out = std::process::Command::new(crate::moto::venv().join("bin/python"))
+        .args(["-c", &format!("import boto3,sys\nkw=dict(region_name='us-west-2',endpoint_url=sys.argv[1],aws_access_key_id='t',aws_secret_access_key='t')\n{code}"), &moto.endpoint()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn instances_simulated_here_run_the_job_and_apply_fetches_its_results() {
+    let moto = Moto::start();
+    let w = Workspace::new("aws-simulated", DUO);
+    let apply = run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    let head = instance_ids(&moto, "compute.c.head").remove(0);
+    let mut agents = vec![boot(&w, &moto, "head", "compute.c.head", &head)];
+    for id in instance_ids(&moto, "compute.c.workers.cpu") {
+        agents.push(boot(&w, &moto, "worker", "compute.c.workers.cpu", &id));
+    }
     let attached = run(&w, &moto, &["apply", "job.gaf", "--auto-approve"]);
     assert_eq!(attached.status.code(), Some(0), "{}", text(&attached));
     assert!(text(&attached).contains("duo: best rsi_reversion("), "{}", text(&attached));
@@ -488,4 +487,43 @@ job duo {
     }
     let after = run(&w, &moto, &["plan", "job.gaf", "--detailed-exitcode"]);
     assert_eq!(after.status.code(), Some(0), "a finished job is done on aws too: {}", text(&after));
+}
+
+#[test]
+fn a_dead_workers_islands_go_to_its_replacement() {
+    let moto = Moto::start();
+    let w = Workspace::new("aws-replace", DUO);
+    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+    let workers = instance_ids(&moto, "compute.c.workers.cpu");
+    // Worker 1 claimed island 1, then its instance died (a spot reclaim, say).
+    boto(
+        &moto,
+        &format!(
+            "boto3.client('s3',**kw).put_object(Bucket='gaform-123456789012-us-west-2',Key='stacks/job/west/jobs/duo/claims/island-1',Body=b'{dead}')\n\
+             boto3.client('ec2',**kw).terminate_instances(InstanceIds=['{dead}'])",
+            dead = workers[1]
+        ),
+    );
+    let plan = run(&w, &moto, &["plan", "job.gaf"]);
+    assert!(text(&plan).contains("will be scaled ([1] not running)"), "{}", text(&plan));
+    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+    let now = instance_ids(&moto, "compute.c.workers.cpu");
+    let replacement = now.iter().find(|id| !workers.contains(id)).unwrap().clone();
+    let head = instance_ids(&moto, "compute.c.head").remove(0);
+    let mut agents = vec![
+        boot(&w, &moto, "head", "compute.c.head", &head),
+        boot(&w, &moto, "worker", "compute.c.workers.cpu", &workers[0]),
+        boot(&w, &moto, "worker", "compute.c.workers.cpu", &replacement),
+    ];
+    let attached = run(&w, &moto, &["apply", "job.gaf", "--auto-approve"]);
+    assert_eq!(attached.status.code(), Some(0), "{}", text(&attached));
+    for agent in &mut agents {
+        assert!(agent.wait().unwrap().success());
+    }
+    ok(&w.gaform(&["run", "job.gaf", "--out", "local"], &[]));
+    assert_eq!(
+        w.read("results/duo/best.json"),
+        w.read("local/best.json"),
+        "the same result as an unkilled run"
+    );
 }

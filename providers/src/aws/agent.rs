@@ -9,6 +9,7 @@ use crate::local::JobRecord;
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_s3::primitives::ByteStream;
 use gaform_compiler::plan::{Addr, JobStatus};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// The stack's place on S3, seen from an instance.
@@ -104,7 +105,7 @@ impl Agent {
     pub fn write_job(&self, record: &JobRecord) -> Result<(), String> {
         let bytes = serde_json::to_vec_pretty(record).map_err(|e| e.to_string())?;
         let key = format!("{}record.json", self.job_prefix(&record.name));
-        self.put(&key, bytes, false).map(|_| ())
+        self.put(&key, bytes, None, None).map(|_| ())
     }
 
     /// The job's store.
@@ -112,19 +113,82 @@ impl Agent {
         S3Store::open(&format!("s3://{}/{}store", self.bucket, self.job_prefix(name)))
     }
 
-    /// Claims `island` of `job` for `instance`; false when another instance has it.
-    pub fn claim(&self, job: &str, island: u64, instance: &str) -> Result<bool, String> {
+    /// Claims `island` of `job` for `instance`: a new claim, or one whose holder is not
+    /// among `live` (its instance died; the island resumes from its checkpoints). False
+    /// when a live instance has it, or another won the race.
+    pub fn claim(
+        &self,
+        job: &str,
+        island: u64,
+        instance: &str,
+        live: &BTreeSet<String>,
+    ) -> Result<bool, String> {
         let key = format!("{}claims/island-{island}", self.job_prefix(job));
-        self.put(&key, instance.as_bytes().to_vec(), true)
+        if self.put(&key, instance.as_bytes().to_vec(), Some("*"), None)? {
+            return Ok(true);
+        }
+        let (holder, etag) = self.runtime.block_on(async {
+            let got = self.s3.get_object().bucket(&self.bucket).key(&key).send().await.map_err(describe)?;
+            let etag = got.e_tag().unwrap_or_default().to_string();
+            let bytes = got.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
+            Ok::<_, String>((String::from_utf8_lossy(&bytes).into_owned(), etag))
+        })?;
+        if holder == instance {
+            return Ok(true);
+        }
+        if live.contains(&holder) {
+            return Ok(false);
+        }
+        self.put(&key, instance.as_bytes().to_vec(), None, Some(&etag))
     }
 
-    /// Puts an object; with `only_new`, only if none is there (false if one was).
-    fn put(&self, key: &str, bytes: Vec<u8>, only_new: bool) -> Result<bool, String> {
+    /// The running instances at `address` of the stack.
+    pub fn live_instances(
+        &self,
+        stack: &str,
+        cloud: &str,
+        address: &Addr,
+    ) -> Result<BTreeSet<String>, String> {
         self.runtime.block_on(async {
-            let mut put = self.s3.put_object().bucket(&self.bucket).key(key).body(ByteStream::from(bytes));
-            if only_new {
-                put = put.if_none_match("*");
-            }
+            let mut filters = tags::owned(stack, cloud);
+            filters.push(tags::address_filter(address));
+            filters.push(
+                Filter::builder().name("instance-state-name").values("pending").values("running").build(),
+            );
+            let out = self
+                .ec2
+                .describe_instances()
+                .set_filters(Some(filters))
+                .send()
+                .await
+                .map_err(super::describe_error)?;
+            Ok(out
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .filter_map(|i| i.instance_id().map(str::to_string))
+                .collect())
+        })
+    }
+
+    /// Puts an object, only if none is there (`if_none_match = "*"`) or only over the
+    /// version `if_match` names; false when that condition failed.
+    fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        if_none_match: Option<&str>,
+        if_match: Option<&str>,
+    ) -> Result<bool, String> {
+        self.runtime.block_on(async {
+            let put = self
+                .s3
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .body(ByteStream::from(bytes))
+                .set_if_none_match(if_none_match.map(str::to_string))
+                .set_if_match(if_match.map(str::to_string));
             match put.send().await {
                 Ok(_) => Ok(true),
                 Err(e) if e.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 409 | 412)) => {
@@ -142,7 +206,7 @@ impl Agent {
             let path = entry.path();
             let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { continue };
             let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            self.put(&format!("{}results/{name}", self.job_prefix(job)), bytes, false)?;
+            self.put(&format!("{}results/{name}", self.job_prefix(job)), bytes, None, None)?;
         }
         Ok(())
     }
