@@ -77,6 +77,24 @@ fn production_infrastructure_plan_apply_plan_change_destroy() {
     let again = run(&w, &moto, &["plan", "job.gaf", "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
 
+    // Changed by hand, behind gaform's back: the head's type (stopped, modified, started).
+    let head = head[0]["id"].as_str().unwrap().to_string();
+    boto(
+        &moto,
+        &format!(
+            "ec2=boto3.client('ec2',**kw)\nec2.stop_instances(InstanceIds=['{head}'])\n\
+             ec2.modify_instance_attribute(InstanceId='{head}',InstanceType={{'Value':'m5.large'}})\nec2.start_instances(InstanceIds=['{head}'])"
+        ),
+    );
+    let drift = run(&w, &moto, &["plan", "job.gaf"]);
+    assert!(
+        text(&drift).contains("~ instance_type = \"m5.large\" -> \"m5.2xlarge\" # forces replacement"),
+        "{}",
+        text(&drift)
+    );
+    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+    assert_eq!(run(&w, &moto, &["plan", "job.gaf", "--detailed-exitcode"]).status.code(), Some(0));
+
     std::fs::write(
         w.0.join("job.gaf"),
         production().replace("    min            = 2\n", "    min            = 4\n"),

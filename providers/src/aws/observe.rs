@@ -37,6 +37,13 @@ impl AwsProvider {
             let kind =
                 tags::value(&first.tags, tags::KIND).and_then(tags::kind_of).unwrap_or(Kind::WorkerGroup);
             let mut resource = self.resource(&first.tags, kind);
+            // The tags say what was made; a single-type head or group whose instances run
+            // another type was changed by hand: that drift shows as a replacement.
+            if let Some(recorded) = resource.attributes.get("instance_type").cloned() {
+                if let Some(other) = found.iter().map(|f| f.instance_type.as_str()).find(|t| *t != recorded) {
+                    resource.attributes.insert("instance_type".into(), other.to_string());
+                }
+            }
             resource.instances = found
                 .iter()
                 .enumerate()
@@ -86,6 +93,7 @@ impl AwsProvider {
                     let Some(address) = tags::value(i.tags(), tags::ADDRESS) else { continue };
                     out.entry(Addr(address.to_string())).or_default().push(Found {
                         id: i.instance_id().unwrap_or_default().to_string(),
+                        instance_type: i.instance_type().map(|t| t.as_str().to_string()).unwrap_or_default(),
                         spot: i.instance_lifecycle() == Some(&InstanceLifecycleType::Spot),
                         launched: i.launch_time().map(|t| t.secs()).unwrap_or(0),
                         tags: i.tags().to_vec(),
@@ -118,6 +126,7 @@ impl AwsProvider {
 /// One live instance as listed.
 pub(super) struct Found {
     pub id: String,
+    pub instance_type: String,
     pub spot: bool,
     pub launched: i64,
     pub tags: Vec<Tag>,
