@@ -6,7 +6,6 @@
 use super::store::{describe, S3Store};
 use super::tags;
 use crate::local::JobRecord;
-use aws_sdk_ec2::types::Filter;
 use aws_sdk_s3::primitives::ByteStream;
 use gaform_compiler::plan::{Addr, JobStatus};
 use std::collections::BTreeSet;
@@ -150,11 +149,8 @@ impl Agent {
         address: &Addr,
     ) -> Result<BTreeSet<String>, String> {
         self.runtime.block_on(async {
-            let mut filters = tags::owned(stack, cloud);
-            filters.push(tags::address_filter(address));
-            filters.push(
-                Filter::builder().name("instance-state-name").values("pending").values("running").build(),
-            );
+            let mut filters = tags::owned_at(stack, cloud, address);
+            filters.push(tags::running());
             let out = self
                 .ec2
                 .describe_instances()
@@ -221,9 +217,7 @@ impl Agent {
     ) -> Result<usize, String> {
         self.runtime.block_on(async {
             let mut filters = tags::owned(stack, cloud);
-            filters.push(
-                Filter::builder().name("instance-state-name").values("pending").values("running").build(),
-            );
+            filters.push(tags::running());
             let out = self
                 .ec2
                 .describe_instances()

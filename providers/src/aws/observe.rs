@@ -5,7 +5,7 @@
 
 use super::tags::{self, Owner};
 use super::{describe_error, AwsProvider};
-use aws_sdk_ec2::types::{Filter, InstanceLifecycleType, Tag};
+use aws_sdk_ec2::types::{InstanceLifecycleType, Tag};
 use gaform_compiler::plan::{Addr, Instance, Kind, Observed, ObservedResource};
 use std::collections::BTreeMap;
 
@@ -79,8 +79,7 @@ impl AwsProvider {
         address: Option<&Addr>,
     ) -> Result<BTreeMap<Addr, Vec<Found>>, String> {
         let mut filters = tags::owned(&self.stack, &self.cloud);
-        filters
-            .push(Filter::builder().name("instance-state-name").values("pending").values("running").build());
+        filters.push(tags::running());
         if let Some(a) = address {
             filters.push(tags::address_filter(a));
         }
@@ -232,8 +231,7 @@ impl AwsProvider {
         }
         // The account's usage, all stacks and all tools: one paginated listing.
         let mut used: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
-        let running =
-            Filter::builder().name("instance-state-name").values("pending").values("running").build();
+        let running = tags::running();
         let mut pages = self.ec2.describe_instances().filters(running).into_paginator().send();
         while let Some(page) = pages.next().await {
             for reservation in page.map_err(describe_error)?.reservations() {

@@ -105,6 +105,18 @@ pub fn owned(stack: &str, cloud: &str) -> Vec<Filter> {
     ]
 }
 
+/// The filter that keeps instances that run or are about to (not stopping, not gone).
+pub fn running() -> Filter {
+    Filter::builder().name("instance-state-name").values("pending").values("running").build()
+}
+
+/// The filters that find one address of a stack's cloud.
+pub fn owned_at(stack: &str, cloud: &str, address: &Addr) -> Vec<Filter> {
+    let mut filters = owned(stack, cloud);
+    filters.push(address_filter(address));
+    filters
+}
+
 /// The filter that finds one address of a stack.
 pub fn address_filter(address: &Addr) -> Filter {
     Filter::builder().name(format!("tag:{ADDRESS}")).values(address.as_str()).build()

@@ -50,8 +50,7 @@ impl AwsProvider {
     }
 
     async fn security_group_ids(&self, address: &Addr) -> Result<Vec<String>, String> {
-        let mut filters = tags::owned(&self.stack, &self.cloud);
-        filters.push(tags::address_filter(address));
+        let filters = tags::owned_at(&self.stack, &self.cloud, address);
         let out = self
             .ec2
             .describe_security_groups()
@@ -143,8 +142,7 @@ impl AwsProvider {
     }
 
     async fn launch_template_ids(&self, address: &Addr) -> Result<Vec<String>, String> {
-        let mut filters = tags::owned(&self.stack, &self.cloud);
-        filters.push(tags::address_filter(address));
+        let filters = tags::owned_at(&self.stack, &self.cloud, address);
         let out = self
             .ec2
             .describe_launch_templates()
