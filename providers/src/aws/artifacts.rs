@@ -151,47 +151,23 @@ impl AwsProvider {
             return Ok("record updated".into());
         }
         let setup = setup.ok_or("this provider cannot prepare jobs")?;
-        let attributes = change.after.clone().unwrap_or_default();
-        let group = change
-            .needs
-            .first()
-            .cloned()
-            .ok_or_else(|| format!("{} names no worker group", change.address))?;
-        let workers = desired.get(&group).and_then(|g| g.count.as_ref()).map_or(1, |c| c.value.max(1));
-        let islands: u64 = attributes.get("islands").and_then(|v| v.parse().ok()).unwrap_or(workers);
+        let results = std::env::current_dir().unwrap_or_default().join("results").join(&name);
+        let record = JobRecord::new_run(change, desired, results)?;
         let store = self.job_prefix(&name) + "store/";
-        let blobs = setup.blobs(&name, islands)?;
-        for (key, bytes) in &blobs {
+        for (key, bytes) in setup.blobs(&name, record.islands)? {
             self.s3
                 .put_object()
                 .bucket(&bucket)
                 .key(format!("{store}{key}"))
-                .body(ByteStream::from(bytes.clone()))
+                .body(ByteStream::from(bytes))
                 .send()
                 .await
                 .map_err(|e| format!("cannot write s3://{bucket}/{store}{key}: {}", describe(e)))?;
         }
-        let record = JobRecord {
-            address: change.address.clone(),
-            name: name.clone(),
-            max_runtime_secs: attributes
-                .get("max_runtime")
-                .and_then(|t| gaform_compiler::plan::describe::parse_duration(t)),
-            attributes,
-            depends_on: change.needs.clone(),
-            status: JobStatus::Running,
-            group: group.clone(),
-            workers,
-            islands,
-            results_dir: std::env::current_dir().unwrap_or_default().join("results").join(&name),
-            started_at: now(),
-            finished_at: None,
-            summary: None,
-            replacements: Default::default(),
-        };
         self.put_json(&bucket, &record_key, &record).await?;
         Ok(format!(
-            "handed over: {islands} island(s) on {group} ({workers} worker(s)), store s3://{bucket}/{store}"
+            "handed over: {} island(s) on {} ({} worker(s)), store s3://{bucket}/{store}",
+            record.islands, record.group, record.workers
         ))
     }
 

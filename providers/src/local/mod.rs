@@ -189,42 +189,22 @@ impl LocalProvider {
     }
 
     fn create_job(&self, name: &str, change: &Change, desired: &Desired) -> Result<String, String> {
-        let attributes = change.after.clone().unwrap_or_default();
-        let group = change
-            .needs
-            .first()
-            .cloned()
-            .ok_or_else(|| format!("{} names no worker group", change.address))?;
-        let workers = desired.get(&group).and_then(|g| g.count.as_ref()).map_or(1, |c| c.value.max(1));
-        let islands: u64 = attributes.get("islands").and_then(|v| v.parse().ok()).unwrap_or(workers);
+        let record = JobRecord::new_run(change, desired, self.results.join(name))?;
         let setup = self.setup.as_ref().ok_or("this provider cannot prepare jobs")?;
         let store = self.stack.job_store(name);
         remove_dir(&self.stack.job_dir(name))?;
-        for (key, bytes) in setup.blobs(name, islands)? {
+        for (key, bytes) in setup.blobs(name, record.islands)? {
             crate::state::write_atomically(&store.join(key), &bytes)?;
         }
-        let record = JobRecord {
-            address: change.address.clone(),
-            name: name.to_string(),
-            max_runtime_secs: runtime_secs(&attributes),
-            attributes,
-            depends_on: change.needs.clone(),
-            status: JobStatus::Running,
-            group,
-            workers,
-            islands,
-            results_dir: self.results.join(name),
-            started_at: now(),
-            finished_at: None,
-            summary: None,
-            replacements: Default::default(),
-        };
         self.stack.write_job(&record)?;
         self.stack.event(
             Some(&self.stack.job_log(name)),
-            &format!("{}: started, {islands} island(s) on {workers} worker(s)", change.address),
+            &format!(
+                "{}: started, {} island(s) on {} worker(s)",
+                change.address, record.islands, record.workers
+            ),
         );
-        Ok(format!("{islands} island(s) on {} ({workers} worker(s))", record.group))
+        Ok(format!("{} island(s) on {} ({} worker(s))", record.islands, record.group, record.workers))
     }
 
     fn state_dir(&self, change: &Change) -> Result<String, String> {

@@ -67,6 +67,42 @@ pub struct JobRecord {
     pub replacements: BTreeMap<u64, u32>,
 }
 
+impl JobRecord {
+    /// A new run of the job `change` creates: its group (the job's first dependency), that
+    /// group's planned worker count, the job's islands, results going to `results_dir`.
+    pub fn new_run(
+        change: &gaform_compiler::plan::Change,
+        desired: &gaform_compiler::plan::Desired,
+        results_dir: PathBuf,
+    ) -> Result<JobRecord, String> {
+        let attributes = change.after.clone().unwrap_or_default();
+        let group = change
+            .needs
+            .first()
+            .cloned()
+            .ok_or_else(|| format!("{} names no worker group", change.address))?;
+        let workers = desired.get(&group).and_then(|g| g.count.as_ref()).map_or(1, |c| c.value.max(1));
+        Ok(JobRecord {
+            address: change.address.clone(),
+            name: change.address.as_str().trim_start_matches("job.").to_string(),
+            islands: attributes.get("islands").and_then(|v| v.parse().ok()).unwrap_or(workers),
+            max_runtime_secs: attributes
+                .get("max_runtime")
+                .and_then(|t| gaform_compiler::plan::describe::parse_duration(t)),
+            attributes,
+            depends_on: change.needs.clone(),
+            status: JobStatus::Running,
+            group,
+            workers,
+            results_dir,
+            started_at: now(),
+            finished_at: None,
+            summary: None,
+            replacements: BTreeMap::new(),
+        })
+    }
+}
+
 /// Unix seconds now.
 pub fn now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
