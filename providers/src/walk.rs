@@ -118,7 +118,7 @@ mod tests {
         fn apply(&self, change: &Change, _: &Desired) -> Result<String, String> {
             let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
             self.most.fetch_max(now, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(30));
+            std::thread::sleep(Duration::from_millis(100));
             self.now.fetch_sub(1, Ordering::SeqCst);
             self.ran.lock().unwrap().push(change.address.to_string());
             if self.fail.contains(&change.address.as_str()) {
