@@ -36,7 +36,7 @@ pub enum Command {
     Logs(LogsArgs),
     /// Clear the lock left by an apply or destroy that was killed.
     Unlock(StackArgs),
-    /// Run one worker: an island of a prepared job, or a local cloud instance.
+    /// Run one worker: an island of a prepared job, a local cloud instance, or an aws instance's.
     Worker(WorkerArgs),
     /// A compute's head on the local cloud (started by apply).
     #[command(hide = true)]
