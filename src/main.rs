@@ -4,6 +4,7 @@
 mod cli;
 mod cmd;
 mod host;
+mod interrupt;
 mod job;
 mod output;
 mod progress;
@@ -20,6 +21,10 @@ fn main() -> ExitCode {
         _ => a,
     });
     let cli = cli::Cli::parse_from(args);
+    interrupt::inherit_nothing();
+    if matches!(cli.command, cli::Command::Apply(_) | cli::Command::Destroy(_)) {
+        interrupt::install();
+    }
     // Plan-like commands follow Terraform: 1 on error (2 means "changes" to `plan`).
     let error_code = match cli.command {
         cli::Command::Plan(_) | cli::Command::Apply(_) | cli::Command::Destroy(_) => 1,

@@ -19,6 +19,8 @@ pub enum Outcome {
     Failed(String),
     /// Not tried: a change it depends on failed or was skipped (its index).
     Skipped(usize),
+    /// Not started: the walk was asked to stop.
+    Interrupted,
 }
 
 /// What the walk reports as it goes.
@@ -34,6 +36,7 @@ pub async fn walk(
     provider: Arc<dyn Provider>,
     desired: Arc<Desired>,
     parallelism: usize,
+    stop: &(dyn Fn() -> bool + Sync),
     on_event: &(dyn Fn(&Change, Event) + Sync),
 ) -> Vec<Option<Outcome>> {
     let changes = &plan.resource_changes;
@@ -48,10 +51,21 @@ pub async fn walk(
             if started.get(i) != Some(&false) {
                 continue;
             }
-            let blocked = change
-                .depends_on
-                .iter()
-                .find(|&&d| matches!(outcomes.get(d), Some(Some(Outcome::Failed(_) | Outcome::Skipped(_)))));
+            if stop() {
+                started[i] = true;
+                on_event(
+                    change,
+                    Event::Finished { index: i, outcome: Outcome::Interrupted, elapsed: Duration::ZERO },
+                );
+                outcomes[i] = Some(Outcome::Interrupted);
+                continue;
+            }
+            let blocked = change.depends_on.iter().find(|&&d| {
+                matches!(
+                    outcomes.get(d),
+                    Some(Some(Outcome::Failed(_) | Outcome::Skipped(_) | Outcome::Interrupted))
+                )
+            });
             if let Some(&d) = blocked {
                 started[i] = true;
                 let outcome = Outcome::Skipped(d);
@@ -64,13 +78,15 @@ pub async fn walk(
             }
             let ready =
                 change.depends_on.iter().all(|&d| matches!(outcomes.get(d), Some(Some(Outcome::Done(_)))));
-            if ready {
+            // A change starts (and says so) only once it holds a permit: with parallelism 1,
+            // one at a time, and an interrupt stops everything not yet started.
+            let permit = if ready { permits.clone().try_acquire_owned().ok() } else { None };
+            if let Some(permit) = permit {
                 started[i] = true;
                 on_event(change, Event::Started { index: i });
-                let (provider, desired, change, permits) =
-                    (provider.clone(), desired.clone(), change.clone(), permits.clone());
+                let (provider, desired, change) = (provider.clone(), desired.clone(), change.clone());
                 running.spawn(async move {
-                    let _permit = permits.acquire_owned().await;
+                    let _permit = permit;
                     let clock = Instant::now();
                     let result = tokio::task::spawn_blocking(move || provider.apply(&change, &desired)).await;
                     let outcome = match result {
@@ -176,7 +192,7 @@ mod tests {
             budgets: vec![],
         });
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let outcomes = rt.block_on(walk(plan, recorder.clone(), desired, parallelism, &|_, _| {}));
+        let outcomes = rt.block_on(walk(plan, recorder.clone(), desired, parallelism, &|| false, &|_, _| {}));
         (outcomes, recorder)
     }
 

@@ -34,6 +34,7 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
         Err(LoadError::Message(m)) => return Err(m),
     };
     let lock = Lock::acquire(stack.local.stack(), "apply")?;
+    crate::interrupt::holding(Some(stack.local.stack().lock_file()));
     let plan = match saved {
         Some(plan) => {
             refuse_if_stale(&stack, &plan)?;
@@ -51,6 +52,7 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
     };
     let ok = run_walk(&stack, &plan, usize::from(args.parallelism), "Apply")?;
     drop(lock);
+    crate::interrupt::holding(None);
     if !ok {
         return Ok(ExitCode::FAILURE);
     }
@@ -125,6 +127,7 @@ pub fn destroy(args: &DestroyArgs) -> Result<ExitCode, String> {
         Err(LoadError::Message(m)) => return Err(m),
     };
     let lock = Lock::acquire(stack.local.stack(), "destroy")?;
+    crate::interrupt::holding(Some(stack.local.stack().lock_file()));
     let plan = make(&stack, true)?;
     print!("{}", render::human(&plan, colour_wanted()));
     if plan.is_empty() {
@@ -136,6 +139,7 @@ pub fn destroy(args: &DestroyArgs) -> Result<ExitCode, String> {
     }
     let ok = run_walk(&stack, &plan, usize::from(args.parallelism), "Destroy")?;
     drop(lock);
+    crate::interrupt::holding(None);
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
@@ -220,6 +224,7 @@ fn run_walk(stack: &Stack, plan: &Plan, parallelism: usize, what: &str) -> Resul
                     format!("{}: {} after {secs:.1}s [{made}]", change.address, verbs(change.action).1)
                 }
                 Outcome::Failed(e) => format!("{}: failed after {secs:.1}s: {e}", change.address),
+                Outcome::Interrupted => format!("{}: not started (interrupted)", change.address),
                 Outcome::Skipped(d) => format!(
                     "{}: skipped, because {} did not complete",
                     change.address,
@@ -236,12 +241,21 @@ fn run_walk(stack: &Stack, plan: &Plan, parallelism: usize, what: &str) -> Resul
         .build()
         .map_err(|e| format!("cannot start the apply walk: {e}"))?;
     let provider: Arc<dyn Provider> = stack.provider.clone();
-    let outcomes =
-        runtime.block_on(walk::walk(plan, provider, stack.desired.clone(), parallelism, &on_event));
+    crate::interrupt::walking(true);
+    let outcomes = runtime.block_on(walk::walk(
+        plan,
+        provider,
+        stack.desired.clone(),
+        parallelism,
+        &crate::interrupt::interrupted,
+        &on_event,
+    ));
+    crate::interrupt::walking(false);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
     let failed = outcomes.iter().filter(|o| matches!(o, Some(Outcome::Failed(_)))).count();
+    let interrupted = outcomes.iter().filter(|o| matches!(o, Some(Outcome::Interrupted))).count();
     let skipped = outcomes.iter().filter(|o| matches!(o, Some(Outcome::Skipped(_)))).count();
     let mut counts = [0usize; 3];
     for (c, o) in plan.resource_changes.iter().zip(&outcomes) {
@@ -257,7 +271,17 @@ fn run_walk(stack: &Stack, plan: &Plan, parallelism: usize, what: &str) -> Resul
             }
         }
     }
-    if failed == 0 {
+    if interrupted > 0 {
+        println!(
+            "\n{what} interrupted: {interrupted} change(s) not started; {} added, {} changed, {} destroyed. \
+             What was done is recorded: `gaform plan {}` shows what is left.",
+            counts[0],
+            counts[1],
+            counts[2],
+            stack.file.display()
+        );
+        Ok(false)
+    } else if failed == 0 {
         println!(
             "\n{what} complete! Resources: {} added, {} changed, {} destroyed.",
             counts[0], counts[1], counts[2]

@@ -333,3 +333,41 @@ fn a_killed_head_is_reported_and_the_next_apply_brings_it_back() {
     assert!(text(&again).contains("long: best rsi_reversion("), "{}", text(&again));
     assert!(processes_of(&stack_dir).is_empty(), "apply returns once its compute is gone");
 }
+
+#[test]
+fn ctrl_c_stops_the_walk_cleanly_and_releases_the_lock() {
+    let w = Workspace::new("interrupt", IDLE);
+    let stack_dir = w.0.join(".gaform/job");
+    let apply = w
+        .command(&["apply", "job.gaf", "--auto-approve", "--parallelism", "1"], &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // As soon as the first instance is recorded: the walk has three groups still to go.
+    let started = Instant::now();
+    while std::fs::read_dir(stack_dir.join("instances")).map_or(0, |d| d.count()) == 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "apply never started an instance");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(apply.id() as i32), nix::sys::signal::Signal::SIGINT)
+        .unwrap();
+    let out = apply.wait_with_output().unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        text(&out).contains("Apply interrupted:") && text(&out).contains("not started (interrupted)"),
+        "{}",
+        text(&out)
+    );
+    assert!(!stack_dir.join("lock").exists(), "the lock is released");
+    let plan = w.gaform(&["plan", "job.gaf", "--detailed-exitcode"], &[]);
+    assert_eq!(code(&plan), 2, "what is left: {}", text(&plan));
+    ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]));
+    let now = slots(&stack_dir);
+    assert!(now.len() == 19 && now.values().all(|&n| n == 1), "{now:?}");
+    ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
+    assert!(
+        processes_of(&stack_dir).is_empty(),
+        "workers stop on SIGTERM: they do not inherit apply's blocked signals"
+    );
+}
