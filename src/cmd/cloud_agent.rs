@@ -6,9 +6,7 @@
 
 use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_providers::aws::agent::{self, Agent};
-use gaform_providers::local::records::now;
 use gaform_runtime::ga::{self, Patience};
-use gaform_runtime::results;
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -88,26 +86,14 @@ pub fn head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCod
         for mut job in jobs.iter().filter(|j| j.status == JobStatus::Running).cloned() {
             seen_running = true;
             let store = agent.store(&job.name)?;
-            let config = ga::load_job(&store).map_err(|e| e.to_string())?;
-            if ga::islands_finished(&store, &config).map_err(|e| e.to_string())? {
-                let outcome = ga::gather(&store).map_err(|e| e.to_string())?;
-                let dir =
-                    std::env::temp_dir().join(format!("gaform-results-{}-{}", job.name, std::process::id()));
-                results::write(&dir, &outcome).map_err(|e| e.to_string())?;
+            let dir =
+                std::env::temp_dir().join(format!("gaform-results-{}-{}", job.name, std::process::id()));
+            if super::head::gather_if_done(&store, &mut job, &dir)? {
                 agent.upload_results(&job.name, &dir)?;
                 let _ = std::fs::remove_dir_all(&dir);
-                job.summary = Some(
-                    super::run::summary(&outcome, &job.results_dir, now() - job.started_at)
-                        .trim_end()
-                        .to_string(),
-                );
-                job.status = JobStatus::Finished;
-                job.finished_at = Some(now());
                 agent.write_job(&job)?;
                 println!("{}: finished", job.address);
-            } else if job.max_runtime_secs.is_some_and(|l| now() - job.started_at > l) {
-                job.status = JobStatus::TimedOut;
-                job.finished_at = Some(now());
+            } else if super::head::stop_if_over_time(&mut job).is_some() {
                 agent.write_job(&job)?;
                 println!("{}: stopped by max_runtime", job.address);
             }

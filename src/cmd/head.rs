@@ -11,7 +11,8 @@ use gaform_providers::local::records::now;
 use gaform_providers::local::{JobRecord, LocalProvider, StackDir};
 use gaform_runtime::ga;
 use gaform_runtime::results;
-use gaform_runtime::store::LocalDir;
+use gaform_runtime::store::{LocalDir, Store};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -81,16 +82,10 @@ pub fn run(args: &HeadArgs) -> Result<ExitCode, String> {
 /// One look at a running job: gather it, stop it, or keep its workers alive.
 fn tend(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord) -> Result<(), String> {
     let store = LocalDir::new(stack.job_store(&job.name));
-    let config = ga::load_job(&store).map_err(|e| e.to_string())?;
     let log = stack.job_log(&job.name);
-    if ga::islands_finished(&store, &config).map_err(|e| e.to_string())? {
-        let outcome = ga::gather(&store).map_err(|e| e.to_string())?;
-        results::write(&job.results_dir, &outcome).map_err(|e| e.to_string())?;
-        let summary = super::run::summary(&outcome, &job.results_dir, now() - job.started_at);
+    let results_dir = job.results_dir.clone();
+    if gather_if_done(&store, &mut job, &results_dir)? {
         stop_workers(provider, stack, &job.group)?;
-        job.status = JobStatus::Finished;
-        job.finished_at = Some(now());
-        job.summary = Some(summary.trim_end().to_string());
         stack.write_job(&job)?;
         stack.event(
             Some(&log),
@@ -98,10 +93,8 @@ fn tend(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord) -> Resul
         );
         return Ok(());
     }
-    if let Some(limit) = job.max_runtime_secs.filter(|&l| now() - job.started_at > l) {
+    if let Some(limit) = stop_if_over_time(&mut job) {
         stop_workers(provider, stack, &job.group)?;
-        job.status = JobStatus::TimedOut;
-        job.finished_at = Some(now());
         stack.write_job(&job)?;
         stack.event(Some(&log), &format!("{}: stopped by max_runtime = {}", job.address, describe(limit)));
         return Ok(());
@@ -145,6 +138,31 @@ fn tend(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord) -> Resul
         );
     }
     Ok(())
+}
+
+/// When every island of `job` is done: gathers the run, writes its results into `dir`,
+/// and marks the record finished with the best strategy. False while islands still run.
+/// Both heads, local and on aws, finish a job this way.
+pub(super) fn gather_if_done(store: &dyn Store, job: &mut JobRecord, dir: &Path) -> Result<bool, String> {
+    let config = ga::load_job(store).map_err(|e| e.to_string())?;
+    if !ga::islands_finished(store, &config).map_err(|e| e.to_string())? {
+        return Ok(false);
+    }
+    let outcome = ga::gather(store).map_err(|e| e.to_string())?;
+    results::write(dir, &outcome).map_err(|e| e.to_string())?;
+    let summary = super::run::summary(&outcome, &job.results_dir, now() - job.started_at);
+    job.status = JobStatus::Finished;
+    job.finished_at = Some(now());
+    job.summary = Some(summary.trim_end().to_string());
+    Ok(true)
+}
+
+/// Marks `job` timed out once it has run past its `max_runtime`; the limit if so.
+pub(super) fn stop_if_over_time(job: &mut JobRecord) -> Option<f64> {
+    let limit = job.max_runtime_secs.filter(|&l| now() - job.started_at > l)?;
+    job.status = JobStatus::TimedOut;
+    job.finished_at = Some(now());
+    Some(limit)
 }
 
 fn fail(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord, reason: &str) -> Result<(), String> {

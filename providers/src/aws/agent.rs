@@ -3,7 +3,8 @@
 //! never take the same island), results put beside the job, and the compute's instances
 //! terminated by tag once its jobs are over.
 
-use super::store::{describe, S3Store};
+use super::describe_error as describe;
+use super::store::S3Store;
 use super::tags;
 use crate::local::JobRecord;
 use aws_sdk_s3::primitives::ByteStream;

@@ -4,7 +4,7 @@
 //! record and store (`jobs/NAME/record.json`, `jobs/NAME/store/…`). Handing a job over is
 //! writing its store's first blobs and its record; workers take it from there.
 
-use super::store::describe;
+use super::describe_error as describe;
 use super::AwsProvider;
 use crate::local::records::now;
 use crate::local::JobRecord;

@@ -177,21 +177,21 @@ impl Provider for AwsProvider {
     }
 }
 
-/// An SDK error as the user should read it: the service's code and message, not the
-/// debug dump.
-fn describe_error<E, R>(e: aws_sdk_ec2::error::SdkError<E, R>) -> String
+/// An SDK error, of any service's client, as the user should read it: the service's code
+/// and message, not the debug dump. Every client's `SdkError` is smithy's one type.
+pub(crate) fn describe_error<E, R>(e: aws_smithy_runtime_api::client::result::SdkError<E, R>) -> String
 where
-    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::fmt::Debug,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::fmt::Debug,
     R: std::fmt::Debug,
 {
-    use aws_sdk_ec2::error::SdkError;
+    use aws_smithy_runtime_api::client::result::SdkError;
     match &e {
         SdkError::ServiceError(s) => {
             let err = s.err();
             format!("{}: {}", err.code().unwrap_or("error"), err.message().unwrap_or("no message"))
         }
-        SdkError::DispatchFailure(d) => format!("cannot reach EC2: {d:?}"),
-        SdkError::TimeoutError(_) => "EC2 did not answer in time".into(),
+        SdkError::DispatchFailure(d) => format!("cannot reach AWS: {d:?}"),
+        SdkError::TimeoutError(_) => "AWS did not answer in time".into(),
         other => format!("{other:?}"),
     }
 }

@@ -210,17 +210,7 @@ impl AwsProvider {
                     limits.push((code.clone(), name, limit));
                 }
                 Err(e) => {
-                    let why = match &e {
-                        aws_sdk_servicequotas::error::SdkError::ServiceError(s) => {
-                            use aws_sdk_servicequotas::error::ProvideErrorMetadata;
-                            format!(
-                                "{}: {}",
-                                s.err().code().unwrap_or("error"),
-                                s.err().message().unwrap_or("")
-                            )
-                        }
-                        other => format!("{other}"),
-                    };
+                    let why = describe_error(e);
                     facts.notes.push(format!(
                         "cloud `{}`: live vCPU quotas could not be read from Service Quotas ({why}); the file's own `quota` stands in",
                         self.cloud

@@ -4,6 +4,7 @@
 //! terminate the stack's own instances. Credentials reach instances through the profile;
 //! none are written in user data, plans or logs.
 
+use super::describe_error as iam_error;
 use super::AwsProvider;
 use aws_sdk_iam::types::Tag;
 use gaform_compiler::plan::{Action, Addr, Change, Kind, Observed, ObservedResource};
@@ -88,7 +89,7 @@ impl AwsProvider {
     }
 
     fn tags_of_role(&self, change: &Change) -> Vec<(String, String)> {
-        self.tags_of_any(change)
+        self.tags_of(change)
             .into_iter()
             .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
             .collect()
@@ -148,18 +149,5 @@ impl AwsProvider {
             },
         );
         Ok(())
-    }
-}
-
-fn iam_error<E, R>(e: aws_sdk_iam::error::SdkError<E, R>) -> String
-where
-    E: aws_sdk_iam::error::ProvideErrorMetadata + std::fmt::Debug,
-    R: std::fmt::Debug,
-{
-    match &e {
-        aws_sdk_iam::error::SdkError::ServiceError(s) => {
-            format!("{}: {}", s.err().code().unwrap_or("error"), s.err().message().unwrap_or("no message"))
-        }
-        other => format!("{other:?}"),
     }
 }

@@ -2,6 +2,7 @@
 //! and where apply hands a job over. One object per key; S3's puts are atomic, so a reader
 //! sees a blob whole or not at all, as the trait asks.
 
+use super::describe_error as describe;
 use aws_sdk_s3::primitives::ByteStream;
 use gaform_runtime::store::{check_key, Store, StoreError};
 
@@ -109,19 +110,5 @@ impl Store for S3Store {
                 Err(e) => Err(self.fail(key, describe(e))),
             }
         })
-    }
-}
-
-/// An S3 error's code and message.
-pub(super) fn describe<E, R>(e: aws_sdk_s3::error::SdkError<E, R>) -> String
-where
-    E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug,
-    R: std::fmt::Debug,
-{
-    match &e {
-        aws_sdk_s3::error::SdkError::ServiceError(s) => {
-            format!("{}: {}", s.err().code().unwrap_or("error"), s.err().message().unwrap_or("no message"))
-        }
-        other => format!("{other:?}"),
     }
 }

@@ -36,11 +36,7 @@ impl AwsProvider {
         }
     }
 
-    pub(super) fn tags_of_any(&self, change: &Change) -> Vec<aws_sdk_ec2::types::Tag> {
-        self.tags_of(change)
-    }
-
-    fn tags_of(&self, change: &Change) -> Vec<aws_sdk_ec2::types::Tag> {
+    pub(super) fn tags_of(&self, change: &Change) -> Vec<aws_sdk_ec2::types::Tag> {
         self.owner().tags(
             &change.address,
             change.kind,
