@@ -186,7 +186,6 @@ mod tests {
         let recorder = Arc::new(Recorder { fail, ran: Mutex::new(vec![]), now: 0.into(), most: 0.into() });
         let desired = Arc::new(Desired {
             resources: vec![],
-            graph: Default::default(),
             not_provisioned: vec![],
             warnings: vec![],
             budgets: vec![],

@@ -1,6 +1,7 @@
 //! The desired state: every resource a program asks for, with its attributes, its planned
-//! count and what it depends on, as a petgraph DAG. Pure: built from the IR alone (plus the
-//! host's digest of each job's data, so that new data plans a new run).
+//! count and what it depends on (the planner makes the dependency graph of these and of what
+//! exists). Pure: built from the IR alone (plus the host's digest of each job's data, so that
+//! new data plans a new run).
 
 use super::addr::{Addr, Kind};
 use super::count::{self, Count, Footprint};
@@ -8,7 +9,6 @@ use super::describe;
 use crate::ir::{self, Image, Keyword, Program, Provider, Purchase};
 use crate::source::Span;
 use crate::Host;
-use petgraph::graph::{DiGraph, NodeIndex};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -52,8 +52,6 @@ pub struct BudgetUse {
 pub struct Desired {
     /// In topological order: every resource after everything it depends on.
     pub resources: Vec<Resource>,
-    /// Edges point from a dependency to its dependent; node weights index `resources`.
-    pub graph: DiGraph<usize, ()>,
     /// Blocks that are checked but not provisioned, one line each.
     pub not_provisioned: Vec<String>,
     /// Caps that could not be honoured without going below a group's `min`.
@@ -342,26 +340,16 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
         })
         .filter(|b| !b.computes.is_empty())
         .collect();
-    let (resources, graph) = sorted(resources);
-    Desired { resources, graph, not_provisioned, warnings, budgets }
+    let resources = sorted(resources);
+    Desired { resources, not_provisioned, warnings, budgets }
 }
 
-/// Sorts the resources into topological order and builds the graph. Every dependency is of
-/// an earlier `Kind` (see `Kind`), so ordering by kind, then address, is topological and
-/// stable: tests can snapshot it.
-fn sorted(mut resources: Vec<Resource>) -> (Vec<Resource>, DiGraph<usize, ()>) {
+/// Sorts the resources into topological order. Every dependency is of an earlier `Kind`
+/// (see `Kind`), so ordering by kind, then address, is topological and stable: tests can
+/// snapshot it.
+fn sorted(mut resources: Vec<Resource>) -> Vec<Resource> {
     resources.sort_by(|a, b| (a.kind, &a.addr).cmp(&(b.kind, &b.addr)));
-    let mut graph = DiGraph::<usize, ()>::with_capacity(resources.len(), resources.len());
-    let index: BTreeMap<Addr, NodeIndex> =
-        resources.iter().enumerate().map(|(i, r)| (r.addr.clone(), graph.add_node(i))).collect();
-    for r in &resources {
-        for dep in &r.depends_on {
-            if let (Some(&from), Some(&to)) = (index.get(dep), index.get(&r.addr)) {
-                graph.add_edge(from, to, ());
-            }
-        }
-    }
-    (resources, graph)
+    resources
 }
 
 fn attrs<const N: usize>(pairs: [(&str, String); N]) -> Attributes {

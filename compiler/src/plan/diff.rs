@@ -8,6 +8,8 @@ use super::cost;
 use super::desired::{Attributes, Desired, Resource};
 use super::observed::{Instance, JobStatus, Observed, ObservedResource};
 use super::{Action, Change, CountChange, Mode, Plan, Summary, FORMAT_VERSION};
+use petgraph::algo::has_path_connecting;
+use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The plan that makes `observed` match `desired`.
@@ -74,7 +76,7 @@ fn finish(
 ) -> Plan {
     // Creates and changes in dependency order, then deletes in reverse.
     changes.sort_by_key(order_key);
-    let needs = dependencies(desired, observed);
+    let needs = Needs::new(desired, observed);
     let position: BTreeMap<&Addr, usize> = changes.iter().enumerate().map(|(i, c)| (&c.address, i)).collect();
     let deps: Vec<Vec<usize>> = changes
         .iter()
@@ -84,12 +86,12 @@ fn finish(
                 // A delete waits for the deletes of everything that needs this resource.
                 for (other, i) in &position {
                     let deleting = changes.get(*i).is_some_and(|o| o.action == Action::Delete);
-                    if deleting && reaches(&needs, other, &c.address) {
+                    if deleting && needs.reaches(other, &c.address) {
                         out.insert(*i);
                     }
                 }
             } else {
-                nearest_changed(&needs, &c.address, &position, &changes, &mut out, &mut BTreeSet::new());
+                out = needs.nearest_changed(&c.address, &position, &changes);
             }
             out.into_iter().collect()
         })
@@ -131,55 +133,75 @@ fn order_key(c: &Change) -> (bool, i32, Addr) {
     }
 }
 
-/// Address → what it depends on, from the file and from the records of what exists.
-fn dependencies(desired: &Desired, observed: &Observed) -> BTreeMap<Addr, Vec<Addr>> {
-    let mut out: BTreeMap<Addr, Vec<Addr>> = BTreeMap::new();
-    for r in &desired.resources {
-        out.entry(r.addr.clone()).or_default().extend(r.depends_on.iter().cloned());
-    }
-    for (a, r) in &observed.resources {
-        out.entry(a.clone()).or_default().extend(r.depends_on.iter().cloned());
-    }
-    out
+/// What depends on what, from the file and from the records of what exists (so that a
+/// resource gone from the file is still deleted in order): a petgraph with an edge from
+/// each resource to each resource it needs.
+struct Needs {
+    graph: DiGraph<Addr, ()>,
+    index: BTreeMap<Addr, NodeIndex>,
 }
 
-/// True when `from` depends on `to`, directly or not.
-fn reaches(needs: &BTreeMap<Addr, Vec<Addr>>, from: &Addr, to: &Addr) -> bool {
-    let mut stack = vec![from];
-    let mut seen = BTreeSet::new();
-    while let Some(a) = stack.pop() {
-        for d in needs.get(a).into_iter().flatten() {
-            if d == to {
-                return true;
+impl Needs {
+    fn new(desired: &Desired, observed: &Observed) -> Needs {
+        let mut needs = Needs { graph: DiGraph::new(), index: BTreeMap::new() };
+        let pairs = desired
+            .resources
+            .iter()
+            .map(|r| (&r.addr, &r.depends_on))
+            .chain(observed.resources.iter().map(|(a, r)| (a, &r.depends_on)));
+        for (addr, depends_on) in pairs {
+            let from = needs.node(addr);
+            for d in depends_on {
+                let to = needs.node(d);
+                needs.graph.update_edge(from, to, ());
             }
-            if seen.insert(d) {
-                stack.push(d);
-            }
+        }
+        needs
+    }
+
+    fn node(&mut self, addr: &Addr) -> NodeIndex {
+        if let Some(&i) = self.index.get(addr) {
+            return i;
+        }
+        let i = self.graph.add_node(addr.clone());
+        self.index.insert(addr.clone(), i);
+        i
+    }
+
+    /// True when `from` depends on `to`, directly or not.
+    fn reaches(&self, from: &Addr, to: &Addr) -> bool {
+        match (self.index.get(from), self.index.get(to)) {
+            (Some(&f), Some(&t)) if f != t => has_path_connecting(&self.graph, f, t, None),
+            _ => false,
         }
     }
-    false
-}
 
-/// The changes among `addr`'s dependencies that are nearest to it: a dependency with no
-/// change of its own is looked through.
-fn nearest_changed(
-    needs: &BTreeMap<Addr, Vec<Addr>>,
-    addr: &Addr,
-    position: &BTreeMap<&Addr, usize>,
-    changes: &[Change],
-    out: &mut BTreeSet<usize>,
-    seen: &mut BTreeSet<Addr>,
-) {
-    for d in needs.get(addr).into_iter().flatten() {
-        if !seen.insert(d.clone()) {
-            continue;
-        }
-        match position.get(d) {
-            Some(&i) if changes.get(i).is_some_and(|c| c.action != Action::Delete) => {
-                out.insert(i);
+    /// The changes among `addr`'s dependencies that are nearest to it: a dependency with
+    /// no change of its own (or only a delete) is looked through.
+    fn nearest_changed(
+        &self,
+        addr: &Addr,
+        position: &BTreeMap<&Addr, usize>,
+        changes: &[Change],
+    ) -> BTreeSet<usize> {
+        let mut out = BTreeSet::new();
+        let Some(&start) = self.index.get(addr) else { return out };
+        let mut stack = vec![start];
+        let mut seen = BTreeSet::from([start]);
+        while let Some(n) = stack.pop() {
+            for d in self.graph.neighbors(n) {
+                if !seen.insert(d) {
+                    continue;
+                }
+                match self.graph.node_weight(d).and_then(|a| position.get(a)) {
+                    Some(&i) if changes.get(i).is_some_and(|c| c.action != Action::Delete) => {
+                        out.insert(i);
+                    }
+                    _ => stack.push(d),
+                }
             }
-            _ => nearest_changed(needs, d, position, changes, out, seen),
         }
+        out
     }
 }
 
