@@ -26,6 +26,8 @@ pub struct AwsProvider {
     iam: aws_sdk_iam::Client,
     /// The account's artifact bucket in the region, named once the account is known.
     bucket: tokio::sync::OnceCell<String>,
+    /// The stack as its instances see it, for fetching a finished job's results.
+    agent: std::sync::OnceLock<agent::Agent>,
     /// Writes a job's first blobs (the binary knows the language and the runtime).
     setup: Option<std::sync::Arc<dyn crate::JobSetup>>,
     stack: String,
@@ -135,6 +137,7 @@ impl AwsProvider {
             sts: aws_sdk_sts::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
             bucket: tokio::sync::OnceCell::new(),
+            agent: std::sync::OnceLock::new(),
             setup,
             stack: stack.to_string(),
             cloud: cloud.to_string(),
@@ -156,8 +159,16 @@ impl Provider for AwsProvider {
     }
 
     fn finished(&self, job: &str, into: &std::path::Path) -> Result<Option<crate::local::JobRecord>, String> {
-        let url = format!("s3://{}/stacks/{}/{}", self.block_on(self.bucket())?, self.stack, self.cloud);
-        let agent = agent::Agent::connect_with(url.as_str(), self.s3.clone(), self.ec2.clone())?;
+        // apply asks every few seconds: one agent (and its runtime) for all of them.
+        let agent = match self.agent.get() {
+            Some(a) => a,
+            None => {
+                let url =
+                    format!("s3://{}/stacks/{}/{}", self.block_on(self.bucket())?, self.stack, self.cloud);
+                let made = agent::Agent::connect_with(url.as_str(), self.s3.clone(), self.ec2.clone())?;
+                self.agent.get_or_init(|| made)
+            }
+        };
         let Some(record) = agent.jobs()?.into_iter().find(|j| j.name == job) else { return Ok(None) };
         if !agent::is_over(&record) {
             return Ok(None);
