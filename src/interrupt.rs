@@ -40,7 +40,7 @@ pub fn install() {
         if again || !WALKING.load(Ordering::SeqCst) {
             stop_now();
         }
-        eprintln!(
+        errln!(
             "\nInterrupted: finishing the changes under way and starting no more (again to stop at once)."
         );
     });
@@ -51,9 +51,9 @@ fn stop_now() -> ! {
     match held {
         Some(path) => {
             let _ = std::fs::remove_file(path);
-            eprintln!("\nStopped. What was done is recorded; `gaform plan` shows what is left.");
+            errln!("\nStopped. What was done is recorded; `gaform plan` shows what is left.");
         }
-        None => eprintln!("\nDetached: what runs goes on; `gaform status` shows it."),
+        None => errln!("\nDetached: what runs goes on; `gaform status` shows it."),
     }
     std::process::exit(130);
 }

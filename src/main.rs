@@ -1,12 +1,16 @@
 //! The `gaform` command line: wiring only. Parsing, checking and formatting live in
 //! `gaform-compiler`; this crate reads files, renders results and sets exit codes.
 
+// Every line goes through `output`, which ends quietly on a closed pipe; `println!` panics.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+#[macro_use]
+mod output;
 mod cli;
 mod cmd;
 mod host;
 mod interrupt;
 mod job;
-mod output;
 mod progress;
 mod render;
 
@@ -44,10 +48,10 @@ fn main() -> ExitCode {
         cli::Command::Unlock(args) => cmd::status::unlock(&args),
         cli::Command::Head(args) => cmd::head::run(&args),
     };
-    match result {
+    match result.and_then(|code| output::failure().map_or(Ok(code), Err)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             ExitCode::from(error_code)
         }
     }

@@ -41,7 +41,7 @@ impl Progress {
                     "island {island}: resumed from its checkpoint at generation {generation}"
                 ));
             }
-            (event, None) => eprintln!("{}", line(&event, self.generations)),
+            (event, None) => errln!("{}", line(&event, self.generations)),
         }
     }
 

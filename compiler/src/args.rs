@@ -6,30 +6,36 @@ use crate::diag::{Diagnostic, Problems};
 use crate::ir;
 use crate::source::SourceFile;
 
-/// A strategy call, such as `sma_crossover(fast = 10, slow = 20)`.
-pub fn strategy(source: &SourceFile) -> Result<ir::Strategy, Vec<Diagnostic>> {
-    standalone(source, |checker, expr| checker.strategy(expr))
+/// What a value checked alone gives: the value and its warnings, or its errors.
+pub type Checked<T> = Result<(T, Vec<Diagnostic>), Vec<Diagnostic>>;
+
+/// A strategy call, such as `sma_crossover(fast = 10, slow = 20)`; with `data` (a name for
+/// the data and its bars), W0004 when the strategy cannot trade on it.
+pub fn strategy(source: &SourceFile, data: Option<(&str, usize)>) -> Checked<ir::Strategy> {
+    standalone(source, |checker, expr| checker.strategy(expr, data))
 }
 
 /// An amount of money, such as `$10000`.
 pub fn money(source: &SourceFile) -> Result<f64, Vec<Diagnostic>> {
-    standalone(source, |checker, expr| checker.money_value(expr))
+    standalone(source, |checker, expr| checker.money_value(expr)).map(|(v, _)| v)
 }
 
 /// A percentage, such as `0.1%`, as a fraction.
 pub fn percent(source: &SourceFile) -> Result<f64, Vec<Diagnostic>> {
-    standalone(source, |checker, expr| checker.percent_value(expr))
+    standalone(source, |checker, expr| checker.percent_value(expr)).map(|(v, _)| v)
 }
 
 fn standalone<T>(
     source: &SourceFile,
     check: impl FnOnce(&mut crate::check::Checker<'_>, &crate::ast::Expr) -> Option<T>,
-) -> Result<T, Vec<Diagnostic>> {
+) -> Checked<T> {
     let mut problems = Problems::default();
     let value = crate::parse::expression(source, &mut problems)
         .and_then(|expr| crate::check::standalone(&mut problems, |checker| check(checker, &expr)));
+    let errors = problems.has_errors();
+    let diagnostics = problems.finish(source.text.len());
     match value {
-        Some(v) if !problems.has_errors() => Ok(v),
-        _ => Err(problems.finish(source.text.len())),
+        Some(v) if !errors => Ok((v, diagnostics)),
+        _ => Err(diagnostics),
     }
 }

@@ -19,11 +19,19 @@ pub mod trivia;
 use diag::{Diagnostic, Problems};
 use source::SourceFile;
 
+/// What a host found in a job's data file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DataFile {
+    /// How many bars (rows) it holds, when the host counted them: a strategy that needs
+    /// more can never trade (W0004).
+    pub bars: Option<usize>,
+}
+
 /// What the compiler asks of its host: the only IO a check needs.
 pub trait Host {
-    /// `Ok` when `path` (as written in a job, relative to the `.gaf` file) is a readable
-    /// OHLCV CSV; otherwise why not, as a phrase (`is missing`, `has no Close column`).
-    fn probe_data(&self, path: &str) -> Result<(), String>;
+    /// What `path` (as written in a job, relative to the `.gaf` file) holds when it is a
+    /// readable OHLCV CSV; otherwise why not, as a phrase (`is missing`, `has no Close column`).
+    fn probe_data(&self, path: &str) -> Result<DataFile, String>;
 
     /// A digest of the data file's bytes, so that a plan can tell new data from old; `None`
     /// when the host cannot read it (the job's attributes then name the path only).
@@ -36,8 +44,8 @@ pub trait Host {
 pub struct NoHost;
 
 impl Host for NoHost {
-    fn probe_data(&self, _path: &str) -> Result<(), String> {
-        Ok(())
+    fn probe_data(&self, _path: &str) -> Result<DataFile, String> {
+        Ok(DataFile::default())
     }
 }
 

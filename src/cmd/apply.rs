@@ -42,9 +42,9 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
         }
         None => {
             let plan = make(&stack, false)?;
-            print!("{}", render::human(&plan, colour_wanted()));
+            out!("{}", render::human(&plan, colour_wanted()));
             if !plan.is_empty() && !args.auto_approve && !confirm("apply")? {
-                println!("\nApply cancelled.");
+                outln!("\nApply cancelled.");
                 return Ok(ExitCode::FAILURE);
             }
             plan
@@ -60,14 +60,14 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
         // Nothing to do because the jobs are done: show what they found.
         for job in stack.local.stack().jobs()? {
             if let (JobStatus::Finished, Some(summary)) = (&job.status, &job.summary) {
-                println!("\n{} finished earlier with this spec (`gaform destroy` or a changed spec runs it again):\n{summary}", job.address);
+                outln!("\n{} finished earlier with this spec (`gaform destroy` or a changed spec runs it again):\n{summary}", job.address);
             }
         }
     }
     if args.detach {
         let running = running_jobs(&stack)?;
         if !running.is_empty() {
-            println!(
+            outln!(
                 "\nJobs running detached: {}. See `gaform status {}` and `gaform logs JOB {}`.",
                 running.join(", "),
                 file.display(),
@@ -93,7 +93,7 @@ fn follow_remote(stack: &Stack) -> Result<ExitCode, String> {
     if remote.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    println!("\nWaiting for {} on their instances (Ctrl-C detaches; the run goes on):", remote.join(", "));
+    outln!("\nWaiting for {} on their instances (Ctrl-C detaches; the run goes on):", remote.join(", "));
     let mut ok = true;
     for name in remote {
         let into = std::env::current_dir().map_err(|e| e.to_string())?.join("results").join(&name);
@@ -104,15 +104,15 @@ fn follow_remote(stack: &Stack) -> Result<ExitCode, String> {
             std::thread::sleep(Duration::from_secs(2));
         };
         match &record.status {
-            JobStatus::Finished => println!(
+            JobStatus::Finished => outln!(
                 "\n{}\nresults fetched into {}",
                 record.summary.as_deref().unwrap_or(&name),
                 into.display()
             ),
-            JobStatus::TimedOut => println!("\n{name}: stopped by its max_runtime"),
+            JobStatus::TimedOut => outln!("\n{name}: stopped by its max_runtime"),
             JobStatus::Failed { reason } => {
                 ok = false;
-                println!("\n{name}: failed: {reason}");
+                outln!("\n{name}: failed: {reason}");
             }
             JobStatus::Running => {}
         }
@@ -129,12 +129,12 @@ pub fn destroy(args: &DestroyArgs) -> Result<ExitCode, String> {
     let lock = Lock::acquire(stack.local.stack(), "destroy")?;
     crate::interrupt::holding(Some(stack.local.stack().lock_file()));
     let plan = make(&stack, true)?;
-    print!("{}", render::human(&plan, colour_wanted()));
+    out!("{}", render::human(&plan, colour_wanted()));
     if plan.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
     if !args.auto_approve && !confirm("destroy")? {
-        println!("\nDestroy cancelled.");
+        outln!("\nDestroy cancelled.");
         return Ok(ExitCode::FAILURE);
     }
     let ok = run_walk(&stack, &plan, usize::from(args.parallelism), "Destroy")?;
@@ -188,7 +188,7 @@ fn refuse_if_stale(stack: &Stack, plan: &Plan) -> Result<(), String> {
 }
 
 fn confirm(what: &str) -> Result<bool, String> {
-    print!("\nDo you want to {what} these changes?\n  Only 'yes' will be accepted (or pass --auto-approve).\n\n  Enter a value: ");
+    out!("\nDo you want to {what} these changes?\n  Only 'yes' will be accepted (or pass --auto-approve).\n\n  Enter a value: ");
     std::io::stdout().flush().map_err(|e| e.to_string())?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the answer: {e}"))?;
@@ -200,7 +200,7 @@ fn run_walk(stack: &Stack, plan: &Plan, parallelism: usize, what: &str) -> Resul
     if plan.is_empty() {
         return Ok(true);
     }
-    println!();
+    outln!();
     let bar = std::io::stdout().is_terminal().then(|| {
         let bar = ProgressBar::new(plan.resource_changes.len() as u64);
         if let Ok(style) = ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} changes") {
@@ -210,7 +210,7 @@ fn run_walk(stack: &Stack, plan: &Plan, parallelism: usize, what: &str) -> Resul
     });
     let say = |line: String| match &bar {
         Some(bar) => bar.println(line),
-        None => println!("{line}"),
+        None => outln!("{line}"),
     };
     let on_event = |change: &Change, event: Event| match event {
         Event::Started { .. } => say(format!("{}: {}...", change.address, verbs(change.action).0)),
@@ -272,7 +272,7 @@ fn run_walk(stack: &Stack, plan: &Plan, parallelism: usize, what: &str) -> Resul
         }
     }
     if interrupted > 0 {
-        println!(
+        outln!(
             "\n{what} interrupted: {interrupted} change(s) not started; {} added, {} changed, {} destroyed. \
              What was done is recorded: `gaform plan {}` shows what is left.",
             counts[0],
@@ -282,13 +282,15 @@ fn run_walk(stack: &Stack, plan: &Plan, parallelism: usize, what: &str) -> Resul
         );
         Ok(false)
     } else if failed == 0 {
-        println!(
+        outln!(
             "\n{what} complete! Resources: {} added, {} changed, {} destroyed.",
-            counts[0], counts[1], counts[2]
+            counts[0],
+            counts[1],
+            counts[2]
         );
         Ok(true)
     } else {
-        println!(
+        outln!(
             "\n{what} failed: {failed} change(s) failed, {skipped} skipped; {} added, {} changed, {} destroyed. \
              What was done is recorded: `gaform plan {}` shows what is left.",
             counts[0],
@@ -328,7 +330,7 @@ fn follow(stack: &Stack) -> Result<ExitCode, String> {
     if names.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    println!("\nFollowing {} (Ctrl-C detaches; the run goes on, see `gaform status`):", names.join(", "));
+    outln!("\nFollowing {} (Ctrl-C detaches; the run goes on, see `gaform status`):", names.join(", "));
     let dir = stack.local.stack().clone();
     let mut offsets: BTreeMap<String, u64> = BTreeMap::new();
     let mut finals: BTreeMap<String, JobRecord> = BTreeMap::new();
@@ -397,12 +399,12 @@ fn follow(stack: &Stack) -> Result<ExitCode, String> {
     for (name, record) in &finals {
         match &record.status {
             JobStatus::Finished => {
-                println!("\n{}", record.summary.as_deref().unwrap_or(name));
+                outln!("\n{}", record.summary.as_deref().unwrap_or(name));
             }
-            JobStatus::TimedOut => println!("\n{name}: stopped by its max_runtime; its checkpoints are kept"),
+            JobStatus::TimedOut => outln!("\n{name}: stopped by its max_runtime; its checkpoints are kept"),
             JobStatus::Failed { reason } => {
                 ok = false;
-                println!("\n{name}: failed: {reason}\n  see `gaform logs {name} {}`", stack.file.display());
+                outln!("\n{name}: failed: {reason}\n  see `gaform logs {name} {}`", stack.file.display());
             }
             JobStatus::Running => {}
         }
@@ -423,9 +425,9 @@ fn print_new_lines(log: &Path, offset: &mut u64, prefix: &str) {
     let end = text.rfind('\n').map_or(0, |i| i + 1);
     for line in text.get(..end).unwrap_or("").lines() {
         if prefix.is_empty() {
-            println!("  {line}");
+            outln!("  {line}");
         } else {
-            println!("  [{prefix}] {line}");
+            outln!("  [{prefix}] {line}");
         }
     }
     *offset += end as u64;

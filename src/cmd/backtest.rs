@@ -13,25 +13,30 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode, String> {
     let value = |name: &str, text: &str| SourceFile::new(format!("--{name}"), text);
     let (strategy_src, cash_src, commission_src) =
         (value("strategy", &args.strategy), value("cash", &args.cash), value("commission", &args.commission));
-    let strategy = gaform_compiler::args::strategy(&strategy_src);
+    // Loaded first, so that the strategy is checked against the data's length (W0004).
+    let data = gaform_runtime::data::load(&args.data);
+    let data_name = args.data.display().to_string();
+    let bars = data.as_ref().ok().map(|d| (data_name.as_str(), d.len()));
+    let strategy = gaform_compiler::args::strategy(&strategy_src, bars);
     let cash = gaform_compiler::args::money(&cash_src);
     let commission = gaform_compiler::args::percent(&commission_src);
+    let colour = diagnostics::colour_wanted();
     let mut failed = false;
-    for (source, errors) in [
-        (&strategy_src, strategy.as_ref().err()),
-        (&cash_src, cash.as_ref().err()),
-        (&commission_src, commission.as_ref().err()),
+    for (source, found) in [
+        (&strategy_src, strategy.as_ref().map_or_else(|e| e.as_slice(), |(_, warnings)| warnings.as_slice())),
+        (&cash_src, cash.as_ref().err().map_or(&[][..], Vec::as_slice)),
+        (&commission_src, commission.as_ref().err().map_or(&[][..], Vec::as_slice)),
     ] {
-        if let Some(errors) = errors {
-            eprint!("{}", diagnostics::human(source, errors, diagnostics::colour_wanted()));
-            failed = true;
+        if !found.is_empty() {
+            err!("{}", diagnostics::human(source, found, colour));
+            failed |= found.iter().any(|d| d.is_error());
         }
     }
-    let (Ok(strategy), Ok(cash), Ok(commission), false) = (strategy, cash, commission, failed) else {
+    let (Ok((strategy, _)), Ok(cash), Ok(commission), false) = (strategy, cash, commission, failed) else {
         return Ok(ExitCode::FAILURE);
     };
     let fail = |message: String| {
-        eprintln!("error: {message}");
+        errln!("error: {message}");
         Ok(ExitCode::FAILURE)
     };
     let strategy = match crate::job::fixed_strategy(&strategy) {
@@ -41,7 +46,7 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode, String> {
     if cash <= 0.0 || !(0.0..1.0).contains(&commission) {
         return fail("--cash must be above $0 and --commission in [0%, 100%)".into());
     }
-    let data = match gaform_runtime::data::load(&args.data) {
+    let data = match data {
         Ok(d) => d,
         Err(e) => return fail(e.to_string()),
     };
@@ -59,8 +64,8 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode, String> {
         trades: args.trades.then_some(report.trades.as_slice()),
     };
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string(&out).map_err(|e| e.to_string())?),
-        Format::Human => print!("{}", human(&out)),
+        Format::Json => outln!("{}", serde_json::to_string(&out).map_err(|e| e.to_string())?),
+        Format::Human => out!("{}", human(&out)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,12 +7,10 @@ use crate::render::diagnostics;
 use gaform_compiler::diag::Severity;
 use gaform_compiler::source::SourceFile;
 use gaform_compiler::CheckOptions;
-use std::io::Write;
 use std::process::ExitCode;
 
 pub fn run(args: &CheckArgs) -> Result<ExitCode, String> {
     let mut failed = false;
-    let stdout = std::io::stdout();
     for path in &args.files {
         let text = match std::fs::read(path) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
@@ -21,9 +19,9 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, String> {
                 match args.format {
                     // Still one object per file: tools count on it.
                     Format::Json => {
-                        println!("{}", diagnostics::json_unreadable(&path.display().to_string(), &message))
+                        outln!("{}", diagnostics::json_unreadable(&path.display().to_string(), &message))
                     }
-                    Format::Human => eprintln!("error: {message}"),
+                    Format::Human => errln!("error: {message}"),
                 }
                 failed = true;
                 continue;
@@ -39,14 +37,10 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, String> {
             }
         }
         failed |= found.iter().any(|d| d.is_error());
-        let mut out = stdout.lock();
-        let written = match args.format {
-            Format::Json => writeln!(out, "{}", diagnostics::json(&source, &found)),
-            Format::Human => {
-                write!(out, "{}", diagnostics::human(&source, &found, diagnostics::colour_wanted()))
-            }
-        };
-        written.map_err(|e| format!("cannot write output: {e}"))?;
+        match args.format {
+            Format::Json => outln!("{}", diagnostics::json(&source, &found)),
+            Format::Human => out!("{}", diagnostics::human(&source, &found, diagnostics::colour_wanted())),
+        }
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

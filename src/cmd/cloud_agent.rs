@@ -53,17 +53,17 @@ pub fn worker(
                 }
             }
             if !mine.is_empty() {
-                println!("{me}: job {} islands {mine:?}", job.name);
+                outln!("{me}: job {} islands {mine:?}", job.name);
                 let store = agent.store(&job.name)?;
                 let generations = job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
-                let say = |e: ga::Event| println!("{}", crate::progress::line(&e, generations));
+                let say = |e: ga::Event| outln!("{}", crate::progress::line(&e, generations));
                 ga::run_islands(&store, &mine, Patience(Duration::from_secs(patience)), Some(&pool), &say)
                     .map_err(|e| format!("job {} islands {mine:?}: {e}", job.name))?;
             }
             done.insert(run);
         }
         if seen_running && jobs.iter().all(agent::is_over) {
-            println!("{me}: the jobs of compute `{compute}` are over");
+            outln!("{me}: the jobs of compute `{compute}` are over");
             return Ok(ExitCode::SUCCESS);
         }
         std::thread::sleep(TICK);
@@ -92,17 +92,17 @@ pub fn head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCod
                 agent.upload_results(&job.name, &dir)?;
                 let _ = std::fs::remove_dir_all(&dir);
                 agent.write_job(&job)?;
-                println!("{}: finished", job.address);
+                outln!("{}: finished", job.address);
             } else if super::head::stop_if_over_time(&mut job).is_some() {
                 agent.write_job(&job)?;
-                println!("{}: stopped by max_runtime", job.address);
+                outln!("{}: stopped by max_runtime", job.address);
             }
         }
         let over =
             agent.jobs()?.iter().filter(|j| j.group.compute() == Some(compute.as_str())).all(agent::is_over);
         if seen_running && over {
             let n = agent.terminate_compute(&stack, &cloud, &compute, Some(&me))?;
-            println!("compute.{compute}: its jobs are over; terminated {n} instance(s)");
+            outln!("compute.{compute}: its jobs are over; terminated {n} instance(s)");
             return Ok(ExitCode::SUCCESS);
         }
         std::thread::sleep(TICK);

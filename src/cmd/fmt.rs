@@ -17,11 +17,11 @@ pub fn run(args: &FmtArgs) -> Result<ExitCode, String> {
         match outcome {
             Ok(Outcome::Unchanged) => {}
             Ok(Outcome::WouldChange) => {
-                println!("{}", path.display());
+                outln!("{}", path.display());
                 failed = true;
             }
             Err(message) => {
-                eprint!("{message}");
+                err!("{message}");
                 failed = true;
             }
         }
@@ -67,9 +67,7 @@ fn stdin_to_stdout(check: bool) -> Result<Outcome, String> {
     if check {
         return Ok(if before == after { Outcome::Unchanged } else { Outcome::WouldChange });
     }
-    std::io::stdout()
-        .write_all(after.as_bytes())
-        .map_err(|e| format!("error: cannot write output: {e}\n"))?;
+    out!("{after}");
     Ok(Outcome::Unchanged)
 }
 

@@ -32,12 +32,12 @@ pub fn run(args: &HeadArgs) -> Result<ExitCode, String> {
     let compute = address.compute().ok_or_else(|| format!("{address} is not a compute's head"))?.to_string();
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;
     let provider = LocalProvider::new(stack.clone(), exe, Default::default(), None);
-    println!("{address}: pid {} tends compute `{compute}`", me.me.pid);
+    outln!("{address}: pid {} tends compute `{compute}`", me.me.pid);
     let mut seen_running = false;
     let mut idle_since = Instant::now();
     loop {
         if !me.is_current(&stack) {
-            println!("{address}: replaced or removed; exiting");
+            outln!("{address}: replaced or removed; exiting");
             return Ok(ExitCode::SUCCESS);
         }
         let jobs: Vec<JobRecord> = stack
@@ -196,7 +196,7 @@ fn terminate(
     }
     stack.remove_instance(&me.record.address, me.record.index)?;
     stack.event(None, &format!("compute.{compute}: terminated ({why})"));
-    println!("compute.{compute}: terminated ({why})");
+    outln!("compute.{compute}: terminated ({why})");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,7 +3,6 @@
 
 use super::stack::{self, LoadError, Stack};
 use crate::cli::PlanArgs;
-use crate::output::emit;
 use gaform_compiler::plan::{self, render, Plan};
 use std::process::ExitCode;
 
@@ -22,12 +21,12 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, String> {
         gaform_providers::state::write_atomically(out, &bytes)?;
     }
     if args.json {
-        emit(&format!("{}\n", serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?))?;
+        outln!("{}", serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?);
     } else {
-        emit(&render::human(&plan, crate::render::diagnostics::colour_wanted()))?;
+        out!("{}", render::human(&plan, crate::render::diagnostics::colour_wanted()));
         if let Some(out) = &args.out {
             if !plan.is_empty() {
-                println!(
+                outln!(
                     "\nSaved the plan to {0}. To carry out exactly these actions, run:\n  gaform apply {0}",
                     out.display()
                 );

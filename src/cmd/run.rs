@@ -25,7 +25,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
     let checked =
         gaform_compiler::check(&source, &FileHost::new(base.clone()), &CheckOptions { data_errors: true });
     if !checked.diagnostics.is_empty() {
-        eprint!("{}", diagnostics::human(&source, &checked.diagnostics, diagnostics::colour_wanted()));
+        err!("{}", diagnostics::human(&source, &checked.diagnostics, diagnostics::colour_wanted()));
     }
     let Some(program) = checked.program.filter(|_| !checked.diagnostics.iter().any(|d| d.is_error())) else {
         return Ok(ExitCode::FAILURE);
@@ -40,9 +40,9 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
     let store = LocalDir::new(&store_dir);
     open_run(&store, &store_dir, &config, &csv, &data_path)?;
     if args.prepare {
-        println!("prepared {} in {}; start each island with:", config.name, store_dir.display());
+        outln!("prepared {} in {}; start each island with:", config.name, store_dir.display());
         for island in 0..config.islands {
-            println!("  gaform worker --store {} --island {island}", store_dir.display());
+            outln!("  gaform worker --store {} --island {island}", store_dir.display());
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -60,7 +60,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
     let seconds = started.elapsed().as_secs_f64();
     let outcome = ga::gather(&store).map_err(|e| e.to_string())?;
     results::write(&out, &outcome).map_err(|e| e.to_string())?;
-    print!("{}", summary(&outcome, &out, seconds));
+    out!("{}", summary(&outcome, &out, seconds));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -56,7 +56,7 @@ pub fn load(file: &Path) -> Result<Stack, LoadError> {
     let host = FileHost::new(base.clone());
     let checked = gaform_compiler::check(&source, &host, &CheckOptions { data_errors: true });
     if !checked.diagnostics.is_empty() {
-        eprint!("{}", diagnostics::human(&source, &checked.diagnostics, diagnostics::colour_wanted()));
+        err!("{}", diagnostics::human(&source, &checked.diagnostics, diagnostics::colour_wanted()));
     }
     let Some(program) = checked.program.filter(|_| !checked.diagnostics.iter().any(|d| d.is_error())) else {
         return Err(LoadError::Reported);

@@ -3,7 +3,6 @@
 
 use super::stack::stack_dir;
 use crate::cli::{LogsArgs, StackArgs};
-use crate::output::emit;
 use gaform_compiler::plan::JobStatus;
 use gaform_providers::local::records::{now, timestamp};
 use gaform_providers::local::{clear_stale, StackDir};
@@ -17,11 +16,7 @@ pub fn status(args: &StackArgs) -> Result<ExitCode, String> {
     let stack = stack_dir(&file);
     let mut out = String::new();
     if stack.stack()?.is_none() {
-        emit(&format!(
-            "{}: nothing is provisioned (run `gaform apply {}`)\n",
-            file.display(),
-            file.display()
-        ))?;
+        outln!("{}: nothing is provisioned (run `gaform apply {}`)", file.display(), file.display());
         return Ok(ExitCode::SUCCESS);
     }
     let _ = writeln!(out, "stack {} (records in {})", file.display(), stack.root().display());
@@ -67,7 +62,7 @@ pub fn status(args: &StackArgs) -> Result<ExitCode, String> {
         };
         let _ = writeln!(out, "    {:<40} {:<12} {detail}", j.address, j.status.word());
     }
-    emit(&out)?;
+    out!("{out}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -77,7 +72,7 @@ pub fn logs(args: &LogsArgs) -> Result<ExitCode, String> {
     let log = stack.job_log(&args.job);
     match std::fs::read_to_string(&log) {
         Ok(text) => {
-            emit(&text)?;
+            out!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -98,7 +93,7 @@ pub fn logs(args: &LogsArgs) -> Result<ExitCode, String> {
 
 pub fn unlock(args: &StackArgs) -> Result<ExitCode, String> {
     let file = file_or_only(args.file.as_deref())?;
-    println!("{}", clear_stale(&stack_dir(&file))?);
+    outln!("{}", clear_stale(&stack_dir(&file))?);
     Ok(ExitCode::SUCCESS)
 }
 

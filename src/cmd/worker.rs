@@ -79,12 +79,12 @@ fn instance(
         .num_threads(threads)
         .build()
         .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
-    println!("{}: pid {}, {threads} thread(s)", address.instance(index), me.me.pid);
+    outln!("{}: pid {}, {threads} thread(s)", address.instance(index), me.me.pid);
     let mut done: Option<(String, f64)> = None;
     let mut orphan_since: Option<Instant> = None;
     loop {
         if !me.is_current(stack) {
-            println!("{}: replaced or removed; exiting", address.instance(index));
+            outln!("{}: replaced or removed; exiting", address.instance(index));
             return Ok(ExitCode::SUCCESS);
         }
         if let Some(job) = agent::running_job(stack, address)? {
@@ -111,7 +111,7 @@ fn instance(
                     // The head sees the slot die and starts a replacement, which resumes.
                     let message =
                         format!("{}: islands {islands:?} of {}: {e}\n", address.instance(index), job.name);
-                    eprint!("{message}");
+                    err!("{message}");
                     if let Ok(mut f) = log.lock() {
                         let _ = f.write_all(message.as_bytes());
                     }
@@ -123,7 +123,7 @@ fn instance(
         if agent::head_alive(stack, &compute) {
             orphan_since = None;
         } else if orphan_since.get_or_insert_with(Instant::now).elapsed() > ORPHAN_GRACE {
-            println!("{}: the head of compute `{compute}` is gone; exiting", address.instance(index));
+            outln!("{}: the head of compute `{compute}` is gone; exiting", address.instance(index));
             if me.is_current(stack) {
                 let _ = stack.remove_instance(address, index);
             }

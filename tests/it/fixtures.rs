@@ -87,11 +87,20 @@ fn examples_have_no_warnings_but_the_production_budget() {
 
 #[test]
 fn rendered_diagnostics() {
-    insta::glob!("../fixtures", "invalid/*.gaf", |path| {
+    rendered("rendered_diagnostics", "invalid/*.gaf");
+}
+
+#[test]
+fn rendered_warnings() {
+    rendered("rendered_warnings", "warnings/*.gaf");
+}
+
+fn rendered(name: &str, pattern: &str) {
+    insta::glob!("../fixtures", pattern, |path| {
         let file = rel(path);
         let text = std::fs::read_to_string(path).expect("fixture");
         let out = gaform(&["check", &file], None);
         let rendered = String::from_utf8(out.stdout).expect("utf-8");
-        insta::assert_snapshot!(format!("----- SOURCE\n{text}\n----- DIAGNOSTICS\n{rendered}"));
+        insta::assert_snapshot!(name, format!("----- SOURCE\n{text}\n----- DIAGNOSTICS\n{rendered}"));
     });
 }

@@ -13,6 +13,8 @@ mod fmt;
 mod fuzz;
 #[cfg(feature = "aws")]
 mod moto;
+mod pipes;
 mod plan;
 mod run;
 mod support;
+mod warm_up;

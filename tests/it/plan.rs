@@ -7,14 +7,14 @@ use gaform_compiler::plan::{
     self, render, Addr, Desired, Instance, JobStatus, Kind, Observed, ObservedResource,
 };
 use gaform_compiler::source::SourceFile;
-use gaform_compiler::{CheckOptions, Host};
+use gaform_compiler::{CheckOptions, DataFile, Host};
 
 /// Data digests that do not change when a data file is re-downloaded with the same bytes.
 struct FixedDigest;
 
 impl Host for FixedDigest {
-    fn probe_data(&self, _path: &str) -> Result<(), String> {
-        Ok(())
+    fn probe_data(&self, _path: &str) -> Result<DataFile, String> {
+        Ok(DataFile::default())
     }
 
     fn data_digest(&self, path: &str) -> Option<String> {

@@ -45,11 +45,10 @@ impl Checker<'_> {
         let workers = compute.as_ref().map_or(0, |c| self.worker_group_of(block, c.value, f.attr("workers")));
         let data_attr = self.required(&f, "data", "\"data/GOOG.csv\"");
         let data = self.string(data_attr);
-        if let Some(d) = &data {
-            self.probe_data(&d.value, d.span);
-        }
+        let bars = data.as_ref().and_then(|d| self.probe_data(&d.value, d.span));
         let strategy = self.required(&f, "strategy", "sma_crossover(fast = 2..50, slow = 10..200)");
-        let strategy = strategy.and_then(|s| self.strategy(&s.value));
+        let on = data.as_ref().zip(bars).map(|(d, bars)| (d.value.as_str(), bars));
+        let strategy = strategy.and_then(|s| self.strategy(&s.value, on));
         let fitness = match f.attr("fitness") {
             Some(a) => self.fitness(&a.value),
             None => Some(Fitness::Metric(Metric::Sharpe)),
@@ -249,20 +248,19 @@ impl Checker<'_> {
         }
     }
 
-    fn probe_data(&mut self, path: &str, span: Span) {
-        if let Err(why) = self.host.probe_data(path) {
-            let d = Diagnostic::new(
-                Code::E0014,
-                format!("data file `{path}` {why}"),
-                span,
-                "no OHLCV data here",
-            )
+    /// Reports a missing or malformed data file (E0014); its bars when the host counted them.
+    fn probe_data(&mut self, path: &str, span: Span) -> Option<usize> {
+        let why = match self.host.probe_data(path) {
+            Ok(file) => return file.bars,
+            Err(why) => why,
+        };
+        let d = Diagnostic::new(Code::E0014, format!("data file `{path}` {why}"), span, "no OHLCV data here")
             .with_help(
                 "paths are relative to the .gaf file; the CSV needs Open, High, Low and Close columns",
             );
-            let d = if self.options.data_errors { d } else { d.into_warning() };
-            self.report(d);
-        }
+        let d = if self.options.data_errors { d } else { d.into_warning() };
+        self.report(d);
+        None
     }
 
     fn migration(&mut self, f: &super::fields::Fields<'_>, population: Option<u64>) -> Migration {
@@ -285,7 +283,9 @@ impl Checker<'_> {
         Migration { every, count: count.map_or(2, |c| c.value) }
     }
 
-    pub(crate) fn strategy(&mut self, expr: &Expr) -> Option<Strategy> {
+    /// A strategy call; with `data` (its path and bars), W0004 when its warm-up leaves no
+    /// room for a trade.
+    pub(crate) fn strategy(&mut self, expr: &Expr, data: Option<(&str, usize)>) -> Option<Strategy> {
         let (which, args) =
             self.call(expr, "strategy", STRATEGIES, "sma_crossover(fast = 2..50, slow = 10..200)")?;
         let ranges: Vec<(ParamRange, Span)> = args
@@ -356,6 +356,13 @@ impl Checker<'_> {
             }
             _ => return None,
         };
+        if ok {
+            if let Some(data) = data {
+                let spans: Vec<(&str, Span)> =
+                    names.iter().zip(&ranges).map(|((name, _, _), (_, span))| (*name, *span)).collect();
+                self.room_to_trade(&strategy, &spans, data);
+            }
+        }
         ok.then_some(strategy)
     }
 

@@ -10,6 +10,7 @@ mod fields;
 mod fitness;
 mod job;
 mod value;
+mod warm_up;
 
 use crate::ast::{Attribute, Block};
 use crate::diag::{Code, Diagnostic, Problems};

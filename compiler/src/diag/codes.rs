@@ -23,11 +23,12 @@ pub enum Code {
     W0001,
     W0002,
     W0003,
+    W0004,
 }
 
 impl Code {
     /// Every code, in order.
-    pub const ALL: [Code; 17] = [
+    pub const ALL: [Code; 18] = [
         Code::E0001,
         Code::E0002,
         Code::E0003,
@@ -45,6 +46,7 @@ impl Code {
         Code::W0001,
         Code::W0002,
         Code::W0003,
+        Code::W0004,
     ];
 
     /// The code as written in docs and output (`E0007`).
@@ -81,6 +83,7 @@ impl Code {
             Code::W0001 => ("W0001", "at max scale the budget runs out before its period ends"),
             Code::W0002 => ("W0002", "head node on spot"),
             Code::W0003 => ("W0003", "a block or let that nothing references"),
+            Code::W0004 => ("W0004", "the strategy's warm-up leaves no room for a trade in its data"),
         }
     }
 }

@@ -44,6 +44,11 @@ pub struct ParamRange {
     pub hi: i64,
 }
 
+/// Bars a strategy needs from its first decision on for one closed trade: the entry signal
+/// at a bar's close, its fill at the next open, the exit signal at that bar's close at the
+/// earliest, and the exit's fill at the open after (BACKTEST.md's order conventions).
+pub const BARS_FOR_A_TRADE: i64 = 3;
+
 /// The strategy whose parameters the GA evolves.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Strategy {
@@ -53,6 +58,20 @@ pub enum Strategy {
     RsiReversion { period: ParamRange, lower: ParamRange, upper: ParamRange },
     /// Enter above the `lookback`-bar high, exit below the `exit`-bar low.
     Breakout { lookback: ParamRange, exit: ParamRange },
+}
+
+impl Strategy {
+    /// The parameters that delay the strategy's first decision, each with an offset: it
+    /// first decides on (0-based) bar `max(value + offset)`, once every indicator is defined,
+    /// as backtesting.py starts `next()`. The runtime's `Strategy::first_decision` is the
+    /// same rule for one genome (a test keeps the two in step).
+    pub fn warm_up(&self) -> Vec<(&'static str, ParamRange, i64)> {
+        match *self {
+            Strategy::SmaCrossover { fast, slow } => vec![("fast", fast, 0), ("slow", slow, 0)],
+            Strategy::RsiReversion { period, .. } => vec![("period", period, 1)],
+            Strategy::Breakout { lookback, exit } => vec![("lookback", lookback, 1), ("exit", exit, 1)],
+        }
+    }
 }
 
 keyword_enum!(/// A backtest metric a fitness expression can use.

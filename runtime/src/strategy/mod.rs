@@ -36,6 +36,18 @@ impl std::fmt::Display for Strategy {
     }
 }
 
+impl Strategy {
+    /// The first (0-based) bar the strategy decides on: one after every indicator is
+    /// defined, as backtesting.py starts `next()`. The compiler's W0004 uses the same rule.
+    pub fn first_decision(&self) -> usize {
+        match *self {
+            Strategy::SmaCrossover { fast, slow } => fast.max(slow).max(1),
+            Strategy::RsiReversion { period, .. } => period + 1,
+            Strategy::Breakout { lookback, exit } => lookback.max(exit) + 1,
+        }
+    }
+}
+
 /// Indicator series of one data set, computed once per (indicator, period) and shared by
 /// every strategy evaluated on it: `prepare` what a batch of strategies needs (mutably,
 /// once), then evaluate them from any number of threads through `signals` (shared).
@@ -82,24 +94,20 @@ impl<'d> Indicators<'d> {
 
     /// `strategy`'s signals, if `prepare` has computed its indicators.
     pub fn signals(&self, strategy: &Strategy) -> Option<Signals<'_>> {
-        Some(match *strategy {
-            Strategy::SmaCrossover { fast, slow } => Signals::new(
-                Kind::Cross(Cross { fast: self.sma.get(&fast)?, slow: self.sma.get(&slow)? }),
-                &[fast.saturating_sub(1), slow.saturating_sub(1)],
-            ),
-            Strategy::RsiReversion { period, lower, upper } => Signals::new(
-                Kind::Rsi(Rsi { rsi: self.rsi.get(&period)?, lower: lower as f64, upper: upper as f64 }),
-                &[period],
-            ),
-            Strategy::Breakout { lookback, exit } => Signals::new(
-                Kind::Channel(Channel {
-                    close: &self.data.close,
-                    top: self.highest.get(&lookback)?,
-                    bottom: self.lowest.get(&exit)?,
-                }),
-                &[lookback, exit],
-            ),
-        })
+        let kind = match *strategy {
+            Strategy::SmaCrossover { fast, slow } => {
+                Kind::Cross(Cross { fast: self.sma.get(&fast)?, slow: self.sma.get(&slow)? })
+            }
+            Strategy::RsiReversion { period, lower, upper } => {
+                Kind::Rsi(Rsi { rsi: self.rsi.get(&period)?, lower: lower as f64, upper: upper as f64 })
+            }
+            Strategy::Breakout { lookback, exit } => Kind::Channel(Channel {
+                close: &self.data.close,
+                top: self.highest.get(&lookback)?,
+                bottom: self.lowest.get(&exit)?,
+            }),
+        };
+        Some(Signals { kind, first_decision: strategy.first_decision() })
     }
 }
 
@@ -222,10 +230,6 @@ impl<'a> Signals<'a> {
             kind: Kind::Rsi(Rsi { rsi: &[], lower: f64::NAN, upper: f64::NAN }),
             first_decision: usize::MAX,
         }
-    }
-
-    fn new(kind: Kind<'a>, first_defined: &[usize]) -> Signals<'a> {
-        Signals { kind, first_decision: first_defined.iter().max().map_or(1, |m| m + 1) }
     }
 
     /// Runs `f` on the concrete signal source, so the caller's loop is specialised for it.
