@@ -15,6 +15,8 @@ mod fuzz;
 mod moto;
 mod pipes;
 mod plan;
+#[cfg(feature = "aws")]
+mod provision;
 mod run;
 mod support;
 mod warm_up;

@@ -1,11 +1,12 @@
 //! moto's EC2 emulator for the aws tests: one server per test on a free loopback port (so
 //! parallel tests never see each other's resources), and an independent client (boto3,
-//! from the same venv) to list what gaform made. `.ci/run` installs moto in target/moto.
+//! from the same venv) to list what gaform made. The tests install moto into target/moto
+//! themselves on first use (`provision`); `GAFORM_MOTO_VENV` names a venv of one's own.
 
-use crate::support::root;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// A running moto server, stopped when dropped.
@@ -14,18 +15,26 @@ pub struct Moto {
     pub port: u16,
 }
 
+/// What the venv holds: moto's server at the version the tests were written against, and
+/// boto3 as the independent client. A change here reinstalls the venv.
+const REQUIREMENTS: [&str; 2] = ["moto[server]==5.1.22", "boto3<2"];
+
+/// The venv with moto and boto3, installed into target/moto on first use.
 pub fn venv() -> PathBuf {
-    std::env::var_os("GAFORM_MOTO_VENV").map(PathBuf::from).unwrap_or_else(|| root().join("target/moto"))
+    static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let venv = VENV.get_or_init(|| match std::env::var_os("GAFORM_MOTO_VENV") {
+        Some(own) => Ok(PathBuf::from(own)),
+        None => crate::provision::component("moto", &REQUIREMENTS.join("\n"), |dir| {
+            crate::provision::python_venv(dir, &REQUIREMENTS)
+        }),
+    });
+    venv.clone().unwrap_or_else(|e| panic!("the aws tests need moto's EC2 emulator: {e}"))
 }
 
 impl Moto {
     pub fn start() -> Moto {
         let server = venv().join("bin/moto_server");
-        assert!(
-            server.exists(),
-            "the aws tests need moto's server at {}: run .ci/run once, or `python3 -m venv target/moto && target/moto/bin/pip install 'moto[server]==5.1.22' 'boto3<2'`",
-            server.display()
-        );
+        assert!(server.exists(), "the aws tests need moto's server at {}", server.display());
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])

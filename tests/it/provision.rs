@@ -1,0 +1,72 @@
+//! Real components the tests run against, installed by the tests themselves on first use
+//! (as testcontainers-style harnesses do), so that `cargo test --workspace` on a fresh clone
+//! needs nothing but the toolchain, python3 and the package registry. Each component lives
+//! in its own folder under `target/`, is installed once under a file lock (parallel tests
+//! and parallel test processes wait for the first), and is reused while its fingerprint
+//! (what was asked for) is unchanged.
+
+use crate::support::root;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The file written last into a component's folder: its fingerprint, proof of a whole install.
+const MARKER: &str = ".gaform-installed";
+
+/// Returns `target/NAME`, installing it first (with `install`) unless a finished install of
+/// the same `fingerprint` is there. A folder left by an interrupted install is removed and
+/// installed afresh.
+pub fn component(
+    name: &str,
+    fingerprint: &str,
+    install: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<PathBuf, String> {
+    let dir = root().join("target").join(name);
+    let installed = || std::fs::read_to_string(dir.join(MARKER)).is_ok_and(|f| f == fingerprint);
+    if installed() {
+        return Ok(dir);
+    }
+    let target = root().join("target");
+    std::fs::create_dir_all(&target).map_err(|e| format!("cannot create {}: {e}", target.display()))?;
+    let lock_path = target.join(format!("{name}.lock"));
+    let lock = File::create(&lock_path).map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+    lock.lock().map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    // Another process may have finished the install while this one waited for the lock.
+    if installed() {
+        return Ok(dir);
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("cannot remove {}: {e}", dir.display()))?;
+    }
+    eprintln!("installing {name} into {} (once; later runs reuse it)", dir.display());
+    install(&dir).map_err(|e| format!("cannot install {name} into {}: {e}", dir.display()))?;
+    std::fs::write(dir.join(MARKER), fingerprint)
+        .map_err(|e| format!("cannot write {}: {e}", dir.join(MARKER).display()))?;
+    Ok(dir)
+}
+
+/// A Python virtual environment at `dir` with `requirements` installed from the registry.
+pub fn python_venv(dir: &Path, requirements: &[&str]) -> Result<(), String> {
+    let venv = Command::new("python3").args(["-m", "venv"]).arg(dir).output().map_err(|e| {
+        format!("python3 could not be started ({e}): install Python 3 (Debian: apt-get install python3 python3-venv)")
+    })?;
+    if !venv.status.success() {
+        return Err(format!(
+            "`python3 -m venv` failed (Debian: apt-get install python3-venv):\n{}",
+            String::from_utf8_lossy(&venv.stderr)
+        ));
+    }
+    let pip = Command::new(dir.join("bin/python"))
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args(requirements)
+        .output()
+        .map_err(|e| format!("the venv's python could not be started: {e}"))?;
+    if !pip.status.success() {
+        return Err(format!(
+            "pip could not install {} (is the package registry reachable?):\n{}",
+            requirements.join(" "),
+            String::from_utf8_lossy(&pip.stderr)
+        ));
+    }
+    Ok(())
+}
