@@ -15,6 +15,7 @@ mod fuzz;
 mod moto;
 mod pipes;
 mod plan;
+mod plots;
 #[cfg(feature = "aws")]
 mod provision;
 mod run;

@@ -7,7 +7,7 @@ use super::hall::HallOfFame;
 use super::run::{final_checkpoints, Loaded, RunError};
 use super::space::Genome;
 use super::stats::GenerationStats;
-use crate::backtest::{self, Keep, Metrics};
+use crate::backtest::{self, Keep, Metrics, Trade};
 use crate::store::Store;
 use crate::strategy::Strategy;
 use serde::Serialize;
@@ -43,6 +43,11 @@ pub struct Outcome {
     /// The best genome's equity at each bar's close, with the bars' timestamps.
     pub equity: Vec<f64>,
     pub time: Vec<i64>,
+    /// The best genome's closed trades.
+    pub trades: Vec<Trade>,
+    /// Buying at the first bar's close with the job's cash and holding: the equity the best
+    /// genome is measured against (backtesting.py's "Buy & Hold Return").
+    pub buy_and_hold: Vec<f64>,
 }
 
 impl Outcome {
@@ -81,20 +86,32 @@ pub fn gather(store: &dyn Store) -> Result<Outcome, RunError> {
         }
     }
     let mut champions = Vec::new();
-    let mut equity = Vec::new();
+    let (mut equity, mut trades) = (Vec::new(), Vec::new());
     for entry in &hall.entries {
         let Some(strategy) = config.space.decode(&entry.genome) else { continue };
         // Metrics from the very code path the run scored with (keeping the curve takes
         // another loop, whose sums may differ in the last bit); the curve from a second run.
         let metrics = backtest::run(&data, &calendar, &strategy, config.costs, Keep::default()).metrics;
         if champions.is_empty() {
-            let keep = Keep { equity: true, trades: false };
-            equity = backtest::run(&data, &calendar, &strategy, config.costs, keep).equity;
+            let keep = Keep { equity: true, trades: true };
+            let report = backtest::run(&data, &calendar, &strategy, config.costs, keep);
+            (equity, trades) = (report.equity, report.trades);
         }
         champions.push(Champion { genome: entry.genome.clone(), strategy, fitness: entry.fitness, metrics });
     }
     if champions.is_empty() {
         return Err(RunError::NoChampion);
     }
-    Ok(Outcome { config, hall: champions, generations, timings, equity, time: data.time })
+    let first_close = data.close.first().copied().unwrap_or(f64::NAN);
+    let buy_and_hold = data.close.iter().map(|c| config.costs.cash * c / first_close).collect();
+    Ok(Outcome {
+        config,
+        hall: champions,
+        generations,
+        timings,
+        equity,
+        time: data.time,
+        trades,
+        buy_and_hold,
+    })
 }

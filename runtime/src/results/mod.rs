@@ -3,6 +3,7 @@
 //! of the job alone, so two runs of one job write the same bytes.
 
 mod plot;
+mod ticks;
 
 use crate::ga::{exact, Champion, Outcome};
 use crate::store::{write_atomically, StoreError};

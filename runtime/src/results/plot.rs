@@ -1,12 +1,29 @@
 //! The two charts, as SVG text (plotters, no font files: SVG text is laid out by the viewer).
+//! `fitness.svg`: best and mean fitness per generation. `equity.svg`, after backtesting.py's
+//! plot: the best genome's equity beside buying and holding the same data, its trades'
+//! entries and exits marked, and its drawdown in a panel underneath.
 
+use super::ticks::{Ticks, LABELS, MAX_LABEL};
+use crate::data::civil_from_days;
 use crate::ga::{Champion, Outcome};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-const SIZE: (u32, u32) = (900, 500);
+const WIDTH: u32 = 900;
+const FONT: u32 = 14;
+/// Room for [`MAX_LABEL`] characters of tick label plus the axis description beside them.
+const Y_LABEL_AREA: u32 = FONT * MAX_LABEL as u32 * 6 / 10 + FONT + 12;
+const SECONDS_PER_YEAR: f64 = 365.2425 * 86_400.0;
 
-/// A named line: its legend text, its points and its colour.
-type Series<'a> = (&'a str, &'a [(f64, f64)], RGBColor);
+const STRATEGY: RGBColor = RGBColor(31, 119, 180);
+const BUY_AND_HOLD: RGBColor = RGBColor(150, 150, 150);
+const ENTRY: RGBColor = RGBColor(44, 160, 44);
+const EXIT: RGBColor = RGBColor(214, 39, 40);
+const DRAWDOWN: RGBColor = RGBColor(214, 39, 40);
+/// The exit marker, in pixels around its point: a triangle pointing down.
+const DOWN: [(i32, i32); 3] = [(-5, -4), (5, -4), (0, 5)];
+
+type Chart<'a> = ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Best and mean fitness per generation.
 pub fn fitness(outcome: &Outcome) -> Result<String, String> {
@@ -16,73 +33,181 @@ pub fn fitness(outcome: &Outcome) -> Result<String, String> {
     let mean: Vec<(f64, f64)> =
         outcome.generations.iter().filter_map(|g| Some((g.generation as f64, finite(g.mean())?))).collect();
     let last = outcome.generations.last().map_or(1.0, |g| g.generation as f64).max(1.0);
-    let caption = format!("{}: fitness per generation", outcome.config.name);
-    let series = [("best", &best[..], RED), ("mean", &mean[..], BLUE)];
-    chart(&caption, (0.0, last), ("generation", "fitness"), false, &series)
-}
-
-/// The best genome's equity over time (x in years).
-pub fn equity(outcome: &Outcome, best: &Champion) -> Result<String, String> {
-    const SECONDS_PER_YEAR: f64 = 365.2425 * 86_400.0;
-    let points: Vec<(f64, f64)> = outcome
-        .time
-        .iter()
-        .zip(&outcome.equity)
-        .map(|(&t, &e)| (1970.0 + t as f64 / SECONDS_PER_YEAR, e))
-        .collect();
-    let x = (points.first().map_or(0.0, |p| p.0), points.last().map_or(1.0, |p| p.0));
-    let caption = format!("{}: equity of {}", outcome.config.name, best.strategy);
-    chart(&caption, x, ("year", "equity ($)"), true, &[("best genome", &points[..], BLUE)])
-}
-
-fn chart(
-    caption: &str,
-    x: (f64, f64),
-    (x_desc, y_desc): (&str, &str),
-    whole_y: bool,
-    series: &[Series<'_>],
-) -> Result<String, String> {
-    let ys = series.iter().flat_map(|(_, points, _)| points.iter().map(|p| p.1));
-    let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)));
-    let (lo, hi) = if lo.is_finite() && hi.is_finite() { (lo, hi) } else { (0.0, 1.0) };
-    let pad = if hi > lo { (hi - lo) * 0.05 } else { 1.0 };
-    let x_hi = if x.1 > x.0 { x.1 } else { x.0 + 1.0 };
+    let y = padded(best.iter().chain(&mean).map(|p| p.1));
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(caption, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x.0..x_hi, (lo - pad)..(hi + pad))
-            .map_err(|e| e.to_string())?;
-        let whole = |v: &f64| format!("{v:.0}");
-        let plain = |v: &f64| format!("{v}");
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_label_formatter(&whole)
-            .y_label_formatter(if whole_y { &whole } else { &plain })
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for (name, points, colour) in series {
-            let colour = *colour;
-            chart
-                .draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(*name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 500)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let root =
+            root.titled(&format!("{}: fitness per generation", outcome.config.name), title()).map_err(err)?;
+        let mut chart = cartesian(&root, (0.0, last), y, true)?;
+        let generations = Ticks::new(0.0, last, LABELS, "");
+        let whole = |v: &f64| generations.label(*v);
+        mesh(&mut chart, &whole, (y, LABELS), "", ("generation", "fitness"))?;
+        line(&mut chart, "best", &best, EXIT)?;
+        line(&mut chart, "mean", &mean, STRATEGY)?;
+        legend(&mut chart)?;
+        root.present().map_err(err)?;
     }
     Ok(svg)
+}
+
+/// The best genome's equity beside buy-and-hold, with its trades, over its drawdown.
+pub fn equity(outcome: &Outcome, best: &Champion) -> Result<String, String> {
+    let years: Vec<f64> = outcome.time.iter().map(|&t| 1970.0 + t as f64 / SECONDS_PER_YEAR).collect();
+    let x = (years.first().copied().unwrap_or(0.0), years.last().copied().unwrap_or(1.0));
+    let x = if x.1 > x.0 { x } else { (x.0, x.0 + 1.0) };
+    let points = |values: &[f64]| -> Vec<(f64, f64)> {
+        years.iter().zip(values).filter(|(_, v)| v.is_finite()).map(|(&t, &v)| (t, v)).collect()
+    };
+    let strategy = points(&outcome.equity);
+    let hold = points(&outcome.buy_and_hold);
+    let drawdown = points(&drawdown_pct(&outcome.equity));
+    let at = |bar: usize| Some((*years.get(bar)?, *outcome.equity.get(bar)?));
+    let entries: Vec<(f64, f64)> = outcome.trades.iter().filter_map(|t| at(t.entry_bar)).collect();
+    let exits: Vec<(f64, f64)> = outcome.trades.iter().filter_map(|t| at(t.exit_bar)).collect();
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 660)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let caption = format!("{}: equity of {}", outcome.config.name, best.strategy);
+        let root = root.titled(&caption, title()).map_err(err)?;
+        let (upper, lower) = root.split_vertically(440);
+        let time = Ticks::new(x.0, x.1, LABELS, "");
+        let when = |v: &f64| year_label(*v, time.step);
+
+        let y = padded(strategy.iter().chain(&hold).map(|p| p.1));
+        let mut chart = cartesian(&upper, x, y, false)?;
+        mesh(&mut chart, &when, (y, LABELS), "", ("", "equity ($)"))?;
+        line(&mut chart, "best genome", &strategy, STRATEGY)?;
+        line(&mut chart, "buy & hold", &hold, BUY_AND_HOLD)?;
+        chart
+            .draw_series(entries.iter().map(|&p| TriangleMarker::new(p, 5, ENTRY.filled())))
+            .map_err(err)?
+            .label(format!("entry ({} trades)", outcome.trades.len()))
+            .legend(|(x, y)| TriangleMarker::new((x + 10, y), 5, ENTRY.filled()));
+        chart
+            .draw_series(
+                exits.iter().map(|&p| EmptyElement::at(p) + Polygon::new(DOWN.to_vec(), EXIT.filled())),
+            )
+            .map_err(err)?
+            .label("exit")
+            .legend(|(x, y)| EmptyElement::at((x + 10, y)) + Polygon::new(DOWN.to_vec(), EXIT.filled()));
+        legend(&mut chart)?;
+
+        let lowest = drawdown.iter().fold(0.0_f64, |m, p| m.min(p.1));
+        let depth = if lowest < 0.0 { lowest * 1.05 } else { -1.0 };
+        let mut chart = cartesian(&lower, x, (depth, 0.0), true)?;
+        // A third of the height: half the labels.
+        mesh(&mut chart, &when, ((depth, 0.0), LABELS / 2), "%", ("date", "drawdown"))?;
+        chart
+            .draw_series(
+                AreaSeries::new(drawdown.iter().copied(), 0.0, DRAWDOWN.mix(0.25)).border_style(DRAWDOWN),
+            )
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Percent below the running peak at each bar (0 at a new high).
+fn drawdown_pct(equity: &[f64]) -> Vec<f64> {
+    let mut peak = f64::NEG_INFINITY;
+    equity
+        .iter()
+        .map(|&e| {
+            peak = peak.max(e);
+            if peak > 0.0 {
+                (e / peak - 1.0) * 100.0
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// A whole year for yearly ticks; year and month for finer ones.
+fn year_label(v: f64, step: f64) -> String {
+    if step >= 1.0 {
+        return format!("{v:.0}");
+    }
+    let days = ((v - 1970.0) * SECONDS_PER_YEAR / 86_400.0).round() as i64;
+    let (year, month, _) = civil_from_days(days);
+    format!("{year}-{month:02}")
+}
+
+/// The range of `values`, padded 5% each way (1 each way when flat; 0..1 when empty).
+fn padded(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    let (lo, hi) = if lo.is_finite() && hi.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+    let pad = if hi > lo { (hi - lo) * 0.05 } else { 1.0 };
+    (lo - pad, hi + pad)
+}
+
+fn cartesian<'a>(
+    area: &DrawingArea<SVGBackend<'a>, plotters::coord::Shift>,
+    x: (f64, f64),
+    y: (f64, f64),
+    x_labels: bool,
+) -> Result<Chart<'a>, String> {
+    ChartBuilder::on(area)
+        .margin(12)
+        .margin_right(24)
+        .x_label_area_size(if x_labels { 2 * FONT + 12 } else { 0 })
+        .y_label_area_size(Y_LABEL_AREA)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(err)
+}
+
+fn mesh(
+    chart: &mut Chart<'_>,
+    x_label: &dyn Fn(&f64) -> String,
+    ((lo, hi), labels): ((f64, f64), usize),
+    unit: &'static str,
+    (x_desc, y_desc): (&str, &str),
+) -> Result<(), String> {
+    let ticks = Ticks::new(lo, hi, labels, unit);
+    let y_label = |v: &f64| ticks.label(*v);
+    chart
+        .configure_mesh()
+        .x_labels(LABELS)
+        .y_labels(labels)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", FONT))
+        .axis_desc_style(("sans-serif", FONT))
+        .x_label_formatter(x_label)
+        .y_label_formatter(&y_label)
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err)
+}
+
+fn line(chart: &mut Chart<'_>, name: &str, points: &[(f64, f64)], colour: RGBColor) -> Result<(), String> {
+    chart
+        .draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))
+        .map_err(err)?
+        .label(name)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+    Ok(())
+}
+
+fn legend(chart: &mut Chart<'_>) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font(("sans-serif", FONT))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)
+}
+
+fn title() -> (&'static str, u32) {
+    ("sans-serif", 18)
+}
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
 }
