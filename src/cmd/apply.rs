@@ -13,7 +13,7 @@ use gaform_providers::walk::{self, Event, Outcome};
 use gaform_providers::Provider;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, IsTerminal, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -189,7 +189,6 @@ fn refuse_if_stale(stack: &Stack, plan: &Plan) -> Result<(), String> {
 
 fn confirm(what: &str) -> Result<bool, String> {
     out!("\nDo you want to {what} these changes?\n  Only 'yes' will be accepted (or pass --auto-approve).\n\n  Enter a value: ");
-    std::io::stdout().flush().map_err(|e| e.to_string())?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the answer: {e}"))?;
     Ok(line.trim() == "yes")

@@ -38,7 +38,7 @@ fn assert_quiet((status, err): (ExitStatus, String), what: &str) {
 }
 
 #[test]
-fn backtest_check_and_plan_end_quietly_when_the_reader_goes() {
+fn backtest_check_and_fmt_end_quietly_when_the_reader_goes() {
     let strategy = "sma_crossover(fast = 10, slow = 20)";
     for args in [
         &["backtest", "examples/data/GOOG_wiki.csv", "--strategy", strategy, "--trades"][..],
@@ -62,4 +62,7 @@ fn run_finishes_its_work_when_both_readers_go() {
     assert!(ws.0.join("out/best.json").exists(), "the run's results are written all the same");
     // Progress lines on standard error, summary on standard output: both readers gone early.
     assert_quiet(with_reader_gone(&ws.0, &["run", "job.gaf", "--out", "again"], false), "run");
+    for args in [&["plan", "job.gaf"][..], &["plan", "--json", "job.gaf"], &["status", "job.gaf"]] {
+        assert_quiet(with_reader_gone(&ws.0, args, false), &args.join(" "));
+    }
 }
