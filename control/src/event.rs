@@ -1,0 +1,48 @@
+//! What gaform did on its own, and why: one JSON line each in the stack's event log, so a
+//! user can always tell afterwards why money was spent or work was stopped.
+
+use crate::ledger::Timestamp;
+use gaform_compiler::ir::AlertAction;
+use serde::{Deserialize, Serialize};
+
+/// One event: when, what, and the reason in words.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// When it happened (the alert's threshold, where there is one, is `at`).
+    pub time: Timestamp,
+    #[serde(flatten)]
+    pub kind: Kind,
+    pub reason: String,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Kind {
+    /// A budget's spend reached an alert's threshold (`implicit`: the 100% stop every
+    /// budget has, written or not).
+    AlertFired {
+        budget: String,
+        at: f64,
+        #[serde(with = "crate::keyword")]
+        action: AlertAction,
+        spent: f64,
+        amount: f64,
+        implicit: bool,
+    },
+    /// A budget's computes cost more per hour than its `max_cost_per_hour`.
+    OverHourlyCap { budget: String, per_hour: f64, cap: f64 },
+}
+
+impl Event {
+    /// The event as one line of the log, newline included.
+    pub fn to_line(&self) -> String {
+        let mut line = serde_json::to_string(self).unwrap_or_else(|e| {
+            // Keep the reason rather than lose the event.
+            let reason = format!("{}: {e}", self.reason);
+            serde_json::json!({ "time": self.time, "event": "unserialisable", "reason": reason }).to_string()
+        });
+        line.push('\n');
+        line
+    }
+}
