@@ -23,13 +23,14 @@ impl Provider for Clouds {
     }
 
     fn facts(&self, desired: &Desired) -> Result<Facts, String> {
-        let mut facts = Facts::default();
+        let mut facts = self.local.facts(desired)?;
         for (_, provider) in &self.aws {
             let f = provider.facts(desired)?;
             facts.spot_prices.extend(f.spot_prices);
             facts.images.extend(f.images);
             facts.quotas.extend(f.quotas);
             facts.notes.extend(f.notes);
+            facts.spend.extend(f.spend);
         }
         Ok(facts)
     }

@@ -38,11 +38,16 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
     let plan = match saved {
         Some(plan) => {
             refuse_if_stale(&stack, &plan)?;
+            // The spend now, not when the plan was saved.
+            super::budget::refuse_if_spent(&stack, &plan, &stack.provider.facts(&stack.desired)?.spend)?;
             plan
         }
         None => {
             let plan = make(&stack, false)?;
             out!("{}", render::human(&plan, colour_wanted()));
+            let spend =
+                plan.cost.budgets.iter().filter_map(|b| Some((b.budget.clone(), b.spent.clone()?))).collect();
+            super::budget::refuse_if_spent(&stack, &plan, &spend)?;
             if !plan.is_empty() && !args.auto_approve && !confirm("apply")? {
                 outln!("\nApply cancelled.");
                 return Ok(ExitCode::FAILURE);

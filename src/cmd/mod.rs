@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod backtest;
+pub mod budget;
 pub mod check;
 #[cfg(feature = "aws")]
 pub mod cloud_agent;

@@ -249,3 +249,31 @@ fn live_quotas_too_small_fail_the_plan_before_any_change() {
     running.facts = observed.facts.clone();
     assert_eq!(plan::quota::check(&desired, &running), Vec::<String>::new());
 }
+
+#[test]
+fn the_ledgers_spend_shows_beside_each_budget() {
+    let text = r#"
+cloud west { provider = aws  region = "us-west-2" }
+budget lean { amount = $500  period = month }
+compute c {
+  cloud  = west
+  budget = lean
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.4xlarge"  max = 2 }
+}
+"#;
+    let desired = desired_of(text, "spend.gaf");
+    let spend = |spent: f64| plan::BudgetSpend {
+        spent,
+        per_hour: 1.5,
+        period_start: 1_796_083_200.0,
+        period_end: Some(1_798_761_600.0),
+        hours_left: Some(400.0),
+        simulated: false,
+    };
+    let mut observed = Observed::default();
+    observed.facts.spend.insert("lean".into(), spend(123.456));
+    insta::assert_snapshot!("spend_part_used", human(&desired, &observed, "spend.gaf"));
+    observed.facts.spend.insert("lean".into(), spend(500.0));
+    insta::assert_snapshot!("spend_used_up", human(&desired, &observed, "spend.gaf"));
+}

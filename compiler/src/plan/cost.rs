@@ -52,12 +52,32 @@ pub struct Runway {
     pub hours: Option<f64>,
     /// Hours in the period; `None` for `total`.
     pub period_hours: Option<f64>,
+    /// The rate is what the local cloud's processes would cost on AWS: nothing is billed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
+    /// What the stack's ledger says was spent this period, when the cloud keeps one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spent: Option<super::BudgetSpend>,
+}
+
+impl Runway {
+    /// Dollars left this period, when the spend is known.
+    pub fn remaining(&self) -> Option<f64> {
+        self.spent.as_ref().map(|s| (self.amount - s.spent).max(0.0))
+    }
+
+    /// Whether this period's amount is used up.
+    pub fn is_spent(&self) -> bool {
+        self.spent.as_ref().is_some_and(|s| s.spent >= self.amount)
+    }
 }
 
 /// The cost of `desired` at `planned` counts (address → instances after the plan).
 pub fn cost(desired: &Desired, planned: &BTreeMap<String, u64>, facts: &super::observed::Facts) -> Cost {
     let mut out = Cost::default();
     let mut per_compute: BTreeMap<String, f64> = BTreeMap::new();
+    // What the local cloud's processes would cost on AWS: the rate its ledger charges.
+    let mut simulated_per_compute: BTreeMap<String, f64> = BTreeMap::new();
     for r in &desired.resources {
         let (Some(count), Some(fp)) = (&r.count, &r.footprint) else { continue };
         let now = planned.get(r.addr.as_str()).copied().unwrap_or(0);
@@ -84,20 +104,30 @@ pub fn cost(desired: &Desired, planned: &BTreeMap<String, u64>, facts: &super::o
         out.max_per_hour += row.max_per_hour;
         if let Some(c) = r.addr.compute() {
             *per_compute.entry(c.to_string()).or_default() += row.planned_per_hour;
+            if r.provider == "local" {
+                *simulated_per_compute.entry(c.to_string()).or_default() += fp.list_hourly * now as f64;
+            }
         }
         out.rows.push(row);
     }
     for b in &desired.budgets {
-        let spend: f64 = b.computes.iter().filter_map(|c| per_compute.get(c)).sum();
-        let per_hour = b.max_cost_per_hour.map_or(spend, |cap| spend.min(cap));
+        let billed: f64 = b.computes.iter().filter_map(|c| per_compute.get(c)).sum();
+        let simulated_rate: f64 = b.computes.iter().filter_map(|c| simulated_per_compute.get(c)).sum();
+        let simulated = billed == 0.0 && simulated_rate > 0.0;
+        let rate = if simulated { simulated_rate } else { billed };
+        let per_hour = b.max_cost_per_hour.map_or(rate, |cap| rate.min(cap));
         let period_hours = crate::ir::Period::from_keyword_str(&b.period).and_then(|p| p.hours());
+        let spent = facts.spend.get(&b.name).cloned();
+        let left = spent.as_ref().map_or(b.amount, |s| (b.amount - s.spent).max(0.0));
         out.budgets.push(Runway {
             budget: b.name.clone(),
             amount: b.amount,
             period: b.period.clone(),
             per_hour,
-            hours: (per_hour > 0.0).then(|| b.amount / per_hour),
+            hours: (per_hour > 0.0).then(|| left / per_hour),
             period_hours,
+            simulated,
+            spent,
         });
     }
     out

@@ -26,6 +26,10 @@ pub struct Footprint {
     pub gpus: u64,
     /// On-demand USD per hour; 0 on the local cloud.
     pub hourly: f64,
+    /// On-demand USD per hour on AWS in the cloud's region (us-east-1 for a local cloud
+    /// without one), on every cloud: what the local cloud's ledger charges, as simulated.
+    #[serde(default)]
+    pub list_hourly: f64,
     /// The price is the fallback region's, standing in for this one.
     pub estimated: bool,
     /// `x86_64` or `arm64` (of the largest type).
@@ -50,8 +54,9 @@ pub fn footprint<'a>(
         }
         out.vcpus = out.vcpus.max(u64::from(t.vcpus));
         out.gpus = out.gpus.max(u64::from(t.gpus));
-        if !local {
-            if let Some((price, own)) = t.price(region) {
+        if let Some((price, own)) = t.price(region) {
+            out.list_hourly = out.list_hourly.max(price);
+            if !local {
                 out.hourly = out.hourly.max(price);
                 out.estimated |= !own;
             }

@@ -30,6 +30,25 @@ pub struct Facts {
     /// What could not be read, and what stands in for it.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Each budget's spend this period, from the stack's cost ledger, by budget name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub spend: BTreeMap<String, BudgetSpend>,
+}
+
+/// A budget's spend in its current period, as the stack's ledger has it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BudgetSpend {
+    /// US dollars billed this period to the computes that name the budget.
+    pub spent: f64,
+    /// US dollars per hour their running instances cost now.
+    pub per_hour: f64,
+    /// The period, Unix seconds `[start, end)`; `end` is absent for `total`.
+    pub period_start: f64,
+    pub period_end: Option<f64>,
+    /// Hours from the observation to the period's end; absent for `total`.
+    pub hours_left: Option<f64>,
+    /// Local cloud: what the instances would have cost on AWS; nothing was billed.
+    pub simulated: bool,
 }
 
 /// One of an account's vCPU quotas in one region.

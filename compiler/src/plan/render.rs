@@ -170,26 +170,67 @@ fn cost(out: &mut String, cost: &Cost) {
         );
     }
     for b in &cost.budgets {
-        let line = match (b.hours, b.period_hours) {
+        // With the ledger's spend, the runway is what is left, and only the rest of the period.
+        let (period_hours, spent) = match &b.spent {
+            Some(s) => {
+                let simulated = if s.simulated { " (simulated)" } else { "" };
+                let spent = format!(
+                    "{} spent this {}{simulated}, {} left; ",
+                    money(s.spent),
+                    if b.period == "total" { "far" } else { b.period.as_str() },
+                    money((b.amount - s.spent).max(0.0))
+                );
+                (s.hours_left.or(b.period_hours), spent)
+            }
+            None => (b.period_hours, String::new()),
+        };
+        let rest = if b.spent.as_ref().is_some_and(|s| s.period_end.is_some()) { "the rest of " } else { "" };
+        let rate = if b.simulated {
+            format!("{}/hour (simulated)", money(b.per_hour))
+        } else {
+            format!("{}/hour", dollars(b.per_hour))
+        };
+        let line = match (b.hours, period_hours) {
+            _ if b.is_spent() => "spent: apply starts nothing that spends it until the period rolls over or the amount is raised".to_string(),
             (None, _) => "nothing is charged at the planned counts".to_string(),
             (Some(h), Some(p)) if h >= p => {
                 format!(
-                    "at {}/hour it outlasts its {} ({h:.1} hours of {p} needed)",
-                    dollars(b.per_hour),
-                    b.period
+                    "at {rate} it outlasts {rest}its {} ({h:.1} hours of {} needed)",
+                    b.period,
+                    hours(p)
                 )
             }
             (Some(h), Some(p)) => format!(
-                "at {}/hour it runs out after {h:.1} hours ({:.1} days), before its {} of {p} hours ends",
-                dollars(b.per_hour),
+                "at {rate} it runs out after {h:.1} hours ({:.1} days), before {rest}its {} of {} hours ends",
                 h / 24.0,
-                b.period
+                b.period,
+                hours(p)
             ),
             (Some(h), None) => {
-                format!("at {}/hour it lasts {h:.1} hours ({:.1} days)", dollars(b.per_hour), h / 24.0)
+                format!("at {rate} it lasts {h:.1} hours ({:.1} days)", h / 24.0)
             }
         };
-        let _ = writeln!(out, "Budget {} ({} per {}): {line}", b.budget, dollars(b.amount), b.period);
+        let _ = writeln!(out, "Budget {} ({} per {}): {spent}{line}", b.budget, money(b.amount), b.period);
+    }
+}
+
+/// A period's hours: whole ones as they are (`730`), what is left of one to a tenth.
+fn hours(h: f64) -> String {
+    if h.fract() == 0.0 {
+        format!("{h}")
+    } else {
+        format!("{h:.1}")
+    }
+}
+
+/// Dollars to the cent, and to a hundredth of a cent below one cent (a minute of a small
+/// instance, a test's budget), so that a small amount never reads `$0.00`.
+pub fn money(x: f64) -> String {
+    let x = x + 0.0; // no `-0`
+    if x != 0.0 && x.abs() < 0.01 {
+        format!("${x:.4}")
+    } else {
+        dollars(x)
     }
 }
 

@@ -11,10 +11,15 @@ pub use records::{InstanceRecord, JobRecord, StackDir, StackRecord};
 
 use crate::process::{spawn_detached, ProcessId};
 use crate::{JobSetup, Provider};
+use gaform_compiler::ir::Period;
 use gaform_compiler::plan::{
-    Action, Addr, Change, Desired, Instance, JobStatus, Kind, Observed, ObservedResource, Resource,
+    Action, Addr, BudgetSpend, Change, Desired, Facts, Instance, JobStatus, Kind, Observed, ObservedResource,
+    Resource,
 };
+use gaform_control::ledger::Ledger;
+use gaform_control::period;
 use records::{now, remove_dir, remove_file};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -58,11 +63,16 @@ impl LocalProvider {
     /// Starts one instance in `slot` from `template` (its address, kind, attributes) and
     /// waits until the process has registered itself.
     pub fn start_instance(&self, template: &InstanceRecord, slot: u64) -> Result<ProcessId, String> {
+        // A start in a slot ends whatever started there before (a dead worker, a killed head).
+        if let Some(before) = self.stack.instance(&template.address, slot)? {
+            self.stack.bill_end(&before, now())?;
+        }
         let mut record = template.clone();
         record.index = slot;
         record.process = None;
         record.started_at = now();
         self.stack.write_instance(&record)?;
+        self.stack.bill_start(&record)?;
         let mut command = Command::new(&self.exe);
         let role = if record.kind == Kind::Head { "head" } else { "worker" };
         command.arg(role).arg("--stack").arg(self.stack.root()).arg("--address").arg(record.address.as_str());
@@ -272,6 +282,12 @@ impl Provider for LocalProvider {
         Ok(observed)
     }
 
+    /// The local cloud's one fact: what each budget has spent, from the stack's ledger.
+    fn facts(&self, desired: &Desired) -> Result<Facts, String> {
+        let spend = spend(&self.stack.ledger()?, desired, LOCAL, now(), true);
+        Ok(Facts { spend, ..Facts::default() })
+    }
+
     fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {
         match change.kind {
             Kind::StateDir => self.state_dir(change),
@@ -297,7 +313,47 @@ fn template(resource: &Resource) -> InstanceRecord {
         threads: vcpus.min(cores),
         process: None,
         started_at: now(),
+        per_hour: resource.footprint.as_ref().map_or(0.0, |f| f.list_hourly),
+        spot: ["market", "purchase"]
+            .iter()
+            .any(|k| resource.attributes.get(*k).is_some_and(|m| m.starts_with("spot"))),
     }
+}
+
+/// The spend this period, as of `now`, of each budget whose computes all run on
+/// `provider`, by name. A `total` period counts every start the ledger holds for the
+/// budget's computes. `simulated`: nothing is billed (the local cloud).
+pub fn spend(
+    ledger: &Ledger,
+    desired: &Desired,
+    provider: &str,
+    now: f64,
+    simulated: bool,
+) -> BTreeMap<String, BudgetSpend> {
+    let on_provider = |compute: &str| {
+        desired.resources.iter().any(|r| r.addr.compute() == Some(compute) && r.provider == provider)
+    };
+    let mut out = BTreeMap::new();
+    for b in desired.budgets.iter().filter(|b| b.computes.iter().all(|c| on_provider(c))) {
+        let Some(period) = Period::from_keyword_str(&b.period) else { continue };
+        let (start, end) = period::window(period, now, 0.0);
+        // `+ 0.0`: an empty float sum is -0.0.
+        let spent = b.computes.iter().map(|c| ledger.spend(c, (start, end), now)).sum::<f64>() + 0.0;
+        let per_hour = b.computes.iter().map(|c| ledger.burn_rate(c)).sum::<f64>() + 0.0;
+        let end = end.is_finite().then_some(end);
+        out.insert(
+            b.name.clone(),
+            BudgetSpend {
+                spent,
+                per_hour,
+                period_start: start,
+                period_end: end,
+                hours_left: end.map(|e| ((e - now) / 3_600.0).max(0.0)),
+                simulated: simulated || b.computes.iter().any(|c| ledger.simulated(c)),
+            },
+        );
+    }
+    out
 }
 
 fn runtime_secs(attributes: &gaform_compiler::plan::Attributes) -> Option<f64> {

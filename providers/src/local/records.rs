@@ -4,7 +4,9 @@
 
 use crate::process::ProcessId;
 use crate::state::{read_json, write_json};
+use gaform_compiler::ir::Market;
 use gaform_compiler::plan::{Addr, Attributes, JobStatus, Kind};
+use gaform_control::ledger::{End, Entry, Ledger};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -39,6 +41,42 @@ pub struct InstanceRecord {
     pub process: Option<ProcessId>,
     /// Unix seconds.
     pub started_at: f64,
+    /// What one instance would cost on AWS, on-demand, in the cloud's region, US dollars
+    /// per hour: the ledger's simulated price.
+    #[serde(default)]
+    pub per_hour: f64,
+    /// Bought on the spot market (as the file says; the local cloud runs it the same).
+    #[serde(default)]
+    pub spot: bool,
+}
+
+impl InstanceRecord {
+    /// This start's id in the ledger: its slot and the time it started, so that a slot
+    /// restarted is a new start and a start seen twice is the same one.
+    pub fn ledger_id(&self) -> String {
+        format!("{}@{}", self.address.instance(self.index), (self.started_at * 1_000.0).round() as i64)
+    }
+
+    /// This start as a ledger entry, still running.
+    fn ledger_entry(&self) -> Entry {
+        Entry {
+            instance: self.ledger_id(),
+            address: self.address.instance(self.index),
+            compute: self.address.compute().unwrap_or_default().to_string(),
+            instance_type: self
+                .attributes
+                .get("instance_type")
+                .or_else(|| self.attributes.get("instance_types"))
+                .cloned()
+                .unwrap_or_default(),
+            market: if self.spot { Market::Spot } else { Market::OnDemand },
+            per_hour: self.per_hour,
+            simulated: true,
+            started_at: self.started_at,
+            ended_at: None,
+            end: None,
+        }
+    }
 }
 
 /// One job's run.
@@ -131,6 +169,12 @@ impl StackDir {
         self.root.join("jobs")
     }
 
+    /// The cost ledger: one file per instance start, kept by `destroy` (tearing a stack
+    /// down must not reset what its budgets have spent).
+    fn ledger_dir(&self) -> PathBuf {
+        self.root.join("ledger")
+    }
+
     /// Where an instance's record lives.
     pub fn instance_file(&self, address: &Addr, index: u64) -> PathBuf {
         self.instances_dir().join(format!("{}.json", address.instance(index)))
@@ -193,9 +237,48 @@ impl StackDir {
         write_json(&self.instance_file(&record.address, record.index), record)
     }
 
-    /// Removes an instance's record.
+    /// Removes an instance's record, ending its start in the ledger.
     pub fn remove_instance(&self, address: &Addr, index: u64) -> Result<(), String> {
+        if let Some(record) = self.instance(address, index)? {
+            self.bill_end(&record, now())?;
+        }
         remove_file(&self.instance_file(address, index))
+    }
+
+    /// The stack's cost ledger.
+    pub fn ledger(&self) -> Result<Ledger, String> {
+        let mut ledger = Ledger::default();
+        for entry in
+            self.read_all::<Entry>(&self.ledger_dir(), |p| p.extension().is_some_and(|e| e == "json"))?
+        {
+            ledger.start(entry);
+        }
+        Ok(ledger)
+    }
+
+    fn ledger_file(&self, id: &str) -> PathBuf {
+        self.ledger_dir().join(format!("{id}.json"))
+    }
+
+    /// Records `record`'s start in the ledger (again is a no-op: the id is the start's).
+    pub(crate) fn bill_start(&self, record: &InstanceRecord) -> Result<(), String> {
+        let path = self.ledger_file(&record.ledger_id());
+        if read_json::<Entry>(&path)?.is_some() {
+            return Ok(());
+        }
+        write_json(&path, &record.ledger_entry())
+    }
+
+    /// Ends `record`'s start in the ledger at `at` (the first end recorded is the one billed).
+    pub(crate) fn bill_end(&self, record: &InstanceRecord, at: f64) -> Result<(), String> {
+        let path = self.ledger_file(&record.ledger_id());
+        let mut entry = read_json::<Entry>(&path)?.unwrap_or_else(|| record.ledger_entry());
+        if entry.ended_at.is_none() {
+            entry.ended_at = Some(at.max(entry.started_at));
+            entry.end = Some(End::Terminated);
+            write_json(&path, &entry)?;
+        }
+        Ok(())
     }
 
     /// Every job record, sorted by name.
