@@ -30,10 +30,12 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Remove everything the stack owns (results/ stays).
     Destroy(DestroyArgs),
-    /// What the stack runs and how far its jobs are.
-    Status(StackArgs),
+    /// What the stack runs, how far its jobs are, and what its budgets have spent.
+    Status(StatusArgs),
     /// Print a job's log.
     Logs(LogsArgs),
+    /// What gaform did on its own (alerts, stops, ...) and why, oldest first.
+    Events(EventsArgs),
     /// Clear the lock left by an apply or destroy that was killed.
     Unlock(StackArgs),
     /// Run one worker: an island of a prepared job, a local cloud instance, or an aws instance's.
@@ -96,6 +98,26 @@ pub struct DestroyArgs {
 pub struct StackArgs {
     /// The .gaf file [default: the only one in this directory].
     pub file: Option<PathBuf>,
+}
+
+/// `gaform status`.
+#[derive(Args)]
+pub struct StatusArgs {
+    /// The .gaf file [default: the only one in this directory].
+    pub file: Option<PathBuf>,
+    /// One JSON object: instances, jobs and budgets (with their alerts).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gaform events`.
+#[derive(Args)]
+pub struct EventsArgs {
+    /// The .gaf file [default: the only one in this directory].
+    pub file: Option<PathBuf>,
+    /// One JSON object per line, as the event log holds them.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `gaform logs`.

@@ -4,9 +4,65 @@
 //! `max_cost_per_hour` asks for shedding on every tick until it fits.
 
 use crate::event::{Event, Kind};
-use crate::ledger::Timestamp;
-use gaform_compiler::ir::{AlertAction, Budget, Keyword};
+use crate::ledger::{Ledger, Timestamp};
+use gaform_compiler::ir::{AlertAction, Keyword, Period};
+use gaform_compiler::plan::desired::BudgetUse;
+use gaform_compiler::plan::render::money;
 use serde::{Deserialize, Serialize};
+
+/// A budget as the heads enforce it: what the file said at the last apply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    pub name: String,
+    /// US dollars per period.
+    pub amount: f64,
+    #[serde(with = "crate::keyword")]
+    pub period: Period,
+    pub max_cost_per_hour: Option<f64>,
+    /// In increasing `at`.
+    pub alerts: Vec<Alert>,
+    /// The computes that spend it.
+    pub computes: Vec<String>,
+}
+
+/// `alert { at = 95%  action = scale_down }`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// A fraction of the amount, in (0, 1].
+    pub at: f64,
+    #[serde(with = "crate::keyword")]
+    pub action: AlertAction,
+}
+
+impl Policy {
+    /// This budget as of `now`, from `ledger`: what its computes were billed this period
+    /// and what their running instances cost per hour. `first_seen` starts a `total` period.
+    pub fn reading(&self, ledger: &Ledger, now: Timestamp, first_seen: Timestamp) -> Reading {
+        let window = crate::period::window(self.period, now, first_seen);
+        // `+ 0.0`: an empty float sum is -0.0.
+        let spent = self.computes.iter().map(|c| ledger.spend(c, window, now)).sum::<f64>() + 0.0;
+        let per_hour = self.computes.iter().map(|c| ledger.burn_rate(c)).sum::<f64>() + 0.0;
+        Reading { spent, per_hour, window }
+    }
+
+    /// The policy of a budget in a desired state; `None` for a period or action the
+    /// compiler would not have let through.
+    pub fn of(b: &BudgetUse) -> Option<Policy> {
+        let alerts = b
+            .alerts
+            .iter()
+            .map(|(at, action)| Some(Alert { at: *at, action: AlertAction::from_keyword(action)? }))
+            .collect::<Option<Vec<Alert>>>()?;
+        Some(Policy {
+            name: b.name.clone(),
+            amount: b.amount,
+            period: Period::from_keyword_str(&b.period)?,
+            max_cost_per_hour: b.max_cost_per_hour,
+            alerts,
+            computes: b.computes.clone(),
+        })
+    }
+}
 
 /// What a budget has done in its current period; kept with the stack's records so that a
 /// restarted head does not fire again.
@@ -41,23 +97,27 @@ pub struct Reading {
 
 /// The events of one tick: each alert reached this period for the first time, the implicit
 /// stop at 100%, and the hourly cap when it is exceeded. The caller carries out their
-/// actions and logs them.
-pub fn decide(budget: &Budget, reading: Reading, state: &mut BudgetState, now: Timestamp) -> Vec<Event> {
+/// actions and logs them. `state` keeps what fired and is still reached: a caller that
+/// stops whenever it holds a stop is level-triggered, as a controller should be.
+pub fn decide(budget: &Policy, reading: Reading, state: &mut BudgetState, now: Timestamp) -> Vec<Event> {
     if state.period_start != Some(reading.window.0) {
         *state = BudgetState { period_start: Some(reading.window.0), fired: Vec::new() };
     }
-    let amount = budget.amount.value;
+    let amount = budget.amount;
     let share = if amount > 0.0 { reading.spent / amount } else { f64::INFINITY };
+    // An alert no longer reached (the amount was raised) is resolved: it fires again when
+    // the spend crosses it again.
+    state.fired.retain(|f| share >= f.at);
     let mut events = Vec::new();
     let mut fire = |state: &mut BudgetState, at: f64, action: AlertAction, implicit: bool| {
         state.fired.push(Fired { at, action, fired_at: now });
         let reason = format!(
-            "budget `{}` at {:.0}% of its {} amount (${:.2} of ${:.2}){}: {}",
+            "budget `{}` at {:.0}% of its {} amount ({} of {}){}: {}",
             budget.name,
             share * 100.0,
             budget.period.keyword(),
-            reading.spent,
-            amount,
+            money(reading.spent),
+            money(amount),
             if implicit { ", which always stops" } else { "" },
             action.keyword()
         );
@@ -82,8 +142,10 @@ pub fn decide(budget: &Budget, reading: Reading, state: &mut BudgetState, now: T
     }
     if let Some(cap) = budget.max_cost_per_hour.filter(|cap| reading.per_hour > *cap) {
         let reason = format!(
-            "budget `{}`: its computes cost ${:.4}/h, over max_cost_per_hour ${cap:.4}/h: shed workers until it fits",
-            budget.name, reading.per_hour
+            "budget `{}`: its computes cost {}/h, over max_cost_per_hour {}/h: shed workers until it fits",
+            budget.name,
+            money(reading.per_hour),
+            money(cap)
         );
         let kind = Kind::OverHourlyCap { budget: budget.name.clone(), per_hour: reading.per_hour, cap };
         events.push(Event { time: now, kind, reason });
@@ -94,17 +156,15 @@ pub fn decide(budget: &Budget, reading: Reading, state: &mut BudgetState, now: T
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gaform_compiler::ir::{BudgetAlert, Period, Spanned};
-    use gaform_compiler::source::Span;
 
-    fn budget(alerts: &[(f64, AlertAction)], cap: Option<f64>) -> Budget {
-        Budget {
+    fn budget(alerts: &[(f64, AlertAction)], cap: Option<f64>) -> Policy {
+        Policy {
             name: "research".into(),
-            span: Span::default(),
-            amount: Spanned { value: 100.0, span: Span::default() },
+            amount: 100.0,
             period: Period::Day,
             max_cost_per_hour: cap,
-            alerts: alerts.iter().map(|&(at, action)| BudgetAlert { at, action }).collect(),
+            alerts: alerts.iter().map(|&(at, action)| Alert { at, action }).collect(),
+            computes: vec!["evo".into()],
         }
     }
 
@@ -117,7 +177,7 @@ mod tests {
             .iter()
             .filter_map(|e| match e.kind {
                 Kind::AlertFired { at, action, implicit, .. } => Some((at, action, implicit)),
-                Kind::OverHourlyCap { .. } => None,
+                _ => None,
             })
             .collect()
     }
@@ -164,6 +224,21 @@ mod tests {
         let text = serde_json::to_string(&state).expect("serialise");
         let mut again: BudgetState = serde_json::from_str(&text).expect("parse");
         assert!(decide(&b, reading(150.0, 5.0, 0.0), &mut again, 3.0).is_empty());
+    }
+
+    #[test]
+    fn raising_the_amount_resolves_what_it_no_longer_reaches() {
+        let mut b = budget(&ALERTS, None);
+        let mut state = BudgetState::default();
+        decide(&b, reading(100.0, 5.0, 0.0), &mut state, 1.0);
+        assert_eq!(state.fired.len(), 3);
+        b.amount = 200.0;
+        assert!(decide(&b, reading(101.0, 5.0, 0.0), &mut state, 2.0).is_empty());
+        assert!(state.fired.is_empty(), "50% of the new amount: nothing stands, the stop included");
+        assert_eq!(
+            fired(&decide(&b, reading(161.0, 5.0, 0.0), &mut state, 3.0)),
+            [(0.8, AlertAction::Notify, false)]
+        );
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub enum Kind {
     },
     /// A budget's computes cost more per hour than its `max_cost_per_hour`.
     OverHourlyCap { budget: String, per_hour: f64, cap: f64 },
+    /// A compute's head stopped its jobs (results so far written) and terminated every
+    /// instance of it, itself last.
+    ComputeStopped { compute: String, instances: u64, jobs: Vec<String> },
 }
 
 impl Event {

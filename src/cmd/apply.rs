@@ -55,6 +55,8 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
             plan
         }
     };
+    super::budget::tick()?;
+    super::budget::hand_over(&stack)?;
     let ok = run_walk(&stack, &plan, usize::from(args.parallelism), "Apply")?;
     drop(lock);
     crate::interrupt::holding(None);
@@ -118,6 +120,10 @@ fn follow_remote(stack: &Stack) -> Result<ExitCode, String> {
             JobStatus::Failed { reason } => {
                 ok = false;
                 outln!("\n{name}: failed: {reason}");
+            }
+            JobStatus::Stopped { reason } => {
+                ok = false;
+                outln!("\n{name}: {reason}; the results so far are in {}", into.display());
             }
             JobStatus::Running => {}
         }
@@ -409,6 +415,14 @@ fn follow(stack: &Stack) -> Result<ExitCode, String> {
             JobStatus::Failed { reason } => {
                 ok = false;
                 outln!("\n{name}: failed: {reason}\n  see `gaform logs {name} {}`", stack.file.display());
+            }
+            JobStatus::Stopped { reason } => {
+                ok = false;
+                outln!(
+                    "\n{name}: {reason}; the results so far are in {}\n  see `gaform events {}`",
+                    record.results_dir.display(),
+                    stack.file.display()
+                );
             }
             JobStatus::Running => {}
         }

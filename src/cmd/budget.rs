@@ -1,9 +1,14 @@
-//! Budgets at apply time: compute that a spent budget pays for is never started.
+//! Budgets: apply refuses compute that a spent budget pays for, and hands the file's
+//! budgets to the heads, which measure them every tick and stop their compute at 100%.
+//! The decisions are `gaform-control`'s; this module only reads and writes records.
 
 use super::stack::Stack;
+use gaform_compiler::ir::{AlertAction, Keyword, Period};
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::{Action, BudgetSpend, Change, Kind, Plan};
+use gaform_control::budget::{self, Policy};
 use gaform_providers::local::records::timestamp;
+use gaform_providers::local::StackDir;
 use std::collections::BTreeMap;
 
 /// Refuses the whole apply, before anything changes, when it would start instances or a
@@ -57,4 +62,115 @@ pub fn refuse_if_spent(
         ));
     }
     Ok(())
+}
+
+/// How often heads measure their budget: `GAFORM_TICK` (a humantime duration such as `1s`),
+/// 60 s without it.
+pub fn tick() -> Result<std::time::Duration, String> {
+    match std::env::var("GAFORM_TICK") {
+        Ok(text) => humantime::parse_duration(&text).ok().filter(|d| !d.is_zero()).ok_or_else(|| {
+            format!("GAFORM_TICK = {text:?} is not a duration above zero (write it like `1s`, `500ms`, `2m`)")
+        }),
+        Err(_) => Ok(std::time::Duration::from_secs(60)),
+    }
+}
+
+/// Hands the file's budgets to the heads (local cloud: its records), before apply starts
+/// anything: a head enforces what the last apply saw.
+pub fn hand_over(stack: &Stack) -> Result<(), String> {
+    let policies: Vec<Policy> = stack.desired.budgets.iter().filter_map(Policy::of).collect();
+    stack.local.stack().write_budgets(&policies)
+}
+
+/// One look at the budget `compute` spends, if any: measured from the ledger, decided
+/// under the budget's lock, each event logged. Level-triggered: `Some(why)` whenever a
+/// stop has fired this period, whichever head fired it, so every compute of the budget
+/// stops.
+pub fn watch(stack: &StackDir, compute: &str, now: f64) -> Result<Option<String>, String> {
+    let Some(policy) = stack.budgets()?.into_iter().find(|p| p.computes.iter().any(|c| c == compute)) else {
+        return Ok(None);
+    };
+    let reading = policy.reading(&stack.ledger()?, now, 0.0);
+    let events =
+        stack.with_budget_state(&policy.name, |state| budget::decide(&policy, reading, state, now))?;
+    for event in &events {
+        stack.log_event(event, None);
+    }
+    let state = stack.budget_state(&policy.name)?;
+    let Some(stop) = state.fired.iter().find(|f| f.action == AlertAction::Stop) else { return Ok(None) };
+    let period = if policy.period == Period::Total {
+        String::new()
+    } else {
+        format!(" this {}", policy.period.keyword())
+    };
+    Ok(Some(format!(
+        "stopped: budget {} at {:.0}% ({} of {}{period})",
+        policy.name,
+        stop.at * 100.0,
+        money(reading.spent),
+        money(policy.amount)
+    )))
+}
+
+/// One budget as `status` shows it.
+#[derive(serde::Serialize)]
+pub struct Row {
+    pub name: String,
+    pub period: String,
+    /// US dollars this period, and per hour now.
+    pub spent: f64,
+    pub per_hour: f64,
+    pub amount: f64,
+    /// Local cloud: the AWS price of what ran; nothing was billed.
+    pub simulated: bool,
+    pub alerts: Vec<AlertRow>,
+}
+
+/// One alert of a budget, with when it fired this period.
+#[derive(serde::Serialize)]
+pub struct AlertRow {
+    pub at: f64,
+    pub action: String,
+    /// Unix seconds; absent while it has not fired this period.
+    pub fired_at: Option<f64>,
+    /// The stop at 100% that every budget has, written or not.
+    pub implicit: bool,
+}
+
+/// The budgets the heads enforce (as of the last apply), measured now.
+pub fn rows(stack: &StackDir, now: f64) -> Result<Vec<Row>, String> {
+    let ledger = stack.ledger()?;
+    let mut out = Vec::new();
+    for p in stack.budgets()? {
+        let reading = p.reading(&ledger, now, 0.0);
+        let state = stack.budget_state(&p.name)?;
+        let current = state.period_start == Some(reading.window.0);
+        let fired_at = |at: f64, action: AlertAction| {
+            state.fired.iter().find(|f| current && f.at == at && f.action == action).map(|f| f.fired_at)
+        };
+        let mut alerts: Vec<AlertRow> = p
+            .alerts
+            .iter()
+            .map(|a| AlertRow {
+                at: a.at,
+                action: a.action.keyword().into(),
+                fired_at: fired_at(a.at, a.action),
+                implicit: false,
+            })
+            .collect();
+        if !p.alerts.iter().any(|a| a.action == AlertAction::Stop && a.at == 1.0) {
+            let fired = fired_at(1.0, AlertAction::Stop);
+            alerts.push(AlertRow { at: 1.0, action: "stop".into(), fired_at: fired, implicit: true });
+        }
+        out.push(Row {
+            name: p.name.clone(),
+            period: p.period.keyword().into(),
+            spent: reading.spent,
+            per_hour: reading.per_hour,
+            amount: p.amount,
+            simulated: p.computes.iter().all(|c| !ledger.entries().any(|e| &e.compute == c && !e.simulated)),
+            alerts,
+        });
+    }
+    Ok(out)
 }

@@ -6,6 +6,7 @@
 
 use crate::cli::HeadArgs;
 use gaform_compiler::plan::{Addr, JobStatus};
+use gaform_control::event::{Event, Kind};
 use gaform_providers::local::agent::{self, Registration};
 use gaform_providers::local::records::now;
 use gaform_providers::local::{JobRecord, LocalProvider, StackDir};
@@ -33,12 +34,26 @@ pub fn run(args: &HeadArgs) -> Result<ExitCode, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;
     let provider = LocalProvider::new(stack.clone(), exe, Default::default(), None);
     outln!("{address}: pid {} tends compute `{compute}`", me.me.pid);
+    let tick = super::budget::tick()?;
+    // Apply refused compute whose budget was spent, so the first look can wait a tick.
+    let mut next_watch = Instant::now() + tick;
     let mut seen_running = false;
     let mut idle_since = Instant::now();
     loop {
         if !me.is_current(&stack) {
             outln!("{address}: replaced or removed; exiting");
             return Ok(ExitCode::SUCCESS);
+        }
+        if Instant::now() >= next_watch {
+            next_watch = Instant::now() + tick;
+            match super::budget::watch(&stack, &compute, now()) {
+                Ok(Some(why)) => return stop(&stack, &provider, &me, &compute, &why),
+                Ok(None) => {}
+                // Not a reason to leave the compute untended: say so, and look again next tick.
+                Err(e) => {
+                    stack.event(None, &format!("compute.{compute}: the budget could not be measured: {e}"))
+                }
+            }
         }
         let jobs: Vec<JobRecord> = stack
             .jobs()?
@@ -178,6 +193,42 @@ fn stop_workers(provider: &LocalProvider, stack: &StackDir, group: &Addr) -> Res
         provider.stop_instance(group, r.index)?;
     }
     Ok(())
+}
+
+/// A budget said stop: each running job of the compute is stopped with the results its
+/// islands' latest checkpoints hold (`best.json` says why), then every instance of the
+/// compute is terminated, this head last.
+fn stop(
+    stack: &StackDir,
+    provider: &LocalProvider,
+    me: &Registration,
+    compute: &str,
+    why: &str,
+) -> Result<ExitCode, String> {
+    let instances = stack.instances()?.iter().filter(|r| r.address.compute() == Some(compute)).count() as u64;
+    let mut jobs = Vec::new();
+    let running = stack.jobs()?.into_iter().filter(|j| j.status == JobStatus::Running);
+    for mut job in running.filter(|j| j.group.compute() == Some(compute)) {
+        // Workers first, so that no checkpoint changes while the results are gathered.
+        stop_workers(provider, stack, &job.group)?;
+        let store = LocalDir::new(stack.job_store(&job.name));
+        let written = ga::gather_so_far(&store).map_err(|e| e.to_string()).and_then(|o| {
+            results::write_with_status(&job.results_dir, &o, Some(why)).map_err(|e| e.to_string())
+        });
+        let kept = match written {
+            Ok(()) => format!("the results so far are in {}", job.results_dir.display()),
+            Err(e) => format!("no results to keep ({e})"),
+        };
+        job.status = JobStatus::Stopped { reason: why.to_string() };
+        job.finished_at = Some(now());
+        stack.write_job(&job)?;
+        stack.event(Some(&stack.job_log(&job.name)), &format!("{}: {why}; {kept}", job.address));
+        jobs.push(job.name);
+    }
+    let kind = Kind::ComputeStopped { compute: compute.to_string(), instances, jobs };
+    let reason = format!("compute.{compute}: {why}: terminating its {instances} instance(s), the head last");
+    stack.log_event(&Event { time: now(), kind, reason }, None);
+    terminate(stack, provider, me, compute, why)
 }
 
 /// Stops every instance of the compute, then this head: recorded as gone, on purpose.

@@ -1,8 +1,10 @@
-//! `gaform status FILE`, `gaform logs JOB FILE` and `gaform unlock FILE`: what a stack runs
-//! and how far its jobs are, a job's log, and clearing a lock left by a killed apply.
+//! `gaform status FILE`, `gaform logs JOB FILE`, `gaform events FILE` and `gaform unlock
+//! FILE`: what a stack runs and how far its jobs are, a job's log, what gaform did on its
+//! own and why, and clearing a lock left by a killed apply.
 
 use super::stack::stack_dir;
-use crate::cli::{LogsArgs, StackArgs};
+use crate::cli::{EventsArgs, LogsArgs, StackArgs, StatusArgs};
+use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::JobStatus;
 use gaform_providers::local::records::{now, timestamp};
 use gaform_providers::local::{clear_stale, StackDir};
@@ -11,9 +13,13 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-pub fn status(args: &StackArgs) -> Result<ExitCode, String> {
+pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
     let file = file_or_only(args.file.as_deref())?;
     let stack = stack_dir(&file);
+    if args.json {
+        outln!("{}", json(&file, &stack)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut out = String::new();
     if stack.stack()?.is_none() {
         outln!("{}: nothing is provisioned (run `gaform apply {}`)", file.display(), file.display());
@@ -59,10 +65,92 @@ pub fn status(args: &StackArgs) -> Result<ExitCode, String> {
             JobStatus::Finished => format!("finished {} in {} · results in {}", timestamp(j.finished_at.unwrap_or(0.0)), age(elapsed), j.results_dir.display()),
             JobStatus::TimedOut => format!("stopped by max_runtime after {}", age(elapsed)),
             JobStatus::Failed { reason } => format!("failed: {reason}"),
+            JobStatus::Stopped { reason } => format!("{reason} · results so far in {}", j.results_dir.display()),
         };
         let _ = writeln!(out, "    {:<40} {:<12} {detail}", j.address, j.status.word());
     }
+    let budgets = super::budget::rows(&stack, now())?;
+    if !budgets.is_empty() {
+        let _ = writeln!(out, "\n  budgets:");
+    }
+    for b in &budgets {
+        let simulated = if b.simulated { " (simulated)" } else { "" };
+        let alerts: Vec<String> = b
+            .alerts
+            .iter()
+            .map(|a| {
+                let when = a.fired_at.map_or("not fired".into(), |t| format!("fired {}", timestamp(t)));
+                format!("{:.0}% {} {when}", a.at * 100.0, a.action)
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "    {:<40} {} of {} this {}{simulated} · {}/h now · {}",
+            b.name,
+            money(b.spent),
+            money(b.amount),
+            b.period,
+            money(b.per_hour),
+            alerts.join(", ")
+        );
+    }
     out!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `status --json`: the instances, the jobs and the budgets, as one object.
+fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
+    let instances: Vec<serde_json::Value> = stack
+        .instances()?
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "address": r.address.instance(r.index),
+                "instance_type": r.attributes.get("instance_type").or_else(|| r.attributes.get("instance_types")),
+                "pid": r.process.map(|p| p.pid),
+                "alive": r.process.is_some_and(|p| p.is_alive()),
+                "started_at": r.started_at,
+                "per_hour": r.per_hour,
+            })
+        })
+        .collect();
+    let jobs: Vec<serde_json::Value> = stack
+        .jobs()?
+        .iter()
+        .map(|j| {
+            serde_json::json!({
+                "address": j.address,
+                "status": j.status,
+                "started_at": j.started_at,
+                "finished_at": j.finished_at,
+                "results_dir": j.results_dir,
+            })
+        })
+        .collect();
+    let value = serde_json::json!({
+        "file": file,
+        "records": stack.root(),
+        "provisioned": stack.stack()?.is_some(),
+        "instances": instances,
+        "jobs": jobs,
+        "budgets": super::budget::rows(stack, now())?,
+    });
+    serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
+}
+
+pub fn events(args: &EventsArgs) -> Result<ExitCode, String> {
+    let file = file_or_only(args.file.as_deref())?;
+    let events = stack_dir(&file).events()?;
+    for e in &events {
+        if args.json {
+            out!("{}", e.to_line());
+        } else {
+            outln!("{}  {}", timestamp(e.time), e.reason);
+        }
+    }
+    if events.is_empty() && !args.json {
+        outln!("{}: no events (gaform has done nothing on its own here)", file.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,6 +4,7 @@ mod apply;
 #[cfg(feature = "aws")]
 mod aws;
 mod backtest;
+mod budgets;
 mod cli;
 mod codes;
 #[cfg(feature = "aws")]

@@ -45,6 +45,9 @@ pub struct BudgetUse {
     pub period: String,
     pub max_cost_per_hour: Option<f64>,
     pub computes: Vec<String>,
+    /// Its alerts, in the file's order: the threshold as a fraction and the action's keyword.
+    #[serde(default)]
+    pub alerts: Vec<(f64, String)>,
 }
 
 /// The desired state of one program.
@@ -337,6 +340,7 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
                 .filter(|c| c.budget.is_some_and(|id| id.0 == bi))
                 .map(|c| c.name.clone())
                 .collect(),
+            alerts: b.alerts.iter().map(|a| (a.at, a.action.keyword().to_string())).collect(),
         })
         .filter(|b| !b.computes.is_empty())
         .collect();

@@ -366,6 +366,14 @@ fn job_change(
                 Some(seen),
             ))
         }
+        Some(JobStatus::Stopped { reason }) => {
+            return Some(base(
+                r,
+                Action::Update,
+                format!("the last run was {reason}: run on from its checkpoints"),
+                Some(seen),
+            ))
+        }
         Some(s) if s.is_done() && other.is_empty() => {
             notes.push(format!(
                 "{}: {} with this spec; not run again (change it, or destroy, to rerun)",

@@ -104,6 +104,9 @@ pub enum JobStatus {
     TimedOut,
     /// Stopped by an error; the next apply resumes it from its checkpoints.
     Failed { reason: String },
+    /// Stopped by gaform on its own (a budget reached 100%), with the results gathered so
+    /// far; the next apply resumes it from its checkpoints once the budget allows.
+    Stopped { reason: String },
 }
 
 impl JobStatus {
@@ -119,6 +122,7 @@ impl JobStatus {
             JobStatus::Finished => "finished",
             JobStatus::TimedOut => "timed out",
             JobStatus::Failed { .. } => "failed",
+            JobStatus::Stopped { .. } => "stopped",
         }
     }
 }

@@ -143,7 +143,7 @@ impl AwsProvider {
                 .await?
                 .ok_or_else(|| format!("{} has no record", change.address))?;
             record.attributes = change.after.clone().unwrap_or_default();
-            if matches!(record.status, JobStatus::Failed { .. }) {
+            if matches!(record.status, JobStatus::Failed { .. } | JobStatus::Stopped { .. }) {
                 record.status = JobStatus::Running;
                 record.started_at = now();
             }

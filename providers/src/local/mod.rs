@@ -11,13 +11,12 @@ pub use records::{InstanceRecord, JobRecord, StackDir, StackRecord};
 
 use crate::process::{spawn_detached, ProcessId};
 use crate::{JobSetup, Provider};
-use gaform_compiler::ir::Period;
 use gaform_compiler::plan::{
     Action, Addr, BudgetSpend, Change, Desired, Facts, Instance, JobStatus, Kind, Observed, ObservedResource,
     Resource,
 };
+use gaform_control::budget::{Policy, Reading};
 use gaform_control::ledger::Ledger;
-use gaform_control::period;
 use records::{now, remove_dir, remove_file};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -175,7 +174,7 @@ impl LocalProvider {
                     self.stack.job(&name)?.ok_or_else(|| format!("{} has no record", change.address))?;
                 record.attributes = change.after.clone().unwrap_or_default();
                 record.max_runtime_secs = runtime_secs(&record.attributes);
-                let restarted = matches!(record.status, JobStatus::Failed { .. });
+                let restarted = matches!(record.status, JobStatus::Failed { .. } | JobStatus::Stopped { .. });
                 if restarted {
                     record.status = JobStatus::Running;
                     record.replacements.clear();
@@ -335,11 +334,8 @@ pub fn spend(
     };
     let mut out = BTreeMap::new();
     for b in desired.budgets.iter().filter(|b| b.computes.iter().all(|c| on_provider(c))) {
-        let Some(period) = Period::from_keyword_str(&b.period) else { continue };
-        let (start, end) = period::window(period, now, 0.0);
-        // `+ 0.0`: an empty float sum is -0.0.
-        let spent = b.computes.iter().map(|c| ledger.spend(c, (start, end), now)).sum::<f64>() + 0.0;
-        let per_hour = b.computes.iter().map(|c| ledger.burn_rate(c)).sum::<f64>() + 0.0;
+        let Some(policy) = Policy::of(b) else { continue };
+        let Reading { spent, per_hour, window: (start, end) } = policy.reading(ledger, now, 0.0);
         let end = end.is_finite().then_some(end);
         out.insert(
             b.name.clone(),

@@ -6,6 +6,8 @@ use crate::process::ProcessId;
 use crate::state::{read_json, write_json};
 use gaform_compiler::ir::Market;
 use gaform_compiler::plan::{Addr, Attributes, JobStatus, Kind};
+use gaform_control::budget::{BudgetState, Policy};
+use gaform_control::event::Event;
 use gaform_control::ledger::{End, Entry, Ledger};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -243,6 +245,62 @@ impl StackDir {
             self.bill_end(&record, now())?;
         }
         remove_file(&self.instance_file(address, index))
+    }
+
+    /// The budgets the heads enforce: the file's, as of the last apply.
+    pub fn budgets(&self) -> Result<Vec<Policy>, String> {
+        Ok(read_json(&self.root.join("budgets").join("policies.json"))?.unwrap_or_default())
+    }
+
+    /// Records the file's budgets for the heads (apply, before it starts anything).
+    pub fn write_budgets(&self, policies: &[Policy]) -> Result<(), String> {
+        write_json(&self.root.join("budgets").join("policies.json"), &policies)
+    }
+
+    /// What budget `name` has fired this period.
+    pub fn budget_state(&self, name: &str) -> Result<BudgetState, String> {
+        Ok(read_json(&self.root.join("budgets").join(format!("{name}.state.json")))?.unwrap_or_default())
+    }
+
+    /// Runs `decide` on budget `name`'s state under the budget's lock and writes the state
+    /// back: two heads whose computes share a budget never fire one alert twice.
+    pub fn with_budget_state<T>(
+        &self,
+        name: &str,
+        decide: impl FnOnce(&mut BudgetState) -> T,
+    ) -> Result<T, String> {
+        let dir = self.root.join("budgets");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let lock_path = dir.join(format!("{name}.lock"));
+        let lock = std::fs::File::create(&lock_path)
+            .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+        lock.lock().map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+        let mut state = self.budget_state(name)?;
+        let out = decide(&mut state);
+        write_json(&dir.join(format!("{name}.state.json")), &state)?;
+        Ok(out)
+    }
+
+    /// Appends `event` to the stack's event log (`events.jsonl`, one JSON object a line,
+    /// kept by `destroy`) and its reason to `events.log` and `log` if given.
+    pub fn log_event(&self, event: &Event, log: Option<&Path>) {
+        if let Ok(mut f) =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.root.join("events.jsonl"))
+        {
+            let _ = f.write_all(event.to_line().as_bytes());
+        }
+        self.event(log, &event.reason);
+    }
+
+    /// Every event in the stack's event log, oldest first; a line that cannot be read (a
+    /// write cut short) is skipped.
+    pub fn events(&self) -> Result<Vec<Event>, String> {
+        let path = self.root.join("events.jsonl");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
     }
 
     /// The stack's cost ledger.

@@ -24,7 +24,7 @@ pub use fitness::{Fitness, Metric, Op};
 pub use hall::{HallOfFame, Scored};
 pub use island::Island;
 pub use mutation::{Mutate, Mutation};
-pub use outcome::{gather, Champion, Outcome, Timing};
+pub use outcome::{gather, gather_so_far, Champion, Outcome, Timing};
 pub use run::{
     checkpoint_key, data_key, islands_finished, load_data, load_job, prepare, run_island, run_islands,
     run_islands_as_threads, Checkpoint, Event, Loaded, Patience, RunError, JOB_KEY,

@@ -4,7 +4,7 @@
 use super::config::JobConfig;
 use super::exact;
 use super::hall::HallOfFame;
-use super::run::{final_checkpoints, Loaded, RunError};
+use super::run::{final_checkpoints, latest_checkpoints, Checkpoint, Loaded, RunError};
 use super::space::Genome;
 use super::stats::GenerationStats;
 use crate::backtest::{self, Keep, Metrics, Trade};
@@ -64,12 +64,26 @@ impl Outcome {
 
 /// Gathers a finished run from `store`.
 pub fn gather(store: &dyn Store) -> Result<Outcome, RunError> {
-    let Loaded { config, data, calendar } = Loaded::from(store)?;
-    let checkpoints = final_checkpoints(store, &config)?;
+    let loaded = Loaded::from(store)?;
+    let checkpoints = final_checkpoints(store, &loaded.config)?;
+    gather_from(loaded, &checkpoints)
+}
+
+/// Gathers a run stopped before its end from each island's latest checkpoint.
+pub fn gather_so_far(store: &dyn Store) -> Result<Outcome, RunError> {
+    let loaded = Loaded::from(store)?;
+    let checkpoints = latest_checkpoints(store, &loaded.config)?;
+    gather_from(loaded, &checkpoints)
+}
+
+fn gather_from(
+    Loaded { config, data, calendar }: Loaded,
+    checkpoints: &[Checkpoint],
+) -> Result<Outcome, RunError> {
     let mut hall = HallOfFame::new(usize::try_from(config.hall_of_fame).unwrap_or(usize::MAX));
     let mut generations: Vec<GenerationStats> = Vec::new();
     let mut timings = Vec::new();
-    for c in &checkpoints {
+    for c in checkpoints {
         hall.offer(&c.state.hall.entries);
         for (i, stats) in c.state.history.iter().enumerate() {
             match generations.get_mut(i) {

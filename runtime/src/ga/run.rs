@@ -294,6 +294,21 @@ pub fn final_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Ch
         .collect()
 }
 
+/// Each island's latest checkpoint, in island order (islands with none yet are left out):
+/// what a run stopped before its end has to show.
+pub fn latest_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Checkpoint>, RunError> {
+    let mut out = Vec::new();
+    for island in 0..config.islands {
+        for &end in config.epoch_ends().iter().rev() {
+            if let Some(c) = read::<Checkpoint>(store, &checkpoint_key(island, end))? {
+                out.push(c);
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Runs every island of the job in `store` as a thread of this process, and returns the
 /// first error, if any. Each island's backtests spread over `pool` (rayon's global pool if
 /// `None`).

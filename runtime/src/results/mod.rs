@@ -28,6 +28,9 @@ pub enum ResultsError {
 #[derive(Serialize)]
 struct Best<'a> {
     job: &'a str,
+    /// Only for a run stopped before its end: why (`stopped: budget ...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'a str>,
     data: &'a str,
     seed: u64,
     islands: u64,
@@ -43,6 +46,11 @@ struct Best<'a> {
 
 /// Writes every results file into `dir` (created if needed), each atomically.
 pub fn write(dir: &Path, outcome: &Outcome) -> Result<(), ResultsError> {
+    write_with_status(dir, outcome, None)
+}
+
+/// `write`, for a run stopped before its end: `best.json` says why in `status`.
+pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) -> Result<(), ResultsError> {
     std::fs::create_dir_all(dir)
         .map_err(|source| StoreError::Io { path: dir.display().to_string(), source })?;
     let config = &outcome.config;
@@ -53,6 +61,7 @@ pub fn write(dir: &Path, outcome: &Outcome) -> Result<(), ResultsError> {
     let best = outcome.best().ok_or_else(|| render("best.json", "the run has no best genome".into()))?;
     let json = Best {
         job: &config.name,
+        status,
         data: &config.data,
         seed: config.seed,
         islands: config.islands,

@@ -1,0 +1,158 @@
+//! Budgets on the local cloud, end to end: the ledger bills each start, plan shows the
+//! spend, apply refuses a spent budget, and a head stops its compute at 100% with the
+//! results so far, every alert logged once; raised, the job resumes to the same bytes as a
+//! run that was never stopped.
+
+use crate::apply::{code, processes_of, text};
+use crate::support::{ok, root, Workspace};
+
+/// The quickstart on a budget of less than a cent a day: one apply spends it (three
+/// instances, each billed its 60-second minimum at its type's us-east-1 price).
+#[test]
+fn the_ledger_bills_each_start_and_apply_refuses_a_spent_budget() {
+    let quickstart = std::fs::read_to_string(root().join("examples/quickstart.gaf")).unwrap();
+    let gaf = quickstart.replace("data/GOOG_wiki.csv", "GOOG_wiki.csv").replace(
+        "compute here {\n  cloud = laptop",
+        "budget tiny {\n  amount = $0.004\n  period = day\n}\n\ncompute here {\n  cloud = laptop\n  budget = tiny",
+    );
+    assert!(gaf.contains("budget = tiny"), "the quickstart's compute block moved");
+    let w = Workspace::new("budget-ledger", &gaf);
+    ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]));
+
+    // One file per start, each ended when its process was stopped.
+    let ledger_dir = w.0.join(".gaform/job/ledger");
+    let mut billed = 0.0;
+    let mut entries = Vec::new();
+    for file in std::fs::read_dir(&ledger_dir).unwrap().flatten() {
+        let e: serde_json::Value = serde_json::from_slice(&std::fs::read(file.path()).unwrap()).unwrap();
+        let (start, end) = (e["started_at"].as_f64().unwrap(), e["ended_at"].as_f64().expect("ended"));
+        assert_eq!((e["simulated"].as_bool(), e["end"].as_str()), (Some(true), Some("terminated")), "{e}");
+        billed += (end - start).ceil().max(60.0) * e["per_hour"].as_f64().unwrap() / 3600.0;
+        entries.push(e["address"].as_str().unwrap().to_string());
+    }
+    entries.sort();
+    assert_eq!(
+        entries,
+        ["compute.here.head[0]", "compute.here.workers.islands[0]", "compute.here.workers.islands[1]"]
+    );
+    assert!(billed > 0.004, "m5.large + 2 c5.large for a minute each: {billed}");
+
+    let plan: serde_json::Value =
+        serde_json::from_str(&ok(&w.gaform(&["plan", "--json", "job.gaf"], &[]))).unwrap();
+    let spent = &plan["cost"]["budgets"][0]["spent"];
+    assert!((spent["spent"].as_f64().unwrap() - billed).abs() < 1e-9, "{spent} vs {billed}");
+    assert_eq!(spent["simulated"], true);
+    let human = ok(&w.gaform(&["plan", "job.gaf"], &[]));
+    assert!(
+        human.contains("spent this day (simulated)") && human.contains("apply starts nothing"),
+        "{human}"
+    );
+
+    // Tearing down keeps the bill: the next apply is refused before anything starts.
+    ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
+    assert!(ledger_dir.read_dir().unwrap().count() == 3, "destroy keeps the ledger");
+    let refused = w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]);
+    assert_eq!(code(&refused), 1, "{}", text(&refused));
+    let said = text(&refused);
+    assert!(said.contains("budget `tiny` is spent") && said.contains("rolls over at"), "{said}");
+    assert!(processes_of(&w.0.join(".gaform")).is_empty(), "nothing started");
+    assert!(
+        !w.0.join(".gaform/job/instances").exists()
+            || w.0.join(".gaform/job/instances").read_dir().unwrap().count() == 0
+    );
+
+    // Raised, it runs again.
+    std::fs::write(w.0.join("job.gaf"), gaf.replace("$0.004", "$1")).unwrap();
+    ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]));
+    assert_eq!(ledger_dir.read_dir().unwrap().count(), 6);
+}
+
+/// A job of a few seconds on a budget spent from the first minute's billing: its head stops
+/// it at the first tick.
+const STOPPED: &str = r#"
+cloud here { provider = local }
+budget tiny {
+  amount = $0.004
+  period = day
+  alert { at = 50%  action = notify }
+}
+compute box {
+  cloud  = here
+  budget = tiny
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.large"  min = 2  max = 2 }
+}
+job long {
+  compute     = box
+  data        = "GOOG_wiki.csv"
+  strategy    = rsi_reversion(period = 2..200, lower = 1..49, upper = 51..99)
+  population  = 200
+  generations = 1500
+  migration { every = 1  count = 3 }
+  seed        = 3
+}
+"#;
+
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+}
+
+#[test]
+fn a_head_stops_its_compute_at_100_percent_and_the_raised_budget_resumes_it() {
+    let w = Workspace::new("budget-stop", STOPPED);
+    let tick = [("GAFORM_TICK", "1s")];
+    let stopped = w.gaform(&["apply", "job.gaf", "--auto-approve"], &tick);
+    assert_eq!(code(&stopped), 1, "{}", text(&stopped));
+    assert!(text(&stopped).contains("long: stopped: budget tiny at 100% ($0.0044 of $0.0040 this day)"));
+    assert!(processes_of(&w.0.join(".gaform")).is_empty(), "no process of the stack is left");
+
+    let events = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
+    let kinds: Vec<(&str, Option<&str>, Option<bool>)> = events
+        .iter()
+        .map(|e| (e["event"].as_str().unwrap(), e["action"].as_str(), e["implicit"].as_bool()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("alert_fired", Some("notify"), Some(false)),
+            ("alert_fired", Some("stop"), Some(true)),
+            ("compute_stopped", None, None)
+        ]
+    );
+    assert_eq!(events[2]["instances"], 3);
+    assert!(ok(&w.gaform(&["events", "job.gaf"], &[])).contains("which always stops: stop"));
+
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&w.gaform(&["status", "--json", "job.gaf"], &[]))).unwrap();
+    let budget = &status["budgets"][0];
+    assert_eq!((budget["name"].as_str(), budget["simulated"].as_bool()), (Some("tiny"), Some(true)));
+    assert!(budget["spent"].as_f64().unwrap() >= 0.004);
+    let fired: Vec<f64> =
+        budget["alerts"].as_array().unwrap().iter().map(|a| a["fired_at"].as_f64().expect("fired")).collect();
+    assert_eq!(fired.len(), 2);
+    assert_eq!(status["jobs"][0]["status"]["state"], "stopped");
+    let best: serde_json::Value = serde_json::from_str(&w.read("results/long/best.json")).unwrap();
+    assert!(best["status"].as_str().unwrap().starts_with("stopped: budget tiny at 100%"), "{best}");
+
+    // Spent: refused until raised; raised: the job runs on from its checkpoints to the very
+    // bytes of a run that was never stopped.
+    let refused = w.gaform(&["apply", "job.gaf", "--auto-approve"], &tick);
+    assert_eq!(code(&refused), 1);
+    assert!(text(&refused).contains("budget `tiny` is spent"));
+    std::fs::write(w.0.join("job.gaf"), STOPPED.replace("$0.004", "$1")).unwrap();
+    let resumed = ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &tick));
+    assert!(resumed.contains("run on from its checkpoints"), "{resumed}");
+    ok(&w.gaform(&["run", "job.gaf", "--out", "never-stopped"], &[]));
+    for file in ["best.json", "generations.csv", "hall_of_fame.csv", "fitness.svg", "equity.svg"] {
+        assert_eq!(
+            w.read(&format!("results/long/{file}")),
+            w.read(&format!("never-stopped/{file}")),
+            "{file}"
+        );
+    }
+    assert_eq!(
+        json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[]))).len(),
+        3,
+        "nothing fired again"
+    );
+}
