@@ -5,7 +5,7 @@
 
 use crate::event::{Event, Kind};
 use crate::ledger::{Ledger, Timestamp};
-use gaform_compiler::ir::{AlertAction, Keyword, Period};
+use gaform_compiler::ir::{AlertAction, Keyword, Notify, Period};
 use gaform_compiler::plan::desired::BudgetUse;
 use gaform_compiler::plan::render::money;
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,9 @@ pub struct Policy {
     pub alerts: Vec<Alert>,
     /// The computes that spend it.
     pub computes: Vec<String>,
+    /// Where its notifications go besides the event log.
+    #[serde(default)]
+    pub notify: Option<Notify>,
 }
 
 /// `alert { at = 95%  action = scale_down }`.
@@ -60,6 +63,7 @@ impl Policy {
             max_cost_per_hour: b.max_cost_per_hour,
             alerts,
             computes: b.computes.clone(),
+            notify: b.notify.clone(),
         })
     }
 }
@@ -165,6 +169,7 @@ mod tests {
             max_cost_per_hour: cap,
             alerts: alerts.iter().map(|&(at, action)| Alert { at, action }).collect(),
             computes: vec!["evo".into()],
+            notify: None,
         }
     }
 

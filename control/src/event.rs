@@ -32,6 +32,10 @@ pub enum Kind {
     },
     /// A budget's computes cost more per hour than its `max_cost_per_hour`.
     OverHourlyCap { budget: String, per_hour: f64, cap: f64 },
+    /// A notification reached its target (`attempts`: 1 unless it was retried).
+    NotificationSent { budget: String, target: String, attempts: u32 },
+    /// A notification could not be delivered after `attempts` tries; the head carries on.
+    NotificationFailed { budget: String, target: String, attempts: u32, error: String },
     /// A compute's head stopped its jobs (results so far written) and terminated every
     /// instance of it, itself last.
     ComputeStopped { compute: String, instances: u64, jobs: Vec<String> },

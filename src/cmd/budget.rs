@@ -82,11 +82,20 @@ pub fn hand_over(stack: &Stack) -> Result<(), String> {
     stack.local.stack().write_budgets(&policies)
 }
 
+/// What one look at a budget found.
+pub struct Watched {
+    pub policy: Policy,
+    /// What fired on this look (already in the event log).
+    pub events: Vec<gaform_control::event::Event>,
+    /// Why to stop, when a stop stands this period.
+    pub stop: Option<String>,
+}
+
 /// One look at the budget `compute` spends, if any: measured from the ledger, decided
-/// under the budget's lock, each event logged. Level-triggered: `Some(why)` whenever a
+/// under the budget's lock, each event logged. Level-triggered: `stop` is set whenever a
 /// stop has fired this period, whichever head fired it, so every compute of the budget
 /// stops.
-pub fn watch(stack: &StackDir, compute: &str, now: f64) -> Result<Option<String>, String> {
+pub fn watch(stack: &StackDir, compute: &str, now: f64) -> Result<Option<Watched>, String> {
     let Some(policy) = stack.budgets()?.into_iter().find(|p| p.computes.iter().any(|c| c == compute)) else {
         return Ok(None);
     };
@@ -97,19 +106,21 @@ pub fn watch(stack: &StackDir, compute: &str, now: f64) -> Result<Option<String>
         stack.log_event(event, None);
     }
     let state = stack.budget_state(&policy.name)?;
-    let Some(stop) = state.fired.iter().find(|f| f.action == AlertAction::Stop) else { return Ok(None) };
     let period = if policy.period == Period::Total {
         String::new()
     } else {
         format!(" this {}", policy.period.keyword())
     };
-    Ok(Some(format!(
-        "stopped: budget {} at {:.0}% ({} of {}{period})",
-        policy.name,
-        stop.at * 100.0,
-        money(reading.spent),
-        money(policy.amount)
-    )))
+    let stop = state.fired.iter().find(|f| f.action == AlertAction::Stop).map(|stop| {
+        format!(
+            "stopped: budget {} at {:.0}% ({} of {}{period})",
+            policy.name,
+            stop.at * 100.0,
+            money(reading.spent),
+            money(policy.amount)
+        )
+    });
+    Ok(Some(Watched { policy, events, stop }))
 }
 
 /// One budget as `status` shows it.

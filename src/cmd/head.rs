@@ -5,6 +5,7 @@
 //! jobs are over or it has been idle for `auto_terminate`.
 
 use crate::cli::HeadArgs;
+use crate::notify::Outbox;
 use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_control::event::{Event, Kind};
 use gaform_providers::local::agent::{self, Registration};
@@ -22,6 +23,8 @@ const MAX_REPLACEMENTS: u32 = 5;
 /// A slot whose process has not registered this long after its start is taken as dead.
 const START_GRACE_SECS: f64 = 30.0;
 const TICK: Duration = Duration::from_millis(250);
+/// How long an exiting head waits for its notifications still under way.
+const NOTIFY_DRAIN: Duration = Duration::from_secs(30);
 
 pub fn run(args: &HeadArgs) -> Result<ExitCode, String> {
     let address = Addr(args.address.clone());
@@ -34,20 +37,46 @@ pub fn run(args: &HeadArgs) -> Result<ExitCode, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;
     let provider = LocalProvider::new(stack.clone(), exe, Default::default(), None);
     outln!("{address}: pid {} tends compute `{compute}`", me.me.pid);
+    let mut outbox = Outbox::default();
+    let result = tend_compute(&stack, &provider, &me, &compute, &mut outbox);
+    // Notifications under way (an alert and the stop it led to, say) still go out.
+    outbox.drain(NOTIFY_DRAIN);
+    result
+}
+
+/// The head's loop, until its compute is over or the head is replaced.
+fn tend_compute(
+    stack: &StackDir,
+    provider: &LocalProvider,
+    me: &Registration,
+    compute: &str,
+    outbox: &mut Outbox,
+) -> Result<ExitCode, String> {
+    let address = &me.record.address;
+    let stack_name = stack.root().file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let tick = super::budget::tick()?;
     // Apply refused compute whose budget was spent, so the first look can wait a tick.
     let mut next_watch = Instant::now() + tick;
     let mut seen_running = false;
     let mut idle_since = Instant::now();
     loop {
-        if !me.is_current(&stack) {
+        if !me.is_current(stack) {
             outln!("{address}: replaced or removed; exiting");
             return Ok(ExitCode::SUCCESS);
         }
         if Instant::now() >= next_watch {
             next_watch = Instant::now() + tick;
-            match super::budget::watch(&stack, &compute, now()) {
-                Ok(Some(why)) => return stop(&stack, &provider, &me, &compute, &why),
+            match super::budget::watch(stack, compute, now()) {
+                Ok(Some(watched)) => {
+                    if let Some(notify) = &watched.policy.notify {
+                        for event in &watched.events {
+                            outbox.send(stack, &stack_name, &watched.policy.name, notify, event);
+                        }
+                    }
+                    if let Some(why) = watched.stop {
+                        return stop(stack, provider, me, compute, &why);
+                    }
+                }
                 Ok(None) => {}
                 // Not a reason to leave the compute untended: say so, and look again next tick.
                 Err(e) => {
@@ -58,34 +87,34 @@ pub fn run(args: &HeadArgs) -> Result<ExitCode, String> {
         let jobs: Vec<JobRecord> = stack
             .jobs()?
             .into_iter()
-            .filter(|j| j.status == JobStatus::Running && j.group.compute() == Some(compute.as_str()))
+            .filter(|j| j.status == JobStatus::Running && j.group.compute() == Some(compute))
             .collect();
         for job in jobs {
             seen_running = true;
             idle_since = Instant::now();
-            if let Err(e) = tend(&stack, &provider, job.clone()) {
-                fail(&stack, &provider, job, &e)?;
+            if let Err(e) = tend(stack, provider, job.clone()) {
+                fail(stack, provider, job, &e)?;
             }
         }
         let running = stack
             .jobs()?
             .iter()
-            .any(|j| j.status == JobStatus::Running && j.group.compute() == Some(compute.as_str()));
+            .any(|j| j.status == JobStatus::Running && j.group.compute() == Some(compute));
         if !running {
             let auto = me
-                .reload(&stack)
+                .reload(stack)
                 .attributes
                 .get("auto_terminate")
                 .and_then(|t| gaform_compiler::plan::describe::parse_duration(t));
             if seen_running {
-                return terminate(&stack, &provider, &me, &compute, "its jobs are over");
+                return terminate(stack, provider, me, compute, "its jobs are over");
             }
             if let Some(limit) = auto.filter(|&l| idle_since.elapsed().as_secs_f64() >= l) {
                 return terminate(
-                    &stack,
-                    &provider,
-                    &me,
-                    &compute,
+                    stack,
+                    provider,
+                    me,
+                    compute,
                     &format!("idle for auto_terminate = {}", describe(limit)),
                 );
             }

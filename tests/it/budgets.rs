@@ -156,3 +156,126 @@ fn a_head_stops_its_compute_at_100_percent_and_the_raised_budget_resumes_it() {
         "nothing fired again"
     );
 }
+
+/// A webhook receiver on loopback: each request's head and body, answered `status`.
+struct Receiver {
+    port: u16,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+impl Receiver {
+    fn start(status: u16) -> Receiver {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let mut head = String::new();
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    head.push_str(&line);
+                    line.clear();
+                }
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+                    })
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                seen.lock().unwrap().push((head, String::from_utf8_lossy(&body).into_owned()));
+                let _ = write!(
+                    reader.get_mut(),
+                    "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        Receiver { port, requests }
+    }
+}
+
+fn with_webhook(url: &str) -> String {
+    STOPPED.replace(
+        "  alert { at = 50%  action = notify }",
+        &format!("  notify {{\n    webhook = \"{url}\"\n    token   = env(\"GAFORM_TEST_TOKEN\")\n  }}\n  alert {{ at = 50%  action = notify }}"),
+    )
+}
+
+#[test]
+fn each_alert_reaches_the_webhook_once_and_the_token_stays_secret() {
+    let receiver = Receiver::start(200);
+    let w =
+        Workspace::new("budget-webhook", &with_webhook(&format!("http://127.0.0.1:{}/hook", receiver.port)));
+    let env = [("GAFORM_TICK", "1s"), ("GAFORM_TEST_TOKEN", "tok-7f3a")];
+    let out = w.gaform(&["apply", "job.gaf", "--auto-approve"], &env);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let requests = receiver.requests.lock().unwrap().clone();
+    let actions: Vec<String> = requests
+        .iter()
+        .map(|(head, body)| {
+            assert!(head.starts_with("POST /hook "), "{head}");
+            assert!(
+                head.contains("Authorization: Bearer tok-7f3a")
+                    || head.contains("authorization: Bearer tok-7f3a"),
+                "{head}"
+            );
+            let body: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!((body["version"].as_str(), body["status"].as_str()), (Some("4"), Some("firing")));
+            assert_eq!(body["commonLabels"]["budget"], "tiny");
+            body["alerts"][0]["labels"]["action"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(actions.len(), 2, "one POST per alert: {actions:?}");
+    assert!(actions.contains(&"notify".to_string()) && actions.contains(&"stop".to_string()));
+    let events = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
+    assert_eq!(events.iter().filter(|e| e["event"] == "notification_sent").count(), 2);
+    // The secret is in the environment only: not in any record, log, plan or event.
+    let plan = ok(&w.gaform(&["plan", "--json", "job.gaf"], &env));
+    assert!(!plan.contains("tok-7f3a"));
+    for file in walk(&w.0.join(".gaform")) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains("tok-7f3a"), "{} holds the token", file.display());
+    }
+}
+
+#[test]
+fn a_failed_delivery_is_retried_recorded_and_never_stops_the_head_from_its_work() {
+    let receiver = Receiver::start(503);
+    let w = Workspace::new(
+        "budget-webhook-down",
+        &with_webhook(&format!("http://127.0.0.1:{}/hook", receiver.port)),
+    );
+    let out = w.gaform(
+        &["apply", "job.gaf", "--auto-approve"],
+        &[("GAFORM_TICK", "1s"), ("GAFORM_TEST_TOKEN", "t")],
+    );
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(text(&out).contains("stopped: budget tiny"), "the stop went ahead: {}", text(&out));
+    let events = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
+    let failed: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["event"] == "notification_failed").collect();
+    assert_eq!(failed.len(), 2, "{events:?}");
+    assert!(
+        failed.iter().all(|e| e["attempts"] == 4 && e["error"].as_str().unwrap().contains("503")),
+        "{failed:?}"
+    );
+    assert_eq!(receiver.requests.lock().unwrap().len(), 8, "4 tries for each of the 2 alerts");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -25,7 +25,7 @@ const QUOTA: Schema = Schema {
 const BUDGET: Schema = Schema {
     what: "budget",
     attributes: &["amount", "period", "max_cost_per_hour"],
-    blocks: &["alert"],
+    blocks: &["alert", "notify"],
     repeatable: &["alert"],
 };
 const BUDGET_ALERT: Schema =
@@ -172,7 +172,8 @@ impl Checker<'_> {
                 alerts.push(BudgetAlert { at, action: action.value });
             }
         }
-        Budget { name, span: block.span, amount, period, max_cost_per_hour, alerts }
+        let notify = f.blocks("notify").next().and_then(|b| self.notify(b));
+        Budget { name, span: block.span, amount, period, max_cost_per_hour, alerts, notify }
     }
 
     pub(super) fn spot_policy(&mut self, block: &Block, name: String) -> SpotPolicy {

@@ -9,6 +9,7 @@ mod compute;
 mod fields;
 mod fitness;
 mod job;
+mod notify;
 mod value;
 mod warm_up;
 

@@ -148,6 +148,29 @@ pub struct Budget {
     pub max_cost_per_hour: Option<f64>,
     /// Strictly increasing `at`, each in (0, 1].
     pub alerts: Vec<BudgetAlert>,
+    /// Where its notifications go, if anywhere beyond the event log.
+    pub notify: Option<Notify>,
+}
+
+/// `notify { webhook = ...  token = env("NAME")  sns = "arn:..." }` in a budget.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Notify {
+    /// An HTTP(S) URL that receives a JSON POST per notification.
+    pub webhook: Option<FromEnv>,
+    /// The environment variable holding the webhook's bearer token: a secret is never in
+    /// the file, a plan or a record, only its name.
+    pub token_env: Option<String>,
+    /// An SNS topic ARN (aws clouds).
+    pub sns: Option<String>,
+}
+
+/// A setting written in the file, or the name of the environment variable that holds it
+/// (`env("SLACK_WEBHOOK")`), read where it is used.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FromEnv {
+    Literal(String),
+    Env(String),
 }
 
 /// `alert { at = PERCENT action = ... }` in a budget.

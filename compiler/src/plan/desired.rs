@@ -48,6 +48,9 @@ pub struct BudgetUse {
     /// Its alerts, in the file's order: the threshold as a fraction and the action's keyword.
     #[serde(default)]
     pub alerts: Vec<(f64, String)>,
+    /// Where its notifications go (secrets by variable name only).
+    #[serde(default)]
+    pub notify: Option<crate::ir::Notify>,
 }
 
 /// The desired state of one program.
@@ -341,6 +344,7 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
                 .map(|c| c.name.clone())
                 .collect(),
             alerts: b.alerts.iter().map(|a| (a.at, a.action.keyword().to_string())).collect(),
+            notify: b.notify.clone(),
         })
         .filter(|b| !b.computes.is_empty())
         .collect();

@@ -1,0 +1,173 @@
+//! Budget notifications: each alert that fires is POSTed as JSON to the budget's webhook,
+//! in the shape of Alertmanager's webhook body (version 4), so receivers written for
+//! Alertmanager work unchanged (docs/notifications.md). Delivery runs on its own thread,
+//! retried with backoff, and every outcome is an event; a failed delivery never stops the
+//! head. A secret (the bearer token, a webhook URL given by `env(...)`) is read from the
+//! environment at delivery and never written anywhere.
+
+use gaform_compiler::ir::{FromEnv, Notify};
+use gaform_control::event::{Event, Kind};
+use gaform_providers::local::records::{now, timestamp};
+use gaform_providers::local::StackDir;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Tries per notification, and the pause before each retry (doubling).
+const ATTEMPTS: u32 = 4;
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// One try's limit, connection included.
+const TRY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Deliveries under way; a head waits for them (bounded) before it exits.
+#[derive(Default)]
+pub struct Outbox {
+    sending: Vec<JoinHandle<()>>,
+}
+
+impl Outbox {
+    /// Sends `event` (an alert that fired) to `notify`'s targets, logging the outcome in
+    /// `stack`'s event log. `stack_name` labels the alert.
+    pub fn send(&mut self, stack: &StackDir, stack_name: &str, budget: &str, notify: &Notify, event: &Event) {
+        let Kind::AlertFired { .. } = event.kind else { return };
+        if let Some(webhook) = &notify.webhook {
+            let (stack, budget, webhook, token) =
+                (stack.clone(), budget.to_string(), webhook.clone(), notify.token_env.clone());
+            let body = alertmanager_body(stack_name, &budget, event);
+            self.sending.push(std::thread::spawn(move || {
+                let outcome = deliver(&webhook, token.as_deref(), &body);
+                stack.log_event(&outcome_event(&budget, &describe(&webhook), outcome), None);
+            }));
+        }
+        if let Some(topic) = &notify.sns {
+            let error = "SNS delivery is not available yet; the event log has the alert".to_string();
+            let failed = Err((1, error));
+            stack.log_event(&outcome_event(budget, &format!("sns {topic}"), failed), None);
+        }
+    }
+
+    /// Waits for the deliveries under way, `limit` at most (the rest are abandoned).
+    pub fn drain(self, limit: Duration) {
+        let started = Instant::now();
+        for handle in self.sending {
+            while !handle.is_finished() && started.elapsed() < limit {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+/// A webhook as the event log may name it: the URL as written, or only the variable it
+/// comes from (such a URL may hold a secret).
+fn describe(webhook: &FromEnv) -> String {
+    match webhook {
+        FromEnv::Literal(url) => format!("webhook {url}"),
+        FromEnv::Env(name) => format!("webhook from ${name}"),
+    }
+}
+
+fn outcome_event(budget: &str, target: &str, outcome: Result<u32, (u32, String)>) -> Event {
+    let (kind, reason) = match outcome {
+        Ok(attempts) => (
+            Kind::NotificationSent { budget: budget.into(), target: target.into(), attempts },
+            format!("budget `{budget}`: notification sent to {target} ({attempts} attempt(s))"),
+        ),
+        Err((attempts, error)) => (
+            Kind::NotificationFailed {
+                budget: budget.into(),
+                target: target.into(),
+                attempts,
+                error: error.clone(),
+            },
+            format!(
+                "budget `{budget}`: notification to {target} failed after {attempts} attempt(s): {error}"
+            ),
+        ),
+    };
+    Event { time: now(), kind, reason }
+}
+
+/// POSTs `body`, retrying with backoff; the attempts it took, or the last error.
+fn deliver(webhook: &FromEnv, token_env: Option<&str>, body: &str) -> Result<u32, (u32, String)> {
+    let from_env =
+        |name: &str| std::env::var(name).map_err(|_| (0, format!("${name} is not set where the head runs")));
+    let url = match webhook {
+        FromEnv::Literal(url) => url.clone(),
+        FromEnv::Env(name) => from_env(name)?,
+    };
+    let token = token_env.map(from_env).transpose()?;
+    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(TRY_TIMEOUT)).build().into();
+    let mut pause = FIRST_BACKOFF;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut request = agent.post(&url).header("Content-Type", "application/json");
+        if let Some(token) = &token {
+            request = request.header("Authorization", &format!("Bearer {token}"));
+        }
+        match request.send(body) {
+            Ok(_) => return Ok(attempt),
+            // The error names the URL: say only what went wrong, a URL from the environment
+            // may hold a secret.
+            Err(e) if attempt >= ATTEMPTS => return Err((attempt, redact(&e.to_string(), &url))),
+            Err(_) => {
+                std::thread::sleep(pause);
+                pause *= 2;
+            }
+        }
+    }
+}
+
+fn redact(message: &str, url: &str) -> String {
+    message.replace(url, "<webhook>")
+}
+
+/// Alertmanager's webhook body (version 4) for one alert that fired.
+fn alertmanager_body(stack: &str, budget: &str, event: &Event) -> String {
+    let Kind::AlertFired { at, action, spent, amount, implicit, .. } = &event.kind else {
+        return String::new();
+    };
+    let action = gaform_compiler::ir::Keyword::keyword(*action);
+    let labels = serde_json::json!({
+        "alertname": "GaformBudget",
+        "stack": stack,
+        "budget": budget,
+        "action": action,
+        "threshold": format!("{:.0}%", at * 100.0),
+        "severity": if action == "notify" { "warning" } else { "critical" },
+    });
+    let annotations = serde_json::json!({
+        "summary": event.reason,
+        "spent": format!("{spent}"),
+        "amount": format!("{amount}"),
+        "implicit": implicit.to_string(),
+    });
+    serde_json::json!({
+        "version": "4",
+        "groupKey": format!("{{}}:{{stack=\"{stack}\",budget=\"{budget}\"}}"),
+        "truncatedAlerts": 0,
+        "status": "firing",
+        "receiver": "gaform",
+        "groupLabels": { "budget": budget },
+        "commonLabels": labels,
+        "commonAnnotations": annotations,
+        "externalURL": "",
+        "alerts": [{
+            "status": "firing",
+            "labels": labels,
+            "annotations": annotations,
+            "startsAt": timestamp(event.time),
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "",
+            "fingerprint": format!("{:016x}", fingerprint(&format!("{stack}/{budget}/{at}/{action}"))),
+        }],
+    })
+    .to_string()
+}
+
+/// FNV-1a: a stable id for one alert of one budget (Alertmanager's is a label hash too).
+fn fingerprint(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
