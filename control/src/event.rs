@@ -32,6 +32,11 @@ pub enum Kind {
     },
     /// A budget's computes cost more per hour than its `max_cost_per_hour`.
     OverHourlyCap { budget: String, per_hour: f64, cap: f64 },
+    /// A budget's scale-down froze a compute: no replacements, no scale-up, this period.
+    Frozen { budget: String, compute: String },
+    /// A worker terminated to bring its group down (`kept`: the workers left); its islands
+    /// were dealt to them and resume from their checkpoints.
+    Shed { budget: String, instance: String, kept: u64 },
     /// A notification reached its target (`attempts`: 1 unless it was retried).
     NotificationSent { budget: String, target: String, attempts: u32 },
     /// A notification could not be delivered after `attempts` tries; the head carries on.

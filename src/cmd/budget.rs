@@ -89,6 +89,10 @@ pub struct Watched {
     pub events: Vec<gaform_control::event::Event>,
     /// Why to stop, when a stop stands this period.
     pub stop: Option<String>,
+    /// Why to scale down (and stay frozen), when a scale-down stands this period.
+    pub scale_down: Option<String>,
+    /// The burn rate and `max_cost_per_hour`, when the rate is over it now.
+    pub over_cap: Option<(f64, f64)>,
 }
 
 /// One look at the budget `compute` spends, if any: measured from the ledger, decided
@@ -120,7 +124,20 @@ pub fn watch(stack: &StackDir, compute: &str, now: f64) -> Result<Option<Watched
             money(policy.amount)
         )
     });
-    Ok(Some(Watched { policy, events, stop }))
+    let scale_down = state.fired.iter().find(|f| f.action == AlertAction::ScaleDown).map(|f| {
+        format!(
+            "budget {} at {:.0}% ({} of {}{period}): scale_down",
+            policy.name,
+            f.at * 100.0,
+            money(reading.spent),
+            money(policy.amount)
+        )
+    });
+    let over_cap = events.iter().find_map(|e| match e.kind {
+        gaform_control::event::Kind::OverHourlyCap { per_hour, cap, .. } => Some((per_hour, cap)),
+        _ => None,
+    });
+    Ok(Some(Watched { policy, events, stop, scale_down, over_cap }))
 }
 
 /// One budget as `status` shows it.

@@ -6,14 +6,18 @@
 
 use crate::cli::HeadArgs;
 use crate::notify::Outbox;
+use gaform_compiler::ir::Market;
+use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_control::event::{Event, Kind};
+use gaform_control::scale;
 use gaform_providers::local::agent::{self, Registration};
 use gaform_providers::local::records::now;
 use gaform_providers::local::{JobRecord, LocalProvider, StackDir};
 use gaform_runtime::ga;
 use gaform_runtime::results;
 use gaform_runtime::store::{LocalDir, Store};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -75,6 +79,18 @@ fn tend_compute(
                     }
                     if let Some(why) = watched.stop {
                         return stop(stack, provider, me, compute, &why);
+                    }
+                    let budget = &watched.policy.name;
+                    if let Some(why) = &watched.scale_down {
+                        scale_down(stack, provider, compute, budget, why, Shed::ToMin)?;
+                    }
+                    if let Some((per_hour, cap)) = watched.over_cap {
+                        let why = format!(
+                            "budget {budget}: {}/h over max_cost_per_hour {}/h",
+                            money(per_hour),
+                            money(cap)
+                        );
+                        scale_down(stack, provider, compute, budget, &why, Shed::ToRate { per_hour, cap })?;
                     }
                 }
                 Ok(None) => {}
@@ -146,7 +162,7 @@ fn tend(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord) -> Resul
     let records = stack.instances()?;
     let group: Vec<_> = records.iter().filter(|r| r.address == job.group).collect();
     let Some(template) = group.first() else { return Ok(()) };
-    for slot in 0..job.workers {
+    for slot in job.worker_slots() {
         let record = group.iter().find(|r| r.index == slot);
         let dead = match record {
             Some(r) => match r.process {
@@ -157,6 +173,21 @@ fn tend(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord) -> Resul
             None => false,
         };
         if !dead {
+            continue;
+        }
+        let slots = job.worker_slots();
+        if job.frozen && slots.len() > 1 {
+            // Frozen by a budget: nothing is started; the dead worker's islands go to the rest.
+            let kept: Vec<u64> = slots.into_iter().filter(|&s| s != slot).collect();
+            provider.stop_instance(&job.group, slot)?;
+            job.slots = Some(kept.clone());
+            stack.write_job(&job)?;
+            let line = format!(
+                "{}: died while its compute is frozen by a budget; not replaced, its islands resume on the {} worker(s) left",
+                job.group.instance(slot),
+                kept.len()
+            );
+            stack.event(Some(&log), &line);
             continue;
         }
         let tries = job.replacements.entry(slot).or_insert(0);
@@ -220,6 +251,83 @@ fn fail(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord, reason: 
 fn stop_workers(provider: &LocalProvider, stack: &StackDir, group: &Addr) -> Result<(), String> {
     for r in stack.instances()?.iter().filter(|r| &r.address == group) {
         provider.stop_instance(group, r.index)?;
+    }
+    Ok(())
+}
+
+/// How far a scale-down sheds.
+#[derive(Clone, Copy)]
+enum Shed {
+    /// A `scale_down` alert: each group to its `min`.
+    ToMin,
+    /// `max_cost_per_hour`: the fewest workers that bring the budget's rate under its cap.
+    ToRate { per_hour: f64, cap: f64 },
+}
+
+/// A budget said scale down: each running job of the compute is frozen (no replacement,
+/// no scale-up) and its group shed (never below its `min`, and at least one worker while
+/// the job runs), on-demand and newest first; the job's islands are dealt over the workers
+/// left, which resume them from their checkpoints, so the result is the same bytes.
+/// Idempotent: a later tick finds nothing left to shed.
+fn scale_down(
+    stack: &StackDir,
+    provider: &LocalProvider,
+    compute: &str,
+    budget: &str,
+    why: &str,
+    how: Shed,
+) -> Result<(), String> {
+    let running = stack.jobs()?.into_iter().filter(|j| j.status == JobStatus::Running);
+    for mut job in running.filter(|j| j.group.compute() == Some(compute)) {
+        let slots = job.worker_slots();
+        let records: Vec<_> = stack
+            .instances()?
+            .into_iter()
+            .filter(|r| r.address == job.group && slots.contains(&r.index))
+            .collect();
+        let min =
+            records.first().and_then(|r| r.attributes.get("min")).and_then(|m| m.parse().ok()).unwrap_or(0);
+        let workers: Vec<scale::Worker> = records
+            .iter()
+            .map(|r| scale::Worker {
+                instance: r.index.to_string(),
+                group: job.group.to_string(),
+                market: if r.spot { Market::Spot } else { Market::OnDemand },
+                per_hour: r.per_hour,
+                started_at: r.started_at,
+            })
+            .collect();
+        let floor = BTreeMap::from([(job.group.to_string(), u64::max(min, 1))]);
+        let chosen = match how {
+            Shed::ToMin => scale::to_min(&workers, &floor),
+            Shed::ToRate { per_hour, cap } => scale::to_rate(&workers, &floor, per_hour, cap),
+        };
+        let victims: Vec<u64> = chosen.iter().filter_map(|w| w.instance.parse().ok()).collect();
+        if job.frozen && victims.is_empty() {
+            continue;
+        }
+        let kept: Vec<u64> = slots.iter().copied().filter(|s| !victims.contains(s)).collect();
+        if !job.frozen {
+            let reason =
+                format!("compute.{compute}: {why}: frozen (no replacements, no scale-up) this period");
+            let kind = Kind::Frozen { budget: budget.to_string(), compute: compute.to_string() };
+            stack.log_event(&Event { time: now(), kind, reason }, Some(&stack.job_log(&job.name)));
+        }
+        // The islands are dealt anew before the shed workers go, so none waits on them.
+        job.frozen = true;
+        job.slots = Some(kept.clone());
+        stack.write_job(&job)?;
+        for slot in victims {
+            provider.stop_instance(&job.group, slot)?;
+            let instance = job.group.instance(slot);
+            let reason = format!(
+                "{instance}: shed by {why} ({} worker(s) left at min {min}); its islands resume on {:?}",
+                kept.len(),
+                kept.iter().map(|s| job.group.instance(*s)).collect::<Vec<_>>()
+            );
+            let kind = Kind::Shed { budget: budget.to_string(), instance, kept: kept.len() as u64 };
+            stack.log_event(&Event { time: now(), kind, reason }, Some(&stack.job_log(&job.name)));
+        }
     }
     Ok(())
 }

@@ -4,13 +4,16 @@
 //! - `--stack DIR --address A --index K`: an instance of the local cloud, started by apply
 //!   or by its head. It runs its share of the group's running job (islands K, K + n, …),
 //!   waits while there is none, and exits when its slot is taken from it or its head is gone.
+//!   When its share changes as it runs (a budget's scale-down dealt the islands over fewer
+//!   workers), it stops its islands at the next generation and runs its new share, every
+//!   island resuming from its last checkpoint: the result is the same bytes.
 
 use crate::cli::WorkerArgs;
 use crate::progress::Progress;
 use gaform_compiler::plan::Addr;
 use gaform_providers::local::agent;
 use gaform_providers::local::StackDir;
-use gaform_runtime::ga::{self, Event, Patience};
+use gaform_runtime::ga::{self, Event, Patience, RunError};
 use gaform_runtime::store::{self, LocalDir};
 use std::io::Write;
 use std::process::ExitCode;
@@ -19,6 +22,37 @@ use std::time::{Duration, Instant};
 
 /// How long a worker outlives its compute's head before it takes itself down.
 const ORPHAN_GRACE: Duration = Duration::from_secs(10);
+/// How often a running worker looks whether its share of islands changed.
+const SHARE_LOOK: Duration = Duration::from_millis(200);
+
+/// A worker's share of a running job's islands, re-read from the job's record at most
+/// every `SHARE_LOOK` while its islands run.
+struct Share<'a> {
+    stack: &'a StackDir,
+    group: &'a Addr,
+    job: &'a str,
+    slot: u64,
+    islands: &'a [u64],
+    /// When it was last read, and whether it was unchanged then.
+    last: Mutex<(Instant, bool)>,
+}
+
+impl<'a> Share<'a> {
+    fn new(stack: &'a StackDir, group: &'a Addr, job: &'a str, slot: u64, islands: &'a [u64]) -> Share<'a> {
+        Share { stack, group, job, slot, islands, last: Mutex::new((Instant::now(), true)) }
+    }
+
+    /// False once the job's record deals this slot other islands (or the job stopped).
+    fn unchanged(&self) -> bool {
+        let Ok(mut last) = self.last.lock() else { return true };
+        if last.0.elapsed() >= SHARE_LOOK {
+            let now = agent::running_job(self.stack, self.group).ok().flatten();
+            let same = now.is_some_and(|j| j.name == self.job && j.islands_for(self.slot) == self.islands);
+            *last = (Instant::now(), same);
+        }
+        last.1
+    }
+}
 
 pub fn run(args: &WorkerArgs) -> Result<ExitCode, String> {
     if let Some(url) = &args.s3_stack {
@@ -80,7 +114,7 @@ fn instance(
         .build()
         .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
     outln!("{}: pid {}, {threads} thread(s)", address.instance(index), me.me.pid);
-    let mut done: Option<(String, f64)> = None;
+    let mut done: Option<(String, f64, Vec<u64>)> = None;
     let mut orphan_since: Option<Instant> = None;
     loop {
         if !me.is_current(stack) {
@@ -88,9 +122,9 @@ fn instance(
             return Ok(ExitCode::SUCCESS);
         }
         if let Some(job) = agent::running_job(stack, address)? {
-            let run = (job.name.clone(), job.started_at);
+            let islands = job.islands_for(index);
+            let run = (job.name.clone(), job.started_at, islands.clone());
             if done.as_ref() != Some(&run) {
-                let islands = agent::islands_of(index, job.workers, job.islands);
                 let store = LocalDir::new(stack.job_store(&job.name));
                 let log = Mutex::new(
                     std::fs::OpenOptions::new()
@@ -107,7 +141,22 @@ fn instance(
                     }
                 };
                 let patience = Patience(Duration::from_secs(patience));
-                if let Err(e) = ga::run_islands(&store, &islands, patience, Some(&pool), &say) {
+                let share = Share::new(stack, address, &job.name, index, &islands);
+                let keep_going = || share.unchanged();
+                let result =
+                    ga::run_islands_while(&store, &islands, patience, Some(&pool), &say, &keep_going);
+                if let Err(RunError::Interrupted) = result {
+                    let message = format!(
+                        "{}: islands {islands:?} of {} dealt anew; going on with its new share\n",
+                        address.instance(index),
+                        job.name
+                    );
+                    if let Ok(mut f) = log.lock() {
+                        let _ = f.write_all(message.as_bytes());
+                    }
+                    continue;
+                }
+                if let Err(e) = result {
                     // The head sees the slot die and starts a replacement, which resumes.
                     let message =
                         format!("{}: islands {islands:?} of {}: {e}\n", address.instance(index), job.name);

@@ -87,7 +87,7 @@ job long {
   data        = "GOOG_wiki.csv"
   strategy    = rsi_reversion(period = 2..200, lower = 1..49, upper = 51..99)
   population  = 200
-  generations = 1500
+  generations = 600
   migration { every = 1  count = 3 }
   seed        = 3
 }
@@ -278,4 +278,51 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn a_scale_down_sheds_to_min_mid_job_and_the_result_is_the_same_bytes() {
+    // 95% of $0.0045 is crossed by the first minute's billing ($0.0044), 100% only after a
+    // minute: the head scales down at its first tick and the job finishes on one worker.
+    let gaf = STOPPED
+        .replace("$0.004", "$0.0045")
+        .replace("at = 50%  action = notify", "at = 95%  action = scale_down")
+        .replace("min = 2  max = 2", "min = 1  max = 2");
+    let w = Workspace::new("budget-scale-down", &gaf);
+    let out = ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "1s")]));
+    assert!(out.contains("long: best rsi_reversion("), "the job went on to its end: {out}");
+    let events = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["alert_fired", "frozen", "shed"], "{events:?}");
+    assert_eq!((events[0]["action"].as_str(), events[2]["kept"].as_u64()), (Some("scale_down"), Some(1)));
+    let shed = events[2]["instance"].as_str().unwrap();
+    assert!(shed.starts_with("compute.box.workers.cpu["), "{shed}");
+    let log = std::fs::read_to_string(w.0.join(".gaform/job/jobs/long/log")).unwrap();
+    assert!(log.contains("dealt anew"), "the worker left took the shed one's islands over: {log}");
+
+    ok(&w.gaform(&["run", "job.gaf", "--out", "never-scaled"], &[]));
+    for file in ["best.json", "generations.csv", "hall_of_fame.csv", "fitness.svg", "equity.svg"] {
+        assert_eq!(
+            w.read(&format!("results/long/{file}")),
+            w.read(&format!("never-scaled/{file}")),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn a_burn_rate_over_max_cost_per_hour_sheds_until_it_fits() {
+    // m5.large + 2 c5.large cost $0.266/h at AWS prices; under $0.20 one worker must go.
+    let gaf = STOPPED
+        .replace("$0.004", "$100\n  max_cost_per_hour = $0.20")
+        .replace("  alert { at = 50%  action = notify }\n", "")
+        .replace("min = 2  max = 2", "min = 1  max = 2");
+    let w = Workspace::new("budget-hourly-cap", &gaf);
+    ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "1s")]));
+    let events = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["over_hourly_cap", "frozen", "shed"], "shed once, then within the cap: {events:?}");
+    assert!((events[0]["per_hour"].as_f64().unwrap() - 0.266).abs() < 1e-9, "{}", events[0]);
+    ok(&w.gaform(&["run", "job.gaf", "--out", "never-shed"], &[]));
+    assert_eq!(w.read("results/long/best.json"), w.read("never-shed/best.json"));
 }

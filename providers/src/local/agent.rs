@@ -53,11 +53,6 @@ impl Registration {
     }
 }
 
-/// The islands worker `worker` of `workers` runs: worker, worker + workers, …
-pub fn islands_of(worker: u64, workers: u64, islands: u64) -> Vec<u64> {
-    (worker..islands).step_by(workers.max(1) as usize).collect()
-}
-
 /// The running job on `group`, if any (the first by name when several are recorded).
 pub fn running_job(stack: &StackDir, group: &Addr) -> Result<Option<JobRecord>, String> {
     Ok(stack.jobs()?.into_iter().find(|j| &j.group == group && j.status == JobStatus::Running))
@@ -71,17 +66,4 @@ pub fn head_alive(stack: &StackDir, compute: &str) -> bool {
         .unwrap_or_default()
         .iter()
         .any(|r| r.kind == Kind::Head && r.address == head && r.process.is_some_and(|p| p.is_alive()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::islands_of;
-
-    #[test]
-    fn islands_are_dealt_round_robin() {
-        assert_eq!(islands_of(0, 2, 2), vec![0]);
-        assert_eq!(islands_of(1, 2, 5), vec![1, 3]);
-        assert_eq!(islands_of(0, 2, 5), vec![0, 2, 4]);
-        assert_eq!(islands_of(3, 4, 2), Vec::<u64>::new());
-    }
 }

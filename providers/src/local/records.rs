@@ -105,6 +105,14 @@ pub struct JobRecord {
     /// Replacements per worker slot, so that a worker that keeps failing fails the job.
     #[serde(default)]
     pub replacements: BTreeMap<u64, u32>,
+    /// The worker slots that run it, when a budget's scale-down left fewer than `workers`:
+    /// the islands are dealt over these, in order. `None`: slots 0 to `workers - 1`.
+    #[serde(default)]
+    pub slots: Option<Vec<u64>>,
+    /// Frozen by a budget's scale-down: a worker that dies is not replaced (its islands go
+    /// to the others) and nothing scales up.
+    #[serde(default)]
+    pub frozen: bool,
 }
 
 impl JobRecord {
@@ -139,7 +147,24 @@ impl JobRecord {
             finished_at: None,
             summary: None,
             replacements: BTreeMap::new(),
+            slots: None,
+            frozen: false,
         })
+    }
+
+    /// The worker slots that run this job.
+    pub fn worker_slots(&self) -> Vec<u64> {
+        self.slots.clone().unwrap_or_else(|| (0..self.workers).collect())
+    }
+
+    /// The islands the worker in `slot` runs: the job's islands dealt over its slots in
+    /// turn (the k-th slot of n runs islands k, k + n, ...); none for a slot not running it.
+    pub fn islands_for(&self, slot: u64) -> Vec<u64> {
+        let slots = self.worker_slots();
+        match slots.iter().position(|&s| s == slot) {
+            Some(k) => (k as u64..self.islands).step_by(slots.len().max(1)).collect(),
+            None => Vec::new(),
+        }
     }
 }
 
@@ -430,6 +455,29 @@ pub fn timestamp(unix: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    fn job(workers: u64, islands: u64, slots: Option<Vec<u64>>) -> super::JobRecord {
+        let text = format!(
+            r#"{{"address":"job.j","name":"j","attributes":{{}},"depends_on":[],"status":{{"state":"running"}},
+            "group":"compute.c.workers.w","workers":{workers},"islands":{islands},"max_runtime_secs":null,
+            "results_dir":"/r","started_at":0.0,"finished_at":null,"summary":null}}"#
+        );
+        super::JobRecord { slots, ..serde_json::from_str(&text).unwrap() }
+    }
+
+    #[test]
+    fn islands_are_dealt_round_robin_over_the_slots_that_run_the_job() {
+        assert_eq!(job(2, 2, None).islands_for(0), vec![0]);
+        assert_eq!(job(2, 5, None).islands_for(1), vec![1, 3]);
+        assert_eq!(job(2, 5, None).islands_for(0), vec![0, 2, 4]);
+        assert_eq!(job(4, 2, None).islands_for(3), Vec::<u64>::new());
+        // Slot 1 shed by a scale-down: slot 0 takes every island, slot 1 none.
+        let shed = job(2, 5, Some(vec![0]));
+        assert_eq!((shed.islands_for(0), shed.islands_for(1)), (vec![0, 1, 2, 3, 4], vec![]));
+        // Slot 0 shed instead: slot 2 is the second of the two left.
+        let shed = job(3, 5, Some(vec![1, 2]));
+        assert_eq!((shed.islands_for(1), shed.islands_for(2)), (vec![0, 2, 4], vec![1, 3]));
+    }
+
     #[test]
     fn timestamps_are_utc_civil_dates() {
         assert_eq!(super::timestamp(0.0), "1970-01-01T00:00:00Z");

@@ -27,7 +27,8 @@ pub use mutation::{Mutate, Mutation};
 pub use outcome::{gather, gather_so_far, Champion, Outcome, Timing};
 pub use run::{
     checkpoint_key, data_key, islands_finished, load_data, load_job, prepare, run_island, run_islands,
-    run_islands_as_threads, Checkpoint, Event, Loaded, Patience, RunError, JOB_KEY,
+    run_islands_as_threads, run_islands_while, Checkpoint, Event, KeepGoing, Loaded, Patience, RunError,
+    JOB_KEY,
 };
 pub use selection::{Scores, Select, Selection};
 pub use space::{Genome, Range, Space, SpaceError};

@@ -36,6 +36,9 @@ pub enum RunError {
     NoChampion,
     #[error("waited {waited:?} for island {neighbour}'s checkpoint at generation {generation} in {store}; is its worker running?")]
     NeighbourTimeout { neighbour: u64, generation: u64, waited: Duration, store: String },
+    /// The caller asked the islands to stop; each resumes from its last checkpoint.
+    #[error("interrupted; the islands resume from their last checkpoints")]
+    Interrupted,
 }
 
 /// An island's state at an epoch end, before it takes in migrants.
@@ -150,8 +153,12 @@ pub fn run_island(
     pool: Option<&rayon::ThreadPool>,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<(), RunError> {
-    evolve(store, &Loaded::from(store)?, island, patience, pool, on_event)
+    evolve(store, &Loaded::from(store)?, island, patience, pool, on_event, &|| true)
 }
+
+/// Asked between generations (and while waiting for a neighbour): false stops the island,
+/// which loses only the generations since its last checkpoint.
+pub type KeepGoing<'a> = &'a (dyn Fn() -> bool + Sync);
 
 /// `run_island` on a job already loaded.
 fn evolve(
@@ -161,6 +168,7 @@ fn evolve(
     patience: Patience,
     pool: Option<&rayon::ThreadPool>,
     on_event: &(dyn Fn(Event) + Sync),
+    keep_going: KeepGoing<'_>,
 ) -> Result<(), RunError> {
     let Loaded { config, data, calendar } = job;
     if island >= config.islands {
@@ -200,6 +208,9 @@ fn evolve(
         // False only for the epoch end this island resumed at: its checkpoint exists.
         let reached_now = state.generation < end;
         while state.generation < end {
+            if !keep_going() {
+                return Err(RunError::Interrupted);
+            }
             let started = Instant::now();
             state.step(config, &mut evaluator);
             seconds.push(started.elapsed().as_secs_f64());
@@ -214,7 +225,7 @@ fn evolve(
         }
         if end < config.generations && config.islands > 1 {
             let neighbour = (island + config.islands - 1) % config.islands;
-            let from = wait_for(store, neighbour, end, patience)?;
+            let from = wait_for(store, neighbour, end, patience, keep_going)?;
             let migrants: Vec<Scored> = ranked(&from.state.population)
                 .into_iter()
                 .take(count(config.migration.count))
@@ -249,6 +260,7 @@ fn wait_for(
     island: u64,
     generation: u64,
     patience: Patience,
+    keep_going: KeepGoing<'_>,
 ) -> Result<Checkpoint, RunError> {
     let key = checkpoint_key(island, generation);
     let started = Instant::now();
@@ -256,6 +268,9 @@ fn wait_for(
     loop {
         if let Some(c) = read::<Checkpoint>(store, &key)? {
             return Ok(c);
+        }
+        if !keep_going() {
+            return Err(RunError::Interrupted);
         }
         if started.elapsed() > patience.0 {
             return Err(RunError::NeighbourTimeout {
@@ -332,12 +347,27 @@ pub fn run_islands(
     pool: Option<&rayon::ThreadPool>,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<(), RunError> {
+    run_islands_while(store, islands, patience, pool, on_event, &|| true)
+}
+
+/// `run_islands`, stopping every island (`RunError::Interrupted`) once `keep_going` says
+/// no: how a worker gives up islands that were given to another.
+pub fn run_islands_while(
+    store: &dyn Store,
+    islands: &[u64],
+    patience: Patience,
+    pool: Option<&rayon::ThreadPool>,
+    on_event: &(dyn Fn(Event) + Sync),
+    keep_going: KeepGoing<'_>,
+) -> Result<(), RunError> {
     let job = &Loaded::from(store)?;
     std::thread::scope(|scope| {
         let handles: Vec<_> = islands
             .iter()
             .copied()
-            .map(|island| scope.spawn(move || evolve(store, job, island, patience, pool, on_event)))
+            .map(|island| {
+                scope.spawn(move || evolve(store, job, island, patience, pool, on_event, keep_going))
+            })
             .collect();
         let mut first_error = None;
         for handle in handles {

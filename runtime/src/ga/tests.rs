@@ -115,6 +115,25 @@ fn an_island_restarted_from_a_checkpoint_ends_as_if_never_stopped() {
 }
 
 #[test]
+fn islands_interrupted_mid_run_and_run_again_elsewhere_end_as_if_never_stopped() {
+    let config = config(2);
+    let (whole, _a) = run_with_threads(&config, 2, "never-interrupted");
+    let scratch = Scratch::new("interrupted");
+    let store = scratch.store();
+    prepare(&store, &config, &goog(), "GOOG_wiki.csv").unwrap();
+    // Both islands on one "worker", told to stop after a few generations: a worker whose
+    // islands were given to another (a budget's scale-down).
+    let looks = std::sync::atomic::AtomicU32::new(0);
+    let keep_going = || looks.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 14;
+    let stopped = run_islands_while(&store, &[0, 1], PATIENCE, None, &|_| {}, &keep_going);
+    assert!(matches!(stopped, Err(RunError::Interrupted)), "{stopped:?}");
+    assert!(!islands_finished(&store, &config).unwrap());
+    // The "other worker" takes both over from their checkpoints.
+    run_islands(&store, &[0, 1], PATIENCE, None, &|_| {}).unwrap();
+    same(&whole, &gather(&store).unwrap());
+}
+
+#[test]
 fn elitism_never_loses_the_best_and_the_hall_is_the_best_seen() {
     let config = JobConfig { islands: 1, elitism: 1, ..config(1) };
     let (outcome, _a) = run_with_threads(&config, 2, "elite");
