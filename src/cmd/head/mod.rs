@@ -2,22 +2,22 @@
 //! local cloud. It tends the compute's running jobs: replaces a worker that died (the
 //! replacement resumes its islands from their checkpoints), gathers the results when every
 //! island is done, stops a job at its `max_runtime`, and terminates the compute when its
-//! jobs are over or it has been idle for `auto_terminate`.
+//! jobs are over or it has been idle for `auto_terminate`. Every `GAFORM_TICK` it measures
+//! the compute's budget and carries out what that decides (`acts`), notifying as it goes.
+
+mod acts;
 
 use crate::cli::HeadArgs;
 use crate::notify::Outbox;
-use gaform_compiler::ir::Market;
+use acts::Shed;
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::{Addr, JobStatus};
-use gaform_control::event::{Event, Kind};
-use gaform_control::scale;
 use gaform_providers::local::agent::{self, Registration};
 use gaform_providers::local::records::now;
 use gaform_providers::local::{JobRecord, LocalProvider, StackDir};
 use gaform_runtime::ga;
 use gaform_runtime::results;
 use gaform_runtime::store::{LocalDir, Store};
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -78,11 +78,11 @@ fn tend_compute(
                         }
                     }
                     if let Some(why) = watched.stop {
-                        return stop(stack, provider, me, compute, &why);
+                        return acts::stop(stack, provider, me, compute, &why);
                     }
                     let budget = &watched.policy.name;
                     if let Some(why) = &watched.scale_down {
-                        scale_down(stack, provider, compute, budget, why, Shed::ToMin)?;
+                        acts::scale_down(stack, provider, compute, budget, why, Shed::ToMin)?;
                     }
                     if let Some((per_hour, cap)) = watched.over_cap {
                         let why = format!(
@@ -90,7 +90,14 @@ fn tend_compute(
                             money(per_hour),
                             money(cap)
                         );
-                        scale_down(stack, provider, compute, budget, &why, Shed::ToRate { per_hour, cap })?;
+                        acts::scale_down(
+                            stack,
+                            provider,
+                            compute,
+                            budget,
+                            &why,
+                            Shed::ToRate { per_hour, cap },
+                        )?;
                     }
                 }
                 Ok(None) => {}
@@ -100,23 +107,14 @@ fn tend_compute(
                 }
             }
         }
-        let jobs: Vec<JobRecord> = stack
-            .jobs()?
-            .into_iter()
-            .filter(|j| j.status == JobStatus::Running && j.group.compute() == Some(compute))
-            .collect();
-        for job in jobs {
+        for job in running_jobs(stack, compute)? {
             seen_running = true;
             idle_since = Instant::now();
             if let Err(e) = tend(stack, provider, job.clone()) {
                 fail(stack, provider, job, &e)?;
             }
         }
-        let running = stack
-            .jobs()?
-            .iter()
-            .any(|j| j.status == JobStatus::Running && j.group.compute() == Some(compute));
-        if !running {
+        if running_jobs(stack, compute)?.is_empty() {
             let auto = me
                 .reload(stack)
                 .attributes
@@ -137,6 +135,12 @@ fn tend_compute(
         }
         std::thread::sleep(TICK);
     }
+}
+
+/// The jobs running on `compute`'s workers.
+pub(super) fn running_jobs(stack: &StackDir, compute: &str) -> Result<Vec<JobRecord>, String> {
+    let jobs = stack.jobs()?.into_iter();
+    Ok(jobs.filter(|j| j.status == JobStatus::Running && j.group.compute() == Some(compute)).collect())
 }
 
 /// One look at a running job: gather it, stop it, or keep its workers alive.
@@ -248,128 +252,15 @@ fn fail(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord, reason: 
     stack.write_job(&job)
 }
 
-fn stop_workers(provider: &LocalProvider, stack: &StackDir, group: &Addr) -> Result<(), String> {
+pub(super) fn stop_workers(provider: &LocalProvider, stack: &StackDir, group: &Addr) -> Result<(), String> {
     for r in stack.instances()?.iter().filter(|r| &r.address == group) {
         provider.stop_instance(group, r.index)?;
     }
     Ok(())
 }
 
-/// How far a scale-down sheds.
-#[derive(Clone, Copy)]
-enum Shed {
-    /// A `scale_down` alert: each group to its `min`.
-    ToMin,
-    /// `max_cost_per_hour`: the fewest workers that bring the budget's rate under its cap.
-    ToRate { per_hour: f64, cap: f64 },
-}
-
-/// A budget said scale down: each running job of the compute is frozen (no replacement,
-/// no scale-up) and its group shed (never below its `min`, and at least one worker while
-/// the job runs), on-demand and newest first; the job's islands are dealt over the workers
-/// left, which resume them from their checkpoints, so the result is the same bytes.
-/// Idempotent: a later tick finds nothing left to shed.
-fn scale_down(
-    stack: &StackDir,
-    provider: &LocalProvider,
-    compute: &str,
-    budget: &str,
-    why: &str,
-    how: Shed,
-) -> Result<(), String> {
-    let running = stack.jobs()?.into_iter().filter(|j| j.status == JobStatus::Running);
-    for mut job in running.filter(|j| j.group.compute() == Some(compute)) {
-        let slots = job.worker_slots();
-        let records: Vec<_> = stack
-            .instances()?
-            .into_iter()
-            .filter(|r| r.address == job.group && slots.contains(&r.index))
-            .collect();
-        let min =
-            records.first().and_then(|r| r.attributes.get("min")).and_then(|m| m.parse().ok()).unwrap_or(0);
-        let workers: Vec<scale::Worker> = records
-            .iter()
-            .map(|r| scale::Worker {
-                instance: r.index.to_string(),
-                group: job.group.to_string(),
-                market: if r.spot { Market::Spot } else { Market::OnDemand },
-                per_hour: r.per_hour,
-                started_at: r.started_at,
-            })
-            .collect();
-        let floor = BTreeMap::from([(job.group.to_string(), u64::max(min, 1))]);
-        let chosen = match how {
-            Shed::ToMin => scale::to_min(&workers, &floor),
-            Shed::ToRate { per_hour, cap } => scale::to_rate(&workers, &floor, per_hour, cap),
-        };
-        let victims: Vec<u64> = chosen.iter().filter_map(|w| w.instance.parse().ok()).collect();
-        if job.frozen && victims.is_empty() {
-            continue;
-        }
-        let kept: Vec<u64> = slots.iter().copied().filter(|s| !victims.contains(s)).collect();
-        if !job.frozen {
-            let reason =
-                format!("compute.{compute}: {why}: frozen (no replacements, no scale-up) this period");
-            let kind = Kind::Frozen { budget: budget.to_string(), compute: compute.to_string() };
-            stack.log_event(&Event { time: now(), kind, reason }, Some(&stack.job_log(&job.name)));
-        }
-        // The islands are dealt anew before the shed workers go, so none waits on them.
-        job.frozen = true;
-        job.slots = Some(kept.clone());
-        stack.write_job(&job)?;
-        for slot in victims {
-            provider.stop_instance(&job.group, slot)?;
-            let instance = job.group.instance(slot);
-            let reason = format!(
-                "{instance}: shed by {why} ({} worker(s) left at min {min}); its islands resume on {:?}",
-                kept.len(),
-                kept.iter().map(|s| job.group.instance(*s)).collect::<Vec<_>>()
-            );
-            let kind = Kind::Shed { budget: budget.to_string(), instance, kept: kept.len() as u64 };
-            stack.log_event(&Event { time: now(), kind, reason }, Some(&stack.job_log(&job.name)));
-        }
-    }
-    Ok(())
-}
-
-/// A budget said stop: each running job of the compute is stopped with the results its
-/// islands' latest checkpoints hold (`best.json` says why), then every instance of the
-/// compute is terminated, this head last.
-fn stop(
-    stack: &StackDir,
-    provider: &LocalProvider,
-    me: &Registration,
-    compute: &str,
-    why: &str,
-) -> Result<ExitCode, String> {
-    let instances = stack.instances()?.iter().filter(|r| r.address.compute() == Some(compute)).count() as u64;
-    let mut jobs = Vec::new();
-    let running = stack.jobs()?.into_iter().filter(|j| j.status == JobStatus::Running);
-    for mut job in running.filter(|j| j.group.compute() == Some(compute)) {
-        // Workers first, so that no checkpoint changes while the results are gathered.
-        stop_workers(provider, stack, &job.group)?;
-        let store = LocalDir::new(stack.job_store(&job.name));
-        let written = ga::gather_so_far(&store).map_err(|e| e.to_string()).and_then(|o| {
-            results::write_with_status(&job.results_dir, &o, Some(why)).map_err(|e| e.to_string())
-        });
-        let kept = match written {
-            Ok(()) => format!("the results so far are in {}", job.results_dir.display()),
-            Err(e) => format!("no results to keep ({e})"),
-        };
-        job.status = JobStatus::Stopped { reason: why.to_string() };
-        job.finished_at = Some(now());
-        stack.write_job(&job)?;
-        stack.event(Some(&stack.job_log(&job.name)), &format!("{}: {why}; {kept}", job.address));
-        jobs.push(job.name);
-    }
-    let kind = Kind::ComputeStopped { compute: compute.to_string(), instances, jobs };
-    let reason = format!("compute.{compute}: {why}: terminating its {instances} instance(s), the head last");
-    stack.log_event(&Event { time: now(), kind, reason }, None);
-    terminate(stack, provider, me, compute, why)
-}
-
 /// Stops every instance of the compute, then this head: recorded as gone, on purpose.
-fn terminate(
+pub(super) fn terminate(
     stack: &StackDir,
     provider: &LocalProvider,
     me: &Registration,

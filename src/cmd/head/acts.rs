@@ -1,0 +1,128 @@
+//! What a head does when its budget says so: shed workers (a `scale_down` alert, a burn
+//! rate over `max_cost_per_hour`) or stop the compute (100%). Each act is an event with
+//! its reason; the decisions themselves are `gaform-control`'s.
+
+use super::{running_jobs, stop_workers, terminate};
+use gaform_compiler::ir::Market;
+use gaform_compiler::plan::JobStatus;
+use gaform_control::event::{Event, Kind};
+use gaform_control::scale;
+use gaform_providers::local::agent::Registration;
+use gaform_providers::local::records::now;
+use gaform_providers::local::{LocalProvider, StackDir};
+use gaform_runtime::ga;
+use gaform_runtime::results;
+use gaform_runtime::store::LocalDir;
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+/// How far a scale-down sheds.
+#[derive(Clone, Copy)]
+pub(super) enum Shed {
+    /// A `scale_down` alert: each group to its `min`.
+    ToMin,
+    /// `max_cost_per_hour`: the fewest workers that bring the budget's rate under its cap.
+    ToRate { per_hour: f64, cap: f64 },
+}
+
+/// A budget said scale down: each running job of the compute is frozen (no replacement,
+/// no scale-up) and its group shed (never below its `min`, and at least one worker while
+/// the job runs), on-demand and newest first; the job's islands are dealt over the workers
+/// left, which resume them from their checkpoints, so the result is the same bytes.
+/// Idempotent: a later tick finds nothing left to shed.
+pub(super) fn scale_down(
+    stack: &StackDir,
+    provider: &LocalProvider,
+    compute: &str,
+    budget: &str,
+    why: &str,
+    how: Shed,
+) -> Result<(), String> {
+    for mut job in running_jobs(stack, compute)? {
+        let slots = job.worker_slots();
+        let records: Vec<_> = stack
+            .instances()?
+            .into_iter()
+            .filter(|r| r.address == job.group && slots.contains(&r.index))
+            .collect();
+        let min =
+            records.first().and_then(|r| r.attributes.get("min")).and_then(|m| m.parse().ok()).unwrap_or(0);
+        let workers: Vec<scale::Worker> = records
+            .iter()
+            .map(|r| scale::Worker {
+                instance: r.index.to_string(),
+                group: job.group.to_string(),
+                market: if r.spot { Market::Spot } else { Market::OnDemand },
+                per_hour: r.per_hour,
+                started_at: r.started_at,
+            })
+            .collect();
+        let floor = BTreeMap::from([(job.group.to_string(), u64::max(min, 1))]);
+        let chosen = match how {
+            Shed::ToMin => scale::to_min(&workers, &floor),
+            Shed::ToRate { per_hour, cap } => scale::to_rate(&workers, &floor, per_hour, cap),
+        };
+        let victims: Vec<u64> = chosen.iter().filter_map(|w| w.instance.parse().ok()).collect();
+        if job.frozen && victims.is_empty() {
+            continue;
+        }
+        let kept: Vec<u64> = slots.iter().copied().filter(|s| !victims.contains(s)).collect();
+        if !job.frozen {
+            let reason =
+                format!("compute.{compute}: {why}: frozen (no replacements, no scale-up) this period");
+            let kind = Kind::Frozen { budget: budget.to_string(), compute: compute.to_string() };
+            stack.log_event(&Event { time: now(), kind, reason }, Some(&stack.job_log(&job.name)));
+        }
+        // The islands are dealt anew before the shed workers go, so none waits on them.
+        job.frozen = true;
+        job.slots = Some(kept.clone());
+        stack.write_job(&job)?;
+        for slot in victims {
+            provider.stop_instance(&job.group, slot)?;
+            let instance = job.group.instance(slot);
+            let reason = format!(
+                "{instance}: shed by {why} ({} worker(s) left at min {min}); its islands resume on {:?}",
+                kept.len(),
+                kept.iter().map(|s| job.group.instance(*s)).collect::<Vec<_>>()
+            );
+            let kind = Kind::Shed { budget: budget.to_string(), instance, kept: kept.len() as u64 };
+            stack.log_event(&Event { time: now(), kind, reason }, Some(&stack.job_log(&job.name)));
+        }
+    }
+    Ok(())
+}
+
+/// A budget said stop: each running job of the compute is stopped with the results its
+/// islands' latest checkpoints hold (`best.json` says why), then every instance of the
+/// compute is terminated, this head last.
+pub(super) fn stop(
+    stack: &StackDir,
+    provider: &LocalProvider,
+    me: &Registration,
+    compute: &str,
+    why: &str,
+) -> Result<ExitCode, String> {
+    let instances = stack.instances()?.iter().filter(|r| r.address.compute() == Some(compute)).count() as u64;
+    let mut jobs = Vec::new();
+    for mut job in running_jobs(stack, compute)? {
+        // Workers first, so that no checkpoint changes while the results are gathered.
+        stop_workers(provider, stack, &job.group)?;
+        let store = LocalDir::new(stack.job_store(&job.name));
+        let written = ga::gather_so_far(&store).map_err(|e| e.to_string()).and_then(|o| {
+            results::write_with_status(&job.results_dir, &o, Some(why)).map_err(|e| e.to_string())
+        });
+        let kept = match written {
+            Ok(()) => format!("the results so far are in {}", job.results_dir.display()),
+            Err(e) => format!("no results to keep ({e})"),
+        };
+        job.status = JobStatus::Stopped { reason: why.to_string() };
+        job.finished_at = Some(now());
+        stack.write_job(&job)?;
+        stack.event(Some(&stack.job_log(&job.name)), &format!("{}: {why}; {kept}", job.address));
+        jobs.push(job.name);
+    }
+    let kind = Kind::ComputeStopped { compute: compute.to_string(), instances, jobs };
+    let reason = format!("compute.{compute}: {why}: terminating its {instances} instance(s), the head last");
+    stack.log_event(&Event { time: now(), kind, reason }, None);
+    terminate(stack, provider, me, compute, why)
+}
