@@ -104,12 +104,12 @@ pub fn watch(stack: &StackDir, compute: &str, now: f64) -> Result<Option<Watched
         return Ok(None);
     };
     let reading = policy.reading(&stack.ledger()?, now, 0.0);
-    let events =
-        stack.with_budget_state(&policy.name, |state| budget::decide(&policy, reading, state, now))?;
+    let (events, state) = stack.with_budget_state(&policy.name, |state| {
+        (budget::decide(&policy, reading, state, now), state.clone())
+    })?;
     for event in &events {
         stack.log_event(event, None);
     }
-    let state = stack.budget_state(&policy.name)?;
     let period = if policy.period == Period::Total {
         String::new()
     } else {

@@ -178,6 +178,9 @@ impl LocalProvider {
                 if restarted {
                     record.status = JobStatus::Running;
                     record.replacements.clear();
+                    // A new run: a budget's scale-down of the last one no longer stands.
+                    record.slots = None;
+                    record.frozen = false;
                     record.started_at = now();
                 }
                 self.stack.write_job(&record)?;

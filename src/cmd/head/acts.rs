@@ -68,8 +68,9 @@ pub(super) fn scale_down(
         }
         let kept: Vec<u64> = slots.iter().copied().filter(|s| !victims.contains(s)).collect();
         if !job.frozen {
-            let reason =
-                format!("compute.{compute}: {why}: frozen (no replacements, no scale-up) this period");
+            let reason = format!(
+                "compute.{compute}: {why}: frozen (no replacements, no scale-up) for the rest of this run"
+            );
             let kind = Kind::Frozen { budget: budget.to_string(), compute: compute.to_string() };
             stack.log_event(&Event { time: now(), kind, reason }, Some(&stack.job_log(&job.name)));
         }
