@@ -26,6 +26,9 @@ pub struct Policy {
     /// Where its notifications go besides the event log.
     #[serde(default)]
     pub notify: Option<Notify>,
+    /// When an apply first handed it to the heads: where a `total` period starts.
+    #[serde(default)]
+    pub first_seen: Timestamp,
 }
 
 /// `alert { at = 95%  action = scale_down }`.
@@ -39,9 +42,9 @@ pub struct Alert {
 
 impl Policy {
     /// This budget as of `now`, from `ledger`: what its computes were billed this period
-    /// and what their running instances cost per hour. `first_seen` starts a `total` period.
-    pub fn reading(&self, ledger: &Ledger, now: Timestamp, first_seen: Timestamp) -> Reading {
-        let window = crate::period::window(self.period, now, first_seen);
+    /// and what their running instances cost per hour.
+    pub fn reading(&self, ledger: &Ledger, now: Timestamp) -> Reading {
+        let window = crate::period::window(self.period, now, self.first_seen);
         // `+ 0.0`: an empty float sum is -0.0.
         let spent = self.computes.iter().map(|c| ledger.spend(c, window, now)).sum::<f64>() + 0.0;
         let per_hour = self.computes.iter().map(|c| ledger.burn_rate(c)).sum::<f64>() + 0.0;
@@ -64,6 +67,7 @@ impl Policy {
             alerts,
             computes: b.computes.clone(),
             notify: b.notify.clone(),
+            first_seen: 0.0,
         })
     }
 }
@@ -170,6 +174,7 @@ mod tests {
             alerts: alerts.iter().map(|&(at, action)| Alert { at, action }).collect(),
             computes: vec!["evo".into()],
             notify: None,
+            first_seen: 0.0,
         }
     }
 
@@ -244,6 +249,30 @@ mod tests {
             fired(&decide(&b, reading(161.0, 5.0, 0.0), &mut state, 3.0)),
             [(0.8, AlertAction::Notify, false)]
         );
+    }
+
+    #[test]
+    fn a_total_period_counts_from_the_budgets_first_appearance() {
+        use crate::ledger::{End, Entry, Ledger};
+        let start = |id: &str, at: f64, hours: f64| Entry {
+            instance: id.into(),
+            address: id.into(),
+            compute: "evo".into(),
+            instance_type: "c5.large".into(),
+            market: gaform_compiler::ir::Market::OnDemand,
+            per_hour: 1.0,
+            simulated: false,
+            started_at: at,
+            ended_at: Some(at + hours * 3_600.0),
+            end: Some(End::Terminated),
+        };
+        let mut ledger = Ledger::default();
+        ledger.start(start("before", 0.0, 2.0));
+        ledger.start(start("across", 10_000.0, 2.0));
+        let b = Policy { period: Period::Total, first_seen: 10_000.0 + 3_600.0, ..budget(&[], None) };
+        let reading = b.reading(&ledger, 1e9);
+        assert_eq!(reading.window, (13_600.0, f64::INFINITY));
+        assert!((reading.spent - 1.0).abs() < 1e-9, "only the hour after it appeared: {}", reading.spent);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use gaform_compiler::ir::{AlertAction, Keyword, Period};
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::{Action, BudgetSpend, Change, Kind, Plan};
 use gaform_control::budget::{self, Policy};
-use gaform_providers::local::records::timestamp;
+use gaform_providers::local::records::{now, timestamp};
 use gaform_providers::local::StackDir;
 use std::collections::BTreeMap;
 
@@ -76,10 +76,20 @@ pub fn tick() -> Result<std::time::Duration, String> {
 }
 
 /// Hands the file's budgets to the heads (local cloud: its records), before apply starts
-/// anything: a head enforces what the last apply saw.
+/// anything: a head enforces what the last apply saw. A budget keeps the time it first
+/// appeared, where its `total` period starts.
 pub fn hand_over(stack: &Stack) -> Result<(), String> {
-    let policies: Vec<Policy> = stack.desired.budgets.iter().filter_map(Policy::of).collect();
-    stack.local.stack().write_budgets(&policies)
+    let records = stack.local.stack();
+    let before = records.budgets()?;
+    let first_seen = |name: &str| before.iter().find(|p| p.name == name).map_or_else(now, |p| p.first_seen);
+    let policies: Vec<Policy> = stack
+        .desired
+        .budgets
+        .iter()
+        .filter_map(Policy::of)
+        .map(|p| Policy { first_seen: first_seen(&p.name), ..p })
+        .collect();
+    records.write_budgets(&policies)
 }
 
 /// What one look at a budget found.
@@ -103,7 +113,7 @@ pub fn watch(stack: &StackDir, compute: &str, now: f64) -> Result<Option<Watched
     let Some(policy) = stack.budgets()?.into_iter().find(|p| p.computes.iter().any(|c| c == compute)) else {
         return Ok(None);
     };
-    let reading = policy.reading(&stack.ledger()?, now, 0.0);
+    let reading = policy.reading(&stack.ledger()?, now);
     let (events, state) = stack.with_budget_state(&policy.name, |state| {
         (budget::decide(&policy, reading, state, now), state.clone())
     })?;
@@ -170,7 +180,7 @@ pub fn rows(stack: &StackDir, now: f64) -> Result<Vec<Row>, String> {
     let ledger = stack.ledger()?;
     let mut out = Vec::new();
     for p in stack.budgets()? {
-        let reading = p.reading(&ledger, now, 0.0);
+        let reading = p.reading(&ledger, now);
         let state = stack.budget_state(&p.name)?;
         let current = state.period_start == Some(reading.window.0);
         let fired_at = |at: f64, action: AlertAction| {

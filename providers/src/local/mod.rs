@@ -286,7 +286,9 @@ impl Provider for LocalProvider {
 
     /// The local cloud's one fact: what each budget has spent, from the stack's ledger.
     fn facts(&self, desired: &Desired) -> Result<Facts, String> {
-        let spend = spend(&self.stack.ledger()?, desired, LOCAL, now(), true);
+        let first_seen: BTreeMap<String, f64> =
+            self.stack.budgets()?.into_iter().map(|p| (p.name, p.first_seen)).collect();
+        let spend = spend(&self.stack.ledger()?, desired, &first_seen, LOCAL, now(), true);
         Ok(Facts { spend, ..Facts::default() })
     }
 
@@ -323,11 +325,13 @@ fn template(resource: &Resource) -> InstanceRecord {
 }
 
 /// The spend this period, as of `now`, of each budget whose computes all run on
-/// `provider`, by name. A `total` period counts every start the ledger holds for the
-/// budget's computes. `simulated`: nothing is billed (the local cloud).
+/// `provider`, by name. A `total` period starts when an apply first handed the budget to
+/// the heads (`first_seen`; a budget no apply has seen yet has spent nothing).
+/// `simulated`: nothing is billed (the local cloud).
 pub fn spend(
     ledger: &Ledger,
     desired: &Desired,
+    first_seen: &BTreeMap<String, f64>,
     provider: &str,
     now: f64,
     simulated: bool,
@@ -338,7 +342,8 @@ pub fn spend(
     let mut out = BTreeMap::new();
     for b in desired.budgets.iter().filter(|b| b.computes.iter().all(|c| on_provider(c))) {
         let Some(policy) = Policy::of(b) else { continue };
-        let Reading { spent, per_hour, window: (start, end) } = policy.reading(ledger, now, 0.0);
+        let policy = Policy { first_seen: first_seen.get(&b.name).copied().unwrap_or(now), ..policy };
+        let Reading { spent, per_hour, window: (start, end) } = policy.reading(ledger, now);
         let end = end.is_finite().then_some(end);
         out.insert(
             b.name.clone(),
