@@ -4,66 +4,75 @@
 use gaform_compiler::{DataFile, Host};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 /// Resolves job data paths against the directory of the file being checked.
 pub struct FileHost {
     base: PathBuf,
-    /// Many jobs share one data file: probe each path once.
-    probed: RefCell<HashMap<String, Result<DataFile, String>>>,
+    /// Many jobs share one data file, and a plan both probes it and digests it: read each
+    /// path once, keeping what the probe found and the bytes' digest.
+    read: RefCell<HashMap<String, Read>>,
+}
+
+/// What one read of a data file gave.
+#[derive(Clone)]
+struct Read {
+    probe: Result<DataFile, String>,
+    /// `None` when the file could not be read.
+    digest: Option<String>,
 }
 
 impl FileHost {
     /// A host for a `.gaf` file in `base`.
     pub fn new(base: PathBuf) -> FileHost {
-        FileHost { base, probed: RefCell::new(HashMap::new()) }
+        FileHost { base, read: RefCell::new(HashMap::new()) }
+    }
+
+    fn read(&self, path: &str) -> Read {
+        if let Some(known) = self.read.borrow().get(path) {
+            return known.clone();
+        }
+        let read = match std::fs::read(self.base.join(path)) {
+            Ok(bytes) => {
+                use sha2::{Digest, Sha256};
+                let digest = Some(crate::cmd::stack::hex(&Sha256::digest(&bytes)));
+                Read { probe: probe(&String::from_utf8_lossy(&bytes)), digest }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Read {
+                probe: Err(format!("is missing (looked for {})", self.base.join(path).display())),
+                digest: None,
+            },
+            Err(e) => Read { probe: Err(format!("cannot be read: {e}")), digest: None },
+        };
+        self.read.borrow_mut().insert(path.to_string(), read.clone());
+        read
     }
 }
 
 impl Host for FileHost {
     fn probe_data(&self, path: &str) -> Result<DataFile, String> {
-        if let Some(known) = self.probed.borrow().get(path) {
-            return known.clone();
-        }
-        let result = self.probe(path);
-        self.probed.borrow_mut().insert(path.to_string(), result.clone());
-        result
+        self.read(path).probe
     }
 
     fn data_digest(&self, path: &str) -> Option<String> {
-        use sha2::{Digest, Sha256};
-        let bytes = std::fs::read(self.base.join(path)).ok()?;
-        Some(crate::cmd::stack::hex(&Sha256::digest(&bytes)))
+        self.read(path).digest
     }
 }
 
-impl FileHost {
-    fn probe(&self, path: &str) -> Result<DataFile, String> {
-        let full = self.base.join(path);
-        let file = std::fs::File::open(&full).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => format!("is missing (looked for {})", full.display()),
-            _ => format!("cannot be read: {e}"),
-        })?;
-        let mut reader = BufReader::new(file);
-        let mut header = String::new();
-        reader.read_line(&mut header).map_err(|e| format!("cannot be read: {e}"))?;
-        let columns: Vec<String> =
-            header.trim().split(',').map(|c| c.trim().trim_matches('"').to_ascii_lowercase()).collect();
-        let missing: Vec<&str> = ["Open", "High", "Low", "Close"]
-            .into_iter()
-            .filter(|c| !columns.contains(&c.to_ascii_lowercase()))
-            .collect();
-        if !missing.is_empty() {
-            return Err(format!("is not OHLCV: its header has no {} column", missing.join(", ")));
-        }
-        // Every non-blank line after the header is a bar, as the runtime's loader counts them
-        // (a malformed row is the loader's error, with its line, when the job runs).
-        let mut bars = 0;
-        for line in reader.lines() {
-            let line = line.map_err(|e| format!("cannot be read: {e}"))?;
-            bars += usize::from(!line.trim().is_empty());
-        }
-        Ok(DataFile { bars: Some(bars) })
+/// Whether `text` is OHLCV (its header names Open, High, Low and Close), and its bars.
+fn probe(text: &str) -> Result<DataFile, String> {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let columns: Vec<String> =
+        header.trim().split(',').map(|c| c.trim().trim_matches('"').to_ascii_lowercase()).collect();
+    let missing: Vec<&str> = ["Open", "High", "Low", "Close"]
+        .into_iter()
+        .filter(|c| !columns.contains(&c.to_ascii_lowercase()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!("is not OHLCV: its header has no {} column", missing.join(", ")));
     }
+    // Every non-blank line after the header is a bar, as the runtime's loader counts them
+    // (a malformed row is the loader's error, with its line, when the job runs).
+    Ok(DataFile { bars: Some(lines.filter(|l| !l.trim().is_empty()).count()) })
 }

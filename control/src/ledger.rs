@@ -106,11 +106,6 @@ impl Ledger {
         }
     }
 
-    /// Every entry, by instance id.
-    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.values()
-    }
-
     /// The entry of `instance`.
     pub fn get(&self, instance: &str) -> Option<&Entry> {
         self.entries.get(instance)
@@ -124,11 +119,6 @@ impl Ledger {
     /// Dollars per hour the running instances of `compute` cost now.
     pub fn burn_rate(&self, compute: &str) -> f64 {
         self.of(compute).filter(|e| e.is_running()).map(|e| e.per_hour).sum()
-    }
-
-    /// Whether any entry of `compute` is simulated (the local cloud).
-    pub fn simulated(&self, compute: &str) -> bool {
-        self.of(compute).any(|e| e.simulated)
     }
 
     fn of<'a>(&'a self, compute: &'a str) -> impl Iterator<Item = &'a Entry> + 'a {

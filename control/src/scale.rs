@@ -17,9 +17,10 @@ pub struct Worker {
     pub started_at: Timestamp,
 }
 
-/// Every worker above its group's `min` (groups missing from `min` keep none), in the
+/// The workers to terminate to bring every group down to its `min` (a budget's
+/// `scale_down`): every worker above it (groups missing from `min` keep none), in the
 /// order they should go.
-fn candidates<'a>(workers: &'a [Worker], min: &BTreeMap<String, u64>) -> Vec<&'a Worker> {
+pub fn to_min<'a>(workers: &'a [Worker], min: &BTreeMap<String, u64>) -> Vec<&'a Worker> {
     let mut by_group: BTreeMap<&str, Vec<&Worker>> = BTreeMap::new();
     for w in workers {
         by_group.entry(w.group.as_str()).or_default().push(w);
@@ -43,12 +44,6 @@ fn shed_order(a: &Worker, b: &Worker) -> std::cmp::Ordering {
         .then_with(|| a.instance.cmp(&b.instance))
 }
 
-/// The workers to terminate to bring every group down to its `min` (a budget's
-/// `scale_down`).
-pub fn to_min<'a>(workers: &'a [Worker], min: &BTreeMap<String, u64>) -> Vec<&'a Worker> {
-    candidates(workers, min)
-}
-
 /// The fewest workers, in shedding order, whose termination brings `per_hour` (everything
 /// the budget's computes cost now) to `cap` or below; as many as `min` allows when that is
 /// not enough.
@@ -59,7 +54,7 @@ pub fn to_rate<'a>(
     cap: f64,
 ) -> Vec<&'a Worker> {
     let mut rate = per_hour;
-    candidates(workers, min)
+    to_min(workers, min)
         .into_iter()
         .take_while(|w| {
             let over = rate > cap;

@@ -206,7 +206,8 @@ pub fn rows(stack: &StackDir, now: f64) -> Result<Vec<Row>, String> {
             spent: reading.spent,
             per_hour: reading.per_hour,
             amount: p.amount,
-            simulated: p.computes.iter().all(|c| !ledger.entries().any(|e| &e.compute == c && !e.simulated)),
+            // These are the local cloud's records: what they price was never billed.
+            simulated: true,
             alerts,
         });
     }

@@ -38,12 +38,7 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
             Some(p) => format!("pid {} · gone (the next plan replaces it)", p.pid),
             None => "starting".into(),
         };
-        let what = r
-            .attributes
-            .get("instance_type")
-            .or_else(|| r.attributes.get("instance_types"))
-            .cloned()
-            .unwrap_or_default();
+        let what = r.instance_type();
         let _ = writeln!(out, "    {:<40} {what:<12} {state}", r.address.instance(r.index));
     }
     let jobs = stack.jobs()?;
@@ -106,7 +101,7 @@ fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
         .map(|r| {
             serde_json::json!({
                 "address": r.address.instance(r.index),
-                "instance_type": r.attributes.get("instance_type").or_else(|| r.attributes.get("instance_types")),
+                "instance_type": r.instance_type(),
                 "pid": r.process.map(|p| p.pid),
                 "alive": r.process.is_some_and(|p| p.is_alive()),
                 "started_at": r.started_at,

@@ -288,7 +288,7 @@ impl Provider for LocalProvider {
     fn facts(&self, desired: &Desired) -> Result<Facts, String> {
         let first_seen: BTreeMap<String, f64> =
             self.stack.budgets()?.into_iter().map(|p| (p.name, p.first_seen)).collect();
-        let spend = spend(&self.stack.ledger()?, desired, &first_seen, LOCAL, now(), true);
+        let spend = spend(&self.stack.ledger()?, desired, &first_seen, now());
         Ok(Facts { spend, ..Facts::default() })
     }
 
@@ -324,23 +324,21 @@ fn template(resource: &Resource) -> InstanceRecord {
     }
 }
 
-/// The spend this period, as of `now`, of each budget whose computes all run on
-/// `provider`, by name. A `total` period starts when an apply first handed the budget to
-/// the heads (`first_seen`; a budget no apply has seen yet has spent nothing).
-/// `simulated`: nothing is billed (the local cloud).
-pub fn spend(
+/// The spend this period, as of `now`, of each budget whose computes all run on the local
+/// cloud, by name; simulated, as nothing is billed. A `total` period starts when an apply
+/// first handed the budget to the heads (`first_seen`; a budget no apply has seen yet has
+/// spent nothing).
+fn spend(
     ledger: &Ledger,
     desired: &Desired,
     first_seen: &BTreeMap<String, f64>,
-    provider: &str,
     now: f64,
-    simulated: bool,
 ) -> BTreeMap<String, BudgetSpend> {
-    let on_provider = |compute: &str| {
-        desired.resources.iter().any(|r| r.addr.compute() == Some(compute) && r.provider == provider)
+    let local = |compute: &str| {
+        desired.resources.iter().any(|r| r.addr.compute() == Some(compute) && r.provider == LOCAL)
     };
     let mut out = BTreeMap::new();
-    for b in desired.budgets.iter().filter(|b| b.computes.iter().all(|c| on_provider(c))) {
+    for b in desired.budgets.iter().filter(|b| b.computes.iter().all(|c| local(c))) {
         let Some(policy) = Policy::of(b) else { continue };
         let policy = Policy { first_seen: first_seen.get(&b.name).copied().unwrap_or(now), ..policy };
         let Reading { spent, per_hour, window: (start, end) } = policy.reading(ledger, now);
@@ -353,7 +351,7 @@ pub fn spend(
                 period_start: start,
                 period_end: end,
                 hours_left: end.map(|e| ((e - now) / 3_600.0).max(0.0)),
-                simulated: simulated || b.computes.iter().any(|c| ledger.simulated(c)),
+                simulated: true,
             },
         );
     }

@@ -59,18 +59,19 @@ impl InstanceRecord {
         format!("{}@{}", self.address.instance(self.index), (self.started_at * 1_000.0).round() as i64)
     }
 
+    /// Its instance type as the file gives it (a diversified group's list, comma-separated).
+    pub fn instance_type(&self) -> &str {
+        let attr = |k: &str| self.attributes.get(k);
+        attr("instance_type").or_else(|| attr("instance_types")).map_or("", String::as_str)
+    }
+
     /// This start as a ledger entry, still running.
     fn ledger_entry(&self) -> Entry {
         Entry {
             instance: self.ledger_id(),
             address: self.address.instance(self.index),
             compute: self.address.compute().unwrap_or_default().to_string(),
-            instance_type: self
-                .attributes
-                .get("instance_type")
-                .or_else(|| self.attributes.get("instance_types"))
-                .cloned()
-                .unwrap_or_default(),
+            instance_type: self.instance_type().to_string(),
             market: if self.spot { Market::Spot } else { Market::OnDemand },
             per_hour: self.per_hour,
             simulated: true,
