@@ -7,8 +7,9 @@
 
 use gaform_compiler::ir::{FromEnv, Notify};
 use gaform_control::event::{Event, Kind};
+use gaform_providers::books::Books;
 use gaform_providers::local::records::{now, timestamp};
-use gaform_providers::local::StackDir;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -26,22 +27,29 @@ pub struct Outbox {
 
 impl Outbox {
     /// Sends `event` (an alert that fired) to `notify`'s targets, logging the outcome in
-    /// `stack`'s event log. `stack_name` labels the alert.
-    pub fn send(&mut self, stack: &StackDir, stack_name: &str, budget: &str, notify: &Notify, event: &Event) {
+    /// the stack's event log (`books`). `stack_name` labels the alert.
+    pub fn send(
+        &mut self,
+        books: &Arc<dyn Books>,
+        stack_name: &str,
+        budget: &str,
+        notify: &Notify,
+        event: &Event,
+    ) {
         let Kind::AlertFired { .. } = event.kind else { return };
         if let Some(webhook) = &notify.webhook {
-            let (stack, budget, webhook, token) =
-                (stack.clone(), budget.to_string(), webhook.clone(), notify.token_env.clone());
+            let (books, budget, webhook, token) =
+                (books.clone(), budget.to_string(), webhook.clone(), notify.token_env.clone());
             let body = alertmanager_body(stack_name, &budget, event);
             self.sending.push(std::thread::spawn(move || {
                 let outcome = deliver(&webhook, token.as_deref(), &body);
-                stack.log_event(&outcome_event(&budget, &describe(&webhook), outcome), None);
+                books.record_event(&outcome_event(&budget, &describe(&webhook), outcome));
             }));
         }
         if let Some(topic) = &notify.sns {
             let error = "SNS delivery is not available yet; the event log has the alert".to_string();
             let failed = Err((1, error));
-            stack.log_event(&outcome_event(budget, &format!("sns {topic}"), failed), None);
+            books.record_event(&outcome_event(budget, &format!("sns {topic}"), failed));
         }
     }
 

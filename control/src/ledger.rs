@@ -121,6 +121,11 @@ impl Ledger {
         self.of(compute).filter(|e| e.is_running()).map(|e| e.per_hour).sum()
     }
 
+    /// The starts still running, of every compute.
+    pub fn running(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values().filter(|e| e.is_running())
+    }
+
     fn of<'a>(&'a self, compute: &'a str) -> impl Iterator<Item = &'a Entry> + 'a {
         self.entries.values().filter(move |e| e.compute == compute)
     }

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod books;
 pub mod clouds;
 pub mod local;
 pub mod process;
@@ -34,6 +35,13 @@ pub trait Provider: Send + Sync {
     /// images names stand for, vCPU quotas. Nothing, for a cloud with no market.
     fn facts(&self, _desired: &Desired) -> Result<Facts, String> {
         Ok(Facts::default())
+    }
+
+    /// Where the cloud keeps its ledger, budgets and events; made ready for writing when
+    /// `write` (an aws cloud's bucket exists afterwards). `None` for a cloud that keeps
+    /// none of its own.
+    fn books(&self, _write: bool) -> Result<Option<std::sync::Arc<dyn books::Books>>, String> {
+        Ok(None)
     }
 
     /// A job this cloud runs remotely, once it is over: its record, with its results

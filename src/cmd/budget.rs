@@ -7,8 +7,9 @@ use gaform_compiler::ir::{AlertAction, Keyword, Period};
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::{Action, BudgetSpend, Change, Kind, Plan};
 use gaform_control::budget::{self, Policy};
+use gaform_control::ledger::Ledger;
+use gaform_providers::books::Books;
 use gaform_providers::local::records::{now, timestamp};
-use gaform_providers::local::StackDir;
 use std::collections::BTreeMap;
 
 /// Refuses the whole apply, before anything changes, when it would start instances or a
@@ -75,21 +76,38 @@ pub fn tick() -> Result<std::time::Duration, String> {
     }
 }
 
-/// Hands the file's budgets to the heads (local cloud: its records), before apply starts
-/// anything: a head enforces what the last apply saw. A budget keeps the time it first
-/// appeared, where its `total` period starts.
+/// Hands the file's budgets to the heads (the books of every cloud: local records, each
+/// aws cloud's S3 prefix), before apply starts anything: a head enforces what the last
+/// apply saw. A budget keeps the time it first appeared, where its `total` period starts.
 pub fn hand_over(stack: &Stack) -> Result<(), String> {
-    let records = stack.local.stack();
-    let before = records.budgets()?;
-    let first_seen = |name: &str| before.iter().find(|p| p.name == name).map_or_else(now, |p| p.first_seen);
-    let policies: Vec<Policy> = stack
-        .desired
-        .budgets
-        .iter()
-        .filter_map(Policy::of)
-        .map(|p| Policy { first_seen: first_seen(&p.name), ..p })
-        .collect();
-    records.write_budgets(&policies)
+    for (cloud, books) in stack.books(true)? {
+        let before = books.budgets()?;
+        let first_seen =
+            |name: &str| before.iter().find(|p| p.name == name).map_or_else(now, |p| p.first_seen);
+        // Each cloud's heads get the budgets of its computes.
+        let policies: Vec<Policy> = stack
+            .desired
+            .budgets
+            .iter()
+            .filter(|b| b.computes.iter().any(|c| stack.keeps_books(c, cloud.as_deref())))
+            .filter_map(Policy::of)
+            .map(|p| Policy { first_seen: first_seen(&p.name), ..p })
+            .collect();
+        if policies.is_empty() && before.is_empty() {
+            continue;
+        }
+        books.write_budgets(&policies)?;
+    }
+    Ok(())
+}
+
+/// How far a scale-down sheds.
+#[derive(Clone, Copy)]
+pub enum Shed {
+    /// A `scale_down` alert: each group to its `min`.
+    ToMin,
+    /// `max_cost_per_hour`: the fewest workers that bring the budget's rate under its cap.
+    ToRate { per_hour: f64, cap: f64 },
 }
 
 /// What one look at a budget found.
@@ -105,20 +123,21 @@ pub struct Watched {
     pub over_cap: Option<(f64, f64)>,
 }
 
-/// One look at the budget `compute` spends, if any: measured from the ledger, decided
-/// under the budget's lock, each event logged. Level-triggered: `stop` is set whenever a
-/// stop has fired this period, whichever head fired it, so every compute of the budget
-/// stops.
-pub fn watch(stack: &StackDir, compute: &str, now: f64) -> Result<Option<Watched>, String> {
-    let Some(policy) = stack.budgets()?.into_iter().find(|p| p.computes.iter().any(|c| c == compute)) else {
+/// One look at the budget `compute` spends, if any: measured from `ledger`, decided under
+/// the budget's lock (or conditional write), each event logged. Level-triggered: `stop` is
+/// set whenever a stop has fired this period, whichever head fired it, so every compute of
+/// the budget stops.
+pub fn watch(books: &dyn Books, ledger: &Ledger, compute: &str, now: f64) -> Result<Option<Watched>, String> {
+    let Some(policy) = books.budgets()?.into_iter().find(|p| p.computes.iter().any(|c| c == compute)) else {
         return Ok(None);
     };
-    let reading = policy.reading(&stack.ledger()?, now);
-    let (events, state) = stack.with_budget_state(&policy.name, |state| {
-        (budget::decide(&policy, reading, state, now), state.clone())
+    let reading = policy.reading(ledger, now);
+    let mut events = Vec::new();
+    let state = books.update_budget_state(&policy.name, &mut |state| {
+        events = budget::decide(&policy, reading, state, now);
     })?;
     for event in &events {
-        stack.log_event(event, None);
+        books.record_event(event);
     }
     let period = if policy.period == Period::Total {
         String::new()
@@ -175,13 +194,13 @@ pub struct AlertRow {
     pub implicit: bool,
 }
 
-/// The budgets the heads enforce (as of the last apply), measured now.
-pub fn rows(stack: &StackDir, now: f64) -> Result<Vec<Row>, String> {
-    let ledger = stack.ledger()?;
+/// The budgets the heads of one cloud enforce (as of the last apply), measured now from
+/// `ledger`; `simulated` for the local cloud's.
+pub fn rows(books: &dyn Books, ledger: &Ledger, simulated: bool, now: f64) -> Result<Vec<Row>, String> {
     let mut out = Vec::new();
-    for p in stack.budgets()? {
-        let reading = p.reading(&ledger, now);
-        let state = stack.budget_state(&p.name)?;
+    for p in books.budgets()? {
+        let reading = p.reading(ledger, now);
+        let state = books.budget_state(&p.name)?;
         let current = state.period_start == Some(reading.window.0);
         let fired_at = |at: f64, action: AlertAction| {
             state.fired.iter().find(|f| current && f.at == at && f.action == action).map(|f| f.fired_at)
@@ -206,8 +225,7 @@ pub fn rows(stack: &StackDir, now: f64) -> Result<Vec<Row>, String> {
             spent: reading.spent,
             per_hour: reading.per_hour,
             amount: p.amount,
-            // These are the local cloud's records: what they price was never billed.
-            simulated: true,
+            simulated,
             alerts,
         });
     }

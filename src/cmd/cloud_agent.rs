@@ -4,12 +4,15 @@
 //! S3 store; the head gathers a job whose islands are all done, puts the results beside it,
 //! marks it finished, and terminates its compute once its jobs are over.
 
+use crate::notify::Outbox;
 use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_providers::aws::agent::{self, Agent};
-use gaform_runtime::ga::{self, Patience};
-use std::collections::BTreeSet;
+use gaform_providers::local::JobRecord;
+use gaform_runtime::ga::{self, Patience, RunError};
+use gaform_runtime::store::Store;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 const TICK: Duration = Duration::from_secs(2);
 
@@ -29,44 +32,82 @@ pub fn worker(
     let compute = address.compute().ok_or_else(|| format!("{address} is not a worker group"))?.to_string();
     let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
-    let mut done: BTreeSet<(String, u64)> = BTreeSet::new();
     let mut seen_running = false;
     loop {
         let jobs: Vec<_> =
             agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute.as_str())).collect();
         for job in jobs.iter().filter(|j| &j.group == address && j.status == JobStatus::Running) {
             seen_running = true;
-            let run = (job.name.clone(), job.started_at.to_bits());
-            if done.contains(&run) {
-                continue;
-            }
-            let share = job.islands.div_ceil(job.workers.max(1));
             let (stack, cloud) = agent.stack_and_cloud();
             let live = agent.live_instances(&stack, &cloud, address)?;
+            // Dealt over the workers alive now: after a budget shed some, the rest take
+            // more. Finished islands are nobody's to run.
+            let share = job.islands.div_ceil(live.len().max(1) as u64);
+            let store = agent.store(&job.name)?;
+            let generations: u64 =
+                job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
             let mut mine = Vec::new();
             for island in 0..job.islands {
                 if mine.len() as u64 == share {
                     break;
                 }
-                if agent.claim(&job.name, island, &me, &live)? {
+                let finished =
+                    store.contains(&ga::checkpoint_key(island, generations)).map_err(|e| e.to_string())?;
+                if !finished && agent.claim(&job.name, island, &me, &live)? {
                     mine.push(island);
                 }
             }
-            if !mine.is_empty() {
-                outln!("{me}: job {} islands {mine:?}", job.name);
-                let store = agent.store(&job.name)?;
-                let generations = job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
-                let say = |e: ga::Event| outln!("{}", crate::progress::line(&e, generations));
-                ga::run_islands(&store, &mine, Patience(Duration::from_secs(patience)), Some(&pool), &say)
-                    .map_err(|e| format!("job {} islands {mine:?}: {e}", job.name))?;
+            if mine.is_empty() {
+                continue;
             }
-            done.insert(run);
+            outln!("{me}: job {} islands {mine:?}", job.name);
+            let say = |e: ga::Event| outln!("{}", crate::progress::line(&e, generations));
+            let dealt = Dealt::new(&agent, job);
+            let keep_going = || dealt.unchanged();
+            match ga::run_islands_while(
+                &store,
+                &mine,
+                Patience(Duration::from_secs(patience)),
+                Some(&pool),
+                &say,
+                &keep_going,
+            ) {
+                Ok(()) => {}
+                // A budget shed workers: claim again, the islands they left included.
+                Err(RunError::Interrupted) => outln!("{me}: job {} was dealt anew; claiming again", job.name),
+                Err(e) => return Err(format!("job {} islands {mine:?}: {e}", job.name)),
+            }
         }
         if seen_running && jobs.iter().all(agent::is_over) {
             outln!("{me}: the jobs of compute `{compute}` are over");
             return Ok(ExitCode::SUCCESS);
         }
         std::thread::sleep(TICK);
+    }
+}
+
+/// Whether a running job's islands are still dealt as when they were claimed: the job's
+/// record, read at most every [`TICK`], still runs and no budget has shed its workers since.
+struct Dealt<'a> {
+    agent: &'a Agent,
+    job: &'a JobRecord,
+    last: Mutex<(Instant, bool)>,
+}
+
+impl<'a> Dealt<'a> {
+    fn new(agent: &'a Agent, job: &'a JobRecord) -> Dealt<'a> {
+        Dealt { agent, job, last: Mutex::new((Instant::now(), true)) }
+    }
+
+    fn unchanged(&self) -> bool {
+        let Ok(mut last) = self.last.lock() else { return true };
+        if last.0.elapsed() >= TICK {
+            // A record that cannot be read now is read again next time.
+            let now = self.agent.job(&self.job.name).ok().flatten();
+            let same = now.is_none_or(|j| j.status == JobStatus::Running && j.dealt == self.job.dealt);
+            *last = (Instant::now(), same);
+        }
+        last.1
     }
 }
 
@@ -79,10 +120,47 @@ pub fn head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCod
     };
     let compute = address.compute().ok_or_else(|| format!("{address} is not a compute's head"))?.to_string();
     let (stack, cloud) = agent.stack_and_cloud();
+    let mut watch = super::cloud_budget::Watch {
+        agent: &agent,
+        books: agent.books(),
+        compute: &compute,
+        me: &me,
+        outbox: Outbox::default(),
+    };
+    let tick = super::budget::tick()?;
+    let mut next_watch = Instant::now() + tick;
+    let pause = TICK.min(tick);
+    let result = tend_compute(&agent, (&stack, &cloud), &compute, &me, pause, || {
+        if Instant::now() < next_watch {
+            return Ok(false);
+        }
+        next_watch = Instant::now() + tick;
+        // A budget that cannot be measured now is said, and measured again next tick.
+        watch.tick().or_else(|e| {
+            errln!("compute.{compute}: the budget could not be measured: {e}");
+            Ok(false)
+        })
+    });
+    // Notifications under way (an alert and the stop it led to, say) still go out.
+    watch.outbox.drain(super::head::NOTIFY_DRAIN);
+    result
+}
+
+/// The head's loop, until its compute's jobs are over or `budget` stopped it.
+fn tend_compute(
+    agent: &Agent,
+    (stack, cloud): (&str, &str),
+    compute: &str,
+    me: &str,
+    pause: Duration,
+    mut budget: impl FnMut() -> Result<bool, String>,
+) -> Result<ExitCode, String> {
     let mut seen_running = false;
     loop {
-        let jobs: Vec<_> =
-            agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute.as_str())).collect();
+        if budget()? {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let jobs: Vec<_> = agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute)).collect();
         for mut job in jobs.iter().filter(|j| j.status == JobStatus::Running).cloned() {
             seen_running = true;
             let store = agent.store(&job.name)?;
@@ -98,13 +176,12 @@ pub fn head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCod
                 outln!("{}: stopped by max_runtime", job.address);
             }
         }
-        let over =
-            agent.jobs()?.iter().filter(|j| j.group.compute() == Some(compute.as_str())).all(agent::is_over);
+        let over = agent.jobs()?.iter().filter(|j| j.group.compute() == Some(compute)).all(agent::is_over);
         if seen_running && over {
-            let n = agent.terminate_compute(&stack, &cloud, &compute, Some(&me))?;
+            let n = agent.terminate_compute(stack, cloud, compute, Some(me))?;
             outln!("compute.{compute}: its jobs are over; terminated {n} instance(s)");
             return Ok(ExitCode::SUCCESS);
         }
-        std::thread::sleep(TICK);
+        std::thread::sleep(pause);
     }
 }

@@ -6,6 +6,8 @@ pub mod budget;
 pub mod check;
 #[cfg(feature = "aws")]
 pub mod cloud_agent;
+#[cfg(feature = "aws")]
+pub mod cloud_budget;
 pub mod fmt;
 pub mod head;
 pub mod plan;

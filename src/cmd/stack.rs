@@ -7,6 +7,7 @@ use gaform_compiler::ir::{self, Program, Provider as Cloud};
 use gaform_compiler::plan::{self, Desired};
 use gaform_compiler::source::SourceFile;
 use gaform_compiler::CheckOptions;
+use gaform_providers::books::Books;
 use gaform_providers::clouds::Clouds;
 use gaform_providers::local::{LocalProvider, StackDir};
 use gaform_providers::{JobSetup, Provider};
@@ -24,6 +25,34 @@ pub struct Stack {
     pub provider: Arc<dyn Provider>,
     /// The local cloud's provider, which also keeps the stack's local records.
     pub local: Arc<LocalProvider>,
+    /// The provider of each aws cloud the file uses, by cloud name.
+    pub aws: Vec<(String, Arc<dyn Provider>)>,
+}
+
+/// One cloud's books: the aws cloud's name, or `None` for the local cloud's records.
+pub type CloudBooks = (Option<String>, Arc<dyn Books>);
+
+impl Stack {
+    /// The books of every cloud of the stack, the local records first (`None`), then each
+    /// aws cloud's by name; ready for writing when `write` (apply hands budgets over).
+    pub fn books(&self, write: bool) -> Result<Vec<CloudBooks>, String> {
+        let mut out: Vec<CloudBooks> = vec![(None, Arc::new(self.local.stack().clone()))];
+        for (cloud, provider) in &self.aws {
+            out.extend(provider.books(write)?.map(|b| (Some(cloud.clone()), b)));
+        }
+        Ok(out)
+    }
+
+    /// Whether `compute` keeps its books with `cloud` (`None`: the local cloud).
+    pub fn keeps_books(&self, compute: &str, cloud: Option<&str>) -> bool {
+        self.desired.resources.iter().any(|r| {
+            r.addr.compute() == Some(compute)
+                && match cloud {
+                    None => r.provider != "aws",
+                    Some(name) => r.provider == "aws" && r.cloud == name,
+                }
+        })
+    }
 }
 
 /// Why a stack could not be loaded: diagnostics already printed, or a message.
@@ -71,8 +100,8 @@ pub fn load(file: &Path) -> Result<Stack, LoadError> {
     for cloud in program.clouds.iter().filter(|c| c.provider == Cloud::Aws && used(&program, c)) {
         aws.push((cloud.name.clone(), connect_aws(file, cloud, setup.clone())?));
     }
-    let provider = Arc::new(Clouds { local: local.clone(), aws });
-    Ok(Stack { file: file.to_path_buf(), sha256, desired, provider, local })
+    let provider = Arc::new(Clouds { local: local.clone(), aws: aws.clone() });
+    Ok(Stack { file: file.to_path_buf(), sha256, desired, provider, local, aws })
 }
 
 #[cfg(feature = "aws")]

@@ -2,16 +2,20 @@
 //! FILE`: what a stack runs and how far its jobs are, a job's log, what gaform did on its
 //! own and why, and clearing a lock left by a killed apply.
 
+use super::budget;
 use super::stack::stack_dir;
 use crate::cli::{EventsArgs, LogsArgs, StackArgs, StatusArgs};
+use gaform_compiler::ir::Keyword;
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::JobStatus;
+use gaform_providers::books::Books;
 use gaform_providers::local::records::{now, timestamp};
 use gaform_providers::local::{clear_stale, StackDir};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
     let file = file_or_only(args.file.as_deref())?;
@@ -21,7 +25,8 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = String::new();
-    if stack.stack()?.is_none() {
+    let clouds = aws_books(&file);
+    if stack.stack()?.is_none() && clouds.is_empty() {
         outln!("{}: nothing is provisioned (run `gaform apply {}`)", file.display(), file.display());
         return Ok(ExitCode::SUCCESS);
     }
@@ -64,7 +69,14 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
         };
         let _ = writeln!(out, "    {:<40} {:<12} {detail}", j.address, j.status.word());
     }
-    let budgets = super::budget::rows(&stack, now())?;
+    for (cloud, books) in &clouds {
+        for e in books.ledger()?.running() {
+            let up = age(now() - e.started_at);
+            let what = format!("{} {}", e.instance_type, e.market.keyword());
+            let _ = writeln!(out, "    {:<40} {what:<12} {} on {cloud} · up {up}", e.address, e.instance);
+        }
+    }
+    let budgets = budget_rows(&stack, &clouds)?;
     if !budgets.is_empty() {
         let _ = writeln!(out, "\n  budgets:");
     }
@@ -93,9 +105,34 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The books of the file's aws clouds, read as they are (nothing is made). Loading the
+/// file connects its clouds; a file that does not load has only its local records.
+fn aws_books(file: &Path) -> Vec<(String, Arc<dyn Books>)> {
+    let Ok(stack) = super::stack::load(file) else { return vec![] };
+    let mut out = Vec::new();
+    for (cloud, provider) in &stack.aws {
+        match provider.books(false) {
+            Ok(Some(books)) => out.push((cloud.clone(), books)),
+            Ok(None) => {}
+            Err(e) => errln!("cloud `{cloud}`: its ledger cannot be read: {e}"),
+        }
+    }
+    out
+}
+
+/// Every cloud's budgets: the local cloud's (simulated), then each aws cloud's.
+fn budget_rows(stack: &StackDir, clouds: &[(String, Arc<dyn Books>)]) -> Result<Vec<budget::Row>, String> {
+    let mut rows = budget::rows(stack, &stack.ledger()?, true, now())?;
+    for (_, books) in clouds {
+        rows.extend(budget::rows(books.as_ref(), &books.ledger()?, false, now())?);
+    }
+    Ok(rows)
+}
+
 /// `status --json`: the instances, the jobs and the budgets, as one object.
 fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
-    let instances: Vec<serde_json::Value> = stack
+    let clouds = aws_books(file);
+    let mut instances: Vec<serde_json::Value> = stack
         .instances()?
         .iter()
         .map(|r| {
@@ -109,6 +146,21 @@ fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
             })
         })
         .collect();
+    // An aws cloud's instances are its ledger's running starts (kept level with EC2 by its
+    // heads and by apply).
+    for (cloud, books) in &clouds {
+        for e in books.ledger()?.running() {
+            instances.push(serde_json::json!({
+                "address": e.address,
+                "cloud": cloud,
+                "instance_id": e.instance,
+                "instance_type": e.instance_type,
+                "market": e.market.keyword(),
+                "started_at": e.started_at,
+                "per_hour": e.per_hour,
+            }));
+        }
+    }
     let jobs: Vec<serde_json::Value> = stack
         .jobs()?
         .iter()
@@ -128,14 +180,18 @@ fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
         "provisioned": stack.stack()?.is_some(),
         "instances": instances,
         "jobs": jobs,
-        "budgets": super::budget::rows(stack, now())?,
+        "budgets": budget_rows(stack, &clouds)?,
     });
     serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
 }
 
 pub fn events(args: &EventsArgs) -> Result<ExitCode, String> {
     let file = file_or_only(args.file.as_deref())?;
-    let events = stack_dir(&file).events()?;
+    let mut events = stack_dir(&file).events()?;
+    for (_, books) in aws_books(&file) {
+        events.extend(books.events()?);
+    }
+    events.sort_by(|a, b| a.time.total_cmp(&b.time));
     for e in &events {
         if args.json {
             out!("{}", e.to_line());

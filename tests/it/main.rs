@@ -3,6 +3,8 @@
 mod apply;
 #[cfg(feature = "aws")]
 mod aws;
+#[cfg(feature = "aws")]
+mod aws_budgets;
 mod backtest;
 mod budgets;
 mod cli;

@@ -3,12 +3,14 @@
 //! never take the same island), results put beside the job, and the compute's instances
 //! terminated by tag once its jobs are over.
 
+use super::books::S3Books;
 use super::describe_error as describe;
 use super::store::S3Store;
 use super::tags;
 use crate::local::JobRecord;
 use aws_sdk_s3::primitives::ByteStream;
 use gaform_compiler::plan::{Addr, JobStatus};
+use gaform_control::ledger::Ledger;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -19,7 +21,7 @@ pub struct Agent {
     bucket: String,
     /// `stacks/STACK/CLOUD/`.
     prefix: String,
-    runtime: tokio::runtime::Runtime,
+    runtime: std::sync::Arc<tokio::runtime::Runtime>,
 }
 
 impl Agent {
@@ -55,7 +57,7 @@ impl Agent {
             ec2,
             bucket: bucket.to_string(),
             prefix: format!("{}/", prefix.trim_matches('/')),
-            runtime,
+            runtime: std::sync::Arc::new(runtime),
         })
     }
 
@@ -98,6 +100,50 @@ impl Agent {
                 );
             }
             Ok(out)
+        })
+    }
+
+    /// One job's record, read afresh.
+    pub fn job(&self, name: &str) -> Result<Option<JobRecord>, String> {
+        let key = format!("{}record.json", self.job_prefix(name));
+        self.runtime.block_on(async {
+            match self.s3.get_object().bucket(&self.bucket).key(&key).send().await {
+                Ok(got) => {
+                    let bytes = got.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
+                    serde_json::from_slice(&bytes)
+                        .map(Some)
+                        .map_err(|e| format!("s3://{}/{key} is damaged: {e}", self.bucket))
+                }
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+                Err(e) => Err(format!("cannot read s3://{}/{key}: {}", self.bucket, describe(e))),
+            }
+        })
+    }
+
+    /// The stack's books on S3: its cost ledger, budgets and event log.
+    pub fn books(&self) -> S3Books {
+        S3Books::new(self.s3.clone(), &self.bucket, &self.prefix, self.runtime.clone())
+    }
+
+    /// Brings `books`' ledger level with EC2 and returns it (a head, every tick).
+    pub fn reconcile(&self, books: &S3Books, now: f64) -> Result<Ledger, String> {
+        let (stack, cloud) = self.stack_and_cloud();
+        self.runtime.block_on(super::bill::reconcile(&self.ec2, books, &stack, &cloud, now, true))
+    }
+
+    /// Terminates the instances `ids` (workers a budget shed) and ends their ledger entries.
+    pub fn terminate(&self, books: &S3Books, ids: &[String]) -> Result<(), String> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.runtime.block_on(async {
+            self.ec2
+                .terminate_instances()
+                .set_instance_ids(Some(ids.to_vec()))
+                .send()
+                .await
+                .map_err(super::describe_error)?;
+            super::bill::record_ends(books, ids, crate::local::records::now()).await
         })
     }
 
@@ -149,6 +195,17 @@ impl Agent {
         cloud: &str,
         address: &Addr,
     ) -> Result<BTreeSet<String>, String> {
+        Ok(self.live_group(stack, cloud, address)?.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// The running instances at `address` of the stack, each with the attributes its tags
+    /// record (a worker group's `min`, say).
+    pub fn live_group(
+        &self,
+        stack: &str,
+        cloud: &str,
+        address: &Addr,
+    ) -> Result<Vec<(String, gaform_compiler::plan::Attributes)>, String> {
         self.runtime.block_on(async {
             let mut filters = tags::owned_at(stack, cloud, address);
             filters.push(tags::running());
@@ -163,7 +220,7 @@ impl Agent {
                 .reservations()
                 .iter()
                 .flat_map(|r| r.instances())
-                .filter_map(|i| i.instance_id().map(str::to_string))
+                .filter_map(|i| Some((i.instance_id()?.to_string(), tags::attributes(i.tags()))))
                 .collect())
         })
     }
@@ -216,6 +273,25 @@ impl Agent {
         compute: &str,
         me: Option<&str>,
     ) -> Result<usize, String> {
+        let mut ids = self.compute_instances(stack, cloud, compute)?;
+        ids.sort_by_key(|id| Some(id.as_str()) == me);
+        self.runtime.block_on(async {
+            if !ids.is_empty() {
+                self.ec2
+                    .terminate_instances()
+                    .set_instance_ids(Some(ids.clone()))
+                    .send()
+                    .await
+                    .map_err(super::describe_error)?;
+                let books = self.books();
+                super::bill::record_ends(&books, &ids, crate::local::records::now()).await?;
+            }
+            Ok(ids.len())
+        })
+    }
+
+    /// The running instances of `compute` in the stack, head and workers.
+    pub fn compute_instances(&self, stack: &str, cloud: &str, compute: &str) -> Result<Vec<String>, String> {
         self.runtime.block_on(async {
             let mut filters = tags::owned(stack, cloud);
             filters.push(tags::running());
@@ -226,7 +302,7 @@ impl Agent {
                 .send()
                 .await
                 .map_err(super::describe_error)?;
-            let mut ids: Vec<String> = out
+            let ids: Vec<String> = out
                 .reservations()
                 .iter()
                 .flat_map(|r| r.instances())
@@ -236,16 +312,7 @@ impl Agent {
                 })
                 .filter_map(|i| i.instance_id().map(str::to_string))
                 .collect();
-            ids.sort_by_key(|id| Some(id.as_str()) == me);
-            if !ids.is_empty() {
-                self.ec2
-                    .terminate_instances()
-                    .set_instance_ids(Some(ids.clone()))
-                    .send()
-                    .await
-                    .map_err(super::describe_error)?;
-            }
-            Ok(ids.len())
+            Ok(ids)
         })
     }
 

@@ -6,13 +6,15 @@
 
 use super::describe_error as describe;
 use super::AwsProvider;
-use crate::local::records::now;
 use crate::local::JobRecord;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier};
 use gaform_compiler::plan::{Action, Addr, Change, Desired, JobStatus, Kind, Observed, ObservedResource};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// What `destroy` keeps under the stack's prefix: the books (`books.rs`).
+const BOOKS: &[&str] = &["ledger/", "budgets/", "events/"];
 
 /// `stack.json`: that the stack's artifacts exist, and with what attributes.
 #[derive(Serialize, Deserialize)]
@@ -40,6 +42,32 @@ impl AwsProvider {
             .cloned()
     }
 
+    /// The cloud's books (reading needs no bucket: a missing one reads as empty).
+    pub(super) async fn s3_books(&self) -> Result<super::books::S3Books, String> {
+        self.books
+            .get_or_try_init(|| async {
+                let bucket = self.bucket().await?;
+                let runtime = self.runtime.clone();
+                Ok::<_, String>(super::books::S3Books::new(
+                    self.s3.clone(),
+                    &bucket,
+                    &self.stack_prefix(),
+                    runtime,
+                ))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The cloud's books, with the bucket made first (apply writes them).
+    pub(super) async fn writable_books(&self) -> Result<super::books::S3Books, String> {
+        let books = self.s3_books().await?;
+        self.bucket_ready
+            .get_or_try_init(|| async { self.ensure_bucket(&self.bucket().await?).await })
+            .await?;
+        Ok(books)
+    }
+
     fn stack_prefix(&self) -> String {
         format!("stacks/{}/{}/", self.stack, self.cloud)
     }
@@ -50,8 +78,13 @@ impl AwsProvider {
 
     pub(super) async fn artifacts(&self, change: &Change) -> Result<String, String> {
         if change.action == Action::Delete {
-            let n = self.delete_under(&self.stack_prefix()).await?;
-            return Ok(format!("deleted {n} object(s) under {}", self.stack_prefix()));
+            // The books outlive the artifacts, as the local cloud's do its records: a
+            // destroyed and re-applied stack still knows what it spent this period.
+            let n = self.delete_under(&self.stack_prefix(), BOOKS).await?;
+            return Ok(format!(
+                "deleted {n} object(s) under {} (kept its ledger, budgets and events)",
+                self.stack_prefix()
+            ));
         }
         let bucket = self.bucket().await?;
         self.ensure_bucket(&bucket).await?;
@@ -132,7 +165,7 @@ impl AwsProvider {
         let bucket = self.bucket().await?;
         let record_key = format!("{}record.json", self.job_prefix(&name));
         if matches!(change.action, Action::Delete | Action::Replace) {
-            let n = self.delete_under(&self.job_prefix(&name)).await?;
+            let n = self.delete_under(&self.job_prefix(&name), &[]).await?;
             if change.action == Action::Delete {
                 return Ok(format!("deleted its record and store ({n} object(s))"));
             }
@@ -143,12 +176,9 @@ impl AwsProvider {
                 .await?
                 .ok_or_else(|| format!("{} has no record", change.address))?;
             record.attributes = change.after.clone().unwrap_or_default();
-            if matches!(record.status, JobStatus::Failed { .. } | JobStatus::Stopped { .. }) {
-                record.status = JobStatus::Running;
-                record.started_at = now();
-            }
+            let restarted = record.run_again();
             self.put_json(&bucket, &record_key, &record).await?;
-            return Ok("record updated".into());
+            return Ok(if restarted { "running again from its checkpoints" } else { "record updated" }.into());
         }
         let setup = setup.ok_or("this provider cannot prepare jobs")?;
         let results = std::env::current_dir().unwrap_or_default().join("results").join(&name);
@@ -261,8 +291,8 @@ impl AwsProvider {
             .map_err(|e| format!("cannot write s3://{bucket}/{key}: {}", describe(e)))
     }
 
-    /// Deletes every object under `prefix`; how many.
-    async fn delete_under(&self, prefix: &str) -> Result<usize, String> {
+    /// Deletes every object under `prefix` but those under `keep` (relative to it); how many.
+    async fn delete_under(&self, prefix: &str, keep: &[&str]) -> Result<usize, String> {
         let bucket = self.bucket().await?;
         let mut deleted = 0;
         let mut pages = self.s3.list_objects_v2().bucket(&bucket).prefix(prefix).into_paginator().send();
@@ -276,6 +306,7 @@ impl AwsProvider {
                 .contents()
                 .iter()
                 .filter_map(|o| o.key())
+                .filter(|k| !keep.iter().any(|kept| k.trim_start_matches(prefix).starts_with(kept)))
                 .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
                 .collect();
             if keys.is_empty() {

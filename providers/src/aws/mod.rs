@@ -5,6 +5,8 @@
 
 pub mod agent;
 mod artifacts;
+pub mod bill;
+pub mod books;
 mod observe;
 mod role;
 pub mod store;
@@ -14,7 +16,7 @@ mod write;
 use crate::Provider;
 use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::config::Region;
-use gaform_compiler::plan::{Change, Desired, Observed};
+use gaform_compiler::plan::{Change, Desired, JobStatus, Observed};
 use std::future::Future;
 
 /// The provider of one aws cloud of one stack.
@@ -26,6 +28,9 @@ pub struct AwsProvider {
     iam: aws_sdk_iam::Client,
     /// The account's artifact bucket in the region, named once the account is known.
     bucket: tokio::sync::OnceCell<String>,
+    /// The cloud's books on S3, and whether the bucket they need was made (`artifacts.rs`).
+    books: tokio::sync::OnceCell<books::S3Books>,
+    bucket_ready: tokio::sync::OnceCell<()>,
     /// The stack as its instances see it, for fetching a finished job's results.
     agent: std::sync::OnceLock<agent::Agent>,
     /// Writes a job's first blobs (the binary knows the language and the runtime).
@@ -37,7 +42,7 @@ pub struct AwsProvider {
     /// This apply's id, tagged on what it makes (`gaform:plan`).
     apply_id: String,
     pace: Pace,
-    runtime: tokio::runtime::Runtime,
+    runtime: std::sync::Arc<tokio::runtime::Runtime>,
 }
 
 /// How many attempts a throttled or failed-on-the-server call gets. The SDK's standard
@@ -137,6 +142,8 @@ impl AwsProvider {
             sts: aws_sdk_sts::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
             bucket: tokio::sync::OnceCell::new(),
+            books: tokio::sync::OnceCell::new(),
+            bucket_ready: tokio::sync::OnceCell::new(),
             agent: std::sync::OnceLock::new(),
             setup,
             stack: stack.to_string(),
@@ -144,7 +151,7 @@ impl AwsProvider {
             user_tags,
             apply_id,
             pace: Pace::new(),
-            runtime,
+            runtime: std::sync::Arc::new(runtime),
         })
     }
 
@@ -173,14 +180,38 @@ impl Provider for AwsProvider {
         if !agent::is_over(&record) {
             return Ok(None);
         }
-        if record.status == gaform_compiler::plan::JobStatus::Finished {
+        // A job a budget stopped has results too: the best its islands had reached.
+        if matches!(record.status, JobStatus::Finished | JobStatus::Stopped { .. }) {
             agent.download_results(job, into)?;
         }
         Ok(Some(record))
     }
 
+    /// With each budget's spend, from the ledger reconciled with EC2 (in memory: plan
+    /// writes nothing), when a budget's computes are all on this cloud.
     fn facts(&self, desired: &Desired) -> Result<gaform_compiler::plan::Facts, String> {
-        self.block_on(self.facts_async(desired))
+        use crate::books::Books;
+        let mut facts = self.block_on(self.facts_async(desired))?;
+        let here = |compute: &str| {
+            desired
+                .resources
+                .iter()
+                .any(|r| r.addr.compute() == Some(compute) && r.provider == "aws" && r.cloud == self.cloud)
+        };
+        if desired.budgets.iter().any(|b| b.computes.iter().all(|c| here(c))) {
+            let now = crate::local::records::now();
+            let books = self.block_on(self.s3_books())?;
+            let ledger =
+                self.block_on(bill::reconcile(&self.ec2, &books, &self.stack, &self.cloud, now, false))?;
+            facts.spend = crate::books::spend(&ledger, &books.budgets()?, desired, here, false, now);
+        }
+        Ok(facts)
+    }
+
+    /// Reading them makes nothing: a missing bucket reads as empty books.
+    fn books(&self, write: bool) -> Result<Option<std::sync::Arc<dyn crate::books::Books>>, String> {
+        let books = if write { self.block_on(self.writable_books()) } else { self.block_on(self.s3_books()) };
+        Ok(Some(std::sync::Arc::new(books?)))
     }
 
     fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {

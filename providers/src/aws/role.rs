@@ -30,7 +30,7 @@ impl AwsProvider {
             r#"{{"Version":"2012-10-17","Statement":[
 {{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::{bucket}/{prefix}*"}},
 {{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{bucket}","Condition":{{"StringLike":{{"s3:prefix":"{prefix}*"}}}}}},
-{{"Effect":"Allow","Action":"ec2:DescribeInstances","Resource":"*"}},
+{{"Effect":"Allow","Action":["ec2:DescribeInstances","ec2:DescribeSpotPriceHistory"],"Resource":"*"}},
 {{"Effect":"Allow","Action":"ec2:TerminateInstances","Resource":"*","Condition":{{"StringEquals":{{"aws:ResourceTag/gaform:stack":"{stack}"}}}}}}]}}"#,
             stack = self.stack
         ))

@@ -248,8 +248,14 @@ impl AwsProvider {
         let role = if owner.ends_with(".head") { "head" } else { "worker" };
         let stack = format!("s3://{}/stacks/{}/{}", self.bucket().await?, self.stack, self.cloud);
         let region = self.region().unwrap_or_default();
+        // How often heads measure their budget, as apply was told (it checked the value is
+        // a duration: digits, units and spaces, nothing a shell would read otherwise).
+        let tick = std::env::var("GAFORM_TICK")
+            .ok()
+            .filter(|t| humantime::parse_duration(t).is_ok() && !t.contains('\''))
+            .map_or(String::new(), |t| format!("export GAFORM_TICK='{t}'\n"));
         Ok(Some(format!(
-            "#!/bin/bash\n# gaform: boots {owner} of stack {stack_name}\nset -euo pipefail\nexport AWS_REGION={region}\n\
+            "#!/bin/bash\n# gaform: boots {owner} of stack {stack_name}\nset -euo pipefail\nexport AWS_REGION={region}\n{tick}\
              aws s3 cp {stack}/bin/gaform-{arch} /usr/local/bin/gaform\nchmod +x /usr/local/bin/gaform\n\
              exec /usr/local/bin/gaform {role} --s3-stack {stack} --address {owner} >>/var/log/gaform.log 2>&1\n",
             stack_name = self.stack
@@ -298,6 +304,8 @@ impl AwsProvider {
                 .await
                 .map_err(describe_error)?;
             said.push(format!("terminated {}", stop.join(", ")));
+            let books = self.writable_books().await?;
+            super::bill::record_ends(&books, &stop, crate::local::records::now()).await?;
         }
         if change.action == Action::Delete {
             said.extend(self.delete_fleets(&change.address).await?);
@@ -332,10 +340,14 @@ impl AwsProvider {
             .into_iter()
             .next()
             .ok_or_else(|| format!("{template} does not exist"))?;
-        said.push(match change.kind {
-            Kind::Head => self.run_head(change, &lt).await?,
-            _ => self.fill_group(change, &lt, need).await?,
-        });
+        let started = match change.kind {
+            Kind::Head => self.run_head(change, &lt).await,
+            _ => self.fill_group(change, &lt, need).await,
+        };
+        // Billed from here on, even when the group could be filled only in part.
+        let books = self.writable_books().await?;
+        super::bill::record_new(&self.ec2, &books, &self.stack, &self.cloud, Some(&change.address)).await?;
+        said.push(started?);
         Ok(said.join("; "))
     }
 

@@ -12,13 +12,9 @@ pub use records::{InstanceRecord, JobRecord, StackDir, StackRecord};
 use crate::process::{spawn_detached, ProcessId};
 use crate::{JobSetup, Provider};
 use gaform_compiler::plan::{
-    Action, Addr, BudgetSpend, Change, Desired, Facts, Instance, JobStatus, Kind, Observed, ObservedResource,
-    Resource,
+    Action, Addr, Change, Desired, Facts, Instance, Kind, Observed, ObservedResource, Resource,
 };
-use gaform_control::budget::{Policy, Reading};
-use gaform_control::ledger::Ledger;
 use records::{now, remove_dir, remove_file};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -174,15 +170,7 @@ impl LocalProvider {
                     self.stack.job(&name)?.ok_or_else(|| format!("{} has no record", change.address))?;
                 record.attributes = change.after.clone().unwrap_or_default();
                 record.max_runtime_secs = runtime_secs(&record.attributes);
-                let restarted = matches!(record.status, JobStatus::Failed { .. } | JobStatus::Stopped { .. });
-                if restarted {
-                    record.status = JobStatus::Running;
-                    record.replacements.clear();
-                    // A new run: a budget's scale-down of the last one no longer stands.
-                    record.slots = None;
-                    record.frozen = false;
-                    record.started_at = now();
-                }
+                let restarted = record.run_again();
                 self.stack.write_job(&record)?;
                 Ok(if restarted {
                     "running again from its checkpoints".into()
@@ -286,9 +274,13 @@ impl Provider for LocalProvider {
 
     /// The local cloud's one fact: what each budget has spent, from the stack's ledger.
     fn facts(&self, desired: &Desired) -> Result<Facts, String> {
-        let first_seen: BTreeMap<String, f64> =
-            self.stack.budgets()?.into_iter().map(|p| (p.name, p.first_seen)).collect();
-        let spend = spend(&self.stack.ledger()?, desired, &first_seen, now());
+        let local = |compute: &str| {
+            desired.resources.iter().any(|r| r.addr.compute() == Some(compute) && r.provider == LOCAL)
+        };
+        // Nothing is billed here: the prices are what the types would cost on AWS.
+        use crate::books::Books;
+        let (ledger, handed) = (self.stack.ledger()?, self.stack.budgets()?);
+        let spend = crate::books::spend(&ledger, &handed, desired, local, true, now());
         Ok(Facts { spend, ..Facts::default() })
     }
 
@@ -322,40 +314,6 @@ fn template(resource: &Resource) -> InstanceRecord {
             .iter()
             .any(|k| resource.attributes.get(*k).is_some_and(|m| m.starts_with("spot"))),
     }
-}
-
-/// The spend this period, as of `now`, of each budget whose computes all run on the local
-/// cloud, by name; simulated, as nothing is billed. A `total` period starts when an apply
-/// first handed the budget to the heads (`first_seen`; a budget no apply has seen yet has
-/// spent nothing).
-fn spend(
-    ledger: &Ledger,
-    desired: &Desired,
-    first_seen: &BTreeMap<String, f64>,
-    now: f64,
-) -> BTreeMap<String, BudgetSpend> {
-    let local = |compute: &str| {
-        desired.resources.iter().any(|r| r.addr.compute() == Some(compute) && r.provider == LOCAL)
-    };
-    let mut out = BTreeMap::new();
-    for b in desired.budgets.iter().filter(|b| b.computes.iter().all(|c| local(c))) {
-        let Some(policy) = Policy::of(b) else { continue };
-        let policy = Policy { first_seen: first_seen.get(&b.name).copied().unwrap_or(now), ..policy };
-        let Reading { spent, per_hour, window: (start, end) } = policy.reading(ledger, now);
-        let end = end.is_finite().then_some(end);
-        out.insert(
-            b.name.clone(),
-            BudgetSpend {
-                spent,
-                per_hour,
-                period_start: start,
-                period_end: end,
-                hours_left: end.map(|e| ((e - now) / 3_600.0).max(0.0)),
-                simulated: true,
-            },
-        );
-    }
-    out
 }
 
 fn runtime_secs(attributes: &gaform_compiler::plan::Attributes) -> Option<f64> {

@@ -114,6 +114,10 @@ pub struct JobRecord {
     /// to the others) and nothing scales up.
     #[serde(default)]
     pub frozen: bool,
+    /// On aws: how many times a budget has shed workers of this run. A worker that sees it
+    /// change claims the islands the shed ones left, which resume from their checkpoints.
+    #[serde(default)]
+    pub dealt: u64,
 }
 
 impl JobRecord {
@@ -150,7 +154,25 @@ impl JobRecord {
             replacements: BTreeMap::new(),
             slots: None,
             frozen: false,
+            dealt: 0,
         })
+    }
+
+    /// Starts a failed or stopped job's run again (apply, once its cause is dealt with):
+    /// the islands resume from their checkpoints, and a budget's scale-down of the last
+    /// run no longer stands. False, and nothing changed, for a job in any other state.
+    pub fn run_again(&mut self) -> bool {
+        if !matches!(self.status, JobStatus::Failed { .. } | JobStatus::Stopped { .. }) {
+            return false;
+        }
+        self.status = JobStatus::Running;
+        self.replacements.clear();
+        self.slots = None;
+        self.frozen = false;
+        self.dealt = 0;
+        self.started_at = now();
+        self.finished_at = None;
+        true
     }
 
     /// The worker slots that run this job.
@@ -273,40 +295,6 @@ impl StackDir {
         remove_file(&self.instance_file(address, index))
     }
 
-    /// The budgets the heads enforce: the file's, as of the last apply.
-    pub fn budgets(&self) -> Result<Vec<Policy>, String> {
-        Ok(read_json(&self.root.join("budgets").join("policies.json"))?.unwrap_or_default())
-    }
-
-    /// Records the file's budgets for the heads (apply, before it starts anything).
-    pub fn write_budgets(&self, policies: &[Policy]) -> Result<(), String> {
-        write_json(&self.root.join("budgets").join("policies.json"), &policies)
-    }
-
-    /// What budget `name` has fired this period.
-    pub fn budget_state(&self, name: &str) -> Result<BudgetState, String> {
-        Ok(read_json(&self.root.join("budgets").join(format!("{name}.state.json")))?.unwrap_or_default())
-    }
-
-    /// Runs `decide` on budget `name`'s state under the budget's lock and writes the state
-    /// back: two heads whose computes share a budget never fire one alert twice.
-    pub fn with_budget_state<T>(
-        &self,
-        name: &str,
-        decide: impl FnOnce(&mut BudgetState) -> T,
-    ) -> Result<T, String> {
-        let dir = self.root.join("budgets");
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let lock_path = dir.join(format!("{name}.lock"));
-        let lock = std::fs::File::create(&lock_path)
-            .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
-        lock.lock().map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
-        let mut state = self.budget_state(name)?;
-        let out = decide(&mut state);
-        write_json(&dir.join(format!("{name}.state.json")), &state)?;
-        Ok(out)
-    }
-
     /// Appends `event` to the stack's event log (`events.jsonl`, one JSON object a line,
     /// kept by `destroy`) and its reason to `events.log` and `log` if given.
     pub fn log_event(&self, event: &Event, log: Option<&Path>) {
@@ -316,28 +304,6 @@ impl StackDir {
             let _ = f.write_all(event.to_line().as_bytes());
         }
         self.event(log, &event.reason);
-    }
-
-    /// Every event in the stack's event log, oldest first; a line that cannot be read (a
-    /// write cut short) is skipped.
-    pub fn events(&self) -> Result<Vec<Event>, String> {
-        let path = self.root.join("events.jsonl");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
-            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-        }
-    }
-
-    /// The stack's cost ledger.
-    pub fn ledger(&self) -> Result<Ledger, String> {
-        let mut ledger = Ledger::default();
-        for entry in
-            self.read_all::<Entry>(&self.ledger_dir(), |p| p.extension().is_some_and(|e| e == "json"))?
-        {
-            ledger.start(entry);
-        }
-        Ok(ledger)
     }
 
     fn ledger_file(&self, id: &str) -> PathBuf {
@@ -483,5 +449,65 @@ mod tests {
     fn timestamps_are_utc_civil_dates() {
         assert_eq!(super::timestamp(0.0), "1970-01-01T00:00:00Z");
         assert_eq!(super::timestamp(1_795_671_038.0), "2026-11-26T05:30:38Z");
+    }
+}
+
+impl crate::books::Books for StackDir {
+    fn ledger(&self) -> Result<Ledger, String> {
+        let mut ledger = Ledger::default();
+        for entry in
+            self.read_all::<Entry>(&self.ledger_dir(), |p| p.extension().is_some_and(|e| e == "json"))?
+        {
+            ledger.start(entry);
+        }
+        Ok(ledger)
+    }
+
+    fn budgets(&self) -> Result<Vec<Policy>, String> {
+        Ok(read_json(&self.root.join("budgets").join("policies.json"))?.unwrap_or_default())
+    }
+
+    fn write_budgets(&self, policies: &[Policy]) -> Result<(), String> {
+        write_json(&self.root.join("budgets").join("policies.json"), &policies)
+    }
+
+    fn budget_state(&self, name: &str) -> Result<BudgetState, String> {
+        Ok(read_json(&self.root.join("budgets").join(format!("{name}.state.json")))?.unwrap_or_default())
+    }
+
+    /// Under a file lock per budget: heads on this machine take turns.
+    fn update_budget_state(
+        &self,
+        name: &str,
+        update: &mut dyn FnMut(&mut BudgetState),
+    ) -> Result<BudgetState, String> {
+        let dir = self.root.join("budgets");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let lock_path = dir.join(format!("{name}.lock"));
+        let lock = std::fs::File::create(&lock_path)
+            .map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+        lock.lock().map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+        let mut state = self.budget_state(name)?;
+        update(&mut state);
+        write_json(&dir.join(format!("{name}.state.json")), &state)?;
+        Ok(state)
+    }
+
+    fn record_event(&self, event: &Event) {
+        self.log_event(event, None);
+    }
+
+    /// A line that cannot be read (a write cut short) is skipped.
+    fn events(&self) -> Result<Vec<Event>, String> {
+        let path = self.root.join("events.jsonl");
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
     }
 }

@@ -3,6 +3,7 @@
 //! its reason; the decisions themselves are `gaform-control`'s.
 
 use super::{running_jobs, stop_workers, terminate};
+use crate::cmd::budget::Shed;
 use gaform_compiler::ir::Market;
 use gaform_compiler::plan::JobStatus;
 use gaform_control::event::{Event, Kind};
@@ -15,15 +16,6 @@ use gaform_runtime::results;
 use gaform_runtime::store::LocalDir;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-
-/// How far a scale-down sheds.
-#[derive(Clone, Copy)]
-pub(super) enum Shed {
-    /// A `scale_down` alert: each group to its `min`.
-    ToMin,
-    /// `max_cost_per_hour`: the fewest workers that bring the budget's rate under its cap.
-    ToRate { per_hour: f64, cap: f64 },
-}
 
 /// A budget said scale down: each running job of the compute is frozen (no replacement,
 /// no scale-up) and its group shed (never below its `min`, and at least one worker while

@@ -7,11 +7,12 @@
 
 mod acts;
 
+use super::budget::Shed;
 use crate::cli::HeadArgs;
 use crate::notify::Outbox;
-use acts::Shed;
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::{Addr, JobStatus};
+use gaform_providers::books::Books;
 use gaform_providers::local::agent::{self, Registration};
 use gaform_providers::local::records::now;
 use gaform_providers::local::{JobRecord, LocalProvider, StackDir};
@@ -20,6 +21,7 @@ use gaform_runtime::results;
 use gaform_runtime::store::{LocalDir, Store};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A worker slot that keeps dying this often fails its job instead of looping.
@@ -28,7 +30,7 @@ const MAX_REPLACEMENTS: u32 = 5;
 const START_GRACE_SECS: f64 = 30.0;
 const TICK: Duration = Duration::from_millis(250);
 /// How long an exiting head waits for its notifications still under way.
-const NOTIFY_DRAIN: Duration = Duration::from_secs(30);
+pub(super) const NOTIFY_DRAIN: Duration = Duration::from_secs(30);
 
 pub fn run(args: &HeadArgs) -> Result<ExitCode, String> {
     let address = Addr(args.address.clone());
@@ -59,6 +61,7 @@ fn tend_compute(
     let address = &me.record.address;
     let stack_name = stack.root().file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let tick = super::budget::tick()?;
+    let books: Arc<dyn Books> = Arc::new(stack.clone());
     // Apply refused compute whose budget was spent, so the first look can wait a tick.
     let mut next_watch = Instant::now() + tick;
     let mut seen_running = false;
@@ -70,11 +73,13 @@ fn tend_compute(
         }
         if Instant::now() >= next_watch {
             next_watch = Instant::now() + tick;
-            match super::budget::watch(stack, compute, now()) {
+            let watched =
+                stack.ledger().and_then(|ledger| super::budget::watch(stack, &ledger, compute, now()));
+            match watched {
                 Ok(Some(watched)) => {
                     if let Some(notify) = &watched.policy.notify {
                         for event in &watched.events {
-                            outbox.send(stack, &stack_name, &watched.policy.name, notify, event);
+                            outbox.send(&books, &stack_name, &watched.policy.name, notify, event);
                         }
                     }
                     if let Some(why) = watched.stop {

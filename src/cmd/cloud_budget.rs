@@ -1,0 +1,175 @@
+//! A head on aws measures its budget every `GAFORM_TICK` as the local head does (the
+//! decisions are `gaform-control`'s, the books the stack's S3 prefix) and carries out what
+//! it decides on EC2: a scale-down terminates the chosen workers, whose islands the
+//! workers left claim and resume from their checkpoints; a stop writes the results so far
+//! beside the job, marks it stopped and terminates every instance of the compute, itself
+//! last. Each act is an event with its reason.
+
+use super::budget::Shed;
+use crate::notify::Outbox;
+use gaform_compiler::ir::Market;
+use gaform_compiler::plan::render::money;
+use gaform_compiler::plan::JobStatus;
+use gaform_control::event::{Event, Kind};
+use gaform_control::ledger::Ledger;
+use gaform_control::scale;
+use gaform_providers::aws::agent::Agent;
+use gaform_providers::aws::books::S3Books;
+use gaform_providers::books::Books;
+use gaform_providers::local::records::now;
+use gaform_providers::local::JobRecord;
+use gaform_runtime::{ga, results};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The head's budget watch on aws.
+pub struct Watch<'a> {
+    pub agent: &'a Agent,
+    pub books: S3Books,
+    pub compute: &'a str,
+    /// This head's instance id, terminated last.
+    pub me: &'a str,
+    pub outbox: Outbox,
+}
+
+impl Watch<'_> {
+    /// One tick: the ledger made level with EC2, the budget decided, its acts carried out.
+    /// True once the budget stopped the compute (the head should exit).
+    pub fn tick(&mut self) -> Result<bool, String> {
+        let ledger = self.agent.reconcile(&self.books, now())?;
+        let Some(watched) = super::budget::watch(&self.books, &ledger, self.compute, now())? else {
+            return Ok(false);
+        };
+        if let Some(notify) = &watched.policy.notify {
+            let books: Arc<dyn Books> = Arc::new(self.books.clone());
+            let (stack, _) = self.agent.stack_and_cloud();
+            for event in &watched.events {
+                self.outbox.send(&books, &stack, &watched.policy.name, notify, event);
+            }
+        }
+        if let Some(why) = watched.stop {
+            self.stop(&why)?;
+            return Ok(true);
+        }
+        let budget = &watched.policy.name;
+        if let Some(why) = &watched.scale_down {
+            self.scale_down(&ledger, budget, why, Shed::ToMin)?;
+        }
+        if let Some((per_hour, cap)) = watched.over_cap {
+            let why =
+                format!("budget {budget}: {}/h over max_cost_per_hour {}/h", money(per_hour), money(cap));
+            self.scale_down(&ledger, budget, &why, Shed::ToRate { per_hour, cap })?;
+        }
+        Ok(false)
+    }
+
+    fn running_jobs(&self) -> Result<Vec<JobRecord>, String> {
+        let jobs = self.agent.jobs()?.into_iter();
+        Ok(jobs
+            .filter(|j| j.status == JobStatus::Running && j.group.compute() == Some(self.compute))
+            .collect())
+    }
+
+    fn log(&self, kind: Kind, reason: String) {
+        outln!("{reason}");
+        self.books.record_event(&Event { time: now(), kind, reason });
+    }
+
+    /// Sheds each running job's group (never below its `min`, and one worker at least),
+    /// on-demand and newest first. The victims are terminated before the job's record says
+    /// its islands were dealt anew, so that the workers left find their claims free.
+    fn scale_down(&self, ledger: &Ledger, budget: &str, why: &str, how: Shed) -> Result<(), String> {
+        let (stack, cloud) = self.agent.stack_and_cloud();
+        for mut job in self.running_jobs()? {
+            let live = self.agent.live_group(&stack, &cloud, &job.group)?;
+            let min: u64 =
+                live.first().and_then(|(_, a)| a.get("min")).and_then(|m| m.parse().ok()).unwrap_or(0);
+            let workers: Vec<scale::Worker> = live
+                .iter()
+                .filter_map(|(id, _)| ledger.get(id))
+                .map(|e| scale::Worker {
+                    instance: e.instance.clone(),
+                    group: job.group.to_string(),
+                    market: e.market,
+                    per_hour: e.per_hour,
+                    started_at: e.started_at,
+                })
+                .collect();
+            let floor = BTreeMap::from([(job.group.to_string(), u64::max(min, 1))]);
+            let chosen = match how {
+                Shed::ToMin => scale::to_min(&workers, &floor),
+                Shed::ToRate { per_hour, cap } => scale::to_rate(&workers, &floor, per_hour, cap),
+            };
+            let victims: Vec<String> = chosen.iter().map(|w| w.instance.clone()).collect();
+            if job.frozen && victims.is_empty() {
+                continue;
+            }
+            if !job.frozen {
+                let reason = format!(
+                    "compute.{}: {why}: frozen (no replacements, no scale-up) for the rest of this run",
+                    self.compute
+                );
+                self.log(Kind::Frozen { budget: budget.into(), compute: self.compute.into() }, reason);
+            }
+            self.agent.terminate(&self.books, &victims)?;
+            job.frozen = true;
+            job.dealt += u64::from(!victims.is_empty());
+            self.agent.write_job(&job)?;
+            let kept = workers.len() - victims.len();
+            for id in victims {
+                let market = if chosen.iter().any(|w| w.instance == id && w.market == Market::Spot) {
+                    "spot"
+                } else {
+                    "on-demand"
+                };
+                let instance = format!("{}[{id}]", job.group);
+                let reason = format!(
+                    "{instance} ({market}): shed by {why} ({kept} worker(s) left at min {min}); its islands resume on the others"
+                );
+                self.log(Kind::Shed { budget: budget.into(), instance, kept: kept as u64 }, reason);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops every running job of the compute with the results its islands reached, then
+    /// terminates every instance of the compute, this head last.
+    fn stop(&self, why: &str) -> Result<(), String> {
+        let (stack, cloud) = self.agent.stack_and_cloud();
+        let instances = self.agent.compute_instances(&stack, &cloud, self.compute)?.len() as u64;
+        let jobs = self.running_jobs()?;
+        // Workers first, so that no checkpoint changes while the results are gathered.
+        for job in &jobs {
+            let workers: Vec<String> =
+                self.agent.live_instances(&stack, &cloud, &job.group)?.into_iter().collect();
+            self.agent.terminate(&self.books, &workers)?;
+        }
+        let mut names = Vec::new();
+        for mut job in jobs {
+            let store = self.agent.store(&job.name)?;
+            let dir =
+                std::env::temp_dir().join(format!("gaform-results-{}-{}", job.name, std::process::id()));
+            let written = ga::gather_so_far(&store)
+                .map_err(|e| e.to_string())
+                .and_then(|o| results::write_with_status(&dir, &o, Some(why)).map_err(|e| e.to_string()))
+                .and_then(|()| self.agent.upload_results(&job.name, &dir));
+            let _ = std::fs::remove_dir_all(&dir);
+            let kept = match written {
+                Ok(()) => "the results so far are beside the job".to_string(),
+                Err(e) => format!("no results to keep ({e})"),
+            };
+            job.status = JobStatus::Stopped { reason: why.to_string() };
+            job.finished_at = Some(now());
+            self.agent.write_job(&job)?;
+            outln!("{}: {why}; {kept}", job.address);
+            names.push(job.name);
+        }
+        let reason = format!(
+            "compute.{}: {why}: terminating its {instances} instance(s), the head last",
+            self.compute
+        );
+        self.log(Kind::ComputeStopped { compute: self.compute.into(), instances, jobs: names }, reason);
+        self.agent.terminate_compute(&stack, &cloud, self.compute, Some(self.me))?;
+        Ok(())
+    }
+}

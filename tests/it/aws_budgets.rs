@@ -1,0 +1,144 @@
+//! Budgets on the aws cloud, against moto through the real SDK: apply bills each instance
+//! it starts in the stack's S3 ledger (spot at `DescribeSpotPriceHistory`'s price, which
+//! moto fixes at $0.00001/h; on-demand at the catalog's), plan shows the spend as billed,
+//! and a head that finds its budget spent stops the job with its results so far and
+//! terminates every instance of the compute, which an independent client confirms.
+
+use crate::aws::{aws_object, boot, boot_with, instance_ids, run, text};
+use crate::moto::Moto;
+use crate::support::{ok, Workspace};
+use std::time::{Duration, Instant};
+
+const BUCKET: &str = "gaform-123456789012-us-west-2";
+
+/// A spot group under a budget of a tenth of a cent a day: the head's own 60-second
+/// minimum spends it, so the first tick stops the compute.
+const SPENT_AT_ONCE: &str = r#"
+cloud west { provider = aws  region = "us-west-2" }
+budget tiny {
+  amount = $0.001
+  period = day
+}
+spot_policy cheap {
+  market   = spot
+  fallback = on_demand
+}
+compute c {
+  cloud  = west
+  budget = tiny
+  head { instance_type = "m5.large" }
+  workers cpu {
+    instance_type = "c5.large"
+    min = 2
+    max = 2
+    spot = cheap
+  }
+}
+job duo {
+  compute     = c
+  data        = "GOOG_wiki.csv"
+  strategy    = rsi_reversion(period = 2..30, lower = 10..45, upper = 55..90)
+  population  = 30
+  generations = 3000
+  migration { every = 5  count = 2 }
+  seed        = 8
+}
+"#;
+
+/// Every JSON object under `prefix` of the bucket, read by boto3.
+fn objects(moto: &Moto, prefix: &str) -> Vec<serde_json::Value> {
+    let out = std::process::Command::new(crate::moto::venv().join("bin/python"))
+        .args([
+            "-c",
+            "import boto3,sys,json\ns3=boto3.client('s3',region_name='us-west-2',endpoint_url=sys.argv[1],aws_access_key_id='t',aws_secret_access_key='t')\n\
+             keys=[o['Key'] for o in s3.list_objects_v2(Bucket=sys.argv[2],Prefix=sys.argv[3]).get('Contents',[])]\n\
+             print(json.dumps([json.loads(s3.get_object(Bucket=sys.argv[2],Key=k)['Body'].read()) for k in keys]))",
+            &moto.endpoint(),
+            BUCKET,
+            prefix,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn json_of(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "waited {limit:?} for {what}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn spot_workers_are_billed_at_the_spot_price_and_a_spent_budget_stops_every_instance() {
+    let moto = Moto::start();
+    let w = Workspace::new("aws-budget-stop", SPENT_AT_ONCE);
+    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+
+    let ledger = objects(&moto, "stacks/job/west/ledger/");
+    assert_eq!(ledger.len(), 3, "a start each for the head and two workers: {ledger:#?}");
+    for e in &ledger {
+        assert_eq!(e["simulated"], false, "{e}");
+        assert!(e["ended_at"].is_null(), "{e}");
+        if e["address"] == "compute.c.workers.cpu" {
+            assert_eq!(e["market"], "spot", "{e}");
+            assert_eq!(e["per_hour"], 0.00001, "moto's DescribeSpotPriceHistory price: {e}");
+        } else {
+            assert_eq!(e["address"], "compute.c.head", "{e}");
+            assert_eq!(e["market"], "on_demand", "{e}");
+            let price = e["per_hour"].as_f64().unwrap();
+            assert!(price > 0.05 && price < 0.2, "m5.large on-demand in us-west-2: {e}");
+        }
+    }
+    let plan: serde_json::Value = json_of(&run(&w, &moto, &["plan", "--json", "job.gaf"]));
+    let spent = &plan["cost"]["budgets"][0]["spent"];
+    assert_eq!(spent["simulated"], false, "{spent}");
+    assert!(spent["spent"].as_f64().unwrap() > 0.001, "the head's minute is billed: {spent}");
+
+    // The workers run a while before their head boots, so there are results to keep.
+    let mut agents: Vec<_> = instance_ids(&moto, "compute.c.workers.cpu")
+        .iter()
+        .map(|id| boot(&w, &moto, "worker", "compute.c.workers.cpu", id))
+        .collect();
+    wait_for("a first checkpoint", Duration::from_secs(90), || {
+        !aws_object(&moto, BUCKET, "stacks/job/west/jobs/duo/store/islands/0/gen-000005.json").is_empty()
+    });
+    let head_id = instance_ids(&moto, "compute.c.head").remove(0);
+    let mut head = boot_with(&w, &moto, "head", "compute.c.head", &head_id, &[("GAFORM_TICK", "1s")]);
+    let started = Instant::now();
+    assert!(head.wait().unwrap().success());
+    println!("the head stopped its compute {:.2} s after it booted", started.elapsed().as_secs_f64());
+    for agent in &mut agents {
+        assert!(agent.wait().unwrap().success(), "a worker leaves once its job is stopped");
+    }
+
+    // An independent client: nothing of the stack runs any more.
+    assert_eq!(moto.list("us-west-2")["instances"].as_array().unwrap().len(), 0);
+    let record = aws_object(&moto, BUCKET, "stacks/job/west/jobs/duo/record.json");
+    assert!(record.contains("stopped: budget tiny at 100%"), "{record}");
+    let best = aws_object(&moto, BUCKET, "stacks/job/west/jobs/duo/results/best.json");
+    assert!(best.contains("stopped: budget tiny at 100%"), "{best}");
+    let ledger = objects(&moto, "stacks/job/west/ledger/");
+    assert!(ledger.iter().all(|e| e["end"] == "terminated"), "every start ended: {ledger:#?}");
+
+    let status: serde_json::Value = json_of(&run(&w, &moto, &["status", "--json", "job.gaf"]));
+    let budget = &status["budgets"][0];
+    assert_eq!((&budget["name"], &budget["simulated"]), (&"tiny".into(), &false.into()), "{status:#}");
+    let stop = budget["alerts"].as_array().unwrap().iter().find(|a| a["action"] == "stop").unwrap();
+    assert!(stop["fired_at"].is_f64(), "{status:#}");
+    let events = text(&run(&w, &moto, &["events", "--json", "job.gaf"]));
+    for kind in ["\"alert_fired\"", "\"compute_stopped\""] {
+        assert_eq!(events.matches(kind).count(), 1, "{kind} once: {events}");
+    }
+
+    let again = run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(text(&again).contains("budget `tiny` is spent"), "{}", text(&again));
+    assert_eq!(moto.list("us-west-2")["instances"].as_array().unwrap().len(), 0, "nothing started");
+}
