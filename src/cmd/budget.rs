@@ -7,7 +7,9 @@ use gaform_compiler::ir::{AlertAction, Keyword, Period};
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::{Action, BudgetSpend, Change, Kind, Plan};
 use gaform_control::budget::{self, Policy};
+use gaform_control::event::{self, Event};
 use gaform_control::ledger::Ledger;
+use gaform_control::scale;
 use gaform_providers::books::Books;
 use gaform_providers::local::records::{now, timestamp};
 use std::collections::BTreeMap;
@@ -108,6 +110,39 @@ pub enum Shed {
     ToMin,
     /// `max_cost_per_hour`: the fewest workers that bring the budget's rate under its cap.
     ToRate { per_hour: f64, cap: f64 },
+}
+
+impl Shed {
+    /// The workers of `group` to shed, from `workers` (never below `min`, and one at least
+    /// while its job runs): on-demand and newest first (`gaform-control`'s order).
+    pub fn victims<'a>(self, workers: &'a [scale::Worker], group: &str, min: u64) -> Vec<&'a scale::Worker> {
+        let floor = BTreeMap::from([(group.to_string(), u64::max(min, 1))]);
+        match self {
+            Shed::ToMin => scale::to_min(workers, &floor),
+            Shed::ToRate { per_hour, cap } => scale::to_rate(workers, &floor, per_hour, cap),
+        }
+    }
+}
+
+/// The event of a scale-down freezing `compute` for the rest of its run.
+pub fn frozen(budget: &str, compute: &str, why: &str) -> Event {
+    let reason =
+        format!("compute.{compute}: {why}: frozen (no replacements, no scale-up) for the rest of this run");
+    Event {
+        time: now(),
+        kind: event::Kind::Frozen { budget: budget.into(), compute: compute.into() },
+        reason,
+    }
+}
+
+/// The event of a budget's stop, before `compute`'s instances are terminated.
+pub fn compute_stopped(compute: &str, why: &str, instances: u64, jobs: Vec<String>) -> Event {
+    let reason = format!("compute.{compute}: {why}: terminating its {instances} instance(s), the head last");
+    Event {
+        time: now(),
+        kind: event::Kind::ComputeStopped { compute: compute.into(), instances, jobs },
+        reason,
+    }
 }
 
 /// What one look at a budget found.

@@ -10,6 +10,7 @@ use gaform_providers::aws::agent::{self, Agent};
 use gaform_providers::local::JobRecord;
 use gaform_runtime::ga::{self, Patience, RunError};
 use gaform_runtime::store::Store;
+use std::collections::btree_map::{BTreeMap, Entry};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -33,17 +34,30 @@ pub fn worker(
     let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
     let mut seen_running = false;
+    // Opened once per job: a store brings its own client and runtime.
+    let mut stores = BTreeMap::new();
+    // Each run's deal this worker has claimed its islands of, and run them: it looks for
+    // work again only when a budget deals the islands anew (a replacement worker that
+    // apply starts claims on its own).
+    let mut claimed: BTreeMap<(String, u64), u64> = BTreeMap::new();
     loop {
         let jobs: Vec<_> =
             agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute.as_str())).collect();
         for job in jobs.iter().filter(|j| &j.group == address && j.status == JobStatus::Running) {
             seen_running = true;
+            let run = (job.name.clone(), job.started_at.to_bits());
+            if claimed.get(&run) == Some(&job.dealt) {
+                continue;
+            }
             let (stack, cloud) = agent.stack_and_cloud();
             let live = agent.live_instances(&stack, &cloud, address)?;
             // Dealt over the workers alive now: after a budget shed some, the rest take
             // more. Finished islands are nobody's to run.
             let share = job.islands.div_ceil(live.len().max(1) as u64);
-            let store = agent.store(&job.name)?;
+            let store = match stores.entry(job.name.clone()) {
+                Entry::Occupied(o) => o.into_mut(),
+                Entry::Vacant(v) => v.insert(agent.store(&job.name)?),
+            };
             let generations: u64 =
                 job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
             let mut mine = Vec::new();
@@ -58,6 +72,7 @@ pub fn worker(
                 }
             }
             if mine.is_empty() {
+                claimed.insert(run, job.dealt);
                 continue;
             }
             outln!("{me}: job {} islands {mine:?}", job.name);
@@ -65,14 +80,16 @@ pub fn worker(
             let dealt = Dealt::new(&agent, job);
             let keep_going = || dealt.unchanged();
             match ga::run_islands_while(
-                &store,
+                &*store,
                 &mine,
                 Patience(Duration::from_secs(patience)),
                 Some(&pool),
                 &say,
                 &keep_going,
             ) {
-                Ok(()) => {}
+                Ok(()) => {
+                    claimed.insert(run, job.dealt);
+                }
                 // A budget shed workers: claim again, the islands they left included.
                 Err(RunError::Interrupted) => outln!("{me}: job {} was dealt anew; claiming again", job.name),
                 Err(e) => return Err(format!("job {} islands {mine:?}: {e}", job.name)),

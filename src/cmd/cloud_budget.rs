@@ -5,9 +5,9 @@
 //! beside the job, marks it stopped and terminates every instance of the compute, itself
 //! last. Each act is an event with its reason.
 
-use super::budget::Shed;
+use super::budget::{self, Shed};
 use crate::notify::Outbox;
-use gaform_compiler::ir::Market;
+use gaform_compiler::ir::Keyword;
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::JobStatus;
 use gaform_control::event::{Event, Kind};
@@ -18,8 +18,6 @@ use gaform_providers::aws::books::S3Books;
 use gaform_providers::books::Books;
 use gaform_providers::local::records::now;
 use gaform_providers::local::JobRecord;
-use gaform_runtime::{ga, results};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The head's budget watch on aws.
@@ -70,9 +68,9 @@ impl Watch<'_> {
             .collect())
     }
 
-    fn log(&self, kind: Kind, reason: String) {
-        outln!("{reason}");
-        self.books.record_event(&Event { time: now(), kind, reason });
+    fn log(&self, event: Event) {
+        outln!("{}", event.reason);
+        self.books.record_event(&event);
     }
 
     /// Sheds each running job's group (never below its `min`, and one worker at least),
@@ -95,38 +93,27 @@ impl Watch<'_> {
                     started_at: e.started_at,
                 })
                 .collect();
-            let floor = BTreeMap::from([(job.group.to_string(), u64::max(min, 1))]);
-            let chosen = match how {
-                Shed::ToMin => scale::to_min(&workers, &floor),
-                Shed::ToRate { per_hour, cap } => scale::to_rate(&workers, &floor, per_hour, cap),
-            };
-            let victims: Vec<String> = chosen.iter().map(|w| w.instance.clone()).collect();
-            if job.frozen && victims.is_empty() {
+            let chosen = how.victims(&workers, job.group.as_str(), min);
+            if job.frozen && chosen.is_empty() {
                 continue;
             }
             if !job.frozen {
-                let reason = format!(
-                    "compute.{}: {why}: frozen (no replacements, no scale-up) for the rest of this run",
-                    self.compute
-                );
-                self.log(Kind::Frozen { budget: budget.into(), compute: self.compute.into() }, reason);
+                self.log(budget::frozen(budget, self.compute, why));
             }
+            let victims: Vec<String> = chosen.iter().map(|w| w.instance.clone()).collect();
             self.agent.terminate(&self.books, &victims)?;
             job.frozen = true;
             job.dealt += u64::from(!victims.is_empty());
             self.agent.write_job(&job)?;
             let kept = workers.len() - victims.len();
-            for id in victims {
-                let market = if chosen.iter().any(|w| w.instance == id && w.market == Market::Spot) {
-                    "spot"
-                } else {
-                    "on-demand"
-                };
-                let instance = format!("{}[{id}]", job.group);
+            for w in chosen {
+                let market = w.market.keyword();
+                let instance = format!("{}[{}]", job.group, w.instance);
                 let reason = format!(
                     "{instance} ({market}): shed by {why} ({kept} worker(s) left at min {min}); its islands resume on the others"
                 );
-                self.log(Kind::Shed { budget: budget.into(), instance, kept: kept as u64 }, reason);
+                let kind = Kind::Shed { budget: budget.into(), instance, kept: kept as u64 };
+                self.log(Event { time: now(), kind, reason });
             }
         }
         Ok(())
@@ -149,9 +136,7 @@ impl Watch<'_> {
             let store = self.agent.store(&job.name)?;
             let dir =
                 std::env::temp_dir().join(format!("gaform-results-{}-{}", job.name, std::process::id()));
-            let written = ga::gather_so_far(&store)
-                .map_err(|e| e.to_string())
-                .and_then(|o| results::write_with_status(&dir, &o, Some(why)).map_err(|e| e.to_string()))
+            let written = super::head::write_results_so_far(&store, &dir, why)
                 .and_then(|()| self.agent.upload_results(&job.name, &dir));
             let _ = std::fs::remove_dir_all(&dir);
             let kept = match written {
@@ -164,11 +149,7 @@ impl Watch<'_> {
             outln!("{}: {why}; {kept}", job.address);
             names.push(job.name);
         }
-        let reason = format!(
-            "compute.{}: {why}: terminating its {instances} instance(s), the head last",
-            self.compute
-        );
-        self.log(Kind::ComputeStopped { compute: self.compute.into(), instances, jobs: names }, reason);
+        self.log(budget::compute_stopped(self.compute, why, instances, names));
         self.agent.terminate_compute(&stack, &cloud, self.compute, Some(self.me))?;
         Ok(())
     }

@@ -76,15 +76,26 @@ pub fn stack_dir(file: &Path) -> StackDir {
     StackDir::new(base.join(".gaform").join(stem))
 }
 
-/// Reads and checks `file` (data errors are errors here) and builds its desired state.
+/// Reads and checks `file` (data errors are errors here) and builds its desired state;
+/// the file's diagnostics are printed.
 pub fn load(file: &Path) -> Result<Stack, LoadError> {
+    load_reporting(file, true)
+}
+
+/// `load`, printing nothing: what `status` and `events` need of the file (its clouds),
+/// which a file that does not check cannot give.
+pub fn load_quietly(file: &Path) -> Option<Stack> {
+    load_reporting(file, false).ok()
+}
+
+fn load_reporting(file: &Path, report: bool) -> Result<Stack, LoadError> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let sha256 = hex(&Sha256::digest(text.as_bytes()));
     let source = SourceFile::new(file.display().to_string(), text);
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let host = FileHost::new(base.clone());
     let checked = gaform_compiler::check(&source, &host, &CheckOptions { data_errors: true });
-    if !checked.diagnostics.is_empty() {
+    if report && !checked.diagnostics.is_empty() {
         err!("{}", diagnostics::human(&source, &checked.diagnostics, diagnostics::colour_wanted()));
     }
     let Some(program) = checked.program.filter(|_| !checked.diagnostics.iter().any(|d| d.is_error())) else {

@@ -8,6 +8,7 @@ use crate::cli::{EventsArgs, LogsArgs, StackArgs, StatusArgs};
 use gaform_compiler::ir::Keyword;
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::JobStatus;
+use gaform_control::ledger::Ledger;
 use gaform_providers::books::Books;
 use gaform_providers::local::records::{now, timestamp};
 use gaform_providers::local::{clear_stale, StackDir};
@@ -25,7 +26,7 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = String::new();
-    let clouds = aws_books(&file);
+    let clouds = aws_clouds(&file)?;
     if stack.stack()?.is_none() && clouds.is_empty() {
         outln!("{}: nothing is provisioned (run `gaform apply {}`)", file.display(), file.display());
         return Ok(ExitCode::SUCCESS);
@@ -69,11 +70,11 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
         };
         let _ = writeln!(out, "    {:<40} {:<12} {detail}", j.address, j.status.word());
     }
-    for (cloud, books) in &clouds {
-        for e in books.ledger()?.running() {
+    for c in &clouds {
+        for e in c.ledger.running() {
             let up = age(now() - e.started_at);
             let what = format!("{} {}", e.instance_type, e.market.keyword());
-            let _ = writeln!(out, "    {:<40} {what:<12} {} on {cloud} · up {up}", e.address, e.instance);
+            let _ = writeln!(out, "    {:<40} {what:<12} {} on {} · up {up}", e.address, e.instance, c.name);
         }
     }
     let budgets = budget_rows(&stack, &clouds)?;
@@ -105,33 +106,45 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One aws cloud's books, with its ledger read once.
+struct AwsCloud {
+    name: String,
+    books: Arc<dyn Books>,
+    ledger: Ledger,
+}
+
 /// The books of the file's aws clouds, read as they are (nothing is made). Loading the
-/// file connects its clouds; a file that does not load has only its local records.
+/// file connects its clouds; a file that does not check has only its local records.
 fn aws_books(file: &Path) -> Vec<(String, Arc<dyn Books>)> {
-    let Ok(stack) = super::stack::load(file) else { return vec![] };
+    let Some(stack) = super::stack::load_quietly(file) else { return vec![] };
     let mut out = Vec::new();
-    for (cloud, provider) in &stack.aws {
+    for (name, provider) in &stack.aws {
         match provider.books(false) {
-            Ok(Some(books)) => out.push((cloud.clone(), books)),
-            Ok(None) => {}
-            Err(e) => errln!("cloud `{cloud}`: its ledger cannot be read: {e}"),
+            Ok(books) => out.extend(books.map(|b| (name.clone(), b))),
+            Err(e) => errln!("cloud `{name}`: its books cannot be read: {e}"),
         }
     }
     out
 }
 
+/// The file's aws clouds, each ledger read once (`status` lists instances and budgets).
+fn aws_clouds(file: &Path) -> Result<Vec<AwsCloud>, String> {
+    let clouds = aws_books(file).into_iter();
+    clouds.map(|(name, books)| Ok(AwsCloud { name, ledger: books.ledger()?, books })).collect()
+}
+
 /// Every cloud's budgets: the local cloud's (simulated), then each aws cloud's.
-fn budget_rows(stack: &StackDir, clouds: &[(String, Arc<dyn Books>)]) -> Result<Vec<budget::Row>, String> {
+fn budget_rows(stack: &StackDir, clouds: &[AwsCloud]) -> Result<Vec<budget::Row>, String> {
     let mut rows = budget::rows(stack, &stack.ledger()?, true, now())?;
-    for (_, books) in clouds {
-        rows.extend(budget::rows(books.as_ref(), &books.ledger()?, false, now())?);
+    for c in clouds {
+        rows.extend(budget::rows(c.books.as_ref(), &c.ledger, false, now())?);
     }
     Ok(rows)
 }
 
 /// `status --json`: the instances, the jobs and the budgets, as one object.
 fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
-    let clouds = aws_books(file);
+    let clouds = aws_clouds(file)?;
     let mut instances: Vec<serde_json::Value> = stack
         .instances()?
         .iter()
@@ -148,11 +161,11 @@ fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
         .collect();
     // An aws cloud's instances are its ledger's running starts (kept level with EC2 by its
     // heads and by apply).
-    for (cloud, books) in &clouds {
-        for e in books.ledger()?.running() {
+    for c in &clouds {
+        for e in c.ledger.running() {
             instances.push(serde_json::json!({
                 "address": e.address,
-                "cloud": cloud,
+                "cloud": c.name,
                 "instance_id": e.instance,
                 "instance_type": e.instance_type,
                 "market": e.market.keyword(),

@@ -491,12 +491,15 @@ pub(crate) fn boot_with(
         .unwrap()
 }
 
-pub(crate) fn boto(moto: &Moto, code: &str) {
+/// Runs `code` in boto3 against the emulator (`kw` holds the client arguments); what it
+/// printed.
+pub(crate) fn boto(moto: &Moto, code: &str) -> String {
     let out = std::process::Command::new(crate::moto::venv().join("bin/python"))
         .args(["-c", &format!("import boto3,sys\nkw=dict(region_name='us-west-2',endpoint_url=sys.argv[1],aws_access_key_id='t',aws_secret_access_key='t')\n{code}"), &moto.endpoint()])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! and a head that finds its budget spent stops the job with its results so far and
 //! terminates every instance of the compute, which an independent client confirms.
 
-use crate::aws::{aws_object, boot, boot_with, instance_ids, run, text};
+use crate::aws::{aws_object, boot, boot_with, boto, instance_ids, run, text};
 use crate::moto::Moto;
 use crate::support::{ok, Workspace};
 use std::time::{Duration, Instant};
@@ -47,20 +47,15 @@ job duo {
 
 /// Every JSON object under `prefix` of the bucket, read by boto3.
 fn objects(moto: &Moto, prefix: &str) -> Vec<serde_json::Value> {
-    let out = std::process::Command::new(crate::moto::venv().join("bin/python"))
-        .args([
-            "-c",
-            "import boto3,sys,json\ns3=boto3.client('s3',region_name='us-west-2',endpoint_url=sys.argv[1],aws_access_key_id='t',aws_secret_access_key='t')\n\
-             keys=[o['Key'] for o in s3.list_objects_v2(Bucket=sys.argv[2],Prefix=sys.argv[3]).get('Contents',[])]\n\
-             print(json.dumps([json.loads(s3.get_object(Bucket=sys.argv[2],Key=k)['Body'].read()) for k in keys]))",
-            &moto.endpoint(),
-            BUCKET,
-            prefix,
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    let printed = boto(
+        moto,
+        &format!(
+            "import json\ns3=boto3.client('s3',**kw)\n\
+             keys=[o['Key'] for o in s3.list_objects_v2(Bucket='{BUCKET}',Prefix='{prefix}').get('Contents',[])]\n\
+             print(json.dumps([json.loads(s3.get_object(Bucket='{BUCKET}',Key=k)['Body'].read()) for k in keys]))"
+        ),
+    );
+    serde_json::from_str(&printed).unwrap()
 }
 
 fn json_of(out: &std::process::Output) -> serde_json::Value {

@@ -2,8 +2,8 @@
 //! rate over `max_cost_per_hour`) or stop the compute (100%). Each act is an event with
 //! its reason; the decisions themselves are `gaform-control`'s.
 
-use super::{running_jobs, stop_workers, terminate};
-use crate::cmd::budget::Shed;
+use super::{running_jobs, stop_workers, terminate, write_results_so_far};
+use crate::cmd::budget::{self, Shed};
 use gaform_compiler::ir::Market;
 use gaform_compiler::plan::JobStatus;
 use gaform_control::event::{Event, Kind};
@@ -11,10 +11,7 @@ use gaform_control::scale;
 use gaform_providers::local::agent::Registration;
 use gaform_providers::local::records::now;
 use gaform_providers::local::{LocalProvider, StackDir};
-use gaform_runtime::ga;
-use gaform_runtime::results;
 use gaform_runtime::store::LocalDir;
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 /// A budget said scale down: each running job of the compute is frozen (no replacement,
@@ -49,22 +46,14 @@ pub(super) fn scale_down(
                 started_at: r.started_at,
             })
             .collect();
-        let floor = BTreeMap::from([(job.group.to_string(), u64::max(min, 1))]);
-        let chosen = match how {
-            Shed::ToMin => scale::to_min(&workers, &floor),
-            Shed::ToRate { per_hour, cap } => scale::to_rate(&workers, &floor, per_hour, cap),
-        };
+        let chosen = how.victims(&workers, job.group.as_str(), min);
         let victims: Vec<u64> = chosen.iter().filter_map(|w| w.instance.parse().ok()).collect();
         if job.frozen && victims.is_empty() {
             continue;
         }
         let kept: Vec<u64> = slots.iter().copied().filter(|s| !victims.contains(s)).collect();
         if !job.frozen {
-            let reason = format!(
-                "compute.{compute}: {why}: frozen (no replacements, no scale-up) for the rest of this run"
-            );
-            let kind = Kind::Frozen { budget: budget.to_string(), compute: compute.to_string() };
-            stack.log_event(&Event { time: now(), kind, reason }, Some(&stack.job_log(&job.name)));
+            stack.log_event(&budget::frozen(budget, compute, why), Some(&stack.job_log(&job.name)));
         }
         // The islands are dealt anew before the shed workers go, so none waits on them.
         job.frozen = true;
@@ -101,10 +90,7 @@ pub(super) fn stop(
         // Workers first, so that no checkpoint changes while the results are gathered.
         stop_workers(provider, stack, &job.group)?;
         let store = LocalDir::new(stack.job_store(&job.name));
-        let written = ga::gather_so_far(&store).map_err(|e| e.to_string()).and_then(|o| {
-            results::write_with_status(&job.results_dir, &o, Some(why)).map_err(|e| e.to_string())
-        });
-        let kept = match written {
+        let kept = match write_results_so_far(&store, &job.results_dir, why) {
             Ok(()) => format!("the results so far are in {}", job.results_dir.display()),
             Err(e) => format!("no results to keep ({e})"),
         };
@@ -114,8 +100,6 @@ pub(super) fn stop(
         stack.event(Some(&stack.job_log(&job.name)), &format!("{}: {why}; {kept}", job.address));
         jobs.push(job.name);
     }
-    let kind = Kind::ComputeStopped { compute: compute.to_string(), instances, jobs };
-    let reason = format!("compute.{compute}: {why}: terminating its {instances} instance(s), the head last");
-    stack.log_event(&Event { time: now(), kind, reason }, None);
+    stack.log_event(&budget::compute_stopped(compute, why, instances, jobs), None);
     terminate(stack, provider, me, compute, why)
 }

@@ -241,6 +241,13 @@ pub(super) fn gather_if_done(store: &dyn Store, job: &mut JobRecord, dir: &Path)
     Ok(true)
 }
 
+/// Writes into `dir` the results a stopped run's islands reached (their latest
+/// checkpoints), with `why` as `best.json`'s status. Both heads stop a job this way.
+pub(super) fn write_results_so_far(store: &dyn Store, dir: &Path, why: &str) -> Result<(), String> {
+    let outcome = ga::gather_so_far(store).map_err(|e| e.to_string())?;
+    results::write_with_status(dir, &outcome, Some(why)).map_err(|e| e.to_string())
+}
+
 /// Marks `job` timed out once it has run past its `max_runtime`; the limit if so.
 pub(super) fn stop_if_over_time(job: &mut JobRecord) -> Option<f64> {
     let limit = job.max_runtime_secs.filter(|&l| now() - job.started_at > l)?;
