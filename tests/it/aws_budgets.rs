@@ -137,3 +137,101 @@ fn spot_workers_are_billed_at_the_spot_price_and_a_spent_budget_stops_every_inst
     assert!(text(&again).contains("budget `tiny` is spent"), "{}", text(&again));
     assert_eq!(moto.list("us-west-2")["instances"].as_array().unwrap().len(), 0, "nothing started");
 }
+
+/// Two on-demand workers under a budget whose first minute of billing (head m5.large and
+/// two c5.large, $0.0044) crosses its 10% scale-down alert, with 100% minutes away.
+const SHED_AT_ONCE: &str = r#"
+cloud west { provider = aws  region = "us-west-2" }
+budget small {
+  amount = $0.02
+  period = day
+  alert { at = 10%  action = scale_down }
+}
+compute c {
+  cloud  = west
+  budget = small
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.large"  min = 1  max = 2 }
+}
+job duo {
+  compute     = c
+  data        = "GOOG_wiki.csv"
+  strategy    = rsi_reversion(period = 2..30, lower = 10..45, upper = 55..90)
+  population  = 30
+  generations = 600
+  islands     = 4
+  migration { every = 5  count = 2 }
+  seed        = 8
+}
+"#;
+
+#[test]
+fn a_scale_down_on_aws_sheds_a_worker_mid_job_and_the_result_is_the_same_bytes() {
+    let moto = Moto::start();
+    let w = Workspace::new("aws-budget-shed", SHED_AT_ONCE);
+    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+    let workers = instance_ids(&moto, "compute.c.workers.cpu");
+    assert_eq!(workers.len(), 2, "{workers:?}");
+    let mut agents: Vec<_> = workers
+        .iter()
+        .map(|id| (id.clone(), boot(&w, &moto, "worker", "compute.c.workers.cpu", id)))
+        .collect();
+    wait_for("a first checkpoint", Duration::from_secs(90), || {
+        !aws_object(&moto, BUCKET, "stacks/job/west/jobs/duo/store/islands/0/gen-000005.json").is_empty()
+    });
+    let head_id = instance_ids(&moto, "compute.c.head").remove(0);
+    let mut head = boot_with(&w, &moto, "head", "compute.c.head", &head_id, &[("GAFORM_TICK", "1s")]);
+
+    // EC2 terminating an instance stops what runs on it; here the test does that part.
+    wait_for("a worker shed", Duration::from_secs(60), || {
+        instance_ids(&moto, "compute.c.workers.cpu").len() == 1
+    });
+    let left = instance_ids(&moto, "compute.c.workers.cpu");
+    let shed = agents.iter().position(|(id, _)| !left.contains(id)).unwrap();
+    let (shed_id, mut victim) = agents.remove(shed);
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let unfinished = (0..4)
+        .filter(|i| {
+            aws_object(&moto, BUCKET, &format!("stacks/job/west/jobs/duo/store/islands/{i}/gen-000600.json"))
+                .is_empty()
+        })
+        .count();
+    assert!(unfinished > 0, "shed mid-job: the worker left has islands to take over");
+
+    assert!(head.wait().unwrap().success());
+    for (_, agent) in &mut agents {
+        assert!(agent.wait().unwrap().success());
+    }
+    assert_eq!(
+        moto.list("us-west-2")["instances"].as_array().unwrap().len(),
+        0,
+        "the job ended; so did its compute"
+    );
+    let record: serde_json::Value =
+        serde_json::from_str(&aws_object(&moto, BUCKET, "stacks/job/west/jobs/duo/record.json")).unwrap();
+    assert_eq!(
+        (&record["status"]["state"], &record["frozen"], &record["dealt"]),
+        (&"finished".into(), &true.into(), &1.into())
+    );
+    let events: Vec<serde_json::Value> = text(&run(&w, &moto, &["events", "--json", "job.gaf"]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["alert_fired", "frozen", "shed"], "{events:?}");
+    assert_eq!(events[2]["instance"], format!("compute.c.workers.cpu[{shed_id}]"));
+
+    let finals = (0..4).map(|i| format!("stacks/job/west/jobs/duo/store/islands/{i}/gen-000600.json"));
+    assert!(
+        finals.into_iter().all(|k| !aws_object(&moto, BUCKET, &k).is_empty()),
+        "the key looked for above"
+    );
+
+    ok(&w.gaform(&["run", "job.gaf", "--out", "never-shed"], &[]));
+    assert_eq!(
+        aws_object(&moto, BUCKET, "stacks/job/west/jobs/duo/results/best.json"),
+        w.read("never-shed/best.json"),
+        "the same result as a run that was never shed"
+    );
+}
