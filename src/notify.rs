@@ -47,9 +47,13 @@ impl Outbox {
             }));
         }
         if let Some(topic) = &notify.sns {
-            let error = "SNS delivery is not available yet; the event log has the alert".to_string();
-            let failed = Err((1, error));
-            books.record_event(&outcome_event(budget, &format!("sns {topic}"), failed));
+            let (books, budget, topic) = (books.clone(), budget.to_string(), topic.clone());
+            let body = alertmanager_body(stack_name, &budget, event);
+            let subject = format!("gaform: {}", event.reason);
+            self.sending.push(std::thread::spawn(move || {
+                let outcome = with_retries(|| publish(&topic, &subject, &body));
+                books.record_event(&outcome_event(&budget, &format!("sns {topic}"), outcome));
+            }));
         }
     }
 
@@ -107,25 +111,44 @@ fn deliver(webhook: &FromEnv, token_env: Option<&str>, body: &str) -> Result<u32
     };
     let token = token_env.map(from_env).transpose()?;
     let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(TRY_TIMEOUT)).build().into();
-    let mut pause = FIRST_BACKOFF;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    with_retries(|| {
         let mut request = agent.post(&url).header("Content-Type", "application/json");
         if let Some(token) = &token {
             request = request.header("Authorization", &format!("Bearer {token}"));
         }
-        match request.send(body) {
-            Ok(_) => return Ok(attempt),
-            // The error names the URL: say only what went wrong, a URL from the environment
-            // may hold a secret.
-            Err(e) if attempt >= ATTEMPTS => return Err((attempt, redact(&e.to_string(), &url))),
+        // The error names the URL: say only what went wrong, a URL from the environment
+        // may hold a secret.
+        request.send(body).map(|_| ()).map_err(|e| redact(&e.to_string(), &url))
+    })
+}
+
+/// Runs `attempt` until it succeeds, [`ATTEMPTS`] times at most with doubling pauses;
+/// the attempts it took, or those and the last error.
+fn with_retries(attempt: impl Fn() -> Result<(), String>) -> Result<u32, (u32, String)> {
+    let mut pause = FIRST_BACKOFF;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt() {
+            Ok(()) => return Ok(tries),
+            Err(e) if tries >= ATTEMPTS => return Err((tries, e)),
             Err(_) => {
                 std::thread::sleep(pause);
                 pause *= 2;
             }
         }
     }
+}
+
+/// Publishes to an SNS topic (the SDK's own retries run inside each attempt).
+#[cfg(feature = "aws")]
+fn publish(topic: &str, subject: &str, body: &str) -> Result<(), String> {
+    gaform_providers::aws::sns::publish(topic, subject, body).map(|_| ())
+}
+
+#[cfg(not(feature = "aws"))]
+fn publish(_: &str, _: &str, _: &str) -> Result<(), String> {
+    Err("this build leaves out the aws cloud, and SNS with it (build with the `aws` feature)".into())
 }
 
 fn redact(message: &str, url: &str) -> String {

@@ -18,6 +18,7 @@ cloud west { provider = aws  region = "us-west-2" }
 budget tiny {
   amount = $0.001
   period = day
+  notify { sns = "arn:aws:sns:us-west-2:123456789012:budget-alerts" }
 }
 spot_policy cheap {
   market   = spot
@@ -74,7 +75,24 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 fn spot_workers_are_billed_at_the_spot_price_and_a_spent_budget_stops_every_instance() {
     let moto = Moto::start();
     let w = Workspace::new("aws-budget-stop", SPENT_AT_ONCE);
+    // The budget's topic, and a queue subscribed to it that stands for the user's inbox.
+    boto(
+        &moto,
+        "sns=boto3.client('sns',**kw); sqs=boto3.client('sqs',**kw)\n\
+         topic=sns.create_topic(Name='budget-alerts')['TopicArn']\n\
+         queue=sqs.create_queue(QueueName='inbox')['QueueUrl']\n\
+         arn=sqs.get_queue_attributes(QueueUrl=queue,AttributeNames=['QueueArn'])['Attributes']['QueueArn']\n\
+         sns.subscribe(TopicArn=topic,Protocol='sqs',Endpoint=arn)",
+    );
     ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+    let policy = boto(
+        &moto,
+        "print(boto3.client('iam',**kw).get_role_policy(RoleName='gaform-job-west',PolicyName='gaform-stack-access')['PolicyDocument'])",
+    );
+    assert!(
+        policy.contains("sns:Publish") && policy.contains("arn:aws:sns:us-west-2:123456789012:budget-alerts"),
+        "the heads may publish to the budget's topic: {policy}"
+    );
 
     let ledger = objects(&moto, "stacks/job/west/ledger/");
     assert_eq!(ledger.len(), 3, "a start each for the head and two workers: {ledger:#?}");
@@ -128,9 +146,20 @@ fn spot_workers_are_billed_at_the_spot_price_and_a_spent_budget_stops_every_inst
     let stop = budget["alerts"].as_array().unwrap().iter().find(|a| a["action"] == "stop").unwrap();
     assert!(stop["fired_at"].is_f64(), "{status:#}");
     let events = text(&run(&w, &moto, &["events", "--json", "job.gaf"]));
-    for kind in ["\"alert_fired\"", "\"compute_stopped\""] {
+    for kind in ["\"alert_fired\"", "\"compute_stopped\"", "\"notification_sent\""] {
         assert_eq!(events.matches(kind).count(), 1, "{kind} once: {events}");
     }
+    // The head published the alert (Alertmanager's body) to the topic, once.
+    let inbox = boto(
+        &moto,
+        "import json\nsqs=boto3.client('sqs',**kw)\nurl=sqs.get_queue_url(QueueName='inbox')['QueueUrl']\n\
+         got=sqs.receive_message(QueueUrl=url,MaxNumberOfMessages=10).get('Messages',[])\n\
+         print(json.dumps([json.loads(json.loads(m['Body'])['Message']) for m in got]))",
+    );
+    let alerts: Vec<serde_json::Value> = serde_json::from_str(&inbox).unwrap();
+    assert_eq!(alerts.len(), 1, "{inbox}");
+    let labels = &alerts[0]["commonLabels"];
+    assert_eq!((&labels["budget"], &labels["action"]), (&"tiny".into(), &"stop".into()), "{inbox}");
 
     let again = run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]);
     assert_eq!(again.status.code(), Some(1), "{}", text(&again));

@@ -127,13 +127,23 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
                         ("architectures", archs.into_iter().collect::<Vec<_>>().join(", ")),
                     ]);
                     resources.push(base(Addr::artifacts(&cloud.name), Kind::Artifacts, attributes, vec![]));
-                    let role = attrs([
+                    let mut role = attrs([
                         ("region", cloud.region.clone().unwrap_or_default()),
                         (
                             "may",
                             "read and write the stack's artifacts; terminate the stack's instances".into(),
                         ),
                     ]);
+                    // Its heads publish their budgets' alerts to these topics.
+                    let topics: std::collections::BTreeSet<&str> = program
+                        .computes
+                        .iter()
+                        .filter(on_cloud)
+                        .filter_map(|c| program.budgets.get(c.budget?.0)?.notify.as_ref()?.sns.as_deref())
+                        .collect();
+                    if !topics.is_empty() {
+                        role.insert("publishes_to".into(), topics.into_iter().collect::<Vec<_>>().join(", "));
+                    }
                     resources.push(base(
                         Addr::instance_role(&cloud.name),
                         Kind::Role,

@@ -9,6 +9,7 @@ pub mod bill;
 pub mod books;
 mod observe;
 mod role;
+pub mod sns;
 pub mod store;
 mod tags;
 mod write;

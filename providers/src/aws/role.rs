@@ -23,15 +23,26 @@ impl AwsProvider {
         format!("/gaform/{}/", self.stack)
     }
 
-    async fn policy(&self) -> Result<String, String> {
+    /// What the stack's instances may do; `topics`: the SNS topics its heads notify.
+    async fn policy(&self, topics: Option<&String>) -> Result<String, String> {
         let bucket = self.bucket().await?;
         let prefix = format!("stacks/{}/{}/", self.stack, self.cloud);
+        let publish = match topics {
+            Some(t) => {
+                let arns: Vec<String> = t.split(", ").map(|a| format!("\"{a}\"")).collect();
+                format!(
+                    ",\n{{\"Effect\":\"Allow\",\"Action\":\"sns:Publish\",\"Resource\":[{}]}}",
+                    arns.join(",")
+                )
+            }
+            None => String::new(),
+        };
         Ok(format!(
             r#"{{"Version":"2012-10-17","Statement":[
 {{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::{bucket}/{prefix}*"}},
 {{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{bucket}","Condition":{{"StringLike":{{"s3:prefix":"{prefix}*"}}}}}},
 {{"Effect":"Allow","Action":["ec2:DescribeInstances","ec2:DescribeSpotPriceHistory"],"Resource":"*"}},
-{{"Effect":"Allow","Action":"ec2:TerminateInstances","Resource":"*","Condition":{{"StringEquals":{{"aws:ResourceTag/gaform:stack":"{stack}"}}}}}}]}}"#,
+{{"Effect":"Allow","Action":"ec2:TerminateInstances","Resource":"*","Condition":{{"StringEquals":{{"aws:ResourceTag/gaform:stack":"{stack}"}}}}}}{publish}]}}"#,
             stack = self.stack
         ))
     }
@@ -81,7 +92,7 @@ impl AwsProvider {
             .put_role_policy()
             .role_name(&name)
             .policy_name(POLICY_NAME)
-            .policy_document(self.policy().await?)
+            .policy_document(self.policy(change.after.as_ref().and_then(|a| a.get("publishes_to"))).await?)
             .send()
             .await
             .map_err(|e| format!("cannot set role {name}'s policy: {}", iam_error(e)))?;
