@@ -139,6 +139,11 @@ fn spot_workers_are_billed_at_the_spot_price_and_a_spent_budget_stops_every_inst
     assert!(best.contains("stopped: budget tiny at 100%"), "{best}");
     let ledger = objects(&moto, "stacks/job/west/ledger/");
     assert!(ledger.iter().all(|e| e["end"] == "terminated"), "every start ended: {ledger:#?}");
+    // BENCHMARKS.md: from the decision (the alert, as logged) to the last instance's end.
+    let events = objects(&moto, "stacks/job/west/events/");
+    let fired = events.iter().find(|e| e["event"] == "alert_fired").unwrap()["time"].as_f64().unwrap();
+    let ended = ledger.iter().map(|e| e["ended_at"].as_f64().unwrap()).fold(f64::MIN, f64::max);
+    println!("from the stop decision to the last instance terminated: {:.3} s", ended - fired);
 
     let status: serde_json::Value = json_of(&run(&w, &moto, &["status", "--json", "job.gaf"]));
     let budget = &status["budgets"][0];
