@@ -64,6 +64,7 @@ fn observed(desired: &plan::Desired) -> Observed {
             instances,
             job,
             depends_on: r.depends_on.clone(),
+            frozen: None,
         };
         o.resources.insert(r.addr.clone(), resource);
     }
@@ -79,6 +80,7 @@ fn observed(desired: &plan::Desired) -> Observed {
                 instances,
                 job: None,
                 depends_on: vec![Addr::head("retired")],
+                frozen: None,
             },
         );
     }

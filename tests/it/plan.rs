@@ -53,6 +53,7 @@ fn up(desired: &Desired) -> Observed {
                 instances,
                 job: (r.kind == Kind::Job).then_some(JobStatus::Running),
                 depends_on: r.depends_on.clone(),
+                frozen: None,
             },
         );
     }
@@ -106,6 +107,7 @@ fn over_provisioned(desired: &Desired) -> Observed {
             instances: vec![Instance { index: 0, id: "pid 7000".into() }],
             job: None,
             depends_on: vec![],
+            frozen: None,
         },
     );
     o.resources.insert(
@@ -118,6 +120,7 @@ fn over_provisioned(desired: &Desired) -> Observed {
             instances: vec![Instance { index: 0, id: "pid 7001".into() }],
             job: None,
             depends_on: vec![old_head],
+            frozen: None,
         },
     );
     o
@@ -179,6 +182,31 @@ fn up_means_no_changes_and_done_means_the_compute_stays_down() {
         let after = plan::diff(&desired, &done(&desired), name, "sha");
         assert!(after.is_empty(), "{name} done: {}", render::human(&after, false));
     }
+}
+
+#[test]
+fn a_group_frozen_by_a_budget_starts_nothing_in_place_of_its_shed_workers() {
+    let desired = example("quickstart.gaf");
+    let mut shed = up(&desired);
+    let group = shed.resources.values_mut().find(|r| r.kind == Kind::WorkerGroup).unwrap();
+    group.instances.pop();
+    group.frozen = Some("a budget's scale-down froze the run of job.quickstart".into());
+    let plan = plan::diff(&desired, &shed, "quickstart.gaf", "sha");
+    assert!(plan.resource_changes.is_empty(), "{}", render::human(&plan, false));
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.contains("running; nothing starts in it while a budget's scale-down froze")),
+        "{:?}",
+        plan.notes
+    );
+    // Once the run is over (nothing frozen), the missing worker is started again.
+    for r in shed.resources.values_mut() {
+        r.frozen = None;
+    }
+    let plan = plan::diff(&desired, &shed, "quickstart.gaf", "sha");
+    assert_eq!(plan.resource_changes.len(), 1, "{}", render::human(&plan, false));
+    assert_eq!(plan.resource_changes[0].start.len(), 1);
 }
 
 #[test]

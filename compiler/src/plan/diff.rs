@@ -27,7 +27,7 @@ pub fn diff(desired: &Desired, observed: &Observed, configuration: &str, sha256:
             Kind::Head | Kind::WorkerGroup => {
                 let (want, reason) = status.count(r);
                 planned.insert(r.addr.to_string(), want);
-                counted_change(r, seen, want, &reason)
+                counted_change(r, seen, want, &reason, &mut notes)
             }
             _ => single_change(r, seen),
         };
@@ -266,7 +266,13 @@ fn single_change(r: &Resource, seen: Option<&ObservedResource>) -> Option<Change
     (!other.is_empty()).then(|| base(r, Action::Update, format!("{} changed", other.join(", ")), Some(seen)))
 }
 
-fn counted_change(r: &Resource, seen: Option<&ObservedResource>, want: u64, why: &str) -> Option<Change> {
+fn counted_change(
+    r: &Resource,
+    seen: Option<&ObservedResource>,
+    want: u64,
+    why: &str,
+    notes: &mut Vec<String>,
+) -> Option<Change> {
     let with_count = |mut c: Change, before: u64| {
         c.count = Some(CountChange { before, after: want, reason: why.to_string() });
         c
@@ -306,7 +312,15 @@ fn counted_change(r: &Resource, seen: Option<&ObservedResource>, want: u64, why:
         }
         stop.push(i);
     }
-    let start: Vec<u64> = (0..want).filter(|k| !kept.contains(k)).collect();
+    let mut start: Vec<u64> = (0..want).filter(|k| !kept.contains(k)).collect();
+    if let Some(frozen) = seen.frozen.as_ref().filter(|_| !start.is_empty()) {
+        notes.push(format!(
+            "{}: {} of {want} running; nothing starts in it while {frozen}",
+            r.addr,
+            kept.len()
+        ));
+        start.clear();
+    }
     if start.is_empty() && stop.is_empty() {
         return (!other.is_empty())
             .then(|| base(r, Action::Update, format!("{} changed", other.join(", ")), Some(seen)));

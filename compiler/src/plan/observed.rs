@@ -81,6 +81,10 @@ pub struct ObservedResource {
     /// As recorded, so that a resource gone from the file is still deleted in order.
     #[serde(default)]
     pub depends_on: Vec<Addr>,
+    /// Worker groups: why nothing may start in the group now (a budget's scale-down froze
+    /// the run of the job on it: no replacements, no scale-up until that run ends).
+    #[serde(default)]
+    pub frozen: Option<String>,
 }
 
 /// One live instance.

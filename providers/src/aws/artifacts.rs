@@ -231,6 +231,10 @@ impl AwsProvider {
         for prefix in pages.iter().flat_map(|p| p.common_prefixes()).filter_map(|p| p.prefix()) {
             let record: Option<JobRecord> = self.get_json(&bucket, &format!("{prefix}record.json")).await?;
             if let Some(r) = record {
+                let frozen = crate::local::is_frozen(&r).then(|| crate::local::frozen_reason(&r));
+                if let Some(group) = observed.resources.get_mut(&r.group).filter(|_| frozen.is_some()) {
+                    group.frozen = frozen;
+                }
                 observed.resources.insert(
                     r.address.clone(),
                     self.object_resource(Kind::Job, r.attributes, r.depends_on, Some(r.status)),
@@ -255,6 +259,7 @@ impl AwsProvider {
             instances: vec![],
             job,
             depends_on,
+            frozen: None,
         }
     }
 

@@ -118,6 +118,7 @@ impl AwsProvider {
             instances: vec![],
             job: None,
             depends_on: tags::needs(tags),
+            frozen: None,
         }
     }
 }

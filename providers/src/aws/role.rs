@@ -157,6 +157,7 @@ impl AwsProvider {
                 instances: vec![],
                 job: None,
                 depends_on: super::tags::needs(&tags),
+                frozen: None,
             },
         );
         Ok(())

@@ -239,6 +239,7 @@ impl Provider for LocalProvider {
                     instances: vec![],
                     job: None,
                     depends_on: vec![],
+                    frozen: None,
                 },
             );
         }
@@ -252,10 +253,14 @@ impl Provider for LocalProvider {
                 instances: vec![],
                 job: None,
                 depends_on: r.depends_on.clone(),
+                frozen: None,
             });
             entry.instances.push(Instance { index: r.index, id: format!("pid {}", p.pid) });
         }
         for j in self.stack.jobs()? {
+            if let Some(group) = observed.resources.get_mut(&j.group).filter(|_| is_frozen(&j)) {
+                group.frozen = Some(frozen_reason(&j));
+            }
             observed.resources.insert(
                 j.address.clone(),
                 ObservedResource {
@@ -266,6 +271,7 @@ impl Provider for LocalProvider {
                     instances: vec![],
                     job: Some(j.status),
                     depends_on: j.depends_on,
+                    frozen: None,
                 },
             );
         }
@@ -294,6 +300,16 @@ impl Provider for LocalProvider {
             }
         }
     }
+}
+
+/// Whether a budget's scale-down froze `job`'s current run.
+pub(crate) fn is_frozen(job: &JobRecord) -> bool {
+    job.frozen && job.status == gaform_compiler::plan::JobStatus::Running
+}
+
+/// Why a frozen job's group starts nothing, as plans say it.
+pub(crate) fn frozen_reason(job: &JobRecord) -> String {
+    format!("a budget's scale-down froze the run of {} (see `gaform events`)", job.address)
 }
 
 /// The record every instance of `resource` starts from.
