@@ -44,6 +44,12 @@ pub trait Provider: Send + Sync {
         Ok(None)
     }
 
+    /// The records of the jobs this cloud runs remotely (the local cloud's are its own
+    /// records, read directly).
+    fn jobs(&self) -> Result<Vec<local::JobRecord>, String> {
+        Ok(vec![])
+    }
+
     /// A job this cloud runs remotely, once it is over: its record, with its results
     /// fetched into `into`. `None` while it runs, or when it is not this cloud's to fetch
     /// (the local cloud's heads write results in place).

@@ -11,7 +11,8 @@ use gaform_compiler::plan::JobStatus;
 use gaform_control::ledger::Ledger;
 use gaform_providers::books::Books;
 use gaform_providers::local::records::{now, timestamp};
-use gaform_providers::local::{clear_stale, StackDir};
+use gaform_providers::local::{clear_stale, JobRecord, StackDir};
+use gaform_providers::Provider;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -48,7 +49,7 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
         let _ = writeln!(out, "    {:<40} {what:<12} {state}", r.address.instance(r.index));
     }
     let jobs = stack.jobs()?;
-    if !jobs.is_empty() {
+    if !jobs.is_empty() || clouds.iter().any(|c| !c.jobs.is_empty()) {
         let _ = writeln!(out, "\n  jobs:");
     }
     for j in &jobs {
@@ -56,19 +57,17 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
         let reached = progress(&stack, &j.name);
         let done_islands = reached.values().filter(|&&g| g >= generations).count();
         let furthest = reached.values().copied().min().unwrap_or(0);
-        let elapsed = j.finished_at.unwrap_or_else(now) - j.started_at;
-        let detail = match &j.status {
-            JobStatus::Running => format!(
-                "generation {furthest}/{generations} on the slowest of {} island(s) ({done_islands} done) · {}",
-                j.islands,
-                age(elapsed)
-            ),
-            JobStatus::Finished => format!("finished {} in {} · results in {}", timestamp(j.finished_at.unwrap_or(0.0)), age(elapsed), j.results_dir.display()),
-            JobStatus::TimedOut => format!("stopped by max_runtime after {}", age(elapsed)),
-            JobStatus::Failed { reason } => format!("failed: {reason}"),
-            JobStatus::Stopped { reason } => format!("{reason} · results so far in {}", j.results_dir.display()),
-        };
-        let _ = writeln!(out, "    {:<40} {:<12} {detail}", j.address, j.status.word());
+        let running = format!(
+            "generation {furthest}/{generations} on the slowest of {} island(s) ({done_islands} done)",
+            j.islands
+        );
+        let _ = writeln!(out, "    {:<40} {:<12} {}", j.address, j.status.word(), job_detail(j, running));
+    }
+    for c in &clouds {
+        for j in &c.jobs {
+            let running = format!("{} island(s) on cloud {}", j.islands, c.name);
+            let _ = writeln!(out, "    {:<40} {:<12} {}", j.address, j.status.word(), job_detail(j, running));
+        }
     }
     for c in &clouds {
         for e in c.ledger.running() {
@@ -111,26 +110,35 @@ struct AwsCloud {
     name: String,
     books: Arc<dyn Books>,
     ledger: Ledger,
+    jobs: Vec<JobRecord>,
 }
 
-/// The books of the file's aws clouds, read as they are (nothing is made). Loading the
-/// file connects its clouds; a file that does not check has only its local records.
-fn aws_books(file: &Path) -> Vec<(String, Arc<dyn Books>)> {
-    let Some(stack) = super::stack::load_quietly(file) else { return vec![] };
-    let mut out = Vec::new();
-    for (name, provider) in &stack.aws {
-        match provider.books(false) {
-            Ok(books) => out.extend(books.map(|b| (name.clone(), b))),
-            Err(e) => errln!("cloud `{name}`: its books cannot be read: {e}"),
-        }
-    }
-    out
+/// The file's aws clouds, as their providers, read as they are (nothing is made). Loading
+/// the file connects its clouds; a file that does not check has only its local records.
+fn aws_providers(file: &Path) -> Vec<(String, Arc<dyn Provider>)> {
+    super::stack::load_quietly(file).map(|s| s.aws).unwrap_or_default()
 }
 
-/// The file's aws clouds, each ledger read once (`status` lists instances and budgets).
+/// The books of the file's aws clouds (`events`).
+fn aws_books(file: &Path) -> Result<Vec<Arc<dyn Books>>, String> {
+    let providers = aws_providers(file);
+    Ok(providers
+        .iter()
+        .map(|(_, p)| p.books(false))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// The file's aws clouds with their ledgers and job records, each read once (`status`).
 fn aws_clouds(file: &Path) -> Result<Vec<AwsCloud>, String> {
-    let clouds = aws_books(file).into_iter();
-    clouds.map(|(name, books)| Ok(AwsCloud { name, ledger: books.ledger()?, books })).collect()
+    let mut out = Vec::new();
+    for (name, provider) in aws_providers(file) {
+        let Some(books) = provider.books(false)? else { continue };
+        out.push(AwsCloud { ledger: books.ledger()?, jobs: provider.jobs()?, name, books });
+    }
+    Ok(out)
 }
 
 /// Every cloud's budgets: the local cloud's (simulated), then each aws cloud's.
@@ -140,6 +148,23 @@ fn budget_rows(stack: &StackDir, clouds: &[AwsCloud]) -> Result<Vec<budget::Row>
         rows.extend(budget::rows(c.books.as_ref(), &c.ledger, false, now())?);
     }
     Ok(rows)
+}
+
+/// How a job stands, in words; `running`: what is known of a running job's progress.
+fn job_detail(j: &JobRecord, running: String) -> String {
+    let elapsed = j.finished_at.unwrap_or_else(now) - j.started_at;
+    match &j.status {
+        JobStatus::Running => format!("{running} · {}", age(elapsed)),
+        JobStatus::Finished => format!(
+            "finished {} in {} · results in {}",
+            timestamp(j.finished_at.unwrap_or(0.0)),
+            age(elapsed),
+            j.results_dir.display()
+        ),
+        JobStatus::TimedOut => format!("stopped by max_runtime after {}", age(elapsed)),
+        JobStatus::Failed { reason } => format!("failed: {reason}"),
+        JobStatus::Stopped { reason } => format!("{reason} · results so far in {}", j.results_dir.display()),
+    }
 }
 
 /// `status --json`: the instances, the jobs and the budgets, as one object.
@@ -174,12 +199,16 @@ fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
             }));
         }
     }
-    let jobs: Vec<serde_json::Value> = stack
-        .jobs()?
+    let local = stack.jobs()?;
+    let on_aws = clouds.iter().flat_map(|c| c.jobs.iter().map(move |j| (Some(c.name.as_str()), j)));
+    let jobs: Vec<serde_json::Value> = local
         .iter()
-        .map(|j| {
+        .map(|j| (None, j))
+        .chain(on_aws)
+        .map(|(cloud, j)| {
             serde_json::json!({
                 "address": j.address,
+                "cloud": cloud,
                 "status": j.status,
                 "started_at": j.started_at,
                 "finished_at": j.finished_at,
@@ -201,7 +230,7 @@ fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
 pub fn events(args: &EventsArgs) -> Result<ExitCode, String> {
     let file = file_or_only(args.file.as_deref())?;
     let mut events = stack_dir(&file).events()?;
-    for (_, books) in aws_books(&file) {
+    for books in aws_books(&file)? {
         events.extend(books.events()?);
     }
     events.sort_by(|a, b| a.time.total_cmp(&b.time));

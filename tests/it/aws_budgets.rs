@@ -146,6 +146,9 @@ fn spot_workers_are_billed_at_the_spot_price_and_a_spent_budget_stops_every_inst
     println!("from the stop decision to the last instance terminated: {:.3} s", ended - fired);
 
     let status: serde_json::Value = json_of(&run(&w, &moto, &["status", "--json", "job.gaf"]));
+    let job = &status["jobs"][0];
+    assert_eq!((&job["address"], &job["cloud"]), (&"job.duo".into(), &"west".into()), "{status:#}");
+    assert!(job["status"]["reason"].as_str().unwrap().starts_with("stopped: budget tiny"), "{status:#}");
     let budget = &status["budgets"][0];
     assert_eq!((&budget["name"], &budget["simulated"]), (&"tiny".into(), &false.into()), "{status:#}");
     let stop = budget["alerts"].as_array().unwrap().iter().find(|a| a["action"] == "stop").unwrap();

@@ -76,7 +76,7 @@ impl Agent {
     /// The handed-over jobs, running or not.
     pub fn jobs(&self) -> Result<Vec<JobRecord>, String> {
         self.runtime.block_on(async {
-            let pages = self
+            let listed = self
                 .s3
                 .list_objects_v2()
                 .bucket(&self.bucket)
@@ -85,8 +85,13 @@ impl Agent {
                 .into_paginator()
                 .send()
                 .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|e| format!("cannot list the stack's jobs: {}", describe(e)))?;
+                .await;
+            let pages = match listed {
+                Ok(pages) => pages,
+                // No bucket yet: nothing was ever handed over.
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => return Ok(vec![]),
+                Err(e) => return Err(format!("cannot list the stack's jobs: {}", describe(e))),
+            };
             let mut out = Vec::new();
             for prefix in pages.iter().flat_map(|p| p.common_prefixes()).filter_map(|p| p.prefix()) {
                 let key = format!("{prefix}record.json");

@@ -156,6 +156,17 @@ impl AwsProvider {
         })
     }
 
+    /// The stack as its instances see it (job records on S3): one agent, and its runtime,
+    /// for all the calls of this provider (apply asks every few seconds).
+    fn agent(&self) -> Result<&agent::Agent, String> {
+        if let Some(a) = self.agent.get() {
+            return Ok(a);
+        }
+        let url = format!("s3://{}/stacks/{}/{}", self.block_on(self.bucket())?, self.stack, self.cloud);
+        let made = agent::Agent::connect_with(url.as_str(), self.s3.clone(), self.ec2.clone())?;
+        Ok(self.agent.get_or_init(|| made))
+    }
+
     fn block_on<T>(&self, future: impl Future<Output = T>) -> T {
         self.runtime.block_on(future)
     }
@@ -167,16 +178,7 @@ impl Provider for AwsProvider {
     }
 
     fn finished(&self, job: &str, into: &std::path::Path) -> Result<Option<crate::local::JobRecord>, String> {
-        // apply asks every few seconds: one agent (and its runtime) for all of them.
-        let agent = match self.agent.get() {
-            Some(a) => a,
-            None => {
-                let url =
-                    format!("s3://{}/stacks/{}/{}", self.block_on(self.bucket())?, self.stack, self.cloud);
-                let made = agent::Agent::connect_with(url.as_str(), self.s3.clone(), self.ec2.clone())?;
-                self.agent.get_or_init(|| made)
-            }
-        };
+        let agent = self.agent()?;
         let Some(record) = agent.jobs()?.into_iter().find(|j| j.name == job) else { return Ok(None) };
         if !agent::is_over(&record) {
             return Ok(None);
@@ -186,6 +188,10 @@ impl Provider for AwsProvider {
             agent.download_results(job, into)?;
         }
         Ok(Some(record))
+    }
+
+    fn jobs(&self) -> Result<Vec<crate::local::JobRecord>, String> {
+        self.agent()?.jobs()
     }
 
     /// With each budget's spend, from the ledger reconciled with EC2 (in memory: plan
