@@ -1,6 +1,7 @@
 //! Budget notifications: each alert that fires is POSTed as JSON to the budget's webhook,
 //! in the shape of Alertmanager's webhook body (version 4), so receivers written for
-//! Alertmanager work unchanged (docs/notifications.md). Delivery runs on its own thread,
+//! Alertmanager work unchanged, and published with the same body to its SNS topic
+//! (docs/notifications.md). Delivery runs on its own thread,
 //! retried with backoff, and every outcome is an event; a failed delivery never stops the
 //! head. A secret (the bearer token, a webhook URL given by `env(...)`) is read from the
 //! environment at delivery and never written anywhere.
