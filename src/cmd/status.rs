@@ -27,7 +27,7 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = String::new();
-    let clouds = aws_clouds(&file)?;
+    let clouds = aws_clouds(&file);
     if stack.stack()?.is_none() && clouds.is_empty() {
         outln!("{}: nothing is provisioned (run `gaform apply {}`)", file.display(), file.display());
         return Ok(ExitCode::SUCCESS);
@@ -120,25 +120,28 @@ fn aws_providers(file: &Path) -> Vec<(String, Arc<dyn Provider>)> {
 }
 
 /// The books of the file's aws clouds (`events`).
-fn aws_books(file: &Path) -> Result<Vec<Arc<dyn Books>>, String> {
+fn aws_books(file: &Path) -> Vec<Arc<dyn Books>> {
     let providers = aws_providers(file);
-    Ok(providers
-        .iter()
-        .map(|(_, p)| p.books(false))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .flatten()
-        .collect())
+    providers.iter().filter_map(|(name, p)| readable(name, p.books(false)).flatten()).collect()
 }
 
 /// The file's aws clouds with their ledgers and job records, each read once (`status`).
-fn aws_clouds(file: &Path) -> Result<Vec<AwsCloud>, String> {
+fn aws_clouds(file: &Path) -> Vec<AwsCloud> {
     let mut out = Vec::new();
     for (name, provider) in aws_providers(file) {
-        let Some(books) = provider.books(false)? else { continue };
-        out.push(AwsCloud { ledger: books.ledger()?, jobs: provider.jobs()?, name, books });
+        let read = provider.books(false).and_then(|books| {
+            let Some(books) = books else { return Ok(None) };
+            Ok(Some(AwsCloud { ledger: books.ledger()?, jobs: provider.jobs()?, name: name.clone(), books }))
+        });
+        out.extend(readable(&name, read).flatten());
     }
-    Ok(out)
+    out
+}
+
+/// What an aws cloud gave, or nothing and a warning: a cloud that cannot be reached (no
+/// network, no credentials) still leaves the local records to show.
+fn readable<T>(cloud: &str, read: Result<T, String>) -> Option<T> {
+    read.map_err(|e| errln!("cloud `{cloud}` cannot be read, so it is left out: {e}")).ok()
 }
 
 /// Every cloud's budgets: the local cloud's (simulated), then each aws cloud's.
@@ -169,7 +172,7 @@ fn job_detail(j: &JobRecord, running: String) -> String {
 
 /// `status --json`: the instances, the jobs and the budgets, as one object.
 fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
-    let clouds = aws_clouds(file)?;
+    let clouds = aws_clouds(file);
     let mut instances: Vec<serde_json::Value> = stack
         .instances()?
         .iter()
@@ -230,7 +233,7 @@ fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
 pub fn events(args: &EventsArgs) -> Result<ExitCode, String> {
     let file = file_or_only(args.file.as_deref())?;
     let mut events = stack_dir(&file).events()?;
-    for books in aws_books(&file)? {
+    for books in aws_books(&file) {
         events.extend(books.events()?);
     }
     events.sort_by(|a, b| a.time.total_cmp(&b.time));
