@@ -420,38 +420,6 @@ pub fn timestamp(unix: f64) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    fn job(workers: u64, islands: u64, slots: Option<Vec<u64>>) -> super::JobRecord {
-        let text = format!(
-            r#"{{"address":"job.j","name":"j","attributes":{{}},"depends_on":[],"status":{{"state":"running"}},
-            "group":"compute.c.workers.w","workers":{workers},"islands":{islands},"max_runtime_secs":null,
-            "results_dir":"/r","started_at":0.0,"finished_at":null,"summary":null}}"#
-        );
-        super::JobRecord { slots, ..serde_json::from_str(&text).unwrap() }
-    }
-
-    #[test]
-    fn islands_are_dealt_round_robin_over_the_slots_that_run_the_job() {
-        assert_eq!(job(2, 2, None).islands_for(0), vec![0]);
-        assert_eq!(job(2, 5, None).islands_for(1), vec![1, 3]);
-        assert_eq!(job(2, 5, None).islands_for(0), vec![0, 2, 4]);
-        assert_eq!(job(4, 2, None).islands_for(3), Vec::<u64>::new());
-        // Slot 1 shed by a scale-down: slot 0 takes every island, slot 1 none.
-        let shed = job(2, 5, Some(vec![0]));
-        assert_eq!((shed.islands_for(0), shed.islands_for(1)), (vec![0, 1, 2, 3, 4], vec![]));
-        // Slot 0 shed instead: slot 2 is the second of the two left.
-        let shed = job(3, 5, Some(vec![1, 2]));
-        assert_eq!((shed.islands_for(1), shed.islands_for(2)), (vec![0, 2, 4], vec![1, 3]));
-    }
-
-    #[test]
-    fn timestamps_are_utc_civil_dates() {
-        assert_eq!(super::timestamp(0.0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::timestamp(1_795_671_038.0), "2026-11-26T05:30:38Z");
-    }
-}
-
 impl crate::books::Books for StackDir {
     fn ledger(&self) -> Result<Ledger, String> {
         let mut ledger = Ledger::default();
@@ -509,5 +477,37 @@ impl crate::books::Books for StackDir {
 
     fn describe(&self) -> String {
         self.root.display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn job(workers: u64, islands: u64, slots: Option<Vec<u64>>) -> super::JobRecord {
+        let text = format!(
+            r#"{{"address":"job.j","name":"j","attributes":{{}},"depends_on":[],"status":{{"state":"running"}},
+            "group":"compute.c.workers.w","workers":{workers},"islands":{islands},"max_runtime_secs":null,
+            "results_dir":"/r","started_at":0.0,"finished_at":null,"summary":null}}"#
+        );
+        super::JobRecord { slots, ..serde_json::from_str(&text).unwrap() }
+    }
+
+    #[test]
+    fn islands_are_dealt_round_robin_over_the_slots_that_run_the_job() {
+        assert_eq!(job(2, 2, None).islands_for(0), vec![0]);
+        assert_eq!(job(2, 5, None).islands_for(1), vec![1, 3]);
+        assert_eq!(job(2, 5, None).islands_for(0), vec![0, 2, 4]);
+        assert_eq!(job(4, 2, None).islands_for(3), Vec::<u64>::new());
+        // Slot 1 shed by a scale-down: slot 0 takes every island, slot 1 none.
+        let shed = job(2, 5, Some(vec![0]));
+        assert_eq!((shed.islands_for(0), shed.islands_for(1)), (vec![0, 1, 2, 3, 4], vec![]));
+        // Slot 0 shed instead: slot 2 is the second of the two left.
+        let shed = job(3, 5, Some(vec![1, 2]));
+        assert_eq!((shed.islands_for(1), shed.islands_for(2)), (vec![0, 2, 4], vec![1, 3]));
+    }
+
+    #[test]
+    fn timestamps_are_utc_civil_dates() {
+        assert_eq!(super::timestamp(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::timestamp(1_795_671_038.0), "2026-11-26T05:30:38Z");
     }
 }
