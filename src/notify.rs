@@ -1,4 +1,5 @@
-//! Budget notifications: each alert that fires is POSTed as JSON to the budget's webhook,
+//! Notifications: each budget alert that fires, and each monitor alert that fires or
+//! resolves, is POSTed as JSON to its block's webhook,
 //! in the shape of Alertmanager's webhook body (version 4), so receivers written for
 //! Alertmanager work unchanged, and published with the same body to its SNS topic
 //! (docs/notifications.md). Delivery runs on its own thread,
@@ -27,33 +28,26 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Sends `event` (an alert that fired) to `notify`'s targets, logging the outcome in
-    /// the stack's event log (`books`). `stack_name` labels the alert.
-    pub fn send(
-        &mut self,
-        books: &Arc<dyn Books>,
-        stack_name: &str,
-        budget: &str,
-        notify: &Notify,
-        event: &Event,
-    ) {
-        let Kind::AlertFired { .. } = event.kind else { return };
+    /// Sends `event` (a budget's alert that fired, a monitor's alert that fired or
+    /// resolved) to `notify`'s targets, logging the outcome in the stack's event log
+    /// (`books`). `stack_name` labels the alert.
+    pub fn send(&mut self, books: &Arc<dyn Books>, stack_name: &str, notify: &Notify, event: &Event) {
+        let Some(source) = Source::of(event) else { return };
+        let body = alertmanager_body(stack_name, event);
         if let Some(webhook) = &notify.webhook {
-            let (books, budget, webhook, token) =
-                (books.clone(), budget.to_string(), webhook.clone(), notify.token_env.clone());
-            let body = alertmanager_body(stack_name, &budget, event);
+            let (books, source, webhook, token, body) =
+                (books.clone(), source.clone(), webhook.clone(), notify.token_env.clone(), body.clone());
             self.sending.push(std::thread::spawn(move || {
                 let outcome = deliver(&webhook, token.as_deref(), &body);
-                books.record_event(&outcome_event(&budget, &describe(&webhook), outcome));
+                books.record_event(&outcome_event(&source, &describe(&webhook), outcome));
             }));
         }
         if let Some(topic) = &notify.sns {
-            let (books, budget, topic) = (books.clone(), budget.to_string(), topic.clone());
-            let body = alertmanager_body(stack_name, &budget, event);
+            let (books, topic) = (books.clone(), topic.clone());
             let subject = format!("gaform: {}", event.reason);
             self.sending.push(std::thread::spawn(move || {
                 let outcome = with_retries(|| publish(&topic, &subject, &body));
-                books.record_event(&outcome_event(&budget, &format!("sns {topic}"), outcome));
+                books.record_event(&outcome_event(&source, &format!("sns {topic}"), outcome));
             }));
         }
     }
@@ -81,22 +75,57 @@ fn describe(webhook: &FromEnv) -> String {
     }
 }
 
-fn outcome_event(budget: &str, target: &str, outcome: Result<u32, (u32, String)>) -> Event {
+/// Whose alert a notification carries.
+#[derive(Clone)]
+enum Source {
+    Budget(String),
+    Monitor(String),
+}
+
+impl Source {
+    /// The source of an event that notifies; `None` for the others.
+    fn of(event: &Event) -> Option<Source> {
+        match &event.kind {
+            Kind::AlertFired { budget, .. } => Some(Source::Budget(budget.clone())),
+            Kind::MonitorAlert { monitor, state, .. } if state == "firing" || state == "resolved" => {
+                Some(Source::Monitor(monitor.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    fn names(&self) -> (String, String) {
+        match self {
+            Source::Budget(b) => (b.clone(), String::new()),
+            Source::Monitor(m) => (String::new(), m.clone()),
+        }
+    }
+
+    fn words(&self) -> String {
+        match self {
+            Source::Budget(b) => format!("budget `{b}`"),
+            Source::Monitor(m) => format!("monitor `{m}`"),
+        }
+    }
+}
+
+fn outcome_event(source: &Source, target: &str, outcome: Result<u32, (u32, String)>) -> Event {
+    let (budget, monitor) = source.names();
+    let who = source.words();
     let (kind, reason) = match outcome {
         Ok(attempts) => (
-            Kind::NotificationSent { budget: budget.into(), target: target.into(), attempts },
-            format!("budget `{budget}`: notification sent to {target} ({attempts} attempt(s))"),
+            Kind::NotificationSent { budget, monitor, target: target.into(), attempts },
+            format!("{who}: notification sent to {target} ({attempts} attempt(s))"),
         ),
         Err((attempts, error)) => (
             Kind::NotificationFailed {
-                budget: budget.into(),
+                budget,
+                monitor,
                 target: target.into(),
                 attempts,
                 error: error.clone(),
             },
-            format!(
-                "budget `{budget}`: notification to {target} failed after {attempts} attempt(s): {error}"
-            ),
+            format!("{who}: notification to {target} failed after {attempts} attempt(s): {error}"),
         ),
     };
     Event { time: now(), kind, reason }
@@ -156,47 +185,79 @@ fn redact(message: &str, url: &str) -> String {
     message.replace(url, "<webhook>")
 }
 
-/// Alertmanager's webhook body (version 4) for one alert that fired.
-fn alertmanager_body(stack: &str, budget: &str, event: &Event) -> String {
-    let Kind::AlertFired { at, action, spent, amount, implicit, .. } = &event.kind else {
-        return String::new();
+/// Alertmanager's webhook body (version 4) for one alert that fired or resolved.
+fn alertmanager_body(stack: &str, event: &Event) -> String {
+    let (labels, annotations, group, status, id) = match &event.kind {
+        Kind::AlertFired { budget, at, action, spent, amount, implicit } => {
+            let action = gaform_compiler::ir::Keyword::keyword(*action);
+            let labels = serde_json::json!({
+                "alertname": "GaformBudget",
+                "stack": stack,
+                "budget": budget,
+                "action": action,
+                "threshold": format!("{:.0}%", at * 100.0),
+                "severity": severity(action),
+            });
+            let annotations = serde_json::json!({
+                "summary": event.reason,
+                "spent": format!("{spent}"),
+                "amount": format!("{amount}"),
+                "implicit": implicit.to_string(),
+            });
+            (labels, annotations, ("budget", budget), "firing", format!("{stack}/{budget}/{at}/{action}"))
+        }
+        Kind::MonitorAlert { monitor, alert, expression, state, value, action } => {
+            let action = gaform_compiler::ir::Keyword::keyword(*action);
+            let labels = serde_json::json!({
+                "alertname": "GaformMonitor",
+                "stack": stack,
+                "monitor": monitor,
+                "alert": alert.to_string(),
+                "action": action,
+                "severity": severity(action),
+            });
+            let annotations = serde_json::json!({
+                "summary": event.reason,
+                "expression": expression,
+                "value": value.map_or_else(String::new, |v| v.to_string()),
+            });
+            let status = if state == "resolved" { "resolved" } else { "firing" };
+            (labels, annotations, ("monitor", monitor), status, format!("{stack}/monitor/{monitor}/{alert}"))
+        }
+        _ => return String::new(),
     };
-    let action = gaform_compiler::ir::Keyword::keyword(*action);
-    let labels = serde_json::json!({
-        "alertname": "GaformBudget",
-        "stack": stack,
-        "budget": budget,
-        "action": action,
-        "threshold": format!("{:.0}%", at * 100.0),
-        "severity": if action == "notify" { "warning" } else { "critical" },
-    });
-    let annotations = serde_json::json!({
-        "summary": event.reason,
-        "spent": format!("{spent}"),
-        "amount": format!("{amount}"),
-        "implicit": implicit.to_string(),
-    });
+    let (group_label, group_value) = group;
+    // A resolved alert ends when it resolved; a firing one has not ended (Alertmanager's zero time).
+    let ends = if status == "resolved" { timestamp(event.time) } else { "0001-01-01T00:00:00Z".into() };
     serde_json::json!({
         "version": "4",
-        "groupKey": format!("{{}}:{{stack=\"{stack}\",budget=\"{budget}\"}}"),
+        "groupKey": format!("{{}}:{{stack=\"{stack}\",{group_label}=\"{group_value}\"}}"),
         "truncatedAlerts": 0,
-        "status": "firing",
+        "status": status,
         "receiver": "gaform",
-        "groupLabels": { "budget": budget },
+        "groupLabels": { group_label: group_value },
         "commonLabels": labels,
         "commonAnnotations": annotations,
         "externalURL": "",
         "alerts": [{
-            "status": "firing",
+            "status": status,
             "labels": labels,
             "annotations": annotations,
             "startsAt": timestamp(event.time),
-            "endsAt": "0001-01-01T00:00:00Z",
+            "endsAt": ends,
             "generatorURL": "",
-            "fingerprint": format!("{:016x}", fingerprint(&format!("{stack}/{budget}/{at}/{action}"))),
+            "fingerprint": format!("{:016x}", fingerprint(&id)),
         }],
     })
     .to_string()
+}
+
+fn severity(action: &str) -> &'static str {
+    if action == "notify" {
+        "warning"
+    } else {
+        "critical"
+    }
 }
 
 /// FNV-1a: a stable id for one alert of one budget (Alertmanager's is a label hash too).

@@ -56,7 +56,7 @@ impl Progress {
 /// One event as a plain line: what logs and non-terminal runs show.
 pub fn line(event: &Event, generations: u64) -> String {
     match *event {
-        Event::Generation { island, generation, best, mean, evaluations, seconds } => format!(
+        Event::Generation { island, generation, best, mean, evaluations, seconds, .. } => format!(
             "island {island} · generation {generation}/{generations} · best {best:.6} · mean {mean:.6} · {evaluations} backtests in {:.1} ms ({:.0}/s)",
             seconds * 1e3,
             evaluations as f64 / seconds.max(1e-9)

@@ -15,6 +15,23 @@ pub struct Event {
     pub reason: String,
 }
 
+/// What decided an act: a budget or a monitor, by name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum By {
+    Budget(String),
+    Monitor(String),
+}
+
+impl By {
+    /// The budget's and the monitor's name for an event's fields, one of them empty.
+    pub fn names(&self) -> (String, String) {
+        match self {
+            By::Budget(b) => (b.clone(), String::new()),
+            By::Monitor(m) => (String::new(), m.clone()),
+        }
+    }
+}
+
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -32,15 +49,58 @@ pub enum Kind {
     },
     /// A budget's computes cost more per hour than its `max_cost_per_hour`.
     OverHourlyCap { budget: String, per_hour: f64, cap: f64 },
-    /// A budget's scale-down froze a compute: no replacements, no scale-up, this period.
-    Frozen { budget: String, compute: String },
+    /// A budget's or a monitor's scale-down froze a compute: no replacements, no
+    /// scale-up, for the rest of the run (the other name is empty and left out).
+    Frozen {
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        budget: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        monitor: String,
+        compute: String,
+    },
     /// A worker terminated to bring its group down (`kept`: the workers left); its islands
     /// were dealt to them and resume from their checkpoints.
-    Shed { budget: String, instance: String, kept: u64 },
-    /// A notification reached its target (`attempts`: 1 unless it was retried).
-    NotificationSent { budget: String, target: String, attempts: u32 },
+    Shed {
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        budget: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        monitor: String,
+        instance: String,
+        kept: u64,
+    },
+    /// A notification reached its target (`attempts`: 1 unless it was retried). It came
+    /// from a budget or from a monitor: the other name is empty and left out.
+    NotificationSent {
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        budget: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        monitor: String,
+        target: String,
+        attempts: u32,
+    },
     /// A notification could not be delivered after `attempts` tries; the head carries on.
-    NotificationFailed { budget: String, target: String, attempts: u32, error: String },
+    NotificationFailed {
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        budget: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        monitor: String,
+        target: String,
+        attempts: u32,
+        error: String,
+    },
+    /// A monitor's alert changed state: `pending`, `firing`, `resolved`, or `inactive`
+    /// (a pending alert whose condition stopped holding before its `for`).
+    MonitorAlert {
+        monitor: String,
+        /// The alert's place in its monitor, from 0.
+        alert: u64,
+        expression: String,
+        state: String,
+        /// The metric's value at the change; none when nothing was reported.
+        value: Option<f64>,
+        #[serde(with = "crate::keyword")]
+        action: AlertAction,
+    },
     /// A compute's head stopped its jobs (results so far written) and terminated every
     /// instance of it, itself last.
     ComputeStopped { compute: String, instances: u64, jobs: Vec<String> },

@@ -1,8 +1,9 @@
 //! What a head decides at run time, kept apart from the doing (STYLE.md §6): the cost
-//! ledger, budget periods, a budget's thresholds, which workers to shed, and the events
+//! ledger, budget periods, a budget's thresholds, a monitor's alerts, which workers to shed, and the events
 //! logged for each. No IO, no async and no clock of its own: every function takes `now`,
 //! so each rule is tested on a fake clock. Providers carry the decisions out.
 
+pub mod alerts;
 pub mod budget;
 pub mod event;
 mod keyword;

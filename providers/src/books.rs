@@ -1,10 +1,11 @@
 //! A stack's books: its cost ledger, the budgets its heads enforce with what each has
-//! fired this period, and its event log. The local cloud keeps them in its records
+//! fired this period, the monitors they evaluate, and its event log. The local cloud keeps them in its records
 //! directory (`local::StackDir`), an aws cloud under the stack's S3 prefix
 //! (`aws::books::S3Books`); the budget logic in the binary reads and writes them only
 //! through this trait, so heads on either cloud decide alike.
 
 use gaform_compiler::plan::{BudgetSpend, Desired};
+use gaform_control::alerts::Monitor;
 use gaform_control::budget::{BudgetState, Policy, Reading};
 use gaform_control::event::Event;
 use gaform_control::ledger::Ledger;
@@ -20,6 +21,12 @@ pub trait Books: Send + Sync {
 
     /// Records the file's budgets for the heads (apply, before it starts anything).
     fn write_budgets(&self, policies: &[Policy]) -> Result<(), String>;
+
+    /// The monitors the heads evaluate: the file's, as of the last apply.
+    fn monitors(&self) -> Result<Vec<Monitor>, String>;
+
+    /// Records the file's monitors for the heads (apply, before it starts anything).
+    fn write_monitors(&self, monitors: &[Monitor]) -> Result<(), String>;
 
     /// What budget `name` has fired this period.
     fn budget_state(&self, name: &str) -> Result<BudgetState, String>;

@@ -189,6 +189,7 @@ mod tests {
             not_provisioned: vec![],
             warnings: vec![],
             budgets: vec![],
+            monitors: vec![],
         });
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let outcomes = rt.block_on(walk(plan, recorder.clone(), desired, parallelism, &|| false, &|_, _| {}));

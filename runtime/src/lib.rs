@@ -13,3 +13,4 @@ pub mod results;
 pub mod rng;
 pub mod store;
 pub mod strategy;
+pub mod telemetry;

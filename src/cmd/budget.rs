@@ -6,8 +6,9 @@ use super::stack::Stack;
 use gaform_compiler::ir::{AlertAction, Keyword, Period};
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::{Action, BudgetSpend, Change, Kind, Plan};
+use gaform_control::alerts::Monitor;
 use gaform_control::budget::{self, Policy};
-use gaform_control::event::{self, Event};
+use gaform_control::event::{self, By, Event};
 use gaform_control::ledger::Ledger;
 use gaform_control::scale;
 use gaform_providers::books::Books;
@@ -78,7 +79,15 @@ pub fn tick() -> Result<std::time::Duration, String> {
     }
 }
 
-/// Hands the file's budgets to the heads (the books of every cloud: local records, each
+/// How often a worker rewrites its report for the head (`gaform_runtime::telemetry`):
+/// twice a tick, so every tick sees fresh values; at most every 30 s, at least 100 ms
+/// apart (a report on S3 is one PUT).
+pub fn report_every() -> Result<std::time::Duration, String> {
+    let half = tick()? / 2;
+    Ok(half.clamp(std::time::Duration::from_millis(100), std::time::Duration::from_secs(30)))
+}
+
+/// Hands the file's budgets and monitors to the heads (the books of every cloud: local records, each
 /// aws cloud's S3 prefix), before apply starts anything: a head enforces what the last
 /// apply saw. A budget keeps the time it first appeared, where its `total` period starts.
 pub fn hand_over(stack: &Stack) -> Result<(), String> {
@@ -95,10 +104,20 @@ pub fn hand_over(stack: &Stack) -> Result<(), String> {
             .filter_map(Policy::of)
             .map(|p| Policy { first_seen: first_seen(&p.name), ..p })
             .collect();
-        if policies.is_empty() && before.is_empty() {
-            continue;
+        if !(policies.is_empty() && before.is_empty()) {
+            books.write_budgets(&policies)?;
         }
-        books.write_budgets(&policies)?;
+        // And the monitors of its computes' jobs, which their heads evaluate.
+        let monitors: Vec<Monitor> = stack
+            .desired
+            .monitors
+            .iter()
+            .filter(|m| stack.keeps_books(&m.compute, cloud.as_deref()))
+            .filter_map(Monitor::of)
+            .collect();
+        if !(monitors.is_empty() && books.monitors()?.is_empty()) {
+            books.write_monitors(&monitors)?;
+        }
     }
     Ok(())
 }
@@ -110,6 +129,8 @@ pub enum Shed {
     ToMin,
     /// `max_cost_per_hour`: the fewest workers that bring the budget's rate under its cap.
     ToRate { per_hour: f64, cap: f64 },
+    /// A monitor's firing `scale_down`: one worker, the first a shed to `min` would take.
+    One,
 }
 
 impl Shed {
@@ -120,19 +141,17 @@ impl Shed {
         match self {
             Shed::ToMin => scale::to_min(workers, &floor),
             Shed::ToRate { per_hour, cap } => scale::to_rate(workers, &floor, per_hour, cap),
+            Shed::One => scale::to_min(workers, &floor).into_iter().take(1).collect(),
         }
     }
 }
 
 /// The event of a scale-down freezing `compute` for the rest of its run.
-pub fn frozen(budget: &str, compute: &str, why: &str) -> Event {
+pub fn frozen(by: &By, compute: &str, why: &str) -> Event {
     let reason =
         format!("compute.{compute}: {why}: frozen (no replacements, no scale-up) for the rest of this run");
-    Event {
-        time: now(),
-        kind: event::Kind::Frozen { budget: budget.into(), compute: compute.into() },
-        reason,
-    }
+    let (budget, monitor) = by.names();
+    Event { time: now(), kind: event::Kind::Frozen { budget, monitor, compute: compute.into() }, reason }
 }
 
 /// The event of a budget's stop, before `compute`'s instances are terminated.

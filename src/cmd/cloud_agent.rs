@@ -10,6 +10,7 @@ use gaform_providers::aws::agent::{self, Agent};
 use gaform_providers::local::JobRecord;
 use gaform_runtime::ga::{self, Patience, RunError};
 use gaform_runtime::store::Store;
+use gaform_runtime::telemetry::Reporter;
 use std::collections::btree_map::{BTreeMap, Entry};
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -76,17 +77,23 @@ pub fn worker(
                 continue;
             }
             outln!("{me}: job {} islands {mine:?}", job.name);
-            let say = |e: ga::Event| outln!("{}", crate::progress::line(&e, generations));
+            let reporter = Reporter::new(&*store, &me, threads, super::budget::report_every()?);
+            let say = |e: ga::Event| {
+                reporter.event(&e);
+                outln!("{}", crate::progress::line(&e, generations))
+            };
             let dealt = Dealt::new(&agent, job);
             let keep_going = || dealt.unchanged();
-            match ga::run_islands_while(
+            let ran = ga::run_islands_while(
                 &*store,
                 &mine,
                 Patience(Duration::from_secs(patience)),
                 Some(&pool),
                 &say,
                 &keep_going,
-            ) {
+            );
+            reporter.flush();
+            match ran {
                 Ok(()) => {
                     claimed.insert(run, job.dealt);
                 }

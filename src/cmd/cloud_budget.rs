@@ -10,7 +10,7 @@ use crate::notify::Outbox;
 use gaform_compiler::ir::Keyword;
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::JobStatus;
-use gaform_control::event::{Event, Kind};
+use gaform_control::event::{By, Event, Kind};
 use gaform_control::ledger::Ledger;
 use gaform_control::scale;
 use gaform_providers::aws::agent::Agent;
@@ -42,7 +42,7 @@ impl Watch<'_> {
             let books: Arc<dyn Books> = Arc::new(self.books.clone());
             let (stack, _) = self.agent.stack_and_cloud();
             for event in &watched.events {
-                self.outbox.send(&books, &stack, &watched.policy.name, notify, event);
+                self.outbox.send(&books, &stack, notify, event);
             }
         }
         if let Some(why) = watched.stop {
@@ -51,12 +51,12 @@ impl Watch<'_> {
         }
         let budget = &watched.policy.name;
         if let Some(why) = &watched.scale_down {
-            self.scale_down(&ledger, budget, why, Shed::ToMin)?;
+            self.scale_down(&ledger, &By::Budget(budget.clone()), why, Shed::ToMin)?;
         }
         if let Some((per_hour, cap)) = watched.over_cap {
             let why =
                 format!("budget {budget}: {}/h over max_cost_per_hour {}/h", money(per_hour), money(cap));
-            self.scale_down(&ledger, budget, &why, Shed::ToRate { per_hour, cap })?;
+            self.scale_down(&ledger, &By::Budget(budget.clone()), &why, Shed::ToRate { per_hour, cap })?;
         }
         Ok(false)
     }
@@ -76,7 +76,7 @@ impl Watch<'_> {
     /// Sheds each running job's group (never below its `min`, and one worker at least),
     /// on-demand and newest first. The victims are terminated before the job's record says
     /// its islands were dealt anew, so that the workers left find their claims free.
-    fn scale_down(&self, ledger: &Ledger, budget: &str, why: &str, how: Shed) -> Result<(), String> {
+    pub(super) fn scale_down(&self, ledger: &Ledger, by: &By, why: &str, how: Shed) -> Result<(), String> {
         let (stack, cloud) = self.agent.stack_and_cloud();
         for mut job in self.running_jobs()? {
             let live = self.agent.live_group(&stack, &cloud, &job.group)?;
@@ -98,7 +98,7 @@ impl Watch<'_> {
                 continue;
             }
             if !job.frozen {
-                self.log(budget::frozen(budget, self.compute, why));
+                self.log(budget::frozen(by, self.compute, why));
             }
             let victims: Vec<String> = chosen.iter().map(|w| w.instance.clone()).collect();
             self.agent.terminate(&self.books, &victims)?;
@@ -112,7 +112,8 @@ impl Watch<'_> {
                 let reason = format!(
                     "{instance} ({market}): shed by {why} ({kept} worker(s) left at min {min}); its islands resume on the others"
                 );
-                let kind = Kind::Shed { budget: budget.into(), instance, kept: kept as u64 };
+                let (budget, monitor) = by.names();
+                let kind = Kind::Shed { budget, monitor, instance, kept: kept as u64 };
                 self.log(Event { time: now(), kind, reason });
             }
         }

@@ -15,6 +15,7 @@ use gaform_providers::local::agent;
 use gaform_providers::local::StackDir;
 use gaform_runtime::ga::{self, Event, Patience, RunError};
 use gaform_runtime::store::{self, LocalDir};
+use gaform_runtime::telemetry::Reporter;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -134,7 +135,10 @@ fn instance(
                         .map_err(|e| format!("cannot open {}: {e}", stack.job_log(&job.name).display()))?,
                 );
                 let generations = job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
+                let reporter =
+                    Reporter::new(&store, &slot_name(index), threads, super::budget::report_every()?);
                 let say = |e: Event| {
+                    reporter.event(&e);
                     let line = format!("{}\n", crate::progress::line(&e, generations));
                     if let Ok(mut f) = log.lock() {
                         let _ = f.write_all(line.as_bytes());
@@ -145,6 +149,7 @@ fn instance(
                 let keep_going = || share.unchanged();
                 let result =
                     ga::run_islands_while(&store, &islands, patience, Some(&pool), &say, &keep_going);
+                reporter.flush();
                 if let Err(RunError::Interrupted) = result {
                     let message = format!(
                         "{}: islands {islands:?} of {} dealt anew; going on with its new share\n",
@@ -180,4 +185,9 @@ fn instance(
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// The name a local worker slot reports under (`gaform_runtime::telemetry`).
+pub fn slot_name(slot: u64) -> String {
+    format!("slot-{slot}")
 }

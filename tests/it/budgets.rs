@@ -158,13 +158,13 @@ fn a_head_stops_its_compute_at_100_percent_and_the_raised_budget_resumes_it() {
 }
 
 /// A webhook receiver on loopback: each request's head and body, answered `status`.
-struct Receiver {
-    port: u16,
-    requests: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+pub(crate) struct Receiver {
+    pub(crate) port: u16,
+    pub(crate) requests: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
 impl Receiver {
-    fn start(status: u16) -> Receiver {
+    pub(crate) fn start(status: u16) -> Receiver {
         use std::io::{BufRead, BufReader, Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();

@@ -15,11 +15,11 @@ mod fixtures;
 mod fmt;
 mod fuzz;
 #[cfg(feature = "aws")]
+mod monitors;
 mod moto;
 mod pipes;
 mod plan;
 mod plots;
-#[cfg(feature = "aws")]
 mod provision;
 mod run;
 mod support;

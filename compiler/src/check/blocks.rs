@@ -42,10 +42,14 @@ const SERVICE: Schema = Schema {
     blocks: &[],
     repeatable: &[],
 };
-const MONITOR: Schema =
-    Schema { what: "monitor", attributes: &["job", "metrics"], blocks: &["alert"], repeatable: &["alert"] };
+const MONITOR: Schema = Schema {
+    what: "monitor",
+    attributes: &["job", "metrics"],
+    blocks: &["alert", "notify"],
+    repeatable: &["alert"],
+};
 const MONITOR_ALERT: Schema =
-    Schema { what: "alert", attributes: &["when", "action"], blocks: &[], repeatable: &[] };
+    Schema { what: "alert", attributes: &["when", "for", "action"], blocks: &[], repeatable: &[] };
 
 impl Checker<'_> {
     pub(super) fn cloud(&mut self, block: &Block, name: String) -> Cloud {
@@ -221,13 +225,7 @@ impl Checker<'_> {
             }
         }
         let compute = self.reference(f.attr("compute"), Kind::Compute).map(|c| ComputeId(c.value));
-        let port = match self.int(f.attr("port"), 1) {
-            Some(p) => u16::try_from(p.value).unwrap_or_else(|_| {
-                self.bounds(p.span, format!("a port must be in 1..65535, found {}", p.value), "not a port");
-                0
-            }),
-            None => 8080,
-        };
+        let port = self.port(f.attr("port")).unwrap_or(8080);
         Service {
             name,
             span: block.span,
@@ -259,13 +257,15 @@ impl Checker<'_> {
             let af = self.fields(alert, &MONITOR_ALERT);
             let when =
                 self.required(&af, "when", "best_fitness < 0.1").and_then(|w| self.condition(&w.value));
+            let for_secs = self.duration_or_zero(af.attr("for")).unwrap_or(0.0);
             let action_attr = self.required(&af, "action", "notify");
             let action = self.keyword::<AlertAction>(action_attr);
             if let (Some((metric, comparison, threshold)), Some(action)) = (when, action) {
-                alerts.push(MonitorAlert { metric, comparison, threshold, action: action.value });
+                alerts.push(MonitorAlert { metric, comparison, threshold, for_secs, action: action.value });
             }
         }
-        Monitor { name, span: block.span, job, metrics, alerts }
+        let notify = f.blocks("notify").next().and_then(|b| self.notify(b));
+        Monitor { name, span: block.span, job, metrics, alerts, notify }
     }
 
     /// `METRIC OP VALUE` (either way round), the value typed by the metric.

@@ -16,8 +16,12 @@ const COMPUTE: Schema = Schema {
     blocks: &["head", "workers"],
     repeatable: &["workers"],
 };
-const HEAD: Schema =
-    Schema { what: "head", attributes: &["instance_type", "market", "image"], blocks: &[], repeatable: &[] };
+const HEAD: Schema = Schema {
+    what: "head",
+    attributes: &["instance_type", "market", "image", "metrics_port", "metrics_from"],
+    blocks: &[],
+    repeatable: &[],
+};
 const WORKERS: Schema = Schema {
     what: "workers",
     attributes: &["instance_type", "instance_types", "min", "max", "spot", "market", "autoscale", "image"],
@@ -111,7 +115,15 @@ impl Checker<'_> {
             }
         }
         let image = self.image(f.attr("image"));
-        Head { instance_type, market: market.map_or(Market::OnDemand, |m| m.value), image }
+        let metrics_port = self.port(f.attr("metrics_port")).unwrap_or(DEFAULT_METRICS_PORT);
+        let metrics_from = self.cidrs(f.attr("metrics_from"));
+        Head {
+            instance_type,
+            market: market.map_or(Market::OnDemand, |m| m.value),
+            image,
+            metrics_port,
+            metrics_from,
+        }
     }
 
     fn worker_group(&mut self, block: &Block) -> WorkerGroup {
@@ -280,5 +292,7 @@ fn placeholder_head(block: &Block) -> Head {
         instance_type: Spanned { value: String::new(), span: block.header },
         market: Market::OnDemand,
         image: Image::Al2023,
+        metrics_port: DEFAULT_METRICS_PORT,
+        metrics_from: Vec::new(),
     }
 }

@@ -221,6 +221,53 @@ impl Checker<'_> {
         }
     }
 
+    /// A TCP port, 1..65535 (E0009 outside).
+    fn port(&mut self, attr: Option<&Attribute>) -> Option<u16> {
+        let p = self.int(attr, 1)?;
+        u16::try_from(p.value).ok().or_else(|| {
+            self.bounds(p.span, format!("a port must be in 1..65535, found {}", p.value), "not a port");
+            None
+        })
+    }
+
+    /// A list of IPv4 or IPv6 CIDR blocks (`"10.0.0.0/16"`), each checked (E0009).
+    fn cidrs(&mut self, attr: Option<&Attribute>) -> Vec<String> {
+        let Some((Value::List(items), _)) = self.get(attr, Want::List(Box::new(Want::Str))) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (item, span) in items {
+            let Value::Str(text) = item else { continue };
+            if is_cidr(&text) {
+                out.push(text);
+            } else {
+                let d = Diagnostic::new(
+                    Code::E0009,
+                    format!("`{text}` is not a CIDR block"),
+                    span,
+                    "not ADDRESS/PREFIX",
+                )
+                .with_help(
+                    "write an address and a prefix length, such as \"10.0.0.0/16\" or \"203.0.113.7/32\"",
+                );
+                self.report(d);
+            }
+        }
+        out
+    }
+
+    /// A duration in seconds, zero allowed (an alert's `for`).
+    fn duration_or_zero(&mut self, attr: Option<&Attribute>) -> Option<f64> {
+        match self.get(attr, Want::Duration)? {
+            (Value::Duration(v), _) if v >= 0.0 => Some(v),
+            (Value::Duration(_), span) => {
+                self.bounds(span, "a duration cannot be negative", "negative");
+                None
+            }
+            _ => None,
+        }
+    }
+
     /// A positive duration in seconds.
     fn duration(&mut self, attr: Option<&Attribute>) -> Option<f64> {
         match self.get(attr, Want::Duration)? {
@@ -314,4 +361,15 @@ impl Checker<'_> {
 
 fn keyword_want<K: Keyword>() -> Want {
     Want::Keyword { what: K::WHAT, members: K::MEMBERS }
+}
+
+/// `ADDRESS/PREFIX` with an IPv4 or IPv6 address and a prefix length that fits it.
+fn is_cidr(text: &str) -> bool {
+    let Some((address, prefix)) = text.split_once('/') else { return false };
+    let Ok(prefix) = prefix.parse::<u8>() else { return false };
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => prefix <= 32,
+        Ok(std::net::IpAddr::V6(_)) => prefix <= 128,
+        Err(_) => false,
+    }
 }

@@ -1,4 +1,4 @@
-//! `notify { ... }` in a budget: where its notifications go (E0015). A secret never sits in
+//! `notify { ... }` in a budget or a monitor: where its notifications go (E0015). A secret never sits in
 //! the file: `token` is only ever `env("NAME")`, which the head reads from its environment
 //! when it delivers; `webhook` may be either, since some services put the secret in the URL.
 

@@ -39,7 +39,15 @@ pub struct Head {
     pub instance_type: Spanned<String>,
     pub market: Market,
     pub image: Image,
+    /// Where the head serves Prometheus metrics (`metrics_port`, default 9464).
+    pub metrics_port: u16,
+    /// CIDR blocks allowed to reach the metrics port on aws (`metrics_from`); none by default.
+    pub metrics_from: Vec<String>,
 }
+
+/// The head's metrics port when the file sets none: the port OpenTelemetry's Prometheus
+/// exporter uses, clear of Ray's 8080 and Prometheus' own 9090.
+pub const DEFAULT_METRICS_PORT: u16 = 9464;
 
 /// How a worker group buys instances.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -241,7 +241,7 @@ MonitorMetric, "monitor metric" {
 keyword_enum!(/// Comparison in a monitor alert.
     Comparison, "comparison" { Lt = "<", Le = "<=", Gt = ">", Ge = ">=", Eq = "==", Ne = "!=" });
 
-/// `monitor NAME`: checked, not yet provisioned.
+/// `monitor NAME`: what a job's head measures, and the alerts it evaluates every tick.
 #[derive(Clone, Debug, Serialize)]
 pub struct Monitor {
     pub name: String,
@@ -250,6 +250,8 @@ pub struct Monitor {
     pub job: JobId,
     pub metrics: Vec<MonitorMetric>,
     pub alerts: Vec<MonitorAlert>,
+    /// Where its alerts' notifications go besides the event log.
+    pub notify: Option<Notify>,
 }
 
 /// `alert { when = METRIC OP VALUE action = ... }` in a monitor.
@@ -259,5 +261,7 @@ pub struct MonitorAlert {
     pub comparison: Comparison,
     /// In the metric's unit: a count, a fitness, seconds, a fraction, or dollars.
     pub threshold: f64,
+    /// Seconds the condition must hold before the alert fires (`for`, default 0).
+    pub for_secs: f64,
     pub action: AlertAction,
 }

@@ -53,6 +53,32 @@ pub struct BudgetUse {
     pub notify: Option<crate::ir::Notify>,
 }
 
+/// A monitor as its job's head evaluates it: what the file said at the last apply.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MonitorUse {
+    pub name: String,
+    pub job: String,
+    /// The compute whose head runs the job, and so measures and acts.
+    pub compute: String,
+    /// The metrics it names (`generation`, `best_fitness`, ...), in the file's order.
+    pub metrics: Vec<String>,
+    pub alerts: Vec<MonitorRule>,
+    /// Where its notifications go (secrets by variable name only).
+    pub notify: Option<crate::ir::Notify>,
+}
+
+/// `alert { when = METRIC OP VALUE  for = DURATION  action = ... }`, keywords as written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MonitorRule {
+    pub metric: String,
+    /// `<`, `<=`, `>`, `>=`, `==` or `!=`.
+    pub comparison: String,
+    /// In the metric's base unit: a count, a fitness, seconds, a fraction or dollars.
+    pub threshold: f64,
+    pub for_secs: f64,
+    pub action: String,
+}
+
 /// The desired state of one program.
 #[derive(Clone, Debug)]
 pub struct Desired {
@@ -63,6 +89,7 @@ pub struct Desired {
     /// Caps that could not be honoured without going below a group's `min`.
     pub warnings: Vec<String>,
     pub budgets: Vec<BudgetUse>,
+    pub monitors: Vec<MonitorUse>,
 }
 
 impl Desired {
@@ -229,6 +256,13 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
         if let Some(secs) = compute.auto_terminate_secs {
             head.attributes.insert("auto_terminate".into(), describe::duration(secs));
         }
+        // Shown only when written: a default the plan would list on every head.
+        if compute.head.metrics_port != ir::DEFAULT_METRICS_PORT {
+            head.attributes.insert("metrics_port".into(), compute.head.metrics_port.to_string());
+        }
+        if !compute.head.metrics_from.is_empty() {
+            head.attributes.insert("metrics_from".into(), compute.head.metrics_from.join(", "));
+        }
         head.count = Some(Count { value: 1, reason: "one per compute".into(), min: 1, max: 1 });
         head.footprint = Some(count::head_footprint(program, compute));
         head.depends_on = root;
@@ -328,16 +362,11 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
             span: job.span,
         });
     }
-    let mut not_provisioned: Vec<String> = program
+    let not_provisioned: Vec<String> = program
         .services
         .iter()
         .map(|s| format!("service.{}: checked, not provisioned (services come in a later release)", s.name))
         .collect();
-    not_provisioned.extend(
-        program.monitors.iter().map(|m| {
-            format!("monitor.{}: checked, not provisioned (monitors come in a later release)", m.name)
-        }),
-    );
     let budgets = program
         .budgets
         .iter()
@@ -358,8 +387,32 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
         })
         .filter(|b| !b.computes.is_empty())
         .collect();
+    let monitors = program.monitors.iter().filter_map(|m| monitor_use(program, m)).collect();
     let resources = sorted(resources);
-    Desired { resources, not_provisioned, warnings, budgets }
+    Desired { resources, not_provisioned, warnings, budgets, monitors }
+}
+
+fn monitor_use(program: &Program, m: &ir::Monitor) -> Option<MonitorUse> {
+    let job = program.jobs.get(m.job.0)?;
+    let compute = program.computes.get(job.compute.0)?;
+    Some(MonitorUse {
+        name: m.name.clone(),
+        job: job.name.clone(),
+        compute: compute.name.clone(),
+        metrics: m.metrics.iter().map(|x| x.keyword().to_string()).collect(),
+        alerts: m
+            .alerts
+            .iter()
+            .map(|a| MonitorRule {
+                metric: a.metric.keyword().into(),
+                comparison: a.comparison.keyword().into(),
+                threshold: a.threshold,
+                for_secs: a.for_secs,
+                action: a.action.keyword().into(),
+            })
+            .collect(),
+        notify: m.notify.clone(),
+    })
 }
 
 /// Sorts the resources into topological order. Every dependency is of an earlier `Kind`

@@ -41,6 +41,13 @@ pub fn diff(desired: &Desired, observed: &Observed, configuration: &str, sha256:
     notes.extend(status.down_notes());
     notes.extend(desired.warnings.iter().cloned());
     notes.extend(desired.not_provisioned.iter().cloned());
+    notes.extend(desired.monitors.iter().map(|m| {
+        let alerts = m.alerts.len();
+        format!(
+            "monitor.{}: compute.{}'s head measures job.{} every tick ({alerts} alert(s))",
+            m.name, m.compute, m.job
+        )
+    }));
     notes.extend(observed.facts.notes.iter().cloned());
     let cost = cost::cost(desired, &planned, &observed.facts);
     finish(Mode::Plan, desired, observed, configuration, sha256, changes, notes, cost)

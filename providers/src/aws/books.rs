@@ -8,6 +8,7 @@ use super::describe_error as describe;
 use crate::books::Books;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use gaform_control::alerts::Monitor;
 use gaform_control::budget::{BudgetState, Policy};
 use gaform_control::event::Event;
 use gaform_control::ledger::{End, Entry, Ledger};
@@ -237,6 +238,15 @@ impl Books for S3Books {
 
     fn write_budgets(&self, policies: &[Policy]) -> Result<(), String> {
         self.runtime.block_on(self.put_json("budgets/policies.json", &policies, Only::Always)).map(|_| ())
+    }
+
+    fn monitors(&self) -> Result<Vec<Monitor>, String> {
+        let got = self.runtime.block_on(self.get_json::<Vec<Monitor>>("monitors/monitors.json"))?;
+        Ok(got.map(|(m, _)| m).unwrap_or_default())
+    }
+
+    fn write_monitors(&self, monitors: &[Monitor]) -> Result<(), String> {
+        self.runtime.block_on(self.put_json("monitors/monitors.json", &monitors, Only::Always)).map(|_| ())
     }
 
     fn budget_state(&self, name: &str) -> Result<BudgetState, String> {

@@ -439,6 +439,14 @@ impl crate::books::Books for StackDir {
         write_json(&self.root.join("budgets").join("policies.json"), &policies)
     }
 
+    fn monitors(&self) -> Result<Vec<gaform_control::alerts::Monitor>, String> {
+        Ok(read_json(&self.root.join("monitors").join("monitors.json"))?.unwrap_or_default())
+    }
+
+    fn write_monitors(&self, monitors: &[gaform_control::alerts::Monitor]) -> Result<(), String> {
+        write_json(&self.root.join("monitors").join("monitors.json"), &monitors)
+    }
+
     fn budget_state(&self, name: &str) -> Result<BudgetState, String> {
         Ok(read_json(&self.root.join("budgets").join(format!("{name}.state.json")))?.unwrap_or_default())
     }

@@ -7,8 +7,10 @@ use super::space::{Genome, Space};
 use crate::backtest::{self, Calendar, Costs, Keep};
 use crate::data::Ohlcv;
 use crate::strategy::{Indicators, Signals};
+use crate::telemetry::EvalTiming;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
 /// What one island knows of the genomes it has met.
 pub struct Evaluator<'d> {
@@ -25,6 +27,8 @@ pub struct Evaluator<'d> {
     seen: HashSet<Genome>,
     /// Where a generation's backtests run: rayon's global pool if `None`.
     pool: Option<&'d rayon::ThreadPool>,
+    /// How long the backtests run since `take_timing` last asked: informative only.
+    timing: EvalTiming,
 }
 
 impl<'d> Evaluator<'d> {
@@ -46,6 +50,7 @@ impl<'d> Evaluator<'d> {
             known: HashMap::new(),
             seen: HashSet::new(),
             pool: None,
+            timing: EvalTiming::default(),
         }
     }
 
@@ -65,6 +70,11 @@ impl<'d> Evaluator<'d> {
     /// Marks genomes as already counted (from a checkpoint).
     pub fn mark_seen(&mut self, genomes: impl IntoIterator<Item = Genome>) {
         self.seen.extend(genomes);
+    }
+
+    /// The backtests' timing since the last call, and a fresh start.
+    pub fn take_timing(&mut self) -> EvalTiming {
+        std::mem::take(&mut self.timing)
     }
 
     /// Every genome counted so far, sorted (for checkpoints).
@@ -95,13 +105,16 @@ impl<'d> Evaluator<'d> {
         }
         let (indicators, data, calendar, costs, fitness) =
             (&self.indicators, self.data, self.calendar, self.costs, self.fitness);
-        let backtest_all = || -> Vec<f64> {
+        // Each backtest is timed on the thread that runs it (two clock reads against tens
+        // of microseconds of work): the workers' utilisation and evaluation-time metrics.
+        let backtest_all = || -> Vec<(f64, f64)> {
             to_run
                 .par_iter()
                 .map(|(_, strategy)| {
+                    let started = Instant::now();
                     let signals = indicators.signals(strategy).unwrap_or_else(Signals::never);
                     let report = backtest::simulate(data, calendar, &signals, costs, Keep::default());
-                    fitness.score(&report.metrics)
+                    (fitness.score(&report.metrics), started.elapsed().as_secs_f64())
                 })
                 .collect()
         };
@@ -109,7 +122,8 @@ impl<'d> Evaluator<'d> {
             Some(pool) => pool.install(backtest_all),
             None => backtest_all(),
         };
-        for ((g, _), s) in to_run.iter().zip(scores) {
+        for ((g, _), (s, seconds)) in to_run.iter().zip(scores) {
+            self.timing.record(seconds);
             self.known.insert((*g).clone(), s);
         }
         let fitness =

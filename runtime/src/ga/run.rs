@@ -8,9 +8,11 @@ use super::evaluate::Evaluator;
 use super::hall::{ranked, Scored};
 use super::island::Island;
 use super::space::Genome;
+use super::stats::GenerationStats;
 use crate::backtest::Calendar;
 use crate::data::{self, DataError, Ohlcv};
 use crate::store::{Store, StoreError};
+use crate::telemetry::EvalTiming;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
@@ -70,8 +72,18 @@ pub fn data_key(name: &str) -> String {
 /// What an island reports as it goes.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    /// A generation was scored.
-    Generation { island: u64, generation: u64, best: f64, mean: f64, evaluations: u64, seconds: f64 },
+    /// A generation was scored (`stats` in full, as `generations.csv` combines them;
+    /// `timing`: its backtests).
+    Generation {
+        island: u64,
+        generation: u64,
+        best: f64,
+        mean: f64,
+        evaluations: u64,
+        seconds: f64,
+        stats: GenerationStats,
+        timing: EvalTiming,
+    },
     /// The island picked up from its checkpoint.
     Resumed { island: u64, generation: u64 },
 }
@@ -197,7 +209,7 @@ fn evolve(
             let started = Instant::now();
             let state = Island::initial(config, island, &mut evaluator);
             let seconds = vec![started.elapsed().as_secs_f64()];
-            report(on_event, &state, &seconds);
+            report(on_event, &state, &seconds, evaluator.take_timing());
             (state, seconds)
         }
     };
@@ -214,7 +226,7 @@ fn evolve(
             let started = Instant::now();
             state.step(config, &mut evaluator);
             seconds.push(started.elapsed().as_secs_f64());
-            report(on_event, &state, &seconds);
+            report(on_event, &state, &seconds, evaluator.take_timing());
         }
         if reached_now {
             let key = checkpoint_key(island, end);
@@ -241,7 +253,7 @@ fn count(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
-fn report(on_event: &(dyn Fn(Event) + Sync), state: &Island, seconds: &[f64]) {
+fn report(on_event: &(dyn Fn(Event) + Sync), state: &Island, seconds: &[f64], timing: EvalTiming) {
     if let Some(stats) = state.history.last() {
         on_event(Event::Generation {
             island: state.index,
@@ -250,6 +262,8 @@ fn report(on_event: &(dyn Fn(Event) + Sync), state: &Island, seconds: &[f64]) {
             mean: stats.mean,
             evaluations: stats.evaluations,
             seconds: seconds.last().copied().unwrap_or(0.0),
+            stats: stats.clone(),
+            timing,
         });
     }
 }

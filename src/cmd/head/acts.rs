@@ -1,12 +1,12 @@
-//! What a head does when its budget says so: shed workers (a `scale_down` alert, a burn
-//! rate over `max_cost_per_hour`) or stop the compute (100%). Each act is an event with
+//! What a head does when its budget or a monitor says so: shed workers (a `scale_down`
+//! alert, a burn rate over `max_cost_per_hour`) or stop the compute (100%, a `stop` alert). Each act is an event with
 //! its reason; the decisions themselves are `gaform-control`'s.
 
 use super::{running_jobs, stop_workers, terminate, write_results_so_far};
 use crate::cmd::budget::{self, Shed};
 use gaform_compiler::ir::Market;
 use gaform_compiler::plan::JobStatus;
-use gaform_control::event::{Event, Kind};
+use gaform_control::event::{By, Event, Kind};
 use gaform_control::scale;
 use gaform_providers::local::agent::Registration;
 use gaform_providers::local::records::now;
@@ -23,7 +23,7 @@ pub(super) fn scale_down(
     stack: &StackDir,
     provider: &LocalProvider,
     compute: &str,
-    budget: &str,
+    by: &By,
     why: &str,
     how: Shed,
 ) -> Result<(), String> {
@@ -53,7 +53,7 @@ pub(super) fn scale_down(
         }
         let kept: Vec<u64> = slots.iter().copied().filter(|s| !victims.contains(s)).collect();
         if !job.frozen {
-            stack.log_event(&budget::frozen(budget, compute, why), Some(&stack.job_log(&job.name)));
+            stack.log_event(&budget::frozen(by, compute, why), Some(&stack.job_log(&job.name)));
         }
         // The islands are dealt anew before the shed workers go, so none waits on them.
         job.frozen = true;
@@ -67,7 +67,8 @@ pub(super) fn scale_down(
                 kept.len(),
                 kept.iter().map(|s| job.group.instance(*s)).collect::<Vec<_>>()
             );
-            let kind = Kind::Shed { budget: budget.to_string(), instance, kept: kept.len() as u64 };
+            let (budget, monitor) = by.names();
+            let kind = Kind::Shed { budget, monitor, instance, kept: kept.len() as u64 };
             stack.log_event(&Event { time: now(), kind, reason }, Some(&stack.job_log(&job.name)));
         }
     }

@@ -6,12 +6,16 @@
 //! the compute's budget and carries out what that decides (`acts`), notifying as it goes.
 
 mod acts;
+mod measure;
+mod monitor;
 
 use super::budget::Shed;
 use crate::cli::HeadArgs;
 use crate::notify::Outbox;
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::{Addr, JobStatus};
+use gaform_control::event::By;
+use gaform_control::ledger::Ledger;
 use gaform_providers::books::Books;
 use gaform_providers::local::agent::{self, Registration};
 use gaform_providers::local::records::now;
@@ -19,6 +23,9 @@ use gaform_providers::local::{JobRecord, LocalProvider, StackDir};
 use gaform_runtime::ga;
 use gaform_runtime::results;
 use gaform_runtime::store::{LocalDir, Store};
+use gaform_runtime::telemetry::read_reports;
+use monitor::{Monitoring, Order, View};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -66,6 +73,9 @@ fn tend_compute(
     let mut next_watch = Instant::now() + tick;
     let mut seen_running = false;
     let mut idle_since = Instant::now();
+    let mut monitoring = start_monitoring(stack, me, compute);
+    // A firing `scale_down` sheds one worker per five ticks.
+    let cooldown = 5.0 * tick.as_secs_f64();
     loop {
         if !me.is_current(stack) {
             outln!("{address}: replaced or removed; exiting");
@@ -73,13 +83,31 @@ fn tend_compute(
         }
         if Instant::now() >= next_watch {
             next_watch = Instant::now() + tick;
-            let watched =
-                stack.ledger().and_then(|ledger| super::budget::watch(stack, &ledger, compute, now()));
+            let ledger = stack.ledger();
+            match ledger.as_ref().map_err(Clone::clone).and_then(|l| local_view(stack, compute, l)) {
+                Ok(view) => {
+                    for order in monitoring.tick(&view, &books, outbox, &stack_name, now(), cooldown) {
+                        match order {
+                            Order::ShedOne { monitor, why } => acts::scale_down(
+                                stack,
+                                provider,
+                                compute,
+                                &By::Monitor(monitor),
+                                &why,
+                                Shed::One,
+                            )?,
+                            Order::Stop { why } => return acts::stop(stack, provider, me, compute, &why),
+                        }
+                    }
+                }
+                Err(e) => stack.event(None, &format!("compute.{compute}: could not measure: {e}")),
+            }
+            let watched = ledger.and_then(|ledger| super::budget::watch(stack, &ledger, compute, now()));
             match watched {
                 Ok(Some(watched)) => {
                     if let Some(notify) = &watched.policy.notify {
                         for event in &watched.events {
-                            outbox.send(&books, &stack_name, &watched.policy.name, notify, event);
+                            outbox.send(&books, &stack_name, notify, event);
                         }
                     }
                     if let Some(why) = watched.stop {
@@ -87,7 +115,14 @@ fn tend_compute(
                     }
                     let budget = &watched.policy.name;
                     if let Some(why) = &watched.scale_down {
-                        acts::scale_down(stack, provider, compute, budget, why, Shed::ToMin)?;
+                        acts::scale_down(
+                            stack,
+                            provider,
+                            compute,
+                            &By::Budget(budget.clone()),
+                            why,
+                            Shed::ToMin,
+                        )?;
                     }
                     if let Some((per_hour, cap)) = watched.over_cap {
                         let why = format!(
@@ -99,7 +134,7 @@ fn tend_compute(
                             stack,
                             provider,
                             compute,
-                            budget,
+                            &By::Budget(budget.clone()),
                             &why,
                             Shed::ToRate { per_hour, cap },
                         )?;
@@ -140,6 +175,42 @@ fn tend_compute(
         }
         std::thread::sleep(TICK);
     }
+}
+
+/// Serves the compute's metrics on loopback (the local cloud's "instances" are processes
+/// of this machine) at the head's `metrics_port`, or any free port when another head has it.
+fn start_monitoring(stack: &StackDir, me: &Registration, compute: &str) -> Monitoring {
+    let port = me
+        .record
+        .attributes
+        .get("metrics_port")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(gaform_compiler::ir::DEFAULT_METRICS_PORT);
+    let wanted = SocketAddr::from(([127, 0, 0, 1], port));
+    let (monitoring, served) = Monitoring::start(wanted, true);
+    let line = match served {
+        Ok(at) if at == wanted => format!("compute.{compute}: metrics at http://{at}/metrics"),
+        Ok(at) => format!("compute.{compute}: metrics at http://{at}/metrics (port {port} was taken)"),
+        Err(e) => format!("compute.{compute}: no metrics endpoint: {e}"),
+    };
+    outln!("{line}");
+    stack.event(None, &line);
+    monitoring
+}
+
+/// What the head sees of `compute` at a tick: its running jobs with their workers'
+/// reports, the budgets it spends and the monitors of its jobs.
+fn local_view<'a>(stack: &StackDir, compute: &'a str, ledger: &'a Ledger) -> Result<View<'a>, String> {
+    let mut jobs = Vec::new();
+    for job in running_jobs(stack, compute)? {
+        let store = LocalDir::new(stack.job_store(&job.name));
+        let workers: Vec<String> = job.worker_slots().into_iter().map(super::worker::slot_name).collect();
+        let reports = read_reports(&store, &workers).map_err(|e| e.to_string())?;
+        jobs.push((job, reports));
+    }
+    let budgets = stack.budgets()?.into_iter().filter(|b| b.computes.iter().any(|c| c == compute)).collect();
+    let monitors = stack.monitors()?.into_iter().filter(|m| m.compute == compute).collect();
+    Ok(View { compute, jobs, ledger, budgets, monitors, simulated: true })
 }
 
 /// The jobs running on `compute`'s workers.

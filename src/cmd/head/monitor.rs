@@ -1,0 +1,342 @@
+//! What a head measures every tick and what its monitors make of it: the job metrics from
+//! the workers' reports (`measure`), the compute's instances and cost from the ledger, its
+//! budget's runway; published to the Prometheus endpoint (`crate::metrics`), appended to
+//! each job's `results/JOB/metrics.csv`, and fed to the monitors' alerts, whose decisions
+//! (`gaform_control::alerts`) come back as orders for the head to carry out.
+
+use super::measure::{JobMeasure, Tally};
+use crate::metrics::{Shared, Snapshot, Value};
+use crate::notify::Outbox;
+use gaform_compiler::ir::{Keyword, MonitorMetric};
+use gaform_control::alerts::{self, Act, Monitor, State, Values};
+use gaform_control::budget::Policy;
+use gaform_control::ledger::{Ledger, Timestamp};
+use gaform_providers::books::Books;
+use gaform_providers::local::JobRecord;
+use gaform_runtime::telemetry::{WorkerReport, EVAL_BUCKETS};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+/// What a monitor asks the head to do.
+#[derive(Debug, PartialEq)]
+pub enum Order {
+    /// Terminate one worker of the monitored job's group and freeze growth.
+    ShedOne { monitor: String, why: String },
+    /// Stop the compute with its jobs' results so far.
+    Stop { why: String },
+}
+
+/// What a head sees at one tick, on either cloud.
+pub struct View<'a> {
+    pub compute: &'a str,
+    /// The compute's running jobs, each with its workers' reports.
+    pub jobs: Vec<(JobRecord, Vec<WorkerReport>)>,
+    pub ledger: &'a Ledger,
+    /// The budgets the compute spends.
+    pub budgets: Vec<Policy>,
+    /// The monitors of the compute's jobs.
+    pub monitors: Vec<Monitor>,
+    /// The local cloud's prices are what AWS would bill, not a bill.
+    pub simulated: bool,
+}
+
+/// The head's measuring and alerting state, from one tick to the next.
+pub struct Monitoring {
+    shared: Shared,
+    tallies: BTreeMap<(String, u64), Tally>,
+    /// Each alert's state, by monitor, alert and expression (an edited alert starts afresh).
+    states: BTreeMap<(String, usize, String), State>,
+    /// Runs whose `metrics.csv` this head has started.
+    started_csv: Vec<(String, u64)>,
+}
+
+impl Monitoring {
+    /// Starts serving `/metrics` on `address` (any free port of its interface when that
+    /// port is taken and `fallback`); a head that cannot serve still measures and alerts.
+    pub fn start(address: SocketAddr, fallback: bool) -> (Monitoring, Result<SocketAddr, String>) {
+        let shared = Shared::default();
+        let served = crate::metrics::serve(shared.clone(), address, fallback);
+        let monitoring =
+            Monitoring { shared, tallies: BTreeMap::new(), states: BTreeMap::new(), started_csv: Vec::new() };
+        (monitoring, served)
+    }
+
+    /// One tick: measures, publishes, writes the time series, evaluates the alerts (their
+    /// events go to `books`, their notifications through `outbox`), and returns what the
+    /// head must do. `cooldown`: how long a firing `scale_down` waits between two sheds.
+    pub fn tick(
+        &mut self,
+        view: &View,
+        books: &Arc<dyn Books>,
+        outbox: &mut Outbox,
+        stack_name: &str,
+        now: Timestamp,
+        cooldown: f64,
+    ) -> Vec<Order> {
+        let mut snapshot = Snapshot::default();
+        let compute = view.compute;
+        let simulated = if view.simulated { "true" } else { "false" };
+        let spent = view.ledger.spend(compute, (0.0, now), now);
+        let per_hour = view.ledger.burn_rate(compute);
+        let mut values_by_job: BTreeMap<String, Values> = BTreeMap::new();
+        for (job, reports) in &view.jobs {
+            let tally = self.tallies.entry((job.name.clone(), job.started_at.to_bits())).or_default();
+            let measure = tally.measure(reports, job.islands);
+            let cost = view.ledger.spend(compute, (job.started_at, now), now);
+            let values = values_of(&measure, cost);
+            add_job(&mut snapshot, &job.name, &measure, &values, simulated);
+            let instances = view.ledger.running().filter(|e| e.compute == compute).count();
+            self.append_csv(job, &values, &measure, per_hour, instances, now);
+            values_by_job.insert(job.name.clone(), values);
+        }
+        add_compute(&mut snapshot, view, spent, per_hour, simulated, now);
+        let mut orders = Vec::new();
+        for monitor in &view.monitors {
+            let none = Values::new();
+            let values = values_by_job.get(&monitor.job).unwrap_or(&none);
+            let keys: Vec<_> = monitor
+                .rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (monitor.name.clone(), i, r.expression()))
+                .collect();
+            let mut states: Vec<State> =
+                keys.iter().map(|k| self.states.get(k).copied().unwrap_or_default()).collect();
+            let decision = alerts::evaluate(monitor, &mut states, values, now, cooldown);
+            for (key, state) in keys.into_iter().zip(&states) {
+                let firing = f64::from(u8::from(matches!(state, State::Firing { .. })));
+                let alert = key.1.to_string();
+                let action = monitor.rules[key.1].action.keyword();
+                let labels =
+                    [("monitor", monitor.name.as_str()), ("alert", alert.as_str()), ("action", action)];
+                snapshot.add(
+                    "gaform_alert_firing",
+                    "1 while a monitor's alert fires, else 0",
+                    &labels,
+                    Value::Gauge(firing),
+                );
+                self.states.insert(key, *state);
+            }
+            for event in &decision.events {
+                books.record_event(event);
+            }
+            for act in decision.acts {
+                match act {
+                    Act::Notify(event) => {
+                        if let Some(notify) = &monitor.notify {
+                            outbox.send(books, stack_name, notify, &event);
+                        }
+                    }
+                    Act::ShedOne { why } => {
+                        orders.push(Order::ShedOne { monitor: monitor.name.clone(), why })
+                    }
+                    Act::Stop { why } => orders.push(Order::Stop { why }),
+                }
+            }
+        }
+        self.shared.publish(snapshot);
+        orders
+    }
+
+    /// Appends this tick's row to the job's `metrics.csv`, starting the file afresh for a
+    /// new run. A row that cannot be written is left out: the metrics are still served.
+    fn append_csv(
+        &mut self,
+        job: &JobRecord,
+        values: &Values,
+        measure: &JobMeasure,
+        per_hour: f64,
+        instances: usize,
+        now: Timestamp,
+    ) {
+        let run = (job.name.clone(), job.started_at.to_bits());
+        let path = job.results_dir.join("metrics.csv");
+        let fresh = !self.started_csv.contains(&run) && !written_since(&path, job.started_at);
+        let cell = |m: MonitorMetric| values.get(&m).map_or_else(String::new, |v| v.to_string());
+        let mut text = String::new();
+        if fresh {
+            text.push_str(CSV_HEADER);
+        }
+        text.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{}\n",
+            gaform_providers::local::records::timestamp(now),
+            cell(MonitorMetric::Generation),
+            cell(MonitorMetric::BestFitness),
+            cell(MonitorMetric::MeanFitness),
+            measure.timing.count,
+            cell(MonitorMetric::EvalTimePerStrategy),
+            cell(MonitorMetric::ClusterUtilization),
+            cell(MonitorMetric::Cost),
+            per_hour,
+            instances,
+        ));
+        let written = std::fs::create_dir_all(&job.results_dir).and_then(|()| {
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(!fresh)
+                .write(true)
+                .truncate(fresh)
+                .open(&path)?;
+            file.write_all(text.as_bytes())
+        });
+        if written.is_ok() && fresh {
+            self.started_csv.push(run);
+        }
+    }
+}
+
+/// The columns of `metrics.csv`: one row per head tick while the job runs.
+pub const CSV_HEADER: &str = "time,generation,best_fitness,mean_fitness,backtests_total,eval_time_per_strategy_seconds,cluster_utilization,cost_dollars,cost_per_hour_dollars,instances\n";
+
+/// Whether `path` was written after `since` (Unix seconds): this run's file, which a
+/// restarted head goes on appending to.
+fn written_since(path: &Path, since: f64) -> bool {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    modified
+        .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+        .is_some_and(|m| m.as_secs_f64() >= since)
+}
+
+/// The monitor metrics of one job (`cost`: its compute's spend since the job started).
+fn values_of(measure: &JobMeasure, cost: f64) -> Values {
+    let mut values = Values::new();
+    if let Some(c) = &measure.combined {
+        values.insert(MonitorMetric::Generation, c.generation as f64);
+        values.insert(MonitorMetric::BestFitness, c.best);
+        values.insert(MonitorMetric::MeanFitness, c.mean());
+    }
+    if let Some(e) = measure.eval_seconds {
+        values.insert(MonitorMetric::EvalTimePerStrategy, e);
+    }
+    if let Some(u) = measure.utilisation {
+        values.insert(MonitorMetric::ClusterUtilization, u);
+    }
+    values.insert(MonitorMetric::Cost, cost);
+    values
+}
+
+/// The Prometheus name each monitor metric is served under.
+pub fn metric_name(metric: MonitorMetric) -> &'static str {
+    match metric {
+        MonitorMetric::Generation => "gaform_generation",
+        MonitorMetric::BestFitness => "gaform_best_fitness",
+        MonitorMetric::MeanFitness => "gaform_mean_fitness",
+        MonitorMetric::EvalTimePerStrategy => "gaform_eval_time_per_strategy_seconds",
+        MonitorMetric::ClusterUtilization => "gaform_cluster_utilization_ratio",
+        MonitorMetric::Cost => "gaform_job_cost_dollars",
+    }
+}
+
+fn add_job(snapshot: &mut Snapshot, job: &str, measure: &JobMeasure, values: &Values, simulated: &str) {
+    let labels = [("gaform_job", job)];
+    let gauge = |s: &mut Snapshot, m: MonitorMetric, help: &'static str| {
+        if let Some(v) = values.get(&m) {
+            s.add(metric_name(m), help, &labels, Value::Gauge(*v));
+        }
+    };
+    gauge(snapshot, MonitorMetric::Generation, "The generation every island of the job has reached");
+    gauge(snapshot, MonitorMetric::BestFitness, "Best fitness at gaform_generation, over all islands");
+    gauge(snapshot, MonitorMetric::MeanFitness, "Mean finite fitness at gaform_generation, over all islands");
+    gauge(
+        snapshot,
+        MonitorMetric::ClusterUtilization,
+        "Share of the workers' CPU time spent in backtests over the last tick, from their reports",
+    );
+    if let Some(cost) = values.get(&MonitorMetric::Cost) {
+        let labels = [("gaform_job", job), ("simulated", simulated)];
+        let help = "What the job's compute cost since the job started (simulated: AWS prices, never billed)";
+        snapshot.add(metric_name(MonitorMetric::Cost), help, &labels, Value::Gauge(*cost));
+    }
+    for (island, stats) in &measure.islands {
+        let island = island.to_string();
+        let labels = [("gaform_job", job), ("island", island.as_str())];
+        snapshot.add(
+            "gaform_island_generation",
+            "The latest generation each island has scored",
+            &labels,
+            Value::Gauge(stats.generation as f64),
+        );
+        snapshot.add(
+            "gaform_island_best_fitness",
+            "Best fitness of each island's latest generation",
+            &labels,
+            Value::Gauge(stats.best),
+        );
+    }
+    let timing = &measure.timing;
+    snapshot.add(
+        "gaform_backtests",
+        "Backtests the job's workers have run (as reported to this head)",
+        &labels,
+        Value::Counter(timing.count as f64),
+    );
+    // Counts per bucket, the overflow last: the encoder makes them cumulative.
+    let mut buckets: Vec<(f64, u64)> =
+        EVAL_BUCKETS.iter().copied().zip(timing.buckets.iter().copied()).collect();
+    buckets.push((f64::MAX, timing.buckets.get(EVAL_BUCKETS.len()).copied().unwrap_or(0)));
+    snapshot.add(
+        metric_name(MonitorMetric::EvalTimePerStrategy),
+        "Seconds one backtest (one strategy's evaluation) takes on a worker thread",
+        &labels,
+        Value::Histogram { sum: timing.seconds, count: timing.count, buckets },
+    );
+}
+
+fn add_compute(
+    snapshot: &mut Snapshot,
+    view: &View,
+    spent: f64,
+    per_hour: f64,
+    simulated: &str,
+    now: Timestamp,
+) {
+    let compute = view.compute;
+    let mut instances: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
+    for e in view.ledger.running().filter(|e| e.compute == compute) {
+        let group = e.address.split('[').next().unwrap_or(&e.address).to_string();
+        *instances.entry((group, e.market.keyword())).or_default() += 1;
+    }
+    for ((group, market), n) in instances {
+        let labels = [("compute", compute), ("group", group.as_str()), ("market", market)];
+        snapshot.add(
+            "gaform_instances",
+            "Running instances by group and market",
+            &labels,
+            Value::Gauge(n as f64),
+        );
+    }
+    let labels = [("compute", compute), ("simulated", simulated)];
+    snapshot.add(
+        "gaform_cost_dollars",
+        "What the compute has cost, from the ledger",
+        &labels,
+        Value::Gauge(spent),
+    );
+    snapshot.add(
+        "gaform_cost_per_hour_dollars",
+        "What the compute's running instances cost per hour",
+        &labels,
+        Value::Gauge(per_hour),
+    );
+    for policy in &view.budgets {
+        let reading = policy.reading(view.ledger, now);
+        let left = (policy.amount - reading.spent).max(0.0);
+        let runway = if reading.per_hour > 0.0 { left / reading.per_hour * 3_600.0 } else { f64::INFINITY };
+        let labels = [("budget", policy.name.as_str()), ("simulated", simulated)];
+        snapshot.add(
+            "gaform_budget_runway_seconds",
+            "Seconds until the budget's amount is spent at the current burn rate",
+            &labels,
+            Value::Gauge(runway),
+        );
+        snapshot.add(
+            "gaform_budget_spent_dollars",
+            "What the budget's computes have spent this period",
+            &labels,
+            Value::Gauge(reading.spent),
+        );
+    }
+}

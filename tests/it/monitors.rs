@@ -1,0 +1,285 @@
+//! Monitors on the local cloud, end to end: a real Prometheus (Debian's package, installed
+//! under target/ on first use) scrapes a head running a job and finds every metric the
+//! monitor names, agreeing with `generations.csv`; a `stop` alert stops the compute within
+//! two ticks; an alert that fires and resolves notifies a loopback webhook exactly twice.
+
+use crate::apply::{code, processes_of, text};
+use crate::provision::component;
+use crate::support::{ok, Workspace};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A job long enough to be scraped a few times (tens of seconds on two busy cores).
+fn stack(port: u16, generations: u64, monitor: &str) -> String {
+    format!(
+        r#"cloud laptop {{
+  provider = local
+}}
+compute here {{
+  cloud = laptop
+  head {{
+    instance_type = "m5.large"
+    metrics_port  = {port}
+  }}
+  workers islands {{
+    instance_type = "c5.large"
+    min           = 2
+    max           = 2
+  }}
+}}
+job long {{
+  compute     = here
+  data        = "GOOG_wiki.csv"
+  strategy    = rsi_reversion(period = 2..100, lower = 5..45, upper = 55..95)
+  population  = 300
+  generations = {generations}
+  seed        = 11
+}}
+{monitor}
+"#
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `target/prometheus`: Debian's package unpacked (no root, nothing installed system-wide).
+fn prometheus_binaries() -> PathBuf {
+    let dir = component("prometheus", "debian prometheus (apt-get download) v1", |dir| {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let download = || Command::new("apt-get").args(["download", "prometheus"]).current_dir(dir).output();
+        let mut out = download().map_err(|e| format!("apt-get could not be started: {e}"))?;
+        if !out.status.success() {
+            // A machine whose package lists were never fetched: fetch them once.
+            let _ = Command::new("apt-get").arg("update").output();
+            out = download().map_err(|e| e.to_string())?;
+        }
+        if !out.status.success() {
+            return Err(format!(
+                "`apt-get download prometheus` failed (is Debian's package registry reachable?):\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let deb = std::fs::read_dir(dir)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "deb"))
+            .ok_or("apt-get download left no .deb")?;
+        let unpack = Command::new("dpkg-deb").arg("-x").arg(&deb).arg(dir.join("root")).output();
+        match unpack {
+            Ok(o) if o.status.success() => Ok(()),
+            Ok(o) => Err(format!("dpkg-deb -x failed: {}", String::from_utf8_lossy(&o.stderr))),
+            Err(e) => Err(format!("dpkg-deb could not be started: {e}")),
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    dir.join("root/usr/bin")
+}
+
+/// A Prometheus server on loopback, killed when dropped.
+struct Prometheus {
+    child: Child,
+    port: u16,
+}
+
+impl Prometheus {
+    fn start(dir: &Path, target: u16) -> Prometheus {
+        let bin = prometheus_binaries();
+        let port = free_port();
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: gaform\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\n"
+        );
+        std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+        let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+        let child = Command::new(bin.join("prometheus"))
+            .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("prometheus starts");
+        Prometheus { child, port }
+    }
+
+    /// The result of an instant PromQL query (`data.result`), `None` while the server is not up.
+    fn query(&self, promql: &str) -> Option<Vec<serde_json::Value>> {
+        let url = format!("http://127.0.0.1:{}/api/v1/query", self.port);
+        let mut response = ureq::get(&url).query("query", promql).call().ok()?;
+        let body: serde_json::Value =
+            serde_json::from_str(&response.body_mut().read_to_string().ok()?).ok()?;
+        body["data"]["result"].as_array().cloned()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn value(sample: &serde_json::Value) -> f64 {
+    sample["value"][1].as_str().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+}
+
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+}
+
+const ALL_METRICS: &str = r#"monitor evolution {
+  job     = long
+  metrics = [generation, best_fitness, mean_fitness, eval_time_per_strategy, cluster_utilization, cost]
+}"#;
+
+#[test]
+fn prometheus_scrapes_a_head_and_its_values_agree_with_generations_csv() {
+    let port = free_port();
+    let w = Workspace::new("monitor-prometheus", &stack(port, 8_000, ALL_METRICS));
+    let mut apply = w.command(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "1s")]);
+    let apply = apply.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // The head serves once it runs; Prometheus starts scraping when it starts.
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(60), "the head never served on {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let prometheus = Prometheus::start(&w.0, port);
+
+    // `up` within three scrapes: of the first three samples of `up`, one is 1.
+    let mut ups = Vec::new();
+    let started = Instant::now();
+    while ups.len() < 3 {
+        assert!(started.elapsed() < Duration::from_secs(60), "Prometheus never scraped: {ups:?}");
+        std::thread::sleep(Duration::from_millis(300));
+        let got = prometheus.query(r#"up{job="gaform"}[1m]"#).unwrap_or_default();
+        ups = got
+            .first()
+            .and_then(|s| s["values"].as_array())
+            .map(|v| v.iter().map(|p| p[1].as_str().unwrap_or("").to_string()).collect())
+            .unwrap_or_default();
+    }
+    assert!(ups[..3].iter().any(|u| u == "1"), "not up within three scrapes: {ups:?}");
+
+    // Every metric the monitor names has a sample (the histogram's as its count).
+    for name in [
+        "gaform_generation",
+        "gaform_best_fitness",
+        "gaform_mean_fitness",
+        "gaform_eval_time_per_strategy_seconds_count",
+        "gaform_cluster_utilization_ratio",
+        "gaform_job_cost_dollars",
+    ] {
+        let started = Instant::now();
+        loop {
+            let got = prometheus.query(&format!(r#"{name}{{gaform_job="long"}}"#)).unwrap_or_default();
+            if !got.is_empty() {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "no sample of {name}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+    // One scrape's generation and best fitness: one instant query evaluates both at one time.
+    let both = prometheus
+        .query(r#"{__name__=~"gaform_generation|gaform_best_fitness",gaform_job="long"}"#)
+        .unwrap_or_default();
+    let of = |name: &str| both.iter().find(|s| s["metric"]["__name__"] == name).map(value);
+    let (generation, best) = (of("gaform_generation").unwrap() as u64, of("gaform_best_fitness").unwrap());
+    drop(prometheus);
+
+    let out = apply.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let row = w
+        .read("results/long/generations.csv")
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>())
+        .find(|cells| cells[0] == generation.to_string())
+        .expect("the scraped generation is in generations.csv");
+    assert_eq!(row[1].parse::<f64>().unwrap(), best, "generation {generation}: csv {row:?}, scraped {best}");
+
+    // The same series, without Prometheus: one row per tick.
+    let csv = w.read("results/long/metrics.csv");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("time,generation,best_fitness,mean_fitness,backtests_total,eval_time_per_strategy_seconds,cluster_utilization,cost_dollars,cost_per_hour_dollars,instances")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert!(rows.len() >= 3, "{csv}");
+    let generations = w.read("results/long/generations.csv");
+    for row in rows.iter().filter(|r| !r[1].is_empty()) {
+        let line = generations.lines().find(|l| l.split(',').next() == Some(row[1])).unwrap();
+        assert_eq!(line.split(',').nth(1), Some(row[2]), "{row:?} against {line}");
+    }
+}
+
+#[test]
+fn a_stop_alert_stops_the_compute_within_two_ticks_of_its_generation() {
+    let monitor = r#"monitor guard {
+  job = long
+  alert {
+    when   = generation > 3
+    action = stop
+  }
+}"#;
+    let w = Workspace::new("monitor-stop", &stack(free_port(), 20_000, monitor));
+    let stopped = w.gaform(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "1s")]);
+    assert_eq!(code(&stopped), 1, "{}", text(&stopped));
+    let said = text(&stopped);
+    assert!(said.contains("long: stopped: monitor guard: alert 0 (generation > 3) fired at"), "{said}");
+    assert!(processes_of(&w.0.join(".gaform")).is_empty(), "no process of the stack is left");
+
+    let events = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
+    let fired = events.iter().find(|e| e["event"] == "monitor_alert" && e["state"] == "firing").unwrap();
+    assert!(fired["value"].as_f64().unwrap() > 3.0, "{fired}");
+    let stop = events.iter().find(|e| e["event"] == "compute_stopped").unwrap();
+    // Generation 4 came after the workers started their islands (their reports say when).
+    let report: serde_json::Value =
+        serde_json::from_str(&w.read(".gaform/job/jobs/long/store/reports/slot-0.json")).unwrap();
+    let began = report["started"].as_f64().unwrap();
+    let (fired_at, stopped_at) = (fired["time"].as_f64().unwrap(), stop["time"].as_f64().unwrap());
+    assert!(fired_at - began <= 2.0, "fired {:.2}s after the islands began", fired_at - began);
+    assert!(stopped_at - fired_at <= 1.0, "stopped {:.2}s after firing", stopped_at - fired_at);
+    let best: serde_json::Value = serde_json::from_str(&w.read("results/long/best.json")).unwrap();
+    assert!(best["status"].as_str().unwrap().starts_with("stopped: monitor guard"), "{best}");
+}
+
+#[test]
+fn an_alert_that_fires_and_resolves_notifies_exactly_twice() {
+    let receiver = crate::budgets::Receiver::start(200);
+    let monitor = format!(
+        r#"monitor early {{
+  job = long
+  notify {{
+    webhook = "http://127.0.0.1:{}/alerts"
+  }}
+  alert {{
+    when   = generation < 1500
+    action = notify
+  }}
+}}"#,
+        receiver.port
+    );
+    let w = Workspace::new("monitor-webhook", &stack(free_port(), 6_000, &monitor));
+    ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "1s")]));
+    let events = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
+    let states: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "monitor_alert")
+        .map(|e| e["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["firing", "resolved"]);
+    let sent = events.iter().filter(|e| e["event"] == "notification_sent" && e["monitor"] == "early").count();
+    assert_eq!(sent, 2, "{events:?}");
+    let bodies: Vec<serde_json::Value> =
+        receiver.requests.lock().unwrap().iter().map(|(_, b)| serde_json::from_str(b).unwrap()).collect();
+    let statuses: Vec<&str> = bodies.iter().map(|b| b["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["firing", "resolved"]);
+    assert_eq!(bodies[0]["commonLabels"]["alertname"], "GaformMonitor");
+    assert_eq!(bodies[0]["alerts"][0]["fingerprint"], bodies[1]["alerts"][0]["fingerprint"]);
+}
