@@ -36,6 +36,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// What gaform did on its own (alerts, stops, ...) and why, oldest first.
     Events(EventsArgs),
+    /// Write what a team's tools load: Prometheus rules and scrape config, Grafana dashboards.
+    Export(ExportArgs),
     /// Clear the lock left by an apply or destroy that was killed.
     Unlock(StackArgs),
     /// Run one worker: an island of a prepared job, a local cloud instance, or an aws instance's.
@@ -91,6 +93,25 @@ pub struct DestroyArgs {
     /// Changes carried out at once, at most.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,
+}
+
+/// `gaform export monitor FILE --out DIR`.
+#[derive(Args)]
+pub struct ExportArgs {
+    /// What to export.
+    pub what: ExportWhat,
+    /// The .gaf file.
+    pub file: PathBuf,
+    /// The directory to write into (created if missing).
+    #[arg(long, default_value = "monitoring")]
+    pub out: PathBuf,
+}
+
+/// What `gaform export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportWhat {
+    /// The monitors: rules.yml, prometheus.yml and dashboards/*.json.
+    Monitor,
 }
 
 /// Commands on one stack.

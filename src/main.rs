@@ -48,6 +48,7 @@ fn main() -> ExitCode {
         cli::Command::Status(args) => cmd::status::status(&args),
         cli::Command::Logs(args) => cmd::status::logs(&args),
         cli::Command::Events(args) => cmd::status::events(&args),
+        cli::Command::Export(args) => cmd::export::run(&args),
         cli::Command::Unlock(args) => cmd::status::unlock(&args),
         cli::Command::Head(args) => cmd::head::run(&args),
     };

@@ -8,6 +8,7 @@ pub mod check;
 pub mod cloud_agent;
 #[cfg(feature = "aws")]
 pub mod cloud_budget;
+pub mod export;
 pub mod fmt;
 pub mod head;
 pub mod plan;

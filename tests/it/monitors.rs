@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 
 /// A job long enough to be scraped a few times (tens of seconds on two busy cores).
 fn stack(port: u16, generations: u64, monitor: &str) -> String {
+    let budget = if monitor.contains("budget daily") { "  budget = daily\n" } else { "" };
     format!(
         r#"cloud laptop {{
   provider = local
 }}
 compute here {{
   cloud = laptop
-  head {{
+{budget}  head {{
     instance_type = "m5.large"
     metrics_port  = {port}
   }}
@@ -130,9 +131,18 @@ fn json_lines(text: &str) -> Vec<serde_json::Value> {
     text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
 }
 
-const ALL_METRICS: &str = r#"monitor evolution {
+const ALL_METRICS: &str = r#"budget daily {
+  amount = $100
+  period = day
+}
+monitor evolution {
   job     = long
   metrics = [generation, best_fitness, mean_fitness, eval_time_per_strategy, cluster_utilization, cost]
+  alert {
+    when   = best_fitness < -1000
+    for    = 2m
+    action = notify
+  }
 }"#;
 
 #[test]
@@ -189,6 +199,35 @@ fn prometheus_scrapes_a_head_and_its_values_agree_with_generations_csv() {
         .unwrap_or_default();
     let of = |name: &str| both.iter().find(|s| s["metric"]["__name__"] == name).map(value);
     let (generation, best) = (of("gaform_generation").unwrap() as u64, of("gaform_best_fitness").unwrap());
+    // Every panel of the exported dashboards has data from this Prometheus, and the
+    // exported rules load into it.
+    let exported = w.0.join("monitoring");
+    ok(&w.gaform(&["export", "monitor", "job.gaf", "--out", "monitoring"], &[]));
+    let promtool = prometheus_binaries().join("promtool");
+    let checked =
+        Command::new(&promtool).args(["check", "config", "prometheus.yml"]).current_dir(&exported).output();
+    let checked = checked.unwrap();
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stdout));
+    for board in ["genetic-evolution", "cost-tracking", "performance-analysis"] {
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(exported.join(format!("dashboards/{board}.json"))).unwrap(),
+        )
+        .unwrap();
+        for panel in json["panels"].as_array().unwrap() {
+            for target in panel["targets"].as_array().unwrap() {
+                let expr = target["expr"].as_str().unwrap().replace("$gaform_job", "long");
+                let started = Instant::now();
+                while prometheus.query(&expr).unwrap_or_default().is_empty() {
+                    assert!(
+                        started.elapsed() < Duration::from_secs(20),
+                        "{board}: {} has no data: {expr}",
+                        panel["title"]
+                    );
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
+        }
+    }
     drop(prometheus);
 
     let out = apply.wait_with_output().unwrap();
@@ -282,4 +321,61 @@ fn an_alert_that_fires_and_resolves_notifies_exactly_twice() {
     assert_eq!(statuses, ["firing", "resolved"]);
     assert_eq!(bodies[0]["commonLabels"]["alertname"], "GaformMonitor");
     assert_eq!(bodies[0]["alerts"][0]["fingerprint"], bodies[1]["alerts"][0]["fingerprint"]);
+}
+
+#[test]
+fn exported_rules_pass_promtool_and_fire_after_exactly_their_for() {
+    let monitor = r#"monitor quality {
+  job = long
+  alert {
+    when   = best_fitness < 0.1
+    for    = 2m
+    action = notify
+  }
+}"#;
+    let w = Workspace::new("monitor-export", &stack(free_port(), 10, monitor));
+    let said = ok(&w.gaform(&["export", "monitor", "job.gaf", "--out", "out"], &[]));
+    assert!(said.contains("1 monitor(s), 1 alert rule(s)"), "{said}");
+    let promtool = prometheus_binaries().join("promtool");
+    let run = |args: &[&str]| {
+        let out = Command::new(&promtool).args(args).current_dir(w.0.join("out")).output().unwrap();
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    let (passed, said) = run(&["check", "rules", "rules.yml"]);
+    assert!(passed && said.contains("SUCCESS: 1 rules found"), "{said}");
+    // Fitness 0.05 from the start: pending at 1m, firing at exactly 2m (its `for`).
+    let labels = r#"alertname: GaformMonitor
+              gaform_job: long
+              stack: job
+              monitor: quality
+              alert: "0"
+              action: notify
+              severity: warning"#;
+    let tests = format!(
+        r#"rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'gaform_best_fitness{{gaform_job="long"}}'
+        values: '0.05x10'
+    alert_rule_test:
+      - eval_time: 1m
+        alertname: GaformMonitor
+        exp_alerts: []
+      - eval_time: 2m
+        alertname: GaformMonitor
+        exp_alerts:
+          - exp_labels:
+              {labels}
+            exp_annotations:
+              summary: "monitor quality: alert 0 (best_fitness < 0.1): notify"
+"#
+    );
+    std::fs::write(w.0.join("out/rules_test.yml"), tests).unwrap();
+    let (passed, said) = run(&["test", "rules", "rules_test.yml"]);
+    assert!(passed && said.contains("SUCCESS"), "{said}");
 }

@@ -5,7 +5,7 @@
 //! (`gaform_control::alerts`) come back as orders for the head to carry out.
 
 use super::measure::{JobMeasure, Tally};
-use crate::metrics::{Shared, Snapshot, Value};
+use crate::metrics::{series as metric_name, Shared, Snapshot, Value};
 use crate::notify::Outbox;
 use gaform_compiler::ir::{Keyword, MonitorMetric};
 use gaform_control::alerts::{self, Act, Monitor, State, Values};
@@ -216,18 +216,6 @@ fn values_of(measure: &JobMeasure, cost: f64) -> Values {
     }
     values.insert(MonitorMetric::Cost, cost);
     values
-}
-
-/// The Prometheus name each monitor metric is served under.
-pub fn metric_name(metric: MonitorMetric) -> &'static str {
-    match metric {
-        MonitorMetric::Generation => "gaform_generation",
-        MonitorMetric::BestFitness => "gaform_best_fitness",
-        MonitorMetric::MeanFitness => "gaform_mean_fitness",
-        MonitorMetric::EvalTimePerStrategy => "gaform_eval_time_per_strategy_seconds",
-        MonitorMetric::ClusterUtilization => "gaform_cluster_utilization_ratio",
-        MonitorMetric::Cost => "gaform_job_cost_dollars",
-    }
 }
 
 fn add_job(snapshot: &mut Snapshot, job: &str, measure: &JobMeasure, values: &Values, simulated: &str) {

@@ -1,0 +1,52 @@
+//! `gaform export monitor FILE --out DIR`: what a team loads into the tools it runs,
+//! from the file alone (no cloud is asked): `rules.yml` (Prometheus alerting rules, one
+//! per monitor alert), `prometheus.yml` (a scrape job per compute head, loading the
+//! rules), and `dashboards/*.json` (Grafana: genetic evolution, cost tracking,
+//! performance analysis). Each file is written whole or not at all.
+
+mod grafana;
+mod rules;
+
+use crate::cli::ExportArgs;
+use crate::host::FileHost;
+use crate::render::diagnostics;
+use gaform_compiler::source::SourceFile;
+use gaform_compiler::CheckOptions;
+use gaform_runtime::store::write_atomically;
+use std::process::ExitCode;
+
+pub fn run(args: &ExportArgs) -> Result<ExitCode, String> {
+    let path = &args.file;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let source = SourceFile::new(path.display().to_string(), text);
+    let base = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let checked = gaform_compiler::check(&source, &FileHost::new(base), &CheckOptions::default());
+    let Some(program) = checked.program else {
+        err!("{}", diagnostics::human(&source, &checked.diagnostics, diagnostics::colour_wanted()));
+        return Ok(ExitCode::FAILURE);
+    };
+    let stack = path.file_stem().map_or_else(|| "stack".into(), |s| s.to_string_lossy().into_owned());
+    let mut files = vec![
+        ("rules.yml".to_string(), rules::rules(&stack, &program)),
+        ("prometheus.yml".to_string(), rules::scrape_config(&stack, &program)),
+    ];
+    for (name, board) in grafana::dashboards(&stack) {
+        let text = serde_json::to_string_pretty(&board).map_err(|e| e.to_string())? + "\n";
+        files.push((format!("dashboards/{name}"), text));
+    }
+    for (name, text) in &files {
+        let target = args.out.join(name);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        write_atomically(&target, text.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    outln!(
+        "wrote {} ({} monitor(s), {} alert rule(s)): {}",
+        args.out.display(),
+        program.monitors.len(),
+        program.monitors.iter().map(|m| m.alerts.len()).sum::<usize>(),
+        files.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
