@@ -15,6 +15,7 @@ mod metrics;
 mod notify;
 mod progress;
 mod render;
+mod report;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -153,6 +153,11 @@ fn budget_rows(stack: &StackDir, clouds: &[AwsCloud]) -> Result<Vec<budget::Row>
     Ok(rows)
 }
 
+/// How an ended job ended, in words (a report's status line).
+pub fn job_state(j: &JobRecord) -> String {
+    job_detail(j, "running".into())
+}
+
 /// How a job stands, in words; `running`: what is known of a running job's progress.
 fn job_detail(j: &JobRecord, running: String) -> String {
     let elapsed = j.finished_at.unwrap_or_else(now) - j.started_at;

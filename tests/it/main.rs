@@ -21,6 +21,7 @@ mod pipes;
 mod plan;
 mod plots;
 mod provision;
+mod report;
 mod run;
 mod support;
 mod warm_up;

@@ -5,6 +5,8 @@
 mod plot;
 mod ticks;
 
+pub use plot::lines as line_chart;
+
 use crate::ga::{exact, Champion, Outcome};
 use crate::store::{write_atomically, StoreError};
 use crate::strategy::Strategy;

@@ -111,6 +111,48 @@ pub fn equity(outcome: &Outcome, best: &Champion) -> Result<String, String> {
     Ok(svg)
 }
 
+/// A plain line chart of named series over a numeric x axis (a report's time series:
+/// cost, utilisation, evaluation time). An empty series draws no line; an empty chart
+/// still draws its axes.
+pub fn lines(
+    caption: &str,
+    (x_desc, y_desc): (&str, &str),
+    unit: &'static str,
+    series: &[(&str, Vec<(f64, f64)>)],
+) -> Result<String, String> {
+    const COLOURS: [RGBColor; 3] = [STRATEGY, EXIT, ENTRY];
+    let finite: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|(_, points)| points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect())
+        .collect();
+    let xs = finite.iter().flatten().map(|p| p.0);
+    let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    let x = if lo.is_finite() && hi > lo {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo, lo + 1.0)
+    } else {
+        (0.0, 1.0)
+    };
+    let y = padded(finite.iter().flatten().map(|p| p.1));
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 400)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let root = root.titled(caption, title()).map_err(err)?;
+        let mut chart = cartesian(&root, x, y, true)?;
+        let ticks = Ticks::new(x.0, x.1, LABELS, "");
+        let x_label = |v: &f64| ticks.label(*v);
+        mesh(&mut chart, &x_label, (y, LABELS), unit, (x_desc, y_desc))?;
+        for (i, ((name, _), points)) in series.iter().zip(&finite).enumerate() {
+            line(&mut chart, name, points, COLOURS[i % COLOURS.len()])?;
+        }
+        legend(&mut chart)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
 /// Percent below the running peak at each bar (0 at a new high).
 fn drawdown_pct(equity: &[f64]) -> Vec<f64> {
     let mut peak = f64::NEG_INFINITY;

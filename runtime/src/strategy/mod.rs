@@ -3,11 +3,11 @@
 
 use crate::data::Ohlcv;
 use crate::indicators;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// A strategy with concrete parameters (one genome, decoded).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "strategy", rename_all = "snake_case")]
 pub enum Strategy {
     /// Enter when the `fast`-bar SMA of Close crosses above the `slow` one, exit on the

@@ -2,7 +2,8 @@
 //! alert, a burn rate over `max_cost_per_hour`) or stop the compute (100%, a `stop` alert). Each act is an event with
 //! its reason; the decisions themselves are `gaform-control`'s.
 
-use super::{running_jobs, stop_workers, terminate, write_results_so_far};
+use super::monitor::Monitoring;
+use super::{running_jobs, stop_workers, terminate, wrap_up, write_results_so_far};
 use crate::cmd::budget::{self, Shed};
 use gaform_compiler::ir::Market;
 use gaform_compiler::plan::JobStatus;
@@ -84,6 +85,7 @@ pub(super) fn stop(
     me: &Registration,
     compute: &str,
     why: &str,
+    monitoring: &mut Monitoring,
 ) -> Result<ExitCode, String> {
     let instances = stack.instances()?.iter().filter(|r| r.address.compute() == Some(compute)).count() as u64;
     let mut jobs = Vec::new();
@@ -99,6 +101,7 @@ pub(super) fn stop(
         job.finished_at = Some(now());
         stack.write_job(&job)?;
         stack.event(Some(&stack.job_log(&job.name)), &format!("{}: {why}; {kept}", job.address));
+        wrap_up(stack, monitoring, compute, &job);
         jobs.push(job.name);
     }
     stack.log_event(&budget::compute_stopped(compute, why, instances, jobs), None);

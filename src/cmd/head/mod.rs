@@ -96,7 +96,9 @@ fn tend_compute(
                                 &why,
                                 Shed::One,
                             )?,
-                            Order::Stop { why } => return acts::stop(stack, provider, me, compute, &why),
+                            Order::Stop { why } => {
+                                return acts::stop(stack, provider, me, compute, &why, &mut monitoring)
+                            }
                         }
                     }
                 }
@@ -111,7 +113,7 @@ fn tend_compute(
                         }
                     }
                     if let Some(why) = watched.stop {
-                        return acts::stop(stack, provider, me, compute, &why);
+                        return acts::stop(stack, provider, me, compute, &why, &mut monitoring);
                     }
                     let budget = &watched.policy.name;
                     if let Some(why) = &watched.scale_down {
@@ -150,8 +152,10 @@ fn tend_compute(
         for job in running_jobs(stack, compute)? {
             seen_running = true;
             idle_since = Instant::now();
-            if let Err(e) = tend(stack, provider, job.clone()) {
-                fail(stack, provider, job, &e)?;
+            match tend(stack, provider, job.clone()) {
+                Ok(Some(ended)) => wrap_up(stack, &mut monitoring, compute, &ended),
+                Ok(None) => {}
+                Err(e) => fail(stack, provider, job, &e)?,
             }
         }
         if running_jobs(stack, compute)?.is_empty() {
@@ -174,6 +178,24 @@ fn tend_compute(
             }
         }
         std::thread::sleep(TICK);
+    }
+}
+
+/// What a head does when one of its jobs ends (finished, timed out, stopped): the job's last
+/// `metrics.csv` row, then `report.html` beside its results. Neither stops the head: a
+/// report that cannot be written is an event.
+pub(super) fn wrap_up(stack: &StackDir, monitoring: &mut Monitoring, compute: &str, job: &JobRecord) {
+    let store = LocalDir::new(stack.job_store(&job.name));
+    let workers: Vec<String> = job.worker_slots().into_iter().map(super::worker::slot_name).collect();
+    let reports = read_reports(&store, &workers).unwrap_or_default();
+    if let Ok(ledger) = stack.ledger() {
+        monitoring.last_row(job, &reports, &ledger, compute, now());
+    }
+    let events: Vec<_> =
+        stack.events().unwrap_or_default().into_iter().filter(|e| e.time >= job.started_at).collect();
+    let status = super::status::job_state(job);
+    if let Err(e) = crate::report::write(&job.results_dir, &status, &events) {
+        stack.event(Some(&stack.job_log(&job.name)), &format!("{}: no report.html: {e}", job.address));
     }
 }
 
@@ -219,8 +241,9 @@ pub(super) fn running_jobs(stack: &StackDir, compute: &str) -> Result<Vec<JobRec
     Ok(jobs.filter(|j| j.status == JobStatus::Running && j.group.compute() == Some(compute)).collect())
 }
 
-/// One look at a running job: gather it, stop it, or keep its workers alive.
-fn tend(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord) -> Result<(), String> {
+/// One look at a running job: gather it, stop it, or keep its workers alive. The job as
+/// it ended, when it ended on this look.
+fn tend(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord) -> Result<Option<JobRecord>, String> {
     let store = LocalDir::new(stack.job_store(&job.name));
     let log = stack.job_log(&job.name);
     let results_dir = job.results_dir.clone();
@@ -231,17 +254,22 @@ fn tend(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord) -> Resul
             Some(&log),
             &format!("{}: finished; results in {}", job.address, job.results_dir.display()),
         );
-        return Ok(());
+        return Ok(Some(job));
     }
     if let Some(limit) = stop_if_over_time(&mut job) {
         stop_workers(provider, stack, &job.group)?;
         stack.write_job(&job)?;
-        stack.event(Some(&log), &format!("{}: stopped by max_runtime = {}", job.address, describe(limit)));
-        return Ok(());
+        let why = format!("stopped by max_runtime = {}", describe(limit));
+        let kept = match write_results_so_far(&store, &results_dir, &why) {
+            Ok(()) => format!("the results so far are in {}", results_dir.display()),
+            Err(e) => format!("no results to keep ({e})"),
+        };
+        stack.event(Some(&log), &format!("{}: {why}; {kept}", job.address));
+        return Ok(Some(job));
     }
     let records = stack.instances()?;
     let group: Vec<_> = records.iter().filter(|r| r.address == job.group).collect();
-    let Some(template) = group.first() else { return Ok(()) };
+    let Some(template) = group.first() else { return Ok(None) };
     for slot in job.worker_slots() {
         let record = group.iter().find(|r| r.index == slot);
         let dead = match record {
@@ -292,7 +320,7 @@ fn tend(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord) -> Resul
             ),
         );
     }
-    Ok(())
+    Ok(None)
 }
 
 /// When every island of `job` is done: gathers the run, writes its results into `dir`,

@@ -141,6 +141,22 @@ impl Monitoring {
         orders
     }
 
+    /// The last row of a job that just ended, from its workers' final reports.
+    pub fn last_row(
+        &mut self,
+        job: &JobRecord,
+        reports: &[WorkerReport],
+        ledger: &Ledger,
+        compute: &str,
+        now: Timestamp,
+    ) {
+        let tally = self.tallies.entry((job.name.clone(), job.started_at.to_bits())).or_default();
+        let measure = tally.measure(reports, job.islands);
+        let values = values_of(&measure, ledger.spend(compute, (job.started_at, now), now));
+        let instances = ledger.running().filter(|e| e.compute == compute).count();
+        self.append_csv(job, &values, &measure, ledger.burn_rate(compute), instances, now);
+    }
+
     /// Appends this tick's row to the job's `metrics.csv`, starting the file afresh for a
     /// new run. A row that cannot be written is left out: the metrics are still served.
     fn append_csv(
@@ -158,11 +174,13 @@ impl Monitoring {
         let cell = |m: MonitorMetric| values.get(&m).map_or_else(String::new, |v| v.to_string());
         let mut text = String::new();
         if fresh {
+            // The run's start: nothing spent, nothing measured yet.
             text.push_str(CSV_HEADER);
+            text.push_str(&format!("{},,,,0,,,0,,\n", millis(job.started_at)));
         }
         text.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{}\n",
-            gaform_providers::local::records::timestamp(now),
+            millis(now),
             cell(MonitorMetric::Generation),
             cell(MonitorMetric::BestFitness),
             cell(MonitorMetric::MeanFitness),
@@ -190,6 +208,12 @@ impl Monitoring {
 
 /// The columns of `metrics.csv`: one row per head tick while the job runs.
 pub const CSV_HEADER: &str = "time,generation,best_fitness,mean_fitness,backtests_total,eval_time_per_strategy_seconds,cluster_utilization,cost_dollars,cost_per_hour_dollars,instances\n";
+
+/// RFC 3339 UTC with milliseconds: ticks can be a second or less apart.
+fn millis(unix: f64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(unix.max(0.0));
+    humantime::format_rfc3339_millis(at).to_string()
+}
 
 /// Whether `path` was written after `since` (Unix seconds): this run's file, which a
 /// restarted head goes on appending to.

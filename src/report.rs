@@ -1,0 +1,212 @@
+//! `results/JOB/report.html`: one self-contained page a head writes when a job ends
+//! (finished, timed out, stopped): the best strategy and its metrics, its equity curve,
+//! fitness per generation, evaluation time, cost over time, utilisation, and the alerts
+//! that fired. Everything is inline (SVG charts, CSS): the page fetches nothing.
+
+use gaform_control::event::{Event, Kind};
+use gaform_runtime::results::line_chart;
+use gaform_runtime::store::write_atomically;
+use gaform_runtime::strategy::Strategy;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Writes `dir/report.html` from the results in `dir` and the alerts among `events`;
+/// `status` says how the job ended.
+pub fn write(dir: &Path, status: &str, events: &[Event]) -> Result<(), String> {
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+    let best: serde_json::Value = read("best.json")
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or_else(|| format!("{}: no readable best.json to report on", dir.display()))?;
+    let job = best["job"].as_str().unwrap_or("job").to_string();
+    let mut body = String::new();
+    let _ = write!(body, "<h1>{}</h1>\n<p class=\"status\">{}</p>\n", esc(&job), esc(status));
+    body.push_str(&run_facts(&best));
+    body.push_str(&best_strategy(&best));
+    let mut charts = Vec::new();
+    charts.extend(read("equity.svg").map(|s| ("Equity and drawdown of the best strategy", s)));
+    charts.extend(read("fitness.svg").map(|s| ("Fitness per generation", s)));
+    charts.push(("Evaluation time", evaluation_chart(&job, read("timings.csv").as_deref())?));
+    let metrics = read("metrics.csv").unwrap_or_default();
+    charts.push(("Cost over time", cost_chart(&job, &metrics)?));
+    charts.push(("Cluster utilisation", utilisation_chart(&job, &metrics)?));
+    for (caption, svg) in &charts {
+        let _ =
+            write!(body, "<figure>\n{}\n<figcaption>{}</figcaption>\n</figure>\n", inline(svg), esc(caption));
+    }
+    body.push_str(&alerts_table(events));
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>gaform: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}<script>{MEASURE}</script>\n</body>\n</html>\n",
+        esc(&job)
+    );
+    write_atomically(&dir.join("report.html"), page.as_bytes()).map_err(|e| e.to_string())
+}
+
+const STYLE: &str = "body{font-family:sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}\
+h1{margin-bottom:0.2em}.status{color:#555;margin-top:0}table{border-collapse:collapse;margin:1em 0}\
+td,th{border:1px solid #ccc;padding:0.3em 0.6em;text-align:left}th{background:#f4f4f4}\
+figure{margin:1.5em 0}figure svg{max-width:100%;height:auto;display:block}\
+figcaption{color:#555;font-size:0.9em}code{background:#f4f4f4;padding:0.1em 0.3em}";
+
+/// Records the size the browser gave each chart on the page's body, so a headless browser's
+/// DOM dump shows that every chart was laid out (the tests read it; a reader never sees it).
+const MEASURE: &str = "document.body.dataset.charts=Array.from(document.querySelectorAll('figure svg'))\
+.map(function(s){var r=s.getBoundingClientRect();return Math.round(r.width)+'x'+Math.round(r.height)}).join(' ');";
+
+fn run_facts(best: &serde_json::Value) -> String {
+    let field = |k: &str| best[k].to_string().trim_matches('"').to_string();
+    format!(
+        "<p>data <code>{}</code> · seed {} · {} island(s) × population {} · {} generations · {} backtests</p>\n",
+        esc(&field("data")),
+        field("seed"),
+        field("islands"),
+        field("population"),
+        field("generations"),
+        field("evaluations"),
+    )
+}
+
+fn best_strategy(best: &serde_json::Value) -> String {
+    let strategy = serde_json::from_value::<Strategy>(best["strategy"].clone())
+        .map_or_else(|_| best["strategy"].to_string(), |s| s.to_string());
+    let mut out = format!(
+        "<h2>Best strategy</h2>\n<p><code>{}</code> · fitness {}</p>\n<table>\n<tr><th>metric</th><th>value</th></tr>\n",
+        esc(&strategy),
+        best["fitness"]
+    );
+    if let Some(metrics) = best["metrics"].as_object() {
+        for (name, value) in metrics {
+            let shown = value.as_f64().map_or_else(|| value.to_string(), |v| format!("{v:.4}"));
+            let _ = writeln!(out, "<tr><td>{}</td><td>{shown}</td></tr>", esc(name));
+        }
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+/// Milliseconds per backtest at each generation, over all islands (from `timings.csv`).
+fn evaluation_chart(job: &str, timings: Option<&str>) -> Result<String, String> {
+    let mut by_generation: BTreeMap<u64, (f64, u64)> = BTreeMap::new();
+    for line in timings.unwrap_or_default().lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let (Some(g), Some(n), Some(s)) = (cells.get(1), cells.get(2), cells.get(3)) else { continue };
+        let (Ok(g), Ok(n), Ok(s)) = (g.parse::<u64>(), n.parse::<u64>(), s.parse::<f64>()) else { continue };
+        let entry = by_generation.entry(g).or_default();
+        *entry = (entry.0 + s, entry.1 + n);
+    }
+    let points: Vec<(f64, f64)> = by_generation
+        .iter()
+        .filter(|(_, (_, n))| *n > 0)
+        .map(|(g, (s, n))| (*g as f64, s / *n as f64 * 1e3))
+        .collect();
+    line_chart(
+        &format!("{job}: evaluation time per backtest"),
+        ("generation", "ms per backtest (island wall time)"),
+        "",
+        &[("ms per backtest", points)],
+    )
+}
+
+/// The `metrics.csv` column `name` against seconds since its first row (the run's
+/// start), a row whose cell is empty as `None`.
+fn column(metrics: &str, name: &str) -> Vec<(f64, Option<f64>)> {
+    let mut lines = metrics.lines();
+    let Some(index) = lines.next().and_then(|h| h.split(',').position(|c| c == name)) else { return vec![] };
+    let rows: Vec<(f64, Option<f64>)> = lines
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            let time = humantime::parse_rfc3339(cells.first()?).ok()?;
+            let at = time.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs_f64();
+            Some((at, cells.get(index).and_then(|c| c.parse().ok())))
+        })
+        .collect();
+    let start = rows.first().map_or(0.0, |r| r.0);
+    rows.into_iter().map(|(t, v)| (t - start, v)).collect()
+}
+
+/// A per-window mean as steps: each row's value holds from the row before it to its own
+/// time (the window the head measured it over).
+fn steps(rows: &[(f64, Option<f64>)]) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    for pair in rows.windows(2) {
+        if let [(from, _), (to, Some(v))] = pair {
+            out.extend([(*from, *v), (*to, *v)]);
+        }
+    }
+    out
+}
+
+fn cost_chart(job: &str, metrics: &str) -> Result<String, String> {
+    let cost: Vec<(f64, f64)> =
+        column(metrics, "cost_dollars").into_iter().filter_map(|(t, v)| Some((t, v?))).collect();
+    line_chart(
+        &format!("{job}: cost of its compute since the job started"),
+        ("seconds since the job started", "US dollars"),
+        "",
+        &[("cost", cost)],
+    )
+}
+
+fn utilisation_chart(job: &str, metrics: &str) -> Result<String, String> {
+    let rows: Vec<(f64, Option<f64>)> =
+        column(metrics, "cluster_utilization").into_iter().map(|(t, v)| (t, v.map(|v| v * 100.0))).collect();
+    line_chart(
+        &format!("{job}: share of the workers' CPU time in backtests"),
+        ("seconds since the job started", "utilisation"),
+        "%",
+        &[("utilisation (mean over each tick)", steps(&rows))],
+    )
+}
+
+fn alerts_table(events: &[Event]) -> String {
+    let rows: Vec<String> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                Kind::AlertFired { .. } | Kind::MonitorAlert { .. } | Kind::ComputeStopped { .. }
+            )
+        })
+        .map(|e| {
+            let when = gaform_providers::local::records::timestamp(e.time);
+            format!("<tr><td>{when}</td><td>{}</td></tr>", esc(&e.reason))
+        })
+        .collect();
+    if rows.is_empty() {
+        return "<h2>Alerts</h2>\n<p>No alert fired during the run.</p>\n".into();
+    }
+    format!(
+        "<h2>Alerts</h2>\n<table>\n<tr><th>time (UTC)</th><th>what and why</th></tr>\n{}\n</table>\n",
+        rows.join("\n")
+    )
+}
+
+/// An SVG document as an element of the page: without its XML namespace attribute, which
+/// HTML does not need and which would be the page's only URL.
+fn inline(svg: &str) -> String {
+    svg.replace(" xmlns=\"http://www.w3.org/2000/svg\"", "")
+        .replace("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "")
+}
+
+fn esc(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_columns_are_read_against_seconds_since_the_first_row() {
+        let csv = "time,cost_dollars\n2026-12-01T00:00:00.000Z,0\n2026-12-01T00:00:01.500Z,0.5\n2026-12-01T00:00:03Z,\n";
+        assert_eq!(column(csv, "cost_dollars"), vec![(0.0, Some(0.0)), (1.5, Some(0.5)), (3.0, None)]);
+        assert_eq!(steps(&column(csv, "cost_dollars")), vec![(0.0, 0.5), (1.5, 0.5)]);
+        assert!(column(csv, "missing").is_empty());
+    }
+
+    #[test]
+    fn inlined_charts_carry_no_url() {
+        let svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg width=\"1\" xmlns=\"http://www.w3.org/2000/svg\"></svg>";
+        assert!(!inline(svg).contains("http"), "{}", inline(svg));
+    }
+}
