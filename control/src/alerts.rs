@@ -110,6 +110,29 @@ impl State {
     }
 }
 
+/// A monitor as its head last measured it: what `gaform status` shows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MonitorStatus {
+    pub monitor: String,
+    pub job: String,
+    /// When the head last measured.
+    pub updated: Timestamp,
+    /// The latest value of each metric the head has one of, by keyword.
+    pub values: BTreeMap<String, f64>,
+    pub alerts: Vec<AlertStatus>,
+}
+
+/// One alert's state at the head's last tick.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertStatus {
+    pub alert: u64,
+    pub expression: String,
+    #[serde(with = "crate::keyword")]
+    pub action: AlertAction,
+    #[serde(flatten)]
+    pub state: State,
+}
+
 /// What a tick asks the head to do for one alert.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Act {

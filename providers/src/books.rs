@@ -5,7 +5,7 @@
 //! through this trait, so heads on either cloud decide alike.
 
 use gaform_compiler::plan::{BudgetSpend, Desired};
-use gaform_control::alerts::Monitor;
+use gaform_control::alerts::{Monitor, MonitorStatus};
 use gaform_control::budget::{BudgetState, Policy, Reading};
 use gaform_control::event::Event;
 use gaform_control::ledger::Ledger;
@@ -27,6 +27,12 @@ pub trait Books: Send + Sync {
 
     /// Records the file's monitors for the heads (apply, before it starts anything).
     fn write_monitors(&self, monitors: &[Monitor]) -> Result<(), String>;
+
+    /// Each monitor as its head last measured it.
+    fn monitor_statuses(&self) -> Result<Vec<MonitorStatus>, String>;
+
+    /// Records what a head measured of one monitor at its latest tick (one write per tick).
+    fn write_monitor_status(&self, status: &MonitorStatus) -> Result<(), String>;
 
     /// What budget `name` has fired this period.
     fn budget_state(&self, name: &str) -> Result<BudgetState, String>;

@@ -144,60 +144,70 @@ pub fn head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCod
     };
     let compute = address.compute().ok_or_else(|| format!("{address} is not a compute's head"))?.to_string();
     let (stack, cloud) = agent.stack_and_cloud();
+    let tick = super::budget::tick()?;
     let mut watch = super::cloud_budget::Watch {
         agent: &agent,
         books: agent.books(),
         compute: &compute,
         me: &me,
         outbox: Outbox::default(),
+        monitoring: super::cloud_budget::start_monitoring(&agent, &compute),
+        cooldown: 5.0 * tick.as_secs_f64(),
+        stores: BTreeMap::new(),
     };
-    let tick = super::budget::tick()?;
-    let mut next_watch = Instant::now() + tick;
-    let pause = TICK.min(tick);
-    let result = tend_compute(&agent, (&stack, &cloud), &compute, &me, pause, || {
-        if Instant::now() < next_watch {
-            return Ok(false);
-        }
-        next_watch = Instant::now() + tick;
-        // A budget that cannot be measured now is said, and measured again next tick.
-        watch.tick().or_else(|e| {
-            errln!("compute.{compute}: the budget could not be measured: {e}");
-            Ok(false)
-        })
-    });
+    let result = tend_compute(&agent, (&stack, &cloud), &compute, &me, tick, &mut watch);
     // Notifications under way (an alert and the stop it led to, say) still go out.
     watch.outbox.drain(super::head::NOTIFY_DRAIN);
     result
 }
 
-/// The head's loop, until its compute's jobs are over or `budget` stopped it.
+/// The head's loop, until its compute's jobs are over or its watch stopped it.
 fn tend_compute(
     agent: &Agent,
     (stack, cloud): (&str, &str),
     compute: &str,
     me: &str,
-    pause: Duration,
-    mut budget: impl FnMut() -> Result<bool, String>,
+    tick: Duration,
+    watch: &mut super::cloud_budget::Watch,
 ) -> Result<ExitCode, String> {
     let mut seen_running = false;
+    let mut next_watch = Instant::now() + tick;
+    let pause = TICK.min(tick);
     loop {
-        if budget()? {
-            return Ok(ExitCode::SUCCESS);
+        if Instant::now() >= next_watch {
+            next_watch = Instant::now() + tick;
+            // What cannot be measured now is said, and measured again next tick.
+            match watch.tick() {
+                Ok(true) => return Ok(ExitCode::SUCCESS),
+                Ok(false) => {}
+                Err(e) => errln!("compute.{compute}: the budget could not be measured: {e}"),
+            }
         }
         let jobs: Vec<_> = agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute)).collect();
         for mut job in jobs.iter().filter(|j| j.status == JobStatus::Running).cloned() {
             seen_running = true;
             let store = agent.store(&job.name)?;
-            let dir =
-                std::env::temp_dir().join(format!("gaform-results-{}-{}", job.name, std::process::id()));
+            let dir = super::cloud_budget::work_dir(&job.name);
+            // Listed only when a job ends: one EC2 call, not one per look.
+            let workers = |job: &JobRecord| -> Result<Vec<String>, String> {
+                Ok(agent.live_instances(stack, cloud, &job.group)?.into_iter().collect())
+            };
             if super::head::gather_if_done(&store, &mut job, &dir)? {
+                watch.wrap_up(&job, &workers(&job)?, &dir);
                 agent.upload_results(&job.name, &dir)?;
                 let _ = std::fs::remove_dir_all(&dir);
                 agent.write_job(&job)?;
                 outln!("{}: finished", job.address);
-            } else if super::head::stop_if_over_time(&mut job).is_some() {
+            } else if let Some(limit) = super::head::stop_if_over_time(&mut job) {
+                let why =
+                    format!("stopped by max_runtime = {}", gaform_compiler::plan::describe::duration(limit));
+                if super::head::write_results_so_far(&store, &dir, &why).is_ok() {
+                    watch.wrap_up(&job, &workers(&job)?, &dir);
+                    agent.upload_results(&job.name, &dir)?;
+                }
+                let _ = std::fs::remove_dir_all(&dir);
                 agent.write_job(&job)?;
-                outln!("{}: stopped by max_runtime", job.address);
+                outln!("{}: {why}", job.address);
             }
         }
         let over = agent.jobs()?.iter().filter(|j| j.group.compute() == Some(compute)).all(agent::is_over);

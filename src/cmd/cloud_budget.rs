@@ -1,11 +1,13 @@
-//! A head on aws measures its budget every `GAFORM_TICK` as the local head does (the
-//! decisions are `gaform-control`'s, the books the stack's S3 prefix) and carries out what
-//! it decides on EC2: a scale-down terminates the chosen workers, whose islands the
+//! A head on aws measures its budget and its monitors every `GAFORM_TICK` as the local head
+//! does (the decisions are `gaform-control`'s, the books the stack's S3 prefix, the
+//! workers' reports their jobs' S3 stores), serves its metrics, and carries out what it
+//! decides on EC2: a scale-down terminates the chosen workers, whose islands the
 //! workers left claim and resume from their checkpoints; a stop writes the results so far
 //! beside the job, marks it stopped and terminates every instance of the compute, itself
 //! last. Each act is an event with its reason.
 
 use super::budget::{self, Shed};
+use super::head::monitor::{Monitoring, Order, View};
 use crate::notify::Outbox;
 use gaform_compiler::ir::Keyword;
 use gaform_compiler::plan::render::money;
@@ -15,12 +17,17 @@ use gaform_control::ledger::Ledger;
 use gaform_control::scale;
 use gaform_providers::aws::agent::Agent;
 use gaform_providers::aws::books::S3Books;
+use gaform_providers::aws::store::S3Store;
 use gaform_providers::books::Books;
 use gaform_providers::local::records::now;
 use gaform_providers::local::JobRecord;
+use gaform_runtime::telemetry::{read_reports, WorkerReport};
+use std::collections::btree_map::{BTreeMap, Entry};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The head's budget watch on aws.
+/// The head's budget and monitor watch on aws.
 pub struct Watch<'a> {
     pub agent: &'a Agent,
     pub books: S3Books,
@@ -28,13 +35,53 @@ pub struct Watch<'a> {
     /// This head's instance id, terminated last.
     pub me: &'a str,
     pub outbox: Outbox,
+    pub monitoring: Monitoring,
+    /// How long a firing monitor `scale_down` waits between two sheds.
+    pub cooldown: f64,
+    /// Each job's store, opened once (a store brings its own client).
+    pub stores: BTreeMap<String, S3Store>,
+}
+
+/// Where a head on aws keeps a job's results (and `metrics.csv`) before they go to S3.
+pub fn work_dir(job: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("gaform-results-{job}-{}", std::process::id()))
+}
+
+/// Serves the head's metrics on every interface at its `metrics_port`: the compute's
+/// security group admits only `metrics_from` (and the compute's own members) to it.
+pub fn start_monitoring(agent: &Agent, compute: &str) -> Monitoring {
+    let (stack, cloud) = agent.stack_and_cloud();
+    let head = gaform_compiler::plan::Addr::head(compute);
+    let port = agent
+        .live_group(&stack, &cloud, &head)
+        .ok()
+        .and_then(|live| live.first().and_then(|(_, a)| a.get("metrics_port")?.parse().ok()))
+        .unwrap_or(gaform_compiler::ir::DEFAULT_METRICS_PORT);
+    // GAFORM_METRICS_BIND (an IP address) narrows where it listens: the tests, which run
+    // heads on one machine, keep to loopback.
+    let ip = std::env::var("GAFORM_METRICS_BIND")
+        .ok()
+        .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let (monitoring, served) = Monitoring::start(SocketAddr::new(ip, port), false);
+    match served {
+        Ok(at) => outln!("compute.{compute}: metrics at http://{at}/metrics"),
+        Err(e) => errln!("compute.{compute}: no metrics endpoint: {e}"),
+    }
+    monitoring
 }
 
 impl Watch<'_> {
-    /// One tick: the ledger made level with EC2, the budget decided, its acts carried out.
-    /// True once the budget stopped the compute (the head should exit).
+    /// One tick: the ledger made level with EC2, the monitors measured and evaluated, the
+    /// budget decided, their acts carried out. True once a stop ended the compute (the head
+    /// should exit).
     pub fn tick(&mut self) -> Result<bool, String> {
         let ledger = self.agent.reconcile(&self.books, now())?;
+        match self.monitor(&ledger) {
+            Ok(true) => return Ok(true),
+            Ok(false) => {}
+            Err(e) => errln!("compute.{}: could not measure: {e}", self.compute),
+        }
         let Some(watched) = super::budget::watch(&self.books, &ledger, self.compute, now())? else {
             return Ok(false);
         };
@@ -59,6 +106,70 @@ impl Watch<'_> {
             self.scale_down(&ledger, &By::Budget(budget.clone()), &why, Shed::ToRate { per_hour, cap })?;
         }
         Ok(false)
+    }
+
+    /// Measures the compute's running jobs from their workers' reports, publishes the
+    /// metrics and carries out what the monitors decide. True once a monitor stopped it.
+    fn monitor(&mut self, ledger: &Ledger) -> Result<bool, String> {
+        let (stack, cloud) = self.agent.stack_and_cloud();
+        let mut jobs = Vec::new();
+        for job in self.running_jobs()? {
+            let workers: Vec<String> =
+                self.agent.live_instances(&stack, &cloud, &job.group)?.into_iter().collect();
+            let reports = self.reports(&job.name, &workers)?;
+            let dir = work_dir(&job.name);
+            jobs.push((job, reports, dir));
+        }
+        let budgets = self
+            .books
+            .budgets()?
+            .into_iter()
+            .filter(|b| b.computes.iter().any(|c| c == self.compute))
+            .collect();
+        let monitors = self.books.monitors()?.into_iter().filter(|m| m.compute == self.compute).collect();
+        let view = View { compute: self.compute, jobs, ledger, budgets, monitors, simulated: false };
+        let books: Arc<dyn Books> = Arc::new(self.books.clone());
+        let orders = self.monitoring.tick(&view, &books, &mut self.outbox, &stack, now(), self.cooldown);
+        for order in orders {
+            match order {
+                Order::ShedOne { monitor, why } => {
+                    self.scale_down(ledger, &By::Monitor(monitor), &why, Shed::One)?
+                }
+                Order::Stop { why } => {
+                    self.stop(&why)?;
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// The reports `workers` wrote into job `name`'s store.
+    fn reports(&mut self, name: &str, workers: &[String]) -> Result<Vec<WorkerReport>, String> {
+        let store = match self.stores.entry(name.to_string()) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => v.insert(self.agent.store(name)?),
+        };
+        read_reports(&*store, workers).map_err(|e| e.to_string())
+    }
+
+    /// A job that ended here: its last `metrics.csv` row and its `report.html`, written into
+    /// `dir` beside its results, which the caller then uploads.
+    pub fn wrap_up(&mut self, job: &JobRecord, workers: &[String], dir: &Path) {
+        let reports = self.reports(&job.name, workers).unwrap_or_default();
+        if let Ok(ledger) = self.books.ledger() {
+            self.monitoring.last_row((job, &reports, dir), &ledger, now());
+        }
+        let events: Vec<Event> = self
+            .books
+            .events()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e.time >= job.started_at)
+            .collect();
+        if let Err(e) = crate::report::write(dir, &super::status::job_state(job), &events) {
+            errln!("{}: no report.html: {e}", job.address);
+        }
     }
 
     fn running_jobs(&self) -> Result<Vec<JobRecord>, String> {
@@ -122,30 +233,33 @@ impl Watch<'_> {
 
     /// Stops every running job of the compute with the results its islands reached, then
     /// terminates every instance of the compute, this head last.
-    fn stop(&self, why: &str) -> Result<(), String> {
+    fn stop(&mut self, why: &str) -> Result<(), String> {
         let (stack, cloud) = self.agent.stack_and_cloud();
         let instances = self.agent.compute_instances(&stack, &cloud, self.compute)?.len() as u64;
         let jobs = self.running_jobs()?;
         // Workers first, so that no checkpoint changes while the results are gathered.
+        let mut workers_of = Vec::new();
         for job in &jobs {
             let workers: Vec<String> =
                 self.agent.live_instances(&stack, &cloud, &job.group)?.into_iter().collect();
             self.agent.terminate(&self.books, &workers)?;
+            workers_of.push(workers);
         }
         let mut names = Vec::new();
-        for mut job in jobs {
+        for (mut job, workers) in jobs.into_iter().zip(workers_of) {
             let store = self.agent.store(&job.name)?;
-            let dir =
-                std::env::temp_dir().join(format!("gaform-results-{}-{}", job.name, std::process::id()));
-            let written = super::head::write_results_so_far(&store, &dir, why)
-                .and_then(|()| self.agent.upload_results(&job.name, &dir));
+            let dir = work_dir(&job.name);
+            job.status = JobStatus::Stopped { reason: why.to_string() };
+            job.finished_at = Some(now());
+            let written = super::head::write_results_so_far(&store, &dir, why).and_then(|()| {
+                self.wrap_up(&job, &workers, &dir);
+                self.agent.upload_results(&job.name, &dir)
+            });
             let _ = std::fs::remove_dir_all(&dir);
             let kept = match written {
                 Ok(()) => "the results so far are beside the job".to_string(),
                 Err(e) => format!("no results to keep ({e})"),
             };
-            job.status = JobStatus::Stopped { reason: why.to_string() };
-            job.finished_at = Some(now());
             self.agent.write_job(&job)?;
             outln!("{}: {why}; {kept}", job.address);
             names.push(job.name);

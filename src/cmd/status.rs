@@ -8,6 +8,7 @@ use crate::cli::{EventsArgs, LogsArgs, StackArgs, StatusArgs};
 use gaform_compiler::ir::Keyword;
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::JobStatus;
+use gaform_control::alerts::{MonitorStatus, State};
 use gaform_control::ledger::Ledger;
 use gaform_providers::books::Books;
 use gaform_providers::local::records::{now, timestamp};
@@ -101,8 +102,38 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
             alerts.join(", ")
         );
     }
+    let monitors = monitor_rows(&stack, &clouds);
+    if !monitors.is_empty() {
+        let _ = writeln!(out, "\n  monitors:");
+    }
+    for m in &monitors {
+        let shown = |v: f64| if v.fract() == 0.0 { format!("{v}") } else { format!("{v:.6}") };
+        let values: Vec<String> = m.values.iter().map(|(k, v)| format!("{k} {}", shown(*v))).collect();
+        let values = if values.is_empty() { "nothing measured yet".into() } else { values.join(" · ") };
+        let _ =
+            writeln!(out, "    {:<40} job {} · {} · at {}", m.monitor, m.job, values, timestamp(m.updated));
+        for a in &m.alerts {
+            let since = match a.state {
+                State::Inactive => String::new(),
+                State::Pending { since } | State::Firing { since, .. } => {
+                    format!(" since {}", timestamp(since))
+                }
+            };
+            let what = format!("alert {} ({})", a.alert, a.expression);
+            let _ = writeln!(out, "      {what:<38} {}{since} · {}", a.state.word(), a.action.keyword());
+        }
+    }
     out!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every monitor as its head last measured it: the local cloud's, then each aws cloud's.
+fn monitor_rows(stack: &StackDir, clouds: &[AwsCloud]) -> Vec<MonitorStatus> {
+    let mut rows = readable("local", stack.monitor_statuses()).unwrap_or_default();
+    for c in clouds {
+        rows.extend(readable(&c.name, c.books.monitor_statuses()).unwrap_or_default());
+    }
+    rows
 }
 
 /// One aws cloud's books, with its ledger read once.
@@ -231,6 +262,7 @@ fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
         "instances": instances,
         "jobs": jobs,
         "budgets": budget_rows(stack, &clouds)?,
+        "monitors": monitor_rows(stack, &clouds),
     });
     serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
 }

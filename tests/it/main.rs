@@ -5,6 +5,8 @@ mod apply;
 mod aws;
 #[cfg(feature = "aws")]
 mod aws_budgets;
+#[cfg(feature = "aws")]
+mod aws_monitors;
 mod backtest;
 mod budgets;
 mod cli;

@@ -286,6 +286,23 @@ fn a_stop_alert_stops_the_compute_within_two_ticks_of_its_generation() {
     assert!(stopped_at - fired_at <= 1.0, "stopped {:.2}s after firing", stopped_at - fired_at);
     let best: serde_json::Value = serde_json::from_str(&w.read("results/long/best.json")).unwrap();
     assert!(best["status"].as_str().unwrap().starts_with("stopped: monitor guard"), "{best}");
+    // `status` shows the monitor's last values and its alert's state.
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&w.gaform(&["status", "--json", "job.gaf"], &[]))).unwrap();
+    let monitor = &status["monitors"][0];
+    assert_eq!(
+        (monitor["monitor"].as_str(), monitor["alerts"][0]["state"].as_str()),
+        (Some("guard"), Some("firing"))
+    );
+    assert!(monitor["values"]["generation"].as_f64().unwrap() > 3.0, "{monitor}");
+    let human = ok(&w.gaform(&["status", "job.gaf"], &[]));
+    assert!(human.contains("alert 0 (generation > 3)") && human.contains("firing since"), "{human}");
+    // The report of a stopped job says why it stopped and lists the alert.
+    let report = w.read("results/long/report.html");
+    assert!(
+        report.contains("stopped: monitor guard") && report.contains("<h2>Alerts</h2>\n<table>"),
+        "{report}"
+    );
 }
 
 #[test]

@@ -108,6 +108,8 @@ impl Kind {
             Kind::LaunchTemplate => {
                 matches!(attribute, "region" | "image" | "bootstrap" | "instance_profile")
             }
+            // A running head listens where it started: a new port takes a new head.
+            Kind::Head if attribute == "metrics_port" => true,
             Kind::Head | Kind::WorkerGroup => {
                 matches!(attribute, "instance_type" | "instance_types" | "market" | "purchase" | "image")
             }

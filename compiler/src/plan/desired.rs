@@ -235,6 +235,11 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
                 ("vpc", "the region's default".into()),
                 ("ingress", "from this group's members only".into()),
             ]);
+            // The head's metrics port, opened to exactly the blocks the file names.
+            if !compute.head.metrics_from.is_empty() {
+                group.attributes.insert("metrics_port".into(), compute.head.metrics_port.to_string());
+                group.attributes.insert("metrics_from".into(), compute.head.metrics_from.join(", "));
+            }
             resources.push(group);
             let lt = template(
                 &head_addr,

@@ -8,7 +8,7 @@ use super::describe_error as describe;
 use crate::books::Books;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use gaform_control::alerts::Monitor;
+use gaform_control::alerts::{Monitor, MonitorStatus};
 use gaform_control::budget::{BudgetState, Policy};
 use gaform_control::event::Event;
 use gaform_control::ledger::{End, Entry, Ledger};
@@ -247,6 +247,21 @@ impl Books for S3Books {
 
     fn write_monitors(&self, monitors: &[Monitor]) -> Result<(), String> {
         self.runtime.block_on(self.put_json("monitors/monitors.json", &monitors, Only::Always)).map(|_| ())
+    }
+
+    fn monitor_statuses(&self) -> Result<Vec<MonitorStatus>, String> {
+        self.runtime.block_on(async {
+            let mut out = Vec::new();
+            for key in self.keys("monitors/").await?.into_iter().filter(|k| k.ends_with(".status.json")) {
+                out.extend(self.get_json::<MonitorStatus>(&key).await?.map(|(s, _)| s));
+            }
+            Ok(out)
+        })
+    }
+
+    fn write_monitor_status(&self, status: &MonitorStatus) -> Result<(), String> {
+        let key = format!("monitors/{}.status.json", status.monitor);
+        self.runtime.block_on(self.put_json(&key, status, Only::Always)).map(|_| ())
     }
 
     fn budget_state(&self, name: &str) -> Result<BudgetState, String> {

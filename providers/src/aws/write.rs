@@ -8,7 +8,7 @@ use super::tags::{self, spec};
 use super::{describe_error, AwsProvider};
 use aws_sdk_ec2::types::{
     DefaultTargetCapacityType, Filter, FleetLaunchTemplateConfigRequest, FleetLaunchTemplateOverridesRequest,
-    FleetLaunchTemplateSpecificationRequest, FleetType, InstanceType, IpPermission,
+    FleetLaunchTemplateSpecificationRequest, FleetType, InstanceType, IpPermission, IpRange, Ipv6Range,
     LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
     LaunchTemplateHttpTokensState, LaunchTemplateInstanceMetadataEndpointState,
     LaunchTemplateInstanceMetadataOptionsRequest, LaunchTemplateSpecification, RequestLaunchTemplateData,
@@ -76,6 +76,7 @@ impl AwsProvider {
                 .send()
                 .await
                 .map_err(describe_error)?;
+            self.metrics_ingress(id, change).await?;
             return Ok(format!("{id} tagged"));
         }
         let vpcs = self
@@ -116,7 +117,73 @@ impl AwsProvider {
             .send()
             .await
             .map_err(describe_error)?;
+        self.metrics_ingress(&id, change).await?;
         Ok(format!("{id} in {vpc}"))
+    }
+
+    /// Makes the group's address-range ingress exactly the head's metrics port from the
+    /// file's `metrics_from` blocks (none when it names none): ranges it no longer names are
+    /// revoked first. The members' own rule (a group pair) is left alone.
+    async fn metrics_ingress(&self, id: &str, change: &Change) -> Result<(), String> {
+        let after = change.after.clone().unwrap_or_default();
+        let port: Option<i32> = after.get("metrics_port").and_then(|p| p.parse().ok());
+        let wanted: Vec<String> = after
+            .get("metrics_from")
+            .map(|f| f.split(", ").filter(|c| !c.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default();
+        let groups =
+            self.ec2.describe_security_groups().group_ids(id).send().await.map_err(describe_error)?;
+        let ranged: Vec<IpPermission> = groups
+            .security_groups()
+            .iter()
+            .flat_map(|g| g.ip_permissions())
+            .filter(|p| !p.ip_ranges().is_empty() || !p.ipv6_ranges().is_empty())
+            .cloned()
+            .collect();
+        let has = |cidr: &str| {
+            ranged.iter().any(|p| {
+                p.from_port() == port
+                    && p.to_port() == port
+                    && (p.ip_ranges().iter().any(|r| r.cidr_ip() == Some(cidr))
+                        || p.ipv6_ranges().iter().any(|r| r.cidr_ipv6() == Some(cidr)))
+            })
+        };
+        if ranged.is_empty() && wanted.is_empty()
+            || wanted.iter().all(|c| has(c)) && ranged.len() == wanted.len()
+        {
+            return Ok(());
+        }
+        if !ranged.is_empty() {
+            self.pace.write().await;
+            self.ec2
+                .revoke_security_group_ingress()
+                .group_id(id)
+                .set_ip_permissions(Some(ranged))
+                .send()
+                .await
+                .map_err(describe_error)?;
+        }
+        let (Some(port), false) = (port, wanted.is_empty()) else { return Ok(()) };
+        let mut rule = IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port);
+        for cidr in &wanted {
+            if cidr.contains(':') {
+                rule = rule.ipv6_ranges(
+                    Ipv6Range::builder().cidr_ipv6(cidr).description("gaform head metrics").build(),
+                );
+            } else {
+                rule = rule
+                    .ip_ranges(IpRange::builder().cidr_ip(cidr).description("gaform head metrics").build());
+            }
+        }
+        self.pace.write().await;
+        self.ec2
+            .authorize_security_group_ingress()
+            .group_id(id)
+            .ip_permissions(rule.build())
+            .send()
+            .await
+            .map_err(describe_error)?;
+        Ok(())
     }
 
     /// Deletes a security group, waiting while terminating instances still hold it.
@@ -173,6 +240,7 @@ impl AwsProvider {
                 .send()
                 .await
                 .map_err(describe_error)?;
+            self.metrics_ingress(id, change).await?;
             return Ok(format!("{id} tagged"));
         }
         let after = change.after.clone().unwrap_or_default();

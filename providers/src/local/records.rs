@@ -447,6 +447,14 @@ impl crate::books::Books for StackDir {
         write_json(&self.root.join("monitors").join("monitors.json"), &monitors)
     }
 
+    fn monitor_statuses(&self) -> Result<Vec<gaform_control::alerts::MonitorStatus>, String> {
+        self.read_all(&self.root.join("monitors"), |p| p.to_string_lossy().ends_with(".status.json"))
+    }
+
+    fn write_monitor_status(&self, status: &gaform_control::alerts::MonitorStatus) -> Result<(), String> {
+        write_json(&self.root.join("monitors").join(format!("{}.status.json", status.monitor)), status)
+    }
+
     fn budget_state(&self, name: &str) -> Result<BudgetState, String> {
         Ok(read_json(&self.root.join("budgets").join(format!("{name}.state.json")))?.unwrap_or_default())
     }

@@ -101,7 +101,7 @@ pub(super) fn stop(
         job.finished_at = Some(now());
         stack.write_job(&job)?;
         stack.event(Some(&stack.job_log(&job.name)), &format!("{}: {why}; {kept}", job.address));
-        wrap_up(stack, monitoring, compute, &job);
+        wrap_up(stack, monitoring, &job);
         jobs.push(job.name);
     }
     stack.log_event(&budget::compute_stopped(compute, why, instances, jobs), None);

@@ -7,7 +7,7 @@
 
 mod acts;
 mod measure;
-mod monitor;
+pub(super) mod monitor;
 
 use super::budget::Shed;
 use crate::cli::HeadArgs;
@@ -153,7 +153,7 @@ fn tend_compute(
             seen_running = true;
             idle_since = Instant::now();
             match tend(stack, provider, job.clone()) {
-                Ok(Some(ended)) => wrap_up(stack, &mut monitoring, compute, &ended),
+                Ok(Some(ended)) => wrap_up(stack, &mut monitoring, &ended),
                 Ok(None) => {}
                 Err(e) => fail(stack, provider, job, &e)?,
             }
@@ -184,12 +184,12 @@ fn tend_compute(
 /// What a head does when one of its jobs ends (finished, timed out, stopped): the job's last
 /// `metrics.csv` row, then `report.html` beside its results. Neither stops the head: a
 /// report that cannot be written is an event.
-pub(super) fn wrap_up(stack: &StackDir, monitoring: &mut Monitoring, compute: &str, job: &JobRecord) {
+pub(super) fn wrap_up(stack: &StackDir, monitoring: &mut Monitoring, job: &JobRecord) {
     let store = LocalDir::new(stack.job_store(&job.name));
     let workers: Vec<String> = job.worker_slots().into_iter().map(super::worker::slot_name).collect();
     let reports = read_reports(&store, &workers).unwrap_or_default();
     if let Ok(ledger) = stack.ledger() {
-        monitoring.last_row(job, &reports, &ledger, compute, now());
+        monitoring.last_row((job, &reports, &job.results_dir), &ledger, now());
     }
     let events: Vec<_> =
         stack.events().unwrap_or_default().into_iter().filter(|e| e.time >= job.started_at).collect();
@@ -228,7 +228,8 @@ fn local_view<'a>(stack: &StackDir, compute: &'a str, ledger: &'a Ledger) -> Res
         let store = LocalDir::new(stack.job_store(&job.name));
         let workers: Vec<String> = job.worker_slots().into_iter().map(super::worker::slot_name).collect();
         let reports = read_reports(&store, &workers).map_err(|e| e.to_string())?;
-        jobs.push((job, reports));
+        let dir = job.results_dir.clone();
+        jobs.push((job, reports, dir));
     }
     let budgets = stack.budgets()?.into_iter().filter(|b| b.computes.iter().any(|c| c == compute)).collect();
     let monitors = stack.monitors()?.into_iter().filter(|m| m.compute == compute).collect();

@@ -8,7 +8,7 @@ use super::measure::{JobMeasure, Tally};
 use crate::metrics::{series as metric_name, Shared, Snapshot, Value};
 use crate::notify::Outbox;
 use gaform_compiler::ir::{Keyword, MonitorMetric};
-use gaform_control::alerts::{self, Act, Monitor, State, Values};
+use gaform_control::alerts::{self, Act, AlertStatus, Monitor, MonitorStatus, State, Values};
 use gaform_control::budget::Policy;
 use gaform_control::ledger::{Ledger, Timestamp};
 use gaform_providers::books::Books;
@@ -17,7 +17,7 @@ use gaform_runtime::telemetry::{WorkerReport, EVAL_BUCKETS};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// What a monitor asks the head to do.
@@ -32,8 +32,9 @@ pub enum Order {
 /// What a head sees at one tick, on either cloud.
 pub struct View<'a> {
     pub compute: &'a str,
-    /// The compute's running jobs, each with its workers' reports.
-    pub jobs: Vec<(JobRecord, Vec<WorkerReport>)>,
+    /// The compute's running jobs, each with its workers' reports and the directory its
+    /// results are written to on this machine (where `metrics.csv` goes).
+    pub jobs: Vec<(JobRecord, Vec<WorkerReport>, PathBuf)>,
     pub ledger: &'a Ledger,
     /// The budgets the compute spends.
     pub budgets: Vec<Policy>,
@@ -82,14 +83,15 @@ impl Monitoring {
         let spent = view.ledger.spend(compute, (0.0, now), now);
         let per_hour = view.ledger.burn_rate(compute);
         let mut values_by_job: BTreeMap<String, Values> = BTreeMap::new();
-        for (job, reports) in &view.jobs {
+        for (job, reports, dir) in &view.jobs {
             let tally = self.tallies.entry((job.name.clone(), job.started_at.to_bits())).or_default();
             let measure = tally.measure(reports, job.islands);
             let cost = view.ledger.spend(compute, (job.started_at, now), now);
             let values = values_of(&measure, cost);
             add_job(&mut snapshot, &job.name, &measure, &values, simulated);
             let instances = view.ledger.running().filter(|e| e.compute == compute).count();
-            self.append_csv(job, &values, &measure, per_hour, instances, now);
+            let row = Row { values: &values, measure: &measure, per_hour, instances };
+            self.append_csv(job, dir, &row, now);
             values_by_job.insert(job.name.clone(), values);
         }
         add_compute(&mut snapshot, view, spent, per_hour, simulated, now);
@@ -123,6 +125,26 @@ impl Monitoring {
             for event in &decision.events {
                 books.record_event(event);
             }
+            let status = MonitorStatus {
+                monitor: monitor.name.clone(),
+                job: monitor.job.clone(),
+                updated: now,
+                values: values.iter().map(|(m, v)| (m.keyword().to_string(), *v)).collect(),
+                alerts: monitor
+                    .rules
+                    .iter()
+                    .zip(&states)
+                    .enumerate()
+                    .map(|(i, (rule, state))| AlertStatus {
+                        alert: i as u64,
+                        expression: rule.expression(),
+                        action: rule.action,
+                        state: *state,
+                    })
+                    .collect(),
+            };
+            // What `status` shows; a lost write costs only a stale line there.
+            let _ = books.write_monitor_status(&status);
             for act in decision.acts {
                 match act {
                     Act::Notify(event) => {
@@ -141,35 +163,28 @@ impl Monitoring {
         orders
     }
 
-    /// The last row of a job that just ended, from its workers' final reports.
+    /// The last row of a job that just ended, from its workers' final reports, into `dir`.
     pub fn last_row(
         &mut self,
-        job: &JobRecord,
-        reports: &[WorkerReport],
+        (job, reports, dir): (&JobRecord, &[WorkerReport], &Path),
         ledger: &Ledger,
-        compute: &str,
         now: Timestamp,
     ) {
+        let compute = job.group.compute().unwrap_or_default();
         let tally = self.tallies.entry((job.name.clone(), job.started_at.to_bits())).or_default();
         let measure = tally.measure(reports, job.islands);
         let values = values_of(&measure, ledger.spend(compute, (job.started_at, now), now));
         let instances = ledger.running().filter(|e| e.compute == compute).count();
-        self.append_csv(job, &values, &measure, ledger.burn_rate(compute), instances, now);
+        let row = Row { values: &values, measure: &measure, per_hour: ledger.burn_rate(compute), instances };
+        self.append_csv(job, dir, &row, now);
     }
 
-    /// Appends this tick's row to the job's `metrics.csv`, starting the file afresh for a
-    /// new run. A row that cannot be written is left out: the metrics are still served.
-    fn append_csv(
-        &mut self,
-        job: &JobRecord,
-        values: &Values,
-        measure: &JobMeasure,
-        per_hour: f64,
-        instances: usize,
-        now: Timestamp,
-    ) {
+    /// Appends this tick's row to the job's `metrics.csv` in `dir`, starting the file afresh
+    /// for a new run. A row that cannot be written is left out: the metrics are still served.
+    fn append_csv(&mut self, job: &JobRecord, dir: &Path, row: &Row, now: Timestamp) {
+        let Row { values, measure, per_hour, instances } = *row;
         let run = (job.name.clone(), job.started_at.to_bits());
-        let path = job.results_dir.join("metrics.csv");
+        let path = dir.join("metrics.csv");
         let fresh = !self.started_csv.contains(&run) && !written_since(&path, job.started_at);
         let cell = |m: MonitorMetric| values.get(&m).map_or_else(String::new, |v| v.to_string());
         let mut text = String::new();
@@ -191,7 +206,7 @@ impl Monitoring {
             per_hour,
             instances,
         ));
-        let written = std::fs::create_dir_all(&job.results_dir).and_then(|()| {
+        let written = std::fs::create_dir_all(dir).and_then(|()| {
             let mut file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(!fresh)
@@ -204,6 +219,15 @@ impl Monitoring {
             self.started_csv.push(run);
         }
     }
+}
+
+/// One `metrics.csv` row's values.
+#[derive(Clone, Copy)]
+struct Row<'a> {
+    values: &'a Values,
+    measure: &'a JobMeasure,
+    per_hour: f64,
+    instances: usize,
 }
 
 /// The columns of `metrics.csv`: one row per head tick while the job runs.
