@@ -396,3 +396,35 @@ tests:
     let (passed, said) = run(&["test", "rules", "rules_test.yml"]);
     assert!(passed && said.contains("SUCCESS"), "{said}");
 }
+
+#[test]
+fn a_scale_down_alert_sheds_one_worker_per_cooldown_to_min_and_the_result_is_the_same_bytes() {
+    let monitor = r#"monitor busy {
+  job = long
+  alert {
+    when   = cluster_utilization < 90%
+    action = scale_down
+  }
+}"#;
+    let gaf = stack(free_port(), 4_000, monitor)
+        .replace("min           = 2\n    max           = 2", "min           = 1\n    max           = 3");
+    let w = Workspace::new("monitor-scale-down", &gaf);
+    let out = ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "1s")]));
+    assert!(out.contains("long: best rsi_reversion("), "the job went on to its end: {out}");
+    let events = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    // Fired once; one worker at once, one more a cooldown (five ticks) later; then at min,
+    // frozen: nothing is started again while the alert keeps firing.
+    assert_eq!(kinds, ["monitor_alert", "frozen", "shed", "shed"], "{events:?}");
+    assert_eq!((events[2]["kept"].as_u64(), events[3]["kept"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(events[2]["monitor"], "busy");
+    let apart = events[3]["time"].as_f64().unwrap() - events[2]["time"].as_f64().unwrap();
+    assert!(apart >= 5.0, "the second shed waited a cooldown: {apart:.2}s");
+    let log = std::fs::read_to_string(w.0.join(".gaform/job/jobs/long/log")).unwrap();
+    assert!(!log.contains("in its place"), "no worker was started again: {log}");
+
+    ok(&w.gaform(&["run", "job.gaf", "--out", "never-shed"], &[]));
+    for file in ["best.json", "generations.csv", "hall_of_fame.csv"] {
+        assert_eq!(w.read(&format!("results/long/{file}")), w.read(&format!("never-shed/{file}")), "{file}");
+    }
+}
