@@ -193,7 +193,8 @@ fn tend_compute(
                 Ok(agent.live_instances(stack, cloud, &job.group)?.into_iter().collect())
             };
             if super::head::gather_if_done(&store, &mut job, &dir)? {
-                watch.wrap_up(&job, &workers(&job)?, &dir);
+                let workers = workers(&job)?;
+                watch.wrap_up(&mut job, &workers, &dir);
                 agent.upload_results(&job.name, &dir)?;
                 let _ = std::fs::remove_dir_all(&dir);
                 agent.write_job(&job)?;
@@ -202,7 +203,8 @@ fn tend_compute(
                 let why =
                     format!("stopped by max_runtime = {}", gaform_compiler::plan::describe::duration(limit));
                 if super::head::write_results_so_far(&store, &dir, &why).is_ok() {
-                    watch.wrap_up(&job, &workers(&job)?, &dir);
+                    let workers = workers(&job)?;
+                    watch.wrap_up(&mut job, &workers, &dir);
                     agent.upload_results(&job.name, &dir)?;
                 }
                 let _ = std::fs::remove_dir_all(&dir);

@@ -155,7 +155,7 @@ impl Watch<'_> {
 
     /// A job that ended here: its last `metrics.csv` row and its `report.html`, written into
     /// `dir` beside its results, which the caller then uploads.
-    pub fn wrap_up(&mut self, job: &JobRecord, workers: &[String], dir: &Path) {
+    pub fn wrap_up(&mut self, job: &mut JobRecord, workers: &[String], dir: &Path) {
         let reports = self.reports(&job.name, workers).unwrap_or_default();
         if let Ok(ledger) = self.books.ledger() {
             self.monitoring.last_row((job, &reports, dir), &ledger, now());
@@ -167,8 +167,13 @@ impl Watch<'_> {
             .into_iter()
             .filter(|e| e.time >= job.started_at)
             .collect();
-        if let Err(e) = crate::report::write(dir, &super::status::job_state(job), &events) {
-            errln!("{}: no report.html: {e}", job.address);
+        let started = std::time::Instant::now();
+        match crate::report::write(dir, &super::status::job_state(job), &events) {
+            Ok(()) => {
+                outln!("{}: {}", job.address, self.monitoring.overhead(started.elapsed()));
+                job.summary = job.summary.take().map(|s| format!("{s}, metrics.csv, report.html"));
+            }
+            Err(e) => errln!("{}: no report.html: {e}", job.address),
         }
     }
 
@@ -252,7 +257,7 @@ impl Watch<'_> {
             job.status = JobStatus::Stopped { reason: why.to_string() };
             job.finished_at = Some(now());
             let written = super::head::write_results_so_far(&store, &dir, why).and_then(|()| {
-                self.wrap_up(&job, &workers, &dir);
+                self.wrap_up(&mut job, &workers, &dir);
                 self.agent.upload_results(&job.name, &dir)
             });
             let _ = std::fs::remove_dir_all(&dir);

@@ -99,9 +99,9 @@ pub(super) fn stop(
         };
         job.status = JobStatus::Stopped { reason: why.to_string() };
         job.finished_at = Some(now());
+        wrap_up(stack, monitoring, &mut job);
         stack.write_job(&job)?;
         stack.event(Some(&stack.job_log(&job.name)), &format!("{}: {why}; {kept}", job.address));
-        wrap_up(stack, monitoring, &job);
         jobs.push(job.name);
     }
     stack.log_event(&budget::compute_stopped(compute, why, instances, jobs), None);

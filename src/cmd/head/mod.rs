@@ -152,10 +152,8 @@ fn tend_compute(
         for job in running_jobs(stack, compute)? {
             seen_running = true;
             idle_since = Instant::now();
-            match tend(stack, provider, job.clone()) {
-                Ok(Some(ended)) => wrap_up(stack, &mut monitoring, &ended),
-                Ok(None) => {}
-                Err(e) => fail(stack, provider, job, &e)?,
+            if let Err(e) = tend(stack, provider, job.clone(), &mut monitoring) {
+                fail(stack, provider, job, &e)?;
             }
         }
         if running_jobs(stack, compute)?.is_empty() {
@@ -184,7 +182,7 @@ fn tend_compute(
 /// What a head does when one of its jobs ends (finished, timed out, stopped): the job's last
 /// `metrics.csv` row, then `report.html` beside its results. Neither stops the head: a
 /// report that cannot be written is an event.
-pub(super) fn wrap_up(stack: &StackDir, monitoring: &mut Monitoring, job: &JobRecord) {
+pub(super) fn wrap_up(stack: &StackDir, monitoring: &mut Monitoring, job: &mut JobRecord) {
     let store = LocalDir::new(stack.job_store(&job.name));
     let workers: Vec<String> = job.worker_slots().into_iter().map(super::worker::slot_name).collect();
     let reports = read_reports(&store, &workers).unwrap_or_default();
@@ -194,8 +192,14 @@ pub(super) fn wrap_up(stack: &StackDir, monitoring: &mut Monitoring, job: &JobRe
     let events: Vec<_> =
         stack.events().unwrap_or_default().into_iter().filter(|e| e.time >= job.started_at).collect();
     let status = super::status::job_state(job);
-    if let Err(e) = crate::report::write(&job.results_dir, &status, &events) {
-        stack.event(Some(&stack.job_log(&job.name)), &format!("{}: no report.html: {e}", job.address));
+    let started = Instant::now();
+    let log = stack.job_log(&job.name);
+    match crate::report::write(&job.results_dir, &status, &events) {
+        Ok(()) => {
+            stack.event(Some(&log), &format!("{}: {}", job.address, monitoring.overhead(started.elapsed())));
+            job.summary = job.summary.take().map(|s| format!("{s}, metrics.csv, report.html"));
+        }
+        Err(e) => stack.event(Some(&log), &format!("{}: no report.html: {e}", job.address)),
     }
 }
 
@@ -242,35 +246,45 @@ pub(super) fn running_jobs(stack: &StackDir, compute: &str) -> Result<Vec<JobRec
     Ok(jobs.filter(|j| j.status == JobStatus::Running && j.group.compute() == Some(compute)).collect())
 }
 
-/// One look at a running job: gather it, stop it, or keep its workers alive. The job as
-/// it ended, when it ended on this look.
-fn tend(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord) -> Result<Option<JobRecord>, String> {
+/// One look at a running job: gather it (with its report), stop it, or keep its workers
+/// alive.
+fn tend(
+    stack: &StackDir,
+    provider: &LocalProvider,
+    mut job: JobRecord,
+    monitoring: &mut Monitoring,
+) -> Result<(), String> {
     let store = LocalDir::new(stack.job_store(&job.name));
     let log = stack.job_log(&job.name);
     let results_dir = job.results_dir.clone();
     if gather_if_done(&store, &mut job, &results_dir)? {
         stop_workers(provider, stack, &job.group)?;
+        // The report before the record: whoever sees the job finished finds it there.
+        wrap_up(stack, monitoring, &mut job);
         stack.write_job(&job)?;
         stack.event(
             Some(&log),
             &format!("{}: finished; results in {}", job.address, job.results_dir.display()),
         );
-        return Ok(Some(job));
+        return Ok(());
     }
     if let Some(limit) = stop_if_over_time(&mut job) {
         stop_workers(provider, stack, &job.group)?;
-        stack.write_job(&job)?;
         let why = format!("stopped by max_runtime = {}", describe(limit));
         let kept = match write_results_so_far(&store, &results_dir, &why) {
-            Ok(()) => format!("the results so far are in {}", results_dir.display()),
+            Ok(()) => {
+                wrap_up(stack, monitoring, &mut job);
+                format!("the results so far are in {}", results_dir.display())
+            }
             Err(e) => format!("no results to keep ({e})"),
         };
+        stack.write_job(&job)?;
         stack.event(Some(&log), &format!("{}: {why}; {kept}", job.address));
-        return Ok(Some(job));
+        return Ok(());
     }
     let records = stack.instances()?;
     let group: Vec<_> = records.iter().filter(|r| r.address == job.group).collect();
-    let Some(template) = group.first() else { return Ok(None) };
+    let Some(template) = group.first() else { return Ok(()) };
     for slot in job.worker_slots() {
         let record = group.iter().find(|r| r.index == slot);
         let dead = match record {
@@ -321,7 +335,7 @@ fn tend(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord) -> Resul
             ),
         );
     }
-    Ok(None)
+    Ok(())
 }
 
 /// When every island of `job` is done: gathers the run, writes its results into `dir`,

@@ -52,6 +52,10 @@ pub struct Monitoring {
     states: BTreeMap<(String, usize, String), State>,
     /// Runs whose `metrics.csv` this head has started.
     started_csv: Vec<(String, u64)>,
+    /// What measuring has cost the head so far, and over how many ticks: its overhead,
+    /// which it says when a job ends (BENCHMARKS.md).
+    busy: std::time::Duration,
+    ticks: u64,
 }
 
 impl Monitoring {
@@ -60,8 +64,14 @@ impl Monitoring {
     pub fn start(address: SocketAddr, fallback: bool) -> (Monitoring, Result<SocketAddr, String>) {
         let shared = Shared::default();
         let served = crate::metrics::serve(shared.clone(), address, fallback);
-        let monitoring =
-            Monitoring { shared, tallies: BTreeMap::new(), states: BTreeMap::new(), started_csv: Vec::new() };
+        let monitoring = Monitoring {
+            shared,
+            tallies: BTreeMap::new(),
+            states: BTreeMap::new(),
+            started_csv: Vec::new(),
+            busy: std::time::Duration::ZERO,
+            ticks: 0,
+        };
         (monitoring, served)
     }
 
@@ -69,6 +79,22 @@ impl Monitoring {
     /// events go to `books`, their notifications through `outbox`), and returns what the
     /// head must do. `cooldown`: how long a firing `scale_down` waits between two sheds.
     pub fn tick(
+        &mut self,
+        view: &View,
+        books: &Arc<dyn Books>,
+        outbox: &mut Outbox,
+        stack_name: &str,
+        now: Timestamp,
+        cooldown: f64,
+    ) -> Vec<Order> {
+        let started = std::time::Instant::now();
+        let orders = self.measure(view, books, outbox, stack_name, now, cooldown);
+        self.busy += started.elapsed();
+        self.ticks += 1;
+        orders
+    }
+
+    fn measure(
         &mut self,
         view: &View,
         books: &Arc<dyn Books>,
@@ -170,6 +196,7 @@ impl Monitoring {
         ledger: &Ledger,
         now: Timestamp,
     ) {
+        let started = std::time::Instant::now();
         let compute = job.group.compute().unwrap_or_default();
         let tally = self.tallies.entry((job.name.clone(), job.started_at.to_bits())).or_default();
         let measure = tally.measure(reports, job.islands);
@@ -177,6 +204,17 @@ impl Monitoring {
         let instances = ledger.running().filter(|e| e.compute == compute).count();
         let row = Row { values: &values, measure: &measure, per_hour: ledger.burn_rate(compute), instances };
         self.append_csv(job, dir, &row, now);
+        self.busy += started.elapsed();
+    }
+
+    /// The head's own cost, in words, with `report` (the time writing the report took).
+    pub fn overhead(&self, report: std::time::Duration) -> String {
+        format!(
+            "the head's measuring took {:.1} ms over {} tick(s), its report {:.1} ms",
+            self.busy.as_secs_f64() * 1e3,
+            self.ticks,
+            report.as_secs_f64() * 1e3
+        )
     }
 
     /// Appends this tick's row to the job's `metrics.csv` in `dir`, starting the file afresh
