@@ -67,7 +67,10 @@ fn the_quickstart_report_lays_out_every_chart_in_a_browser_and_fetches_nothing()
     let quickstart = std::fs::read_to_string(root().join("examples/quickstart.gaf")).unwrap();
     let w = Workspace::new("report", &quickstart.replace("data/GOOG_wiki.csv", "GOOG_wiki.csv"));
     let said = ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]));
-    assert!(said.contains("fitness.svg, equity.svg, metrics.csv, report.html"), "apply names the report: {said}");
+    assert!(
+        said.contains("fitness.svg, equity.svg, metrics.csv, report.html"),
+        "apply names the report: {said}"
+    );
     let page = w.0.join("results/quickstart/report.html");
     let html = std::fs::read_to_string(&page).unwrap();
     for external in ["http://", "https://", "src=", "url(", "@import", "//cdn"] {
