@@ -3,7 +3,10 @@
 //! fitness per generation, evaluation time, cost over time, utilisation, and the alerts
 //! that fired. Everything is inline (SVG charts, CSS): the page fetches nothing.
 
+use gaform_control::alerts::Monitor;
+use gaform_control::budget::Policy;
 use gaform_control::event::{Event, Kind};
+use gaform_providers::local::JobRecord;
 use gaform_runtime::results::line_chart;
 use gaform_runtime::store::write_atomically;
 use gaform_runtime::strategy::Strategy;
@@ -11,8 +14,33 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// Writes `dir/report.html` from the results in `dir` and the alerts among `events`;
-/// `status` says how the job ended.
+/// The events a job's report lists: since the job started, its monitors' alerts, its
+/// compute's budget's alerts and its compute's stop.
+pub fn events_of(
+    events: Vec<Event>,
+    job: &JobRecord,
+    monitors: &[Monitor],
+    budgets: &[Policy],
+) -> Vec<Event> {
+    let compute = job.group.compute().unwrap_or_default();
+    events
+        .into_iter()
+        .filter(|e| e.time >= job.started_at)
+        .filter(|e| match &e.kind {
+            Kind::MonitorAlert { monitor, .. } => {
+                monitors.iter().any(|m| &m.name == monitor && m.job == job.name)
+            }
+            Kind::AlertFired { budget, .. } => {
+                budgets.iter().any(|b| &b.name == budget && b.computes.iter().any(|c| c == compute))
+            }
+            Kind::ComputeStopped { compute: stopped, .. } => stopped == compute,
+            _ => false,
+        })
+        .collect()
+}
+
+/// Writes `dir/report.html` from the results in `dir`, listing `events` (`events_of`) as
+/// the run's alerts; `status` says how the job ended.
 pub fn write(dir: &Path, status: &str, events: &[Event]) -> Result<(), String> {
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
     let best: serde_json::Value = read("best.json")
@@ -161,12 +189,6 @@ fn utilisation_chart(job: &str, metrics: &str) -> Result<String, String> {
 fn alerts_table(events: &[Event]) -> String {
     let rows: Vec<String> = events
         .iter()
-        .filter(|e| {
-            matches!(
-                e.kind,
-                Kind::AlertFired { .. } | Kind::MonitorAlert { .. } | Kind::ComputeStopped { .. }
-            )
-        })
         .map(|e| {
             let when = gaform_providers::local::records::timestamp(e.time);
             format!("<tr><td>{when}</td><td>{}</td></tr>", esc(&e.reason))

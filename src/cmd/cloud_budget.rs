@@ -160,13 +160,12 @@ impl Watch<'_> {
         if let Ok(ledger) = self.books.ledger() {
             self.monitoring.last_row((job, &reports, dir), &ledger, now());
         }
-        let events: Vec<Event> = self
-            .books
-            .events()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|e| e.time >= job.started_at)
-            .collect();
+        let events = crate::report::events_of(
+            self.books.events().unwrap_or_default(),
+            job,
+            &self.books.monitors().unwrap_or_default(),
+            &self.books.budgets().unwrap_or_default(),
+        );
         let started = std::time::Instant::now();
         match crate::report::write(dir, &super::status::job_state(job), &events) {
             Ok(()) => {

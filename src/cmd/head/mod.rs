@@ -189,8 +189,12 @@ pub(super) fn wrap_up(stack: &StackDir, monitoring: &mut Monitoring, job: &mut J
     if let Ok(ledger) = stack.ledger() {
         monitoring.last_row((job, &reports, &job.results_dir), &ledger, now());
     }
-    let events: Vec<_> =
-        stack.events().unwrap_or_default().into_iter().filter(|e| e.time >= job.started_at).collect();
+    let events = crate::report::events_of(
+        stack.events().unwrap_or_default(),
+        job,
+        &stack.monitors().unwrap_or_default(),
+        &stack.budgets().unwrap_or_default(),
+    );
     let status = super::status::job_state(job);
     let started = Instant::now();
     let log = stack.job_log(&job.name);
