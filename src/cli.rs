@@ -38,6 +38,9 @@ pub enum Command {
     Events(EventsArgs),
     /// Write what a team's tools load: Prometheus rules and scrape config, Grafana dashboards.
     Export(ExportArgs),
+    /// The language server editors talk to (LSP over stdin and stdout): diagnostics as you
+    /// type, identical to `check`, quick fixes, formatting.
+    Lsp,
     /// Clear the lock left by an apply or destroy that was killed.
     Unlock(StackArgs),
     /// Run one worker: an island of a prepared job, a local cloud instance, or an aws instance's.

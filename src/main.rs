@@ -50,6 +50,7 @@ fn main() -> ExitCode {
         cli::Command::Logs(args) => cmd::status::logs(&args),
         cli::Command::Events(args) => cmd::status::events(&args),
         cli::Command::Export(args) => cmd::export::run(&args),
+        cli::Command::Lsp => cmd::lsp::run(),
         cli::Command::Unlock(args) => cmd::status::unlock(&args),
         cli::Command::Head(args) => cmd::head::run(&args),
     };

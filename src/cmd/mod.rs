@@ -11,6 +11,7 @@ pub mod cloud_budget;
 pub mod export;
 pub mod fmt;
 pub mod head;
+pub mod lsp;
 pub mod plan;
 pub mod run;
 pub mod stack;

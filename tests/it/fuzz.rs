@@ -67,7 +67,7 @@ const TOKENS: &[&str] = &[
     "\r\n",
 ];
 
-fn mutate(rng: &mut StdRng, base: &str) -> String {
+pub(crate) fn mutate(rng: &mut StdRng, base: &str) -> String {
     let mut bytes = base.as_bytes().to_vec();
     for _ in 0..rng.random_range(1..6) {
         let len = bytes.len();

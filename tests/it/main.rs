@@ -16,6 +16,7 @@ mod fault_proxy;
 mod fixtures;
 mod fmt;
 mod fuzz;
+mod lsp;
 #[cfg(feature = "aws")]
 mod monitors;
 mod moto;

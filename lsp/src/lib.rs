@@ -1,0 +1,282 @@
+//! `gaform lsp`: the language server. A synchronous loop over `lsp-server` (as
+//! rust-analyzer's): every message waiting is handled in order, then each document whose
+//! text changed is checked once, with no debounce, and its diagnostics are published when
+//! they differ from the last ones sent. Diagnostics are the compiler's, converted without
+//! loss (`diagnostics`); quick fixes apply their did-you-mean; formatting is `gaform fmt`.
+
+mod diagnostics;
+mod text;
+
+pub use text::{Encoding, Text};
+
+use gaform_compiler::source::SourceFile;
+use gaform_compiler::{CheckOptions, Host};
+use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
+use lsp_types::notification::{
+    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _, PublishDiagnostics,
+};
+use lsp_types::request::{CodeActionRequest, Formatting, Request as _};
+use lsp_types::{
+    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionProviderCapability,
+    DocumentFormattingParams, InitializeParams, OneOf, PositionEncodingKind, PublishDiagnosticsParams,
+    ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Uri, WorkspaceEdit,
+};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Makes the compiler's host for a document at a path (data files are relative to it).
+pub type Hosts<'a> = &'a dyn Fn(&Path) -> Box<dyn Host>;
+
+/// One open document.
+struct Document {
+    text: Text,
+    version: i32,
+    /// What was last published for it.
+    published: Option<Vec<lsp_types::Diagnostic>>,
+}
+
+/// The server's state between messages.
+struct Server<'a> {
+    connection: &'a Connection,
+    hosts: Hosts<'a>,
+    encoding: Encoding,
+    documents: HashMap<String, (Uri, Document)>,
+}
+
+/// Serves a client on standard input and output until its `exit` (`gaform lsp`).
+pub fn serve_stdio(hosts: Hosts<'_>) -> Result<(), String> {
+    let (connection, threads) = Connection::stdio();
+    run(&connection, hosts)?;
+    drop(connection);
+    threads.join().map_err(|e| format!("the server's input or output failed: {e}"))
+}
+
+/// Serves `connection` until the client's `exit`. `hosts` gives each document's compiler host.
+pub fn run(connection: &Connection, hosts: Hosts<'_>) -> Result<(), String> {
+    let (id, params) = connection.initialize_start().map_err(|e| e.to_string())?;
+    let params: InitializeParams = serde_json::from_value(params).map_err(|e| e.to_string())?;
+    let offered = params.capabilities.general.and_then(|g| g.position_encodings).unwrap_or_default();
+    let encoding =
+        if offered.contains(&PositionEncodingKind::UTF8) { Encoding::Utf8 } else { Encoding::Utf16 };
+    let capabilities = ServerCapabilities {
+        position_encoding: Some(match encoding {
+            Encoding::Utf8 => PositionEncodingKind::UTF8,
+            Encoding::Utf16 => PositionEncodingKind::UTF16,
+        }),
+        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::INCREMENTAL)),
+        code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        ..ServerCapabilities::default()
+    };
+    let result = serde_json::json!({
+        "capabilities": capabilities,
+        "serverInfo": { "name": "gaform", "version": env!("CARGO_PKG_VERSION") },
+    });
+    connection.initialize_finish(id, result).map_err(|e| e.to_string())?;
+    let mut server = Server { connection, hosts, encoding, documents: HashMap::new() };
+    server.serve()
+}
+
+impl Server<'_> {
+    fn serve(&mut self) -> Result<(), String> {
+        while let Ok(first) = self.connection.receiver.recv() {
+            // Everything already queued is handled before checking: a burst of keystrokes
+            // is checked once, on its last text.
+            let mut batch = vec![first];
+            batch.extend(self.connection.receiver.try_iter());
+            let mut dirty = Vec::new();
+            for message in batch {
+                match message {
+                    Message::Request(request) => {
+                        if self.connection.handle_shutdown(&request).map_err(|e| e.to_string())? {
+                            return Ok(());
+                        }
+                        self.reply(request)?;
+                    }
+                    Message::Notification(n) => dirty.extend(self.notified(n)),
+                    Message::Response(_) => {}
+                }
+            }
+            dirty.sort();
+            dirty.dedup();
+            for key in dirty {
+                self.publish(&key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes in a notification; the document it changed, if any.
+    fn notified(&mut self, n: Notification) -> Option<String> {
+        match n.method.as_str() {
+            DidOpenTextDocument::METHOD => {
+                let p: lsp_types::DidOpenTextDocumentParams = serde_json::from_value(n.params).ok()?;
+                let key = p.text_document.uri.as_str().to_string();
+                let document = Document {
+                    text: Text::new(p.text_document.text),
+                    version: p.text_document.version,
+                    published: None,
+                };
+                self.documents.insert(key.clone(), (p.text_document.uri, document));
+                Some(key)
+            }
+            DidChangeTextDocument::METHOD => {
+                let p: lsp_types::DidChangeTextDocumentParams = serde_json::from_value(n.params).ok()?;
+                let key = p.text_document.uri.as_str().to_string();
+                let (_, document) = self.documents.get_mut(&key)?;
+                for change in &p.content_changes {
+                    document.text.apply(change, self.encoding);
+                }
+                document.version = p.text_document.version;
+                Some(key)
+            }
+            DidCloseTextDocument::METHOD => {
+                let p: lsp_types::DidCloseTextDocumentParams = serde_json::from_value(n.params).ok()?;
+                let uri = p.text_document.uri;
+                if self.documents.remove(uri.as_str()).is_some() {
+                    let _ = self.send_diagnostics(uri, Vec::new(), None);
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Checks the document at `key` and publishes its diagnostics if they changed.
+    fn publish(&mut self, key: &str) -> Result<(), String> {
+        let encoding = self.encoding;
+        let hosts = self.hosts;
+        let Some((uri, document)) = self.documents.get_mut(key) else { return Ok(()) };
+        let found = check(uri, &document.text, hosts, encoding);
+        if document.published.as_ref() == Some(&found) {
+            return Ok(());
+        }
+        document.published = Some(found.clone());
+        let (uri, version) = (uri.clone(), document.version);
+        self.send_diagnostics(uri, found, Some(version))
+    }
+
+    fn send_diagnostics(
+        &self,
+        uri: Uri,
+        diagnostics: Vec<lsp_types::Diagnostic>,
+        version: Option<i32>,
+    ) -> Result<(), String> {
+        let params = PublishDiagnosticsParams { uri, diagnostics, version };
+        let n = Notification::new(PublishDiagnostics::METHOD.to_string(), params);
+        self.connection.sender.send(Message::Notification(n)).map_err(|e| e.to_string())
+    }
+
+    fn reply(&mut self, request: Request) -> Result<(), String> {
+        let id = request.id.clone();
+        let response = match request.method.as_str() {
+            CodeActionRequest::METHOD => {
+                self.with_params(request, |s, p: CodeActionParams| s.code_actions(&p))
+            }
+            Formatting::METHOD => self.with_params(request, |s, p: DocumentFormattingParams| s.format(&p)),
+            other => Err((ErrorCode::MethodNotFound, format!("gaform's server does not answer `{other}`"))),
+        };
+        let response = match response {
+            Ok(result) => Response { id, result: Some(result), error: None },
+            Err((code, message)) => Response::new_err(id, code as i32, message),
+        };
+        self.connection.sender.send(Message::Response(response)).map_err(|e| e.to_string())
+    }
+
+    fn with_params<P: serde::de::DeserializeOwned>(
+        &mut self,
+        request: Request,
+        answer: impl FnOnce(&mut Self, P) -> Result<serde_json::Value, (ErrorCode, String)>,
+    ) -> Result<serde_json::Value, (ErrorCode, String)> {
+        let params =
+            serde_json::from_value(request.params).map_err(|e| (ErrorCode::InvalidParams, e.to_string()))?;
+        answer(self, params)
+    }
+
+    fn document(&self, uri: &Uri) -> Result<&(Uri, Document), (ErrorCode, String)> {
+        self.documents
+            .get(uri.as_str())
+            .ok_or_else(|| (ErrorCode::InvalidParams, format!("{} is not open", uri.as_str())))
+    }
+
+    /// The did-you-mean fixes of the diagnostics in the requested range.
+    fn code_actions(&mut self, p: &CodeActionParams) -> Result<serde_json::Value, (ErrorCode, String)> {
+        let (uri, document) = self.document(&p.text_document.uri)?;
+        let found = check(uri, &document.text, self.hosts, self.encoding);
+        let touches = |r: &lsp_types::Range| r.start <= p.range.end && p.range.start <= r.end;
+        let actions: Vec<CodeActionOrCommand> = found
+            .into_iter()
+            .filter(|d| touches(&d.range))
+            .filter_map(|d| {
+                let data: diagnostics::Data = serde_json::from_value(d.data.clone()?).ok()?;
+                let (range, new_text) = data.suggestion?;
+                let edit = WorkspaceEdit {
+                    changes: Some(
+                        std::iter::once((uri.clone(), vec![TextEdit { range, new_text: new_text.clone() }]))
+                            .collect(),
+                    ),
+                    ..WorkspaceEdit::default()
+                };
+                Some(CodeActionOrCommand::CodeAction(CodeAction {
+                    title: format!("Replace with {new_text}"),
+                    kind: Some(CodeActionKind::QUICKFIX),
+                    diagnostics: Some(vec![d]),
+                    edit: Some(edit),
+                    is_preferred: Some(true),
+                    ..CodeAction::default()
+                }))
+            })
+            .collect();
+        serde_json::to_value(actions).map_err(|e| (ErrorCode::InternalError, e.to_string()))
+    }
+
+    /// `gaform fmt` of the document as one edit; nothing for a file that does not parse.
+    fn format(&mut self, p: &DocumentFormattingParams) -> Result<serde_json::Value, (ErrorCode, String)> {
+        let (uri, document) = self.document(&p.text_document.uri)?;
+        let source = SourceFile::new(uri.as_str(), document.text.as_str());
+        let Ok(formatted) = gaform_compiler::fmt::format(&source) else { return Ok(serde_json::Value::Null) };
+        if formatted == document.text.as_str() {
+            return Ok(serde_json::json!([]));
+        }
+        let all = document.text.range(0, document.text.as_str().len(), self.encoding);
+        serde_json::to_value(vec![TextEdit { range: all, new_text: formatted }])
+            .map_err(|e| (ErrorCode::InternalError, e.to_string()))
+    }
+}
+
+/// The document's diagnostics, as `gaform check` finds them for the same text at its path.
+fn check(uri: &Uri, text: &Text, hosts: Hosts<'_>, encoding: Encoding) -> Vec<lsp_types::Diagnostic> {
+    let path = file_path(uri);
+    let name = path.as_ref().map_or_else(|| uri.as_str().to_string(), |p| p.display().to_string());
+    let source = SourceFile::new(name, text.as_str());
+    let base = path.as_deref().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    let host = hosts(&base);
+    let checked = gaform_compiler::check(&source, host.as_ref(), &CheckOptions::default());
+    diagnostics::convert(&checked.diagnostics, text, uri, encoding)
+}
+
+/// The file a `file://` URI names (percent-escapes decoded); `None` for other schemes.
+pub fn file_path(uri: &Uri) -> Option<PathBuf> {
+    let rest = uri.as_str().strip_prefix("file://")?;
+    let path = rest.find('/').map_or(rest, |slash| &rest[slash..]);
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b))) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(PathBuf::from(String::from_utf8_lossy(&out).into_owned()))
+}
+
+#[cfg(test)]
+mod tests;

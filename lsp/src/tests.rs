@@ -1,0 +1,192 @@
+//! The server in process, driven through `lsp-server`'s in-memory connection as a client
+//! would: every reply and notification it sends is snapshotted as JSON.
+
+use super::*;
+use lsp_server::{Connection, Message, Notification, Request, RequestId};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const URI: &str = "file:///work/evo.gaf";
+
+const TYPO: &str = "cloud c {\n  provider = aws\n  region   = \"us-wset-2\"\n}\n";
+
+/// A client talking to a server thread.
+struct Client {
+    connection: Connection,
+    server: Option<std::thread::JoinHandle<Result<(), String>>>,
+    next_id: i32,
+}
+
+impl Client {
+    /// Starts a server and initializes it, offering `encodings`.
+    fn start(encodings: &[&str]) -> (Client, Value) {
+        let (server, client) = Connection::memory();
+        let handle = std::thread::spawn(move || {
+            let no_host = |_: &Path| -> Box<dyn Host> { Box::new(gaform_compiler::NoHost) };
+            run(&server, &no_host)
+        });
+        let mut c = Client { connection: client, server: Some(handle), next_id: 0 };
+        let init = c.request(
+            "initialize",
+            json!({ "capabilities": { "general": { "positionEncodings": encodings } } }),
+        );
+        c.notify("initialized", json!({}));
+        (c, init)
+    }
+
+    fn notify(&self, method: &str, params: Value) {
+        self.connection.sender.send(Message::Notification(Notification::new(method.into(), params))).unwrap();
+    }
+
+    /// Sends a request and waits for its response (as JSON: `result` or `error`).
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = RequestId::from(self.next_id);
+        let request = Request::new(id.clone(), method.into(), params);
+        self.connection.sender.send(Message::Request(request)).unwrap();
+        loop {
+            match self.connection.receiver.recv_timeout(Duration::from_secs(10)).expect("a reply") {
+                Message::Response(r) if r.id == id => return serde_json::to_value(r).unwrap(),
+                _ => {}
+            }
+        }
+    }
+
+    /// The next `publishDiagnostics`, if one comes within `wait`.
+    fn diagnostics(&self, wait: Duration) -> Option<Value> {
+        loop {
+            match self.connection.receiver.recv_timeout(wait).ok()? {
+                Message::Notification(n) if n.method == "textDocument/publishDiagnostics" => {
+                    return Some(n.params)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn open(&self, text: &str) {
+        let doc = json!({ "uri": URI, "languageId": "gaform", "version": 1, "text": text });
+        self.notify("textDocument/didOpen", json!({ "textDocument": doc }));
+    }
+
+    fn change(&self, version: i32, changes: Value) {
+        let doc = json!({ "uri": URI, "version": version });
+        self.notify("textDocument/didChange", json!({ "textDocument": doc, "contentChanges": changes }));
+    }
+
+    fn stop(mut self) {
+        let reply = self.request("shutdown", Value::Null);
+        assert_eq!(reply["result"], Value::Null);
+        self.notify("exit", Value::Null);
+        let ended = self.server.take().unwrap().join().unwrap();
+        assert_eq!(ended, Ok(()));
+    }
+}
+
+fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> Value {
+    json!({ "start": { "line": l1, "character": c1 }, "end": { "line": l2, "character": c2 } })
+}
+
+#[test]
+fn utf8_is_chosen_when_offered_and_utf16_otherwise() {
+    let (c, init) = Client::start(&["utf-16", "utf-8"]);
+    assert_eq!(init["result"]["capabilities"]["positionEncoding"], "utf-8");
+    c.stop();
+    let (c, init) = Client::start(&[]);
+    assert_eq!(init["result"]["capabilities"]["positionEncoding"], "utf-16");
+    insta::assert_json_snapshot!("capabilities", init["result"]["capabilities"]);
+    c.stop();
+}
+
+#[test]
+fn diagnostics_come_on_open_and_change_and_only_when_they_change() {
+    let (mut c, _) = Client::start(&[]);
+    c.open(TYPO);
+    let first = c.diagnostics(Duration::from_secs(10)).unwrap();
+    insta::assert_json_snapshot!("typo-diagnostics", first);
+    // An edit that keeps the same diagnostics publishes nothing new.
+    c.change(2, json!([{ "range": range(3, 1, 3, 1), "text": "\n" }]));
+    assert_eq!(c.diagnostics(Duration::from_millis(300)), None);
+    // The quick fix, applied as the client would, clears them.
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": URI }, "range": range(2, 13, 2, 13), "context": { "diagnostics": [] } }),
+    );
+    insta::assert_json_snapshot!("typo-quick-fix", actions["result"]);
+    let edit = &actions["result"][0]["edit"]["changes"][URI][0];
+    c.change(3, json!([{ "range": edit["range"], "text": edit["newText"] }]));
+    let fixed = c.diagnostics(Duration::from_secs(10)).unwrap();
+    assert_eq!(fixed["diagnostics"], json!([]), "{fixed}");
+    assert_eq!(fixed["version"], 3);
+    // Closing clears a file's diagnostics.
+    c.notify("textDocument/didClose", json!({ "textDocument": { "uri": URI } }));
+    assert_eq!(c.diagnostics(Duration::from_secs(10)).unwrap()["diagnostics"], json!([]));
+    c.stop();
+}
+
+#[test]
+fn a_burst_of_changes_is_checked_once_on_its_last_text() {
+    let (c, _) = Client::start(&[]);
+    c.open(TYPO);
+    c.diagnostics(Duration::from_secs(10)).unwrap();
+    // Typing `us-wset-2` away and back, keystroke by keystroke, queued before the server runs.
+    for (v, ch) in "abc".chars().enumerate() {
+        c.change(10 + v as i32, json!([{ "range": range(2, 14, 2, 14), "text": ch.to_string() }]));
+    }
+    let got = c.diagnostics(Duration::from_secs(10)).unwrap();
+    assert_eq!(got["version"], 12, "one check, of the last text: {got}");
+    c.stop();
+}
+
+#[test]
+fn formatting_is_gaform_fmt_and_unknown_files_get_an_error_not_a_crash() {
+    let (mut c, _) = Client::start(&[]);
+    c.open("cloud   c {\nprovider=local\n}\n");
+    let formatted = c.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": URI }, "options": { "tabSize": 2, "insertSpaces": true } }),
+    );
+    insta::assert_json_snapshot!("formatting", formatted["result"]);
+    let unknown = c.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": "file:///never/opened.gaf" }, "options": { "tabSize": 2, "insertSpaces": true } }),
+    );
+    assert!(unknown["error"]["message"].as_str().unwrap().contains("is not open"), "{unknown}");
+    let bad = c.request("textDocument/hover", json!({ "nonsense": true }));
+    assert!(bad["error"].is_object(), "{bad}");
+    c.stop();
+}
+
+#[test]
+fn random_incremental_edits_give_the_text_a_full_sync_would() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let pieces = ["a", "é", "😊", "\r\n", "\n", "cloud", "{", "\"", " "];
+    for encoding in [Encoding::Utf8, Encoding::Utf16] {
+        let mut text = Text::new("cloud c {\r\n  provider = \"é😊\"\n}\n".into());
+        let mut plain: Vec<char> = text.as_str().chars().collect();
+        for _ in 0..2_000 {
+            // A random range of chars, replaced with random pieces.
+            let a = rng.random_range(0..=plain.len());
+            let b = rng.random_range(a..=plain.len().min(a + 5));
+            let inserted: String =
+                (0..rng.random_range(0..3)).map(|_| pieces[rng.random_range(0..pieces.len())]).collect();
+            let byte = |chars: &[char], i: usize| chars[..i].iter().map(|c| c.len_utf8()).sum::<usize>();
+            let (start, end) = (byte(&plain, a), byte(&plain, b));
+            let range =
+                lsp_types::Range { start: text.position(start, encoding), end: text.position(end, encoding) };
+            // A range that splits a CRLF cannot be expressed exactly; skip those.
+            if text.offset(range.start, encoding) != start || text.offset(range.end, encoding) != end {
+                continue;
+            }
+            let change = lsp_types::TextDocumentContentChangeEvent {
+                range: Some(range),
+                range_length: None,
+                text: inserted.clone(),
+            };
+            text.apply(&change, encoding);
+            plain.splice(a..b, inserted.chars());
+            assert_eq!(text.as_str(), plain.iter().collect::<String>());
+        }
+    }
+}
