@@ -2,9 +2,11 @@
 //! rust-analyzer's): every message waiting is handled in order, then each document whose
 //! text changed is checked once, with no debounce, and its diagnostics are published when
 //! they differ from the last ones sent. Diagnostics are the compiler's, converted without
-//! loss (`diagnostics`); quick fixes apply their did-you-mean; formatting is `gaform fmt`.
+//! loss (`diagnostics`); quick fixes apply their did-you-mean; formatting is `gaform fmt`;
+//! the outline comes from the parse (`outline`).
 
 mod diagnostics;
+mod outline;
 mod text;
 
 pub use text::{Encoding, Text};
@@ -15,11 +17,12 @@ use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response
 use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _, PublishDiagnostics,
 };
-use lsp_types::request::{CodeActionRequest, Formatting, Request as _};
+use lsp_types::request::{CodeActionRequest, DocumentSymbolRequest, Formatting, Request as _};
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionProviderCapability,
-    DocumentFormattingParams, InitializeParams, OneOf, PositionEncodingKind, PublishDiagnosticsParams,
-    ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Uri, WorkspaceEdit,
+    DocumentFormattingParams, DocumentSymbolParams, InitializeParams, OneOf, PositionEncodingKind,
+    PublishDiagnosticsParams, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit,
+    Uri, WorkspaceEdit,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -66,6 +69,7 @@ pub fn run(connection: &Connection, hosts: Hosts<'_>) -> Result<(), String> {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::INCREMENTAL)),
         code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
         document_formatting_provider: Some(OneOf::Left(true)),
+        document_symbol_provider: Some(OneOf::Left(true)),
         ..ServerCapabilities::default()
     };
     let result = serde_json::json!({
@@ -174,6 +178,11 @@ impl Server<'_> {
                 self.with_params(request, |s, p: CodeActionParams| s.code_actions(&p))
             }
             Formatting::METHOD => self.with_params(request, |s, p: DocumentFormattingParams| s.format(&p)),
+            DocumentSymbolRequest::METHOD => self.with_params(request, |s, p: DocumentSymbolParams| {
+                let (_, document) = s.document(&p.text_document.uri)?;
+                serde_json::to_value(outline::symbols(&document.text, s.encoding))
+                    .map_err(|e| (ErrorCode::InternalError, e.to_string()))
+            }),
             other => Err((ErrorCode::MethodNotFound, format!("gaform's server does not answer `{other}`"))),
         };
         let response = match response {

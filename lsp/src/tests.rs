@@ -190,3 +190,12 @@ fn random_incremental_edits_give_the_text_a_full_sync_would() {
         }
     }
 }
+
+#[test]
+fn the_outline_lists_blocks_lets_and_nested_blocks() {
+    let (mut c, _) = Client::start(&[]);
+    c.open("let n = 2\ncloud c { provider = local }\ncompute evo {\n  cloud = c\n  head { instance_type = \"m5.large\" }\n  workers cpu { instance_type = \"c5.large\"  max = n }\n}\n");
+    let outline = c.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": URI } }));
+    insta::assert_json_snapshot!("outline", outline["result"]);
+    c.stop();
+}
