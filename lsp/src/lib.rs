@@ -3,9 +3,10 @@
 //! text changed is checked once, with no debounce, and its diagnostics are published when
 //! they differ from the last ones sent. Diagnostics are the compiler's, converted without
 //! loss (`diagnostics`); quick fixes apply their did-you-mean; formatting is `gaform fmt`;
-//! the outline comes from the parse (`outline`).
+//! the outline and hovers come from the parse (`outline`, `hover`).
 
 mod diagnostics;
+mod hover;
 mod outline;
 mod text;
 
@@ -17,12 +18,12 @@ use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response
 use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _, PublishDiagnostics,
 };
-use lsp_types::request::{CodeActionRequest, DocumentSymbolRequest, Formatting, Request as _};
+use lsp_types::request::{CodeActionRequest, DocumentSymbolRequest, Formatting, HoverRequest, Request as _};
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionProviderCapability,
-    DocumentFormattingParams, DocumentSymbolParams, InitializeParams, OneOf, PositionEncodingKind,
-    PublishDiagnosticsParams, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit,
-    Uri, WorkspaceEdit,
+    DocumentFormattingParams, DocumentSymbolParams, HoverParams, HoverProviderCapability, InitializeParams,
+    OneOf, PositionEncodingKind, PublishDiagnosticsParams, ServerCapabilities, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextEdit, Uri, WorkspaceEdit,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,7 @@ pub fn run(connection: &Connection, hosts: Hosts<'_>) -> Result<(), String> {
         code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
         document_formatting_provider: Some(OneOf::Left(true)),
         document_symbol_provider: Some(OneOf::Left(true)),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
         ..ServerCapabilities::default()
     };
     let result = serde_json::json!({
@@ -178,6 +180,12 @@ impl Server<'_> {
                 self.with_params(request, |s, p: CodeActionParams| s.code_actions(&p))
             }
             Formatting::METHOD => self.with_params(request, |s, p: DocumentFormattingParams| s.format(&p)),
+            HoverRequest::METHOD => self.with_params(request, |s, p: HoverParams| {
+                let at = p.text_document_position_params;
+                let (_, document) = s.document(&at.text_document.uri)?;
+                serde_json::to_value(hover::hover(&document.text, at.position, s.encoding))
+                    .map_err(|e| (ErrorCode::InternalError, e.to_string()))
+            }),
             DocumentSymbolRequest::METHOD => self.with_params(request, |s, p: DocumentSymbolParams| {
                 let (_, document) = s.document(&p.text_document.uri)?;
                 serde_json::to_value(outline::symbols(&document.text, s.encoding))

@@ -153,6 +153,8 @@ fn formatting_is_gaform_fmt_and_unknown_files_get_an_error_not_a_crash() {
     );
     assert!(unknown["error"]["message"].as_str().unwrap().contains("is not open"), "{unknown}");
     let bad = c.request("textDocument/hover", json!({ "nonsense": true }));
+    let unknown_method = c.request("textDocument/inlayHint", json!({}));
+    assert_eq!(unknown_method["error"]["code"], -32601, "{unknown_method}");
     assert!(bad["error"].is_object(), "{bad}");
     c.stop();
 }
@@ -197,5 +199,20 @@ fn the_outline_lists_blocks_lets_and_nested_blocks() {
     c.open("let n = 2\ncloud c { provider = local }\ncompute evo {\n  cloud = c\n  head { instance_type = \"m5.large\" }\n  workers cpu { instance_type = \"c5.large\"  max = n }\n}\n");
     let outline = c.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": URI } }));
     insta::assert_json_snapshot!("outline", outline["result"]);
+    c.stop();
+}
+
+#[test]
+fn hovers_price_instance_types_in_their_clouds_region_and_name_what_a_reference_is() {
+    let (mut c, _) = Client::start(&[]);
+    let text = "cloud west {\n  provider = aws\n  region   = \"eu-west-1\"\n}\ncompute evo {\n  cloud = west\n  head { instance_type = \"m5.large\" }\n  workers gpu { instance_types = [\"c5.large\", \"p3.2xlarge\"]  max = 2 }\n}\n";
+    c.open(text);
+    let at = |line: u32, character: u32| json!({ "textDocument": { "uri": URI }, "position": { "line": line, "character": character } });
+    let head = c.request("textDocument/hover", at(6, 27));
+    let gpu = c.request("textDocument/hover", at(7, 48));
+    let cloud = c.request("textDocument/hover", at(5, 11));
+    let nothing = c.request("textDocument/hover", at(1, 3));
+    assert_eq!(nothing["result"], Value::Null);
+    insta::assert_json_snapshot!("hovers", json!([head["result"], gpu["result"], cloud["result"]]));
     c.stop();
 }

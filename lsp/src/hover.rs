@@ -1,0 +1,148 @@
+//! `textDocument/hover`, from the parse alone (it works while the file has type errors):
+//! over an instance type, its vCPUs, memory, GPUs and on-demand price in its compute's
+//! cloud's region from the bundled catalog; over a name in a value, the block or `let` it
+//! names.
+
+use crate::text::{Encoding, Text};
+use gaform_compiler::ast::{Block, BodyItem, Expr, ExprKind, File, Item};
+use gaform_compiler::catalog::Catalog;
+use gaform_compiler::diag::Problems;
+use gaform_compiler::source::SourceFile;
+use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position};
+
+/// What to show over `position`, if anything.
+pub fn hover(text: &Text, position: Position, encoding: Encoding) -> Option<Hover> {
+    let offset = text.offset(position, encoding);
+    let source = SourceFile::new("hover", text.as_str());
+    let file = gaform_compiler::parse::parse(&source, &mut Problems::default());
+    let (top, attribute, expr) = find(&file, offset)?;
+    let markdown = match &expr.kind {
+        ExprKind::Str(name) if matches!(attribute, "instance_type" | "instance_types") => {
+            instance_type(name, region_of(&file, top))?
+        }
+        ExprKind::Path(parts) => reference(&file, text, parts.iter().map(|p| &*p.name).collect())?,
+        _ => return None,
+    };
+    Some(Hover {
+        contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: markdown }),
+        range: Some(text.range(expr.span.start as usize, expr.span.end as usize, encoding)),
+    })
+}
+
+/// The top-level block, the attribute's name and the innermost literal or name at `offset`.
+fn find(file: &File, offset: usize) -> Option<(&Block, &str, &Expr)> {
+    let within = |start: u32, end: u32| (start as usize) <= offset && offset <= end as usize;
+    file.items.iter().find_map(|item| match item {
+        Item::Block(top) if within(top.span.start, top.span.end) => {
+            in_block(top, offset).map(|(a, e)| (top, a, e))
+        }
+        _ => None,
+    })
+}
+
+fn in_block(block: &Block, offset: usize) -> Option<(&str, &Expr)> {
+    block.body.iter().find_map(|item| match item {
+        BodyItem::Attribute(a) => innermost(&a.value, offset).map(|e| (&*a.name.name, e)),
+        BodyItem::Block(inner) => in_block(inner, offset),
+    })
+}
+
+fn innermost(expr: &Expr, offset: usize) -> Option<&Expr> {
+    if offset < expr.span.start as usize || offset > expr.span.end as usize {
+        return None;
+    }
+    match &expr.kind {
+        ExprKind::List(items) => items.iter().find_map(|e| innermost(e, offset)),
+        ExprKind::Neg(e) | ExprKind::Paren(e) => innermost(e, offset),
+        ExprKind::Binary(_, a, b) => innermost(a, offset).or_else(|| innermost(b, offset)),
+        ExprKind::Call(call) => call.args.iter().find_map(|a| innermost(&a.value, offset)),
+        _ => Some(expr),
+    }
+}
+
+/// The region of the cloud a compute block names, when it is an aws cloud with one.
+fn region_of<'f>(file: &'f File, compute: &'f Block) -> Option<&'f str> {
+    let cloud = attribute(compute, "cloud").and_then(|e| match &e.kind {
+        ExprKind::Path(parts) if parts.len() == 1 => Some(&*parts[0].name),
+        _ => None,
+    })?;
+    let block = top_blocks(file).find(|b| &*b.kind.name == "cloud" && label(b) == Some(cloud))?;
+    match &attribute(block, "region")?.kind {
+        ExprKind::Str(region) => Some(region),
+        _ => None,
+    }
+}
+
+fn instance_type(name: &str, region: Option<&str>) -> Option<String> {
+    let t = Catalog::get().lookup(name)?;
+    let gpus = if t.gpus == 0 { "no GPU".to_string() } else { format!("{} × {}", t.gpus, t.gpu_model) };
+    let region_shown = region.unwrap_or("us-east-1");
+    let price = match t.price(region_shown) {
+        Some((p, true)) => format!("${p}/hour on demand in {region_shown}"),
+        Some((p, false)) => {
+            format!("${p}/hour on demand (us-east-1's price: the catalog has none for {region_shown})")
+        }
+        None => "no on-demand price in the catalog".to_string(),
+    };
+    Some(format!("**{}**: {} vCPUs, {} GiB, {gpus}, {}\n\n{price}", t.name, t.vcpus, t.memory_gib, t.arch))
+}
+
+/// The block (`compute evo`, or `evo.cpu` for a worker group) or `let` a name refers to.
+fn reference(file: &File, text: &Text, parts: Vec<&str>) -> Option<String> {
+    let first_line = |start: u32| {
+        let rest = &text.as_str()[start as usize..];
+        rest.lines().next().unwrap_or("").trim_end().to_string()
+    };
+    let line_of = |start: u32| text.as_str()[..start as usize].matches('\n').count() + 1;
+    match parts.as_slice() {
+        [name] => {
+            if let Some(b) = top_blocks(file).find(|b| label(b) == Some(name)) {
+                return Some(format!(
+                    "```gaf\n{}\n```\n{} `{name}`, line {}",
+                    first_line(b.span.start),
+                    b.kind.name,
+                    line_of(b.span.start)
+                ));
+            }
+            file.items.iter().find_map(|item| match item {
+                Item::Let(l) if &*l.name.name == *name => Some(format!(
+                    "```gaf\n{}\n```\nlet `{name}`, line {}",
+                    first_line(l.span.start),
+                    line_of(l.span.start)
+                )),
+                _ => None,
+            })
+        }
+        [compute, group] => {
+            let c = top_blocks(file).find(|b| &*b.kind.name == "compute" && label(b) == Some(compute))?;
+            let g = c.body.iter().find_map(|item| match item {
+                BodyItem::Block(b) if &*b.kind.name == "workers" && label(b) == Some(group) => Some(b),
+                _ => None,
+            })?;
+            Some(format!(
+                "```gaf\n{}\n```\nworker group `{group}` of compute `{compute}`, line {}",
+                first_line(g.span.start).trim_start(),
+                line_of(g.span.start)
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn top_blocks(file: &File) -> impl Iterator<Item = &Block> {
+    file.items.iter().filter_map(|item| match item {
+        Item::Block(b) => Some(b),
+        Item::Let(_) => None,
+    })
+}
+
+fn label(block: &Block) -> Option<&str> {
+    block.label.as_ref().map(|l| &*l.name)
+}
+
+fn attribute<'b>(block: &'b Block, name: &str) -> Option<&'b Expr> {
+    block.body.iter().find_map(|item| match item {
+        BodyItem::Attribute(a) if &*a.name.name == name => Some(&a.value),
+        _ => None,
+    })
+}
