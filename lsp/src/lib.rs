@@ -7,6 +7,7 @@
 
 mod diagnostics;
 mod hover;
+mod names;
 mod outline;
 mod text;
 
@@ -18,12 +19,17 @@ use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response
 use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _, PublishDiagnostics,
 };
-use lsp_types::request::{CodeActionRequest, DocumentSymbolRequest, Formatting, HoverRequest, Request as _};
+use lsp_types::request::{
+    CodeActionRequest, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest, PrepareRenameRequest,
+    References, Rename, Request as _,
+};
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionProviderCapability,
-    DocumentFormattingParams, DocumentSymbolParams, HoverParams, HoverProviderCapability, InitializeParams,
-    OneOf, PositionEncodingKind, PublishDiagnosticsParams, ServerCapabilities, TextDocumentSyncCapability,
-    TextDocumentSyncKind, TextEdit, Uri, WorkspaceEdit,
+    DocumentFormattingParams, DocumentSymbolParams, GotoDefinitionParams, HoverParams,
+    HoverProviderCapability, InitializeParams, Location, OneOf, PositionEncodingKind,
+    PublishDiagnosticsParams, ReferenceParams, RenameOptions, RenameParams, ServerCapabilities,
+    TextDocumentPositionParams, TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Uri,
+    WorkspaceEdit,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -72,6 +78,12 @@ pub fn run(connection: &Connection, hosts: Hosts<'_>) -> Result<(), String> {
         document_formatting_provider: Some(OneOf::Left(true)),
         document_symbol_provider: Some(OneOf::Left(true)),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
+        definition_provider: Some(OneOf::Left(true)),
+        references_provider: Some(OneOf::Left(true)),
+        rename_provider: Some(OneOf::Right(RenameOptions {
+            prepare_provider: Some(true),
+            work_done_progress_options: Default::default(),
+        })),
         ..ServerCapabilities::default()
     };
     let result = serde_json::json!({
@@ -186,6 +198,39 @@ impl Server<'_> {
                 serde_json::to_value(hover::hover(&document.text, at.position, s.encoding))
                     .map_err(|e| (ErrorCode::InternalError, e.to_string()))
             }),
+            GotoDefinition::METHOD => self.with_params(request, |s, p: GotoDefinitionParams| {
+                let found = s.occurrences(&p.text_document_position_params)?;
+                let first = found.and_then(|(uri, all)| {
+                    all.into_iter().find(|(_, d)| *d).map(|(r, _)| Location { uri, range: r })
+                });
+                to_json(first)
+            }),
+            References::METHOD => self.with_params(request, |s, p: ReferenceParams| {
+                let found = s.occurrences(&p.text_document_position)?;
+                let with_definition = p.context.include_declaration;
+                let locations: Vec<Location> = found.map_or_else(Vec::new, |(uri, all)| {
+                    all.into_iter()
+                        .filter(|(_, d)| with_definition || !d)
+                        .map(|(range, _)| Location { uri: uri.clone(), range })
+                        .collect()
+                });
+                to_json(locations)
+            }),
+            PrepareRenameRequest::METHOD => self.with_params(request, |s, p: TextDocumentPositionParams| {
+                let (_, document) = s.document(&p.text_document.uri)?;
+                let offset = document.text.offset(p.position, s.encoding);
+                let under = names::index(document.text.as_str())
+                    .into_iter()
+                    .find(|(_, o)| o.start <= offset && offset <= o.end)
+                    .map(|(_, o)| document.text.range(o.start, o.end, s.encoding));
+                match under {
+                    Some(range) => to_json(range),
+                    None => {
+                        Err((ErrorCode::RequestFailed, "there is no block or let name here to rename".into()))
+                    }
+                }
+            }),
+            Rename::METHOD => self.with_params(request, |s, p: RenameParams| s.rename(&p)),
             DocumentSymbolRequest::METHOD => self.with_params(request, |s, p: DocumentSymbolParams| {
                 let (_, document) = s.document(&p.text_document.uri)?;
                 serde_json::to_value(outline::symbols(&document.text, s.encoding))
@@ -214,6 +259,58 @@ impl Server<'_> {
         self.documents
             .get(uri.as_str())
             .ok_or_else(|| (ErrorCode::InvalidParams, format!("{} is not open", uri.as_str())))
+    }
+
+    /// Every occurrence (range, and whether it is the definition) of the name at a position.
+    #[allow(clippy::type_complexity)]
+    fn occurrences(
+        &self,
+        at: &TextDocumentPositionParams,
+    ) -> Result<Option<(Uri, Vec<(lsp_types::Range, bool)>)>, (ErrorCode, String)> {
+        let (uri, document) = self.document(&at.text_document.uri)?;
+        let text = &document.text;
+        let offset = text.offset(at.position, self.encoding);
+        Ok(names::occurrences(text.as_str(), offset).map(|(_, all)| {
+            let ranges =
+                all.into_iter().map(|o| (text.range(o.start, o.end, self.encoding), o.definition)).collect();
+            (uri.clone(), ranges)
+        }))
+    }
+
+    /// Renames the name at a position everywhere it is written, refusing a name that is
+    /// not one or is taken by another of its kind.
+    // `WorkspaceEdit` keys its changes by `Uri`, whose parsed form clippy takes for
+    // interior mutability; nothing mutates a key here.
+    #[allow(clippy::mutable_key_type)]
+    fn rename(&mut self, p: &RenameParams) -> Result<serde_json::Value, (ErrorCode, String)> {
+        let at = &p.text_document_position;
+        let new = &p.new_name;
+        if !names::is_valid_name(new) {
+            return Err((
+                ErrorCode::RequestFailed,
+                format!("`{new}` is not a name (letters, digits, `_` and `-`, not first a digit)"),
+            ));
+        }
+        let (_, document) = self.document(&at.text_document.uri)?;
+        let offset = document.text.offset(at.position, self.encoding);
+        let Some((target, all)) = names::occurrences(document.text.as_str(), offset) else {
+            return Err((ErrorCode::RequestFailed, "there is no block or let name here to rename".into()));
+        };
+        if names::taken(document.text.as_str(), &target, new) {
+            return Err((
+                ErrorCode::RequestFailed,
+                format!("`{new}` is already taken by another of its kind"),
+            ));
+        }
+        let edits: Vec<TextEdit> = all
+            .into_iter()
+            .map(|o| TextEdit {
+                range: document.text.range(o.start, o.end, self.encoding),
+                new_text: new.clone(),
+            })
+            .collect();
+        let changes = std::iter::once((at.text_document.uri.clone(), edits)).collect();
+        to_json(WorkspaceEdit { changes: Some(changes), ..WorkspaceEdit::default() })
     }
 
     /// The did-you-mean fixes of the diagnostics in the requested range.
@@ -259,6 +356,10 @@ impl Server<'_> {
         serde_json::to_value(vec![TextEdit { range: all, new_text: formatted }])
             .map_err(|e| (ErrorCode::InternalError, e.to_string()))
     }
+}
+
+fn to_json(value: impl serde::Serialize) -> Result<serde_json::Value, (ErrorCode, String)> {
+    serde_json::to_value(value).map_err(|e| (ErrorCode::InternalError, e.to_string()))
 }
 
 /// The document's diagnostics, as `gaform check` finds them for the same text at its path.

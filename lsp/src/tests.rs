@@ -216,3 +216,36 @@ fn hovers_price_instance_types_in_their_clouds_region_and_name_what_a_reference_
     insta::assert_json_snapshot!("hovers", json!([head["result"], gpu["result"], cloud["result"]]));
     c.stop();
 }
+
+#[test]
+fn definition_references_and_rename_follow_a_name_and_refuse_a_bad_or_taken_one() {
+    let (mut c, _) = Client::start(&[]);
+    let text = "cloud c { provider = local }\ncloud d { provider = local }\ncompute evo {\n  cloud = c\n  head { instance_type = \"m5.large\" }\n  workers cpu { instance_type = \"c5.large\"  max = 2 }\n}\njob j {\n  compute = evo\n  workers = cpu\n}\n";
+    c.open(text);
+    let at = |line: u32, character: u32| json!({ "textDocument": { "uri": URI }, "position": { "line": line, "character": character } });
+    // `cloud = c` on line 3 goes to `cloud c` on line 0.
+    let definition = c.request("textDocument/definition", at(3, 10));
+    assert_eq!(definition["result"]["range"], range(0, 6, 0, 7), "{definition}");
+    let mut with_context = at(5, 11);
+    with_context["context"] = json!({ "includeDeclaration": true });
+    let references = c.request("textDocument/references", with_context);
+    insta::assert_json_snapshot!("worker-group-references", references["result"]);
+    let prepared = c.request("textDocument/prepareRename", at(8, 12));
+    assert_eq!(prepared["result"], range(8, 12, 8, 15), "{prepared}");
+    let mut rename = at(8, 12);
+    rename["newName"] = json!("search");
+    let renamed = c.request("textDocument/rename", rename.clone());
+    insta::assert_json_snapshot!("rename-compute", renamed["result"]);
+    rename["newName"] = json!("2fast");
+    assert!(c.request("textDocument/rename", rename.clone())["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("is not a name"));
+    let mut taken = at(3, 10);
+    taken["newName"] = json!("d");
+    let refused = c.request("textDocument/rename", taken);
+    assert!(refused["error"]["message"].as_str().unwrap().contains("already taken"), "{refused}");
+    let nothing = c.request("textDocument/prepareRename", at(4, 3));
+    assert!(nothing["error"].is_object(), "{nothing}");
+    c.stop();
+}
