@@ -3,6 +3,7 @@
 //! cloud's region from the bundled catalog; over a name in a value, the block or `let` it
 //! names.
 
+use crate::names::attribute;
 use crate::text::{Encoding, Text};
 use gaform_compiler::ast::{Block, BodyItem, Expr, ExprKind, File, Item};
 use gaform_compiler::catalog::Catalog;
@@ -138,11 +139,4 @@ fn top_blocks(file: &File) -> impl Iterator<Item = &Block> {
 
 fn label(block: &Block) -> Option<&str> {
     block.label.as_ref().map(|l| &*l.name)
-}
-
-fn attribute<'b>(block: &'b Block, name: &str) -> Option<&'b Expr> {
-    block.body.iter().find_map(|item| match item {
-        BodyItem::Attribute(a) if &*a.name.name == name => Some(&a.value),
-        _ => None,
-    })
 }

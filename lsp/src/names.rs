@@ -148,7 +148,8 @@ fn defined(file: &File, kind: &str, name: &str) -> bool {
     })
 }
 
-fn attribute<'b>(block: &'b Block, name: &str) -> Option<&'b Expr> {
+/// The value of attribute `name` in `block`, if written.
+pub(crate) fn attribute<'b>(block: &'b Block, name: &str) -> Option<&'b Expr> {
     block.body.iter().find_map(|item| match item {
         BodyItem::Attribute(a) if &*a.name.name == name => Some(&a.value),
         _ => None,
