@@ -76,24 +76,10 @@ impl Agent {
     /// The handed-over jobs, running or not.
     pub fn jobs(&self) -> Result<Vec<JobRecord>, String> {
         self.runtime.block_on(async {
-            let listed = self
-                .s3
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(format!("{}jobs/", self.prefix))
-                .delimiter("/")
-                .into_paginator()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await;
-            let pages = match listed {
-                Ok(pages) => pages,
-                // No bucket yet: nothing was ever handed over.
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => return Ok(vec![]),
-                Err(e) => return Err(format!("cannot list the stack's jobs: {}", describe(e))),
-            };
+            let folders =
+                super::listing::folders(&self.s3, &self.bucket, &format!("{}jobs/", self.prefix)).await?;
             let mut out = Vec::new();
-            for prefix in pages.iter().flat_map(|p| p.common_prefixes()).filter_map(|p| p.prefix()) {
+            for prefix in &folders {
                 let key = format!("{prefix}record.json");
                 let Ok(got) = self.s3.get_object().bucket(&self.bucket).key(&key).send().await else {
                     continue;
@@ -280,19 +266,8 @@ impl Agent {
     ) -> Result<usize, String> {
         let mut ids = self.compute_instances(stack, cloud, compute)?;
         ids.sort_by_key(|id| Some(id.as_str()) == me);
-        self.runtime.block_on(async {
-            if !ids.is_empty() {
-                self.ec2
-                    .terminate_instances()
-                    .set_instance_ids(Some(ids.clone()))
-                    .send()
-                    .await
-                    .map_err(super::describe_error)?;
-                let books = self.books();
-                super::bill::record_ends(&books, &ids, crate::local::records::now()).await?;
-            }
-            Ok(ids.len())
-        })
+        self.terminate(&self.books(), &ids)?;
+        Ok(ids.len())
     }
 
     /// The running instances of `compute` in the stack, head and workers.
@@ -325,17 +300,10 @@ impl Agent {
     pub fn download_results(&self, job: &str, dir: &Path) -> Result<usize, String> {
         self.runtime.block_on(async {
             let prefix = format!("{}results/", self.job_prefix(job));
-            let listed = self
-                .s3
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(&prefix)
-                .send()
-                .await
-                .map_err(describe)?;
+            let keys = super::listing::keys(&self.s3, &self.bucket, &prefix).await?;
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let mut n = 0;
-            for key in listed.contents().iter().filter_map(|o| o.key()) {
+            for key in &keys {
                 let got =
                     self.s3.get_object().bucket(&self.bucket).key(key).send().await.map_err(describe)?;
                 let bytes = got.body.collect().await.map_err(|e| e.to_string())?.into_bytes();

@@ -211,24 +211,9 @@ impl AwsProvider {
                 .resources
                 .insert(s.address, self.object_resource(Kind::Artifacts, s.attributes, vec![], None));
         }
-        let listing = self
-            .s3
-            .list_objects_v2()
-            .bucket(&bucket)
-            .prefix(format!("{}jobs/", self.stack_prefix()))
-            .delimiter("/")
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await;
-        let pages = match listing {
-            Ok(pages) => pages,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => return Ok(()),
-            Err(e) => {
-                return Err(format!("cannot list s3://{bucket}/{}: {}", self.stack_prefix(), describe(e)))
-            }
-        };
-        for prefix in pages.iter().flat_map(|p| p.common_prefixes()).filter_map(|p| p.prefix()) {
+        for prefix in
+            super::listing::folders(&self.s3, &bucket, &format!("{}jobs/", self.stack_prefix())).await?
+        {
             let record: Option<JobRecord> = self.get_json(&bucket, &format!("{prefix}record.json")).await?;
             if let Some(r) = record {
                 let frozen = crate::local::is_frozen(&r).then(|| crate::local::frozen_reason(&r));

@@ -107,28 +107,9 @@ impl S3Books {
 
     /// The keys under `rest`, relative to the books' prefix, sorted.
     async fn keys(&self, rest: &str) -> Result<Vec<String>, String> {
-        let listed = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(self.key(rest))
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await;
-        let pages = match listed {
-            Ok(pages) => pages,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => return Ok(vec![]),
-            Err(e) => {
-                return Err(format!("cannot list s3://{}/{}: {}", self.bucket, self.key(rest), describe(e)))
-            }
-        };
-        let mut keys: Vec<String> = pages
-            .iter()
-            .flat_map(|p| p.contents())
-            .filter_map(|o| o.key())
-            .map(|k| k.trim_start_matches(&self.prefix).to_string())
-            .collect();
+        let keys = super::listing::keys(&self.s3, &self.bucket, &self.key(rest)).await?;
+        let mut keys: Vec<String> =
+            keys.iter().map(|k| k.trim_start_matches(&self.prefix).to_string()).collect();
         keys.sort();
         Ok(keys)
     }

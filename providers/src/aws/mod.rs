@@ -7,6 +7,7 @@ pub mod agent;
 mod artifacts;
 pub mod bill;
 pub mod books;
+pub(crate) mod listing;
 mod observe;
 mod role;
 pub mod sns;
