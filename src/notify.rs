@@ -8,7 +8,7 @@
 //! environment at delivery and never written anywhere.
 
 use gaform_compiler::ir::{FromEnv, Notify};
-use gaform_control::event::{Event, Kind};
+use gaform_control::event::{By, Event, Kind};
 use gaform_providers::books::Books;
 use gaform_providers::local::records::{now, timestamp};
 use std::sync::Arc;
@@ -32,7 +32,7 @@ impl Outbox {
     /// resolved) to `notify`'s targets, logging the outcome in the stack's event log
     /// (`books`). `stack_name` labels the alert.
     pub fn send(&mut self, books: &Arc<dyn Books>, stack_name: &str, notify: &Notify, event: &Event) {
-        let Some(source) = Source::of(event) else { return };
+        let Some(source) = source(event) else { return };
         let body = alertmanager_body(stack_name, event);
         if let Some(webhook) = &notify.webhook {
             let (books, source, webhook, token, body) =
@@ -75,56 +75,31 @@ fn describe(webhook: &FromEnv) -> String {
     }
 }
 
-/// Whose alert a notification carries.
-#[derive(Clone)]
-enum Source {
-    Budget(String),
-    Monitor(String),
-}
-
-impl Source {
-    /// The source of an event that notifies; `None` for the others.
-    fn of(event: &Event) -> Option<Source> {
-        match &event.kind {
-            Kind::AlertFired { budget, .. } => Some(Source::Budget(budget.clone())),
-            Kind::MonitorAlert { monitor, state, .. } if state == "firing" || state == "resolved" => {
-                Some(Source::Monitor(monitor.clone()))
-            }
-            _ => None,
+/// Whose alert `event` is, for an event that notifies (a budget's alert, a monitor's
+/// alert firing or resolving); `None` for the others.
+fn source(event: &Event) -> Option<By> {
+    match &event.kind {
+        Kind::AlertFired { budget, .. } => Some(By::Budget(budget.clone())),
+        Kind::MonitorAlert { monitor, state, .. } if state == "firing" || state == "resolved" => {
+            Some(By::Monitor(monitor.clone()))
         }
-    }
-
-    fn names(&self) -> (String, String) {
-        match self {
-            Source::Budget(b) => (b.clone(), String::new()),
-            Source::Monitor(m) => (String::new(), m.clone()),
-        }
-    }
-
-    fn words(&self) -> String {
-        match self {
-            Source::Budget(b) => format!("budget `{b}`"),
-            Source::Monitor(m) => format!("monitor `{m}`"),
-        }
+        _ => None,
     }
 }
 
-fn outcome_event(source: &Source, target: &str, outcome: Result<u32, (u32, String)>) -> Event {
-    let (budget, monitor) = source.names();
-    let who = source.words();
+fn outcome_event(source: &By, target: &str, outcome: Result<u32, (u32, String)>) -> Event {
+    let by = source.origin();
+    let who = match source {
+        By::Budget(b) => format!("budget `{b}`"),
+        By::Monitor(m) => format!("monitor `{m}`"),
+    };
     let (kind, reason) = match outcome {
         Ok(attempts) => (
-            Kind::NotificationSent { budget, monitor, target: target.into(), attempts },
+            Kind::NotificationSent { by, target: target.into(), attempts },
             format!("{who}: notification sent to {target} ({attempts} attempt(s))"),
         ),
         Err((attempts, error)) => (
-            Kind::NotificationFailed {
-                budget,
-                monitor,
-                target: target.into(),
-                attempts,
-                error: error.clone(),
-            },
+            Kind::NotificationFailed { by, target: target.into(), attempts, error: error.clone() },
             format!("{who}: notification to {target} failed after {attempts} attempt(s): {error}"),
         ),
     };

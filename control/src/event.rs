@@ -23,13 +23,23 @@ pub enum By {
 }
 
 impl By {
-    /// The budget's and the monitor's name for an event's fields, one of them empty.
-    pub fn names(&self) -> (String, String) {
+    /// As an event's fields.
+    pub fn origin(&self) -> Origin {
         match self {
-            By::Budget(b) => (b.clone(), String::new()),
-            By::Monitor(m) => (String::new(), m.clone()),
+            By::Budget(b) => Origin { budget: b.clone(), monitor: String::new() },
+            By::Monitor(m) => Origin { budget: String::new(), monitor: m.clone() },
         }
     }
+}
+
+/// The `budget` or `monitor` field of an event that either can cause: the empty one is
+/// left out of the log.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Origin {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub budget: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub monitor: String,
 }
 
 /// What happened.
@@ -52,38 +62,30 @@ pub enum Kind {
     /// A budget's or a monitor's scale-down froze a compute: no replacements, no
     /// scale-up, for the rest of the run (the other name is empty and left out).
     Frozen {
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        budget: String,
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        monitor: String,
+        #[serde(flatten)]
+        by: Origin,
         compute: String,
     },
     /// A worker terminated to bring its group down (`kept`: the workers left); its islands
     /// were dealt to them and resume from their checkpoints.
     Shed {
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        budget: String,
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        monitor: String,
+        #[serde(flatten)]
+        by: Origin,
         instance: String,
         kept: u64,
     },
     /// A notification reached its target (`attempts`: 1 unless it was retried). It came
     /// from a budget or from a monitor: the other name is empty and left out.
     NotificationSent {
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        budget: String,
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        monitor: String,
+        #[serde(flatten)]
+        by: Origin,
         target: String,
         attempts: u32,
     },
     /// A notification could not be delivered after `attempts` tries; the head carries on.
     NotificationFailed {
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        budget: String,
-        #[serde(default, skip_serializing_if = "String::is_empty")]
-        monitor: String,
+        #[serde(flatten)]
+        by: Origin,
         target: String,
         attempts: u32,
         error: String,
@@ -116,5 +118,25 @@ impl Event {
         });
         line.push('\n');
         line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_events_origin_is_one_field_and_reads_back() {
+        let by = By::Monitor("m".into()).origin();
+        let e = Event { time: 1.0, kind: Kind::Frozen { by, compute: "c".into() }, reason: "r".into() };
+        let line = e.to_line();
+        assert_eq!(
+            line,
+            "{\"time\":1.0,\"event\":\"frozen\",\"monitor\":\"m\",\"compute\":\"c\",\"reason\":\"r\"}\n"
+        );
+        assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), e);
+        let old = "{\"time\":1.0,\"event\":\"shed\",\"budget\":\"b\",\"instance\":\"i\",\"kept\":1,\"reason\":\"r\"}";
+        let Kind::Shed { by, .. } = serde_json::from_str::<Event>(old).unwrap().kind else { panic!() };
+        assert_eq!((by.budget.as_str(), by.monitor.as_str()), ("b", ""));
     }
 }

@@ -150,8 +150,7 @@ impl Shed {
 pub fn frozen(by: &By, compute: &str, why: &str) -> Event {
     let reason =
         format!("compute.{compute}: {why}: frozen (no replacements, no scale-up) for the rest of this run");
-    let (budget, monitor) = by.names();
-    Event { time: now(), kind: event::Kind::Frozen { budget, monitor, compute: compute.into() }, reason }
+    Event { time: now(), kind: event::Kind::Frozen { by: by.origin(), compute: compute.into() }, reason }
 }
 
 /// The event of a budget's stop, before `compute`'s instances are terminated.

@@ -111,11 +111,16 @@ impl Watch<'_> {
     /// Measures the compute's running jobs from their workers' reports, publishes the
     /// metrics and carries out what the monitors decide. True once a monitor stopped it.
     fn monitor(&mut self, ledger: &Ledger) -> Result<bool, String> {
-        let (stack, cloud) = self.agent.stack_and_cloud();
+        let (stack, _) = self.agent.stack_and_cloud();
         let mut jobs = Vec::new();
         for job in self.running_jobs()? {
-            let workers: Vec<String> =
-                self.agent.live_instances(&stack, &cloud, &job.group)?.into_iter().collect();
+            // The ledger was just made level with EC2: its running starts of the group are
+            // the live workers, with no listing of its own.
+            let workers: Vec<String> = ledger
+                .running()
+                .filter(|e| e.address == job.group.as_str())
+                .map(|e| e.instance.clone())
+                .collect();
             let reports = self.reports(&job.name, &workers)?;
             let dir = work_dir(&job.name);
             jobs.push((job, reports, dir));
@@ -227,8 +232,7 @@ impl Watch<'_> {
                 let reason = format!(
                     "{instance} ({market}): shed by {why} ({kept} worker(s) left at min {min}); its islands resume on the others"
                 );
-                let (budget, monitor) = by.names();
-                let kind = Kind::Shed { budget, monitor, instance, kept: kept as u64 };
+                let kind = Kind::Shed { by: by.origin(), instance, kept: kept as u64 };
                 self.log(Event { time: now(), kind, reason });
             }
         }

@@ -68,8 +68,7 @@ pub(super) fn scale_down(
                 kept.len(),
                 kept.iter().map(|s| job.group.instance(*s)).collect::<Vec<_>>()
             );
-            let (budget, monitor) = by.names();
-            let kind = Kind::Shed { budget, monitor, instance, kept: kept.len() as u64 };
+            let kind = Kind::Shed { by: by.origin(), instance, kept: kept.len() as u64 };
             stack.log_event(&Event { time: now(), kind, reason }, Some(&stack.job_log(&job.name)));
         }
     }

@@ -88,26 +88,12 @@ impl Monitoring {
         cooldown: f64,
     ) -> Vec<Order> {
         let started = std::time::Instant::now();
-        let orders = self.measure(view, books, outbox, stack_name, now, cooldown);
-        self.busy += started.elapsed();
-        self.ticks += 1;
-        orders
-    }
-
-    fn measure(
-        &mut self,
-        view: &View,
-        books: &Arc<dyn Books>,
-        outbox: &mut Outbox,
-        stack_name: &str,
-        now: Timestamp,
-        cooldown: f64,
-    ) -> Vec<Order> {
         let mut snapshot = Snapshot::default();
         let compute = view.compute;
         let simulated = if view.simulated { "true" } else { "false" };
         let spent = view.ledger.spend(compute, (0.0, now), now);
         let per_hour = view.ledger.burn_rate(compute);
+        let instances = view.ledger.running().filter(|e| e.compute == compute).count();
         let mut values_by_job: BTreeMap<String, Values> = BTreeMap::new();
         for (job, reports, dir) in &view.jobs {
             let tally = self.tallies.entry((job.name.clone(), job.started_at.to_bits())).or_default();
@@ -115,7 +101,6 @@ impl Monitoring {
             let cost = view.ledger.spend(compute, (job.started_at, now), now);
             let values = values_of(&measure, cost);
             add_job(&mut snapshot, &job.name, &measure, &values, simulated);
-            let instances = view.ledger.running().filter(|e| e.compute == compute).count();
             let row = Row { values: &values, measure: &measure, per_hour, instances };
             self.append_csv(job, dir, &row, now);
             values_by_job.insert(job.name.clone(), values);
@@ -186,6 +171,8 @@ impl Monitoring {
             }
         }
         self.shared.publish(snapshot);
+        self.busy += started.elapsed();
+        self.ticks += 1;
         orders
     }
 
