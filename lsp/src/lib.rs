@@ -11,7 +11,7 @@ mod names;
 mod outline;
 mod text;
 
-pub use text::{Encoding, Text};
+use text::{Encoding, Text};
 
 use gaform_compiler::source::SourceFile;
 use gaform_compiler::{CheckOptions, Host};
@@ -41,8 +41,18 @@ pub type Hosts<'a> = &'a dyn Fn(&Path) -> Box<dyn Host>;
 struct Document {
     text: Text,
     version: i32,
+    /// The diagnostics of the current text, once it has been checked.
+    checked: Option<Vec<lsp_types::Diagnostic>>,
     /// What was last published for it.
     published: Option<Vec<lsp_types::Diagnostic>>,
+}
+
+impl Document {
+    /// The current text's diagnostics, checked at most once per text: publishing and quick
+    /// fixes share them.
+    fn diagnostics(&mut self, uri: &Uri, hosts: Hosts<'_>, encoding: Encoding) -> &[lsp_types::Diagnostic] {
+        self.checked.get_or_insert_with(|| check(uri, &self.text, hosts, encoding))
+    }
 }
 
 /// The server's state between messages.
@@ -133,6 +143,7 @@ impl Server<'_> {
                 let document = Document {
                     text: Text::new(p.text_document.text),
                     version: p.text_document.version,
+                    checked: None,
                     published: None,
                 };
                 self.documents.insert(key.clone(), (p.text_document.uri, document));
@@ -146,6 +157,7 @@ impl Server<'_> {
                     document.text.apply(change, self.encoding);
                 }
                 document.version = p.text_document.version;
+                document.checked = None;
                 Some(key)
             }
             DidCloseTextDocument::METHOD => {
@@ -165,7 +177,7 @@ impl Server<'_> {
         let encoding = self.encoding;
         let hosts = self.hosts;
         let Some((uri, document)) = self.documents.get_mut(key) else { return Ok(()) };
-        let found = check(uri, &document.text, hosts, encoding);
+        let found = document.diagnostics(uri, hosts, encoding).to_vec();
         if document.published.as_ref() == Some(&found) {
             return Ok(());
         }
@@ -270,7 +282,7 @@ impl Server<'_> {
         let (uri, document) = self.document(&at.text_document.uri)?;
         let text = &document.text;
         let offset = text.offset(at.position, self.encoding);
-        Ok(names::occurrences(text.as_str(), offset).map(|(_, all)| {
+        Ok(names::occurrences(&names::index(text.as_str()), offset).map(|(_, all)| {
             let ranges =
                 all.into_iter().map(|o| (text.range(o.start, o.end, self.encoding), o.definition)).collect();
             (uri.clone(), ranges)
@@ -293,10 +305,11 @@ impl Server<'_> {
         }
         let (_, document) = self.document(&at.text_document.uri)?;
         let offset = document.text.offset(at.position, self.encoding);
-        let Some((target, all)) = names::occurrences(document.text.as_str(), offset) else {
+        let index = names::index(document.text.as_str());
+        let Some((target, all)) = names::occurrences(&index, offset) else {
             return Err((ErrorCode::RequestFailed, "there is no block or let name here to rename".into()));
         };
-        if names::taken(document.text.as_str(), &target, new) {
+        if names::taken(&index, &target, new) {
             return Err((
                 ErrorCode::RequestFailed,
                 format!("`{new}` is already taken by another of its kind"),
@@ -315,8 +328,13 @@ impl Server<'_> {
 
     /// The did-you-mean fixes of the diagnostics in the requested range.
     fn code_actions(&mut self, p: &CodeActionParams) -> Result<serde_json::Value, (ErrorCode, String)> {
-        let (uri, document) = self.document(&p.text_document.uri)?;
-        let found = check(uri, &document.text, self.hosts, self.encoding);
+        let (hosts, encoding) = (self.hosts, self.encoding);
+        let key = p.text_document.uri.as_str();
+        let (uri, document) = self
+            .documents
+            .get_mut(key)
+            .ok_or_else(|| (ErrorCode::InvalidParams, format!("{key} is not open")))?;
+        let found = document.diagnostics(uri, hosts, encoding).to_vec();
         let touches = |r: &lsp_types::Range| r.start <= p.range.end && p.range.start <= r.end;
         let actions: Vec<CodeActionOrCommand> = found
             .into_iter()
@@ -373,27 +391,14 @@ fn check(uri: &Uri, text: &Text, hosts: Hosts<'_>, encoding: Encoding) -> Vec<ls
     diagnostics::convert(&checked.diagnostics, text, uri, encoding)
 }
 
-/// The file a `file://` URI names (percent-escapes decoded); `None` for other schemes.
+/// The file a `file://` URI names (percent-escapes decoded by the URI's own parser);
+/// `None` for other schemes.
 pub fn file_path(uri: &Uri) -> Option<PathBuf> {
-    let rest = uri.as_str().strip_prefix("file://")?;
-    let path = rest.find('/').map_or(rest, |slash| &rest[slash..]);
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b))) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    if uri.scheme().map(|s| s.as_str()) != Some("file") {
+        return None;
     }
-    Some(PathBuf::from(String::from_utf8_lossy(&out).into_owned()))
+    let path = uri.path().as_estr().decode().into_bytes();
+    Some(PathBuf::from(String::from_utf8_lossy(&path).into_owned()))
 }
 
 #[cfg(test)]

@@ -167,11 +167,11 @@ fn at(ident: &Ident, definition: bool) -> Occurrence {
     Occurrence { start: ident.span.start as usize, end: ident.span.end as usize, definition }
 }
 
-/// The target of the name at byte `offset`, and every occurrence of it (definition first).
-pub fn occurrences(text: &str, offset: usize) -> Option<(Target, Vec<Occurrence>)> {
-    let all = index(text);
-    let (target, _) = all.iter().find(|(_, o)| o.start <= offset && offset <= o.end)?.clone();
-    let mut found: Vec<Occurrence> = all.into_iter().filter(|(t, _)| *t == target).map(|(_, o)| o).collect();
+/// The target of the name at byte `offset`, and every occurrence of it (definition first),
+/// from a file's `index`.
+pub fn occurrences(index: &[(Target, Occurrence)], offset: usize) -> Option<(Target, Vec<Occurrence>)> {
+    let (target, _) = index.iter().find(|(_, o)| o.start <= offset && offset <= o.end)?.clone();
+    let mut found: Vec<Occurrence> = index.iter().filter(|(t, _)| *t == target).map(|(_, o)| *o).collect();
     found.sort_by_key(|o| (!o.definition, o.start));
     Some((target, found))
 }
@@ -184,9 +184,9 @@ pub fn is_valid_name(name: &str) -> bool {
         && !matches!(name, "true" | "false")
 }
 
-/// Whether `target`'s kind already has something called `name`.
-pub fn taken(text: &str, target: &Target, name: &str) -> bool {
-    index(text).iter().any(|(t, o)| {
+/// Whether `target`'s kind already has something called `name`, in a file's `index`.
+pub fn taken(index: &[(Target, Occurrence)], target: &Target, name: &str) -> bool {
+    index.iter().any(|(t, o)| {
         o.definition
             && match (t, target) {
                 (Target::Block { kind: a, name: n }, Target::Block { kind: b, .. }) => a == b && n == name,
@@ -215,24 +215,24 @@ mod tests {
     #[test]
     fn a_cloud_and_a_compute_of_one_name_are_told_apart_by_the_attribute() {
         let cloud_ref = FILE.find("cloud = c").unwrap() + 8;
-        let (target, found) = occurrences(FILE, cloud_ref).unwrap();
+        let (target, found) = occurrences(&index(FILE), cloud_ref).unwrap();
         assert_eq!(target, Target::Block { kind: "cloud".into(), name: "c".into() });
         assert_eq!(spans(FILE, &found), ["c@16*".to_string(), format!("c@{cloud_ref}")]);
         let compute_def = FILE.find("compute c").unwrap() + 8;
-        let (_, found) = occurrences(FILE, compute_def).unwrap();
+        let (_, found) = occurrences(&index(FILE), compute_def).unwrap();
         assert_eq!(found.len(), 3, "its definition, the job's and the service's `compute = c`");
     }
 
     #[test]
     fn worker_groups_and_lets_have_their_references() {
-        let (target, found) = occurrences(FILE, FILE.find("workers = cpu").unwrap() + 11).unwrap();
+        let (target, found) = occurrences(&index(FILE), FILE.find("workers = cpu").unwrap() + 11).unwrap();
         assert_eq!(target, Target::Group { compute: "c".into(), name: "cpu".into() });
         assert_eq!(found.len(), 2);
         let use_of_n = FILE.find("max = n").unwrap() + 6;
-        let (_, found) = occurrences(FILE, use_of_n).unwrap();
+        let (_, found) = occurrences(&index(FILE), use_of_n).unwrap();
         assert_eq!(spans(FILE, &found), ["n@4*".to_string(), format!("n@{use_of_n}")]);
-        assert!(taken(FILE, &Target::Block { kind: "cloud".into(), name: "x".into() }, "c"));
-        assert!(!taken(FILE, &Target::Block { kind: "job".into(), name: "x".into() }, "c"));
+        assert!(taken(&index(FILE), &Target::Block { kind: "cloud".into(), name: "x".into() }, "c"));
+        assert!(!taken(&index(FILE), &Target::Block { kind: "job".into(), name: "x".into() }, "c"));
         assert!(
             is_valid_name("evo-2")
                 && !is_valid_name("2evo")

@@ -167,6 +167,7 @@ fn random_incremental_edits_give_the_text_a_full_sync_would() {
     for encoding in [Encoding::Utf8, Encoding::Utf16] {
         let mut text = Text::new("cloud c {\r\n  provider = \"é😊\"\n}\n".into());
         let mut plain: Vec<char> = text.as_str().chars().collect();
+        let mut applied = 0;
         for _ in 0..2_000 {
             // A random range of chars, replaced with random pieces.
             let a = rng.random_range(0..=plain.len());
@@ -181,6 +182,7 @@ fn random_incremental_edits_give_the_text_a_full_sync_would() {
             if text.offset(range.start, encoding) != start || text.offset(range.end, encoding) != end {
                 continue;
             }
+            applied += 1;
             let change = lsp_types::TextDocumentContentChangeEvent {
                 range: Some(range),
                 range_length: None,
@@ -190,6 +192,7 @@ fn random_incremental_edits_give_the_text_a_full_sync_would() {
             plain.splice(a..b, inserted.chars());
             assert_eq!(text.as_str(), plain.iter().collect::<String>());
         }
+        assert!(applied > 1_500, "most edits were applied, not skipped: {applied}");
     }
 }
 
@@ -248,4 +251,12 @@ fn definition_references_and_rename_follow_a_name_and_refuse_a_bad_or_taken_one(
     let nothing = c.request("textDocument/prepareRename", at(4, 3));
     assert!(nothing["error"].is_object(), "{nothing}");
     c.stop();
+}
+
+#[test]
+fn a_file_uri_names_its_decoded_path_and_other_schemes_none() {
+    let uri: Uri = "file:///tmp/my%20stack/evo.gaf".parse().unwrap();
+    assert_eq!(file_path(&uri), Some(std::path::PathBuf::from("/tmp/my stack/evo.gaf")));
+    let untitled: Uri = "untitled:Untitled-1".parse().unwrap();
+    assert_eq!(file_path(&untitled), None);
 }

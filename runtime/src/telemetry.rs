@@ -73,14 +73,6 @@ pub struct WorkerReport {
     pub timing: EvalTiming,
 }
 
-impl WorkerReport {
-    /// The share of the worker's CPU time (threads × wall time) its backtests took.
-    pub fn utilisation(&self) -> Option<f64> {
-        let available = self.threads as f64 * (self.updated - self.started);
-        (available > 0.0).then(|| (self.timing.seconds / available).clamp(0.0, 1.0))
-    }
-}
-
 /// The key of `worker`'s report in its job's store.
 pub fn report_key(worker: &str) -> String {
     format!("reports/{worker}.json")

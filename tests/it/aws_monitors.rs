@@ -5,7 +5,7 @@
 
 use crate::aws::{aws_object, boot_with, boto, instance_ids, run, text};
 use crate::moto::Moto;
-use crate::support::{ok, Workspace};
+use crate::support::{free_port, ok, Workspace};
 use std::time::{Duration, Instant};
 
 const BUCKET: &str = "gaform-123456789012-us-west-2";
@@ -53,10 +53,6 @@ fn ranged_ingress(moto: &Moto) -> Vec<(String, i64, String)> {
          print(json.dumps([[p['IpProtocol'],p.get('FromPort',-1),r['CidrIp']] for g in gs for p in g['IpPermissions'] for r in p.get('IpRanges',[])]))",
     );
     serde_json::from_str(&printed).unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! run that was never stopped.
 
 use crate::apply::{code, processes_of, text};
-use crate::support::{ok, root, Workspace};
+use crate::support::{json_lines, ok, root, Workspace};
 
 /// The quickstart on a budget of less than a cent a day: one apply spends it (three
 /// instances, each billed its 60-second minimum at its type's us-east-1 price).
@@ -92,10 +92,6 @@ job long {
   seed        = 3
 }
 "#;
-
-fn json_lines(text: &str) -> Vec<serde_json::Value> {
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
-}
 
 #[test]
 fn a_head_stops_its_compute_at_100_percent_and_the_raised_budget_resumes_it() {

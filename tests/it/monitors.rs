@@ -5,7 +5,7 @@
 
 use crate::apply::{code, processes_of, text};
 use crate::provision::component;
-use crate::support::{ok, Workspace};
+use crate::support::{free_port, json_lines, ok, Workspace};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -40,10 +40,6 @@ job long {{
 {monitor}
 "#
     )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// `target/prometheus`: Debian's package unpacked (no root, nothing installed system-wide).
@@ -125,10 +121,6 @@ impl Drop for Prometheus {
 
 fn value(sample: &serde_json::Value) -> f64 {
     sample["value"][1].as_str().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
-}
-
-fn json_lines(text: &str) -> Vec<serde_json::Value> {
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
 }
 
 const ALL_METRICS: &str = r#"budget daily {
