@@ -13,6 +13,7 @@ pub mod ir;
 pub mod parse;
 pub mod plan;
 pub mod resolve;
+pub mod schema;
 pub mod source;
 pub mod trivia;
 

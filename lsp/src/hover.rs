@@ -1,14 +1,16 @@
 //! `textDocument/hover`, from the parse alone (it works while the file has type errors):
 //! over an instance type, its vCPUs, memory, GPUs and on-demand price in its compute's
 //! cloud's region from the bundled catalog; over a name in a value, the block or `let` it
-//! names.
+//! names; over a metric, strategy or operator, what it means.
 
+use crate::complete::signature_line;
 use crate::names::attribute;
 use crate::text::{Encoding, Text};
 use gaform_compiler::ast::{Block, BodyItem, Expr, ExprKind, File, Item};
 use gaform_compiler::catalog::Catalog;
 use gaform_compiler::diag::Problems;
-use gaform_compiler::source::SourceFile;
+use gaform_compiler::schema;
+use gaform_compiler::source::{SourceFile, Span};
 use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position};
 
 /// What to show over `position`, if anything.
@@ -17,16 +19,40 @@ pub fn hover(text: &Text, position: Position, encoding: Encoding) -> Option<Hove
     let source = SourceFile::new("hover", text.as_str());
     let file = gaform_compiler::parse::parse(&source, &mut Problems::default());
     let (top, attribute, expr) = find(&file, offset)?;
-    let markdown = match &expr.kind {
-        ExprKind::Str(name) if matches!(attribute, "instance_type" | "instance_types") => {
-            instance_type(name, region_of(&file, top))?
-        }
-        ExprKind::Path(parts) => reference(&file, text, parts.iter().map(|p| &*p.name).collect())?,
-        _ => return None,
-    };
-    Some(Hover {
+    let markdown =
+        match &expr.kind {
+            ExprKind::Str(name) if matches!(attribute, "instance_type" | "instance_types") => {
+                instance_type(name, region_of(&file, top))?
+            }
+            ExprKind::Path(parts) => reference(&file, text, parts.iter().map(|p| &*p.name).collect())
+                .or_else(|| match parts.as_slice() {
+                    [word] => meaning(&word.name),
+                    _ => None,
+                })?,
+            ExprKind::Call(call) => {
+                let markdown = meaning(&call.name.name)?;
+                return Some(markup(text, markdown, call.name.span, encoding));
+            }
+            _ => return None,
+        };
+    Some(markup(text, markdown, expr.span, encoding))
+}
+
+fn markup(text: &Text, markdown: String, span: Span, encoding: Encoding) -> Hover {
+    Hover {
         contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: markdown }),
-        range: Some(text.range(expr.span.start as usize, expr.span.end as usize, encoding)),
+        range: Some(text.range(span.start as usize, span.end as usize, encoding)),
+    }
+}
+
+/// What a metric, strategy or operator means; a call's signature with it.
+fn meaning(word: &str) -> Option<String> {
+    let (what, meaning) = schema::meaning(word)?;
+    let all = [schema::STRATEGIES, schema::SELECTIONS, schema::CROSSOVERS, schema::MUTATIONS];
+    let signature = all.iter().flat_map(|t| t.iter()).find(|s| s.name == word);
+    Some(match signature {
+        Some(s) => format!("```gaf\n{}\n```\n{what}: {meaning}", signature_line(s)),
+        None => format!("**{word}** ({what}): {meaning}"),
     })
 }
 
@@ -56,7 +82,9 @@ fn innermost(expr: &Expr, offset: usize) -> Option<&Expr> {
         ExprKind::List(items) => items.iter().find_map(|e| innermost(e, offset)),
         ExprKind::Neg(e) | ExprKind::Paren(e) => innermost(e, offset),
         ExprKind::Binary(_, a, b) => innermost(a, offset).or_else(|| innermost(b, offset)),
-        ExprKind::Call(call) => call.args.iter().find_map(|a| innermost(&a.value, offset)),
+        ExprKind::Call(call) if offset > call.name.span.end as usize => {
+            call.args.iter().find_map(|a| innermost(&a.value, offset))
+        }
         _ => Some(expr),
     }
 }
@@ -67,11 +95,22 @@ fn region_of<'f>(file: &'f File, compute: &'f Block) -> Option<&'f str> {
         ExprKind::Path(parts) if parts.len() == 1 => Some(&*parts[0].name),
         _ => None,
     })?;
+    region_of_cloud(file, cloud)
+}
+
+fn region_of_cloud<'f>(file: &'f File, cloud: &str) -> Option<&'f str> {
     let block = top_blocks(file).find(|b| &*b.kind.name == "cloud" && label(b) == Some(cloud))?;
     match &attribute(block, "region")?.kind {
         ExprKind::Str(region) => Some(region),
         _ => None,
     }
+}
+
+/// The region of the cloud named `cloud` in `text`, if it is written.
+pub fn cloud_region(text: &str, cloud: &str) -> Option<String> {
+    let source = SourceFile::new("hover", text);
+    let file = gaform_compiler::parse::parse(&source, &mut Problems::default());
+    region_of_cloud(&file, cloud).map(str::to_string)
 }
 
 fn instance_type(name: &str, region: Option<&str>) -> Option<String> {

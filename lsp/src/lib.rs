@@ -3,8 +3,11 @@
 //! text changed is checked once, with no debounce, and its diagnostics are published when
 //! they differ from the last ones sent. Diagnostics are the compiler's, converted without
 //! loss (`diagnostics`); quick fixes apply their did-you-mean; formatting is `gaform fmt`;
-//! the outline and hovers come from the parse (`outline`, `hover`).
+//! the outline and hovers come from the parse (`outline`, `hover`); completions from the
+//! text before the cursor and the compiler's schema (`context`, `complete`).
 
+mod complete;
+mod context;
 mod diagnostics;
 mod hover;
 mod names;
@@ -20,16 +23,16 @@ use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{
-    CodeActionRequest, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest, PrepareRenameRequest,
-    References, Rename, Request as _,
+    CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest,
+    PrepareRenameRequest, References, Rename, Request as _,
 };
 use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionProviderCapability,
-    DocumentFormattingParams, DocumentSymbolParams, GotoDefinitionParams, HoverParams,
-    HoverProviderCapability, InitializeParams, Location, OneOf, PositionEncodingKind,
-    PublishDiagnosticsParams, ReferenceParams, RenameOptions, RenameParams, ServerCapabilities,
-    TextDocumentPositionParams, TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Uri,
-    WorkspaceEdit,
+    CompletionOptions, CompletionParams, DocumentFormattingParams, DocumentSymbolParams,
+    GotoDefinitionParams, HoverParams, HoverProviderCapability, InitializeParams, Location, OneOf,
+    PositionEncodingKind, PublishDiagnosticsParams, ReferenceParams, RenameOptions, RenameParams,
+    ServerCapabilities, TextDocumentPositionParams, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextEdit, Uri, WorkspaceEdit,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -88,6 +91,11 @@ pub fn run(connection: &Connection, hosts: Hosts<'_>) -> Result<(), String> {
         document_formatting_provider: Some(OneOf::Left(true)),
         document_symbol_provider: Some(OneOf::Left(true)),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
+        completion_provider: Some(CompletionOptions {
+            // Values start after `=`, `[`, `,` or `(`, and instance types inside a string.
+            trigger_characters: Some(["=", "\"", "[", ",", "("].map(String::from).to_vec()),
+            ..CompletionOptions::default()
+        }),
         definition_provider: Some(OneOf::Left(true)),
         references_provider: Some(OneOf::Left(true)),
         rename_provider: Some(OneOf::Right(RenameOptions {
@@ -209,6 +217,11 @@ impl Server<'_> {
                 let (_, document) = s.document(&at.text_document.uri)?;
                 serde_json::to_value(hover::hover(&document.text, at.position, s.encoding))
                     .map_err(|e| (ErrorCode::InternalError, e.to_string()))
+            }),
+            Completion::METHOD => self.with_params(request, |s, p: CompletionParams| {
+                let at = p.text_document_position;
+                let (_, document) = s.document(&at.text_document.uri)?;
+                to_json(complete::complete(&document.text, at.position, s.encoding))
             }),
             GotoDefinition::METHOD => self.with_params(request, |s, p: GotoDefinitionParams| {
                 let found = s.occurrences(&p.text_document_position_params)?;

@@ -260,3 +260,97 @@ fn a_file_uri_names_its_decoded_path_and_other_schemes_none() {
     let untitled: Uri = "untitled:Untitled-1".parse().unwrap();
     assert_eq!(file_path(&untitled), None);
 }
+
+/// `text` with the cursor marks `|` taken out, and the cursors' positions (UTF-16, one line).
+fn cursors(marked: &str) -> (String, Vec<Value>) {
+    let mut text = String::new();
+    let mut at = Vec::new();
+    for (i, piece) in marked.split('|').enumerate() {
+        if i > 0 {
+            let line = text.matches('\n').count();
+            let character = text.rsplit('\n').next().unwrap().encode_utf16().count();
+            at.push(json!({ "line": line, "character": character }));
+        }
+        text.push_str(piece);
+    }
+    (text, at)
+}
+
+#[test]
+fn completion_offers_what_each_place_takes() {
+    let (mut c, _) = Client::start(&[]);
+    let (text, at) = cursors(concat!(
+        "cloud west {\n  provider = aws\n  region = \"eu-west-1\"\n}\n",
+        "spot_policy cheap { market = spot }\n",
+        "compute evo {\n  cloud = west|\n  |\n  head { instance_type = \"|\" }\n",
+        "  workers cpu {\n    instance_types = [|]\n    max = 2\n    spot = |\n    market = |\n  }\n}\n",
+        "job j {\n  compute = evo\n  workers = |\n  strategy = |\n",
+        "  selection = tournament(|)\n  fitness = sharpe * (1 - |)\n}\n",
+        "monitor m {\n  job = j\n  metrics = [generation, |]\n  alert { when = | }\n}\n",
+        "|\n",
+    ));
+    c.open(&text);
+    let places = [
+        "cloud =",
+        "compute body",
+        "head instance_type",
+        "workers instance_types",
+        "spot =",
+        "market =",
+        "job workers =",
+        "strategy =",
+        "tournament(",
+        "fitness (",
+        "monitor metrics",
+        "alert when",
+        "top level",
+    ];
+    assert_eq!(places.len(), at.len());
+    let mut shown = serde_json::Map::new();
+    for (place, position) in places.iter().zip(&at) {
+        let reply = c.request(
+            "textDocument/completion",
+            json!({ "textDocument": { "uri": URI }, "position": position }),
+        );
+        let items = reply["result"].as_array().unwrap_or_else(|| panic!("{place}: {reply}"));
+        assert!(!items.is_empty(), "{place}: nothing offered");
+        // Instance types are a long list: its cheapest few show the order and the details.
+        let lines: Vec<Value> = items
+            .iter()
+            .take(6)
+            .map(|i| {
+                json!(format!(
+                    "{} | {} | {}",
+                    i["label"].as_str().unwrap(),
+                    i["detail"].as_str().unwrap_or(""),
+                    i["textEdit"]["newText"].as_str().unwrap()
+                ))
+            })
+            .collect();
+        shown.insert(format!("{place} ({} items)", items.len()), json!(lines));
+    }
+    insta::assert_json_snapshot!("completions", shown);
+    // One item whole: a strategy call with its meaning, replacing nothing typed yet.
+    let strategy_at = at[7].clone();
+    let reply = c.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": URI }, "position": strategy_at }),
+    );
+    insta::assert_json_snapshot!("completion-strategy-item", reply["result"][0]);
+    c.stop();
+}
+
+#[test]
+fn hovers_explain_metrics_strategies_and_operators() {
+    let (mut c, _) = Client::start(&[]);
+    let text = "job j {\n  strategy = rsi_reversion(period = 5..30, lower = 10..40, upper = 60..90)\n  fitness = sortino - max_drawdown\n  mutation = gaussian(sigma = 0.1)\n  selection = rank\n}\nmonitor m {\n  job = j\n  alert { when = cluster_utilization < 50%  action = notify }\n}\n";
+    c.open(text);
+    let at = |line: u32, character: u32| json!({ "textDocument": { "uri": URI }, "position": { "line": line, "character": character } });
+    let hovers: Vec<Value> = [at(1, 15), at(2, 13), at(2, 25), at(3, 15), at(4, 15), at(8, 20)]
+        .into_iter()
+        .map(|p| c.request("textDocument/hover", p)["result"].clone())
+        .collect();
+    assert!(hovers.iter().all(|h| h.is_object()), "{hovers:?}");
+    insta::assert_json_snapshot!("hovers-meanings", hovers);
+    c.stop();
+}

@@ -1,6 +1,5 @@
 //! The small blocks: cloud, quota, budget, spot_policy, service, monitor.
 
-use super::fields::Schema;
 use super::value::{Value, Want};
 use super::{keyword_want, Checker};
 use crate::ast::{BinOp, Block, Expr, ExprKind};
@@ -8,48 +7,8 @@ use crate::catalog;
 use crate::diag::{suggest, Code, Diagnostic};
 use crate::ir::*;
 use crate::resolve::Kind;
+use crate::schema::{BUDGET, BUDGET_ALERT, CLOUD, MONITOR, MONITOR_ALERT, QUOTA, SERVICE, SPOT_POLICY};
 use std::collections::BTreeMap;
-
-const CLOUD: Schema = Schema {
-    what: "cloud",
-    attributes: &["provider", "region", "profile"],
-    blocks: &["tags"],
-    repeatable: &[],
-};
-const QUOTA: Schema = Schema {
-    what: "quota",
-    attributes: &["max_cpus", "max_gpus", "max_instances"],
-    blocks: &[],
-    repeatable: &[],
-};
-const BUDGET: Schema = Schema {
-    what: "budget",
-    attributes: &["amount", "period", "max_cost_per_hour"],
-    blocks: &["alert", "notify"],
-    repeatable: &["alert"],
-};
-const BUDGET_ALERT: Schema =
-    Schema { what: "alert", attributes: &["at", "action"], blocks: &[], repeatable: &[] };
-const SPOT_POLICY: Schema = Schema {
-    what: "spot_policy",
-    attributes: &["market", "fallback", "allocation", "max_price"],
-    blocks: &[],
-    repeatable: &[],
-};
-const SERVICE: Schema = Schema {
-    what: "service",
-    attributes: &["job", "route", "compute", "port"],
-    blocks: &[],
-    repeatable: &[],
-};
-const MONITOR: Schema = Schema {
-    what: "monitor",
-    attributes: &["job", "metrics"],
-    blocks: &["alert", "notify"],
-    repeatable: &["alert"],
-};
-const MONITOR_ALERT: Schema =
-    Schema { what: "alert", attributes: &["when", "for", "action"], blocks: &[], repeatable: &[] };
 
 impl Checker<'_> {
     pub(super) fn cloud(&mut self, block: &Block, name: String) -> Cloud {

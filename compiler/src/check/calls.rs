@@ -1,4 +1,4 @@
-//! Calls that pick a strategy or an operator: the signatures, and the checks of a call's
+//! Calls that pick a strategy or an operator (signatures in `schema`): the checks of a call's
 //! name (E0013), argument names (E0003), repeats (E0004), missing arguments (E0008) and
 //! argument types and bounds.
 
@@ -6,48 +6,8 @@ use super::value::{Value, Want};
 use super::Checker;
 use crate::ast::{Attribute, Expr, ExprKind};
 use crate::diag::{suggest, Code, Diagnostic};
+use crate::schema::{Arg, Signature};
 use crate::source::Span;
-
-/// What a call argument must be.
-#[derive(Clone, Copy)]
-pub(super) enum Arg {
-    Range,
-    Int(i64),
-    Float(f64),
-}
-
-/// A strategy or operator: its name and parameters.
-pub(super) struct Signature {
-    pub name: &'static str,
-    /// Name, type, and whether it may be left out (the default is in `Arg`).
-    pub params: &'static [(&'static str, Arg, bool)],
-}
-
-pub(super) const STRATEGIES: &[Signature] = &[
-    Signature { name: "sma_crossover", params: &[("fast", Arg::Range, false), ("slow", Arg::Range, false)] },
-    Signature {
-        name: "rsi_reversion",
-        params: &[("period", Arg::Range, false), ("lower", Arg::Range, false), ("upper", Arg::Range, false)],
-    },
-    Signature { name: "breakout", params: &[("lookback", Arg::Range, false), ("exit", Arg::Range, false)] },
-];
-pub(super) const SELECTIONS: &[Signature] = &[
-    Signature { name: "tournament", params: &[("size", Arg::Int(3), true)] },
-    Signature { name: "roulette", params: &[] },
-    Signature { name: "rank", params: &[] },
-];
-pub(super) const CROSSOVERS: &[Signature] = &[
-    Signature { name: "uniform", params: &[("rate", Arg::Float(0.9), true)] },
-    Signature { name: "one_point", params: &[("rate", Arg::Float(0.9), true)] },
-    Signature { name: "blend", params: &[("alpha", Arg::Float(0.5), true), ("rate", Arg::Float(0.9), true)] },
-];
-pub(super) const MUTATIONS: &[Signature] = &[
-    Signature {
-        name: "gaussian",
-        params: &[("sigma", Arg::Float(0.1), true), ("rate", Arg::Float(0.2), true)],
-    },
-    Signature { name: "reset", params: &[("rate", Arg::Float(0.2), true)] },
-];
 
 /// A checked argument: its value and where it was written (the call itself for defaults).
 pub(super) type Args = Vec<(Value, Span)>;

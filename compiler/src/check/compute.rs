@@ -1,6 +1,6 @@
 //! `compute`: its head and worker groups, instance types (E0010), images and markets.
 
-use super::fields::{title, Schema};
+use super::fields::title;
 use super::value::{Value, Want};
 use super::Checker;
 use crate::ast::{Attribute, Block};
@@ -8,28 +8,8 @@ use crate::catalog::Catalog;
 use crate::diag::{suggest, Code, Diagnostic};
 use crate::ir::*;
 use crate::resolve::Kind;
+use crate::schema::{COMPUTE, HEAD, IMAGES, WORKERS};
 use std::collections::HashMap;
-
-const COMPUTE: Schema = Schema {
-    what: "compute",
-    attributes: &["cloud", "quota", "budget", "max_cpus", "max_gpus", "auto_terminate"],
-    blocks: &["head", "workers"],
-    repeatable: &["workers"],
-};
-const HEAD: Schema = Schema {
-    what: "head",
-    attributes: &["instance_type", "market", "image", "metrics_port", "metrics_from"],
-    blocks: &[],
-    repeatable: &[],
-};
-const WORKERS: Schema = Schema {
-    what: "workers",
-    attributes: &["instance_type", "instance_types", "min", "max", "spot", "market", "autoscale", "image"],
-    blocks: &[],
-    repeatable: &[],
-};
-
-const IMAGES: [&str; 2] = ["al2023", "ubuntu-24.04"];
 
 impl Checker<'_> {
     pub(super) fn compute(&mut self, block: &Block, name: String) -> Compute {
@@ -249,7 +229,7 @@ impl Checker<'_> {
             "ubuntu-24.04" => Image::Ubuntu2404,
             ami if is_ami_id(ami) => Image::Ami(ami.to_string()),
             other => {
-                let help = suggest::did_you_mean(other, IMAGES).unwrap_or_else(|| {
+                let help = suggest::did_you_mean(other, IMAGES.iter().copied()).unwrap_or_else(|| {
                     "use an AMI id (`ami-0123456789abcdef0`), `al2023` or `ubuntu-24.04`".to_string()
                 });
                 let d = Diagnostic::new(

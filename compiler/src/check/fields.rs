@@ -5,17 +5,7 @@
 use super::Checker;
 use crate::ast::{Attribute, Block, BodyItem};
 use crate::diag::{suggest, Code, Diagnostic};
-
-/// What a block accepts.
-pub(super) struct Schema {
-    /// The block as named in messages (`workers`).
-    pub what: &'static str,
-    pub attributes: &'static [&'static str],
-    /// Nested block kinds.
-    pub blocks: &'static [&'static str],
-    /// Nested blocks that may appear more than once.
-    pub repeatable: &'static [&'static str],
-}
+use crate::schema::Schema;
 
 /// The checked contents of one block.
 pub(super) struct Fields<'a> {
@@ -56,19 +46,19 @@ impl Checker<'_> {
     pub(super) fn fields<'a>(&mut self, block: &'a Block, schema: &Schema) -> Fields<'a> {
         let mut fields = Fields { block, attributes: Vec::new(), blocks: Vec::new(), suggested: Vec::new() };
         // Every name the block accepts, for suggestions: only built when a name is unknown.
-        let every = || schema.attributes.iter().chain(schema.blocks).copied();
+        let every = || schema.names();
         for item in &block.body {
             let name = item.name();
             match item {
-                BodyItem::Attribute(a) if schema.attributes.contains(&&*name.name) => {
+                BodyItem::Attribute(a) if schema.attribute(&name.name).is_some() => {
                     if let Some(first) = fields.attr(&name.name) {
                         self.report(duplicate_attribute(&name.name, name.span, first.name.span));
                     } else {
                         fields.attributes.push(a);
                     }
                 }
-                BodyItem::Block(b) if schema.blocks.contains(&&*name.name) => {
-                    let repeatable = schema.repeatable.contains(&&*name.name);
+                BodyItem::Block(b) if schema.child(&name.name).is_some() => {
+                    let repeatable = schema.child(&name.name).is_some_and(|c| c.repeatable);
                     let first = fields.blocks.iter().find(|f| f.kind.name == name.name).map(|f| f.kind.span);
                     match first {
                         Some(first) if !repeatable => {
@@ -77,7 +67,7 @@ impl Checker<'_> {
                         _ => fields.blocks.push(b),
                     }
                 }
-                BodyItem::Attribute(_) if schema.blocks.contains(&&*name.name) => {
+                BodyItem::Attribute(_) if schema.child(&name.name).is_some() => {
                     self.report(
                         Diagnostic::new(
                             Code::E0007,
@@ -88,7 +78,7 @@ impl Checker<'_> {
                         .with_help(format!("write `{} {{ ... }}`", name.name)),
                     );
                 }
-                BodyItem::Block(_) if schema.attributes.contains(&&*name.name) => {
+                BodyItem::Block(_) if schema.attribute(&name.name).is_some() => {
                     self.report(
                         Diagnostic::new(
                             Code::E0007,

@@ -1,41 +1,14 @@
 //! `job`: strategy and operator calls, the fitness expression, its worker group and its
 //! data file (E0014, through the host).
 
-use super::calls::{CROSSOVERS, MUTATIONS, SELECTIONS, STRATEGIES};
-use super::fields::Schema;
 use super::value::Value;
 use super::Checker;
 use crate::ast::{Attribute, Block, Expr, ExprKind};
 use crate::diag::{suggest, Code, Diagnostic};
 use crate::ir::*;
 use crate::resolve::Kind;
+use crate::schema::{CROSSOVERS, JOB, MIGRATION, MUTATIONS, SELECTIONS, STRATEGIES};
 use crate::source::Span;
-
-const JOB: Schema = Schema {
-    what: "job",
-    attributes: &[
-        "compute",
-        "workers",
-        "data",
-        "strategy",
-        "fitness",
-        "population",
-        "generations",
-        "selection",
-        "crossover",
-        "mutation",
-        "elitism",
-        "islands",
-        "seed",
-        "cash",
-        "commission",
-        "max_runtime",
-    ],
-    blocks: &["migration"],
-    repeatable: &[],
-};
-const MIGRATION: Schema =
-    Schema { what: "migration", attributes: &["every", "count"], blocks: &[], repeatable: &[] };
 
 impl Checker<'_> {
     pub(super) fn job(&mut self, block: &Block, name: String) -> Job {

@@ -2,15 +2,12 @@
 //! the file: `token` is only ever `env("NAME")`, which the head reads from its environment
 //! when it delivers; `webhook` may be either, since some services put the secret in the URL.
 
-use super::fields::Schema;
 use super::Checker;
 use crate::ast::{Attribute, Block, ExprKind};
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{FromEnv, Notify};
+use crate::schema::NOTIFY;
 use crate::source::Span;
-
-const NOTIFY: Schema =
-    Schema { what: "notify", attributes: &["webhook", "token", "sns"], blocks: &[], repeatable: &[] };
 
 impl Checker<'_> {
     pub(super) fn notify(&mut self, block: &Block) -> Option<Notify> {
