@@ -1,7 +1,8 @@
 //! `gaform lsp` as a separate process, over real stdio framing: for every example, every
 //! fixture and a corpus of fuzzed files, the diagnostics it publishes are exactly `gaform
 //! check --format json`'s for the same file (codes, severities, messages, help, every
-//! label's range, converted to UTF-16 positions).
+//! label's range, converted to UTF-16 positions); and pytest-lsp, a real client with the
+//! recorded capabilities of VS Code and Neovim, drives it through an editing session.
 
 use crate::support::{gaf_files, root};
 use rand::{Rng, SeedableRng};
@@ -210,4 +211,30 @@ fn the_servers_diagnostics_are_checks_for_every_example_fixture_and_fuzzed_file(
     assert!(compared > 100, "the corpus has diagnostics to compare: {compared}");
     lsp.stop();
     let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// What the editor test's venv holds, pinned: pytest-lsp with the clients' recorded
+/// capabilities, and what it runs on. A change here reinstalls the venv.
+const EDITOR_REQUIREMENTS: [&str; 5] =
+    ["pytest-lsp==1.0.1", "pygls==2.1.1", "lsprotocol==2025.0.0", "pytest==9.2.0", "pytest-asyncio==1.5.0"];
+
+/// A real LSP client drives the server end to end: pytest-lsp, with VS Code's capabilities
+/// (UTF-16) and Neovim 0.11's (UTF-8), opens a file, gets its diagnostics, applies the quick
+/// fix, completes, hovers, renames and formats (tests/editor/test_editors.py).
+#[test]
+fn editors_capabilities_drive_open_fix_complete_hover_rename_and_format() {
+    let venv = crate::provision::component("pytest-lsp", &EDITOR_REQUIREMENTS.join("\n"), |dir| {
+        crate::provision::python_venv(dir, &EDITOR_REQUIREMENTS)
+    })
+    .unwrap_or_else(|e| panic!("the editor test needs pytest-lsp: {e}"));
+    let run = Command::new(venv.join("bin/python"))
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/editor"])
+        .current_dir(root())
+        .env("GAFORM_BIN", env!("CARGO_BIN_EXE_gaform"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("pytest starts");
+    let out = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "{out}");
+    assert!(out.contains("2 passed"), "both clients ran: {out}");
 }
