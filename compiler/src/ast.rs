@@ -18,6 +18,19 @@ pub enum Item {
 }
 
 impl Item {
+    /// Moves every span of the item `by` bytes: the same text found elsewhere in a new
+    /// version of the file (the language server's reparse reuses it).
+    pub(crate) fn shift(&mut self, by: i64) {
+        match self {
+            Item::Let(l) => {
+                shift_ident(&mut l.name, by);
+                shift_expr(&mut l.value, by);
+                shift_span(&mut l.span, by);
+            }
+            Item::Block(b) => shift_block(b, by),
+        }
+    }
+
     /// The span of the whole item.
     pub fn span(&self) -> Span {
         match self {
@@ -264,4 +277,63 @@ fn expr_shape(e: &Expr, out: &mut String) {
             write!(out, ")")
         }
     };
+}
+
+fn shift_span(span: &mut Span, by: i64) {
+    let moved = |at: u32| u32::try_from(i64::from(at) + by).unwrap_or(0);
+    *span = Span { start: moved(span.start), end: moved(span.end) };
+}
+
+fn shift_ident(ident: &mut Ident, by: i64) {
+    shift_span(&mut ident.span, by);
+}
+
+fn shift_block(block: &mut Block, by: i64) {
+    shift_ident(&mut block.kind, by);
+    if let Some(label) = &mut block.label {
+        shift_ident(label, by);
+    }
+    for item in &mut block.body {
+        match item {
+            BodyItem::Attribute(a) => {
+                shift_ident(&mut a.name, by);
+                shift_expr(&mut a.value, by);
+                shift_span(&mut a.span, by);
+            }
+            BodyItem::Block(b) => shift_block(b, by),
+        }
+    }
+    shift_span(&mut block.span, by);
+    shift_span(&mut block.header, by);
+}
+
+fn shift_expr(expr: &mut Expr, by: i64) {
+    shift_span(&mut expr.span, by);
+    match &mut expr.kind {
+        ExprKind::List(items) => items.iter_mut().for_each(|e| shift_expr(e, by)),
+        ExprKind::Path(parts) => parts.iter_mut().for_each(|p| shift_ident(p, by)),
+        ExprKind::Call(call) => {
+            shift_ident(&mut call.name, by);
+            for arg in &mut call.args {
+                if let Some(name) = &mut arg.name {
+                    shift_ident(name, by);
+                }
+                shift_expr(&mut arg.value, by);
+            }
+        }
+        ExprKind::Neg(e) | ExprKind::Paren(e) => shift_expr(e, by),
+        ExprKind::Binary(_, a, b) => {
+            shift_expr(a, by);
+            shift_expr(b, by);
+        }
+        ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Money(_)
+        | ExprKind::Percent(_)
+        | ExprKind::Duration(_)
+        | ExprKind::Str(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Range(..)
+        | ExprKind::Error => {}
+    }
 }

@@ -70,8 +70,34 @@ pub struct Checked {
 pub fn check(source: &SourceFile, host: &dyn Host, options: &CheckOptions) -> Checked {
     let mut problems = Problems::default();
     let file = parse::parse(source, &mut problems);
+    check_parsed(source, &file, problems, host, options)
+}
+
+/// `check` of a new version of a file, reparsing only what changed since `previous` (the
+/// last version's parse, which this replaces): the language server's check per keystroke.
+/// The same result as `check`.
+pub fn check_again(
+    source: &SourceFile,
+    host: &dyn Host,
+    options: &CheckOptions,
+    previous: &mut Option<parse::Parsed>,
+) -> Checked {
+    let mut problems = Problems::default();
+    let parsed = parse::reparse(source, &mut problems, previous.take());
+    let checked = check_parsed(source, parsed.file(), problems, host, options);
+    *previous = Some(parsed);
+    checked
+}
+
+fn check_parsed(
+    source: &SourceFile,
+    file: &ast::File,
+    mut problems: Problems,
+    host: &dyn Host,
+    options: &CheckOptions,
+) -> Checked {
     let syntax_ok = !problems.has_errors();
-    let symbols = resolve::resolve(&file, &mut problems);
+    let symbols = resolve::resolve(file, &mut problems);
     // After a syntax error, missing items would make every reference to them look
     // unresolved: report only what parsing and resolution found.
     let program = if syntax_ok { Some(check::check(&symbols, host, options, &mut problems)) } else { None };

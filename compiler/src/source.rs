@@ -57,8 +57,8 @@ impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> SourceFile {
         let text: Arc<str> = text.into();
         let mut line_starts = vec![0];
-        line_starts
-            .extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| saturate(i + 1)));
+        // `match_indices` finds newlines with memchr: a 1 MB file is indexed per keystroke.
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| saturate(i + 1)));
         SourceFile { name: name.into(), text, line_starts }
     }
 

@@ -128,6 +128,26 @@ pub fn too_deep(text: &str, limit: usize) -> Option<usize> {
     found
 }
 
+/// Bracket depth over `from..to`, entered at depth `depth`: the depth at `to` and the
+/// deepest reached, counted as `too_deep` counts (strings and comments skipped).
+pub fn depth_over(text: &str, from: usize, to: usize, mut depth: usize) -> (usize, usize) {
+    let mut deepest = depth;
+    scan(text, from, |t| match t {
+        Token::Open(at) if at < to => {
+            depth += 1;
+            deepest = deepest.max(depth);
+            true
+        }
+        Token::Close(at) if at < to => {
+            depth = depth.saturating_sub(1);
+            true
+        }
+        Token::Newline(at) | Token::Open(at) | Token::Close(at) => at < to,
+        Token::Comment(span) => (span.end as usize) < to,
+    });
+    (depth, deepest)
+}
+
 /// Where to resume parsing after a syntax error at `error` in the item starting at
 /// `item_start`: the next line that starts with a name in column 0 once the item's
 /// brackets are balanced, else any such line after the error.

@@ -1,6 +1,7 @@
 //! Latency from `didChange` to `publishDiagnostics`, in process (lsp-server's in-memory
-//! connection, so no pipe is timed): each example, and a generated file of about 1 MB.
-//! Every change flips one character so that the diagnostics differ and are published.
+//! connection, so no pipe is timed): each example, and a generated file of about 1 MB edited
+//! at its end, in its middle (a misspelt attribute) and with a syntax error in its middle.
+//! Every change makes or undoes a diagnostic, so that each one is published.
 //! `cargo bench -p gaform-lsp --bench latency`; figures in BENCHMARKS.md.
 
 use gaform_compiler::Host;
@@ -23,19 +24,38 @@ fn main() {
         })
         .collect();
     files.sort();
-    files.push(("generated (1 MB)".into(), generated(1 << 20)));
-    for (name, text) in files {
-        let mut samples = latencies(&text);
+    let big = generated(1 << 20);
+    let jobs = big.matches("\njob search").count();
+    let middle =
+        big.find(&format!("seed        = {}\n", jobs / 2)).expect("the generated file has a middle job");
+    let rows = files.into_iter().map(|(name, text)| (name, text, Edit::AppendBlock)).chain([
+        ("1 MB: block at the end".to_string(), big.clone(), Edit::AppendBlock),
+        ("1 MB: typo in middle".to_string(), big.clone(), Edit::Typo(middle)),
+        ("1 MB: syntax error, mid".to_string(), big, Edit::Brace(middle)),
+    ]);
+    for (name, text, edit) in rows {
+        let mut samples = latencies(&text, edit);
         samples.sort();
         let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
         println!(
-            "{name:<22} {:>8} bytes  p50 {:>7.2} ms  p95 {:>7.2} ms  max {:>7.2} ms",
+            "{name:<24} {:>8} bytes  p50 {:>7.2} ms  p95 {:>7.2} ms  max {:>7.2} ms",
             text.len(),
             at(0.5).as_secs_f64() * 1e3,
             at(0.95).as_secs_f64() * 1e3,
             samples.last().unwrap().as_secs_f64() * 1e3
         );
     }
+}
+
+/// The change made and undone, round after round.
+#[derive(Clone, Copy)]
+enum Edit {
+    /// A block of an unknown kind appended at the end (E0002).
+    AppendBlock,
+    /// `seed` at this offset misspelt `sed` (E0003).
+    Typo(usize),
+    /// A `{` typed before the attribute at this offset: a syntax error (E0001).
+    Brace(usize),
 }
 
 /// A valid file of at least `bytes`: clouds, computes and jobs that reference each other.
@@ -51,7 +71,7 @@ fn generated(bytes: usize) -> String {
     out
 }
 
-fn latencies(text: &str) -> Vec<Duration> {
+fn latencies(text: &str, edit: Edit) -> Vec<Duration> {
     let (server, client) = Connection::memory();
     let thread = std::thread::spawn(move || {
         let hosts = |_: &Path| -> Box<dyn Host> { Box::new(gaform_compiler::NoHost) };
@@ -79,18 +99,25 @@ fn latencies(text: &str) -> Vec<Duration> {
         json!({ "textDocument": doc }),
     )));
     let _: Value = wait_publish();
-    // A block of an unknown kind appended at the end, then removed: each change adds or
-    // drops one diagnostic, so each is published.
+    let position = |offset: usize| {
+        let before = &text[..offset];
+        let line = before.matches('\n').count() as u32;
+        let character = before.rsplit('\n').next().unwrap_or("").encode_utf16().count() as u32;
+        json!({ "line": line, "character": character })
+    };
     let lines = text.split('\n').count() as u32;
-    let last = text.rsplit('\n').next().unwrap_or("").encode_utf16().count() as u32;
-    let end = json!({ "line": lines - 1, "character": last });
+    let end = position(text.len());
     let after = json!({ "line": lines, "character": 10 });
     let mut samples = Vec::with_capacity(ROUNDS);
     for round in 0..ROUNDS {
-        let (range, new_text) = if round % 2 == 0 {
-            (json!({ "start": end, "end": end }), "\nbogus x {}")
-        } else {
-            (json!({ "start": end, "end": after.clone() }), "")
+        let undo = round % 2 == 1;
+        let (range, new_text) = match (edit, undo) {
+            (Edit::AppendBlock, false) => (json!({ "start": end, "end": end }), "\nbogus x {}"),
+            (Edit::AppendBlock, true) => (json!({ "start": end, "end": after.clone() }), ""),
+            (Edit::Typo(at), false) => (json!({ "start": position(at + 1), "end": position(at + 2) }), ""),
+            (Edit::Typo(at), true) => (json!({ "start": position(at + 1), "end": position(at + 1) }), "e"),
+            (Edit::Brace(at), false) => (json!({ "start": position(at), "end": position(at) }), "{"),
+            (Edit::Brace(at), true) => (json!({ "start": position(at), "end": position(at + 1) }), ""),
         };
         let change = json!({
             "textDocument": { "uri": uri, "version": round + 2 },

@@ -1,7 +1,7 @@
 //! `gaform lsp`: the language server. A synchronous loop over `lsp-server` (as
 //! rust-analyzer's): every message waiting is handled in order, then each document whose
-//! text changed is checked once, with no debounce, and its diagnostics are published when
-//! they differ from the last ones sent. Diagnostics are the compiler's, converted without
+//! text changed is checked once, with no debounce (reparsing only the items an edit
+//! touched), and its diagnostics are published when they differ from the last ones sent. Diagnostics are the compiler's, converted without
 //! loss (`diagnostics`); quick fixes apply their did-you-mean; formatting is `gaform fmt`;
 //! the outline and hovers come from the parse (`outline`, `hover`); completions from the
 //! text before the cursor and the compiler's schema (`context`, `complete`).
@@ -48,13 +48,15 @@ struct Document {
     checked: Option<Vec<lsp_types::Diagnostic>>,
     /// What was last published for it.
     published: Option<Vec<lsp_types::Diagnostic>>,
+    /// The last check's parse, which the next check reparses from.
+    parsed: Option<gaform_compiler::parse::Parsed>,
 }
 
 impl Document {
     /// The current text's diagnostics, checked at most once per text: publishing and quick
     /// fixes share them.
     fn diagnostics(&mut self, uri: &Uri, hosts: Hosts<'_>, encoding: Encoding) -> &[lsp_types::Diagnostic] {
-        self.checked.get_or_insert_with(|| check(uri, &self.text, hosts, encoding))
+        self.checked.get_or_insert_with(|| check(uri, &self.text, &mut self.parsed, hosts, encoding))
     }
 }
 
@@ -153,6 +155,7 @@ impl Server<'_> {
                     version: p.text_document.version,
                     checked: None,
                     published: None,
+                    parsed: None,
                 };
                 self.documents.insert(key.clone(), (p.text_document.uri, document));
                 Some(key)
@@ -393,14 +396,21 @@ fn to_json(value: impl serde::Serialize) -> Result<serde_json::Value, (ErrorCode
     serde_json::to_value(value).map_err(|e| (ErrorCode::InternalError, e.to_string()))
 }
 
-/// The document's diagnostics, as `gaform check` finds them for the same text at its path.
-fn check(uri: &Uri, text: &Text, hosts: Hosts<'_>, encoding: Encoding) -> Vec<lsp_types::Diagnostic> {
+/// The document's diagnostics, as `gaform check` finds them for the same text at its path
+/// (reparsing only what changed since `parsed`).
+fn check(
+    uri: &Uri,
+    text: &Text,
+    parsed: &mut Option<gaform_compiler::parse::Parsed>,
+    hosts: Hosts<'_>,
+    encoding: Encoding,
+) -> Vec<lsp_types::Diagnostic> {
     let path = file_path(uri);
     let name = path.as_ref().map_or_else(|| uri.as_str().to_string(), |p| p.display().to_string());
     let source = SourceFile::new(name, text.as_str());
     let base = path.as_deref().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
     let host = hosts(&base);
-    let checked = gaform_compiler::check(&source, host.as_ref(), &CheckOptions::default());
+    let checked = gaform_compiler::check_again(&source, host.as_ref(), &CheckOptions::default(), parsed);
     diagnostics::convert(&checked.diagnostics, text, uri, encoding)
 }
 

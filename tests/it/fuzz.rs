@@ -296,6 +296,80 @@ fn no_input_panics() {
     eprintln!("fuzz: {iterations} inputs in {:.1?}", started.elapsed());
 }
 
+/// One small edit as a user makes them, near the cursor (which now and then jumps): a token
+/// typed, a few bytes deleted, a line duplicated, or (rarely) brackets past the nesting limit.
+fn edit(rng: &mut StdRng, text: &str, cursor: &mut usize) -> String {
+    *cursor = if rng.random_bool(0.1) {
+        rng.random_range(0..=text.len())
+    } else {
+        (*cursor + rng.random_range(0..40)).saturating_sub(20).min(text.len())
+    };
+    let mut at = *cursor;
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let (before, after) = text.split_at(at);
+    match rng.random_range(0..10) {
+        0..=4 => format!("{before}{}{after}", TOKENS[rng.random_range(0..TOKENS.len())]),
+        5..=7 => {
+            let mut end = (at + rng.random_range(1..12)).min(text.len());
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+            format!("{before}{}", &text[end..])
+        }
+        8 => {
+            let line = after.split_inclusive('\n').next().unwrap_or("");
+            format!("{before}{line}{after}")
+        }
+        _ => format!("{before}{}{after}", "[".repeat(rng.random_range(30..80))),
+    }
+}
+
+/// The language server reparses each new version reusing the last one's items: after any
+/// chain of edits, small or wholesale, the result is the whole parse's, errors included,
+/// and most items of a long file are reused rather than parsed again.
+#[test]
+fn a_reparse_after_any_edit_is_the_whole_parse() {
+    let read = |dir: &str| -> Vec<String> {
+        crate::support::gaf_files(dir)
+            .into_iter()
+            .map(|p| std::fs::read_to_string(p).expect("seed"))
+            .collect()
+    };
+    let (examples, invalid) = (read("examples"), read("tests/fixtures/invalid"));
+    let mut rng = StdRng::seed_from_u64(0x5e9a);
+    // Over chains of small edits to valid files: how many items were reused.
+    let (mut reused, mut items) = (0, 0);
+    for round in 0..300 {
+        // Several seeds in one file, so that there is a prefix and a suffix to reuse.
+        let seeds = if round % 2 == 0 { &examples } else { &invalid };
+        let mut text: String = (0..4).map(|_| seeds[rng.random_range(0..seeds.len())].as_str()).collect();
+        let mut parsed = gaform_compiler::parse::reparse(
+            &SourceFile::new("r", text.as_str()),
+            &mut Problems::default(),
+            None,
+        );
+        let wholesale = round % 5 == 1;
+        let mut cursor = rng.random_range(0..text.len());
+        for _ in 0..20 {
+            text = if wholesale { mutate(&mut rng, &text) } else { edit(&mut rng, &text, &mut cursor) };
+            let source = SourceFile::new("r", text.as_str());
+            let (mut again, mut whole) = (Problems::default(), Problems::default());
+            parsed = gaform_compiler::parse::reparse(&source, &mut again, Some(parsed));
+            let expected = gaform_compiler::parse::parse(&source, &mut whole);
+            assert_eq!(parsed.file(), &expected, "reparse differs on {text:?}");
+            assert_eq!(again.finish(text.len()), whole.finish(text.len()), "errors differ on {text:?}");
+            if round % 2 == 0 {
+                reused += parsed.reused();
+                items += expected.items.len();
+            }
+        }
+    }
+    eprintln!("reparse: {reused} of {items} items reused over chains of small edits");
+    assert!(reused * 10 > items * 7, "most items are reused: {reused} of {items}");
+}
+
 #[test]
 fn generated_programs_parse() {
     // Keeps the generator honest: its programs must be accepted, or the differential

@@ -3,8 +3,10 @@
 
 mod error;
 mod fast;
+mod reuse;
 
 pub use error::ParseError;
+pub use reuse::{reparse, Parsed};
 
 use crate::ast::*;
 use crate::diag::Problems;
@@ -70,47 +72,102 @@ pub fn expression(source: &SourceFile, problems: &mut Problems) -> Option<Expr> 
 }
 
 fn parse_with(source: &SourceFile, problems: &mut Problems, fast_first: bool) -> File {
-    let text: &str = &source.text;
-    let mut report = |e: ParseError| problems.push(e.to_diagnostic(text));
+    parse_steps(&source.text, problems, fast_first, false).0
+}
+
+/// The parse of the whole text and the steps that made it (with depths when asked).
+fn parse_steps(text: &str, problems: &mut Problems, fast_first: bool, depths: bool) -> (File, Vec<Step>) {
     if text.len() > MAX_SOURCE_BYTES {
-        report(ParseError::TooLarge { bytes: text.len() });
-        return File::default();
+        problems.push(ParseError::TooLarge { bytes: text.len() }.to_diagnostic(text));
+        return (File::default(), Vec::new());
     }
     if let Some(at) = trivia::too_deep(text, MAX_DEPTH) {
-        report(ParseError::TooDeep { at, limit: MAX_DEPTH });
-        return File::default();
+        problems.push(ParseError::TooDeep { at, limit: MAX_DEPTH }.to_diagnostic(text));
+        return (File::default(), Vec::new());
     }
-    let mut builder = Builder { errors: Vec::new() };
-    let mut items = Vec::new();
-    let mut offset = 0;
-    let mut syntax_errors = 0;
-    loop {
+    let mut items = Items::new(text, fast_first);
+    items.depths = depths;
+    items.run(0);
+    items.finish(problems)
+}
+
+/// What one turn of the parse loop did: from `start` (past leading trivia) to `end`, where
+/// the next turn begins. `clean` when it parsed an item with no error of any kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Step {
+    start: usize,
+    end: usize,
+    clean: bool,
+    /// It added an item to the file (an item with a literal error is added, not clean).
+    item: bool,
+    /// The deepest bracket nesting inside a clean item, from zero; recorded for reuse only.
+    depth: usize,
+}
+
+/// The parse loop's state: one top-level item at a time, each tried with the fast
+/// hand-written parser first and, where that gives up, with pest, which also reports the
+/// errors; a syntax error resumes at the next line that can start an item.
+struct Items<'t> {
+    text: &'t str,
+    fast_first: bool,
+    builder: Builder,
+    items: Vec<Item>,
+    steps: Vec<Step>,
+    syntax_errors: usize,
+    /// Record each clean item's nesting depth (for `reparse`).
+    depths: bool,
+}
+
+impl<'t> Items<'t> {
+    fn new(text: &'t str, fast_first: bool) -> Items<'t> {
+        Items {
+            text,
+            fast_first,
+            builder: Builder { errors: Vec::new() },
+            items: Vec::new(),
+            steps: Vec::new(),
+            syntax_errors: 0,
+            depths: false,
+        }
+    }
+
+    fn record(&mut self, start: usize, end: usize, clean: bool, item: bool) {
+        let depth = if clean && self.depths { trivia::depth_over(self.text, start, end, 0).1 } else { 0 };
+        self.steps.push(Step { start, end, clean, item, depth });
+    }
+
+    /// Parses the item at `offset` (past trivia); where to go on from, or `None` at the end.
+    fn step(&mut self, offset: usize) -> Option<usize> {
+        let text = self.text;
         // Our own scanner, not a pest probe: a failed pest parse costs time proportional to
         // the rest of the input (its error scans back from the end), which would make this
         // loop quadratic.
-        offset = trivia::skip(text, offset);
-        let Some(rest) = text.get(offset..).filter(|r| !r.is_empty()) else { break };
-        if fast_first {
+        let rest = text.get(offset..).filter(|r| !r.is_empty())?;
+        if self.fast_first {
             if let Some((item, end)) = fast::item(text, offset) {
-                items.push(item);
-                offset = end;
-                continue;
+                self.items.push(item);
+                self.record(offset, end, true, true);
+                return Some(end);
             }
         }
+        let errors_before = self.builder.errors.len();
         match GafParser::parse(Rule::item_at, rest) {
             Ok(mut pairs) => {
-                let Some(item_at) = pairs.next() else { break };
+                let item_at = pairs.next()?;
                 let end = item_at.as_span().end();
+                let mut added = false;
                 if let Some(item) = item_at.into_inner().next() {
-                    match builder.item(item, offset) {
-                        Ok(item) => items.push(item),
-                        Err(e) => builder.errors.push(e),
+                    match self.builder.item(item, offset) {
+                        Ok(item) => {
+                            self.items.push(item);
+                            added = true;
+                        }
+                        Err(e) => self.builder.errors.push(e),
                     }
                 }
-                if end == 0 {
-                    break;
-                }
-                offset += end;
+                let clean = added && self.builder.errors.len() == errors_before;
+                self.record(offset, offset + end, clean, added);
+                (end != 0).then_some(offset + end)
             }
             Err(e) => {
                 let error = ParseError::from_pest(&e, offset);
@@ -118,23 +175,35 @@ fn parse_with(source: &SourceFile, problems: &mut Problems, fast_first: bool) ->
                     ParseError::Unexpected { at, .. } => at,
                     _ => offset,
                 };
-                builder.errors.push(error);
-                syntax_errors += 1;
-                if syntax_errors == MAX_SYNTAX_ERRORS {
-                    builder.errors.push(ParseError::TooManyErrors { at, limit: MAX_SYNTAX_ERRORS });
-                    break;
+                self.builder.errors.push(error);
+                self.syntax_errors += 1;
+                if self.syntax_errors == MAX_SYNTAX_ERRORS {
+                    self.builder.errors.push(ParseError::TooManyErrors { at, limit: MAX_SYNTAX_ERRORS });
+                    self.record(offset, text.len(), false, false);
+                    return None;
                 }
-                match trivia::resync(text, offset, at) {
-                    Some(next) if next > offset => offset = next,
-                    _ => break,
-                }
+                // Every error is a step, the last one too: a reparse must not lose it.
+                let next = trivia::resync(text, offset, at).filter(|&next| next > offset);
+                self.record(offset, next.unwrap_or(text.len()), false, false);
+                next
             }
         }
     }
-    for e in builder.errors {
-        report(e);
+
+    /// Parses items from `offset` to the end of the text.
+    fn run(&mut self, mut offset: usize) {
+        while let Some(next) = self.step(trivia::skip(self.text, offset)) {
+            offset = next;
+        }
     }
-    File { items }
+
+    /// Reports the errors met; the file and the steps that made it.
+    fn finish(self, problems: &mut Problems) -> (File, Vec<Step>) {
+        for e in self.builder.errors {
+            problems.push(e.to_diagnostic(self.text));
+        }
+        (File { items: self.items }, self.steps)
+    }
 }
 
 /// The operator table, built once: comparisons bind loosest, then `+ -`, then `* /`,
