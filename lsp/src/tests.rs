@@ -354,3 +354,60 @@ fn hovers_explain_metrics_strategies_and_operators() {
     insta::assert_json_snapshot!("hovers-meanings", hovers);
     c.stop();
 }
+
+/// Any sequence of edits and requests at any position (past line ends, inside characters,
+/// on lines that do not exist) gets a reply, and the server ends cleanly after it.
+#[test]
+fn random_edits_and_requests_anywhere_always_get_a_reply() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+    let pieces =
+        ["{", "}", "[", "(", "\"", "=", " ", "\n", "é", "😊", "market", "c5.", ",", "#", "\r\n", "rank("];
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/seed-production.gaf"))
+            .expect("the example");
+    let methods = [
+        "textDocument/completion",
+        "textDocument/hover",
+        "textDocument/definition",
+        "textDocument/references",
+        "textDocument/prepareRename",
+        "textDocument/rename",
+        "textDocument/codeAction",
+        "textDocument/documentSymbol",
+        "textDocument/formatting",
+    ];
+    let (mut c, _) = Client::start(&[]);
+    c.open(&example);
+    let lines = example.lines().count() as u32;
+    let mut answered = 0;
+    for version in 2..400 {
+        let at = |rng: &mut rand::rngs::StdRng| json!({ "line": rng.random_range(0..lines + 2), "character": rng.random_range(0..90) });
+        let (start, end) = (at(&mut rng), at(&mut rng));
+        let (start, end) = if (start["line"].as_u64(), start["character"].as_u64())
+            <= (end["line"].as_u64(), end["character"].as_u64())
+        {
+            (start, end)
+        } else {
+            (end, start)
+        };
+        let text: String =
+            (0..rng.random_range(0..3)).map(|_| pieces[rng.random_range(0..pieces.len())]).collect();
+        c.change(version, json!([{ "range": { "start": start, "end": end }, "text": text }]));
+        let method = methods[rng.random_range(0..methods.len())];
+        let position = at(&mut rng);
+        let params = json!({
+            "textDocument": { "uri": URI },
+            "position": position,
+            "newName": "renamed",
+            "context": { "includeDeclaration": true, "diagnostics": [] },
+            "range": { "start": position, "end": position },
+            "options": { "tabSize": 2, "insertSpaces": true },
+        });
+        let reply = c.request(method, params);
+        assert!(reply.get("result").is_some() || reply["error"].is_object(), "{method}: {reply}");
+        answered += 1;
+    }
+    assert_eq!(answered, 398);
+    c.stop();
+}
