@@ -83,6 +83,11 @@ impl Client {
     }
 }
 
+/// Request parameters naming a position in the test document.
+fn at(line: u32, character: u32) -> Value {
+    json!({ "textDocument": { "uri": URI }, "position": { "line": line, "character": character } })
+}
+
 fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> Value {
     json!({ "start": { "line": l1, "character": c1 }, "end": { "line": l2, "character": c2 } })
 }
@@ -210,7 +215,6 @@ fn hovers_price_instance_types_in_their_clouds_region_and_name_what_a_reference_
     let (mut c, _) = Client::start(&[]);
     let text = "cloud west {\n  provider = aws\n  region   = \"eu-west-1\"\n}\ncompute evo {\n  cloud = west\n  head { instance_type = \"m5.large\" }\n  workers gpu { instance_types = [\"c5.large\", \"p3.2xlarge\"]  max = 2 }\n}\n";
     c.open(text);
-    let at = |line: u32, character: u32| json!({ "textDocument": { "uri": URI }, "position": { "line": line, "character": character } });
     let head = c.request("textDocument/hover", at(6, 27));
     let gpu = c.request("textDocument/hover", at(7, 48));
     let cloud = c.request("textDocument/hover", at(5, 11));
@@ -225,7 +229,6 @@ fn definition_references_and_rename_follow_a_name_and_refuse_a_bad_or_taken_one(
     let (mut c, _) = Client::start(&[]);
     let text = "cloud c { provider = local }\ncloud d { provider = local }\ncompute evo {\n  cloud = c\n  head { instance_type = \"m5.large\" }\n  workers cpu { instance_type = \"c5.large\"  max = 2 }\n}\njob j {\n  compute = evo\n  workers = cpu\n}\n";
     c.open(text);
-    let at = |line: u32, character: u32| json!({ "textDocument": { "uri": URI }, "position": { "line": line, "character": character } });
     // `cloud = c` on line 3 goes to `cloud c` on line 0.
     let definition = c.request("textDocument/definition", at(3, 10));
     assert_eq!(definition["result"]["range"], range(0, 6, 0, 7), "{definition}");
@@ -345,7 +348,6 @@ fn hovers_explain_metrics_strategies_and_operators() {
     let (mut c, _) = Client::start(&[]);
     let text = "job j {\n  strategy = rsi_reversion(period = 5..30, lower = 10..40, upper = 60..90)\n  fitness = sortino - max_drawdown\n  mutation = gaussian(sigma = 0.1)\n  selection = rank\n}\nmonitor m {\n  job = j\n  alert { when = cluster_utilization < 50%  action = notify }\n}\n";
     c.open(text);
-    let at = |line: u32, character: u32| json!({ "textDocument": { "uri": URI }, "position": { "line": line, "character": character } });
     let hovers: Vec<Value> = [at(1, 15), at(2, 13), at(2, 25), at(3, 15), at(4, 15), at(8, 20)]
         .into_iter()
         .map(|p| c.request("textDocument/hover", p)["result"].clone())
