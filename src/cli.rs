@@ -41,6 +41,9 @@ pub enum Command {
     /// The language server editors talk to (LSP over stdin and stdout): diagnostics as you
     /// type, identical to `check`, quick fixes, formatting.
     Lsp,
+    /// Serve a service's strategy over HTTP: POST bars, get the position and signal after
+    /// the last one; a new best of the job is swapped in as it lands.
+    Serve(ServeArgs),
     /// Clear the lock left by an apply or destroy that was killed.
     Unlock(StackArgs),
     /// Run one worker: an island of a prepared job, a local cloud instance, or an aws instance's.
@@ -48,6 +51,31 @@ pub enum Command {
     /// A compute's head on the local cloud (started by apply).
     #[command(hide = true)]
     Head(HeadArgs),
+}
+
+/// `gaform serve`.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The .gaf file.
+    pub file: PathBuf,
+    /// The `service` block to serve.
+    #[arg(long)]
+    pub service: String,
+    /// Where the job's results are (default: results/JOB, as apply and run write them).
+    #[arg(long, value_name = "DIR")]
+    pub results: Option<PathBuf>,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// The port (default: the service's `port`; 0 for any free one).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Requests answered at once; past it, 503 with Retry-After.
+    #[arg(long, default_value_t = 256)]
+    pub max_in_flight: usize,
+    /// How often to look for a new best.json.
+    #[arg(long, default_value = "250ms", value_parser = humantime::parse_duration)]
+    pub poll: std::time::Duration,
 }
 
 /// `gaform plan`.

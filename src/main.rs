@@ -16,6 +16,7 @@ mod notify;
 mod progress;
 mod render;
 mod report;
+mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
         cli::Command::Events(args) => cmd::status::events(&args),
         cli::Command::Export(args) => cmd::export::run(&args),
         cli::Command::Lsp => cmd::lsp::run(),
+        cli::Command::Serve(args) => serve::run(&args),
         cli::Command::Unlock(args) => cmd::status::unlock(&args),
         cli::Command::Head(args) => cmd::head::run(&args),
     };

@@ -4,7 +4,7 @@
 use crate::cli::{BacktestArgs, Format};
 use crate::render::diagnostics;
 use gaform_compiler::source::SourceFile;
-use gaform_runtime::backtest::{self, Calendar, Costs, Keep, Metrics, Trade};
+use gaform_runtime::backtest::{self, Calendar, Costs, Keep, Metrics, Position, Signal, Trade};
 use gaform_runtime::strategy::Strategy;
 use serde::Serialize;
 use std::process::ExitCode;
@@ -54,7 +54,10 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode, String> {
     let costs = Costs { cash, commission };
     let report =
         backtest::run(&data, &calendar, &strategy, costs, Keep { equity: false, trades: args.trades });
+    let (position, signal) = backtest::stance(&data, &calendar, &strategy, costs);
     let out = Output {
+        position,
+        signal,
         data: &data.name,
         bars: data.len(),
         strategy,
@@ -79,6 +82,10 @@ struct Output<'a> {
     cash: f64,
     commission: f64,
     metrics: Metrics,
+    /// Held at the close of the last bar (what `gaform serve` answers for the same bars).
+    position: Position,
+    /// The strategy's order at the close of the last bar.
+    signal: Signal,
     #[serde(skip_serializing_if = "Option::is_none")]
     trades: Option<&'a [Trade]>,
 }
@@ -111,6 +118,8 @@ fn human(out: &Output<'_>) -> String {
     for (name, value) in rows {
         s.push_str(&format!("{name:<18} {value:>16}\n"));
     }
+    let stance = format!("{}, {}", word(&out.position), word(&out.signal));
+    s.push_str(&format!("{:<18} {stance:>16}\n", "last bar"));
     if let Some(trades) = out.trades {
         s.push_str("\nentry bar  exit bar      units       entry        exit          P&L\n");
         for t in trades {
@@ -121,4 +130,9 @@ fn human(out: &Output<'_>) -> String {
         }
     }
     s
+}
+
+/// How a unit enum serialises (`long`, `buy`).
+fn word(value: &impl Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }

@@ -26,5 +26,6 @@ mod plots;
 mod provision;
 mod report;
 mod run;
+mod serve;
 mod support;
 mod warm_up;

@@ -4,7 +4,6 @@
 //! two ticks; an alert that fires and resolves notifies a loopback webhook exactly twice.
 
 use crate::apply::{code, processes_of, text};
-use crate::provision::component;
 use crate::support::{free_port, json_lines, ok, Workspace};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -44,36 +43,7 @@ job long {{
 
 /// `target/prometheus`: Debian's package unpacked (no root, nothing installed system-wide).
 fn prometheus_binaries() -> PathBuf {
-    let dir = component("prometheus", "debian prometheus (apt-get download) v1", |dir| {
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-        let download = || Command::new("apt-get").args(["download", "prometheus"]).current_dir(dir).output();
-        let mut out = download().map_err(|e| format!("apt-get could not be started: {e}"))?;
-        if !out.status.success() {
-            // A machine whose package lists were never fetched: fetch them once.
-            let _ = Command::new("apt-get").arg("update").output();
-            out = download().map_err(|e| e.to_string())?;
-        }
-        if !out.status.success() {
-            return Err(format!(
-                "`apt-get download prometheus` failed (is Debian's package registry reachable?):\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        let deb = std::fs::read_dir(dir)
-            .map_err(|e| e.to_string())?
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|e| e == "deb"))
-            .ok_or("apt-get download left no .deb")?;
-        let unpack = Command::new("dpkg-deb").arg("-x").arg(&deb).arg(dir.join("root")).output();
-        match unpack {
-            Ok(o) if o.status.success() => Ok(()),
-            Ok(o) => Err(format!("dpkg-deb -x failed: {}", String::from_utf8_lossy(&o.stderr))),
-            Err(e) => Err(format!("dpkg-deb could not be started: {e}")),
-        }
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
-    dir.join("root/usr/bin")
+    crate::provision::debian_package("prometheus").unwrap_or_else(|e| panic!("{e}")).join("usr/bin")
 }
 
 /// A Prometheus server on loopback, killed when dropped.

@@ -70,3 +70,37 @@ pub fn python_venv(dir: &Path, requirements: &[&str]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// `target/NAME/root`: Debian's package NAME downloaded and unpacked there (no root needed,
+/// nothing installed system-wide): Prometheus, a load tool.
+pub fn debian_package(name: &str) -> Result<PathBuf, String> {
+    let dir = component(name, &format!("debian {name} (apt-get download) v1"), |dir| {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let download = || Command::new("apt-get").args(["download", name]).current_dir(dir).output();
+        let mut out = download().map_err(|e| format!("apt-get could not be started: {e}"))?;
+        if !out.status.success() {
+            // A machine whose package lists were never fetched: fetch them once.
+            let _ = Command::new("apt-get").arg("update").output();
+            out = download().map_err(|e| e.to_string())?;
+        }
+        if !out.status.success() {
+            return Err(format!(
+                "`apt-get download {name}` failed (is Debian's package registry reachable?):\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let deb = std::fs::read_dir(dir)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "deb"))
+            .ok_or("apt-get download left no .deb")?;
+        let unpack = Command::new("dpkg-deb").arg("-x").arg(&deb).arg(dir.join("root")).output();
+        match unpack {
+            Ok(o) if o.status.success() => Ok(()),
+            Ok(o) => Err(format!("dpkg-deb -x failed: {}", String::from_utf8_lossy(&o.stderr))),
+            Err(e) => Err(format!("dpkg-deb could not be started: {e}")),
+        }
+    })?;
+    Ok(dir.join("root"))
+}

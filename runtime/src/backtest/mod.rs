@@ -57,6 +57,58 @@ pub struct Report {
     pub equity: Vec<f64>,
     /// Closed trades (empty unless asked for).
     pub trades: Vec<Trade>,
+    /// The entry bar of the trade still open after the last bar, if one is.
+    pub open_since: Option<usize>,
+}
+
+/// What a strategy holds at the close of a window's last bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Position {
+    Long,
+    Flat,
+}
+
+/// The order a strategy places at the close of the last bar (filled at the next open).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Signal {
+    /// Flat, and the entry signal fires on the last bar.
+    Buy,
+    /// Long, and the exit signal fires on the last bar.
+    Sell,
+    Hold,
+}
+
+/// Where a strategy stands after the last bar of `data`: the backtest's own position (the
+/// same simulation, so a dropped order or an open trade counts as it does there), and the
+/// strategy's signal on that last bar, which the backtest never acts on (no bar is left to
+/// fill it).
+pub fn stance(data: &Ohlcv, calendar: &Calendar, strategy: &Strategy, costs: Costs) -> (Position, Signal) {
+    let mut indicators = Indicators::new(data);
+    indicators.prepare(strategy);
+    let signals = indicators.signals(strategy).unwrap_or_else(Signals::never);
+    let report = simulate(data, calendar, &signals, costs, Keep::default());
+    let position = if report.open_since.is_some() { Position::Long } else { Position::Flat };
+    let last = data.len().checked_sub(1).filter(|&l| l >= signals.first_decision.max(1));
+    let signal = last.map_or(Signal::Hold, |l| signals.with(LastBar { bar: l, position }));
+    (position, signal)
+}
+
+struct LastBar {
+    bar: usize,
+    position: Position,
+}
+
+impl WithSource<Signal> for LastBar {
+    fn call<S: SignalSource>(self, source: &S) -> Signal {
+        let range = (self.bar, self.bar + 1);
+        match self.position {
+            Position::Flat if source.next_entry(range.0, range.1).is_some() => Signal::Buy,
+            Position::Long if source.next_exit(range.0, range.1).is_some() => Signal::Sell,
+            _ => Signal::Hold,
+        }
+    }
 }
 
 /// backtesting.py's default order size: "all of the available cash, less a hair".
@@ -124,6 +176,7 @@ impl Simulation<'_> {
         // Orders are placed at a bar's close and fill at the next open: none on the last bar.
         let last_decision = bars.saturating_sub(1);
         let mut i = start.min(bars);
+        let mut open_since = None;
         curve.flat(0, i, cash);
         while i < bars {
             let Some(signal_bar) = source.next_entry(i, last_decision) else {
@@ -160,7 +213,10 @@ impl Simulation<'_> {
                 }
             }
             curve.restore(running);
-            let Some(signal_bar) = exit_signal else { break };
+            let Some(signal_bar) = exit_signal else {
+                open_since = Some(entry_bar);
+                break;
+            };
             let exit_bar = signal_bar + 1;
             let exit_price = open[exit_bar];
             let exit_commission = units * exit_price * c;
@@ -176,7 +232,7 @@ impl Simulation<'_> {
             i = exit_bar;
         }
         let (metrics, equity) = curve.finish(&closed, calendar.periods_per_year);
-        Report { metrics, equity, trades }
+        Report { metrics, equity, trades, open_since }
     }
 }
 

@@ -44,6 +44,8 @@ struct Best<'a> {
     #[serde(with = "exact")]
     fitness: f64,
     metrics: crate::backtest::Metrics,
+    /// What the backtests started with and paid: a served strategy decides with the same.
+    costs: crate::backtest::Costs,
 }
 
 /// Writes every results file into `dir` (created if needed), each atomically.
@@ -74,6 +76,7 @@ pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) ->
         genome: &best.genome,
         fitness: best.fitness,
         metrics: best.metrics,
+        costs: config.costs,
     };
     let mut text = serde_json::to_string_pretty(&json).map_err(|e| render("best.json", e.to_string()))?;
     text.push('\n');

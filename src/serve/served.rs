@@ -1,0 +1,86 @@
+//! The strategy a service answers with: a job's `best.json`, read whole, checked, and
+//! numbered. A new `best.json` (another run's) becomes the next version; the version a
+//! service serves only ever grows.
+
+use gaform_runtime::backtest::Costs;
+use gaform_runtime::strategy::Strategy;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::time::SystemTime;
+
+/// One loaded `best.json`.
+#[derive(Debug)]
+pub struct Served {
+    /// Counts the strategies this service has loaded, from 1.
+    pub version: u64,
+    /// The digest of the `best.json` it came from: which run produced it.
+    pub run: String,
+    pub job: String,
+    pub strategy: Strategy,
+    pub costs: Costs,
+    /// Bars a request needs for the strategy to decide on its last one.
+    pub needed: usize,
+    /// `GET`'s answer, rendered once.
+    pub description: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+struct Best {
+    job: String,
+    data: String,
+    strategy: Strategy,
+    metrics: serde_json::Value,
+    fitness: serde_json::Value,
+    seed: u64,
+    /// Absent in results written before services existed: the file's job's costs stand in.
+    costs: Option<Costs>,
+    status: Option<String>,
+}
+
+/// Reads `best.json` bytes as version `version`; `costs` when the file names none.
+pub fn load(bytes: &[u8], version: u64, costs: Costs, data_digest: Option<&str>) -> Result<Served, String> {
+    let best: Best =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a best.json gaform wrote: {e}"))?;
+    if let Some(status) = &best.status {
+        // A run stopped early has a best so far, not what the job promised: not served.
+        return Err(format!("its run stopped before its end ({status})"));
+    }
+    let run = hex(&Sha256::digest(bytes))[..16].to_string();
+    let costs = best.costs.unwrap_or(costs);
+    let deployed = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let description = serde_json::json!({
+        "job": best.job,
+        "strategy": best.strategy,
+        "parameters": best.strategy.to_string(),
+        "fitness": best.fitness,
+        "metrics": best.metrics,
+        "data": best.data,
+        "data_digest": data_digest,
+        "seed": best.seed,
+        "costs": costs,
+        "version": version,
+        "run": run,
+        "deployed": deployed,
+    });
+    Ok(Served {
+        version,
+        run,
+        job: best.job,
+        strategy: best.strategy,
+        costs,
+        needed: best.strategy.first_decision() + 1,
+        description: serde_json::to_vec(&description).map_err(|e| e.to_string())?,
+    })
+}
+
+/// The bytes of `path` when they differ from the ones last loaded (by digest).
+pub fn changed(path: &Path, last_run: Option<&str>) -> Option<Vec<u8>> {
+    let bytes = std::fs::read(path).ok()?;
+    let run = hex(&Sha256::digest(&bytes));
+    (last_run.is_none_or(|last| !run.starts_with(last))).then_some(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,305 @@
+//! `gaform serve`: a job's best strategy over HTTP. The served position and signal equal
+//! `gaform backtest`'s on the same bars for 200 windows of the job's data; every bad body is
+//! a 4xx JSON error and fuzzed bodies never break the server; under load from `hey` while
+//! the job is re-run, every answer is a 200 from one version and versions never go back.
+
+use crate::support::{ok, Workspace};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const STRATEGY_JOB: &str = "quickstart";
+
+fn stack(seed: u64) -> String {
+    format!(
+        r#"cloud laptop {{
+  provider = local
+}}
+
+compute here {{
+  cloud = laptop
+  head {{
+    instance_type = "m5.large"
+  }}
+  workers islands {{
+    instance_type = "c5.large"
+    min           = 1
+    max           = 1
+  }}
+}}
+
+job {STRATEGY_JOB} {{
+  compute     = here
+  data        = "GOOG_wiki.csv"
+  strategy    = sma_crossover(fast = 2..50, slow = 10..200)
+  population  = 60
+  generations = 8
+  seed        = {seed}
+}}
+
+service signal {{
+  job   = {STRATEGY_JOB}
+  route = "/strategy/v1"
+  port  = 8080
+}}
+"#
+    )
+}
+
+/// A `gaform serve` process on a free loopback port, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(w: &Workspace) -> Server {
+        let mut child = w
+            .command(&["serve", "job.gaf", "--service", "signal", "--port", "0", "--poll", "50ms"], &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("gaform serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url =
+            line.split_whitespace().find(|w| w.starts_with("http://")).expect("the address").to_string();
+        let server = Server { child, url };
+        let started = Instant::now();
+        while server.get("/readyz").0 != 200 {
+            assert!(started.elapsed() < Duration::from_secs(20), "the service never became ready");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn base(&self) -> &str {
+        self.url.trim_end_matches("/strategy/v1")
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder().http_status_as_error(false).build().into()
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut response = Self::agent().get(&format!("{}{path}", self.base())).call().expect("an answer");
+        (response.status().as_u16(), response.body_mut().read_to_string().unwrap_or_default())
+    }
+
+    fn post(&self, body: &[u8]) -> (u16, Value) {
+        let mut response = Self::agent().post(&self.url).send(body).expect("an answer");
+        let status = response.status().as_u16();
+        let text = response.body_mut().with_config().limit(1 << 22).read_to_string().unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}")))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The data's rows as `(date, [o, h, l, c, v])`.
+fn rows(w: &Workspace) -> Vec<(String, [f64; 5])> {
+    let text = w.read("GOOG_wiki.csv");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (d, o, h, l, c, v) = (at("Date"), at("Open"), at("High"), at("Low"), at("Close"), at("Volume"));
+    lines
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            let n = |i: usize| f[i].parse::<f64>().unwrap();
+            (f[d].to_string(), [n(o), n(h), n(l), n(c), n(v)])
+        })
+        .collect()
+}
+
+fn body(window: &[(String, [f64; 5])]) -> Vec<u8> {
+    let bars: Vec<Value> = window.iter().map(|(d, [o, h, l, c, v])| json!([d, o, h, l, c, v])).collect();
+    serde_json::to_vec(&bars).unwrap()
+}
+
+/// `gaform backtest`'s position and signal after the last bar of `window`.
+fn backtested(w: &Workspace, window: &[(String, [f64; 5])], strategy: &str) -> (String, String) {
+    let mut csv = String::from("Date,Open,High,Low,Close,Volume\n");
+    for (d, [o, h, l, c, v]) in window {
+        csv.push_str(&format!("{d},{o},{h},{l},{c},{v}\n"));
+    }
+    std::fs::write(w.0.join("window.csv"), csv).unwrap();
+    let out = w.gaform(&["backtest", "window.csv", "--strategy", strategy, "--format", "json"], &[]);
+    let v: Value = serde_json::from_str(&ok(&out)).unwrap();
+    (v["position"].as_str().unwrap().to_string(), v["signal"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn served_signals_are_the_backtesters_and_bad_bodies_are_4xx() {
+    let w = Workspace::new("serve", &stack(7));
+    ok(&w.gaform(&["run", "job.gaf"], &[]));
+    let server = Server::start(&w);
+    let (status, described) = server.get("/strategy/v1");
+    assert_eq!(status, 200, "{described}");
+    let described: Value = serde_json::from_str(&described).unwrap();
+    let strategy = described["parameters"].as_str().unwrap().to_string();
+    assert_eq!(described["version"], 1);
+
+    // Windows ending where the whole data's backtest trades (so buys and sells are served)
+    // and at random bars, of random lengths.
+    let data = rows(&w);
+    let full = ok(&w.gaform(
+        &["backtest", "GOOG_wiki.csv", "--strategy", &strategy, "--trades", "--format", "json"],
+        &[],
+    ));
+    let trades: Value = serde_json::from_str(&full).unwrap();
+    let mut ends: Vec<usize> = trades["trades"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| {
+            [t["entry_bar"].as_u64().unwrap() as usize - 1, t["exit_bar"].as_u64().unwrap() as usize - 1]
+        })
+        .take(60)
+        .collect();
+    let mut rng = StdRng::seed_from_u64(0x5e7e);
+    while ends.len() < 200 {
+        ends.push(rng.random_range(100..data.len()));
+    }
+    let needed =
+        described["strategy"]["slow"].as_u64().unwrap().max(described["strategy"]["fast"].as_u64().unwrap())
+            as usize
+            + 1;
+    let (mut buys, mut sells) = (0, 0);
+    for end in ends {
+        let length = rng.random_range(needed..400).min(end + 1);
+        let window = &data[end + 1 - length..=end];
+        let (status, served) = server.post(&body(window));
+        assert_eq!(status, 200, "{served}");
+        let expected = backtested(&w, window, &strategy);
+        assert_eq!(
+            (served["position"].as_str().unwrap(), served["signal"].as_str().unwrap()),
+            (expected.0.as_str(), expected.1.as_str()),
+            "window of {length} bars ending at bar {end}"
+        );
+        assert_eq!(served["time"], json!(window.last().unwrap().0));
+        assert_eq!(served["version"], 1);
+        buys += usize::from(expected.1 == "buy");
+        sells += usize::from(expected.1 == "sell");
+    }
+    assert!(buys > 5 && sells > 5, "the windows include signals: {buys} buys, {sells} sells");
+
+    // Each kind of bad body: a 4xx with a JSON error saying what is wrong.
+    let good = body(&data[..60]);
+    let text = String::from_utf8(good.clone()).unwrap();
+    let mut unordered: Vec<Value> = serde_json::from_slice(&good).unwrap();
+    unordered.swap(10, 11);
+    let mut negative: Vec<Value> = serde_json::from_slice(&good).unwrap();
+    negative[5][4] = json!(-1.0);
+    let huge = format!("[{}]", vec!["[1,1,1,1,1,1]"; 200_000].join(","));
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("too few bars", body(&data[..needed - 1]), 422, "needs at least"),
+        ("unordered times", serde_json::to_vec(&unordered).unwrap(), 422, "times must increase"),
+        ("negative price", serde_json::to_vec(&negative).unwrap(), 422, "close must be a price above 0"),
+        ("NaN", text.replacen("[\"", "[NaN,\"", 1).into_bytes(), 400, "not a JSON list of bars"),
+        ("not JSON", b"bars please".to_vec(), 400, "not a JSON list of bars"),
+        ("an object", b"{\"bars\": []}".to_vec(), 400, "not a JSON list of bars"),
+        ("over the size limit", huge.into_bytes(), 413, "bytes"),
+    ];
+    for (case, bytes, status, says) in cases {
+        let (got, error) = server.post(&bytes);
+        assert_eq!(got, status, "{case}: {error}");
+        assert!(error["error"].as_str().unwrap().contains(says), "{case}: {error}");
+    }
+
+    // Fuzzed bodies: never a crash, never a 5xx.
+    for _ in 0..300 {
+        let fuzzed = crate::fuzz::mutate(&mut rng, &text);
+        let (status, answer) = server.post(fuzzed.as_bytes());
+        assert!(matches!(status, 200 | 400 | 422), "{status}: {answer} for {fuzzed}");
+    }
+    assert_eq!(server.get("/healthz").0, 200);
+    let (_, metrics) = server.get("/metrics");
+    for series in [
+        "gaform_serve_requests_total{method=\"POST\",code=\"200\"}",
+        "gaform_serve_requests_total{method=\"POST\",code=\"422\"}",
+        "gaform_serve_request_duration_seconds_bucket",
+        "gaform_serve_in_flight",
+        "gaform_serve_version 1",
+    ] {
+        assert!(metrics.contains(series), "{series} missing from:\n{metrics}");
+    }
+}
+
+#[test]
+fn a_new_best_swaps_in_under_load_without_a_failed_or_mixed_answer() {
+    let hey = crate::provision::debian_package("hey").unwrap_or_else(|e| panic!("{e}")).join("usr/bin/hey");
+    let w = Workspace::new("serve-swap", &stack(7));
+    ok(&w.gaform(&["run", "job.gaf"], &[]));
+    let server = Server::start(&w);
+    let data = rows(&w);
+    let window = body(&data[1000..1300]);
+    std::fs::write(w.0.join("window.json"), &window).unwrap();
+    let load = Command::new(&hey)
+        .args(["-z", "20s", "-c", "32", "-m", "POST", "-T", "application/json", "-D"])
+        .arg(w.0.join("window.json"))
+        .arg(&server.url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hey starts");
+    // A client of its own alongside: each answer names one version, never an older one.
+    let watcher = {
+        let (url, window) = (server.url.clone(), window.clone());
+        std::thread::spawn(move || {
+            let agent = Server::agent();
+            let mut seen = vec![];
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(19) {
+                let mut response = agent.post(&url).send(&window[..]).expect("an answer");
+                assert_eq!(response.status().as_u16(), 200);
+                let answer: Value =
+                    serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+                let version = answer["version"].as_u64().expect("every answer names its version");
+                assert!(
+                    seen.last().is_none_or(|&last| version >= last),
+                    "version went back: {seen:?} then {version}"
+                );
+                seen.push(version);
+            }
+            seen
+        })
+    };
+    // The job re-run twice with other seeds: two new bests.
+    for seed in [8, 9] {
+        std::thread::sleep(Duration::from_secs(5));
+        std::fs::write(w.0.join("job.gaf"), stack(seed)).unwrap();
+        ok(&w.gaform(&["run", "job.gaf"], &[]));
+    }
+    let seen = watcher.join().expect("the watching client");
+    let out = load.wait_with_output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}\n{}", String::from_utf8_lossy(&out.stderr));
+    let codes = report.split("Status code distribution:").nth(1).unwrap_or("");
+    let codes: Vec<&str> = codes.lines().map(str::trim).filter(|l| l.starts_with('[')).collect();
+    assert!(codes.len() == 1 && codes[0].starts_with("[200]"), "only 200s under load:\n{report}");
+    assert!(!report.contains("Error distribution"), "no failed requests:\n{report}");
+    assert_eq!(seen.first(), Some(&1));
+    assert_eq!(
+        seen.last(),
+        Some(&3),
+        "both new bests were swapped in: {:?}",
+        seen.iter().collect::<std::collections::BTreeSet<_>>()
+    );
+    eprintln!(
+        "serve under load: {}",
+        report
+            .lines()
+            .filter(|l| l.contains("Requests/sec") || l.contains("99%"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+}
