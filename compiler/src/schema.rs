@@ -398,23 +398,24 @@ pub const MONITOR_METRIC_MEANINGS: &[(&str, &str)] = &[
     ("cost", "What the job's compute has cost so far, in US dollars."),
 ];
 
+/// Every strategy and operator signature, with what kind of call it is.
+const SIGNATURES: [(&str, &[Signature]); 4] =
+    [("strategy", STRATEGIES), ("selection", SELECTIONS), ("crossover", CROSSOVERS), ("mutation", MUTATIONS)];
+
+/// The strategy or operator called `name`, and what kind of call it is (`strategy`,
+/// `selection`, ...).
+pub fn signature(name: &str) -> Option<(&'static str, &'static Signature)> {
+    SIGNATURES.into_iter().find_map(|(what, table)| table.iter().find(|s| s.name == name).map(|s| (what, s)))
+}
+
 /// The meaning of a metric, strategy or operator named `word`, if it is one.
 pub fn meaning(word: &str) -> Option<(&'static str, &'static str)> {
     let metric = |table: &'static [(&'static str, &'static str)], what| {
         table.iter().find(|(w, _)| *w == word).map(|(_, m)| (what, *m))
     };
-    metric(METRIC_MEANINGS, "metric").or_else(|| metric(MONITOR_METRIC_MEANINGS, "monitor metric")).or_else(
-        || {
-            [
-                ("strategy", STRATEGIES),
-                ("selection", SELECTIONS),
-                ("crossover", CROSSOVERS),
-                ("mutation", MUTATIONS),
-            ]
-            .into_iter()
-            .find_map(|(what, table)| table.iter().find(|s| s.name == word).map(|s| (what, s.meaning)))
-        },
-    )
+    metric(METRIC_MEANINGS, "metric")
+        .or_else(|| metric(MONITOR_METRIC_MEANINGS, "monitor metric"))
+        .or_else(|| signature(word).map(|(what, s)| (what, s.meaning)))
 }
 
 #[cfg(test)]

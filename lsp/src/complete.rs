@@ -293,10 +293,7 @@ pub fn signature_line(s: &Signature) -> String {
 
 /// The parameters of the call named `callee`.
 fn parameters(callee: &str) -> Vec<Candidate> {
-    let all = [schema::STRATEGIES, schema::SELECTIONS, schema::CROSSOVERS, schema::MUTATIONS];
-    let Some(signature) = all.iter().flat_map(|t| t.iter()).find(|s| s.name == callee) else {
-        return Vec::new();
-    };
+    let Some((_, signature)) = schema::signature(callee) else { return Vec::new() };
     signature
         .params
         .iter()

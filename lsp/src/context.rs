@@ -64,8 +64,7 @@ pub struct Context {
 impl Context {
     /// The innermost frame and where in it the cursor is.
     pub fn innermost(&self) -> (&Frame, State) {
-        let level = self.levels.last().map_or((&Frame::Top, State::Start), |l| (&l.frame, l.state));
-        level
+        self.levels.last().map_or((&Frame::Top, State::Start), |l| (&l.frame, l.state))
     }
 
     /// The kinds of the blocks around the cursor, outermost first.

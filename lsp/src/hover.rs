@@ -48,10 +48,8 @@ fn markup(text: &Text, markdown: String, span: Span, encoding: Encoding) -> Hove
 /// What a metric, strategy or operator means; a call's signature with it.
 fn meaning(word: &str) -> Option<String> {
     let (what, meaning) = schema::meaning(word)?;
-    let all = [schema::STRATEGIES, schema::SELECTIONS, schema::CROSSOVERS, schema::MUTATIONS];
-    let signature = all.iter().flat_map(|t| t.iter()).find(|s| s.name == word);
-    Some(match signature {
-        Some(s) => format!("```gaf\n{}\n```\n{what}: {meaning}", signature_line(s)),
+    Some(match schema::signature(word) {
+        Some((_, s)) => format!("```gaf\n{}\n```\n{what}: {meaning}", signature_line(s)),
         None => format!("**{word}** ({what}): {meaning}"),
     })
 }

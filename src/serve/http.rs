@@ -169,7 +169,7 @@ fn decide(shared: &Shared, body: &Bytes) -> Response {
         "time": last,
         "bars": data.len(),
         "strategy": served.strategy,
-        "parameters": served.strategy.to_string(),
+        "parameters": served.parameters,
         "job": served.job,
         "version": served.version,
         "run": served.run,

@@ -18,6 +18,8 @@ pub struct Served {
     pub run: String,
     pub job: String,
     pub strategy: Strategy,
+    /// The strategy as a call (`sma_crossover(fast = 10, slow = 19)`), rendered once.
+    pub parameters: String,
     pub costs: Costs,
     /// Bars a request needs for the strategy to decide on its last one.
     pub needed: usize,
@@ -68,6 +70,7 @@ pub fn load(bytes: &[u8], version: u64, costs: Costs, data_digest: Option<&str>)
         run,
         job: best.job,
         strategy: best.strategy,
+        parameters: best.strategy.to_string(),
         costs,
         needed: best.strategy.first_decision() + 1,
         description: serde_json::to_vec(&description).map_err(|e| e.to_string())?,
