@@ -1,12 +1,14 @@
 //! The file's names, from the parse alone: where each block (cloud, quota, budget, spot
 //! policy, compute, worker group, job, service, monitor) and `let` is defined, and where
-//! each is referenced. A reference's kind comes from the attribute that holds it (`cloud =
-//! c` names a cloud, `workers = cpu` a worker group of the job's compute, `spot = cheap` a
-//! spot policy); any other bare name is a `let`'s when such a `let` exists. Go to
+//! each is referenced. A reference's kind is what the attribute that holds it takes, by the
+//! compiler's schema (`cloud = c` names a cloud, `workers = cpu` a worker group of the job's
+//! compute, `spot = cheap` a spot policy); any other bare name is a `let`'s when such a
+//! `let` exists. Go to
 //! definition, find references and rename all stand on `occurrences`.
 
 use gaform_compiler::ast::{Block, BodyItem, Expr, ExprKind, File, Ident, Item};
 use gaform_compiler::diag::Problems;
+use gaform_compiler::schema::{self, Takes};
 use gaform_compiler::source::SourceFile;
 
 /// What a name names: a top-level block by kind, a worker group of a compute, or a `let`.
@@ -42,7 +44,7 @@ pub fn index(text: &str) -> Vec<(Target, Occurrence)> {
         match item {
             Item::Let(l) => {
                 out.push((Target::Let(l.name.name.to_string()), at(&l.name, true)));
-                references(&file, &lets, None, "", &l.value, &mut out);
+                references(&file, &lets, None, None, &l.value, &mut out);
             }
             Item::Block(b) => {
                 if let Some(label) = &b.label {
@@ -52,7 +54,7 @@ pub fn index(text: &str) -> Vec<(Target, Occurrence)> {
                 }
                 let compute =
                     (&*b.kind.name == "compute").then(|| b.label.as_ref().map(|l| &*l.name)).flatten();
-                walk(&file, &lets, b, compute, &mut out);
+                walk(&file, &lets, b, &mut Vec::new(), compute, &mut out);
             }
         }
     }
@@ -63,9 +65,11 @@ fn walk<'f>(
     file: &'f File,
     lets: &[&str],
     block: &'f Block,
+    path: &mut Vec<&'f str>,
     compute: Option<&str>,
     out: &mut Vec<(Target, Occurrence)>,
 ) {
+    path.push(&block.kind.name);
     // A job's `workers = cpu` names a group of the compute its `compute` names.
     let job_compute = (&*block.kind.name == "job")
         .then(|| attribute(block, "compute"))
@@ -75,42 +79,39 @@ fn walk<'f>(
     for item in &block.body {
         match item {
             BodyItem::Attribute(a) => {
-                references(file, lets, job_compute.or(compute), &a.name.name, &a.value, out);
+                let takes = schema::at(path).and_then(|s| s.attribute(&a.name.name)).map(|a| a.takes);
+                references(file, lets, job_compute.or(compute), takes, &a.value, out);
             }
             BodyItem::Block(inner) => {
                 if let (Some(compute), "workers", Some(label)) = (compute, &*inner.kind.name, &inner.label) {
                     let target = Target::Group { compute: compute.to_string(), name: label.name.to_string() };
                     out.push((target, at(label, true)));
                 }
-                walk(file, lets, inner, compute, out);
+                walk(file, lets, inner, path, compute, out);
             }
         }
     }
+    path.pop();
 }
 
-/// The references inside `expr`, the value of attribute `attribute`.
+/// The references inside `expr`, the value of an attribute that `takes` it.
 fn references(
     file: &File,
     lets: &[&str],
     compute: Option<&str>,
-    attribute: &str,
+    takes: Option<Takes>,
     expr: &Expr,
     out: &mut Vec<(Target, Occurrence)>,
 ) {
     match &expr.kind {
         ExprKind::Path(parts) => match parts.as_slice() {
             [name] => {
-                let kind = match attribute {
-                    "cloud" | "quota" | "budget" | "compute" | "job" => Some(attribute),
-                    "spot" => Some("spot_policy"),
-                    _ => None,
-                };
-                let target = match (kind, attribute) {
-                    (_, "workers") => {
+                let target = match takes {
+                    Some(Takes::WorkerGroup) => {
                         compute.map(|c| Target::Group { compute: c.to_string(), name: name.name.to_string() })
                     }
-                    (Some(kind), _) if defined(file, kind, &name.name) => {
-                        Some(Target::Block { kind: kind.to_string(), name: name.name.to_string() })
+                    Some(Takes::Ref(kind)) if defined(file, kind.keyword(), &name.name) => {
+                        Some(Target::Block { kind: kind.keyword().to_string(), name: name.name.to_string() })
                     }
                     _ if lets.contains(&&*name.name) => Some(Target::Let(name.name.to_string())),
                     _ => None,
@@ -126,16 +127,14 @@ fn references(
             }
             _ => {}
         },
-        ExprKind::List(items) => {
-            items.iter().for_each(|e| references(file, lets, compute, attribute, e, out))
-        }
-        ExprKind::Neg(e) | ExprKind::Paren(e) => references(file, lets, compute, attribute, e, out),
+        ExprKind::List(items) => items.iter().for_each(|e| references(file, lets, compute, takes, e, out)),
+        ExprKind::Neg(e) | ExprKind::Paren(e) => references(file, lets, compute, takes, e, out),
         ExprKind::Binary(_, a, b) => {
-            references(file, lets, compute, "", a, out);
-            references(file, lets, compute, "", b, out);
+            references(file, lets, compute, None, a, out);
+            references(file, lets, compute, None, b, out);
         }
         ExprKind::Call(call) => {
-            call.args.iter().for_each(|a| references(file, lets, compute, "", &a.value, out))
+            call.args.iter().for_each(|a| references(file, lets, compute, None, &a.value, out))
         }
         _ => {}
     }
