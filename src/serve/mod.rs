@@ -10,6 +10,7 @@ mod served;
 use crate::cli::ServeArgs;
 use crate::host::FileHost;
 use crate::render::diagnostics;
+use axum::serve::ListenerExt;
 use gaform_compiler::source::SourceFile;
 use gaform_compiler::{CheckOptions, Host};
 use gaform_runtime::backtest::Costs;
@@ -62,6 +63,10 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, String> {
         let watcher = shared.clone();
         let poll = args.poll;
         tokio::spawn(async move { watch(watcher, best, costs, data_digest, poll).await });
+        // Answers are small and written whole: no waiting for Nagle to fill a segment.
+        let listener = listener.tap_io(|stream| {
+            let _ = stream.set_nodelay(true);
+        });
         axum::serve(listener, http::router(shared, &service.route))
             .await
             .map_err(|e| format!("the server stopped: {e}"))
