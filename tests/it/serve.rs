@@ -203,7 +203,7 @@ fn served_signals_are_the_backtesters_and_bad_bodies_are_4xx() {
     let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
         ("too few bars", body(&data[..needed - 1]), 422, "needs at least"),
         ("unordered times", serde_json::to_vec(&unordered).unwrap(), 422, "times must increase"),
-        ("negative price", serde_json::to_vec(&negative).unwrap(), 422, "close must be a price above 0"),
+        ("negative price", serde_json::to_vec(&negative).unwrap(), 422, "prices must be positive"),
         ("NaN", text.replacen("[\"", "[NaN,\"", 1).into_bytes(), 400, "not a JSON list of bars"),
         ("not JSON", b"bars please".to_vec(), 400, "not a JSON list of bars"),
         ("an object", b"{\"bars\": []}".to_vec(), 400, "not a JSON list of bars"),

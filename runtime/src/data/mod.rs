@@ -35,6 +35,44 @@ impl Ohlcv {
     pub fn is_empty(&self) -> bool {
         self.time.is_empty()
     }
+
+    /// Appends one bar (the caller has checked it: `check_bar`, times increasing).
+    pub fn push(&mut self, time: i64, [open, high, low, close, volume]: [f64; 5]) {
+        self.time.push(time);
+        self.open.push(open);
+        self.high.push(high);
+        self.low.push(low);
+        self.close.push(close);
+        self.volume.push(volume);
+    }
+}
+
+/// How a bar breaks `Ohlcv`'s invariants: what the loader and the strategy service refuse.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BarProblem {
+    /// A price that is not finite and above zero.
+    Price,
+    /// High below max(open, close).
+    High,
+    /// Low above min(open, close).
+    Low,
+}
+
+/// The first way the bar's prices break `Ohlcv`'s invariants, with its message.
+pub fn check_bar(open: f64, high: f64, low: f64, close: f64) -> Result<(), (BarProblem, String)> {
+    if [open, high, low, close].iter().any(|p| !(p.is_finite() && *p > 0.0)) {
+        return Err((BarProblem::Price, "prices must be positive".into()));
+    }
+    if high < open.max(close) {
+        return Err((
+            BarProblem::High,
+            format!("High {high} is below max(Open, Close) = {}", open.max(close)),
+        ));
+    }
+    if low > open.min(close) {
+        return Err((BarProblem::Low, format!("Low {low} is above min(Open, Close) = {}", open.min(close))));
+    }
+    Ok(())
 }
 
 /// A problem in a data file, with where it is (1-based line and column).
@@ -160,19 +198,13 @@ pub fn parse(name: &str, text: &str) -> Result<Ohlcv, DataError> {
             Some(v) => number(v, "Volume")?,
             None => 0.0,
         };
-        if [open, high, low, close].iter().any(|p| *p <= 0.0) {
-            return Err(error(1, "prices must be positive".into()));
-        }
-        if high < open.max(close) {
-            let column = field(layout.high)?.0;
-            return Err(error(
-                column,
-                format!("High {high} is below max(Open, Close) = {}", open.max(close)),
-            ));
-        }
-        if low > open.min(close) {
-            let column = field(layout.low)?.0;
-            return Err(error(column, format!("Low {low} is above min(Open, Close) = {}", open.min(close))));
+        if let Err((problem, message)) = check_bar(open, high, low, close) {
+            let column = match problem {
+                BarProblem::Price => 1,
+                BarProblem::High => field(layout.high)?.0,
+                BarProblem::Low => field(layout.low)?.0,
+            };
+            return Err(error(column, message));
         }
         if let Some(&last) = data.time.last() {
             if time == last {
@@ -192,12 +224,7 @@ pub fn parse(name: &str, text: &str) -> Result<Ohlcv, DataError> {
             }
         }
         previous_line = line_no;
-        data.time.push(time);
-        data.open.push(open);
-        data.high.push(high);
-        data.low.push(low);
-        data.close.push(close);
-        data.volume.push(volume);
+        data.push(time, [open, high, low, close, volume]);
     }
     if data.is_empty() {
         return Err(DataError {

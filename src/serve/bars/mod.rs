@@ -5,7 +5,7 @@
 //! backtest: a window the backtester would misread is refused with what is wrong, never
 //! answered.
 
-use gaform_runtime::data::{parse_timestamp, Ohlcv};
+use gaform_runtime::data::{check_bar, parse_timestamp, Ohlcv};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -170,27 +170,14 @@ pub fn parse(body: &[u8], needed: usize) -> Result<(Ohlcv, Time), Refusal> {
             return Err(Refusal::new(422, format!("bar {i}: times must increase, bar by bar"), Some(i)));
         }
         let [o, h, l, c, v] = bar.values;
-        for (name, value) in [("open", o), ("high", h), ("low", l), ("close", c)] {
-            if !(value.is_finite() && value > 0.0) {
-                return Err(Refusal::new(
-                    422,
-                    format!("bar {i}: {name} must be a price above 0, found {value}"),
-                    Some(i),
-                ));
-            }
+        // The loader's own rules: a window it would refuse as a file is refused here too.
+        if let Err((_, message)) = check_bar(o, h, l, c) {
+            return Err(Refusal::new(422, format!("bar {i}: {message}"), Some(i)));
         }
         if !(v.is_finite() && v >= 0.0) {
             return Err(Refusal::new(422, format!("bar {i}: volume must be 0 or more, found {v}"), Some(i)));
         }
-        if h < l {
-            return Err(Refusal::new(422, format!("bar {i}: high {h} is below low {l}"), Some(i)));
-        }
-        data.time.push(t);
-        data.open.push(o);
-        data.high.push(h);
-        data.low.push(l);
-        data.close.push(c);
-        data.volume.push(v);
+        data.push(t, bar.values);
     }
     let last = bars.into_iter().next_back().map(|b| b.time).unwrap_or(Time::Seconds(0));
     Ok((data, last))
@@ -230,7 +217,14 @@ mod tests {
         assert_eq!(refused("[[1,1,1,1,1]]").status, 422);
         assert_eq!(refused("[[2,1,1,1,1],[1,1,1,1,1]]").bar, Some(1));
         assert_eq!(refused("[[1,1,1,1,1],[2,1,1,1,-1]]").bar, Some(1));
-        assert_eq!(refused("[[1,1,1,1,1],[2,1,1,2,1]]").message, "bar 1: high 1 is below low 2");
+        assert_eq!(
+            refused("[[1,1,1,1,1],[2,1,1,2,1]]").message,
+            "bar 1: Low 2 is above min(Open, Close) = 1"
+        );
+        assert_eq!(
+            refused("[[1,1,1,1,1],[2,1,2,1,3]]").message,
+            "bar 1: High 2 is below max(Open, Close) = 3"
+        );
         assert_eq!(refused("[[1,1,1,1,1],[\"June\",1,1,1,1]]").status, 422);
         assert_eq!(refused("[[1,1,1,1,1],[2,1,1,1]]").status, 400);
         assert_eq!(refused("[[1,1,1,1,1,1,1]]").status, 400);
