@@ -25,7 +25,8 @@ use tokio::sync::Semaphore;
 /// The largest body accepted: 1 MiB holds about 15,000 bars as arrays.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-type Labels = Vec<(String, String)>;
+/// `method` and `code`: static strings, so counting a request allocates nothing.
+type Labels = [(&'static str, &'static str); 2];
 
 /// What every request shares.
 pub struct Shared {
@@ -85,6 +86,11 @@ impl Shared {
         }
     }
 
+    /// Why nothing (new) is served.
+    fn waiting(&self) -> String {
+        self.waiting.read().map(|w| w.clone()).unwrap_or_default()
+    }
+
     /// Says why nothing new is served.
     pub fn wait(&self, why: String) {
         if let Ok(mut waiting) = self.waiting.write() {
@@ -92,12 +98,17 @@ impl Shared {
         }
     }
 
-    fn count(&self, method: &str, status: StatusCode) {
-        let labels = vec![
-            ("method".to_string(), method.to_string()),
-            ("code".to_string(), status.as_u16().to_string()),
-        ];
-        self.requests.get_or_create(&labels).inc();
+    fn count(&self, method: &'static str, status: StatusCode) {
+        // Every code the handlers answer with; anything else would be a new one to list here.
+        let code = match status.as_u16() {
+            200 => "200",
+            400 => "400",
+            413 => "413",
+            422 => "422",
+            503 => "503",
+            _ => "other",
+        };
+        self.requests.get_or_create(&[("method", method), ("code", code)]).inc();
     }
 }
 
@@ -152,8 +163,11 @@ async fn answer(shared: Arc<Shared>, request: Request<Body>) -> Response {
 /// The position and signal after the last bar of `body`, by the backtester itself.
 fn decide(shared: &Shared, body: &Bytes) -> Response {
     let Some(served) = shared.current() else {
-        let why = shared.waiting.read().map(|w| w.clone()).unwrap_or_default();
-        return error(StatusCode::SERVICE_UNAVAILABLE, &format!("no strategy yet: {why}"), None);
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("no strategy yet: {}", shared.waiting()),
+            None,
+        );
     };
     let (data, last) = match bars::parse(body, served.needed) {
         Ok(parsed) => parsed,
@@ -181,8 +195,7 @@ async fn describe(shared: Arc<Shared>) -> Response {
     let response = match shared.current() {
         Some(served) => json(StatusCode::OK, served.description.clone()),
         None => {
-            let why = shared.waiting.read().map(|w| w.clone()).unwrap_or_default();
-            error(StatusCode::SERVICE_UNAVAILABLE, &format!("no strategy yet: {why}"), None)
+            error(StatusCode::SERVICE_UNAVAILABLE, &format!("no strategy yet: {}", shared.waiting()), None)
         }
     };
     shared.count("GET", response.status());
@@ -199,8 +212,7 @@ async fn readyz(shared: Arc<Shared>) -> Response {
             .unwrap_or_default(),
         ),
         None => {
-            let why = shared.waiting.read().map(|w| w.clone()).unwrap_or_default();
-            let body = serde_json::json!({ "ready": false, "waiting": why });
+            let body = serde_json::json!({ "ready": false, "waiting": shared.waiting() });
             json(StatusCode::SERVICE_UNAVAILABLE, serde_json::to_vec(&body).unwrap_or_default())
         }
     }

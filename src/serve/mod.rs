@@ -84,25 +84,23 @@ async fn watch(
     poll: Duration,
 ) {
     let mut version = 0;
-    let mut last_run: Option<String> = None;
-    let mut refused: Option<Vec<u8>> = None;
+    // The bytes served now, and the last ones refused: neither is read again until it changes.
+    let (mut loaded, mut refused): (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
     loop {
-        if let Some(bytes) = served::changed(&best, last_run.as_deref()) {
-            if refused.as_deref() != Some(bytes.as_slice()) {
-                match served::load(&bytes, version + 1, costs, data_digest.as_deref()) {
-                    Ok(loaded) => {
-                        version = loaded.version;
-                        last_run = Some(loaded.run.clone());
-                        errln!("serving version {version} (run {}): {}", loaded.run, loaded.strategy);
-                        shared.swap(loaded);
-                        refused = None;
-                    }
-                    Err(why) => {
-                        let why = format!("{} is not served: {why}", best.display());
-                        errln!("{why}");
-                        shared.wait(why);
-                        refused = Some(bytes);
-                    }
+        let bytes = std::fs::read(&best).ok();
+        if let Some(bytes) = bytes.filter(|b| Some(b) != loaded.as_ref() && Some(b) != refused.as_ref()) {
+            match served::load(&bytes, version + 1, costs, data_digest.as_deref()) {
+                Ok(served) => {
+                    version = served.version;
+                    errln!("serving version {version} (run {}): {}", served.run, served.strategy);
+                    shared.swap(served);
+                    (loaded, refused) = (Some(bytes), None);
+                }
+                Err(why) => {
+                    let why = format!("{} is not served: {why}", best.display());
+                    errln!("{why}");
+                    shared.wait(why);
+                    refused = Some(bytes);
                 }
             }
         }

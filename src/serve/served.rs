@@ -2,11 +2,11 @@
 //! numbered. A new `best.json` (another run's) becomes the next version; the version a
 //! service serves only ever grows.
 
+use crate::cmd::stack::hex;
 use gaform_runtime::backtest::Costs;
 use gaform_runtime::strategy::Strategy;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use std::path::Path;
 use std::time::SystemTime;
 
 /// One loaded `best.json`.
@@ -75,15 +75,4 @@ pub fn load(bytes: &[u8], version: u64, costs: Costs, data_digest: Option<&str>)
         needed: best.strategy.first_decision() + 1,
         description: serde_json::to_vec(&description).map_err(|e| e.to_string())?,
     })
-}
-
-/// The bytes of `path` when they differ from the ones last loaded (by digest).
-pub fn changed(path: &Path, last_run: Option<&str>) -> Option<Vec<u8>> {
-    let bytes = std::fs::read(path).ok()?;
-    let run = hex(&Sha256::digest(&bytes));
-    (last_run.is_none_or(|last| !run.starts_with(last))).then_some(bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
