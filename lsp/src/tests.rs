@@ -382,7 +382,6 @@ fn random_edits_and_requests_anywhere_always_get_a_reply() {
     let (mut c, _) = Client::start(&[]);
     c.open(&example);
     let lines = example.lines().count() as u32;
-    let mut answered = 0;
     for version in 2..400 {
         let at = |rng: &mut rand::rngs::StdRng| json!({ "line": rng.random_range(0..lines + 2), "character": rng.random_range(0..90) });
         let (start, end) = (at(&mut rng), at(&mut rng));
@@ -408,8 +407,6 @@ fn random_edits_and_requests_anywhere_always_get_a_reply() {
         });
         let reply = c.request(method, params);
         assert!(reply.get("result").is_some() || reply["error"].is_object(), "{method}: {reply}");
-        answered += 1;
     }
-    assert_eq!(answered, 398);
     c.stop();
 }
