@@ -52,9 +52,8 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode, String> {
     };
     let calendar = Calendar::new(&data.time);
     let costs = Costs { cash, commission };
-    let report =
-        backtest::run(&data, &calendar, &strategy, costs, Keep { equity: false, trades: args.trades });
-    let (position, signal) = backtest::stance(&data, &calendar, &strategy, costs);
+    let keep = Keep { equity: false, trades: args.trades };
+    let (report, position, signal) = backtest::run_with_stance(&data, &calendar, &strategy, costs, keep);
     let out = Output {
         position,
         signal,

@@ -85,14 +85,26 @@ pub enum Signal {
 /// strategy's signal on that last bar, which the backtest never acts on (no bar is left to
 /// fill it).
 pub fn stance(data: &Ohlcv, calendar: &Calendar, strategy: &Strategy, costs: Costs) -> (Position, Signal) {
+    let (_, position, signal) = run_with_stance(data, calendar, strategy, costs, Keep::default());
+    (position, signal)
+}
+
+/// `run` and `stance` from one simulation: what `gaform backtest` reports.
+pub fn run_with_stance(
+    data: &Ohlcv,
+    calendar: &Calendar,
+    strategy: &Strategy,
+    costs: Costs,
+    keep: Keep,
+) -> (Report, Position, Signal) {
     let mut indicators = Indicators::new(data);
     indicators.prepare(strategy);
     let signals = indicators.signals(strategy).unwrap_or_else(Signals::never);
-    let report = simulate(data, calendar, &signals, costs, Keep::default());
+    let report = simulate(data, calendar, &signals, costs, keep);
     let position = if report.open_since.is_some() { Position::Long } else { Position::Flat };
     let last = data.len().checked_sub(1).filter(|&l| l >= signals.first_decision.max(1));
     let signal = last.map_or(Signal::Hold, |l| signals.with(LastBar { bar: l, position }));
-    (position, signal)
+    (report, position, signal)
 }
 
 struct LastBar {
