@@ -7,6 +7,7 @@
 use crate::context::{self, Context, Frame, State};
 use crate::hover;
 use crate::text::{Encoding, Text};
+use gaform_compiler::ast::File;
 use gaform_compiler::catalog::{Catalog, FALLBACK_PRICE_REGION};
 use gaform_compiler::resolve::Kind;
 use gaform_compiler::schema::{self, Arg, Signature, Takes};
@@ -16,12 +17,13 @@ use lsp_types::{
 };
 
 /// The completions at `position`.
-pub fn complete(text: &Text, position: Position, encoding: Encoding) -> Vec<CompletionItem> {
+/// `file` is the parse of `text` (for the names a cloud gives its region).
+pub fn complete(text: &Text, file: &File, position: Position, encoding: Encoding) -> Vec<CompletionItem> {
     let offset = text.offset(position, encoding);
     let context = context::at(text.as_str(), offset);
     let range = text.range(context.start, offset, encoding);
     // Everything that fits goes back: clients filter (often fuzzily) as the user types.
-    candidates(text.as_str(), offset, &context)
+    candidates(text.as_str(), file, offset, &context)
         .into_iter()
         .enumerate()
         .map(|(n, c)| CompletionItem {
@@ -79,7 +81,7 @@ impl Candidate {
     }
 }
 
-fn candidates(text: &str, offset: usize, context: &Context) -> Vec<Candidate> {
+fn candidates(text: &str, file: &File, offset: usize, context: &Context) -> Vec<Candidate> {
     let (frame, state) = context.innermost();
     let at_statement = matches!(state, State::Start | State::Operand);
     match frame {
@@ -97,7 +99,7 @@ fn candidates(text: &str, offset: usize, context: &Context) -> Vec<Candidate> {
         _ => match context.attribute() {
             Some((path, key)) => {
                 let takes = schema::at(&path).and_then(|s| s.attribute(key)).map(|a| a.takes);
-                takes.map_or_else(Vec::new, |t| values(text, context, t))
+                takes.map_or_else(Vec::new, |t| values(text, file, context, t))
             }
             None => Vec::new(),
         },
@@ -157,7 +159,7 @@ fn takes_phrase(takes: Takes) -> String {
     }
 }
 
-fn values(text: &str, context: &Context, takes: Takes) -> Vec<Candidate> {
+fn values(text: &str, file: &File, context: &Context, takes: Takes) -> Vec<Candidate> {
     let quoted = |s: &str| if context.in_string { s.to_string() } else { format!("\"{s}\"") };
     let (frame, state) = context.innermost();
     let in_list = *frame == Frame::List;
@@ -198,8 +200,8 @@ fn values(text: &str, context: &Context, takes: Takes) -> Vec<Candidate> {
             groups
         }
         Takes::InstanceType | Takes::InstanceTypes if in_list == matches!(takes, Takes::InstanceTypes) => {
-            let region = context.written("cloud", true).and_then(|cloud| hover::cloud_region(text, cloud));
-            instance_types(region.as_deref(), quoted)
+            let region = context.written("cloud", true).and_then(|cloud| hover::region_of_cloud(file, cloud));
+            instance_types(region, quoted)
         }
         Takes::OneOf(choices) if !in_list => {
             choices.iter().map(|c| Candidate::new(c, CompletionItemKind::VALUE).insert(quoted(c))).collect()
@@ -331,9 +333,10 @@ mod tests {
 
     /// The completions at byte `offset`, as (label, text inserted).
     fn offered(text: &str, offset: usize) -> Vec<(String, String)> {
+        let file = gaform_compiler::parse::parse(&SourceFile::new("x", text), &mut Problems::default());
         let text = Text::new(text.to_string());
         let position = text.position(offset, Encoding::Utf8);
-        complete(&text, position, Encoding::Utf8)
+        complete(&text, &file, position, Encoding::Utf8)
             .into_iter()
             .map(|i| {
                 let insert = match i.text_edit {

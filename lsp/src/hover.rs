@@ -8,23 +8,20 @@ use crate::names::attribute;
 use crate::text::{Encoding, Text};
 use gaform_compiler::ast::{Block, BodyItem, Expr, ExprKind, File, Item};
 use gaform_compiler::catalog::Catalog;
-use gaform_compiler::diag::Problems;
 use gaform_compiler::schema;
-use gaform_compiler::source::{SourceFile, Span};
+use gaform_compiler::source::Span;
 use lsp_types::{Hover, HoverContents, MarkupContent, MarkupKind, Position};
 
 /// What to show over `position`, if anything.
-pub fn hover(text: &Text, position: Position, encoding: Encoding) -> Option<Hover> {
+pub fn hover(text: &Text, file: &File, position: Position, encoding: Encoding) -> Option<Hover> {
     let offset = text.offset(position, encoding);
-    let source = SourceFile::new("hover", text.as_str());
-    let file = gaform_compiler::parse::parse(&source, &mut Problems::default());
-    let (top, attribute, expr) = find(&file, offset)?;
+    let (top, attribute, expr) = find(file, offset)?;
     let markdown =
         match &expr.kind {
             ExprKind::Str(name) if matches!(attribute, "instance_type" | "instance_types") => {
-                instance_type(name, region_of(&file, top))?
+                instance_type(name, region_of(file, top))?
             }
-            ExprKind::Path(parts) => reference(&file, text, parts.iter().map(|p| &*p.name).collect())
+            ExprKind::Path(parts) => reference(file, text, parts.iter().map(|p| &*p.name).collect())
                 .or_else(|| match parts.as_slice() {
                     [word] => meaning(&word.name),
                     _ => None,
@@ -96,19 +93,13 @@ fn region_of<'f>(file: &'f File, compute: &'f Block) -> Option<&'f str> {
     region_of_cloud(file, cloud)
 }
 
-fn region_of_cloud<'f>(file: &'f File, cloud: &str) -> Option<&'f str> {
+/// The region of the cloud named `cloud` in `file`, if it is written.
+pub fn region_of_cloud<'f>(file: &'f File, cloud: &str) -> Option<&'f str> {
     let block = top_blocks(file).find(|b| &*b.kind.name == "cloud" && label(b) == Some(cloud))?;
     match &attribute(block, "region")?.kind {
         ExprKind::Str(region) => Some(region),
         _ => None,
     }
-}
-
-/// The region of the cloud named `cloud` in `text`, if it is written.
-pub fn cloud_region(text: &str, cloud: &str) -> Option<String> {
-    let source = SourceFile::new("hover", text);
-    let file = gaform_compiler::parse::parse(&source, &mut Problems::default());
-    region_of_cloud(&file, cloud).map(str::to_string)
 }
 
 fn instance_type(name: &str, region: Option<&str>) -> Option<String> {

@@ -16,6 +16,7 @@ mod text;
 
 use text::{Encoding, Text};
 
+use gaform_compiler::ast::File;
 use gaform_compiler::source::SourceFile;
 use gaform_compiler::{CheckOptions, Host};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
@@ -48,15 +49,25 @@ struct Document {
     checked: Option<Vec<lsp_types::Diagnostic>>,
     /// What was last published for it.
     published: Option<Vec<lsp_types::Diagnostic>>,
-    /// The last check's parse, which the next check reparses from.
+    /// The last check's parse, which the next check reparses from and every request reads.
     parsed: Option<gaform_compiler::parse::Parsed>,
 }
+
+/// What a document's parse is before it has one (never seen: a check always leaves one).
+static NO_FILE: File = File { items: Vec::new() };
 
 impl Document {
     /// The current text's diagnostics, checked at most once per text: publishing and quick
     /// fixes share them.
     fn diagnostics(&mut self, uri: &Uri, hosts: Hosts<'_>, encoding: Encoding) -> &[lsp_types::Diagnostic] {
         self.checked.get_or_insert_with(|| check(uri, &self.text, &mut self.parsed, hosts, encoding))
+    }
+
+    /// The current text and its parse, checking the text first if it changed: requests read
+    /// the parse the diagnostics came from instead of parsing again.
+    fn parsed(&mut self, uri: &Uri, hosts: Hosts<'_>, encoding: Encoding) -> (&Text, &File) {
+        self.diagnostics(uri, hosts, encoding);
+        (&self.text, self.parsed.as_ref().map_or(&NO_FILE, |p| p.file()))
     }
 }
 
@@ -217,14 +228,15 @@ impl Server<'_> {
             Formatting::METHOD => self.with_params(request, |s, p: DocumentFormattingParams| s.format(&p)),
             HoverRequest::METHOD => self.with_params(request, |s, p: HoverParams| {
                 let at = p.text_document_position_params;
-                let (_, document) = s.document(&at.text_document.uri)?;
-                serde_json::to_value(hover::hover(&document.text, at.position, s.encoding))
-                    .map_err(|e| (ErrorCode::InternalError, e.to_string()))
+                let encoding = s.encoding;
+                let (text, file) = s.parsed(&at.text_document.uri)?;
+                to_json(hover::hover(text, file, at.position, encoding))
             }),
             Completion::METHOD => self.with_params(request, |s, p: CompletionParams| {
                 let at = p.text_document_position;
-                let (_, document) = s.document(&at.text_document.uri)?;
-                to_json(complete::complete(&document.text, at.position, s.encoding))
+                let encoding = s.encoding;
+                let (text, file) = s.parsed(&at.text_document.uri)?;
+                to_json(complete::complete(text, file, at.position, encoding))
             }),
             GotoDefinition::METHOD => self.with_params(request, |s, p: GotoDefinitionParams| {
                 let found = s.occurrences(&p.text_document_position_params)?;
@@ -245,12 +257,13 @@ impl Server<'_> {
                 to_json(locations)
             }),
             PrepareRenameRequest::METHOD => self.with_params(request, |s, p: TextDocumentPositionParams| {
-                let (_, document) = s.document(&p.text_document.uri)?;
-                let offset = document.text.offset(p.position, s.encoding);
-                let under = names::index(document.text.as_str())
+                let encoding = s.encoding;
+                let (text, file) = s.parsed(&p.text_document.uri)?;
+                let offset = text.offset(p.position, encoding);
+                let under = names::index(file)
                     .into_iter()
                     .find(|(_, o)| o.start <= offset && offset <= o.end)
-                    .map(|(_, o)| document.text.range(o.start, o.end, s.encoding));
+                    .map(|(_, o)| text.range(o.start, o.end, encoding));
                 match under {
                     Some(range) => to_json(range),
                     None => {
@@ -260,9 +273,9 @@ impl Server<'_> {
             }),
             Rename::METHOD => self.with_params(request, |s, p: RenameParams| s.rename(&p)),
             DocumentSymbolRequest::METHOD => self.with_params(request, |s, p: DocumentSymbolParams| {
-                let (_, document) = s.document(&p.text_document.uri)?;
-                serde_json::to_value(outline::symbols(&document.text, s.encoding))
-                    .map_err(|e| (ErrorCode::InternalError, e.to_string()))
+                let encoding = s.encoding;
+                let (text, file) = s.parsed(&p.text_document.uri)?;
+                to_json(outline::symbols(text, file, encoding))
             }),
             other => Err((ErrorCode::MethodNotFound, format!("gaform's server does not answer `{other}`"))),
         };
@@ -289,19 +302,29 @@ impl Server<'_> {
             .ok_or_else(|| (ErrorCode::InvalidParams, format!("{} is not open", uri.as_str())))
     }
 
+    /// The document's text and parse (see `Document::parsed`).
+    fn parsed(&mut self, uri: &Uri) -> Result<(&Text, &File), (ErrorCode, String)> {
+        let (hosts, encoding) = (self.hosts, self.encoding);
+        let (stored, document) = self
+            .documents
+            .get_mut(uri.as_str())
+            .ok_or_else(|| (ErrorCode::InvalidParams, format!("{} is not open", uri.as_str())))?;
+        Ok(document.parsed(stored, hosts, encoding))
+    }
+
     /// Every occurrence (range, and whether it is the definition) of the name at a position.
     #[allow(clippy::type_complexity)]
     fn occurrences(
-        &self,
+        &mut self,
         at: &TextDocumentPositionParams,
     ) -> Result<Option<(Uri, Vec<(lsp_types::Range, bool)>)>, (ErrorCode, String)> {
-        let (uri, document) = self.document(&at.text_document.uri)?;
-        let text = &document.text;
-        let offset = text.offset(at.position, self.encoding);
-        Ok(names::occurrences(&names::index(text.as_str()), offset).map(|(_, all)| {
+        let encoding = self.encoding;
+        let (text, file) = self.parsed(&at.text_document.uri)?;
+        let offset = text.offset(at.position, encoding);
+        Ok(names::occurrences(&names::index(file), offset).map(|(_, all)| {
             let ranges =
-                all.into_iter().map(|o| (text.range(o.start, o.end, self.encoding), o.definition)).collect();
-            (uri.clone(), ranges)
+                all.into_iter().map(|o| (text.range(o.start, o.end, encoding), o.definition)).collect();
+            (at.text_document.uri.clone(), ranges)
         }))
     }
 
@@ -319,9 +342,10 @@ impl Server<'_> {
                 format!("`{new}` is not a name (letters, digits, `_` and `-`, not first a digit)"),
             ));
         }
-        let (_, document) = self.document(&at.text_document.uri)?;
-        let offset = document.text.offset(at.position, self.encoding);
-        let index = names::index(document.text.as_str());
+        let encoding = self.encoding;
+        let (text, file) = self.parsed(&at.text_document.uri)?;
+        let offset = text.offset(at.position, encoding);
+        let index = names::index(file);
         let Some((target, all)) = names::occurrences(&index, offset) else {
             return Err((ErrorCode::RequestFailed, "there is no block or let name here to rename".into()));
         };
@@ -333,10 +357,7 @@ impl Server<'_> {
         }
         let edits: Vec<TextEdit> = all
             .into_iter()
-            .map(|o| TextEdit {
-                range: document.text.range(o.start, o.end, self.encoding),
-                new_text: new.clone(),
-            })
+            .map(|o| TextEdit { range: text.range(o.start, o.end, encoding), new_text: new.clone() })
             .collect();
         let changes = std::iter::once((at.text_document.uri.clone(), edits)).collect();
         to_json(WorkspaceEdit { changes: Some(changes), ..WorkspaceEdit::default() })

@@ -7,9 +7,7 @@
 //! definition, find references and rename all stand on `occurrences`.
 
 use gaform_compiler::ast::{Block, BodyItem, Expr, ExprKind, File, Ident, Item};
-use gaform_compiler::diag::Problems;
 use gaform_compiler::schema::{self, Takes};
-use gaform_compiler::source::SourceFile;
 
 /// What a name names: a top-level block by kind, a worker group of a compute, or a `let`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,10 +25,8 @@ pub struct Occurrence {
     pub definition: bool,
 }
 
-/// Every name written in `text`, with what it names.
-pub fn index(text: &str) -> Vec<(Target, Occurrence)> {
-    let source = SourceFile::new("names", text);
-    let file = gaform_compiler::parse::parse(&source, &mut Problems::default());
+/// Every name written in the parsed `file`, with what it names.
+pub fn index(file: &File) -> Vec<(Target, Occurrence)> {
     let mut out = Vec::new();
     let lets: Vec<&str> = file
         .items
@@ -44,7 +40,7 @@ pub fn index(text: &str) -> Vec<(Target, Occurrence)> {
         match item {
             Item::Let(l) => {
                 out.push((Target::Let(l.name.name.to_string()), at(&l.name, true)));
-                references(&file, &lets, None, None, &l.value, &mut out);
+                references(file, &lets, None, None, &l.value, &mut out);
             }
             Item::Block(b) => {
                 if let Some(label) = &b.label {
@@ -54,7 +50,7 @@ pub fn index(text: &str) -> Vec<(Target, Occurrence)> {
                 }
                 let compute =
                     (&*b.kind.name == "compute").then(|| b.label.as_ref().map(|l| &*l.name)).flatten();
-                walk(&file, &lets, b, &mut Vec::new(), compute, &mut out);
+                walk(file, &lets, b, &mut Vec::new(), compute, &mut out);
             }
         }
     }
@@ -201,6 +197,12 @@ pub fn taken(index: &[(Target, Occurrence)], target: &Target, name: &str) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gaform_compiler::diag::Problems;
+    use gaform_compiler::source::SourceFile;
+
+    fn parsed(text: &str) -> File {
+        gaform_compiler::parse::parse(&SourceFile::new("names", text), &mut Problems::default())
+    }
 
     const FILE: &str = "let n = 2\ncloud c { provider = local }\ncompute c {\n  cloud = c\n  head { instance_type = \"m5.large\" }\n  workers cpu { instance_type = \"c5.large\"  max = n * 2 }\n}\njob j {\n  compute = c\n  workers = cpu\n}\nservice s {\n  job = j\n  compute = c\n}\n";
 
@@ -214,24 +216,25 @@ mod tests {
     #[test]
     fn a_cloud_and_a_compute_of_one_name_are_told_apart_by_the_attribute() {
         let cloud_ref = FILE.find("cloud = c").unwrap() + 8;
-        let (target, found) = occurrences(&index(FILE), cloud_ref).unwrap();
+        let (target, found) = occurrences(&index(&parsed(FILE)), cloud_ref).unwrap();
         assert_eq!(target, Target::Block { kind: "cloud".into(), name: "c".into() });
         assert_eq!(spans(FILE, &found), ["c@16*".to_string(), format!("c@{cloud_ref}")]);
         let compute_def = FILE.find("compute c").unwrap() + 8;
-        let (_, found) = occurrences(&index(FILE), compute_def).unwrap();
+        let (_, found) = occurrences(&index(&parsed(FILE)), compute_def).unwrap();
         assert_eq!(found.len(), 3, "its definition, the job's and the service's `compute = c`");
     }
 
     #[test]
     fn worker_groups_and_lets_have_their_references() {
-        let (target, found) = occurrences(&index(FILE), FILE.find("workers = cpu").unwrap() + 11).unwrap();
+        let (target, found) =
+            occurrences(&index(&parsed(FILE)), FILE.find("workers = cpu").unwrap() + 11).unwrap();
         assert_eq!(target, Target::Group { compute: "c".into(), name: "cpu".into() });
         assert_eq!(found.len(), 2);
         let use_of_n = FILE.find("max = n").unwrap() + 6;
-        let (_, found) = occurrences(&index(FILE), use_of_n).unwrap();
+        let (_, found) = occurrences(&index(&parsed(FILE)), use_of_n).unwrap();
         assert_eq!(spans(FILE, &found), ["n@4*".to_string(), format!("n@{use_of_n}")]);
-        assert!(taken(&index(FILE), &Target::Block { kind: "cloud".into(), name: "x".into() }, "c"));
-        assert!(!taken(&index(FILE), &Target::Block { kind: "job".into(), name: "x".into() }, "c"));
+        assert!(taken(&index(&parsed(FILE)), &Target::Block { kind: "cloud".into(), name: "x".into() }, "c"));
+        assert!(!taken(&index(&parsed(FILE)), &Target::Block { kind: "job".into(), name: "x".into() }, "c"));
         assert!(
             is_valid_name("evo-2")
                 && !is_valid_name("2evo")

@@ -3,15 +3,11 @@
 //! nested blocks (a compute's head and worker groups, a budget's alerts).
 
 use crate::text::{Encoding, Text};
-use gaform_compiler::ast::{Block, BodyItem, Item};
-use gaform_compiler::diag::Problems;
-use gaform_compiler::source::SourceFile;
+use gaform_compiler::ast::{Block, BodyItem, File, Item};
 use lsp_types::{DocumentSymbol, SymbolKind};
 
-/// The outline of `text`.
-pub fn symbols(text: &Text, encoding: Encoding) -> Vec<DocumentSymbol> {
-    let source = SourceFile::new("outline", text.as_str());
-    let file = gaform_compiler::parse::parse(&source, &mut Problems::default());
+/// The outline of `file`, the parse of `text`.
+pub fn symbols(text: &Text, file: &File, encoding: Encoding) -> Vec<DocumentSymbol> {
     file.items
         .iter()
         .map(|item| match item {
