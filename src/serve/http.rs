@@ -160,6 +160,20 @@ async fn answer(shared: Arc<Shared>, request: Request<Body>) -> Response {
     response
 }
 
+/// A POST's answer, serialised straight from here (no JSON tree per request).
+#[derive(serde::Serialize)]
+struct Answer<'a> {
+    position: backtest::Position,
+    signal: backtest::Signal,
+    time: bars::Time,
+    bars: usize,
+    strategy: gaform_runtime::strategy::Strategy,
+    parameters: &'a str,
+    job: &'a str,
+    version: u64,
+    run: &'a str,
+}
+
 /// The position and signal after the last bar of `body`, by the backtester itself.
 fn decide(shared: &Shared, body: &Bytes) -> Response {
     let Some(served) = shared.current() else {
@@ -177,17 +191,17 @@ fn decide(shared: &Shared, body: &Bytes) -> Response {
     };
     let calendar = Calendar::new(&data.time);
     let (position, signal) = backtest::stance(&data, &calendar, &served.strategy, served.costs);
-    let body = serde_json::json!({
-        "position": position,
-        "signal": signal,
-        "time": last,
-        "bars": data.len(),
-        "strategy": served.strategy,
-        "parameters": served.parameters,
-        "job": served.job,
-        "version": served.version,
-        "run": served.run,
-    });
+    let body = Answer {
+        position,
+        signal,
+        time: last,
+        bars: data.len(),
+        strategy: served.strategy,
+        parameters: &served.parameters,
+        job: &served.job,
+        version: served.version,
+        run: &served.run,
+    };
     json(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default())
 }
 
