@@ -7,7 +7,7 @@
 use super::bars::{self, Refusal};
 use super::served::Served;
 use axum::body::{Body, Bytes};
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -146,13 +146,23 @@ async fn answer(shared: Arc<Shared>, request: Request<Body>) -> Response {
         return error(StatusCode::SERVICE_UNAVAILABLE, "too many requests in flight; retry", None);
     };
     shared.in_flight.inc();
-    let response = match axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await {
-        Ok(body) => decide(&shared, &body),
-        Err(_) => error(
+    let too_large = || {
+        error(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("the body is over {MAX_BODY_BYTES} bytes (or was cut off)"),
             None,
-        ),
+        )
+    };
+    // Refused from the header, before the body is polled: polling is what makes hyper send
+    // `100 Continue`, and a client that waits for it then never sends the body at all.
+    let declared = request.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let response = if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
+        too_large()
+    } else {
+        match axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await {
+            Ok(body) => decide(&shared, &body),
+            Err(_) => too_large(),
+        }
     };
     shared.in_flight.dec();
     shared.count("POST", response.status());
