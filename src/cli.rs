@@ -57,10 +57,21 @@ pub enum Command {
 #[derive(Args)]
 pub struct ServeArgs {
     /// The .gaf file.
-    pub file: PathBuf,
+    #[arg(required_unless_present = "stack")]
+    pub file: Option<PathBuf>,
     /// The `service` block to serve.
+    #[arg(long, required_unless_present = "stack")]
+    pub service: Option<String>,
+    /// Local cloud, as `apply` starts it: the stack's records directory; the route, port
+    /// and job come from the record of `--address` instead of a file.
+    #[arg(long, requires = "address", conflicts_with_all = ["file", "service", "results"])]
+    pub stack: Option<PathBuf>,
+    /// With `--stack`: `service.NAME`.
     #[arg(long)]
-    pub service: String,
+    pub address: Option<String>,
+    /// With `--stack`: the replica's slot.
+    #[arg(long, default_value_t = 0)]
+    pub index: u64,
     /// Where the job's results are (default: results/JOB, as apply and run write them).
     #[arg(long, value_name = "DIR")]
     pub results: Option<PathBuf>,

@@ -14,6 +14,7 @@ pub mod head;
 pub mod lsp;
 pub mod plan;
 pub mod run;
+pub mod service_status;
 pub mod stack;
 pub mod status;
 pub mod worker;

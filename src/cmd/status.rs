@@ -77,6 +77,17 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
             let _ = writeln!(out, "    {:<40} {what:<12} {} on {} · up {up}", e.address, e.instance, c.name);
         }
     }
+    let services = super::service_status::services(&stack)?;
+    if !services.is_empty() {
+        let _ = writeln!(out, "\n  services:");
+    }
+    for s in &services {
+        let _ = writeln!(out, "    {:<40} {}", s.address, s.summary());
+        for r in s.replicas.iter().filter(|r| r.why.is_some()) {
+            let why = r.why.as_deref().unwrap_or_default();
+            let _ = writeln!(out, "      [{}] {:<36} {why}", r.index, r.health);
+        }
+    }
     let budgets = budget_rows(&stack, &clouds)?;
     if !budgets.is_empty() {
         let _ = writeln!(out, "\n  budgets:");
@@ -261,6 +272,7 @@ fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
         "provisioned": stack.stack()?.is_some(),
         "instances": instances,
         "jobs": jobs,
+        "services": super::service_status::services(stack)?,
         "budgets": budget_rows(stack, &clouds)?,
         "monitors": monitor_rows(stack, &clouds),
     });

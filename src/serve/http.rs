@@ -230,9 +230,12 @@ async fn readyz(shared: Arc<Shared>) -> Response {
     match shared.current() {
         Some(served) => json(
             StatusCode::OK,
-            serde_json::to_vec(
-                &serde_json::json!({ "ready": true, "version": served.version, "run": served.run }),
-            )
+            serde_json::to_vec(&serde_json::json!({
+                "ready": true,
+                "version": served.version,
+                "run": served.run,
+                "strategy": served.parameters,
+            }))
             .unwrap_or_default(),
         ),
         None => {

@@ -41,7 +41,12 @@ struct Best {
 }
 
 /// Reads `best.json` bytes as version `version`; `costs` when the file names none.
-pub fn load(bytes: &[u8], version: u64, costs: Costs, data_digest: Option<&str>) -> Result<Served, String> {
+pub fn load(
+    bytes: &[u8],
+    version: u64,
+    costs: Option<Costs>,
+    data_digest: Option<&str>,
+) -> Result<Served, String> {
     let best: Best =
         serde_json::from_slice(bytes).map_err(|e| format!("not a best.json gaform wrote: {e}"))?;
     if let Some(status) = &best.status {
@@ -49,7 +54,10 @@ pub fn load(bytes: &[u8], version: u64, costs: Costs, data_digest: Option<&str>)
         return Err(format!("its run stopped before its end ({status})"));
     }
     let run = hex(&Sha256::digest(bytes))[..16].to_string();
-    let costs = best.costs.unwrap_or(costs);
+    let costs = best
+        .costs
+        .or(costs)
+        .ok_or("it names no costs (written before services existed): run the job again")?;
     let deployed = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let description = serde_json::json!({
         "job": best.job,

@@ -128,7 +128,8 @@ fn over_provisioned(desired: &Desired) -> Observed {
 
 fn done(desired: &Desired) -> Observed {
     let mut o = up(desired);
-    o.resources.retain(|_, r| !r.kind.is_counted());
+    // The compute's instances exit with its jobs; a service's replicas go on serving.
+    o.resources.retain(|_, r| !r.kind.is_counted() || r.kind == Kind::Service);
     for r in o.resources.values_mut().filter(|r| r.kind == Kind::Job) {
         r.job = Some(JobStatus::Finished);
     }

@@ -1,9 +1,11 @@
-//! `gaform serve`: a job's best strategy over HTTP. The served position and signal equal
-//! `gaform backtest`'s on the same bars for 200 windows of the job's data; every bad body is
-//! a 4xx JSON error and fuzzed bodies never break the server; under load from `hey` while
-//! the job is re-run, every answer is a 200 from one version and versions never go back.
+//! Services: a job's best strategy over HTTP. After `apply`, the provisioned replica's
+//! position and signal equal `gaform backtest`'s on the same bars for 200 windows of the
+//! job's data; every bad body is a 4xx JSON error and fuzzed bodies never break it; status,
+//! plan and destroy see it. Before a first result it waits and says why. Under load from
+//! `hey` while apply re-runs the job, every answer is a 200 from one version and versions
+//! never go back.
 
-use crate::support::{ok, Workspace};
+use crate::support::{free_port, ok, Workspace};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 
 const STRATEGY_JOB: &str = "quickstart";
 
-fn stack(seed: u64) -> String {
+fn stack(seed: u64, port: u16) -> String {
     format!(
         r#"cloud laptop {{
   provider = local
@@ -44,20 +46,22 @@ job {STRATEGY_JOB} {{
 service signal {{
   job   = {STRATEGY_JOB}
   route = "/strategy/v1"
-  port  = 8080
+  port  = {port}
 }}
 "#
     )
 }
 
-/// A `gaform serve` process on a free loopback port, killed when dropped.
+/// A service's endpoint: a `gaform serve` started by hand (killed when dropped), or the
+/// replica `apply` provisioned (which stops by itself once the workspace and its records go).
 struct Server {
-    child: Child,
+    child: Option<Child>,
     url: String,
 }
 
 impl Server {
-    fn start(w: &Workspace) -> Server {
+    /// `gaform serve job.gaf --service signal` by hand, on a free port; ready or not.
+    fn by_hand(w: &Workspace) -> Server {
         let mut child = w
             .command(&["serve", "job.gaf", "--service", "signal", "--port", "0", "--poll", "50ms"], &[])
             .stdout(Stdio::piped())
@@ -68,13 +72,23 @@ impl Server {
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let url =
             line.split_whitespace().find(|w| w.starts_with("http://")).expect("the address").to_string();
-        let server = Server { child, url };
+        Server { child: Some(child), url }
+    }
+
+    /// The replica `gaform apply` started for `service.signal` on `port`, once ready.
+    fn applied(w: &Workspace, port: u16) -> Server {
+        ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]));
+        let server = Server { child: None, url: format!("http://127.0.0.1:{port}/strategy/v1") };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
         let started = Instant::now();
-        while server.get("/readyz").0 != 200 {
+        while self.get("/readyz").0 != 200 {
             assert!(started.elapsed() < Duration::from_secs(20), "the service never became ready");
             std::thread::sleep(Duration::from_millis(20));
         }
-        server
     }
 
     fn base(&self) -> &str {
@@ -86,8 +100,13 @@ impl Server {
     }
 
     fn get(&self, path: &str) -> (u16, String) {
-        let mut response = Self::agent().get(&format!("{}{path}", self.base())).call().expect("an answer");
-        (response.status().as_u16(), response.body_mut().read_to_string().unwrap_or_default())
+        match Self::agent().get(&format!("{}{path}", self.base())).call() {
+            Ok(mut response) => {
+                (response.status().as_u16(), response.body_mut().read_to_string().unwrap_or_default())
+            }
+            // Nothing listening (yet, or any more): no HTTP status at all.
+            Err(e) => (0, e.to_string()),
+        }
     }
 
     fn post(&self, body: &[u8]) -> (u16, Value) {
@@ -124,8 +143,10 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -163,10 +184,10 @@ fn backtested(w: &Workspace, window: &[(String, [f64; 5])], strategy: &str) -> (
 }
 
 #[test]
-fn served_signals_are_the_backtesters_and_bad_bodies_are_4xx() {
-    let w = Workspace::new("serve", &stack(7));
-    ok(&w.gaform(&["run", "job.gaf"], &[]));
-    let server = Server::start(&w);
+fn an_applied_service_answers_with_the_backtesters_signals_and_refuses_bad_bodies() {
+    let port = free_port();
+    let w = Workspace::new("serve", &stack(7, port));
+    let server = Server::applied(&w, port);
     let (status, described) = server.get("/strategy/v1");
     assert_eq!(status, 200, "{described}");
     let described: Value = serde_json::from_str(&described).unwrap();
@@ -259,14 +280,49 @@ fn served_signals_are_the_backtesters_and_bad_bodies_are_4xx() {
     ] {
         assert!(metrics.contains(series), "{series} missing from:\n{metrics}");
     }
+
+    // The stack as a user sees it: status asks the replica, the next plan has nothing to do,
+    // destroy stops it.
+    let status = ok(&w.gaform(&["status", "job.gaf"], &[]));
+    let line = status.lines().find(|l| l.contains("service.signal ")).unwrap_or_else(|| panic!("{status}"));
+    assert!(
+        line.contains(&format!(
+            "1/1 ready · version 1 (run {}) {strategy}",
+            described["run"].as_str().unwrap()
+        )),
+        "{line}"
+    );
+    let json: Value = serde_json::from_str(&ok(&w.gaform(&["status", "job.gaf", "--json"], &[]))).unwrap();
+    assert_eq!(json["services"][0]["replicas"][0]["health"], "ready", "{json}");
+    let plan = w.gaform(&["plan", "job.gaf", "--detailed-exitcode"], &[]);
+    assert_eq!(plan.status.code(), Some(0), "{}", String::from_utf8_lossy(&plan.stdout));
+    let destroyed = ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
+    assert!(destroyed.contains("service.signal: Destruction complete"), "{destroyed}");
+    assert_eq!(server.get("/healthz").0, 0, "nothing answers after destroy");
+}
+
+#[test]
+fn a_service_waits_for_its_jobs_first_result_and_says_so() {
+    let w = Workspace::new("serve-wait", &stack(7, 8080));
+    let server = Server::by_hand(&w);
+    let (status, said) = server.get("/readyz");
+    assert_eq!(status, 503, "{said}");
+    assert!(said.contains("best.json does not exist yet: the job has not finished a run"), "{said}");
+    let (status, said) = server.get("/strategy/v1");
+    assert_eq!(status, 503, "{said}");
+    let (status, refused) = server.post(&body(&rows(&w)[..300]));
+    assert_eq!(status, 503, "{refused}");
+    ok(&w.gaform(&["run", "job.gaf"], &[]));
+    server.wait_ready();
+    assert_eq!(server.post(&body(&rows(&w)[..300])).0, 200);
 }
 
 #[test]
 fn a_new_best_swaps_in_under_load_without_a_failed_or_mixed_answer() {
     let hey = crate::provision::debian_package("hey").unwrap_or_else(|e| panic!("{e}")).join("usr/bin/hey");
-    let w = Workspace::new("serve-swap", &stack(7));
-    ok(&w.gaform(&["run", "job.gaf"], &[]));
-    let server = Server::start(&w);
+    let port = free_port();
+    let w = Workspace::new("serve-swap", &stack(7, port));
+    let server = Server::applied(&w, port);
     let data = rows(&w);
     let window = body(&data[1000..1300]);
     std::fs::write(w.0.join("window.json"), &window).unwrap();
@@ -300,11 +356,12 @@ fn a_new_best_swaps_in_under_load_without_a_failed_or_mixed_answer() {
             seen
         })
     };
-    // The job re-run twice with other seeds: two new bests.
+    // The job re-run twice by apply with other seeds: two new bests, the replica kept.
     for seed in [8, 9] {
         std::thread::sleep(Duration::from_secs(5));
-        std::fs::write(w.0.join("job.gaf"), stack(seed)).unwrap();
-        ok(&w.gaform(&["run", "job.gaf"], &[]));
+        std::fs::write(w.0.join("job.gaf"), stack(seed, port)).unwrap();
+        let applied = ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]));
+        assert!(!applied.contains("service.signal"), "the service is not touched:\n{applied}");
     }
     let seen = watcher.join().expect("the watching client");
     let out = load.wait_with_output().unwrap();

@@ -54,6 +54,11 @@ impl Addr {
         Addr(format!("job.{name}"))
     }
 
+    /// `service.NAME`.
+    pub fn service(name: &str) -> Addr {
+        Addr(format!("service.{name}"))
+    }
+
     /// One instance of a counted resource: `compute.here.workers.islands[1]`.
     pub fn instance(&self, index: u64) -> String {
         format!("{}[{index}]", self.0)
@@ -91,12 +96,14 @@ pub enum Kind {
     Head,
     WorkerGroup,
     Job,
+    /// A `service`: `gaform serve` replicas answering with its job's best strategy.
+    Service,
 }
 
 impl Kind {
     /// True when the resource is a number of instances rather than one object.
     pub fn is_counted(self) -> bool {
-        matches!(self, Kind::Head | Kind::WorkerGroup)
+        matches!(self, Kind::Head | Kind::WorkerGroup | Kind::Service)
     }
 
     /// True when a change to `attribute` cannot be made in place: the resource must be
@@ -114,6 +121,9 @@ impl Kind {
                 matches!(attribute, "instance_type" | "instance_types" | "market" | "purchase" | "image")
             }
             Kind::Job => !matches!(attribute, "max_runtime"),
+            // A running server listens where it started and answers for the job it was
+            // started for: any change is a new replica.
+            Kind::Service => true,
         }
     }
 
@@ -128,6 +138,7 @@ impl Kind {
             Kind::Head => "head node",
             Kind::WorkerGroup => "worker group",
             Kind::Job => "job",
+            Kind::Service => "service",
         }
     }
 }

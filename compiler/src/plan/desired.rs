@@ -367,11 +367,15 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
             span: job.span,
         });
     }
-    let not_provisioned: Vec<String> = program
-        .services
-        .iter()
-        .map(|s| format!("service.{}: checked, not provisioned (services come in a later release)", s.name))
-        .collect();
+    let mut not_provisioned = Vec::new();
+    for service in &program.services {
+        match service_resource(program, service) {
+            Ok(r) => resources.push(r),
+            Err(why) => {
+                not_provisioned.push(format!("service.{}: checked, not provisioned ({why})", service.name))
+            }
+        }
+    }
     let budgets = program
         .budgets
         .iter()
@@ -395,6 +399,36 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
     let monitors = program.monitors.iter().filter_map(|m| monitor_use(program, m)).collect();
     let resources = sorted(resources);
     Desired { resources, not_provisioned, warnings, budgets, monitors }
+}
+
+/// A service on a local cloud: one `gaform serve` process on this machine, on the cloud of
+/// its `compute` or else of its job's compute.
+fn service_resource(program: &Program, service: &ir::Service) -> Result<Resource, String> {
+    let job = program.jobs.get(service.job.0).ok_or("its job is missing")?;
+    let compute = program.computes.get(service.compute.unwrap_or(job.compute).0).ok_or("no compute")?;
+    let cloud = program.clouds.get(compute.cloud.0).ok_or("no cloud")?;
+    if cloud.provider != Provider::Local {
+        return Err(format!("cloud.{} is aws: services run on local clouds in this release", cloud.name));
+    }
+    let mut attributes = attrs([
+        ("job", job.name.clone()),
+        ("route", service.route.clone()),
+        ("port", service.port.to_string()),
+    ]);
+    if service.compute.is_some() {
+        attributes.insert("compute".into(), compute.name.clone());
+    }
+    Ok(Resource {
+        addr: Addr::service(&service.name),
+        kind: Kind::Service,
+        provider: cloud.provider.keyword().to_string(),
+        cloud: cloud.name.clone(),
+        attributes,
+        count: Some(Count { value: 1, reason: "one `gaform serve` process".into(), min: 1, max: 1 }),
+        footprint: None,
+        depends_on: vec![Addr::job(&job.name)],
+        span: service.span,
+    })
 }
 
 fn monitor_use(program: &Program, m: &ir::Monitor) -> Option<MonitorUse> {

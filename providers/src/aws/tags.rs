@@ -58,6 +58,7 @@ pub fn kind_name(kind: Kind) -> &'static str {
         Kind::Head => "head",
         Kind::WorkerGroup => "worker_group",
         Kind::Job => "job",
+        Kind::Service => "service",
     }
 }
 
@@ -72,6 +73,7 @@ pub fn kind_of(name: &str) -> Option<Kind> {
         Kind::Head,
         Kind::WorkerGroup,
         Kind::Job,
+        Kind::Service,
     ]
     .into_iter()
     .find(|k| kind_name(*k) == name)

@@ -33,6 +33,7 @@ impl AwsProvider {
             Kind::Artifacts => self.artifacts(change).await,
             Kind::Role => self.role(change).await,
             Kind::StateDir => Err("an aws cloud keeps no state directory".into()),
+            Kind::Service => Err(format!("{}: services are not provisioned on aws yet", change.address)),
         }
     }
 

@@ -1,4 +1,4 @@
-//! The local cloud: every instance is a detached `gaform head` or `gaform worker` process
+//! The local cloud: every instance is a detached `gaform head`, `worker` or `serve` process
 //! on this machine, recorded under `.gaform/` beside the `.gaf` file and observed by pid
 //! and start time. Jobs run in a runtime store under `.gaform/jobs/NAME/store`.
 
@@ -69,7 +69,11 @@ impl LocalProvider {
         self.stack.write_instance(&record)?;
         self.stack.bill_start(&record)?;
         let mut command = Command::new(&self.exe);
-        let role = if record.kind == Kind::Head { "head" } else { "worker" };
+        let role = match record.kind {
+            Kind::Head => "head",
+            Kind::Service => "serve",
+            _ => "worker",
+        };
         command.arg(role).arg("--stack").arg(self.stack.root()).arg("--address").arg(record.address.as_str());
         command.arg("--index").arg(slot.to_string());
         if record.kind == Kind::WorkerGroup {
@@ -293,7 +297,7 @@ impl Provider for LocalProvider {
     fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {
         match change.kind {
             Kind::StateDir => self.state_dir(change),
-            Kind::Head | Kind::WorkerGroup => self.counted(change, desired),
+            Kind::Head | Kind::WorkerGroup | Kind::Service => self.counted(change, desired),
             Kind::Job => self.job(change, desired),
             Kind::SecurityGroup | Kind::LaunchTemplate | Kind::Artifacts | Kind::Role => {
                 Err(format!("{}: the local cloud has no {}", change.address, change.kind.noun()))

@@ -28,7 +28,7 @@ pub struct StackRecord {
     pub attributes: Attributes,
 }
 
-/// One head or worker: a `gaform head` / `gaform worker` process.
+/// One head, worker or service replica: a `gaform head` / `worker` / `serve` process.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InstanceRecord {
     pub address: Addr,

@@ -1,0 +1,120 @@
+//! What `gaform status` says of a stack's services, as Ray's `serve status` does: each
+//! service's replicas, whether they are ready, and the version they serve, asked of the
+//! replicas themselves (`/readyz`) rather than read from records that could be stale.
+
+use gaform_compiler::plan::{Addr, Kind};
+use gaform_providers::local::{InstanceRecord, StackDir};
+use serde::Serialize;
+use std::time::Duration;
+
+/// How long `status` waits for one replica's answer.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One service and its replicas.
+#[derive(Debug, Serialize)]
+pub struct ServiceStatus {
+    pub address: Addr,
+    /// Where it answers (`http://127.0.0.1:8080/strategy/v1`).
+    pub url: String,
+    pub replicas: Vec<ReplicaStatus>,
+}
+
+/// One replica: a `gaform serve` process and what it said.
+#[derive(Debug, Serialize)]
+pub struct ReplicaStatus {
+    pub index: u64,
+    pub pid: Option<u32>,
+    /// `ready`, `waiting` (no strategy loaded yet), `unreachable` or `gone`.
+    pub health: &'static str,
+    pub version: Option<u64>,
+    /// The digest of the `best.json` it serves.
+    pub run: Option<String>,
+    pub strategy: Option<String>,
+    /// Why it is not ready, when it is not.
+    pub why: Option<String>,
+}
+
+impl ServiceStatus {
+    /// Replicas ready to answer.
+    pub fn ready(&self) -> usize {
+        self.replicas.iter().filter(|r| r.health == "ready").count()
+    }
+
+    /// One line: `1/1 ready · version 3 (run ab12…) sma_crossover(...) · URL`, and the version
+    /// each replica serves when they differ (a swap under way).
+    pub fn summary(&self) -> String {
+        let mut versions: Vec<String> = self
+            .replicas
+            .iter()
+            .filter_map(|r| {
+                Some(format!("version {} (run {}) {}", r.version?, r.run.as_deref()?, r.strategy.as_deref()?))
+            })
+            .collect();
+        versions.dedup();
+        let serving =
+            if versions.is_empty() { "nothing served yet".to_string() } else { versions.join(" / ") };
+        format!("{}/{} ready · {serving} · {}", self.ready(), self.replicas.len(), self.url)
+    }
+}
+
+/// Every service the stack's records hold, each replica asked over loopback.
+pub fn services(stack: &StackDir) -> Result<Vec<ServiceStatus>, String> {
+    let mut out: Vec<ServiceStatus> = Vec::new();
+    for record in stack.instances()?.into_iter().filter(|r| r.kind == Kind::Service) {
+        let attribute = |name: &str| record.attributes.get(name).map_or("", String::as_str).to_string();
+        let replica = probe(&record, &attribute("port"));
+        match out.last_mut().filter(|s| s.address == record.address) {
+            Some(service) => service.replicas.push(replica),
+            None => out.push(ServiceStatus {
+                url: format!("http://127.0.0.1:{}{}", attribute("port"), attribute("route")),
+                address: record.address.clone(),
+                replicas: vec![replica],
+            }),
+        }
+    }
+    Ok(out)
+}
+
+fn probe(record: &InstanceRecord, port: &str) -> ReplicaStatus {
+    let mut replica = ReplicaStatus {
+        index: record.index,
+        pid: record.process.map(|p| p.pid),
+        health: "gone",
+        version: None,
+        run: None,
+        strategy: None,
+        why: Some("its process is not running (the next plan replaces it)".into()),
+    };
+    if !record.process.is_some_and(|p| p.is_alive()) {
+        return replica;
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(PROBE_TIMEOUT))
+        .build()
+        .into();
+    let answer = agent
+        .get(&format!("http://127.0.0.1:{port}/readyz"))
+        .call()
+        .map_err(|e| e.to_string())
+        .and_then(|mut r| r.body_mut().read_to_string().map_err(|e| e.to_string()))
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string()));
+    match answer {
+        Ok(said) if said["ready"] == true => {
+            replica.health = "ready";
+            replica.version = said["version"].as_u64();
+            replica.run = said["run"].as_str().map(str::to_string);
+            replica.strategy = said["strategy"].as_str().map(str::to_string);
+            replica.why = None;
+        }
+        Ok(said) => {
+            replica.health = "waiting";
+            replica.why = Some(said["waiting"].as_str().unwrap_or("not ready").to_string());
+        }
+        Err(e) => {
+            replica.health = "unreachable";
+            replica.why = Some(format!("port {port} does not answer: {e}"));
+        }
+    }
+    replica
+}
