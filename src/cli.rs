@@ -57,16 +57,23 @@ pub enum Command {
 #[derive(Args)]
 pub struct ServeArgs {
     /// The .gaf file.
-    #[arg(required_unless_present = "stack")]
+    #[arg(required_unless_present_any = ["stack", "s3_stack"])]
     pub file: Option<PathBuf>,
     /// The `service` block to serve.
-    #[arg(long, required_unless_present = "stack")]
+    #[arg(long, required_unless_present_any = ["stack", "s3_stack"])]
     pub service: Option<String>,
     /// Local cloud, as `apply` starts it: the stack's records directory; the route, port
     /// and job come from the record of `--address` instead of a file.
-    #[arg(long, requires = "address", conflicts_with_all = ["file", "service", "results"])]
+    #[arg(long, requires = "address", conflicts_with_all = ["file", "service", "results", "s3_stack"])]
     pub stack: Option<PathBuf>,
-    /// With `--stack`: `service.NAME`.
+    /// aws cloud, as an instance's user data starts it: the stack's place on S3
+    /// (`s3://BUCKET/stacks/STACK/CLOUD`); the route, port and job come from the service's spec.
+    #[arg(long, requires = "address", conflicts_with_all = ["file", "service", "results"])]
+    pub s3_stack: Option<String>,
+    /// With `--s3-stack`: this instance's id [default: from the instance metadata service].
+    #[arg(long)]
+    pub instance_id: Option<String>,
+    /// With `--stack` or `--s3-stack`: `service.NAME`.
     #[arg(long)]
     pub address: Option<String>,
     /// With `--stack`: the replica's slot.

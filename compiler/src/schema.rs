@@ -173,6 +173,7 @@ pub(crate) const SERVICE: Schema = Schema {
         attr("route", Takes::Value("\"/strategy\"")),
         attr("compute", Takes::Ref(Kind::Compute)),
         attr("port", Takes::Value("8080")),
+        attr("allow_from", Takes::Value("[\"10.0.0.0/16\"]")),
     ],
     blocks: &[],
 };

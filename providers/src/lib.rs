@@ -8,6 +8,7 @@ pub mod books;
 pub mod clouds;
 pub mod local;
 pub mod process;
+pub mod service;
 pub mod state;
 pub mod walk;
 
@@ -47,6 +48,11 @@ pub trait Provider: Send + Sync {
     /// The records of the jobs this cloud runs remotely (the local cloud's are its own
     /// records, read directly).
     fn jobs(&self) -> Result<Vec<local::JobRecord>, String> {
+        Ok(vec![])
+    }
+
+    /// The services this cloud runs remotely, each with its replicas' last heartbeats.
+    fn services(&self) -> Result<Vec<(service::ServiceSpec, Vec<service::Heartbeat>)>, String> {
         Ok(vec![])
     }
 

@@ -1,9 +1,11 @@
 //! What `gaform status` says of a stack's services, as Ray's `serve status` does: each
-//! service's replicas, whether they are ready, and the version they serve, asked of the
-//! replicas themselves (`/readyz`) rather than read from records that could be stale.
+//! service's replicas, whether they are ready, and the version they serve: asked of local
+//! replicas themselves (`/readyz`), read from aws replicas' heartbeats on S3.
 
 use gaform_compiler::plan::{Addr, Kind};
+use gaform_control::ledger::Ledger;
 use gaform_providers::local::{InstanceRecord, StackDir};
+use gaform_providers::service::{Heartbeat, ServiceSpec};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -19,12 +21,16 @@ pub struct ServiceStatus {
     pub replicas: Vec<ReplicaStatus>,
 }
 
-/// One replica: a `gaform serve` process and what it said.
+/// One replica: a `gaform serve` process or instance, and what it said.
 #[derive(Debug, Serialize)]
 pub struct ReplicaStatus {
     pub index: u64,
+    /// On a local cloud.
     pub pid: Option<u32>,
-    /// `ready`, `waiting` (no strategy loaded yet), `unreachable` or `gone`.
+    /// On aws.
+    pub instance: Option<String>,
+    /// `ready`, `waiting` (no strategy loaded yet), `unreachable` or `gone` (local);
+    /// `ready`, `waiting`, `booting` (no heartbeat yet) or `silent` (none lately) on aws.
     pub health: &'static str,
     pub version: Option<u64>,
     /// The digest of the `best.json` it serves.
@@ -57,6 +63,57 @@ impl ServiceStatus {
     }
 }
 
+/// A heartbeat older than this says its replica is silent.
+const HEARTBEAT_STALE_SECS: f64 = 60.0;
+
+/// An aws cloud's services: each running instance of the service's compute (from the
+/// cloud's ledger) is a replica, and its heartbeat on S3 says how it is.
+pub fn aws_services(
+    ledger: &Ledger,
+    services: &[(ServiceSpec, Vec<Heartbeat>)],
+    now: f64,
+) -> Vec<ServiceStatus> {
+    let mut out = Vec::new();
+    for (spec, beats) in services {
+        let attribute = |name: &str| spec.attributes.get(name).map_or("", String::as_str).to_string();
+        let compute = attribute("compute");
+        let replicas = ledger
+            .running()
+            .filter(|e| e.compute == compute)
+            .enumerate()
+            .map(|(index, e)| {
+                let beat = beats.iter().find(|b| b.instance == e.instance);
+                let (health, why) = match beat {
+                    None => {
+                        ("booting", Some("no heartbeat yet (it boots, or cannot write to S3)".to_string()))
+                    }
+                    Some(b) if now - b.at > HEARTBEAT_STALE_SECS => {
+                        ("silent", Some(format!("no heartbeat for {:.0} s", now - b.at)))
+                    }
+                    Some(b) if b.ready => ("ready", None),
+                    Some(b) => ("waiting", Some(b.waiting.clone().unwrap_or_else(|| "not ready".into()))),
+                };
+                ReplicaStatus {
+                    index: index as u64,
+                    pid: None,
+                    instance: Some(e.instance.clone()),
+                    health,
+                    version: beat.and_then(|b| b.version),
+                    run: beat.and_then(|b| b.run.clone()),
+                    strategy: beat.and_then(|b| b.strategy.clone()),
+                    why,
+                }
+            })
+            .collect();
+        out.push(ServiceStatus {
+            url: format!("http://REPLICA:{}{} (compute {compute})", attribute("port"), attribute("route")),
+            address: spec.address.clone(),
+            replicas,
+        });
+    }
+    out
+}
+
 /// Every service the stack's records hold, each replica asked over loopback.
 pub fn services(stack: &StackDir) -> Result<Vec<ServiceStatus>, String> {
     let mut out: Vec<ServiceStatus> = Vec::new();
@@ -79,6 +136,7 @@ fn probe(record: &InstanceRecord, port: &str) -> ReplicaStatus {
     let mut replica = ReplicaStatus {
         index: record.index,
         pid: record.process.map(|p| p.pid),
+        instance: None,
         health: "gone",
         version: None,
         run: None,

@@ -3,6 +3,7 @@
 //! own and why, and clearing a lock left by a killed apply.
 
 use super::budget;
+use super::service_status::ServiceStatus;
 use super::stack::stack_dir;
 use crate::cli::{EventsArgs, LogsArgs, StackArgs, StatusArgs};
 use gaform_compiler::ir::Keyword;
@@ -13,6 +14,7 @@ use gaform_control::ledger::Ledger;
 use gaform_providers::books::Books;
 use gaform_providers::local::records::{now, timestamp};
 use gaform_providers::local::{clear_stale, JobRecord, StackDir};
+use gaform_providers::service::{Heartbeat, ServiceSpec};
 use gaform_providers::Provider;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -77,15 +79,16 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
             let _ = writeln!(out, "    {:<40} {what:<12} {} on {} · up {up}", e.address, e.instance, c.name);
         }
     }
-    let services = super::service_status::services(&stack)?;
+    let services = service_rows(&stack, &clouds)?;
     if !services.is_empty() {
         let _ = writeln!(out, "\n  services:");
     }
     for s in &services {
         let _ = writeln!(out, "    {:<40} {}", s.address, s.summary());
         for r in s.replicas.iter().filter(|r| r.why.is_some()) {
+            let who = r.instance.clone().unwrap_or_else(|| format!("[{}]", r.index));
             let why = r.why.as_deref().unwrap_or_default();
-            let _ = writeln!(out, "      [{}] {:<36} {why}", r.index, r.health);
+            let _ = writeln!(out, "      {who} {:<30} {why}", r.health);
         }
     }
     let budgets = budget_rows(&stack, &clouds)?;
@@ -153,6 +156,7 @@ struct AwsCloud {
     books: Arc<dyn Books>,
     ledger: Ledger,
     jobs: Vec<JobRecord>,
+    services: Vec<(ServiceSpec, Vec<Heartbeat>)>,
 }
 
 /// The file's aws clouds, as their providers, read as they are (nothing is made). Loading
@@ -173,7 +177,13 @@ fn aws_clouds(file: &Path) -> Vec<AwsCloud> {
     for (name, provider) in aws_providers(file) {
         let read = provider.books(false).and_then(|books| {
             let Some(books) = books else { return Ok(None) };
-            Ok(Some(AwsCloud { ledger: books.ledger()?, jobs: provider.jobs()?, name: name.clone(), books }))
+            Ok(Some(AwsCloud {
+                ledger: books.ledger()?,
+                jobs: provider.jobs()?,
+                services: provider.services()?,
+                name: name.clone(),
+                books,
+            }))
         });
         out.extend(readable(&name, read).flatten());
     }
@@ -184,6 +194,15 @@ fn aws_clouds(file: &Path) -> Vec<AwsCloud> {
 /// network, no credentials) still leaves the local records to show.
 fn readable<T>(cloud: &str, read: Result<T, String>) -> Option<T> {
     read.map_err(|e| errln!("cloud `{cloud}` cannot be read, so it is left out: {e}")).ok()
+}
+
+/// Every cloud's services: the local cloud's, then each aws cloud's.
+fn service_rows(stack: &StackDir, clouds: &[AwsCloud]) -> Result<Vec<ServiceStatus>, String> {
+    let mut rows = super::service_status::services(stack)?;
+    for c in clouds {
+        rows.extend(super::service_status::aws_services(&c.ledger, &c.services, now()));
+    }
+    Ok(rows)
 }
 
 /// Every cloud's budgets: the local cloud's (simulated), then each aws cloud's.
@@ -272,7 +291,7 @@ fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
         "provisioned": stack.stack()?.is_some(),
         "instances": instances,
         "jobs": jobs,
-        "services": super::service_status::services(stack)?,
+        "services": service_rows(stack, &clouds)?,
         "budgets": budget_rows(stack, &clouds)?,
         "monitors": monitor_rows(stack, &clouds),
     });

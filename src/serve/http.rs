@@ -87,7 +87,7 @@ impl Shared {
     }
 
     /// Why nothing (new) is served.
-    fn waiting(&self) -> String {
+    pub fn waiting(&self) -> String {
         self.waiting.read().map(|w| w.clone()).unwrap_or_default()
     }
 

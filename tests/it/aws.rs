@@ -283,9 +283,9 @@ compute farm {
         proxy.state.lock().unwrap().actions
     );
     // EC2: 4 listings, 1 image look-up; Service Quotas: 1; STS: 1 (the account names the
-    // artifact bucket); S3: the stack's record and its jobs' listing.
+    // artifact bucket); S3: the stack's record, its jobs' and its services' listings.
     // IAM: the stack's roles, one listing.
-    assert!(proxy.total() <= 10, "{:?}", proxy.state.lock().unwrap().actions);
+    assert!(proxy.total() <= 11, "{:?}", proxy.state.lock().unwrap().actions);
 }
 
 #[test]
@@ -431,7 +431,7 @@ pub(crate) fn aws_object(moto: &Moto, bucket: &str, key: &str) -> String {
 }
 
 /// A two-worker job on aws, small enough to run here in a few seconds.
-const DUO: &str = r#"
+pub(crate) const DUO: &str = r#"
 cloud west { provider = aws  region = "us-west-2" }
 compute c {
   cloud = west
@@ -449,7 +449,7 @@ job duo {
 }
 "#;
 
-const DUO_STACK: &str = "s3://gaform-123456789012-us-west-2/stacks/job/west";
+pub(crate) const DUO_STACK: &str = "s3://gaform-123456789012-us-west-2/stacks/job/west";
 
 /// The emulator's instance ids at `address`.
 pub(crate) fn instance_ids(moto: &Moto, address: &str) -> Vec<String> {

@@ -7,6 +7,8 @@ mod aws;
 mod aws_budgets;
 #[cfg(feature = "aws")]
 mod aws_monitors;
+#[cfg(feature = "aws")]
+mod aws_serve;
 mod backtest;
 mod budgets;
 mod cli;

@@ -128,8 +128,11 @@ fn over_provisioned(desired: &Desired) -> Observed {
 
 fn done(desired: &Desired) -> Observed {
     let mut o = up(desired);
-    // The compute's instances exit with its jobs; a service's replicas go on serving.
-    o.resources.retain(|_, r| !r.kind.is_counted() || r.kind == Kind::Service);
+    // A job's compute exits with its jobs; a service's replicas (a local process, or the
+    // instances of its own compute on aws) go on serving.
+    o.resources.retain(|_, r| {
+        !r.kind.is_counted() || r.kind == Kind::Service || r.attributes.contains_key("serves")
+    });
     for r in o.resources.values_mut().filter(|r| r.kind == Kind::Job) {
         r.job = Some(JobStatus::Finished);
     }
@@ -305,4 +308,60 @@ compute c {
     insta::assert_snapshot!("spend_part_used", human(&desired, &observed, "spend.gaf"));
     observed.facts.spend.insert("lean".into(), spend(500.0));
     insta::assert_snapshot!("spend_used_up", human(&desired, &observed, "spend.gaf"));
+}
+
+/// A service on each cloud: on the local cloud one `gaform serve` process after its job; on
+/// aws its own compute, whose instances boot into `gaform serve`, and the spec they read.
+const SERVICES: &str = r#"
+cloud laptop { provider = local }
+cloud west { provider = aws  region = "us-west-2" }
+compute here {
+  cloud = laptop
+  head { instance_type = "m5.large" }
+  workers w { instance_type = "c5.large"  min = 1  max = 1 }
+}
+compute c {
+  cloud = west
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.large"  min = 2  max = 2 }
+}
+compute edge {
+  cloud = west
+  head { instance_type = "m5.large" }
+  workers replicas { instance_type = "m5.large"  min = 2  max = 2 }
+}
+job near {
+  compute     = here
+  data        = "GOOG_wiki.csv"
+  strategy    = sma_crossover(fast = 2..50, slow = 10..200)
+  population  = 20
+  generations = 2
+}
+job far {
+  compute     = c
+  data        = "GOOG_wiki.csv"
+  strategy    = sma_crossover(fast = 2..50, slow = 10..200)
+  population  = 20
+  generations = 2
+}
+service local-signal {
+  job   = near
+  route = "/near"
+  port  = 8081
+}
+service aws-signal {
+  job        = far
+  route      = "/far"
+  compute    = edge
+  allow_from = ["10.20.0.0/16"]
+}
+"#;
+
+#[test]
+fn services_plan_as_resources_on_both_clouds_and_outlive_their_jobs() {
+    let desired = desired_of(SERVICES, "services.gaf");
+    insta::assert_snapshot!("human-services-empty", human(&desired, &Observed::default(), "services.gaf"));
+    assert!(plan::diff(&desired, &up(&desired), "services.gaf", "sha").is_empty());
+    let after = plan::diff(&desired, &done(&desired), "services.gaf", "sha");
+    assert!(after.is_empty(), "{}", render::human(&after, false));
 }

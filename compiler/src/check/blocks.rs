@@ -183,15 +183,18 @@ impl Checker<'_> {
                 );
             }
         }
-        let compute = self.reference(f.attr("compute"), Kind::Compute).map(|c| ComputeId(c.value));
+        let compute = self.reference(f.attr("compute"), Kind::Compute);
         let port = self.port(f.attr("port")).unwrap_or(8080);
+        let allow_from = self.cidrs(f.attr("allow_from"));
         Service {
             name,
             span: block.span,
             job,
             route: route.map(|r| r.value).unwrap_or_default(),
-            compute,
+            compute_span: compute.as_ref().map_or(block.header, |c| c.span),
+            compute: compute.map(|c| ComputeId(c.value)),
             port,
+            allow_from,
         }
     }
 

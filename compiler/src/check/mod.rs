@@ -10,6 +10,7 @@ mod fields;
 mod fitness;
 mod job;
 mod notify;
+mod serving;
 mod value;
 mod warm_up;
 
@@ -60,6 +61,7 @@ pub fn check(
         }
     }
     checker.capacity();
+    checker.serving();
     checker.unused();
     checker.program
 }

@@ -21,6 +21,7 @@ pub enum Code {
     E0013,
     E0014,
     E0015,
+    E0016,
     W0001,
     W0002,
     W0003,
@@ -29,7 +30,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in order.
-    pub const ALL: [Code; 19] = [
+    pub const ALL: [Code; 20] = [
         Code::E0001,
         Code::E0002,
         Code::E0003,
@@ -45,6 +46,7 @@ impl Code {
         Code::E0013,
         Code::E0014,
         Code::E0015,
+        Code::E0016,
         Code::W0001,
         Code::W0002,
         Code::W0003,
@@ -83,6 +85,9 @@ impl Code {
             Code::E0013 => ("E0013", "unknown strategy, operator, enumeration member or metric"),
             Code::E0014 => ("E0014", "the job's data file is missing or is not OHLCV"),
             Code::E0015 => ("E0015", "a bad notification target, or a secret written in the file"),
+            Code::E0016 => {
+                ("E0016", "a service's compute runs a job, serves another service, or is on another cloud")
+            }
             Code::W0001 => ("W0001", "at max scale the budget runs out before its period ends"),
             Code::W0002 => ("W0002", "head node on spot"),
             Code::W0003 => ("W0003", "a block or let that nothing references"),

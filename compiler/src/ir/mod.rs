@@ -215,7 +215,7 @@ pub struct SpotPolicy {
     pub max_price: Option<MaxPrice>,
 }
 
-/// `service NAME`: checked, not yet provisioned.
+/// `service NAME`: the best strategy of a job over HTTP.
 #[derive(Clone, Debug, Serialize)]
 pub struct Service {
     pub name: String,
@@ -224,8 +224,14 @@ pub struct Service {
     pub job: JobId,
     /// Starts with `/`.
     pub route: String,
+    /// A compute that only serves: its head and workers are the replicas (on aws).
     pub compute: Option<ComputeId>,
+    /// Where `compute = ...` is written, for messages about it.
+    #[serde(skip)]
+    pub compute_span: Span,
     pub port: u16,
+    /// CIDR blocks allowed to reach the port on aws (`allow_from`); none by default.
+    pub allow_from: Vec<String>,
 }
 
 keyword_enum!(/// What a monitor can watch.

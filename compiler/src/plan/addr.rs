@@ -96,14 +96,15 @@ pub enum Kind {
     Head,
     WorkerGroup,
     Job,
-    /// A `service`: `gaform serve` replicas answering with its job's best strategy.
+    /// A `service`: on a local cloud its `gaform serve` process; on aws the spec its
+    /// compute's replicas read (`services/NAME.json` beside the stack's artifacts).
     Service,
 }
 
 impl Kind {
     /// True when the resource is a number of instances rather than one object.
     pub fn is_counted(self) -> bool {
-        matches!(self, Kind::Head | Kind::WorkerGroup | Kind::Service)
+        matches!(self, Kind::Head | Kind::WorkerGroup)
     }
 
     /// True when a change to `attribute` cannot be made in place: the resource must be
@@ -117,9 +118,11 @@ impl Kind {
             }
             // A running head listens where it started: a new port takes a new head.
             Kind::Head if attribute == "metrics_port" => true,
-            Kind::Head | Kind::WorkerGroup => {
-                matches!(attribute, "instance_type" | "instance_types" | "market" | "purchase" | "image")
-            }
+            // A replica serves the service it booted for, on the port it booted with.
+            Kind::Head | Kind::WorkerGroup => matches!(
+                attribute,
+                "instance_type" | "instance_types" | "market" | "purchase" | "image" | "serves"
+            ),
             Kind::Job => !matches!(attribute, "max_runtime"),
             // A running server listens where it started and answers for the job it was
             // started for: any change is a new replica.

@@ -135,7 +135,11 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
                     .jobs
                     .iter()
                     .any(|j| program.computes.get(j.compute.0).is_some_and(|c| on_cloud(&c)));
-                if runs_jobs {
+                let serves = program
+                    .services
+                    .iter()
+                    .any(|s| s.compute.and_then(|c| program.computes.get(c.0)).is_some_and(|c| on_cloud(&c)));
+                if runs_jobs || serves {
                     let archs: std::collections::BTreeSet<String> = program
                         .computes
                         .iter()
@@ -198,6 +202,12 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
             depends_on: vec![],
             span,
         };
+        // A service's own compute: on aws its instances are the replicas; on a local
+        // cloud the service is one process and the compute starts nothing.
+        let serving = program.services.iter().find(|s| s.compute.is_some_and(|c| c.0 == ci));
+        if serving.is_some() && !aws {
+            continue;
+        }
         let sg = Addr::security_group(&compute.name);
         let region = cloud.region.clone().unwrap_or_default();
         // How an aws instance of `owner` boots; the file's image, the rest fixed by policy.
@@ -216,13 +226,20 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
                 ("tags", tags(cloud, &compute.name)),
             ]);
             lt.depends_on = vec![sg.clone()];
-            if runs_jobs {
-                // The instance fetches the binary from the stack's artifacts and starts it.
-                let role = if owner == &head_addr { "gaform head" } else { "gaform worker" };
-                lt.attributes.insert(
-                    "bootstrap".into(),
-                    format!("{role} --s3-stack (the stack's artifacts) --address {owner}"),
-                );
+            // The instance fetches the binary from the stack's artifacts and starts it.
+            let bootstrap = match serving {
+                Some(s) => Some(format!(
+                    "gaform serve --s3-stack (the stack's artifacts) --address {}",
+                    Addr::service(&s.name)
+                )),
+                None if runs_jobs => {
+                    let role = if owner == &head_addr { "gaform head" } else { "gaform worker" };
+                    Some(format!("{role} --s3-stack (the stack's artifacts) --address {owner}"))
+                }
+                None => None,
+            };
+            if let Some(bootstrap) = bootstrap {
+                lt.attributes.insert("bootstrap".into(), bootstrap);
                 lt.attributes.insert("instance_profile".into(), Addr::instance_role(&cloud.name).to_string());
                 lt.depends_on.push(Addr::instance_role(&cloud.name));
             }
@@ -239,6 +256,11 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
             if !compute.head.metrics_from.is_empty() {
                 group.attributes.insert("metrics_port".into(), compute.head.metrics_port.to_string());
                 group.attributes.insert("metrics_from".into(), compute.head.metrics_from.join(", "));
+            }
+            // The service's port, likewise.
+            if let Some(s) = serving.filter(|s| !s.allow_from.is_empty()) {
+                group.attributes.insert("serve_port".into(), s.port.to_string());
+                group.attributes.insert("serve_from".into(), s.allow_from.join(", "));
             }
             resources.push(group);
             let lt = template(
@@ -267,6 +289,13 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
         }
         if !compute.head.metrics_from.is_empty() {
             head.attributes.insert("metrics_from".into(), compute.head.metrics_from.join(", "));
+        }
+        let serves = serving.map(|s| {
+            let job = program.jobs.get(s.job.0).map_or("", |j| j.name.as_str());
+            format!("{} (job {job}, route {}, port {})", Addr::service(&s.name), s.route, s.port)
+        });
+        if let Some(serves) = &serves {
+            head.attributes.insert("serves".into(), serves.clone());
         }
         head.count = Some(Count { value: 1, reason: "one per compute".into(), min: 1, max: 1 });
         head.footprint = Some(count::head_footprint(program, compute));
@@ -307,6 +336,9 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
             r.attributes.insert("autoscale".into(), group.autoscale.to_string());
             r.count = group_counts.get(gi).cloned();
             r.footprint = Some(count::group_footprint(program, compute, group));
+            if let Some(serves) = &serves {
+                r.attributes.insert("serves".into(), serves.clone());
+            }
             r.depends_on = vec![head_addr.clone()];
             if aws {
                 let lt = template(
@@ -401,14 +433,18 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
     Desired { resources, not_provisioned, warnings, budgets, monitors }
 }
 
-/// A service on a local cloud: one `gaform serve` process on this machine, on the cloud of
-/// its `compute` or else of its job's compute.
+/// A service: on a local cloud one `gaform serve` process on this machine; on aws the spec
+/// its own compute's replicas read, written once they are started.
 fn service_resource(program: &Program, service: &ir::Service) -> Result<Resource, String> {
     let job = program.jobs.get(service.job.0).ok_or("its job is missing")?;
     let compute = program.computes.get(service.compute.unwrap_or(job.compute).0).ok_or("no compute")?;
     let cloud = program.clouds.get(compute.cloud.0).ok_or("no cloud")?;
-    if cloud.provider != Provider::Local {
-        return Err(format!("cloud.{} is aws: services run on local clouds in this release", cloud.name));
+    let aws = cloud.provider == Provider::Aws;
+    if aws && service.compute.is_none() {
+        return Err(format!(
+            "cloud.{} is aws: name a `compute` of its own for the service, whose head and workers are its replicas",
+            cloud.name
+        ));
     }
     let mut attributes = attrs([
         ("job", job.name.clone()),
@@ -418,15 +454,26 @@ fn service_resource(program: &Program, service: &ir::Service) -> Result<Resource
     if service.compute.is_some() {
         attributes.insert("compute".into(), compute.name.clone());
     }
+    if aws && !service.allow_from.is_empty() {
+        attributes.insert("allow_from".into(), service.allow_from.join(", "));
+    }
+    let (count, depends_on) = if aws {
+        let replicas = std::iter::once(Addr::head(&compute.name))
+            .chain(compute.workers.iter().map(|g| Addr::workers(&compute.name, &g.name)));
+        (None, replicas.chain([Addr::artifacts(&cloud.name)]).collect())
+    } else {
+        let one = Count { value: 1, reason: "one `gaform serve` process".into(), min: 1, max: 1 };
+        (Some(one), vec![Addr::job(&job.name)])
+    };
     Ok(Resource {
         addr: Addr::service(&service.name),
         kind: Kind::Service,
         provider: cloud.provider.keyword().to_string(),
         cloud: cloud.name.clone(),
         attributes,
-        count: Some(Count { value: 1, reason: "one `gaform serve` process".into(), min: 1, max: 1 }),
+        count,
         footprint: None,
-        depends_on: vec![Addr::job(&job.name)],
+        depends_on,
         span: service.span,
     })
 }

@@ -30,7 +30,7 @@ pub fn diff(desired: &Desired, observed: &Observed, configuration: &str, sha256:
                 counted_change(r, seen, want, &reason, &mut notes)
             }
             // Replicas serve whatever the job's state: a finished job's best is what they serve.
-            Kind::Service => {
+            Kind::Service if r.count.is_some() => {
                 let want = r.count.as_ref().map_or((1, String::new()), |c| (c.value, c.reason.clone()));
                 counted_change(r, seen, want.0, &want.1, &mut notes)
             }

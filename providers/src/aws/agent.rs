@@ -16,12 +16,12 @@ use std::path::Path;
 
 /// The stack's place on S3, seen from an instance.
 pub struct Agent {
-    s3: aws_sdk_s3::Client,
+    pub(super) s3: aws_sdk_s3::Client,
     ec2: aws_sdk_ec2::Client,
-    bucket: String,
+    pub(super) bucket: String,
     /// `stacks/STACK/CLOUD/`.
-    prefix: String,
-    runtime: std::sync::Arc<tokio::runtime::Runtime>,
+    pub(super) prefix: String,
+    pub(super) runtime: std::sync::Arc<tokio::runtime::Runtime>,
 }
 
 impl Agent {
@@ -218,7 +218,7 @@ impl Agent {
 
     /// Puts an object, only if none is there (`if_none_match = "*"`) or only over the
     /// version `if_match` names; false when that condition failed.
-    fn put(
+    pub(super) fn put(
         &self,
         key: &str,
         bytes: Vec<u8>,

@@ -68,7 +68,7 @@ impl AwsProvider {
         Ok(books)
     }
 
-    fn stack_prefix(&self) -> String {
+    pub(super) fn stack_prefix(&self) -> String {
         format!("stacks/{}/{}/", self.stack, self.cloud)
     }
 
@@ -248,7 +248,7 @@ impl AwsProvider {
         }
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(
+    pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         bucket: &str,
         key: &str,
@@ -267,7 +267,12 @@ impl AwsProvider {
         }
     }
 
-    async fn put_json(&self, bucket: &str, key: &str, value: &impl Serialize) -> Result<(), String> {
+    pub(super) async fn put_json(
+        &self,
+        bucket: &str,
+        key: &str,
+        value: &impl Serialize,
+    ) -> Result<(), String> {
         let bytes = serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?;
         self.s3
             .put_object()
@@ -282,7 +287,7 @@ impl AwsProvider {
     }
 
     /// Deletes every object under `prefix` but those under `keep` (relative to it); how many.
-    async fn delete_under(&self, prefix: &str, keep: &[&str]) -> Result<usize, String> {
+    pub(super) async fn delete_under(&self, prefix: &str, keep: &[&str]) -> Result<usize, String> {
         let bucket = self.bucket().await?;
         let mut deleted = 0;
         let mut pages = self.s3.list_objects_v2().bucket(&bucket).prefix(prefix).into_paginator().send();

@@ -10,6 +10,7 @@ pub mod books;
 pub(crate) mod listing;
 mod observe;
 mod role;
+pub mod services;
 pub mod sns;
 pub mod store;
 mod tags;
@@ -193,6 +194,17 @@ impl Provider for AwsProvider {
 
     fn jobs(&self) -> Result<Vec<crate::local::JobRecord>, String> {
         self.agent()?.jobs()
+    }
+
+    fn services(&self) -> Result<Vec<(services::ServiceSpec, Vec<services::Heartbeat>)>, String> {
+        let agent = self.agent()?;
+        let mut out = Vec::new();
+        for address in agent.services()? {
+            if let Some(spec) = agent.service_spec(&address)? {
+                out.push((spec, agent.heartbeats(&address)?));
+            }
+        }
+        Ok(out)
     }
 
     /// With each budget's spend, from the ledger reconciled with EC2 (in memory: plan

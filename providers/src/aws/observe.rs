@@ -52,6 +52,7 @@ impl AwsProvider {
             observed.resources.insert(address, resource);
         }
         self.observe_objects(&mut observed).await?;
+        self.observe_services(&mut observed).await?;
         self.observe_role(&mut observed).await?;
         // A group whose instances are all gone may still hold fleets (a failed apply or
         // destroy): it is observed, with no instance, so that destroy removes them.

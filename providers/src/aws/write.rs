@@ -33,7 +33,7 @@ impl AwsProvider {
             Kind::Artifacts => self.artifacts(change).await,
             Kind::Role => self.role(change).await,
             Kind::StateDir => Err("an aws cloud keeps no state directory".into()),
-            Kind::Service => Err(format!("{}: services are not provisioned on aws yet", change.address)),
+            Kind::Service => self.service(change).await,
         }
     }
 
@@ -77,7 +77,7 @@ impl AwsProvider {
                 .send()
                 .await
                 .map_err(describe_error)?;
-            self.metrics_ingress(id, change).await?;
+            self.ranged_ingress(id, change).await?;
             return Ok(format!("{id} tagged"));
         }
         let vpcs = self
@@ -118,20 +118,27 @@ impl AwsProvider {
             .send()
             .await
             .map_err(describe_error)?;
-        self.metrics_ingress(&id, change).await?;
+        self.ranged_ingress(&id, change).await?;
         Ok(format!("{id} in {vpc}"))
     }
 
-    /// Makes the group's address-range ingress exactly the head's metrics port from the
-    /// file's `metrics_from` blocks (none when it names none): ranges it no longer names are
-    /// revoked first. The members' own rule (a group pair) is left alone.
-    async fn metrics_ingress(&self, id: &str, change: &Change) -> Result<(), String> {
+    /// Makes the group's address-range ingress exactly the file's: the head's metrics port
+    /// from its `metrics_from` blocks and a service's port from its `allow_from` (none when
+    /// the file names none). Ranges it no longer names are revoked first; the members' own
+    /// rule (a group pair) is left alone.
+    async fn ranged_ingress(&self, id: &str, change: &Change) -> Result<(), String> {
         let after = change.after.clone().unwrap_or_default();
-        let port: Option<i32> = after.get("metrics_port").and_then(|p| p.parse().ok());
-        let wanted: Vec<String> = after
-            .get("metrics_from")
-            .map(|f| f.split(", ").filter(|c| !c.is_empty()).map(str::to_string).collect())
-            .unwrap_or_default();
+        let mut wanted: Vec<(i32, String, &str)> = Vec::new();
+        for (port, from, what) in [
+            ("metrics_port", "metrics_from", "gaform head metrics"),
+            ("serve_port", "serve_from", "gaform service"),
+        ] {
+            let Some(port) = after.get(port).and_then(|p| p.parse::<i32>().ok()) else { continue };
+            for cidr in after.get(from).map(|f| f.split(", ").filter(|c| !c.is_empty())).into_iter().flatten()
+            {
+                wanted.push((port, cidr.to_string(), what));
+            }
+        }
         let groups =
             self.ec2.describe_security_groups().group_ids(id).send().await.map_err(describe_error)?;
         let ranged: Vec<IpPermission> = groups
@@ -141,17 +148,21 @@ impl AwsProvider {
             .filter(|p| !p.ip_ranges().is_empty() || !p.ipv6_ranges().is_empty())
             .cloned()
             .collect();
-        let has = |cidr: &str| {
-            ranged.iter().any(|p| {
-                p.from_port() == port
-                    && p.to_port() == port
-                    && (p.ip_ranges().iter().any(|r| r.cidr_ip() == Some(cidr))
-                        || p.ipv6_ranges().iter().any(|r| r.cidr_ipv6() == Some(cidr)))
+        let mut have: Vec<(i32, String)> = ranged
+            .iter()
+            .filter(|p| p.from_port() == p.to_port())
+            .flat_map(|p| {
+                let port = p.from_port().unwrap_or(-1);
+                let v4 = p.ip_ranges().iter().filter_map(|r| r.cidr_ip());
+                let v6 = p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6());
+                v4.chain(v6).map(move |c| (port, c.to_string()))
             })
-        };
-        if ranged.is_empty() && wanted.is_empty()
-            || wanted.iter().all(|c| has(c)) && ranged.len() == wanted.len()
-        {
+            .collect();
+        let ranges = ranged.iter().map(|p| p.ip_ranges().len() + p.ipv6_ranges().len()).sum::<usize>();
+        let mut want: Vec<(i32, String)> = wanted.iter().map(|(p, c, _)| (*p, c.clone())).collect();
+        have.sort();
+        want.sort();
+        if have == want && ranges == want.len() {
             return Ok(());
         }
         if !ranged.is_empty() {
@@ -164,26 +175,26 @@ impl AwsProvider {
                 .await
                 .map_err(describe_error)?;
         }
-        let (Some(port), false) = (port, wanted.is_empty()) else { return Ok(()) };
-        let mut rule = IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port);
-        for cidr in &wanted {
-            if cidr.contains(':') {
-                rule = rule.ipv6_ranges(
-                    Ipv6Range::builder().cidr_ipv6(cidr).description("gaform head metrics").build(),
-                );
-            } else {
-                rule = rule
-                    .ip_ranges(IpRange::builder().cidr_ip(cidr).description("gaform head metrics").build());
+        let mut ports: Vec<i32> = wanted.iter().map(|w| w.0).collect();
+        ports.dedup();
+        for port in ports {
+            let mut rule = IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port);
+            for (_, cidr, what) in wanted.iter().filter(|w| w.0 == port) {
+                if cidr.contains(':') {
+                    rule = rule.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(cidr).description(*what).build());
+                } else {
+                    rule = rule.ip_ranges(IpRange::builder().cidr_ip(cidr).description(*what).build());
+                }
             }
+            self.pace.write().await;
+            self.ec2
+                .authorize_security_group_ingress()
+                .group_id(id)
+                .ip_permissions(rule.build())
+                .send()
+                .await
+                .map_err(describe_error)?;
         }
-        self.pace.write().await;
-        self.ec2
-            .authorize_security_group_ingress()
-            .group_id(id)
-            .ip_permissions(rule.build())
-            .send()
-            .await
-            .map_err(describe_error)?;
         Ok(())
     }
 
@@ -241,7 +252,6 @@ impl AwsProvider {
                 .send()
                 .await
                 .map_err(describe_error)?;
-            self.metrics_ingress(id, change).await?;
             return Ok(format!("{id} tagged"));
         }
         let after = change.after.clone().unwrap_or_default();
@@ -305,17 +315,27 @@ impl AwsProvider {
         Ok(format!("{id} ({image}, {arch})"))
     }
 
-    /// The latest Amazon image named by `image` (`al2023`, `ubuntu-24.04`, or an AMI id).
-    /// The boot script of an instance that runs jobs: fetch this stack's binary for the
-    /// instance's architecture with the instance role, then start the head or the worker.
+    /// The boot script of an instance that runs jobs or serves: fetch this stack's binary for
+    /// the instance's architecture with the instance role, then start the head, the worker
+    /// or the service's replica.
     async fn user_data(&self, change: &Change, arch: &str) -> Result<Option<String>, String> {
         let after = change.after.clone().unwrap_or_default();
         if !after.contains_key("bootstrap") {
             return Ok(None);
         }
         let owner = change.address.as_str().trim_end_matches(".launch_template");
-        let role = if owner.ends_with(".head") { "head" } else { "worker" };
         let stack = format!("s3://{}/stacks/{}/{}", self.bucket().await?, self.stack, self.cloud);
+        let bootstrap = after.get("bootstrap").map_or("", String::as_str);
+        // A replica listens on every interface: the security group decides who reaches it.
+        let command = match bootstrap.split_once(" --address ") {
+            Some((start, service)) if start.starts_with("gaform serve") => {
+                format!("serve --s3-stack {stack} --address {service} --bind 0.0.0.0 --poll 5s")
+            }
+            _ => {
+                let role = if owner.ends_with(".head") { "head" } else { "worker" };
+                format!("{role} --s3-stack {stack} --address {owner}")
+            }
+        };
         let region = self.region().unwrap_or_default();
         // How often heads measure their budget, as apply was told (it checked the value is
         // a duration: digits, units and spaces, nothing a shell would read otherwise).
@@ -326,11 +346,12 @@ impl AwsProvider {
         Ok(Some(format!(
             "#!/bin/bash\n# gaform: boots {owner} of stack {stack_name}\nset -euo pipefail\nexport AWS_REGION={region}\n{tick}\
              aws s3 cp {stack}/bin/gaform-{arch} /usr/local/bin/gaform\nchmod +x /usr/local/bin/gaform\n\
-             exec /usr/local/bin/gaform {role} --s3-stack {stack} --address {owner} >>/var/log/gaform.log 2>&1\n",
+             exec /usr/local/bin/gaform {command} >>/var/log/gaform.log 2>&1\n",
             stack_name = self.stack
         )))
     }
 
+    /// The latest Amazon image named by `image` (`al2023`, `ubuntu-24.04`, or an AMI id).
     pub(super) async fn resolve_image(&self, image: &str, arch: &str) -> Result<String, String> {
         let (owner, pattern) = match image {
             "al2023" => ("amazon", format!("al2023-ami-2023.*-{arch}")),
