@@ -2,6 +2,16 @@
 
 /// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` (or with `T`), or `M/D/YYYY`; the reason if not.
 pub fn parse_timestamp(text: &str) -> Result<i64, String> {
+    // The common shape, read without splitting (every daily file's and most requests'
+    // dates); anything else, and every error, takes the general path below.
+    match plain_date(text.as_bytes()) {
+        Some(days) => Ok(days * 86_400),
+        None => any_timestamp(text),
+    }
+}
+
+/// Every accepted shape, and the words of every refusal.
+fn any_timestamp(text: &str) -> Result<i64, String> {
     let bad = || format!("`{text}` is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or M/D/YYYY)");
     let (date, time) = match text.split_once([' ', 'T']) {
         Some((d, t)) => (d, Some(t)),
@@ -45,6 +55,16 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
         }
     };
     Ok(days_from_civil(year, month, day) * 86_400 + seconds)
+}
+
+/// Days since 1970-01-01 of a valid `YYYY-MM-DD`; `None` for any other text.
+fn plain_date(text: &[u8]) -> Option<i64> {
+    let &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = text else { return None };
+    let digit = |c: u8| c.is_ascii_digit().then(|| i64::from(c - b'0'));
+    let year = digit(y0)? * 1000 + digit(y1)? * 100 + digit(y2)? * 10 + digit(y3)?;
+    let (month, day) = (digit(m0)? * 10 + digit(m1)?, digit(d0)? * 10 + digit(d1)?);
+    let valid = (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month);
+    valid.then(|| days_from_civil(year, month, day))
 }
 
 fn number(text: Option<&str>, min_len: usize, max_len: usize) -> Option<i64> {
@@ -91,4 +111,27 @@ pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain path reads every date of two centuries as the general path does, and
+    /// leaves every impossible one to it.
+    #[test]
+    fn plain_dates_read_as_the_general_path_reads_them() {
+        for days in days_from_civil(1900, 1, 1)..days_from_civil(2100, 1, 1) {
+            let (y, m, d) = civil_from_days(days);
+            let text = format!("{y:04}-{m:02}-{d:02}");
+            assert_eq!(plain_date(text.as_bytes()).map(|d| d * 86_400), any_timestamp(&text).ok(), "{text}");
+        }
+        for text in
+            ["2023-02-29", "2024-13-01", "2024-00-10", "2024-01-00", "2024-04-31", "2024-1-01", "2024/01/01"]
+        {
+            assert_eq!(plain_date(text.as_bytes()), None, "{text}");
+            assert_eq!(parse_timestamp(text), any_timestamp(text), "{text}");
+        }
+        assert!(parse_timestamp("2024-02-30").unwrap_err().contains("not a calendar date"));
+    }
 }
