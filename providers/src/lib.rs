@@ -12,7 +12,27 @@ pub mod service;
 pub mod state;
 pub mod walk;
 
-use gaform_compiler::plan::{Change, Desired, Facts, Observed};
+use gaform_compiler::plan::{Attributes, Change, Desired, Facts, Observed};
+
+/// What a group's instances say of it, checked across all of them rather than read from
+/// one: an attribute they disagree on (an apply that retagged some and was cut) reads
+/// `mixed: A | B`, which no file writes, so the next plan updates every instance again.
+pub fn agreed<'a>(each: impl IntoIterator<Item = &'a Attributes>) -> Attributes {
+    use std::collections::BTreeSet;
+    let all: Vec<&Attributes> = each.into_iter().collect();
+    let keys: BTreeSet<&String> = all.iter().flat_map(|a| a.keys()).collect();
+    keys.into_iter()
+        .map(|key| {
+            let values: BTreeSet<&str> =
+                all.iter().map(|a| a.get(key).map_or("(none)", String::as_str)).collect();
+            let value = match values.len() {
+                1 => values.into_iter().collect::<String>(),
+                _ => format!("mixed: {}", values.into_iter().collect::<Vec<_>>().join(" | ")),
+            };
+            (key.clone(), value)
+        })
+        .collect()
+}
 
 /// What the runtime needs of a job before workers can run it, written by the binary, which
 /// alone knows both the language and the runtime: the store's first blobs (`job.json`,
@@ -61,5 +81,29 @@ pub trait Provider: Send + Sync {
     /// (the local cloud's heads write results in place).
     fn finished(&self, _job: &str, _into: &std::path::Path) -> Result<Option<local::JobRecord>, String> {
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::agreed;
+    use gaform_compiler::plan::Attributes;
+
+    fn attrs(pairs: &[(&str, &str)]) -> Attributes {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_group_is_what_all_its_instances_agree_on_and_mixed_where_they_do_not() {
+        let old = attrs(&[("min", "3"), ("max", "3")]);
+        let new = attrs(&[("min", "6"), ("max", "3"), ("tags", "team = b")]);
+        assert_eq!(agreed([&old, &old]), old);
+        assert_eq!(
+            agreed([&new, &old, &new]),
+            attrs(&[("min", "mixed: 3 | 6"), ("max", "3"), ("tags", "mixed: (none) | team = b")])
+        );
+        // Which instance comes first changes nothing.
+        assert_eq!(agreed([&old, &new]), agreed([&new, &old]));
+        assert_eq!(agreed(std::iter::empty()), Attributes::new());
     }
 }

@@ -6,6 +6,8 @@ mod aws;
 #[cfg(feature = "aws")]
 mod aws_budgets;
 #[cfg(feature = "aws")]
+mod aws_converge;
+#[cfg(feature = "aws")]
 mod aws_monitors;
 #[cfg(feature = "aws")]
 mod aws_serve;
@@ -13,6 +15,7 @@ mod backtest;
 mod budgets;
 mod cli;
 mod codes;
+mod converge;
 #[cfg(feature = "aws")]
 mod fault_proxy;
 mod fixtures;

@@ -276,6 +276,10 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
         head.attributes.insert("market".into(), compute.head.market.keyword().into());
         if aws {
             head.attributes.insert("image".into(), image(&compute.head.image));
+            // The cloud's tags are on every instance: editing them retags the instances.
+            if !cloud.tags.is_empty() {
+                head.attributes.insert("tags".into(), user_tags(cloud));
+            }
         }
         let names: Vec<&str> = jobs_on(ci).iter().map(|j| j.name.as_str()).collect();
         head.attributes
@@ -330,6 +334,9 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
             }
             if aws {
                 r.attributes.insert("image".into(), image(&group.image));
+                if !cloud.tags.is_empty() {
+                    r.attributes.insert("tags".into(), user_tags(cloud));
+                }
             }
             r.attributes.insert("min".into(), group.min.to_string());
             r.attributes.insert("max".into(), group.max.value.to_string());
@@ -536,4 +543,9 @@ fn tags(cloud: &ir::Cloud, compute: &str) -> String {
     let mut t: Vec<String> = cloud.tags.iter().map(|(k, v)| format!("{k} = {v}")).collect();
     t.push(format!("gaform:compute = {compute}"));
     t.join(", ")
+}
+
+/// The cloud block's `tags`, as an instance's attribute shows them.
+fn user_tags(cloud: &ir::Cloud) -> String {
+    cloud.tags.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
 }

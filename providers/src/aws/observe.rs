@@ -1,5 +1,5 @@
-//! `observe` on AWS: one paginated listing per kind (security groups, launch templates,
-//! instances), filtered by the stack's tags; never one call per resource. Instances
+//! `observe` on AWS: one paginated listing per kind (security groups, launch templates and
+//! their tags, instances), filtered by the stack's tags; never one call per resource. Instances
 //! shutting down or terminated are gone. Slots are given in launch order, on-demand first,
 //! so that scaling down stops the newest spot instances first.
 
@@ -24,12 +24,18 @@ impl AwsProvider {
                 self.insert(&mut observed, g.tags(), Kind::SecurityGroup);
             }
         }
+        let mut templates: Vec<(String, Vec<Tag>)> = Vec::new();
         let mut pages =
             self.ec2.describe_launch_templates().set_filters(Some(owned.clone())).into_paginator().send();
         while let Some(page) = pages.next().await {
             for t in page.map_err(describe_error)?.launch_templates() {
-                self.insert(&mut observed, t.tags(), Kind::LaunchTemplate);
+                templates.push((t.launch_template_id().unwrap_or_default().to_string(), t.tags().to_vec()));
             }
+        }
+        let mut current = self.template_tags(templates.iter().map(|t| t.0.as_str())).await?;
+        for (id, listed) in templates {
+            let tags = current.remove(&id).unwrap_or(listed);
+            self.insert(&mut observed, &tags, Kind::LaunchTemplate);
         }
         for (address, mut found) in self.instances(None).await? {
             found.sort_by(|a, b| (a.spot, &a.launched, &a.id).cmp(&(b.spot, &b.launched, &b.id)));
@@ -37,6 +43,9 @@ impl AwsProvider {
             let kind =
                 tags::value(&first.tags, tags::KIND).and_then(tags::kind_of).unwrap_or(Kind::WorkerGroup);
             let mut resource = self.resource(&first.tags, kind);
+            // What the group is, as all its instances say (not its oldest alone).
+            let each: Vec<_> = found.iter().map(|f| tags::attributes(&f.tags)).collect();
+            resource.attributes = crate::agreed(&each);
             // The tags say what was made; a single-type head or group whose instances run
             // another type was changed by hand: that drift shows as a replacement.
             if let Some(recorded) = resource.attributes.get("instance_type").cloned() {
@@ -72,6 +81,38 @@ impl AwsProvider {
             }
         }
         Ok(observed)
+    }
+
+    /// The launch templates' tags as DescribeTags lists them, by template id: what a
+    /// template's attributes are after an update in place retagged it. (DescribeTags is right
+    /// on EC2 and on moto alike; moto's DescribeLaunchTemplates keeps the tags a template was
+    /// made with.) One paginated listing per 200 templates, whatever the instance count.
+    async fn template_tags(
+        &self,
+        ids: impl Iterator<Item = &str>,
+    ) -> Result<BTreeMap<String, Vec<Tag>>, String> {
+        let ids: Vec<String> = ids.filter(|id| !id.is_empty()).map(str::to_string).collect();
+        let mut out: BTreeMap<String, Vec<Tag>> = BTreeMap::new();
+        for batch in ids.chunks(200) {
+            let filters = vec![
+                aws_sdk_ec2::types::Filter::builder().name("resource-type").values("launch-template").build(),
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("resource-id")
+                    .set_values(Some(batch.to_vec()))
+                    .build(),
+            ];
+            let mut pages = self.ec2.describe_tags().set_filters(Some(filters)).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                for t in page.map_err(describe_error)?.tags() {
+                    let tag = Tag::builder()
+                        .set_key(t.key().map(str::to_string))
+                        .set_value(t.value().map(str::to_string))
+                        .build();
+                    out.entry(t.resource_id().unwrap_or_default().to_string()).or_default().push(tag);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The stack's live instances by address (or those of one address).

@@ -19,6 +19,9 @@ use gaform_compiler::catalog::Catalog;
 use gaform_compiler::plan::{Action, Addr, Change, Kind};
 use std::time::Duration;
 
+/// Instances per CreateTags request (EC2 takes up to 1,000 resource ids in one).
+const RETAG_BATCH: usize = 500;
+
 impl AwsProvider {
     pub(super) async fn apply_async(
         &self,
@@ -403,18 +406,22 @@ impl AwsProvider {
         }
         let live: Vec<String> =
             self.instances(Some(&change.address)).await?.into_values().flatten().map(|f| f.id).collect();
-        if change.action == Action::Update {
-            if !live.is_empty() {
+        // The instances kept take the attributes the plan showed, whatever else the change
+        // does (a scale that also edits `min`, say): the new ones start with them.
+        if matches!(change.action, Action::Update | Action::Scale) && change.before != change.after {
+            for ids in live.chunks(RETAG_BATCH) {
                 self.pace.write().await;
                 self.ec2
                     .create_tags()
-                    .set_resources(Some(live))
+                    .set_resources(Some(ids.to_vec()))
                     .set_tags(Some(self.tags_of(change)))
                     .send()
                     .await
                     .map_err(describe_error)?;
             }
-            said.push("attributes tagged".into());
+            said.push(format!("attributes tagged on {} kept", live.len()));
+        }
+        if change.action == Action::Update {
             return Ok(said.join("; "));
         }
         let want = change.count.as_ref().map_or(0, |c| c.after);

@@ -139,7 +139,9 @@ impl LocalProvider {
                 self.stop_instance(address, r.index)?;
             }
         }
-        if change.action == Action::Update {
+        // The instances kept take the attributes the plan showed, whatever else the change
+        // does (a scale that also edits `min`, say): the new ones start with them.
+        if matches!(change.action, Action::Update | Action::Scale) && change.before != change.after {
             for mut r in self.stack.instances()?.into_iter().filter(|r| &r.address == address) {
                 r.attributes = change.after.clone().unwrap_or_default();
                 self.stack.write_instance(&r)?;
@@ -247,8 +249,11 @@ impl Provider for LocalProvider {
                 },
             );
         }
+        let mut each: std::collections::BTreeMap<Addr, Vec<gaform_compiler::plan::Attributes>> =
+            Default::default();
         for r in self.stack.instances()? {
             let Some(p) = r.process.filter(ProcessId::is_alive) else { continue };
+            each.entry(r.address.clone()).or_default().push(r.attributes.clone());
             let entry = observed.resources.entry(r.address.clone()).or_insert_with(|| ObservedResource {
                 kind: r.kind,
                 provider: LOCAL.into(),
@@ -260,6 +265,12 @@ impl Provider for LocalProvider {
                 frozen: None,
             });
             entry.instances.push(Instance { index: r.index, id: format!("pid {}", p.pid) });
+        }
+        // What each resource is, as all its live instances say (not the first alone).
+        for (address, attributes) in each {
+            if let Some(resource) = observed.resources.get_mut(&address) {
+                resource.attributes = crate::agreed(&attributes);
+            }
         }
         for j in self.stack.jobs()? {
             if let Some(group) = observed.resources.get_mut(&j.group).filter(|_| is_frozen(&j)) {

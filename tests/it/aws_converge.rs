@@ -1,0 +1,77 @@
+//! One apply converges on aws (issue 17), against moto through the real SDK: a change that
+//! mixes a new count with new attributes or a new cloud tag leaves every kept instance and
+//! template as the plan showed, so the next plan has nothing to do.
+
+use crate::aws::{run, text};
+use crate::moto::Moto;
+use crate::support::{ok, Workspace};
+
+fn stack(team: &str, count: u32, instance_type: &str) -> String {
+    format!(
+        r#"
+cloud west {{
+  provider = aws
+  region   = "us-west-2"
+  tags {{
+    team = "{team}"
+  }}
+}}
+compute c {{
+  cloud = west
+  head {{ instance_type = "m5.large" }}
+  workers cpu {{
+    instance_type = "{instance_type}"
+    min           = {count}
+    max           = {count}
+  }}
+}}
+"#
+    )
+}
+
+/// Applies `file` once, then says whether the next plan is clean (its text when not).
+fn apply_then_plan(w: &Workspace, moto: &Moto, file: &str) -> Result<(), String> {
+    std::fs::write(w.0.join("job.gaf"), file).unwrap();
+    ok(&run(w, moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+    let plan = run(w, moto, &["plan", "job.gaf", "--detailed-exitcode"]);
+    match plan.status.code() {
+        Some(0) => Ok(()),
+        _ => Err(text(&plan)),
+    }
+}
+
+#[test]
+fn a_scale_with_a_new_cloud_tag_converges_in_one_apply() {
+    let moto = Moto::start();
+    let w = Workspace::new("aws-converge-scale", &stack("a", 3, "c5.large"));
+    apply_then_plan(&w, &moto, &stack("a", 3, "c5.large")).unwrap();
+    apply_then_plan(&w, &moto, &stack("b", 6, "c5.large")).unwrap_or_else(|plan| panic!("{plan}"));
+    let seen = moto.list("us-west-2");
+    let instances = seen["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 7, "{seen}");
+    for i in instances {
+        assert_eq!(i["tags"]["team"], "b", "every instance carries the new cloud tag: {i}");
+        if i["tags"]["gaform:address"] == "compute.c.workers.cpu" {
+            assert_eq!(i["tags"]["gaform:attr:min"], "6", "kept workers carry the new min: {i}");
+        }
+    }
+    // Only the tag, then back down with it: still one apply each.
+    apply_then_plan(&w, &moto, &stack("c", 6, "c5.large")).unwrap_or_else(|plan| panic!("{plan}"));
+    apply_then_plan(&w, &moto, &stack("d", 2, "c5.large")).unwrap_or_else(|plan| panic!("{plan}"));
+}
+
+#[test]
+fn a_new_type_with_a_new_count_converges_in_one_apply() {
+    let moto = Moto::start();
+    let w = Workspace::new("aws-converge-type", &stack("a", 3, "c5.large"));
+    apply_then_plan(&w, &moto, &stack("a", 3, "c5.large")).unwrap();
+    apply_then_plan(&w, &moto, &stack("a", 5, "c5.xlarge")).unwrap_or_else(|plan| panic!("{plan}"));
+    let types: Vec<String> = moto.list("us-west-2")["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["tags"]["gaform:address"] == "compute.c.workers.cpu")
+        .map(|i| i["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(types, vec!["c5.xlarge"; 5]);
+}
