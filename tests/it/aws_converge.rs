@@ -75,3 +75,39 @@ fn a_new_type_with_a_new_count_converges_in_one_apply() {
         .collect();
     assert_eq!(types, vec!["c5.xlarge"; 5]);
 }
+
+#[test]
+fn two_jobs_on_one_compute_run_in_one_apply_on_aws() {
+    let moto = Moto::start();
+    let two = format!(
+        "{}{}",
+        crate::aws::DUO,
+        r#"
+job solo {
+  compute     = c
+  data        = "GOOG_wiki.csv"
+  strategy    = sma_crossover(fast = 2..50, slow = 10..200)
+  population  = 30
+  generations = 10
+  seed        = 3
+}
+"#
+    );
+    let w = Workspace::new("aws-converge-two-jobs", &two);
+    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+    let head = crate::aws::instance_ids(&moto, "compute.c.head").remove(0);
+    let mut agents = vec![crate::aws::boot(&w, &moto, "head", "compute.c.head", &head)];
+    for id in crate::aws::instance_ids(&moto, "compute.c.workers.cpu") {
+        agents.push(crate::aws::boot(&w, &moto, "worker", "compute.c.workers.cpu", &id));
+    }
+    let attached = text(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve"]));
+    for agent in &mut agents {
+        assert!(agent.wait().unwrap().success());
+    }
+    for job in ["duo", "solo"] {
+        assert!(attached.contains(&format!("{job}: best ")), "apply reports {job}:\n{attached}");
+        assert!(w.0.join(format!("results/{job}/best.json")).exists(), "{job}'s results");
+    }
+    let plan = run(&w, &moto, &["plan", "job.gaf", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+}

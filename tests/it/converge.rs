@@ -38,3 +38,52 @@ fn a_scale_that_also_edits_attributes_converges_in_one_apply() {
     }
     ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
 }
+
+const TWO_JOBS: &str = r#"
+cloud laptop { provider = local }
+compute here {
+  cloud = laptop
+  head { instance_type = "m5.large" }
+  workers w {
+    instance_type = "c5.large"
+    min           = 2
+    max           = 2
+  }
+}
+job zeta {
+  compute     = here
+  data        = "GOOG_wiki.csv"
+  strategy    = sma_crossover(fast = 2..50, slow = 10..200)
+  population  = 40
+  generations = 5
+  seed        = 1
+}
+job alpha {
+  compute     = here
+  data        = "GOOG_wiki.csv"
+  strategy    = rsi_reversion(period = 2..30, lower = 10..45, upper = 55..90)
+  population  = 40
+  generations = 5
+  seed        = 2
+}
+"#;
+
+#[test]
+fn two_jobs_on_one_compute_run_in_one_apply_and_the_next_plan_is_clean() {
+    let w = Workspace::new("converge-two-jobs", TWO_JOBS);
+    let applied = ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]));
+    for job in ["alpha", "zeta"] {
+        assert!(applied.contains(&format!("\n{job}: best ")), "apply reports {job}:\n{applied}");
+        // The same bytes as the job run alone: sharing the workers changes nothing.
+        ok(&w.gaform(&["run", "job.gaf", "--job", job, "--out", &format!("alone/{job}")], &[]));
+        assert_eq!(
+            w.read(&format!("results/{job}/best.json")),
+            w.read(&format!("alone/{job}/best.json")),
+            "{job}"
+        );
+    }
+    let plan = w.gaform(&["plan", "job.gaf", "--detailed-exitcode"], &[]);
+    assert_eq!(plan.status.code(), Some(0), "{}", String::from_utf8_lossy(&plan.stdout));
+    let log = w.read(".gaform/job/jobs/zeta/log");
+    assert!(log.contains("worker(s) go on to job.zeta now that job.alpha is over"), "{log}");
+}

@@ -367,14 +367,13 @@ fn job_change(
     notes: &mut Vec<String>,
 ) -> Option<Change> {
     let Some(seen) = seen else {
-        if let Some(first) = view.waits_for(r) {
-            notes.push(format!(
-                "{}: waits for {first}, which runs on the same workers; apply again once it is done",
-                r.addr
-            ));
-            return None;
-        }
-        return Some(base(r, Action::Create, "not started", None));
+        // A job on workers another job has is handed over with it: the workers run their
+        // group's jobs one after another (by name), and the head waits for all of them.
+        let reason = match view.waits_for(r) {
+            Some(first) => format!("not started; runs after {first} on the same workers"),
+            None => "not started".to_string(),
+        };
+        return Some(base(r, Action::Create, reason, None));
     };
     let (forced, other) = differing(r.kind, &seen.attributes, &r.attributes);
     if !forced.is_empty() {

@@ -262,7 +262,7 @@ fn tend(
     let log = stack.job_log(&job.name);
     let results_dir = job.results_dir.clone();
     if gather_if_done(&store, &mut job, &results_dir)? {
-        stop_workers(provider, stack, &job.group)?;
+        release_workers(stack, provider, &job, true)?;
         // The report before the record: whoever sees the job finished finds it there.
         wrap_up(stack, monitoring, &mut job);
         stack.write_job(&job)?;
@@ -273,7 +273,7 @@ fn tend(
         return Ok(());
     }
     if let Some(limit) = stop_if_over_time(&mut job) {
-        stop_workers(provider, stack, &job.group)?;
+        release_workers(stack, provider, &job, false)?;
         let why = format!("stopped by max_runtime = {}", describe(limit));
         let kept = match write_results_so_far(&store, &results_dir, &why) {
             Ok(()) => {
@@ -375,11 +375,47 @@ pub(super) fn stop_if_over_time(job: &mut JobRecord) -> Option<f64> {
 }
 
 fn fail(stack: &StackDir, provider: &LocalProvider, mut job: JobRecord, reason: &str) -> Result<(), String> {
-    stop_workers(provider, stack, &job.group)?;
+    release_workers(stack, provider, &job, false)?;
     stack.event(Some(&stack.job_log(&job.name)), &format!("{}: failed: {reason}", job.address));
     job.status = JobStatus::Failed { reason: reason.to_string() };
     job.finished_at = Some(now());
     stack.write_job(&job)
+}
+
+/// Once `job` is over, its workers stop, unless another job still runs on the group: then
+/// they run it (its islands, one job after another by name). After a finish they move on by
+/// themselves; after a timeout or a failure they are restarted, so that none goes on with
+/// the ended job's islands. Either way an event says for which job.
+fn release_workers(
+    stack: &StackDir,
+    provider: &LocalProvider,
+    job: &JobRecord,
+    finished: bool,
+) -> Result<(), String> {
+    let next = stack
+        .jobs()?
+        .into_iter()
+        .find(|j| j.group == job.group && j.name != job.name && j.status == JobStatus::Running);
+    let Some(next) = next else { return stop_workers(provider, stack, &job.group) };
+    let workers: Vec<_> = stack.instances()?.into_iter().filter(|r| r.address == job.group).collect();
+    if !finished {
+        for r in &workers {
+            provider.stop_instance(&r.address, r.index)?;
+            provider.start_instance(r, r.index)?;
+        }
+    }
+    let how = if finished { "go on to" } else { "restarted for" };
+    stack.event(
+        Some(&stack.job_log(&next.name)),
+        &format!(
+            "{}: {} worker(s) {how} {} now that {} is over",
+            job.group,
+            workers.len(),
+            next.address,
+            job.address
+        ),
+    );
+    Ok(())
 }
 
 pub(super) fn stop_workers(provider: &LocalProvider, stack: &StackDir, group: &Addr) -> Result<(), String> {
