@@ -146,7 +146,13 @@ fn production_infrastructure_plan_apply_plan_change_destroy() {
 use crate::fault_proxy::{Faults, Proxy};
 
 /// Runs gaform through `proxy` (and, with `attempts`, that many SDK attempts per call).
-fn via(w: &Workspace, moto: &Moto, proxy: &Proxy, attempts: Option<&str>, args: &[&str]) -> Output {
+pub(crate) fn via(
+    w: &Workspace,
+    moto: &Moto,
+    proxy: &Proxy,
+    attempts: Option<&str>,
+    args: &[&str],
+) -> Output {
     let mut env = moto.env();
     env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
     env.push(("AWS_ENDPOINT_URL", proxy.endpoint()));

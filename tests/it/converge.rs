@@ -87,3 +87,32 @@ fn two_jobs_on_one_compute_run_in_one_apply_and_the_next_plan_is_clean() {
     let log = w.read(".gaform/job/jobs/zeta/log");
     assert!(log.contains("worker(s) go on to job.zeta now that job.alpha is over"), "{log}");
 }
+
+/// The property: after any random edit, one `apply` then `plan --detailed-exitcode` gives 0;
+/// `destroy` at the end leaves nothing running. A few dozen steps here;
+/// `GAFORM_CONVERGE_STEPS` and `GAFORM_CONVERGE_SEED` make a longer or another run.
+#[test]
+fn random_edits_converge_in_one_apply_each_on_the_local_cloud() {
+    let (seed, steps) = (crate::edits::seed(), crate::edits::steps(24));
+    let mut stack = crate::edits::Stack::new(false, seed);
+    let w = Workspace::new("converge-random-local", &stack.render());
+    let started = std::time::Instant::now();
+    for step in 0..steps {
+        let what = if step == 0 { "the first apply".to_string() } else { stack.edit() };
+        let file = stack.render();
+        std::fs::write(w.0.join("job.gaf"), &file).unwrap();
+        let applied = w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]);
+        let plan = w.gaform(&["plan", "job.gaf", "--detailed-exitcode"], &[]);
+        assert!(
+            applied.status.success() && plan.status.code() == Some(0),
+            "seed {seed}, step {step} ({what}) did not converge:\n{file}\napply:\n{}{}\nplan:\n{}",
+            String::from_utf8_lossy(&applied.stdout),
+            String::from_utf8_lossy(&applied.stderr),
+            String::from_utf8_lossy(&plan.stdout)
+        );
+    }
+    ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
+    let status = ok(&w.gaform(&["status", "job.gaf"], &[]));
+    assert!(status.contains("nothing is provisioned"), "{status}");
+    eprintln!("local convergence: {steps} edits (seed {seed}) in {:.0?}", started.elapsed());
+}

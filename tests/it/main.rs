@@ -16,6 +16,7 @@ mod budgets;
 mod cli;
 mod codes;
 mod converge;
+mod edits;
 #[cfg(feature = "aws")]
 mod fault_proxy;
 mod fixtures;

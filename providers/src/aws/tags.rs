@@ -62,6 +62,11 @@ pub fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
+/// The tag key an attribute is recorded under (`gaform:attr:NAME`).
+pub fn attribute_key(name: &str) -> String {
+    format!("{ATTRIBUTE}{name}")
+}
+
 /// The kind a tag names.
 pub fn kind_of(name: &str) -> Option<Kind> {
     [

@@ -49,6 +49,47 @@ impl AwsProvider {
         )
     }
 
+    /// Gives `ids` the tags `change` leaves them with: its tags written over theirs, and the
+    /// ones it no longer has (an attribute the file dropped, a cloud tag removed) deleted,
+    /// so that what observe reads back is exactly what the plan showed.
+    async fn retag(&self, ids: &[String], change: &Change) -> Result<(), String> {
+        let (before, after) =
+            (change.before.clone().unwrap_or_default(), change.after.clone().unwrap_or_default());
+        let user_keys = |a: &gaform_compiler::plan::Attributes| -> Vec<String> {
+            let tags = a.get("tags").map_or("", String::as_str);
+            tags.split(", ").filter_map(|kv| kv.split_once(" = ")).map(|(k, _)| k.to_string()).collect()
+        };
+        let mut stale: Vec<String> =
+            before.keys().filter(|k| !after.contains_key(*k)).map(|k| tags::attribute_key(k)).collect();
+        let kept = user_keys(&after);
+        stale.extend(
+            user_keys(&before).into_iter().filter(|k| !kept.contains(k) && !k.starts_with("gaform:")),
+        );
+        let stale: Vec<aws_sdk_ec2::types::Tag> =
+            stale.iter().map(|k| aws_sdk_ec2::types::Tag::builder().key(k).build()).collect();
+        for ids in ids.chunks(RETAG_BATCH) {
+            self.pace.write().await;
+            self.ec2
+                .create_tags()
+                .set_resources(Some(ids.to_vec()))
+                .set_tags(Some(self.tags_of(change)))
+                .send()
+                .await
+                .map_err(describe_error)?;
+            if !stale.is_empty() {
+                self.pace.write().await;
+                self.ec2
+                    .delete_tags()
+                    .set_resources(Some(ids.to_vec()))
+                    .set_tags(Some(stale.clone()))
+                    .send()
+                    .await
+                    .map_err(describe_error)?;
+            }
+        }
+        Ok(())
+    }
+
     async fn security_group_ids(&self, address: &Addr) -> Result<Vec<String>, String> {
         let filters = tags::owned_at(&self.stack, &self.cloud, address);
         let out = self
@@ -72,14 +113,7 @@ impl AwsProvider {
             }
         } else if let Some(id) = existing.first() {
             // Already there (an update, or a create retried after a cut): record the attributes.
-            self.pace.write().await;
-            self.ec2
-                .create_tags()
-                .resources(id)
-                .set_tags(Some(self.tags_of(change)))
-                .send()
-                .await
-                .map_err(describe_error)?;
+            self.retag(std::slice::from_ref(id), change).await?;
             self.ranged_ingress(id, change).await?;
             return Ok(format!("{id} tagged"));
         }
@@ -247,14 +281,7 @@ impl AwsProvider {
                 return Ok(format!("deleted {}", existing.join(", ")));
             }
         } else if let Some(id) = existing.first() {
-            self.pace.write().await;
-            self.ec2
-                .create_tags()
-                .resources(id)
-                .set_tags(Some(self.tags_of(change)))
-                .send()
-                .await
-                .map_err(describe_error)?;
+            self.retag(std::slice::from_ref(id), change).await?;
             return Ok(format!("{id} tagged"));
         }
         let after = change.after.clone().unwrap_or_default();
@@ -409,16 +436,7 @@ impl AwsProvider {
         // The instances kept take the attributes the plan showed, whatever else the change
         // does (a scale that also edits `min`, say): the new ones start with them.
         if matches!(change.action, Action::Update | Action::Scale) && change.before != change.after {
-            for ids in live.chunks(RETAG_BATCH) {
-                self.pace.write().await;
-                self.ec2
-                    .create_tags()
-                    .set_resources(Some(ids.to_vec()))
-                    .set_tags(Some(self.tags_of(change)))
-                    .send()
-                    .await
-                    .map_err(describe_error)?;
-            }
+            self.retag(&live, change).await?;
             said.push(format!("attributes tagged on {} kept", live.len()));
         }
         if change.action == Action::Update {
