@@ -1,7 +1,7 @@
 //! Random edits to a stack, for the convergence property tests (`converge.rs` on the local
-//! cloud, `aws_converge.rs` against moto): counts, instance types, markets and spot
-//! policies, the cloud's tags, `auto_terminate`, `autoscale`, jobs and groups added and
-//! removed. Every stack rendered checks clean; a seed gives the same edits every time.
+//! cloud, `aws_converge.rs` against moto): `min` and `max`, instance types, on-demand or one
+//! of two spot policies, the cloud's tags, `auto_terminate`, `autoscale`, jobs and groups
+//! added and removed. Every stack rendered checks clean; a seed gives the same edits every time.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -22,8 +22,10 @@ pub struct Stack {
 struct Group {
     name: String,
     instance_type: &'static str,
-    count: u32,
-    spot: bool,
+    min: u32,
+    max: u32,
+    /// On-demand, or on the spot market under policy `sp1` or `sp2`.
+    spot: Option<u8>,
     autoscale: bool,
 }
 
@@ -66,7 +68,14 @@ impl Stack {
 
     fn add_group(&mut self) {
         let name = self.name("g");
-        self.groups.push(Group { name, instance_type: TYPES[0], count: 1, spot: false, autoscale: true });
+        self.groups.push(Group {
+            name,
+            instance_type: TYPES[0],
+            min: 1,
+            max: 1,
+            spot: None,
+            autoscale: true,
+        });
     }
 
     /// Makes one random edit and says what it was.
@@ -75,9 +84,10 @@ impl Stack {
             let g = self.rng.random_range(0..self.groups.len());
             let said = match self.rng.random_range(0..10) {
                 0 => {
-                    let count = self.rng.random_range(1..=3);
-                    self.groups[g].count = count;
-                    format!("{}: min = max = {count}", self.groups[g].name)
+                    let min = self.rng.random_range(1..=3);
+                    let max = self.rng.random_range(min..=3);
+                    (self.groups[g].min, self.groups[g].max) = (min, max);
+                    format!("{}: min = {min}, max = {max}", self.groups[g].name)
                 }
                 1 => {
                     let t = TYPES[self.rng.random_range(0..TYPES.len())];
@@ -85,8 +95,9 @@ impl Stack {
                     format!("{}: instance_type = {t}", self.groups[g].name)
                 }
                 2 => {
-                    self.groups[g].spot = !self.groups[g].spot;
-                    format!("{}: spot = {}", self.groups[g].name, self.groups[g].spot)
+                    let spot = [None, Some(1), Some(2)][self.rng.random_range(0..3)];
+                    self.groups[g].spot = spot;
+                    format!("{}: spot policy {spot:?}", self.groups[g].name)
                 }
                 3 => {
                     self.groups[g].autoscale = !self.groups[g].autoscale;
@@ -136,13 +147,19 @@ impl Stack {
         } else {
             out.push_str("cloud west {\n  provider = local\n}\n\n");
         }
-        out.push_str("spot_policy sp {\n  market   = spot\n  fallback = on_demand\n}\n\n");
+        out.push_str("spot_policy sp1 {\n  market   = spot\n  fallback = on_demand\n}\n\n");
+        out.push_str(
+            "spot_policy sp2 {\n  market     = spot\n  fallback   = on_demand\n  allocation = capacity_optimized\n  max_price  = 80%\n}\n\n",
+        );
         out.push_str("compute c {\n  cloud = west\n  head {\n    instance_type = \"m5.large\"\n  }\n");
         for g in &self.groups {
-            let market = if g.spot { "spot          = sp" } else { "market        = on_demand" };
+            let market = match g.spot {
+                Some(p) => format!("spot          = sp{p}"),
+                None => "market        = on_demand".to_string(),
+            };
             out.push_str(&format!(
                 "  workers {} {{\n    instance_type = \"{}\"\n    min           = {}\n    max           = {}\n    {market}\n    autoscale     = {}\n  }}\n",
-                g.name, g.instance_type, g.count, g.count, g.autoscale
+                g.name, g.instance_type, g.min, g.max, g.autoscale
             ));
         }
         if self.auto_terminate {
