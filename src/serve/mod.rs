@@ -1,7 +1,8 @@
 //! `gaform serve FILE --service NAME`: serves the best strategy of the service's job over
 //! HTTP (usable by hand; what a provisioned replica runs, with `--stack` on a local cloud or
-//! `--s3-stack` on aws), and swaps in each new best the job's runs write. The answers come from the backtester itself (`backtest::stance`), so
-//! `gaform backtest` on the same bars says the same.
+//! `--s3-stack` on aws), and swaps in each new best the job's runs write. The answers come
+//! from the backtester itself (`backtest::stance`), so `gaform backtest` on the same bars
+//! says the same.
 
 mod bars;
 mod http;

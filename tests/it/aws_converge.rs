@@ -114,9 +114,9 @@ job solo {
 }
 
 /// The property against moto: after any random edit, one `apply` (after a cut one, every
-/// fourth edit) then `plan --detailed-exitcode` gives 0; `destroy` at the end leaves nothing tagged. Jobs are handed
-/// over (`--detach`; no instance runs them here). `GAFORM_CONVERGE_STEPS` and
-/// `GAFORM_CONVERGE_SEED` make a longer or another run.
+/// fourth edit) then `plan --detailed-exitcode` gives 0; `destroy` at the end leaves nothing
+/// tagged. Jobs are handed over (`--detach`; no instance runs them here).
+/// `GAFORM_CONVERGE_STEPS` and `GAFORM_CONVERGE_SEED` make a longer or another run.
 #[test]
 fn random_edits_converge_in_one_apply_each_on_aws() {
     let moto = Moto::start();
