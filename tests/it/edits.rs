@@ -3,6 +3,7 @@
 //! of two spot policies, the cloud's tags, `auto_terminate`, `autoscale`, jobs and groups
 //! added and removed. Every stack rendered checks clean; a seed gives the same edits every time.
 
+use crate::support::Workspace;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -174,4 +175,26 @@ impl Stack {
         }
         out
     }
+}
+
+/// The property on one cloud: the first stack, then `steps(24)` random edits from `seed()`,
+/// each written to `w`'s `job.gaf` and handed to `apply_then_plan`, which says why the stack
+/// did not converge. Panics with the seed, the step, the edit and the file when one did not.
+pub fn converge(
+    w: &Workspace,
+    mut stack: Stack,
+    mut apply_then_plan: impl FnMut(usize) -> Result<(), String>,
+) {
+    let (seed, steps) = (seed(), steps(24));
+    let started = std::time::Instant::now();
+    for step in 0..steps {
+        let what = if step == 0 { "the first apply".to_string() } else { stack.edit() };
+        let file = stack.render();
+        std::fs::write(w.0.join("job.gaf"), &file).unwrap();
+        if let Err(why) = apply_then_plan(step) {
+            panic!("seed {seed}, step {step} ({what}) did not converge:\n{file}\n{why}");
+        }
+    }
+    let cloud = if stack.aws { "aws" } else { "local" };
+    eprintln!("{cloud} convergence: {steps} edits (seed {seed}) in {:.0?}", started.elapsed());
 }

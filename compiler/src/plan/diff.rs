@@ -30,10 +30,11 @@ pub fn diff(desired: &Desired, observed: &Observed, configuration: &str, sha256:
                 counted_change(r, seen, want, &reason, &mut notes)
             }
             // Replicas serve whatever the job's state: a finished job's best is what they serve.
-            Kind::Service if r.count.is_some() => {
-                let want = r.count.as_ref().map_or((1, String::new()), |c| (c.value, c.reason.clone()));
-                counted_change(r, seen, want.0, &want.1, &mut notes)
-            }
+            Kind::Service => match &r.count {
+                Some(c) => counted_change(r, seen, c.value, &c.reason, &mut notes),
+                // On aws a service is the spec its compute's replicas read: one object.
+                None => single_change(r, seen),
+            },
             _ => single_change(r, seen),
         };
         changes.extend(change);

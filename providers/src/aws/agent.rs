@@ -96,19 +96,39 @@ impl Agent {
 
     /// One job's record, read afresh.
     pub fn job(&self, name: &str) -> Result<Option<JobRecord>, String> {
-        let key = format!("{}record.json", self.job_prefix(name));
+        self.get_json(&format!("{}record.json", self.job_prefix(name)))
+    }
+
+    /// An object and its ETag; `None` when there is none, or its ETag is still `seen`.
+    pub(super) fn get(&self, key: &str, seen: Option<&str>) -> Result<Option<(Vec<u8>, String)>, String> {
         self.runtime.block_on(async {
-            match self.s3.get_object().bucket(&self.bucket).key(&key).send().await {
+            let request = self
+                .s3
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .set_if_none_match(seen.map(str::to_string));
+            match request.send().await {
                 Ok(got) => {
+                    let etag = got.e_tag().unwrap_or_default().to_string();
                     let bytes = got.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
-                    serde_json::from_slice(&bytes)
-                        .map(Some)
-                        .map_err(|e| format!("s3://{}/{key} is damaged: {e}", self.bucket))
+                    Ok(Some((bytes.to_vec(), etag)))
                 }
                 Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+                Err(e) if e.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 304 | 404)) => {
+                    Ok(None)
+                }
                 Err(e) => Err(format!("cannot read s3://{}/{key}: {}", self.bucket, describe(e))),
             }
         })
+    }
+
+    /// An object read as JSON; `None` when there is none.
+    pub(super) fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, String> {
+        let Some((bytes, _)) = self.get(key, None)? else { return Ok(None) };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| format!("s3://{}/{key} is damaged: {e}", self.bucket))
     }
 
     /// The stack's books on S3: its cost ledger, budgets and event log.

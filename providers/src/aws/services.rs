@@ -5,7 +5,6 @@
 //! (`services/NAME/replicas/INSTANCE.json`), which is what `status` shows.
 
 use super::agent::Agent;
-use super::describe_error as describe;
 use super::AwsProvider;
 pub use crate::service::{Heartbeat, ServiceSpec};
 use gaform_compiler::plan::{Action, Addr, Change, Kind, Observed, ObservedResource};
@@ -64,13 +63,7 @@ impl AwsProvider {
 impl Agent {
     /// A service's spec, once apply wrote it.
     pub fn service_spec(&self, address: &Addr) -> Result<Option<ServiceSpec>, String> {
-        let key = format!("{}spec.json", service_prefix(&self.prefix, address));
-        match self.get(&key, None)? {
-            Some((bytes, _)) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| format!("s3://{}/{key} is damaged: {e}", self.bucket)),
-            None => Ok(None),
-        }
+        self.get_json(&format!("{}spec.json", service_prefix(&self.prefix, address)))
     }
 
     /// The job's `best.json` on S3 with its ETag, unless its ETag is still `seen` or there
@@ -92,12 +85,7 @@ impl Agent {
         let keys = self.runtime.block_on(super::listing::keys(&self.s3, &self.bucket, &prefix))?;
         let mut out = Vec::new();
         for key in keys {
-            if let Some((bytes, _)) = self.get(&key, None)? {
-                out.push(
-                    serde_json::from_slice(&bytes)
-                        .map_err(|e| format!("s3://{}/{key} is damaged: {e}", self.bucket))?,
-                );
-            }
+            out.extend(self.get_json(&key)?);
         }
         Ok(out)
     }
@@ -114,29 +102,5 @@ impl Agent {
             .filter_map(|f| f.trim_end_matches('/').rsplit('/').next())
             .map(Addr::service)
             .collect())
-    }
-
-    /// An object and its ETag; `None` when there is none, or its ETag is still `seen`.
-    fn get(&self, key: &str, seen: Option<&str>) -> Result<Option<(Vec<u8>, String)>, String> {
-        self.runtime.block_on(async {
-            let request = self
-                .s3
-                .get_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .set_if_none_match(seen.map(str::to_string));
-            match request.send().await {
-                Ok(got) => {
-                    let etag = got.e_tag().unwrap_or_default().to_string();
-                    let bytes = got.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
-                    Ok(Some((bytes.to_vec(), etag)))
-                }
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-                Err(e) if e.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 304 | 404)) => {
-                    Ok(None)
-                }
-                Err(e) => Err(format!("cannot read s3://{}/{key}: {}", self.bucket, describe(e))),
-            }
-        })
     }
 }

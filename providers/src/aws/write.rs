@@ -213,6 +213,7 @@ impl AwsProvider {
                 .map_err(describe_error)?;
         }
         let mut ports: Vec<i32> = wanted.iter().map(|w| w.0).collect();
+        ports.sort();
         ports.dedup();
         for port in ports {
             let mut rule = IpPermission::builder().ip_protocol("tcp").from_port(port).to_port(port);
