@@ -4,9 +4,11 @@
 use gaform_compiler::ir::{self, ParamRange};
 use gaform_runtime::backtest::Costs;
 use gaform_runtime::ga::{
-    Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Op, Range, Selection, Space,
+    Aggregate, Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Op, Range, Selection, Space,
 };
 use gaform_runtime::strategy::Strategy;
+use gaform_runtime::windows::{Cut, Length, Validation, WalkForward};
+use std::path::Path;
 
 /// The strategy with every parameter fixed (`fast = 10`, not `fast = 2..50`), for a single
 /// backtest; the name of the first parameter that is still a range if not.
@@ -61,12 +63,16 @@ pub fn job_config(job: &ir::Job, islands: u64) -> JobConfig {
             Space::Breakout { lookback: range(lookback), exit: range(exit) }
         }
     };
-    let data = std::path::Path::new(&job.data)
-        .file_name()
-        .map_or_else(|| job.data.clone(), |n| n.to_string_lossy().into_owned());
     JobConfig {
         name: job.name.clone(),
-        data,
+        data: data_names(&job.data),
+        aggregate: match job.aggregate {
+            ir::Aggregate::Mean => Aggregate::Mean,
+            ir::Aggregate::Median => Aggregate::Median,
+            ir::Aggregate::Min => Aggregate::Min,
+        },
+        validation: validation(&job.validation),
+        folds: job.folds,
         space,
         fitness: fitness(&job.fitness),
         population: job.population,
@@ -117,5 +123,64 @@ fn fitness(expr: &ir::Fitness) -> Fitness {
             };
             Fitness::Binary(op, Box::new(fitness(a)), Box::new(fitness(b)))
         }
+    }
+}
+
+/// The names a job's files go by in its store and results: their file names, or the paths
+/// as written where two files share a name.
+pub fn data_names(paths: &[String]) -> Vec<String> {
+    let base =
+        |p: &String| Path::new(p).file_name().map_or_else(|| p.clone(), |n| n.to_string_lossy().into_owned());
+    let bases: Vec<String> = paths.iter().map(base).collect();
+    let shared = |name: &String| bases.iter().filter(|b| *b == name).count() > 1;
+    paths.iter().zip(&bases).map(|(p, b)| if shared(b) { p.clone() } else { b.clone() }).collect()
+}
+
+/// One data file of a job, read: its name in the job, its text and its path (for messages).
+pub struct DataText {
+    pub name: String,
+    pub csv: String,
+    pub path: String,
+}
+
+/// Reads a job's data files, relative to `base` (the `.gaf` file's directory).
+pub fn read_data(base: &Path, job: &ir::Job) -> Result<Vec<DataText>, String> {
+    job.data
+        .iter()
+        .zip(data_names(&job.data))
+        .map(|(written, name)| {
+            let path = base.join(written);
+            let csv =
+                std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            Ok(DataText { name, csv, path: path.display().to_string() })
+        })
+        .collect()
+}
+
+/// `ga::prepare`'s view of read files.
+pub fn prepared(files: &[DataText]) -> Vec<(&str, &str, &str)> {
+    files.iter().map(|f| (f.name.as_str(), f.csv.as_str(), f.path.as_str())).collect()
+}
+
+/// The runtime's validation for the language's (dates as the data files' naive seconds;
+/// the compiler checked the date's shape, so a failure here cannot happen and reads as
+/// nothing held out from before the data).
+pub fn validation(v: &ir::Validation) -> Validation {
+    let length = |l: ir::WindowLength| match l {
+        ir::WindowLength::Bars(b) => Length::Bars(b),
+        ir::WindowLength::Seconds(s) => Length::Seconds(s as i64),
+    };
+    match v {
+        ir::Validation::InSample => Validation::InSample,
+        ir::Validation::HoldoutFraction(f) => Validation::Holdout(Cut::Fraction(*f)),
+        ir::Validation::HoldoutFrom(date) => {
+            Validation::Holdout(Cut::From(gaform_runtime::data::parse_timestamp(date).unwrap_or(i64::MIN)))
+        }
+        ir::Validation::WalkForward { train, test, step, anchored } => Validation::WalkForward(WalkForward {
+            train: length(*train),
+            test: length(*test),
+            step: length(*step),
+            anchored: *anchored,
+        }),
     }
 }

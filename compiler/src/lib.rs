@@ -34,11 +34,36 @@ pub trait Host {
     /// readable OHLCV CSV; otherwise why not, as a phrase (`is missing`, `has no Close column`).
     fn probe_data(&self, path: &str) -> Result<DataFile, String>;
 
-    /// A digest of the data file's bytes, so that a plan can tell new data from old; `None`
-    /// when the host cannot read it (the job's attributes then name the path only).
-    fn data_digest(&self, _path: &str) -> Option<String> {
+    /// A digest of the data files' bytes (with one file, its SHA-256), so that a plan can
+    /// tell new data from old; `None` when the host cannot read them (the job's attributes
+    /// then name the paths only).
+    fn data_digest(&self, _paths: &[String]) -> Option<String> {
         None
     }
+
+    /// The files a `data` pattern (`data/*.csv`: `*`, `?` and `[...]` in its file name)
+    /// matches, sorted, relative to the `.gaf` file; why none if it matches none.
+    fn expand_data(&self, pattern: &str) -> Result<Vec<String>, String> {
+        Ok(vec![pattern.to_string()])
+    }
+
+    /// The windows `validation` cuts the files `paths` into: per fold, oldest first, per
+    /// file, the bars of its train and test windows; `Err` why they do not fit; `None` when
+    /// the host cannot read the files (the checks wait for plan and apply).
+    fn windows(
+        &self,
+        _paths: &[String],
+        _validation: &ir::Validation,
+    ) -> Option<Result<Vec<Vec<WindowBars>>, String>> {
+        None
+    }
+}
+
+/// How many bars one file's windows of one fold hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowBars {
+    pub train: usize,
+    pub test: Option<usize>,
 }
 
 /// A host that accepts every data path: for checks that must not touch the disk.

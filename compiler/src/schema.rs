@@ -3,7 +3,9 @@
 //! The checker sorts a block's body by these tables; an editor completes from them and
 //! explains a word by them, so the two cannot disagree.
 
-use crate::ir::{AlertAction, Allocation, Fallback, Keyword, Market, MonitorMetric, Period, Provider};
+use crate::ir::{
+    Aggregate, AlertAction, Allocation, Fallback, Keyword, Market, MonitorMetric, Period, Provider,
+};
 use crate::resolve::Kind;
 
 /// What a block accepts.
@@ -242,7 +244,9 @@ pub(crate) const JOB: Schema = Schema {
     attributes: &[
         attr("compute", Takes::Ref(Kind::Compute)),
         attr("workers", Takes::WorkerGroup),
-        attr("data", Takes::Value("\"data/GOOG.csv\"")),
+        attr("data", Takes::Value("[\"data/GOOG.csv\", \"data/MSFT.csv\"]")),
+        attr("aggregate", keyword::<Aggregate>()),
+        attr("holdout", Takes::Value("20%")),
         attr("strategy", Takes::Call { what: "strategy", signatures: STRATEGIES }),
         attr("fitness", Takes::Fitness),
         attr("population", Takes::Value("200")),
@@ -257,7 +261,20 @@ pub(crate) const JOB: Schema = Schema {
         attr("commission", Takes::Value("0.2%")),
         attr("max_runtime", Takes::Value("2h")),
     ],
-    blocks: &[Child { kind: "migration", schema: &MIGRATION, repeatable: false }],
+    blocks: &[
+        Child { kind: "migration", schema: &MIGRATION, repeatable: false },
+        Child { kind: "walk_forward", schema: &WALK_FORWARD, repeatable: false },
+    ],
+};
+pub(crate) const WALK_FORWARD: Schema = Schema {
+    what: "walk_forward",
+    attributes: &[
+        attr("train", Takes::Value("504")),
+        attr("test", Takes::Value("126")),
+        attr("step", Takes::Value("126")),
+        attr("anchored", Takes::Bool),
+    ],
+    blocks: &[],
 };
 pub(crate) const MIGRATION: Schema = Schema {
     what: "migration",

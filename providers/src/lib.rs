@@ -38,8 +38,9 @@ pub fn agreed<'a>(each: impl IntoIterator<Item = &'a Attributes>) -> Attributes 
 /// alone knows both the language and the runtime: the store's first blobs (`job.json`,
 /// `data/FILE`) by key. Local workers read them from a directory, aws workers from S3.
 pub trait JobSetup: Send + Sync {
-    /// Job `name`'s blobs, with `islands` islands.
-    fn blobs(&self, name: &str, islands: u64) -> Result<Vec<(String, Vec<u8>)>, String>;
+    /// Job `name`'s blobs, with `units` units of work (its islands times its walk-forward
+    /// folds: `JobRecord::islands`).
+    fn blobs(&self, name: &str, units: u64) -> Result<Vec<(String, Vec<u8>)>, String>;
 }
 
 /// What a cloud must do for plan and apply.

@@ -4,19 +4,23 @@
 //! (what a DEAP loop does); then one island of 5,000 on 1 thread and on every core for the
 //! parallel efficiency. Prints wall times, backtests/s and individuals scored/s.
 
-use gaform_runtime::backtest::{Calendar, Costs};
+use gaform_runtime::backtest::Costs;
 use gaform_runtime::data::{self, Ohlcv};
 use gaform_runtime::ga::{
-    self, Crossover, Evaluator, Fitness, Island, JobConfig, Metric, Migration, Mutation, Patience, Range,
-    Selection, Space,
+    self, Aggregate, Asset, Crossover, Evaluator, Fitness, Island, JobConfig, Metric, Migration, Mutation,
+    Patience, Range, Selection, Space, Window,
 };
 use gaform_runtime::store::LocalDir;
+use gaform_runtime::windows::Validation;
 use std::time::{Duration, Instant};
 
 fn config(population: u64, islands: u64) -> JobConfig {
     JobConfig {
         name: "bench".into(),
-        data: "GOOG_wiki.csv".into(),
+        data: vec!["GOOG_wiki.csv".into()],
+        aggregate: Aggregate::Mean,
+        validation: Validation::InSample,
+        folds: 1,
         space: Space::RsiReversion {
             period: Range { lo: 2, hi: 50 },
             lower: Range { lo: 5, hi: 45 },
@@ -46,7 +50,7 @@ fn through_store(config: &JobConfig, csv: &str, pool: &rayon::ThreadPool, runs: 
         let dir = std::env::temp_dir().join(format!("gaform-bench-{}-{run}", std::process::id()));
         let store = LocalDir::new(&dir);
         let started = Instant::now();
-        let outcome = ga::prepare(&store, config, csv, "GOOG_wiki.csv")
+        let outcome = ga::prepare(&store, config, &[("GOOG_wiki.csv", csv, "GOOG_wiki.csv")])
             .and_then(|()| {
                 ga::run_islands_as_threads(&store, Patience(Duration::from_secs(60)), Some(pool), &|_| {})
             })
@@ -67,13 +71,15 @@ fn through_store(config: &JobConfig, csv: &str, pool: &rayon::ThreadPool, runs: 
 /// Median wall time of `runs` evolutions of one island in memory (no store, no
 /// checkpoints), and its backtests.
 fn engine_only(config: &JobConfig, data: &Ohlcv, pool: &rayon::ThreadPool, runs: usize) -> (f64, u64) {
-    let calendar = Calendar::new(&data.time);
+    let asset = Asset::new("GOOG_wiki.csv", data.clone());
+    let windows = [Window::of(&asset, 0..data.len())];
     let mut times = Vec::new();
     let mut backtests = 0;
     for _ in 0..runs {
         let started = Instant::now();
-        let mut evaluator = Evaluator::new(data, &calendar, config.costs, &config.space, &config.fitness)
-            .with_pool(Some(pool));
+        let mut evaluator =
+            Evaluator::new(&windows, config.costs, &config.space, &config.fitness, config.aggregate)
+                .with_pool(Some(pool));
         let mut island = Island::initial(config, 0, &mut evaluator);
         for _ in 0..config.generations {
             island.step(config, &mut evaluator);

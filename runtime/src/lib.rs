@@ -14,3 +14,4 @@ pub mod rng;
 pub mod store;
 pub mod strategy;
 pub mod telemetry;
+pub mod windows;

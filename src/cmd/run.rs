@@ -5,6 +5,7 @@
 
 use crate::cli::{IslandsAs, RunArgs};
 use crate::host::FileHost;
+use crate::job::DataText;
 use crate::progress::Progress;
 use crate::render::diagnostics;
 use gaform_compiler::ir;
@@ -32,16 +33,14 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
     };
     let job = pick_job(&program, args.job.as_deref())?;
     let config = crate::job::job_config(job, crate::job::planned_islands(&program, job));
-    let data_path = base.join(&job.data);
-    let csv = std::fs::read_to_string(&data_path)
-        .map_err(|e| format!("cannot read {}: {e}", data_path.display()))?;
+    let files = crate::job::read_data(&base, job)?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("results").join(&job.name));
     let store_dir = out.join("store");
     let store = LocalDir::new(&store_dir);
-    open_run(&store, &store_dir, &config, &csv, &data_path)?;
+    open_run(&store, &store_dir, &config, &files)?;
     if args.prepare {
         outln!("prepared {} in {}; start each island with:", config.name, store_dir.display());
-        for island in 0..config.islands {
+        for island in 0..config.units() {
             outln!("  gaform worker --store {} --island {island}", store_dir.display());
         }
         return Ok(ExitCode::SUCCESS);
@@ -50,12 +49,12 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
     let started = Instant::now();
     match args.islands_as {
         IslandsAs::Threads => {
-            let progress = Progress::new(config.islands, config.generations);
+            let progress = Progress::new(config.units(), config.generations);
             let result = ga::run_islands_as_threads(&store, patience, None, &|e| progress.event(e));
             progress.finish();
             result.map_err(|e| e.to_string())?;
         }
-        IslandsAs::Processes => run_workers(&store_dir, config.islands, args.patience)?,
+        IslandsAs::Processes => run_workers(&store_dir, config.units(), args.patience)?,
     }
     let seconds = started.elapsed().as_secs_f64();
     let outcome = ga::gather(&store).map_err(|e| e.to_string())?;
@@ -79,16 +78,11 @@ fn pick_job<'p>(program: &'p ir::Program, wanted: Option<&str>) -> Result<&'p ir
 
 /// Resumes the run in `store` if it holds this very job on this very data; otherwise
 /// clears it and writes the job afresh.
-fn open_run(
-    store: &LocalDir,
-    dir: &Path,
-    config: &JobConfig,
-    csv: &str,
-    data_path: &Path,
-) -> Result<(), String> {
+fn open_run(store: &LocalDir, dir: &Path, config: &JobConfig, files: &[DataText]) -> Result<(), String> {
     let same_job = ga::load_job(store).is_ok_and(|existing| existing == *config);
-    let same_data =
-        store.get(&ga::data_key(&config.data)).ok().flatten().is_some_and(|d| d == csv.as_bytes());
+    let same_data = files
+        .iter()
+        .all(|f| store.get(&ga::data_key(&f.name)).ok().flatten().is_some_and(|d| d == f.csv.as_bytes()));
     if same_job && same_data {
         return Ok(());
     }
@@ -96,7 +90,7 @@ fn open_run(
         std::fs::remove_dir_all(dir)
             .map_err(|e| format!("cannot clear the old run in {}: {e}", dir.display()))?;
     }
-    ga::prepare(store, config, csv, &data_path.display().to_string()).map_err(|e| e.to_string())
+    ga::prepare(store, config, &crate::job::prepared(files)).map_err(|e| e.to_string())
 }
 
 /// Starts one `gaform worker` per island and waits for all of them.
@@ -130,24 +124,58 @@ fn run_workers(store_dir: &Path, islands: u64, patience: u64) -> Result<(), Stri
 
 pub fn summary(outcome: &Outcome, out: &Path, seconds: f64) -> String {
     let Some(best) = outcome.best() else { return String::new() };
-    let m = &best.metrics;
+    let config = &outcome.config;
     let evaluations = outcome.evaluations();
     let pct = |x: f64| if x.is_nan() { "n/a".into() } else { format!("{:.2}%", x * 100.0) };
-    format!(
-        "{}: best {} · fitness {}\n  final equity ${:.2} · total return {} · max drawdown {} · sharpe {:.4} · {} trades\n  {} backtests on {} island(s) in {:.2} s ({:.0} backtests/s)\nresults in {}: {}\n",
-        outcome.config.name,
-        best.strategy,
-        best.fitness,
-        m.final_equity,
-        pct(m.total_return),
-        pct(m.max_drawdown),
-        m.sharpe,
-        m.trades,
-        evaluations,
-        outcome.config.islands,
+    let figures = |m: &gaform_runtime::backtest::Metrics| {
+        format!(
+            "final equity ${:.2} · total return {} · max drawdown {} · sharpe {:.4} · {} trades",
+            m.final_equity,
+            pct(m.total_return),
+            pct(m.max_drawdown),
+            m.sharpe,
+            m.trades
+        )
+    };
+    let mut text = format!("{}: best {} · fitness {}", config.name, best.strategy, best.fitness);
+    if let Some(oos) = best.out_of_sample {
+        text.push_str(&format!(" in sample, {oos} out of sample"));
+        if let Some(e) = outcome.efficiency() {
+            text.push_str(&format!(" · walk-forward efficiency {e:.3}"));
+        }
+    }
+    text.push('\n');
+    let several = best.assets.len() > 1;
+    for asset in &best.assets {
+        let name = if several { format!("{}: ", asset.data) } else { String::new() };
+        match &asset.out_of_sample {
+            None => text.push_str(&format!("  {name}{}\n", figures(&asset.in_sample.metrics))),
+            Some(oos) => {
+                text.push_str(&format!("  {name}in sample      {}\n", figures(&asset.in_sample.metrics)));
+                text.push_str(&format!("  {name}out of sample  {}\n", figures(&oos.metrics)));
+            }
+        }
+    }
+    if !outcome.folds.is_empty() {
+        text.push_str(&format!(
+            "  walk-forward: {} folds, each fold's winner judged on the test window after it (best.json `walk_forward`)\n",
+            outcome.folds.len()
+        ));
+    }
+    let islands = if config.folds > 1 {
+        format!("{} island(s) × {} folds", config.islands, config.folds)
+    } else {
+        format!("{} island(s)", config.islands)
+    };
+    // Each evaluation backtests the genome on every file.
+    let backtests = evaluations * config.data.len() as u64;
+    text.push_str(&format!(
+        "  {} backtests on {islands} in {:.2} s ({:.0} backtests/s)\nresults in {}: {}\n",
+        backtests,
         seconds,
-        evaluations as f64 / seconds.max(1e-9),
+        backtests as f64 / seconds.max(1e-9),
         out.display(),
         results::FILES.join(", ")
-    )
+    ));
+    text
 }

@@ -162,19 +162,17 @@ struct Setup {
 }
 
 impl JobSetup for Setup {
-    fn blobs(&self, name: &str, islands: u64) -> Result<Vec<(String, Vec<u8>)>, String> {
+    fn blobs(&self, name: &str, units: u64) -> Result<Vec<(String, Vec<u8>)>, String> {
         let job = self
             .program
             .jobs
             .iter()
             .find(|j| j.name == name)
             .ok_or_else(|| format!("no job `{name}` in the file"))?;
-        let config = crate::job::job_config(job, islands);
-        let path = self.base.join(&job.data);
-        let csv =
-            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let config = crate::job::job_config(job, units / job.folds.max(1));
+        let files = crate::job::read_data(&self.base, job)?;
         let blobs = Blobs::default();
-        gaform_runtime::ga::prepare(&blobs, &config, &csv, &path.display().to_string())
+        gaform_runtime::ga::prepare(&blobs, &config, &crate::job::prepared(&files))
             .map_err(|e| e.to_string())?;
         Ok(blobs.0.into_inner().map_err(|_| "a job's blobs were poisoned".to_string())?.into_iter().collect())
     }

@@ -32,6 +32,8 @@ struct Best {
     job: String,
     data: String,
     strategy: Strategy,
+    /// In sample; absent for a job over several files (their figures are in `assets`).
+    #[serde(default)]
     metrics: serde_json::Value,
     fitness: serde_json::Value,
     seed: u64,

@@ -34,4 +34,5 @@ mod report;
 mod run;
 mod serve;
 mod support;
+mod validation;
 mod warm_up;

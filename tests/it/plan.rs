@@ -17,8 +17,8 @@ impl Host for FixedDigest {
         Ok(DataFile::default())
     }
 
-    fn data_digest(&self, path: &str) -> Option<String> {
-        Some(format!("sha256-of-{path}"))
+    fn data_digest(&self, paths: &[String]) -> Option<String> {
+        Some(format!("sha256-of-{}", paths.join("+")))
     }
 }
 

@@ -17,11 +17,35 @@ impl Checker<'_> {
         let compute = self.reference(compute_attr, Kind::Compute);
         let workers = compute.as_ref().map_or(0, |c| self.worker_group_of(block, c.value, f.attr("workers")));
         let data_attr = self.required(&f, "data", "\"data/GOOG.csv\"");
-        let data = self.string(data_attr);
-        let bars = data.as_ref().and_then(|d| self.probe_data(&d.value, d.span));
+        let files = self.data_files(data_attr);
+        let bars: Vec<Option<usize>> =
+            files.iter().map(|(path, span)| self.probe_data(path, *span)).collect();
+        let aggregate = self.aggregate(&f);
+        let (validation, validation_span) = self.validation(&f);
+        let (folds, shortest_train) = if bars.iter().all(Option::is_some) && !files.is_empty() {
+            self.windows(&files, &validation, validation_span)
+        } else {
+            (1, None)
+        };
+        // W0004 against the fewest bars the GA trains on: the shortest file, or the
+        // shortest train window when something is held out.
+        let shortest_file = files
+            .iter()
+            .zip(&bars)
+            .filter_map(|((p, _), b)| Some((p.clone(), (*b)?)))
+            .min_by_key(|(_, b)| *b);
+        let trained_on = match (&validation, shortest_train) {
+            (Validation::InSample, _) | (_, None) => shortest_file,
+            (_, Some((path, bars))) => Some((format!("the shortest train window of {path}"), bars)),
+        };
         let strategy = self.required(&f, "strategy", "sma_crossover(fast = 2..50, slow = 10..200)");
-        let on = data.as_ref().zip(bars).map(|(d, bars)| (d.value.as_str(), bars));
+        let on = trained_on.as_ref().map(|(p, b)| (p.as_str(), *b));
         let strategy = strategy.and_then(|s| self.strategy(&s.value, on));
+        if let Some(strategy) = &strategy {
+            if !matches!(validation, Validation::InSample) {
+                self.test_windows_fit(&files, &validation, validation_span, strategy);
+            }
+        }
         let fitness = match f.attr("fitness") {
             Some(a) => self.fitness(&a.value),
             None => Some(Fitness::Metric(Metric::Sharpe)),
@@ -118,8 +142,11 @@ impl Checker<'_> {
             span: block.span,
             compute: ComputeId(compute.map_or(0, |c| c.value)),
             workers,
-            data_span: data.as_ref().map_or(block.header, |d| d.span),
-            data: data.map(|d| d.value).unwrap_or_default(),
+            data_spans: files.iter().map(|(_, s)| *s).collect(),
+            data: files.into_iter().map(|(p, _)| p).collect(),
+            aggregate,
+            validation,
+            folds,
             strategy: strategy.unwrap_or(Strategy::SmaCrossover {
                 fast: ParamRange { lo: 1, hi: 1 },
                 slow: ParamRange { lo: 2, hi: 2 },

@@ -11,6 +11,7 @@ mod fitness;
 mod job;
 mod notify;
 mod serving;
+mod validation;
 mod value;
 mod warm_up;
 

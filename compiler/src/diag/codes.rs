@@ -22,6 +22,7 @@ pub enum Code {
     E0014,
     E0015,
     E0016,
+    E0017,
     W0001,
     W0002,
     W0003,
@@ -30,7 +31,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in order.
-    pub const ALL: [Code; 20] = [
+    pub const ALL: [Code; 21] = [
         Code::E0001,
         Code::E0002,
         Code::E0003,
@@ -47,6 +48,7 @@ impl Code {
         Code::E0014,
         Code::E0015,
         Code::E0016,
+        Code::E0017,
         Code::W0001,
         Code::W0002,
         Code::W0003,
@@ -87,6 +89,9 @@ impl Code {
             Code::E0015 => ("E0015", "a bad notification target, or a secret written in the file"),
             Code::E0016 => {
                 ("E0016", "a service's compute runs a job, serves another service, or is on another cloud")
+            }
+            Code::E0017 => {
+                ("E0017", "hold-out or walk-forward windows that do not fit the data or the strategy")
             }
             Code::W0001 => ("W0001", "at max scale the budget runs out before its period ends"),
             Code::W0002 => ("W0002", "head node on spot"),

@@ -13,10 +13,18 @@ pub struct Job {
     pub compute: ComputeId,
     /// Index into the compute's `workers`.
     pub workers: usize,
-    /// As written, relative to the `.gaf` file.
-    pub data: String,
+    /// The data files, relative to the `.gaf` file: as written, or what a pattern matched
+    /// (sorted). At least one.
+    pub data: Vec<String>,
+    /// Where each file is named (a pattern's span for every file it matched).
     #[serde(skip)]
-    pub data_span: Span,
+    pub data_spans: Vec<Span>,
+    /// How the fitness on each file makes the fitness.
+    pub aggregate: Aggregate,
+    pub validation: Validation,
+    /// The folds the validation cuts the data into (1 unless walk-forward; 1 too when the
+    /// host could not read the data).
+    pub folds: u64,
     pub strategy: Strategy,
     pub fitness: Fitness,
     pub population: u64,
@@ -35,6 +43,32 @@ pub struct Job {
     /// Per side, as a fraction.
     pub commission: f64,
     pub max_runtime_secs: Option<f64>,
+}
+
+keyword_enum!(/// How a job's fitness on each data file makes its fitness.
+    Aggregate, "aggregation" { Mean = "mean", Median = "median", Min = "min" });
+
+/// What a job trains on and what it holds out.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Validation {
+    InSample,
+    /// The last fraction of each file's bars (in (0, 1)).
+    HoldoutFraction(f64),
+    /// Each file's bars from this date on (`YYYY-MM-DD`, checked), as written.
+    HoldoutFrom(String),
+    WalkForward {
+        train: WindowLength,
+        test: WindowLength,
+        step: WindowLength,
+        anchored: bool,
+    },
+}
+
+/// A walk-forward window's length.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub enum WindowLength {
+    Bars(u64),
+    Seconds(f64),
 }
 
 /// An inclusive integer range a strategy parameter is searched in; `lo <= hi`.

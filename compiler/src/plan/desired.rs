@@ -370,7 +370,7 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
             ("compute", compute.name.clone()),
             ("workers", group.name.clone()),
             ("islands", job.islands.unwrap_or(planned).to_string()),
-            ("data", job.data.clone()),
+            ("data", job.data.join(", ")),
             ("strategy", describe::strategy(&job.strategy)),
             ("fitness", describe::fitness(&job.fitness)),
             ("population", job.population.to_string()),
@@ -386,6 +386,15 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
         ]);
         if let Some(digest) = host.data_digest(&job.data) {
             a.insert("data_sha256".into(), digest);
+        }
+        if job.data.len() > 1 {
+            a.insert("aggregate".into(), job.aggregate.keyword().into());
+        }
+        if let Some(validation) = describe::validation(&job.validation) {
+            a.insert("validation".into(), validation);
+        }
+        if job.folds > 1 {
+            a.insert("folds".into(), job.folds.to_string());
         }
         if let Some(secs) = job.max_runtime_secs {
             a.insert("max_runtime".into(), describe::duration(secs));

@@ -94,6 +94,8 @@ pub struct JobRecord {
     /// k, k + workers, …
     pub group: Addr,
     pub workers: u64,
+    /// Units of work: the job's islands times its walk-forward folds (unit u is island
+    /// u mod islands of fold u / islands); dealt over the workers like islands.
     pub islands: u64,
     pub max_runtime_secs: Option<f64>,
     /// Absolute: where the head writes `best.json` and the rest.
@@ -138,7 +140,9 @@ impl JobRecord {
         Ok(JobRecord {
             address: change.address.clone(),
             name: change.address.as_str().trim_start_matches("job.").to_string(),
-            islands: attributes.get("islands").and_then(|v| v.parse().ok()).unwrap_or(workers),
+            // Units of work: each walk-forward fold runs the job's islands of its own.
+            islands: attributes.get("islands").and_then(|v| v.parse::<u64>().ok()).unwrap_or(workers)
+                * attributes.get("folds").and_then(|v| v.parse::<u64>().ok()).unwrap_or(1).max(1),
             max_runtime_secs: attributes
                 .get("max_runtime")
                 .and_then(|t| gaform_compiler::plan::describe::parse_duration(t)),

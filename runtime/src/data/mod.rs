@@ -5,7 +5,7 @@
 
 mod dates;
 
-pub use dates::{civil_from_days, days_from_civil, parse_timestamp};
+pub use dates::{civil_from_days, days_from_civil, format_timestamp, parse_timestamp};
 
 use std::path::Path;
 

@@ -2,11 +2,12 @@
 //! island (serialised as `job.json` in the run's store).
 
 use super::crossover::Crossover;
-use super::fitness::Fitness;
+use super::fitness::{Aggregate, Fitness};
 use super::mutation::Mutation;
 use super::selection::Selection;
 use super::space::{Space, SpaceError};
 use crate::backtest::Costs;
+use crate::windows::Validation;
 use serde::{Deserialize, Serialize};
 
 /// A GA run, fully specified.
@@ -14,8 +15,19 @@ use serde::{Deserialize, Serialize};
 pub struct JobConfig {
     /// For results and messages.
     pub name: String,
-    /// The data's file name: its key in the store is `data/NAME`.
-    pub data: String,
+    /// The data files' names (one or more assets): each one's key in the store is
+    /// `data/NAME`.
+    pub data: Vec<String>,
+    /// How the fitness of one genome on each file makes its fitness.
+    #[serde(default)]
+    pub aggregate: Aggregate,
+    /// What is trained on and what is held out.
+    #[serde(default)]
+    pub validation: Validation,
+    /// Walk-forward folds the data holds (1 otherwise): each runs `islands` islands of its
+    /// own, so the job's units of work are `islands × folds` (`units`).
+    #[serde(default = "one")]
+    pub folds: u64,
     pub space: Space,
     pub fitness: Fitness,
     /// Individuals per island.
@@ -52,7 +64,17 @@ pub enum ConfigError {
     Field { field: &'static str, rule: &'static str, found: String },
 }
 
+fn one() -> u64 {
+    1
+}
+
 impl JobConfig {
+    /// The job's units of work, each an island of one fold: `islands × folds`. Unit `u` is
+    /// island `u % islands` of fold `u / islands`.
+    pub fn units(&self) -> u64 {
+        self.islands.saturating_mul(self.folds)
+    }
+
     /// Checks every bound the engine relies on (the compiler checks them too, with spans;
     /// this guards configurations that arrive from elsewhere, such as a store).
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -69,6 +91,8 @@ impl JobConfig {
         rule(self.generations >= 1, "generations", "at least 1", self.generations.to_string())?;
         rule(self.elitism < self.population, "elitism", "below the population", self.elitism.to_string())?;
         rule(self.islands >= 1, "islands", "at least 1", self.islands.to_string())?;
+        rule(self.folds >= 1, "folds", "at least 1", self.folds.to_string())?;
+        rule(!self.data.is_empty(), "data", "at least one file", "none".into())?;
         rule(self.migration.every >= 1, "migration.every", "at least 1", self.migration.every.to_string())?;
         rule(
             self.migration.count <= self.population,

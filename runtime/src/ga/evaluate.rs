@@ -1,11 +1,13 @@
 //! Scoring a generation: each genome is backtested at most once per island (a cache keyed
-//! by genome), indicators are computed once per (indicator, period) for the whole run, and
-//! the backtests of a generation run in parallel on rayon's pool.
+//! by genome), on every training window of its fold (one per data file), its fitness the
+//! aggregate of its fitness on each; indicators are computed once per (window, indicator,
+//! period) for the whole run, and the backtests of a generation run in parallel on rayon's
+//! pool.
 
-use super::fitness::Fitness;
+use super::fitness::{Aggregate, Fitness};
+use super::run::Window;
 use super::space::{Genome, Space};
-use crate::backtest::{self, Calendar, Costs, Keep};
-use crate::data::Ohlcv;
+use crate::backtest::{self, Costs, Keep};
 use crate::strategy::{Indicators, Signals};
 use crate::telemetry::EvalTiming;
 use rayon::prelude::*;
@@ -14,12 +16,13 @@ use std::time::Instant;
 
 /// What one island knows of the genomes it has met.
 pub struct Evaluator<'d> {
-    data: &'d Ohlcv,
-    calendar: &'d Calendar,
+    windows: &'d [Window],
     costs: Costs,
     space: &'d Space,
     fitness: &'d Fitness,
-    indicators: Indicators<'d>,
+    aggregate: Aggregate,
+    /// One per window.
+    indicators: Vec<Indicators<'d>>,
     /// Fitness of every genome scored here or received with a score.
     known: HashMap<Genome, f64>,
     /// Every genome this island has counted as an evaluation (kept across restarts, so the
@@ -32,21 +35,21 @@ pub struct Evaluator<'d> {
 }
 
 impl<'d> Evaluator<'d> {
-    /// An evaluator with nothing cached.
+    /// An evaluator with nothing cached, scoring on `windows` (one per data file).
     pub fn new(
-        data: &'d Ohlcv,
-        calendar: &'d Calendar,
+        windows: &'d [Window],
         costs: Costs,
         space: &'d Space,
         fitness: &'d Fitness,
+        aggregate: Aggregate,
     ) -> Evaluator<'d> {
         Evaluator {
-            data,
-            calendar,
+            windows,
             costs,
             space,
             fitness,
-            indicators: Indicators::new(data),
+            aggregate,
+            indicators: windows.iter().map(|w| Indicators::new(&w.data)).collect(),
             known: HashMap::new(),
             seen: HashSet::new(),
             pool: None,
@@ -98,23 +101,43 @@ impl<'d> Evaluator<'d> {
             }
             if let Some(strategy) = strategy {
                 if !self.known.contains_key(g) && queued.insert(g) {
-                    self.indicators.prepare(&strategy);
+                    for indicators in &mut self.indicators {
+                        indicators.prepare(&strategy);
+                    }
                     to_run.push((g, strategy));
                 }
             }
         }
-        let (indicators, data, calendar, costs, fitness) =
-            (&self.indicators, self.data, self.calendar, self.costs, self.fitness);
-        // Each backtest is timed on the thread that runs it (two clock reads against tens
-        // of microseconds of work): the workers' utilisation and evaluation-time metrics.
+        let (indicators, windows, costs, fitness, aggregate) =
+            (&self.indicators, self.windows, self.costs, self.fitness, self.aggregate);
+        // Each genome is timed on the thread that runs its backtests (two clock reads
+        // against tens of microseconds of work): the workers' utilisation and
+        // evaluation-time metrics.
         let backtest_all = || -> Vec<(f64, f64)> {
             to_run
                 .par_iter()
                 .map(|(_, strategy)| {
                     let started = Instant::now();
-                    let signals = indicators.signals(strategy).unwrap_or_else(Signals::never);
-                    let report = backtest::simulate(data, calendar, &signals, costs, Keep::default());
-                    (fitness.score(&report.metrics), started.elapsed().as_secs_f64())
+                    let score_on = |window: &Window, indicators: &Indicators<'_>| {
+                        let signals = indicators.signals(strategy).unwrap_or_else(Signals::never);
+                        let report = backtest::simulate(
+                            &window.data,
+                            &window.calendar,
+                            &signals,
+                            costs,
+                            Keep::default(),
+                        );
+                        fitness.score(&report.metrics)
+                    };
+                    let score = match (windows, indicators.as_slice()) {
+                        ([window], [indicators]) => score_on(window, indicators),
+                        _ => {
+                            let each: Vec<f64> =
+                                windows.iter().zip(indicators).map(|(w, i)| score_on(w, i)).collect();
+                            aggregate.of(&each)
+                        }
+                    };
+                    (score, started.elapsed().as_secs_f64())
                 })
                 .collect()
         };

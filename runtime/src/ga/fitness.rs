@@ -90,3 +90,53 @@ impl Fitness {
         }
     }
 }
+
+/// How a genome's fitness on each data file makes its fitness on all of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    #[default]
+    Mean,
+    Median,
+    /// The worst file's: what finds strategies that work everywhere.
+    Min,
+}
+
+impl Aggregate {
+    /// The aggregate of `scores` (one per file, each already a `Fitness::score`); a single
+    /// file's score is returned as it is, and an undefined mean (+∞ beside −∞) is −∞.
+    pub fn of(self, scores: &[f64]) -> f64 {
+        let value = match (self, scores) {
+            (_, []) => f64::NEG_INFINITY,
+            (_, [one]) => *one,
+            (Aggregate::Mean, all) => all.iter().sum::<f64>() / all.len() as f64,
+            (Aggregate::Min, all) => all.iter().copied().fold(f64::INFINITY, f64::min),
+            (Aggregate::Median, all) => {
+                let mut sorted = all.to_vec();
+                sorted.sort_by(f64::total_cmp);
+                let mid = sorted.len() / 2;
+                let upper = sorted.get(mid).copied().unwrap_or(f64::NEG_INFINITY);
+                if sorted.len() % 2 == 1 {
+                    upper
+                } else {
+                    let lower = sorted.get(mid - 1).copied().unwrap_or(f64::NEG_INFINITY);
+                    lower / 2.0 + upper / 2.0
+                }
+            }
+        };
+        if value.is_nan() {
+            f64::NEG_INFINITY
+        } else {
+            value
+        }
+    }
+
+    /// Its name in the language and in results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Aggregate::Mean => "mean",
+            Aggregate::Median => "median",
+            Aggregate::Min => "min",
+        }
+    }
+}

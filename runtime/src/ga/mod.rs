@@ -20,15 +20,17 @@ mod stats;
 pub use config::{ConfigError, JobConfig, Migration};
 pub use crossover::{Cross, Crossover};
 pub use evaluate::Evaluator;
-pub use fitness::{Fitness, Metric, Op};
+pub use fitness::{Aggregate, Fitness, Metric, Op};
 pub use hall::{HallOfFame, Scored};
 pub use island::Island;
 pub use mutation::{Mutate, Mutation};
-pub use outcome::{gather, gather_so_far, Champion, Outcome, Timing};
+pub use outcome::{
+    gather, gather_so_far, AssetResult, Champion, FoldOutcome, Outcome, Stitched, Timing, WindowResult,
+};
 pub use run::{
-    checkpoint_key, data_key, islands_finished, load_data, load_job, prepare, run_island, run_islands,
-    run_islands_as_threads, run_islands_while, Checkpoint, Event, KeepGoing, Loaded, Patience, RunError,
-    JOB_KEY,
+    checkpoint_key, data_key, folds_of, islands_finished, load_data, load_job, prepare, run_island,
+    run_islands, run_islands_as_threads, run_islands_while, Asset, Checkpoint, Event, Fold, KeepGoing,
+    Loaded, Patience, RunError, Window, JOB_KEY,
 };
 pub use selection::{Scores, Select, Selection};
 pub use space::{Genome, Range, Space, SpaceError};

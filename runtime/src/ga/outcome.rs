@@ -1,10 +1,12 @@
 //! A finished run, gathered from every island's final checkpoint: the same whether the
-//! islands ran as threads of one process or as workers on many machines.
+//! islands ran as threads of one process or as workers on many machines. Each fold's hall of
+//! fame is re-backtested on the fold's windows: in sample (what it was trained on) and out
+//! of sample (what was held out from it).
 
 use super::config::JobConfig;
 use super::exact;
-use super::hall::HallOfFame;
-use super::run::{final_checkpoints, latest_checkpoints, Checkpoint, Loaded, RunError};
+use super::hall::{HallOfFame, Scored};
+use super::run::{final_checkpoints, latest_checkpoints, Asset, Checkpoint, Fold, Loaded, RunError, Window};
 use super::space::Genome;
 use super::stats::GenerationStats;
 use crate::backtest::{self, Keep, Metrics, Trade};
@@ -12,14 +14,63 @@ use crate::store::Store;
 use crate::strategy::Strategy;
 use serde::Serialize;
 
-/// A genome worth reporting, re-backtested for all its metrics.
+/// A genome worth reporting, re-backtested for all its metrics on every window of its
+/// fold.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Champion {
     pub genome: Genome,
     pub strategy: Strategy,
+    /// What the GA ranked it by: its in-sample fitness, aggregated over the files.
+    #[serde(with = "exact")]
+    pub fitness: f64,
+    /// The first file's in-sample metrics (with one file, simply its metrics).
+    pub metrics: Metrics,
+    /// Its out-of-sample fitness, aggregated over the files; `None` without validation.
+    pub out_of_sample: Option<f64>,
+    /// Per file, in the job's order: how it did on the windows it was trained and judged on.
+    pub assets: Vec<AssetResult>,
+}
+
+/// One champion on one file.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AssetResult {
+    pub data: String,
+    pub in_sample: WindowResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_of_sample: Option<WindowResult>,
+}
+
+/// One backtest of one window: the bars it covered and what came of it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WindowResult {
+    /// Row indices in the file, 0-based, `to` excluded.
+    pub from_bar: usize,
+    pub to_bar: usize,
+    /// The first and last bars' timestamps, naive seconds since 1970 (results write them
+    /// as the data files do).
+    #[serde(skip)]
+    pub first_time: i64,
+    #[serde(skip)]
+    pub last_time: i64,
     #[serde(with = "exact")]
     pub fitness: f64,
     pub metrics: Metrics,
+}
+
+/// A walk-forward fold's winner, judged on the fold's test windows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FoldOutcome {
+    pub fold: u64,
+    pub winner: Champion,
+}
+
+/// The out-of-sample equity of one file, stitched across its test windows: each window's
+/// curve starts where the previous one ended (window 0 with the job's cash).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stitched {
+    pub data: String,
+    pub time: Vec<i64>,
+    pub equity: Vec<f64>,
 }
 
 /// Seconds one island spent on one generation (varies from run to run).
@@ -35,12 +86,18 @@ pub struct Timing {
 #[derive(Clone, Debug)]
 pub struct Outcome {
     pub config: JobConfig,
-    /// The hall of fame, best first; never empty.
+    /// The hall of fame, best first; never empty. With walk-forward, the last fold's: the
+    /// strategies found on the most recent data.
     pub hall: Vec<Champion>,
+    /// With walk-forward, every fold's winner, oldest fold first; empty otherwise.
+    pub folds: Vec<FoldOutcome>,
+    /// Per file, the out-of-sample equity of the winners (empty without validation).
+    pub stitched: Vec<Stitched>,
     /// One row per generation, islands combined.
     pub generations: Vec<GenerationStats>,
     pub timings: Vec<Timing>,
-    /// The best genome's equity at each bar's close, with the bars' timestamps.
+    /// The best genome's equity at each bar's close of the first file's training window
+    /// (its whole data without validation), with the bars' timestamps.
     pub equity: Vec<f64>,
     pub time: Vec<i64>,
     /// The best genome's closed trades.
@@ -60,6 +117,24 @@ impl Outcome {
     pub fn evaluations(&self) -> u64 {
         self.generations.iter().map(|g| g.evaluations).sum()
     }
+
+    /// Walk-forward efficiency: the mean annualised return out of sample over the mean in
+    /// sample, across the winners' windows of every fold and file (Pardo's ratio); `None`
+    /// without validation.
+    pub fn efficiency(&self) -> Option<f64> {
+        let winners: Vec<&Champion> = if self.folds.is_empty() {
+            self.best().into_iter().collect()
+        } else {
+            self.folds.iter().map(|f| &f.winner).collect()
+        };
+        let (mut ins, mut outs) = (Vec::new(), Vec::new());
+        for asset in winners.iter().flat_map(|c| &c.assets) {
+            ins.push(asset.in_sample.metrics.annual_return);
+            outs.push(asset.out_of_sample.as_ref()?.metrics.annual_return);
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        (!outs.is_empty()).then(|| mean(&outs) / mean(&ins))
+    }
 }
 
 /// Gathers a finished run from `store`.
@@ -77,14 +152,18 @@ pub fn gather_so_far(store: &dyn Store) -> Result<Outcome, RunError> {
 }
 
 fn gather_from(
-    Loaded { config, data, calendar }: Loaded,
+    Loaded { config, assets, folds }: Loaded,
     checkpoints: &[Checkpoint],
 ) -> Result<Outcome, RunError> {
-    let mut hall = HallOfFame::new(usize::try_from(config.hall_of_fame).unwrap_or(usize::MAX));
+    let size = usize::try_from(config.hall_of_fame).unwrap_or(usize::MAX);
+    let mut halls: Vec<HallOfFame> = folds.iter().map(|_| HallOfFame::new(size)).collect();
     let mut generations: Vec<GenerationStats> = Vec::new();
     let mut timings = Vec::new();
     for c in checkpoints {
-        hall.offer(&c.state.hall.entries);
+        let fold = usize::try_from(c.state.index / config.islands.max(1)).unwrap_or(usize::MAX);
+        if let Some(hall) = halls.get_mut(fold) {
+            hall.offer(&c.state.hall.entries);
+        }
         for (i, stats) in c.state.history.iter().enumerate() {
             match generations.get_mut(i) {
                 Some(row) => *row = row.combine(stats),
@@ -99,33 +178,109 @@ fn gather_from(
             });
         }
     }
-    let mut champions = Vec::new();
-    let (mut equity, mut trades) = (Vec::new(), Vec::new());
-    for entry in &hall.entries {
-        let Some(strategy) = config.space.decode(&entry.genome) else { continue };
-        // Metrics from the very code path the run scored with (keeping the curve takes
-        // another loop, whose sums may differ in the last bit); the curve from a second run.
-        let metrics = backtest::run(&data, &calendar, &strategy, config.costs, Keep::default()).metrics;
-        if champions.is_empty() {
-            let keep = Keep { equity: true, trades: true };
-            let report = backtest::run(&data, &calendar, &strategy, config.costs, keep);
-            (equity, trades) = (report.equity, report.trades);
+    let judge = |fold: &Fold, entry: &Scored| -> Option<Champion> {
+        let strategy = config.space.decode(&entry.genome)?;
+        let result = |window: &Window| {
+            // Metrics from the very code path the run scored with (keeping the curve takes
+            // another loop, whose sums may differ in the last bit).
+            let metrics =
+                backtest::run(&window.data, &window.calendar, &strategy, config.costs, Keep::default())
+                    .metrics;
+            WindowResult {
+                from_bar: window.bars.start,
+                to_bar: window.bars.end,
+                first_time: window.data.time.first().copied().unwrap_or(0),
+                last_time: window.data.time.last().copied().unwrap_or(0),
+                fitness: config.fitness.score(&metrics),
+                metrics,
+            }
+        };
+        let assets: Vec<AssetResult> = fold
+            .train
+            .iter()
+            .map(|train| AssetResult {
+                data: train.asset.clone(),
+                in_sample: result(train),
+                out_of_sample: fold.test.iter().find(|t| t.asset == train.asset).map(result),
+            })
+            .collect();
+        let outs: Option<Vec<f64>> = assets.iter().map(|a| Some(a.out_of_sample.as_ref()?.fitness)).collect();
+        Some(Champion {
+            genome: entry.genome.clone(),
+            strategy,
+            fitness: entry.fitness,
+            metrics: assets.first()?.in_sample.metrics,
+            out_of_sample: outs.filter(|o| !o.is_empty()).map(|o| config.aggregate.of(&o)),
+            assets,
+        })
+    };
+    let mut fold_outcomes = Vec::new();
+    for (index, (fold, hall)) in folds.iter().zip(&halls).enumerate() {
+        if let Some(winner) = hall.entries.iter().find_map(|e| judge(fold, e)) {
+            fold_outcomes.push(FoldOutcome { fold: index as u64, winner });
         }
-        champions.push(Champion { genome: entry.genome.clone(), strategy, fitness: entry.fitness, metrics });
     }
-    if champions.is_empty() {
+    let last = folds.last().zip(halls.last());
+    let hall: Vec<Champion> = last
+        .map(|(fold, hall)| hall.entries.iter().filter_map(|e| judge(fold, e)).collect())
+        .unwrap_or_default();
+    let (Some(best), Some(fold)) = (hall.first(), folds.last()) else {
         return Err(RunError::NoChampion);
+    };
+    let mut equity = Vec::new();
+    let mut trades = Vec::new();
+    let mut time = Vec::new();
+    let mut buy_and_hold = Vec::new();
+    if let Some(window) = fold.train.first() {
+        let keep = Keep { equity: true, trades: true };
+        let report = backtest::run(&window.data, &window.calendar, &best.strategy, config.costs, keep);
+        (equity, trades) = (report.equity, report.trades);
+        let first_close = window.data.close.first().copied().unwrap_or(f64::NAN);
+        buy_and_hold = window.data.close.iter().map(|c| config.costs.cash * c / first_close).collect();
+        time = window.data.time.clone();
     }
-    let first_close = data.close.first().copied().unwrap_or(f64::NAN);
-    let buy_and_hold = data.close.iter().map(|c| config.costs.cash * c / first_close).collect();
+    let winners: Vec<(&Fold, &Champion)> = if folds.len() > 1 {
+        fold_outcomes
+            .iter()
+            .filter_map(|f| Some((folds.get(usize::try_from(f.fold).ok()?)?, &f.winner)))
+            .collect()
+    } else {
+        vec![(fold, best)]
+    };
+    let stitched = stitch(&config, &assets, &winners);
     Ok(Outcome {
-        config,
-        hall: champions,
+        hall,
+        folds: if folds.len() > 1 { fold_outcomes } else { Vec::new() },
+        stitched,
         generations,
         timings,
         equity,
-        time: data.time,
+        time,
         trades,
         buy_and_hold,
+        config,
     })
+}
+
+/// Each file's out-of-sample equity: the winner of each fold on that fold's test window,
+/// one window after another, each scaled to start with what the one before ended with.
+fn stitch(config: &JobConfig, assets: &[Asset], winners: &[(&Fold, &Champion)]) -> Vec<Stitched> {
+    let mut out = Vec::new();
+    for asset in assets {
+        let mut line = Stitched { data: asset.name.clone(), time: Vec::new(), equity: Vec::new() };
+        let mut start = config.costs.cash;
+        for (fold, winner) in winners {
+            let Some(window) = fold.test.iter().find(|w| w.asset == asset.name) else { continue };
+            let keep = Keep { equity: true, trades: false };
+            let report = backtest::run(&window.data, &window.calendar, &winner.strategy, config.costs, keep);
+            let scale = start / config.costs.cash;
+            line.time.extend_from_slice(&window.data.time);
+            line.equity.extend(report.equity.iter().map(|e| e * scale));
+            start = line.equity.last().copied().unwrap_or(start);
+        }
+        if !line.equity.is_empty() {
+            out.push(line);
+        }
+    }
+    out
 }

@@ -13,7 +13,9 @@ use crate::backtest::Calendar;
 use crate::data::{self, DataError, Ohlcv};
 use crate::store::{Store, StoreError};
 use crate::telemetry::EvalTiming;
+use crate::windows::{self, WindowError};
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 /// The key of the run's configuration.
@@ -26,6 +28,8 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Data(#[from] DataError),
+    #[error(transparent)]
+    Window(#[from] WindowError),
     #[error("invalid job: {0}")]
     Config(#[from] ConfigError),
     #[error("{store}: `{key}` is missing: {hint}")]
@@ -92,15 +96,56 @@ pub enum Event {
 #[derive(Clone, Copy, Debug)]
 pub struct Patience(pub Duration);
 
-/// Writes the job and its data into `store`: what every island then reads. The data is
-/// checked first; `origin` (its path, say) names it in errors.
-pub fn prepare(store: &dyn Store, config: &JobConfig, data_csv: &str, origin: &str) -> Result<(), RunError> {
+/// Writes the job and its data into `store`: what every island then reads. Each file
+/// (`(name in the job, CSV text, origin)`, in the job's order; the origin, its path say,
+/// names it in errors) is checked first, and so are its windows.
+pub fn prepare(store: &dyn Store, config: &JobConfig, files: &[(&str, &str, &str)]) -> Result<(), RunError> {
     config.validate()?;
-    data::parse(origin, data_csv)?;
-    store.put(&data_key(&config.data), data_csv.as_bytes())?;
+    let names: Vec<&str> = files.iter().map(|(name, _, _)| *name).collect();
+    if names != config.data.iter().map(String::as_str).collect::<Vec<_>>() {
+        return Err(RunError::Config(ConfigError::Field {
+            field: "data",
+            rule: "the files given",
+            found: names.join(", "),
+        }));
+    }
+    let mut assets = Vec::new();
+    for (name, csv, origin) in files {
+        assets.push(Asset::new(name, data::parse(origin, csv)?));
+    }
+    folds_of(config, &assets)?;
+    for (name, csv, _) in files {
+        store.put(&data_key(name), csv.as_bytes())?;
+    }
     let job = serde_json::to_vec_pretty(config).map_err(|e| corrupt(store, JOB_KEY, &e))?;
     store.put(JOB_KEY, &job)?;
     Ok(())
+}
+
+/// The folds the job's validation cuts `assets` into, which must be the number the job
+/// was planned with.
+pub fn folds_of(config: &JobConfig, assets: &[Asset]) -> Result<Vec<Fold>, RunError> {
+    let times: Vec<(&str, &[i64])> =
+        assets.iter().map(|a| (a.name.as_str(), a.data.time.as_slice())).collect();
+    let splits = config.validation.folds(&times)?;
+    if splits.len() as u64 != config.folds {
+        return Err(RunError::Config(ConfigError::Field {
+            field: "folds",
+            rule: "the number the data holds",
+            found: format!("{} planned, {} in the data", config.folds, splits.len()),
+        }));
+    }
+    Ok(splits
+        .into_iter()
+        .map(|per_asset| {
+            let (mut train, mut test) = (Vec::new(), Vec::new());
+            for (asset, split) in assets.iter().zip(per_asset) {
+                train.push(Window::of(asset, split.train));
+                test.extend(split.test.map(|range| Window::of(asset, range)));
+            }
+            Fold { train, test }
+        })
+        .collect())
 }
 
 fn corrupt(store: &dyn Store, key: &str, e: &dyn std::fmt::Display) -> RunError {
@@ -125,33 +170,88 @@ pub fn load_job(store: &dyn Store) -> Result<JobConfig, RunError> {
     Ok(config)
 }
 
-/// The job's data from `store`.
-pub fn load_data(store: &dyn Store, config: &JobConfig) -> Result<Ohlcv, RunError> {
-    let key = data_key(&config.data);
-    let bytes = store.get(&key)?.ok_or_else(|| RunError::Missing {
-        store: store.describe(),
-        key: key.clone(),
-        hint: "prepare the run first (`gaform run --prepare`)",
-    })?;
-    let text = String::from_utf8(bytes).map_err(|e| corrupt(store, &key, &e))?;
-    Ok(data::parse(&config.data, &text)?)
+/// The job's data files from `store`, in the job's order.
+pub fn load_data(store: &dyn Store, config: &JobConfig) -> Result<Vec<Ohlcv>, RunError> {
+    config
+        .data
+        .iter()
+        .map(|name| {
+            let key = data_key(name);
+            let bytes = store.get(&key)?.ok_or_else(|| RunError::Missing {
+                store: store.describe(),
+                key: key.clone(),
+                hint: "prepare the run first (`gaform run --prepare`)",
+            })?;
+            let text = String::from_utf8(bytes).map_err(|e| corrupt(store, &key, &e))?;
+            Ok(data::parse(name, &text)?)
+        })
+        .collect()
 }
 
-/// A prepared job read back from its store: configuration, data and calendar, loaded once
+/// One data file of a job, whole, with its calendar.
+pub struct Asset {
+    /// Its name in the job (`GOOG.csv`).
+    pub name: String,
+    pub data: Ohlcv,
+    pub calendar: Calendar,
+}
+
+impl Asset {
+    /// A file and its calendar.
+    pub fn new(name: &str, data: Ohlcv) -> Asset {
+        let calendar = Calendar::new(&data.time);
+        Asset { name: name.to_string(), data, calendar }
+    }
+}
+
+/// Some bars of one file as a data set of their own (`windows::slice`), with their own
+/// calendar: what a window's backtests see.
+pub struct Window {
+    /// The file's name in the job.
+    pub asset: String,
+    /// Where the bars lie in the file.
+    pub bars: Range<usize>,
+    pub data: Ohlcv,
+    pub calendar: Calendar,
+}
+
+impl Window {
+    /// Bars `bars` of `asset`.
+    pub fn of(asset: &Asset, bars: Range<usize>) -> Window {
+        let data = if bars == (0..asset.data.len()) {
+            asset.data.clone()
+        } else {
+            windows::slice(&asset.data, bars.clone())
+        };
+        let calendar =
+            if bars == (0..asset.data.len()) { asset.calendar.clone() } else { Calendar::new(&data.time) };
+        Window { asset: asset.name.clone(), bars, data, calendar }
+    }
+}
+
+/// One fold: a window of every file to train on, in the job's file order, and the windows
+/// that judge what was found there (none without validation).
+pub struct Fold {
+    pub train: Vec<Window>,
+    pub test: Vec<Window>,
+}
+
+/// A prepared job read back from its store: configuration, files and folds, loaded once
 /// and shared read-only by every island of the process.
 pub struct Loaded {
     pub config: JobConfig,
-    pub data: Ohlcv,
-    pub calendar: Calendar,
+    pub assets: Vec<Asset>,
+    pub folds: Vec<Fold>,
 }
 
 impl Loaded {
     /// Reads and validates the job and its data from `store`.
     pub fn from(store: &dyn Store) -> Result<Loaded, RunError> {
         let config = load_job(store)?;
-        let data = load_data(store, &config)?;
-        let calendar = Calendar::new(&data.time);
-        Ok(Loaded { config, data, calendar })
+        let assets: Vec<Asset> =
+            config.data.iter().zip(load_data(store, &config)?).map(|(name, d)| Asset::new(name, d)).collect();
+        let folds = folds_of(&config, &assets)?;
+        Ok(Loaded { config, assets, folds })
     }
 }
 
@@ -182,12 +282,14 @@ fn evolve(
     on_event: &(dyn Fn(Event) + Sync),
     keep_going: KeepGoing<'_>,
 ) -> Result<(), RunError> {
-    let Loaded { config, data, calendar } = job;
-    if island >= config.islands {
-        return Err(RunError::NoSuchIsland { island, islands: config.islands });
-    }
+    let Loaded { config, folds, .. } = job;
+    let fold = usize::try_from(island / config.islands.max(1)).ok().and_then(|f| folds.get(f));
+    let Some(fold) = fold.filter(|_| island < config.units()) else {
+        return Err(RunError::NoSuchIsland { island, islands: config.units() });
+    };
     let mut evaluator =
-        Evaluator::new(data, calendar, config.costs, &config.space, &config.fitness).with_pool(pool);
+        Evaluator::new(&fold.train, config.costs, &config.space, &config.fitness, config.aggregate)
+            .with_pool(pool);
     let ends = config.epoch_ends();
     let mut resumed = None;
     for &end in ends.iter().rev() {
@@ -236,7 +338,9 @@ fn evolve(
             (state, seconds) = (checkpoint.state, checkpoint.seconds);
         }
         if end < config.generations && config.islands > 1 {
-            let neighbour = (island + config.islands - 1) % config.islands;
+            // The ring runs within the island's fold.
+            let first = island - island % config.islands;
+            let neighbour = first + (island - first + config.islands - 1) % config.islands;
             let from = wait_for(store, neighbour, end, patience, keep_going)?;
             let migrants: Vec<Scored> = ranked(&from.state.population)
                 .into_iter()
@@ -301,7 +405,7 @@ fn wait_for(
 
 /// True when every island has written its final checkpoint: the run is ready to gather.
 pub fn islands_finished(store: &dyn Store, config: &JobConfig) -> Result<bool, RunError> {
-    for island in 0..config.islands {
+    for island in 0..config.units() {
         if !store.contains(&checkpoint_key(island, config.generations))? {
             return Ok(false);
         }
@@ -311,7 +415,7 @@ pub fn islands_finished(store: &dyn Store, config: &JobConfig) -> Result<bool, R
 
 /// Every island's final checkpoint, in island order.
 pub fn final_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Checkpoint>, RunError> {
-    (0..config.islands)
+    (0..config.units())
         .map(|island| {
             let key = checkpoint_key(island, config.generations);
             read::<Checkpoint>(store, &key)?.ok_or_else(|| RunError::Missing {
@@ -332,7 +436,7 @@ pub fn final_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Ch
 pub fn latest_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Checkpoint>, RunError> {
     let ends = config.epoch_ends();
     let mut out = Vec::new();
-    for island in 0..config.islands {
+    for island in 0..config.units() {
         // How many of `ends` the island has written: the first `lo` surely, `hi` at most.
         let (mut lo, mut hi) = (0, ends.len());
         while lo < hi {
@@ -359,7 +463,7 @@ pub fn run_islands_as_threads(
     pool: Option<&rayon::ThreadPool>,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<(), RunError> {
-    let islands = load_job(store)?.islands;
+    let islands = load_job(store)?.units();
     run_islands(store, &(0..islands).collect::<Vec<_>>(), patience, pool, on_event)
 }
 

@@ -4,6 +4,7 @@
 use super::*;
 use crate::backtest::{self, Calendar, Costs, Keep};
 use crate::store::{LocalDir, Store};
+use crate::windows::Validation;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,7 +18,10 @@ fn goog() -> String {
 fn config(islands: u64) -> JobConfig {
     JobConfig {
         name: "test".into(),
-        data: "GOOG_wiki.csv".into(),
+        data: vec!["GOOG_wiki.csv".into()],
+        aggregate: Aggregate::Mean,
+        validation: Validation::InSample,
+        folds: 1,
         space: Space::RsiReversion {
             period: Range { lo: 2, hi: 30 },
             lower: Range { lo: 10, hi: 45 },
@@ -61,7 +65,7 @@ impl Drop for Scratch {
 fn run_with_threads(config: &JobConfig, threads: usize, name: &str) -> (Outcome, Scratch) {
     let scratch = Scratch::new(name);
     let store = scratch.store();
-    prepare(&store, config, &goog(), "GOOG_wiki.csv").unwrap();
+    prepare(&store, config, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     run_islands_as_threads(&store, PATIENCE, Some(&pool), &|_| {}).unwrap();
     (gather(&store).unwrap(), scratch)
@@ -98,7 +102,7 @@ fn an_island_restarted_from_a_checkpoint_ends_as_if_never_stopped() {
     // (island 0 finished; it waited on island 1's epochs as it went).
     let scratch = Scratch::new("killed");
     let store = scratch.store();
-    prepare(&store, &config, &goog(), "GOOG_wiki.csv").unwrap();
+    prepare(&store, &config, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap();
     run_islands_as_threads(&store, PATIENCE, None, &|_| {}).unwrap();
     for generation in [8, 12] {
         std::fs::remove_file(scratch.0.join(checkpoint_key(1, generation))).unwrap();
@@ -120,7 +124,7 @@ fn islands_interrupted_mid_run_and_run_again_elsewhere_end_as_if_never_stopped()
     let (whole, _a) = run_with_threads(&config, 2, "never-interrupted");
     let scratch = Scratch::new("interrupted");
     let store = scratch.store();
-    prepare(&store, &config, &goog(), "GOOG_wiki.csv").unwrap();
+    prepare(&store, &config, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap();
     // Both islands on one "worker", told to stop after a few generations: a worker whose
     // islands were given to another (a budget's scale-down).
     let looks = std::sync::atomic::AtomicU32::new(0);
@@ -173,13 +177,13 @@ fn finds_the_optimum_of_a_space_small_enough_to_sweep() {
 fn invalid_jobs_are_refused_with_the_field_at_fault() {
     let scratch = Scratch::new("invalid");
     let bad = JobConfig { elitism: 40, ..config(1) };
-    let e = prepare(&scratch.store(), &bad, &goog(), "GOOG_wiki.csv").unwrap_err();
+    let e = prepare(&scratch.store(), &bad, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap_err();
     assert_eq!(e.to_string(), "invalid job: `elitism` must be below the population, found 40");
     let empty = JobConfig {
         space: Space::SmaCrossover { fast: Range { lo: 50, hi: 60 }, slow: Range { lo: 10, hi: 50 } },
         ..config(1)
     };
-    let e = prepare(&scratch.store(), &empty, &goog(), "GOOG_wiki.csv").unwrap_err();
+    let e = prepare(&scratch.store(), &empty, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap_err();
     assert!(e.to_string().contains("no genome satisfies `fast < slow`"), "{e}");
     assert!(scratch.store().get(JOB_KEY).unwrap().is_none());
 }

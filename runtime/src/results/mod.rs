@@ -1,21 +1,33 @@
-//! A run's results as files: `best.json`, `hall_of_fame.csv`, `generations.csv`,
-//! `timings.csv`, `fitness.svg` and `equity.svg`. Everything but `timings.csv` is a function
-//! of the job alone, so two runs of one job write the same bytes.
+//! A run's results as files: `best.json`, `hall_of_fame.csv`, `windows.csv` (every judged
+//! champion on every window of every file), `out_of_sample.csv` (the stitched out-of-sample
+//! equity, with validation), `generations.csv`, `timings.csv`, `fitness.svg` and
+//! `equity.svg`. Everything but `timings.csv` is a function of the job alone, so two runs of
+//! one job write the same bytes.
 
 mod plot;
 mod ticks;
 
 pub use plot::lines as line_chart;
 
-use crate::ga::{exact, Champion, Outcome};
+use crate::data::format_timestamp;
+use crate::ga::{exact, AssetResult, Outcome};
 use crate::store::{write_atomically, StoreError};
 use crate::strategy::Strategy;
+use crate::windows::Validation;
 use serde::Serialize;
 use std::path::Path;
 
 /// The files written into a results directory, in the order they are written.
-pub const FILES: [&str; 6] =
-    ["best.json", "hall_of_fame.csv", "generations.csv", "timings.csv", "fitness.svg", "equity.svg"];
+pub const FILES: [&str; 8] = [
+    "best.json",
+    "hall_of_fame.csv",
+    "windows.csv",
+    "out_of_sample.csv",
+    "generations.csv",
+    "timings.csv",
+    "fitness.svg",
+    "equity.svg",
+];
 
 /// Why results could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -33,19 +45,108 @@ struct Best<'a> {
     /// Only for a run stopped before its end: why (`stopped: budget ...`).
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<&'a str>,
-    data: &'a str,
+    /// The data files' names, joined by `, `.
+    data: String,
+    /// How per-file fitness was combined (several files only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aggregate: Option<&'static str>,
+    #[serde(skip_serializing_if = "is_in_sample")]
+    validation: &'a Validation,
     seed: u64,
     islands: u64,
+    #[serde(skip_serializing_if = "is_one")]
+    folds: u64,
     population: u64,
     generations: u64,
     evaluations: u64,
     strategy: Strategy,
     genome: &'a [i64],
+    /// In sample: what the GA ranked by.
     #[serde(with = "exact")]
     fitness: f64,
-    metrics: crate::backtest::Metrics,
+    /// In sample, one file only (per-file figures are in `assets`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics: Option<crate::backtest::Metrics>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    out_of_sample: Option<OutOfSample<'a>>,
+    /// Per file: the windows the best strategy was trained and judged on.
+    assets: Vec<AssetJson<'a>>,
+    /// Walk-forward: every fold's winner, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    walk_forward: Vec<FoldJson<'a>>,
     /// What the backtests started with and paid: a served strategy decides with the same.
     costs: crate::backtest::Costs,
+}
+
+fn is_in_sample(v: &&Validation) -> bool {
+    matches!(v, Validation::InSample)
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
+}
+
+/// The out-of-sample summary beside the in-sample fitness.
+#[derive(Serialize)]
+struct OutOfSample<'a> {
+    /// The best strategy's (with walk-forward, the last fold's winner's), aggregated.
+    #[serde(with = "exact")]
+    fitness: f64,
+    /// Mean annualised return out of sample over in sample (`Outcome::efficiency`).
+    #[serde(with = "exact")]
+    walk_forward_efficiency: f64,
+    /// Per file, the return of its stitched out-of-sample equity (`out_of_sample.csv`).
+    stitched: Vec<StitchedReturn<'a>>,
+}
+
+#[derive(Serialize)]
+struct StitchedReturn<'a> {
+    data: &'a str,
+    /// Its last equity over the job's cash, minus one.
+    total_return: f64,
+}
+
+#[derive(Serialize)]
+struct WindowJson<'a> {
+    from: String,
+    to: String,
+    #[serde(flatten)]
+    result: &'a crate::ga::WindowResult,
+}
+
+#[derive(Serialize)]
+struct AssetJson<'a> {
+    data: &'a str,
+    in_sample: WindowJson<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    out_of_sample: Option<WindowJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct FoldJson<'a> {
+    fold: u64,
+    strategy: Strategy,
+    genome: &'a [i64],
+    #[serde(with = "exact")]
+    fitness: f64,
+    #[serde(with = "exact")]
+    out_of_sample_fitness: f64,
+    assets: Vec<AssetJson<'a>>,
+}
+
+fn window_json(result: &crate::ga::WindowResult) -> WindowJson<'_> {
+    WindowJson { from: format_timestamp(result.first_time), to: format_timestamp(result.last_time), result }
+}
+
+fn assets_json(assets: &[AssetResult]) -> Vec<AssetJson<'_>> {
+    assets
+        .iter()
+        .map(|a| AssetJson {
+            data: &a.data,
+            in_sample: window_json(&a.in_sample),
+            out_of_sample: a.out_of_sample.as_ref().map(window_json),
+        })
+        .collect()
 }
 
 /// Writes every results file into `dir` (created if needed), each atomically.
@@ -63,25 +164,57 @@ pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) ->
         message,
     };
     let best = outcome.best().ok_or_else(|| render("best.json", "the run has no best genome".into()))?;
+    let several = config.data.len() > 1;
+    let out_of_sample = best.out_of_sample.map(|fitness| OutOfSample {
+        fitness,
+        walk_forward_efficiency: outcome.efficiency().unwrap_or(f64::NAN),
+        stitched: outcome
+            .stitched
+            .iter()
+            .map(|s| StitchedReturn {
+                data: &s.data,
+                total_return: s.equity.last().map_or(f64::NAN, |e| e / config.costs.cash - 1.0),
+            })
+            .collect(),
+    });
     let json = Best {
         job: &config.name,
         status,
-        data: &config.data,
+        data: config.data.join(", "),
+        aggregate: several.then(|| config.aggregate.name()),
+        validation: &config.validation,
         seed: config.seed,
         islands: config.islands,
+        folds: config.folds,
         population: config.population,
         generations: config.generations,
         evaluations: outcome.evaluations(),
         strategy: best.strategy,
         genome: &best.genome,
         fitness: best.fitness,
-        metrics: best.metrics,
+        metrics: (!several).then_some(best.metrics),
+        out_of_sample,
+        assets: assets_json(&best.assets),
+        walk_forward: outcome
+            .folds
+            .iter()
+            .map(|f| FoldJson {
+                fold: f.fold,
+                strategy: f.winner.strategy,
+                genome: &f.winner.genome,
+                fitness: f.winner.fitness,
+                out_of_sample_fitness: f.winner.out_of_sample.unwrap_or(f64::NAN),
+                assets: assets_json(&f.winner.assets),
+            })
+            .collect(),
         costs: config.costs,
     };
     let mut text = serde_json::to_string_pretty(&json).map_err(|e| render("best.json", e.to_string()))?;
     text.push('\n');
     write_atomically(&dir.join("best.json"), text.as_bytes())?;
     write_atomically(&dir.join("hall_of_fame.csv"), hall_of_fame(outcome).as_bytes())?;
+    write_atomically(&dir.join("windows.csv"), windows(outcome).as_bytes())?;
+    write_atomically(&dir.join("out_of_sample.csv"), stitched_csv(outcome).as_bytes())?;
     write_atomically(&dir.join("generations.csv"), generations(outcome).as_bytes())?;
     write_atomically(&dir.join("timings.csv"), timings(outcome).as_bytes())?;
     let fitness_svg = plot::fitness(outcome).map_err(|e| render("fitness.svg", e))?;
@@ -100,18 +233,94 @@ fn cell(v: f64) -> String {
     }
 }
 
+/// One row per champion: its genes, its fitness in and (with validation) out of sample,
+/// and, with one file, its metrics in sample and then out of sample (`oos_` columns).
 fn hall_of_fame(outcome: &Outcome) -> String {
     let names: Vec<&str> = outcome.config.space.parameters().into_iter().map(|(n, _)| n).collect();
-    let mut out = format!("rank,{},fitness,{}\n", names.join(","), crate::backtest::Metrics::NAMES.join(","));
+    let validated = outcome.hall.iter().any(|c| c.out_of_sample.is_some());
+    let single = outcome.config.data.len() == 1;
+    let mut header = format!("rank,{},fitness", names.join(","));
+    if validated {
+        header.push_str(",out_of_sample_fitness");
+    }
+    if single {
+        header.push_str(&format!(",{}", crate::backtest::Metrics::NAMES.join(",")));
+        if validated {
+            let oos: Vec<String> =
+                crate::backtest::Metrics::NAMES.iter().map(|n| format!("oos_{n}")).collect();
+            header.push_str(&format!(",{}", oos.join(",")));
+        }
+    }
+    let mut out = header + "\n";
     for (rank, c) in outcome.hall.iter().enumerate() {
         let genes: Vec<String> = c.genome.iter().map(i64::to_string).collect();
-        out.push_str(&format!("{},{},{},{}\n", rank + 1, genes.join(","), cell(c.fitness), metric_cells(c)));
+        out.push_str(&format!("{},{},{}", rank + 1, genes.join(","), cell(c.fitness)));
+        if validated {
+            out.push_str(&format!(",{}", cell(c.out_of_sample.unwrap_or(f64::NAN))));
+        }
+        if let (true, Some(asset)) = (single, c.assets.first()) {
+            out.push_str(&format!(",{}", metric_cells(&asset.in_sample.metrics)));
+            if let (true, Some(oos)) = (validated, &asset.out_of_sample) {
+                out.push_str(&format!(",{}", metric_cells(&oos.metrics)));
+            }
+        }
+        out.push('\n');
     }
     out
 }
 
-fn metric_cells(c: &Champion) -> String {
-    c.metrics.values().map(cell).join(",")
+fn metric_cells(m: &crate::backtest::Metrics) -> String {
+    m.values().map(cell).join(",")
+}
+
+/// Every judged champion on every window: each fold's winner (with walk-forward) and the
+/// hall of fame of the last fold, per file, in sample and out of sample. Each row's figures
+/// are `gaform backtest` of its parameters on rows `from_bar..to_bar` of its file alone.
+fn windows(outcome: &Outcome) -> String {
+    let names: Vec<&str> = outcome.config.space.parameters().into_iter().map(|(n, _)| n).collect();
+    let mut out = format!(
+        "fold,rank,{},data,window,from_bar,to_bar,from,to,fitness,{}\n",
+        names.join(","),
+        crate::backtest::Metrics::NAMES.join(",")
+    );
+    let last = outcome.config.folds.saturating_sub(1);
+    let earlier = outcome.folds.iter().filter(|f| f.fold < last).map(|f| (f.fold, 0, &f.winner));
+    let rows = earlier.chain(outcome.hall.iter().enumerate().map(|(rank, c)| (last, rank, c)));
+    for (fold, rank, c) in rows {
+        let genes: Vec<String> = c.genome.iter().map(i64::to_string).collect();
+        for asset in &c.assets {
+            let windows =
+                [("in_sample", Some(&asset.in_sample)), ("out_of_sample", asset.out_of_sample.as_ref())];
+            for (which, w) in windows {
+                let Some(w) = w else { continue };
+                out.push_str(&format!(
+                    "{fold},{},{},{},{which},{},{},{},{},{},{}\n",
+                    rank + 1,
+                    genes.join(","),
+                    asset.data,
+                    w.from_bar,
+                    w.to_bar,
+                    format_timestamp(w.first_time),
+                    format_timestamp(w.last_time),
+                    cell(w.fitness),
+                    metric_cells(&w.metrics)
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The stitched out-of-sample equity of each file (`Outcome::stitched`); a header alone
+/// without validation.
+fn stitched_csv(outcome: &Outcome) -> String {
+    let mut out = String::from("data,time,equity\n");
+    for line in &outcome.stitched {
+        for (t, e) in line.time.iter().zip(&line.equity) {
+            out.push_str(&format!("{},{},{}\n", line.data, format_timestamp(*t), cell(*e)));
+        }
+    }
+    out
 }
 
 fn generations(outcome: &Outcome) -> String {

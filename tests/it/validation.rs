@@ -1,0 +1,286 @@
+//! Results a quant can trust (issue 15): every window's figures in `best.json` are `gaform
+//! backtest` of the same parameters on that window's rows cut into a CSV of their own; a
+//! job over several files scores a genome by the aggregate of its per-file fitness; and all
+//! of it is the same bytes on 1 or 2 threads and with islands as worker processes.
+
+use crate::support::{ok, root, Workspace};
+use serde_json::Value;
+
+/// A date hold-out over one daily file and the same prices resampled to weeks: two
+/// calendars, each cut at its own first bar of 2011.
+const HOLDOUT: &str = r#"
+cloud here { provider = local }
+compute box {
+  cloud = here
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.large"  max = 2 }
+}
+job held {
+  compute     = box
+  data        = ["GOOG_wiki.csv", "GOOG_weekly.csv"]
+  holdout     = "2011-01-03"
+  strategy    = sma_crossover(fast = 2..20, slow = 10..60)
+  population  = 30
+  generations = 6
+  seed        = 5
+}
+"#;
+
+/// Rolling two-year windows judged on the half year after each, over two daily files (a
+/// pattern), two islands per fold.
+const WALK_FORWARD: &str = r#"
+cloud here { provider = local }
+compute box {
+  cloud = here
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.large"  max = 2 }
+}
+job walk {
+  compute     = box
+  data        = "*_wiki.csv"
+  strategy    = breakout(lookback = 5..60, exit = 3..30)
+  fitness     = total_return
+  population  = 24
+  generations = 6
+  migration { every = 3  count = 2 }
+  seed        = 17
+  walk_forward {
+    train = 730d
+    test  = 180d
+  }
+}
+"#;
+
+/// Four files, judged by the worst.
+const EVERYWHERE: &str = r#"
+cloud here { provider = local }
+compute box {
+  cloud = here
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.large"  max = 2 }
+}
+job everywhere {
+  compute     = box
+  data        = ["GOOG_wiki.csv", "IBM_wiki.csv", "MSFT_pmdarima.csv", "SP500_arch.csv"]
+  aggregate   = min
+  strategy    = sma_crossover(fast = 2..30, slow = 10..120)
+  fitness     = total_return
+  population  = 30
+  generations = 5
+  seed        = 8
+}
+"#;
+
+fn workspace(name: &str, gaf: &str) -> Workspace {
+    let w = Workspace::new(name, gaf);
+    for file in ["IBM_wiki.csv", "MSFT_pmdarima.csv", "SP500_arch.csv"] {
+        std::fs::copy(root().join("examples/data").join(file), w.0.join(file)).unwrap();
+    }
+    std::fs::write(w.0.join("GOOG_weekly.csv"), weekly(&w.read("GOOG_wiki.csv"))).unwrap();
+    w
+}
+
+/// GOOG's daily bars resampled to weeks (Monday-based; first open, highest high, lowest low,
+/// last close, summed volume), dated by each week's first trading day.
+fn weekly(daily: &str) -> String {
+    let mut out = String::from("Date,Open,High,Low,Close,Volume\n");
+    let mut week: Option<(i64, String, [f64; 5])> = None;
+    let mut flush = |w: &Option<(i64, String, [f64; 5])>, out: &mut String| {
+        if let Some((_, date, [o, h, l, c, v])) = w {
+            out.push_str(&format!("{date},{o},{h},{l},{c},{v}\n"));
+        }
+    };
+    for line in daily.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let date = cells[1].to_string();
+        let days = gaform_runtime::data::parse_timestamp(&date).unwrap() / 86_400;
+        let monday = days - (days + 3).rem_euclid(7);
+        let bar: Vec<f64> = cells[2..7].iter().map(|c| c.parse().unwrap()).collect();
+        match &mut week {
+            Some((m, _, agg)) if *m == monday => {
+                agg[1] = agg[1].max(bar[1]);
+                agg[2] = agg[2].min(bar[2]);
+                agg[3] = bar[3];
+                agg[4] += bar[4];
+            }
+            _ => {
+                flush(&week, &mut out);
+                week = Some((monday, date, [bar[0], bar[1], bar[2], bar[3], bar[4]]));
+            }
+        }
+    }
+    flush(&week, &mut out);
+    out
+}
+
+fn best(w: &Workspace, out: &str) -> Value {
+    serde_json::from_str(&w.read(&format!("{out}/best.json"))).unwrap()
+}
+
+/// The strategy as `gaform backtest --strategy` takes it.
+fn strategy_arg(strategy: &Value) -> String {
+    let o = strategy.as_object().unwrap();
+    let params: Vec<String> =
+        o.iter().filter(|(k, _)| *k != "strategy").map(|(k, v)| format!("{k} = {v}")).collect();
+    format!("{}({})", o["strategy"].as_str().unwrap(), params.join(", "))
+}
+
+/// Rows `from..to` of `file` (0-based bars after the header) in a CSV of their own.
+fn cut(w: &Workspace, file: &str, from: u64, to: u64, name: &str) -> String {
+    let text = w.read(file);
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    for line in lines.skip(from as usize).take((to - from) as usize) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    std::fs::write(w.0.join(name), out).unwrap();
+    name.to_string()
+}
+
+fn close(a: &Value, b: &Value, what: &str) {
+    let (x, y) = (a.as_f64(), b.as_f64());
+    match (x, y) {
+        (Some(x), Some(y)) => {
+            let scale = x.abs().max(y.abs()).max(1e-300);
+            assert!((x - y).abs() / scale <= 1e-9 || x == y, "{what}: {x} vs {y}");
+        }
+        // NaN and infinities are written as strings.
+        _ => assert_eq!(a, b, "{what}"),
+    }
+}
+
+/// Backtests `window` (a `best.json` window of `file`) on its own slice and compares every
+/// metric, trades exactly; returns how many windows were checked.
+fn check_window(w: &Workspace, strategy: &Value, file: &str, window: &Value, fitness: &str) {
+    let (from, to) = (window["from_bar"].as_u64().unwrap(), window["to_bar"].as_u64().unwrap());
+    let slice = cut(w, file, from, to, "slice.csv");
+    let out =
+        ok(&w.gaform(&["backtest", &slice, "--strategy", &strategy_arg(strategy), "--format", "json"], &[]));
+    let alone: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(alone["bars"].as_u64(), Some(to - from));
+    let what = format!("{file} {from}..{to}");
+    assert_eq!(alone["metrics"]["trades"], window["metrics"]["trades"], "{what}: trades");
+    for (name, value) in window["metrics"].as_object().unwrap() {
+        close(value, &alone["metrics"][name], &format!("{what}: {name}"));
+    }
+    close(&window["fitness"], &alone["metrics"][fitness], &format!("{what}: fitness"));
+}
+
+#[test]
+fn holdout_windows_are_the_backtests_of_their_slices_on_two_calendars() {
+    let w = workspace("holdout", HOLDOUT);
+    let stdout = ok(&w.gaform(&["run", "job.gaf", "--out", "out"], &[]));
+    assert!(stdout.contains("in sample") && stdout.contains("out of sample"), "{stdout}");
+    let best = best(&w, "out");
+    let assets = best["assets"].as_array().unwrap();
+    assert_eq!(assets.len(), 2);
+    for asset in assets {
+        let file = asset["data"].as_str().unwrap();
+        assert_eq!(asset["out_of_sample"]["from"], "2011-01-03", "{file}: the first bar of 2011");
+        assert_eq!(asset["in_sample"]["to_bar"], asset["out_of_sample"]["from_bar"]);
+        for window in ["in_sample", "out_of_sample"] {
+            check_window(&w, &best["strategy"], file, &asset[window], "sharpe");
+        }
+    }
+    // The in-sample fitness is the mean of the files', what the GA ranked by; the
+    // out-of-sample one likewise.
+    let mean = |window: &str| {
+        let f: Vec<f64> = assets.iter().map(|a| a[window]["fitness"].as_f64().unwrap()).collect();
+        f.iter().sum::<f64>() / f.len() as f64
+    };
+    assert_eq!(best["fitness"].as_f64(), Some(mean("in_sample")));
+    assert_eq!(best["out_of_sample"]["fitness"].as_f64(), Some(mean("out_of_sample")));
+    let hall = w.read("out/hall_of_fame.csv");
+    assert!(hall.starts_with("rank,fast,slow,fitness,out_of_sample_fitness\n"), "{hall}");
+}
+
+#[test]
+fn walk_forward_windows_are_the_backtests_of_their_slices_and_the_equity_is_stitched() {
+    let w = workspace("walk", WALK_FORWARD);
+    ok(&w.gaform(&["run", "job.gaf", "--out", "one"], &[("RAYON_NUM_THREADS", "1")]));
+    let best = best(&w, "one");
+    assert_eq!(best["data"], "GOOG_wiki.csv, IBM_wiki.csv", "the pattern's files, sorted");
+    let folds = best["walk_forward"].as_array().unwrap();
+    assert!(folds.len() >= 10, "{} folds", folds.len());
+    assert_eq!(best["folds"].as_u64(), Some(folds.len() as u64));
+    let mut previous_end: Option<String> = None;
+    for fold in folds {
+        for asset in fold["assets"].as_array().unwrap() {
+            let file = asset["data"].as_str().unwrap();
+            let (train, test) = (&asset["in_sample"], &asset["out_of_sample"]);
+            assert_eq!(train["to_bar"], test["from_bar"], "each test window follows its train window");
+            check_window(&w, &fold["strategy"], file, test, "total_return");
+            if file == "GOOG_wiki.csv" {
+                check_window(&w, &fold["strategy"], file, train, "total_return");
+                if let Some(end) = &previous_end {
+                    assert!(test["from"].as_str().unwrap() > end.as_str(), "test windows do not overlap");
+                }
+                previous_end = Some(test["to"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    assert_eq!(previous_end.as_deref(), Some("2013-03-01"), "the last test window ends with the data");
+    // The stitched equity compounds the test windows' returns.
+    for (i, file) in ["GOOG_wiki.csv", "IBM_wiki.csv"].into_iter().enumerate() {
+        let product: f64 = folds
+            .iter()
+            .map(|f| {
+                let a = f["assets"].as_array().unwrap().iter().find(|a| a["data"] == file).unwrap();
+                1.0 + a["out_of_sample"]["metrics"]["total_return"].as_f64().unwrap()
+            })
+            .product();
+        let stitched = best["out_of_sample"]["stitched"][i]["total_return"].as_f64().unwrap();
+        assert!((stitched - (product - 1.0)).abs() < 1e-9, "{file}: {stitched} vs {}", product - 1.0);
+    }
+    let csv = w.read("one/out_of_sample.csv");
+    assert!(csv.lines().count() > 2 * 10 * 100, "{} rows", csv.lines().count());
+
+    ok(&w.gaform(&["run", "job.gaf", "--out", "two"], &[("RAYON_NUM_THREADS", "2")]));
+    ok(&w.gaform(&["run", "job.gaf", "--out", "procs", "--islands-as", "processes"], &[]));
+    for file in ["best.json", "hall_of_fame.csv", "windows.csv", "out_of_sample.csv", "generations.csv"] {
+        let one = w.read(&format!("one/{file}"));
+        assert_eq!(one, w.read(&format!("two/{file}")), "{file}: 1 vs 2 threads");
+        assert_eq!(one, w.read(&format!("procs/{file}")), "{file}: threads vs processes");
+    }
+}
+
+#[test]
+fn min_aggregation_scores_a_genome_by_its_worst_file() {
+    let w = workspace("everywhere", EVERYWHERE);
+    ok(&w.gaform(&["run", "job.gaf", "--out", "one"], &[("RAYON_NUM_THREADS", "1")]));
+    let best = best(&w, "one");
+    assert_eq!(best["aggregate"], "min");
+    assert!(best.get("metrics").is_none(), "per-file metrics only, in `assets`");
+    let assets = best["assets"].as_array().unwrap();
+    assert_eq!(assets.len(), 4);
+    let each: Vec<f64> = assets.iter().map(|a| a["in_sample"]["fitness"].as_f64().unwrap()).collect();
+    let worst = each.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(best["fitness"].as_f64(), Some(worst), "{each:?}");
+    for asset in assets {
+        let file = asset["data"].as_str().unwrap();
+        assert_eq!(asset["in_sample"]["from_bar"], 0);
+        check_window(&w, &best["strategy"], file, &asset["in_sample"], "total_return");
+    }
+    // Every champion of the hall: the minimum of its rows in windows.csv.
+    let windows = w.read("one/windows.csv");
+    let hall = w.read("one/hall_of_fame.csv");
+    for row in hall.lines().skip(1) {
+        let cells: Vec<&str> = row.split(',').collect();
+        let rank = cells[0];
+        let fitness: f64 = cells[3].parse().unwrap();
+        let per_file: Vec<f64> = windows
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|c| c[1] == rank)
+            .map(|c| c[10].parse().unwrap())
+            .collect();
+        assert_eq!(per_file.len(), 4, "rank {rank}");
+        assert_eq!(fitness, per_file.iter().copied().fold(f64::INFINITY, f64::min), "rank {rank}");
+    }
+    ok(&w.gaform(&["run", "job.gaf", "--out", "procs", "--islands-as", "processes"], &[]));
+    for file in ["best.json", "hall_of_fame.csv", "windows.csv", "generations.csv"] {
+        assert_eq!(w.read(&format!("one/{file}")), w.read(&format!("procs/{file}")), "{file}");
+    }
+}
