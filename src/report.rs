@@ -52,7 +52,13 @@ pub fn write(dir: &Path, status: &str, events: &[Event]) -> Result<(), String> {
     body.push_str(&run_facts(&best));
     body.push_str(&best_strategy(&best));
     let mut charts = Vec::new();
-    charts.extend(read("equity.svg").map(|s| ("Equity and drawdown of the best strategy", s)));
+    // The chart is of the first file's training window: say so when that is not all of it.
+    let first = best["assets"][0]["data"].as_str().unwrap_or("the data").to_string();
+    let equity_caption = match (best["assets"].as_array().map_or(0, Vec::len), best.get("validation")) {
+        (0 | 1, None) => "Equity and drawdown of the best strategy".to_string(),
+        _ => format!("Equity and drawdown of the best strategy in sample, on {first}"),
+    };
+    charts.extend(read("equity.svg").map(|s| (equity_caption.as_str(), s)));
     charts.extend(read("fitness.svg").map(|s| ("Fitness per generation", s)));
     charts.push(("Evaluation time", evaluation_chart(&job, read("timings.csv").as_deref())?));
     let metrics = read("metrics.csv").unwrap_or_default();
@@ -83,6 +89,10 @@ const MEASURE: &str = "document.body.dataset.charts=Array.from(document.querySel
 
 fn run_facts(best: &serde_json::Value) -> String {
     let field = |k: &str| best[k].to_string().trim_matches('"').to_string();
+    // Each evaluation backtests the genome on every file.
+    let files = best["assets"].as_array().map_or(1, |a| a.len().max(1)) as u64;
+    let backtests =
+        best["evaluations"].as_u64().map_or_else(|| field("evaluations"), |e| (e * files).to_string());
     format!(
         "<p>data <code>{}</code> · seed {} · {} island(s) × population {} · {} generations · {} backtests</p>\n",
         esc(&field("data")),
@@ -90,25 +100,56 @@ fn run_facts(best: &serde_json::Value) -> String {
         field("islands"),
         field("population"),
         field("generations"),
-        field("evaluations"),
+        backtests,
     )
 }
 
 fn best_strategy(best: &serde_json::Value) -> String {
     let strategy = serde_json::from_value::<Strategy>(best["strategy"].clone())
         .map_or_else(|_| best["strategy"].to_string(), |s| s.to_string());
-    let mut out = format!(
-        "<h2>Best strategy</h2>\n<p><code>{}</code> · fitness {}</p>\n<table>\n<tr><th>metric</th><th>value</th></tr>\n",
-        esc(&strategy),
-        best["fitness"]
-    );
-    if let Some(metrics) = best["metrics"].as_object() {
-        for (name, value) in metrics {
-            let shown = value.as_f64().map_or_else(|| value.to_string(), |v| format!("{v:.4}"));
-            let _ = writeln!(out, "<tr><td>{}</td><td>{shown}</td></tr>", esc(name));
-        }
+    let mut out =
+        format!("<h2>Best strategy</h2>\n<p><code>{}</code> · fitness {}", esc(&strategy), best["fitness"]);
+    if let Some(oos) = best["out_of_sample"].as_object() {
+        let _ = write!(
+            out,
+            " in sample, {} out of sample · walk-forward efficiency {}",
+            oos.get("fitness").cloned().unwrap_or_default(),
+            oos.get("walk_forward_efficiency")
+                .and_then(|e| e.as_f64())
+                .map_or("n/a".into(), |e| format!("{e:.3}"))
+        );
     }
-    out.push_str("</table>\n");
+    out.push_str("</p>\n");
+    let shown = |v: &serde_json::Value| match (v.as_u64(), v.as_f64()) {
+        (Some(n), _) => n.to_string(),
+        (None, Some(x)) => format!("{x:.4}"),
+        _ => v.to_string(),
+    };
+    // Per file, its metrics in sample and, with validation, out of sample beside them.
+    for asset in best["assets"].as_array().into_iter().flatten() {
+        let oos = asset["out_of_sample"]["metrics"].as_object();
+        let window = |w: &serde_json::Value| {
+            format!("{} to {}", w["from"].as_str().unwrap_or("?"), w["to"].as_str().unwrap_or("?"))
+        };
+        let _ = write!(
+            out,
+            "<h3>{}</h3>\n<table>\n<tr><th>metric</th><th>in sample ({})</th>",
+            esc(asset["data"].as_str().unwrap_or("data")),
+            esc(&window(&asset["in_sample"]))
+        );
+        if oos.is_some() {
+            let _ = write!(out, "<th>out of sample ({})</th>", esc(&window(&asset["out_of_sample"])));
+        }
+        out.push_str("</tr>\n");
+        for (name, value) in asset["in_sample"]["metrics"].as_object().into_iter().flatten() {
+            let _ = write!(out, "<tr><td>{}</td><td>{}</td>", esc(name), shown(value));
+            if let Some(oos) = oos {
+                let _ = write!(out, "<td>{}</td>", oos.get(name).map_or(String::new(), shown));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</table>\n");
+    }
     out
 }
 

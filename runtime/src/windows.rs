@@ -128,8 +128,7 @@ fn walk_forward(time: &[i64], w: WalkForward) -> Result<Vec<Split>, String> {
     };
     let mut splits = Vec::new();
     let mut test_end = n;
-    loop {
-        let Some(test_start) = back(test_end, w.test).filter(|&s| s < test_end) else { break };
+    while let Some(test_start) = back(test_end, w.test).filter(|&s| s < test_end) {
         let Some(train_start) = back(test_start, w.train).filter(|&s| s < test_start) else { break };
         let train = if w.anchored { 0..test_start } else { train_start..test_start };
         splits.push(Split { train, test: Some(test_start..test_end) });

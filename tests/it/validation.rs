@@ -85,7 +85,7 @@ fn workspace(name: &str, gaf: &str) -> Workspace {
 fn weekly(daily: &str) -> String {
     let mut out = String::from("Date,Open,High,Low,Close,Volume\n");
     let mut week: Option<(i64, String, [f64; 5])> = None;
-    let mut flush = |w: &Option<(i64, String, [f64; 5])>, out: &mut String| {
+    let flush = |w: &Option<(i64, String, [f64; 5])>, out: &mut String| {
         if let Some((_, date, [o, h, l, c, v])) = w {
             out.push_str(&format!("{date},{o},{h},{l},{c},{v}\n"));
         }
@@ -283,4 +283,23 @@ fn min_aggregation_scores_a_genome_by_its_worst_file() {
     for file in ["best.json", "hall_of_fame.csv", "windows.csv", "generations.csv"] {
         assert_eq!(w.read(&format!("one/{file}")), w.read(&format!("procs/{file}")), "{file}");
     }
+}
+
+#[test]
+fn a_walk_forward_job_applied_on_the_local_cloud_deals_its_folds_to_workers_and_gives_the_same_bytes() {
+    let w = workspace("walkapply", WALK_FORWARD);
+    ok(&w.gaform(&["run", "job.gaf", "--out", "alone"], &[]));
+    let folds = best(&w, "alone")["folds"].as_u64().unwrap();
+    let plan = ok(&w.gaform(&["plan", "job.gaf"], &[]));
+    assert!(plan.contains(&format!("folds       = {folds}")), "{plan}");
+    assert!(plan.contains("walk_forward(train = 730d, test = 180d, step = 180d, rolling)"), "{plan}");
+    assert!(plan.contains("data        = \"GOOG_wiki.csv, IBM_wiki.csv\""), "the pattern, expanded: {plan}");
+    let apply = ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]));
+    assert!(apply.contains(&format!("{} island(s) on", 2 * folds)), "two islands per fold: {apply}");
+    for file in ["best.json", "hall_of_fame.csv", "windows.csv", "out_of_sample.csv", "generations.csv"] {
+        assert_eq!(w.read(&format!("alone/{file}")), w.read(&format!("results/walk/{file}")), "{file}");
+    }
+    let report = w.read("results/walk/report.html");
+    assert!(report.contains("out of sample"), "the report sets the two side by side");
+    ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
 }

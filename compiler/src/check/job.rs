@@ -32,11 +32,11 @@ impl Checker<'_> {
         let shortest_file = files
             .iter()
             .zip(&bars)
-            .filter_map(|((p, _), b)| Some((p.clone(), (*b)?)))
+            .filter_map(|((p, _), b)| Some((format!("`{p}`"), (*b)?)))
             .min_by_key(|(_, b)| *b);
         let trained_on = match (&validation, shortest_train) {
             (Validation::InSample, _) | (_, None) => shortest_file,
-            (_, Some((path, bars))) => Some((format!("the shortest train window of {path}"), bars)),
+            (_, Some((path, bars))) => Some((format!("the shortest train window of `{path}`"), bars)),
         };
         let strategy = self.required(&f, "strategy", "sma_crossover(fast = 2..50, slow = 10..200)");
         let on = trained_on.as_ref().map(|(p, b)| (p.as_str(), *b));

@@ -15,6 +15,14 @@ use crate::WindowBars;
 /// A job's data files, each with the span that names it.
 pub(super) type Files = Vec<(String, Span)>;
 
+/// Where a job's validation is written: all of it (the `holdout` value, the
+/// `walk_forward` header) and its test length.
+#[derive(Clone, Copy)]
+pub(super) struct Where {
+    whole: Span,
+    test: Span,
+}
+
 /// Characters that make a `data` string a pattern.
 const PATTERN: &[char] = &['*', '?', '['];
 
@@ -66,7 +74,7 @@ impl Checker<'_> {
             }
         }
         for (i, (path, span)) in files.iter().enumerate() {
-            if let Some((_, first)) = files[..i].iter().find(|(p, _)| p == path) {
+            if let Some((_, first)) = files.iter().take(i).find(|(p, _)| p == path) {
                 let d = Diagnostic::new(
                     Code::E0004,
                     format!("data file `{path}` is named twice"),
@@ -97,7 +105,7 @@ impl Checker<'_> {
 
     /// `holdout = 20%` or `holdout = "2016-01-01"`, or `walk_forward { ... }` (not both),
     /// and where it is written.
-    pub(super) fn validation(&mut self, f: &Fields<'_>) -> (Validation, Option<Span>) {
+    pub(super) fn validation(&mut self, f: &Fields<'_>) -> (Validation, Option<Where>) {
         let holdout = f.attr("holdout").and_then(|a| Some((self.holdout(a)?, a.value.span)));
         let walk = f.blocks("walk_forward").next();
         match (holdout, walk) {
@@ -114,10 +122,13 @@ impl Checker<'_> {
                 );
                 (Validation::InSample, None)
             }
-            (Some((v, span)), None) => (v, Some(span)),
+            (Some((v, span)), None) => (v, Some(Where { whole: span, test: span })),
             (None, Some(block)) => {
                 self.expect_label(block, false);
-                (self.walk_forward(block).unwrap_or(Validation::InSample), Some(block.header))
+                match self.walk_forward(block) {
+                    Some((v, test)) => (v, Some(Where { whole: block.header, test })),
+                    None => (Validation::InSample, None),
+                }
             }
             (None, None) => (Validation::InSample, None),
         }
@@ -149,7 +160,8 @@ impl Checker<'_> {
         }
     }
 
-    fn walk_forward(&mut self, block: &crate::ast::Block) -> Option<Validation> {
+    /// The walk-forward and where its test length is written.
+    fn walk_forward(&mut self, block: &crate::ast::Block) -> Option<(Validation, Span)> {
         let f = self.fields(block, &WALK_FORWARD);
         let train_attr = self.required(&f, "train", "504");
         let test_attr = self.required(&f, "test", "126");
@@ -161,17 +173,24 @@ impl Checker<'_> {
         };
         let anchored = self.boolean(f.attr("anchored")).unwrap_or(false);
         let ((train, train_span), (test, test_span), (step, step_span)) = (train?, test?, step?);
-        let kinds = [train, test, step].map(|l| matches!(l, WindowLength::Bars(_)));
-        if kinds.iter().any(|k| *k != kinds[0]) {
+        let bars = |l: WindowLength| matches!(l, WindowLength::Bars(_));
+        if let Some((other, span)) =
+            [(test, test_span), (step, step_span)].into_iter().find(|(l, _)| bars(*l) != bars(train))
+        {
+            let (is, train_is) =
+                if bars(other) { ("a number of bars", "a duration") } else { ("a duration", "bars") };
             let d = Diagnostic::new(
                 Code::E0007,
-                "walk-forward lengths are all bars or all durations",
-                step_span,
+                format!(
+                    "walk-forward lengths are all bars or all durations: this is {is}, `train` is {train_is}"
+                ),
+                span,
                 "another kind of length",
             )
-            .with_label(train_span, "train")
-            .with_label(test_span, "test");
-            self.report(d);
+            .with_label(train_span, "train");
+            self.report(
+                d.with_help("write `train`, `test` and `step` alike: `504`, `126` or `730d`, `180d`"),
+            );
             return None;
         }
         let shorter = match (step, test) {
@@ -190,7 +209,7 @@ impl Checker<'_> {
             self.report(d.with_help("out-of-sample equity is stitched from test windows that do not overlap: make `step` at least `test`"));
             return None;
         }
-        Some(Validation::WalkForward { train, test, step, anchored })
+        Some((Validation::WalkForward { train, test, step, anchored }, test_span))
     }
 
     /// A window length: a positive number of bars or a positive duration.
@@ -221,11 +240,11 @@ impl Checker<'_> {
         &mut self,
         files: &Files,
         validation: &Validation,
-        span: Option<Span>,
+        at: Option<Where>,
     ) -> (u64, Option<(String, usize)>) {
         let paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
         let Some(answer) = self.host.windows(&paths, validation) else { return (1, None) };
-        let span = span.or(files.first().map(|(_, s)| *s));
+        let span = at.map(|w| w.whole).or(files.first().map(|(_, s)| *s));
         let folds = match answer {
             Ok(folds) => folds,
             Err(why) => {
@@ -254,11 +273,12 @@ impl Checker<'_> {
         &mut self,
         files: &Files,
         validation: &Validation,
-        span: Option<Span>,
+        at: Option<Where>,
         strategy: &Strategy,
     ) {
         let paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
-        let (Some(Ok(folds)), Some(span)) = (self.host.windows(&paths, validation), span) else { return };
+        let (Some(Ok(folds)), Some(at)) = (self.host.windows(&paths, validation), at) else { return };
+        let span = at.test;
         let shortest = folds
             .iter()
             .flat_map(|fold| fold.iter().zip(&paths))
@@ -308,7 +328,8 @@ fn is_date(text: &str) -> bool {
     let day_ok = (1..=12).contains(&m) && d >= 1 && days.get(m as usize - 1).is_some_and(|&n| d <= n);
     let time_ok = match time {
         None => true,
-        Some(t) => numbers(t, ':', &[2, 2, 2]).is_some_and(|v| v[0] < 24 && v[1] < 60 && v[2] < 60),
+        Some(t) => numbers(t, ':', &[2, 2, 2])
+            .is_some_and(|v| matches!(v.as_slice(), [h, m, s] if *h < 24 && *m < 60 && *s < 60)),
     };
     day_ok && time_ok
 }

@@ -8,7 +8,8 @@ use crate::ir::{Strategy, BARS_FOR_A_TRADE};
 use crate::source::Span;
 
 impl Checker<'_> {
-    /// Warns when no genome of `strategy` can close a trade on `bars` bars of `path`, or
+    /// Warns when no genome of `strategy` can close a trade on `bars` bars of `path` (as
+    /// messages name it: `` `GOOG.csv` ``, or a window of it), or
     /// when part of a parameter's range cannot. `spans` locate each parameter's value.
     pub(super) fn room_to_trade(
         &mut self,
@@ -33,7 +34,7 @@ impl Checker<'_> {
             let d = Diagnostic::new(
                 Code::W0004,
                 format!(
-                    "`{name} = {value}` needs at least {least} bars for one closed trade, but `{path}` has {bars}: the strategy can never trade"
+                    "`{name} = {value}` needs at least {least} bars for one closed trade, but {path} has {bars}: the strategy can never trade"
                 ),
                 span,
                 format!("its first decision comes after {} bars", range.lo.saturating_add(offset)),
@@ -42,7 +43,7 @@ impl Checker<'_> {
             let help = if limit >= 1 {
                 format!("keep `{name}` at or below {limit} on this data, or use a longer data file")
             } else {
-                format!("`{path}` is too short for any `{name}`: use a longer data file")
+                format!("{path} is too short for any `{name}`: use a longer data file")
             };
             self.report(d.with_help(help));
             return;
@@ -53,7 +54,7 @@ impl Checker<'_> {
             let d = Diagnostic::new(
                 Code::W0004,
                 format!(
-                    "`{name}` above {limit} leaves no room for a closed trade in the {bars} bars of `{path}`: part of the search space can never trade"
+                    "`{name}` above {limit} leaves no room for a closed trade in the {bars} bars of {path}: part of the search space can never trade"
                 ),
                 span,
                 format!("{}..{} cannot trade", limit + 1, range.hi),

@@ -125,6 +125,27 @@ pub fn money(dollars: f64) -> String {
     }
 }
 
+/// A job's validation as the plan shows it (`holdout 20%`, `walk_forward(train = 504 bars,
+/// test = 126 bars, step = 126 bars, rolling)`); `None` when it trains on everything.
+pub fn validation(v: &ir::Validation) -> Option<String> {
+    let length = |l: &ir::WindowLength| match *l {
+        ir::WindowLength::Bars(b) => format!("{b} bars"),
+        ir::WindowLength::Seconds(s) => duration(s),
+    };
+    match v {
+        ir::Validation::InSample => None,
+        ir::Validation::HoldoutFraction(f) => Some(format!("holdout {}%", f * 100.0)),
+        ir::Validation::HoldoutFrom(date) => Some(format!("holdout from {date}")),
+        ir::Validation::WalkForward { train, test, step, anchored } => Some(format!(
+            "walk_forward(train = {}, test = {}, step = {}, {})",
+            length(train),
+            length(test),
+            length(step),
+            if *anchored { "anchored" } else { "rolling" }
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,26 +179,5 @@ mod tests {
         for secs in [300.0, 1800.0, 7200.0, 90.0, 1.5] {
             assert_eq!(parse_duration(&duration(secs)), Some(secs));
         }
-    }
-}
-
-/// A job's validation as the plan shows it (`holdout 20%`, `walk_forward(train = 504 bars,
-/// test = 126 bars, step = 126 bars, rolling)`); `None` when it trains on everything.
-pub fn validation(v: &ir::Validation) -> Option<String> {
-    let length = |l: &ir::WindowLength| match *l {
-        ir::WindowLength::Bars(b) => format!("{b} bars"),
-        ir::WindowLength::Seconds(s) => duration(s),
-    };
-    match v {
-        ir::Validation::InSample => None,
-        ir::Validation::HoldoutFraction(f) => Some(format!("holdout {}%", f * 100.0)),
-        ir::Validation::HoldoutFrom(date) => Some(format!("holdout from {date}")),
-        ir::Validation::WalkForward { train, test, step, anchored } => Some(format!(
-            "walk_forward(train = {}, test = {}, step = {}, {})",
-            length(train),
-            length(test),
-            length(step),
-            if *anchored { "anchored" } else { "rolling" }
-        )),
     }
 }
