@@ -8,7 +8,7 @@ use super::fitness::{Aggregate, Fitness};
 use super::run::Window;
 use super::space::{Genome, Space};
 use crate::backtest::{self, Costs, Keep};
-use crate::strategy::{Indicators, Signals};
+use crate::strategy::{Indicators, Signals, Strategy};
 use crate::telemetry::EvalTiming;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -24,10 +24,10 @@ pub struct Evaluator<'d> {
     /// One per window.
     indicators: Vec<Indicators<'d>>,
     /// Fitness of every genome scored here or received with a score.
-    known: HashMap<Genome, f64>,
+    known: HashMap<Genome, f64, Hashing>,
     /// Every genome this island has counted as an evaluation (kept across restarts, so the
     /// count of evaluations per generation does not depend on one).
-    seen: HashSet<Genome>,
+    seen: HashSet<Genome, Hashing>,
     /// Where a generation's backtests run: rayon's global pool if `None`.
     pool: Option<&'d rayon::ThreadPool>,
     /// How long the backtests run since `take_timing` last asked: informative only.
@@ -50,8 +50,8 @@ impl<'d> Evaluator<'d> {
             fitness,
             aggregate,
             indicators: windows.iter().map(|w| Indicators::new(&w.data)).collect(),
-            known: HashMap::new(),
-            seen: HashSet::new(),
+            known: HashMap::default(),
+            seen: HashSet::default(),
             pool: None,
             timing: EvalTiming::default(),
         }
@@ -91,16 +91,25 @@ impl<'d> Evaluator<'d> {
     /// and had to be backtested (the generation's evaluations).
     pub fn score(&mut self, genomes: &[Genome]) -> (Vec<f64>, u64) {
         let mut new = 0;
-        let mut to_run: Vec<(&Genome, crate::strategy::Strategy)> = Vec::new();
-        let mut queued = HashSet::new();
-        for g in genomes {
+        let mut fitness = Vec::with_capacity(genomes.len());
+        // Genomes not scored before, by position, and the distinct ones to backtest.
+        let mut pending = Vec::new();
+        let mut to_run: Vec<(&Genome, Strategy)> = Vec::new();
+        let mut queued = GenomeSet::default();
+        for (i, g) in genomes.iter().enumerate() {
+            // The usual case once a run has converged: one look-up.
+            if let Some(&f) = self.known.get(g) {
+                fitness.push(f);
+                continue;
+            }
+            fitness.push(f64::NEG_INFINITY);
+            pending.push(i);
             let strategy = self.space.decode(g);
-            if !self.seen.contains(g) {
-                self.seen.insert(g.clone());
+            if self.seen.insert(g.clone()) {
                 new += u64::from(strategy.is_some());
             }
             if let Some(strategy) = strategy {
-                if !self.known.contains_key(g) && queued.insert(g) {
+                if queued.insert(g) {
                     for indicators in &mut self.indicators {
                         indicators.prepare(&strategy);
                     }
@@ -108,49 +117,55 @@ impl<'d> Evaluator<'d> {
                 }
             }
         }
-        let (indicators, windows, costs, fitness, aggregate) =
+        let (indicators, windows, costs, score, aggregate) =
             (&self.indicators, self.windows, self.costs, self.fitness, self.aggregate);
         // Each genome is timed on the thread that runs its backtests (two clock reads
         // against tens of microseconds of work): the workers' utilisation and
         // evaluation-time metrics.
-        let backtest_all = || -> Vec<(f64, f64)> {
-            to_run
-                .par_iter()
-                .map(|(_, strategy)| {
-                    let started = Instant::now();
-                    let score_on = |window: &Window, indicators: &Indicators<'_>| {
-                        let signals = indicators.signals(strategy).unwrap_or_else(Signals::never);
-                        let report = backtest::simulate(
-                            &window.data,
-                            &window.calendar,
-                            &signals,
-                            costs,
-                            Keep::default(),
-                        );
-                        fitness.score(&report.metrics)
-                    };
-                    let score = match (windows, indicators.as_slice()) {
-                        ([window], [indicators]) => score_on(window, indicators),
-                        _ => {
-                            let each: Vec<f64> =
-                                windows.iter().zip(indicators).map(|(w, i)| score_on(w, i)).collect();
-                            aggregate.of(&each)
-                        }
-                    };
-                    (score, started.elapsed().as_secs_f64())
-                })
-                .collect()
+        let backtest = |strategy: &Strategy| -> (f64, f64) {
+            let started = Instant::now();
+            let score_on = |window: &Window, indicators: &Indicators<'_>| {
+                let signals = indicators.signals(strategy).unwrap_or_else(Signals::never);
+                let report =
+                    backtest::simulate(&window.data, &window.calendar, &signals, costs, Keep::default());
+                score.score(&report.metrics)
+            };
+            let value = match (windows, indicators.as_slice()) {
+                ([window], [indicators]) => score_on(window, indicators),
+                _ => {
+                    let each: Vec<f64> =
+                        windows.iter().zip(indicators).map(|(w, i)| score_on(w, i)).collect();
+                    aggregate.of(&each)
+                }
+            };
+            (value, started.elapsed().as_secs_f64())
         };
-        let scores = match self.pool {
-            Some(pool) => pool.install(backtest_all),
-            None => backtest_all(),
+        let threads = self.pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
+        // Handing a batch to the pool costs a wake-up and a wait: not worth it for one
+        // backtest, nor with one thread to hand it to.
+        let scores: Vec<(f64, f64)> = if threads <= 1 || to_run.len() <= 1 {
+            to_run.iter().map(|(_, strategy)| backtest(strategy)).collect()
+        } else {
+            let all = || to_run.par_iter().map(|(_, strategy)| backtest(strategy)).collect();
+            match self.pool {
+                Some(pool) => pool.install(all),
+                None => all(),
+            }
         };
         for ((g, _), (s, seconds)) in to_run.iter().zip(scores) {
             self.timing.record(seconds);
             self.known.insert((*g).clone(), s);
         }
-        let fitness =
-            genomes.iter().map(|g| self.known.get(g).copied().unwrap_or(f64::NEG_INFINITY)).collect();
+        for i in pending {
+            if let (Some(slot), Some(g)) = (fitness.get_mut(i), genomes.get(i)) {
+                *slot = self.known.get(g).copied().unwrap_or(f64::NEG_INFINITY);
+            }
+        }
         (fitness, new)
     }
 }
+
+/// Genomes are hashed several times per individual per generation: foldhash's fast
+/// hasher, with a fixed seed (nothing iterates these in an order that reaches results).
+type Hashing = foldhash::fast::FixedState;
+type GenomeSet<'a> = HashSet<&'a Genome, Hashing>;

@@ -26,6 +26,23 @@ pub fn ranked(population: &[Scored]) -> Vec<&Scored> {
     order
 }
 
+/// The best `k` of `population`, best first: `ranked`'s first `k`, without sorting the rest
+/// (individuals that tie under `best_first` are identical, so which of them comes first
+/// cannot be seen).
+pub fn best(population: &[Scored], k: usize) -> Vec<&Scored> {
+    let mut order: Vec<&Scored> = population.iter().collect();
+    let k = k.min(order.len());
+    if k == 0 {
+        return Vec::new();
+    }
+    if k < order.len() {
+        order.select_nth_unstable_by(k - 1, |a, b| best_first(a, b));
+        order.truncate(k);
+    }
+    order.sort_by(|a, b| best_first(a, b));
+    order
+}
+
 /// The best `capacity` distinct genomes, best first. Genomes scored negative infinity
 /// (constraint broken, undefined fitness) never enter.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -42,19 +59,13 @@ impl HallOfFame {
 
     /// Takes in whichever of `candidates` belong among the best.
     pub fn offer<'a>(&mut self, candidates: impl IntoIterator<Item = &'a Scored>) {
-        let worst_kept = |hall: &HallOfFame| {
-            if hall.entries.len() < hall.capacity {
-                None
-            } else {
-                hall.entries.last().cloned()
-            }
-        };
         for c in candidates {
             if c.fitness == f64::NEG_INFINITY || c.fitness.is_nan() {
                 continue;
             }
-            if let Some(worst) = worst_kept(self) {
-                if best_first(c, &worst) != Ordering::Less {
+            let full = self.entries.len() >= self.capacity;
+            if let Some(worst) = self.entries.last().filter(|_| full) {
+                if best_first(c, worst) != Ordering::Less {
                     continue;
                 }
             }

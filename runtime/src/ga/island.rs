@@ -3,7 +3,7 @@
 use super::config::JobConfig;
 use super::crossover::Cross;
 use super::evaluate::Evaluator;
-use super::hall::{best_first, ranked, HallOfFame, Scored};
+use super::hall::{best, best_first, HallOfFame, Scored};
 use super::mutation::Mutate;
 use super::selection::{Scores, Select};
 use super::space::{Genome, Range};
@@ -49,10 +49,13 @@ impl Island {
         let generation = self.generation + 1;
         let ranges: Vec<Range> = config.space.ranges();
         let n = self.population.len();
-        let scores = Scores::new(self.population.iter().map(|s| s.fitness).collect());
+        let scores = Scores::for_selection(
+            self.population.iter().map(|s| s.fitness).collect(),
+            Some(config.selection),
+        );
         let elite = usize::try_from(config.elitism).unwrap_or(n).min(n);
-        let mut next: Vec<Genome> =
-            ranked(&self.population).into_iter().take(elite).map(|s| s.genome.clone()).collect();
+        let mut next: Vec<Genome> = Vec::with_capacity(n);
+        next.extend(best(&self.population, elite).into_iter().map(|s| s.genome.clone()));
         // Children come in pairs; pair `i` draws from stream (seed, island, generation, i).
         let mut pair = elite as u64;
         while next.len() < n {

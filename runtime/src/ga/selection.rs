@@ -36,30 +36,15 @@ pub struct Scores {
 impl Scores {
     /// Prepares `fitness` (NaN already mapped to negative infinity) for selection.
     pub fn new(fitness: Vec<f64>) -> Scores {
-        let finite = || fitness.iter().copied().filter(|f| f.is_finite());
-        let worst = finite().fold(f64::INFINITY, f64::min);
-        let best = finite().fold(f64::NEG_INFINITY, f64::max);
-        let floor = if best > worst { (best - worst) / 100.0 } else { 1.0 };
-        let roulette = cumulative(fitness.iter().map(|&f| {
-            if f == f64::NEG_INFINITY {
-                0.0
-            } else if best < worst {
-                // No finite fitness at all: only the positive infinities count.
-                1.0
-            } else {
-                f.min(best) - worst + floor
-            }
-        }));
-        let mut order: Vec<usize> = (0..fitness.len()).collect();
-        // Worst first; among equals, the later index ranks lower.
-        order.sort_by(|&a, &b| fitness[a].total_cmp(&fitness[b]).then(b.cmp(&a)));
-        let mut rank_weight = vec![0.0; fitness.len()];
-        for (r, &i) in order.iter().enumerate() {
-            if let Some(w) = rank_weight.get_mut(i) {
-                *w = (r + 1) as f64;
-            }
-        }
-        let rank = cumulative(rank_weight.into_iter());
+        Scores::for_selection(fitness, None)
+    }
+
+    /// `new`, computing only what `selection` draws from (all of it for `None`): a
+    /// tournament needs neither cumulative table, and the ranking is a sort.
+    pub fn for_selection(fitness: Vec<f64>, selection: Option<Selection>) -> Scores {
+        let wants = |s: Selection| selection.is_none_or(|wanted| wanted == s);
+        let roulette = if wants(Selection::Roulette) { roulette_weights(&fitness) } else { Vec::new() };
+        let rank = if wants(Selection::Rank) { rank_weights(&fitness) } else { Vec::new() };
         Scores { fitness, roulette, rank }
     }
 
@@ -72,6 +57,36 @@ impl Scores {
     pub fn is_empty(&self) -> bool {
         self.fitness.is_empty()
     }
+}
+
+fn roulette_weights(fitness: &[f64]) -> Vec<f64> {
+    let finite = || fitness.iter().copied().filter(|f| f.is_finite());
+    let worst = finite().fold(f64::INFINITY, f64::min);
+    let best = finite().fold(f64::NEG_INFINITY, f64::max);
+    let floor = if best > worst { (best - worst) / 100.0 } else { 1.0 };
+    cumulative(fitness.iter().map(|&f| {
+        if f == f64::NEG_INFINITY {
+            0.0
+        } else if best < worst {
+            // No finite fitness at all: only the positive infinities count.
+            1.0
+        } else {
+            f.min(best) - worst + floor
+        }
+    }))
+}
+
+fn rank_weights(fitness: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..fitness.len()).collect();
+    // Worst first; among equals, the later index ranks lower.
+    order.sort_by(|&a, &b| fitness[a].total_cmp(&fitness[b]).then(b.cmp(&a)));
+    let mut rank_weight = vec![0.0; fitness.len()];
+    for (r, &i) in order.iter().enumerate() {
+        if let Some(w) = rank_weight.get_mut(i) {
+            *w = (r + 1) as f64;
+        }
+    }
+    cumulative(rank_weight.into_iter())
 }
 
 fn cumulative(weights: impl Iterator<Item = f64>) -> Vec<f64> {

@@ -1,0 +1,120 @@
+//! `cargo bench -p gaform-runtime --bench ga_speed`: issue 15's question, in one process on
+//! one thread: how many backtests a second the GA loop runs against the sweep under it.
+//!
+//! The speed job: population 1,000 × 50 generations, `sma_crossover(fast = 2..50, slow =
+//! 10..200)`, Sharpe, one island, on GOOG (the job of `benches/peers/speed.gaf`, which `gaform
+//! run` and DEAP run whole). The engine alone (in memory, as DEAP runs) is timed, and so is
+//! every backtest inside it; the sweep of every 2 <= fast < slow <= 200 gives the backtests a
+//! second of the same backtester with nothing around it. Prints medians of the runs.
+
+use gaform_runtime::backtest::{simulate, Calendar, Costs, Keep};
+use gaform_runtime::data::{self, Ohlcv};
+use gaform_runtime::ga::{
+    Aggregate, Asset, Crossover, Evaluator, Fitness, Island, JobConfig, Metric, Migration, Mutation, Range,
+    Selection, Space, Window,
+};
+use gaform_runtime::strategy::{Indicators, Strategy};
+use gaform_runtime::windows::Validation;
+use std::time::Instant;
+
+/// The speed job (as `benches/peers/speed.gaf` writes it).
+fn speed_job() -> JobConfig {
+    JobConfig {
+        name: "speed".into(),
+        data: vec!["GOOG_wiki.csv".into()],
+        aggregate: Aggregate::Mean,
+        validation: Validation::InSample,
+        folds: 1,
+        space: Space::SmaCrossover { fast: Range { lo: 2, hi: 50 }, slow: Range { lo: 10, hi: 200 } },
+        fitness: Fitness::Metric(Metric::Sharpe),
+        population: 1000,
+        generations: 50,
+        selection: Selection::Tournament { size: 3 },
+        crossover: Crossover::Uniform { rate: 0.9 },
+        mutation: Mutation::Gaussian { sigma: 0.1, rate: 0.2 },
+        elitism: 1,
+        islands: 1,
+        migration: Migration { every: 10, count: 2 },
+        seed: 1,
+        costs: Costs::default(),
+        hall_of_fame: 10,
+    }
+}
+
+fn main() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/GOOG_wiki.csv");
+    let data = data::load(&path).unwrap_or_else(|e| fail(e));
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap_or_else(|e| fail(e));
+    let runs = 11;
+    let mut sweep = Vec::new();
+    let mut ga = Vec::new();
+    let mut inside = Vec::new();
+    let mut backtests = 0;
+    // `GAFORM_SPEED=ga` runs the engine alone (for a profiler).
+    let ga_only = std::env::var("GAFORM_SPEED").is_ok_and(|v| v == "ga");
+    // Interleaved, so that both see the same machine (this VM's speed drifts).
+    for _ in 0..runs {
+        if !ga_only {
+            sweep.push(pool.install(|| sweep_rate(&data)));
+        }
+        let (wall, in_backtests, n) = engine(&speed_job(), &data, &pool);
+        ga.push(n as f64 / wall);
+        inside.push(in_backtests / wall);
+        backtests = n;
+    }
+    let (sweep, ga, inside) = (median(sweep), median(ga), median(inside));
+    println!("speed job (1,000 × 50, SMA on GOOG), engine alone on one thread: {backtests} backtests");
+    println!("  GA loop:  {ga:>9.0} backtests/s ({:.0}% of its wall time in backtests)", inside * 100.0);
+    println!("  sweep:    {sweep:>9.0} backtests/s");
+    println!("  GA / sweep: {:.1}%  (medians of {runs} interleaved runs)", ga / sweep * 100.0);
+}
+
+/// Backtests a second of the full sweep, one thread, indicators shared.
+fn sweep_rate(data: &Ohlcv) -> f64 {
+    let calendar = Calendar::new(&data.time);
+    let pairs: Vec<Strategy> = (2..=200)
+        .flat_map(|fast| (fast + 1..=200).map(move |slow| Strategy::SmaCrossover { fast, slow }))
+        .collect();
+    let mut indicators = Indicators::new(data);
+    for p in &pairs {
+        indicators.prepare(p);
+    }
+    let started = Instant::now();
+    let mut best = f64::NEG_INFINITY;
+    for p in &pairs {
+        if let Some(signals) = indicators.signals(p) {
+            best = best
+                .max(simulate(data, &calendar, &signals, Costs::default(), Keep::default()).metrics.sharpe);
+        }
+    }
+    std::hint::black_box(best);
+    pairs.len() as f64 / started.elapsed().as_secs_f64()
+}
+
+/// One evolution of the job in memory: wall seconds, seconds inside backtests, backtests.
+fn engine(config: &JobConfig, data: &Ohlcv, pool: &rayon::ThreadPool) -> (f64, f64, u64) {
+    let asset = Asset::new("GOOG_wiki.csv", data.clone());
+    let windows = [Window::of(&asset, 0..data.len())];
+    let started = Instant::now();
+    let mut evaluator =
+        Evaluator::new(&windows, config.costs, &config.space, &config.fitness, config.aggregate)
+            .with_pool(Some(pool));
+    let mut island = Island::initial(config, 0, &mut evaluator);
+    for _ in 0..config.generations {
+        island.step(config, &mut evaluator);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let timing = evaluator.take_timing();
+    let backtests = island.history.iter().map(|g| g.evaluations).sum();
+    (wall, timing.seconds, backtests)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn fail(e: impl std::fmt::Display) -> ! {
+    eprintln!("{e}");
+    std::process::exit(1)
+}
