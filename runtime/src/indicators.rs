@@ -7,6 +7,71 @@
 /// all equal the newest one averages to exactly that value), so that crossovers tie where
 /// backtesting.py's tie: bit-identical to pandas 3.1 on every bundled file.
 pub fn sma(values: &[f64], n: usize) -> Vec<f64> {
+    if n > 0 && all_prices(values) {
+        return sma_of_prices(values, n);
+    }
+    sma_of_any(values, n)
+}
+
+/// True when every value is finite and positive (without a branch per value: a caller
+/// asks once per data set, `sma` once per call).
+pub fn all_prices(values: &[f64]) -> bool {
+    values.iter().fold(true, |ok, v| ok & (v.is_finite() & (*v > 0.0)))
+}
+
+/// `sma` of values that are all finite and positive (`all_prices`), with
+/// the same operations in the same order, less the bookkeeping such values cannot need:
+/// every value counts, none is negative, a full window always holds `n`.
+pub fn sma_of_prices(values: &[f64], n: usize) -> Vec<f64> {
+    let mut out = vec![f64::NAN; values.len()];
+    let (mut sum, mut add_comp, mut remove_comp) = (0.0f64, 0.0f64, 0.0f64);
+    let (mut same_run, mut previous) = (0usize, f64::NAN);
+    let mut add = |value: f64, sum: &mut f64| {
+        let y = value - add_comp;
+        let t = *sum + y;
+        add_comp = t - *sum - y;
+        *sum = t;
+        same_run = if value == previous { same_run + 1 } else { 1 };
+        previous = value;
+        (same_run, previous)
+    };
+    let head = n.min(values.len());
+    for (i, &value) in values.iter().enumerate().take(head) {
+        let (run, last) = add(value, &mut sum);
+        if i + 1 == n {
+            let mean = sum / n as f64;
+            if let Some(o) = out.get_mut(i) {
+                *o = if run >= n {
+                    last
+                } else if mean < 0.0 {
+                    0.0
+                } else {
+                    mean
+                };
+            }
+        }
+    }
+    let (arriving, departing) = (values.get(n..).unwrap_or_default(), values);
+    for ((&value, &old), o) in arriving.iter().zip(departing).zip(out.iter_mut().skip(n)) {
+        let y = -old - remove_comp;
+        let t = sum + y;
+        remove_comp = t - sum - y;
+        sum = t;
+        let (run, last) = add(value, &mut sum);
+        let mean = sum / n as f64;
+        *o = if run >= n {
+            last
+        } else if mean < 0.0 {
+            0.0
+        } else {
+            mean
+        };
+    }
+    out
+}
+
+/// `sma` of any values, NaN and negatives included: pandas' algorithm as it stands.
+fn sma_of_any(values: &[f64], n: usize) -> Vec<f64> {
     let mut out = vec![f64::NAN; values.len()];
     if n == 0 {
         return out;
@@ -141,6 +206,31 @@ mod tests {
         assert!(s[0].is_nan());
         assert_eq!(&s[1..], &[1.5, 2.5, 3.5, 4.5]);
         assert_eq!(sma(&[0.1, 0.1, 0.1, 0.1], 3)[3], 0.1);
+    }
+
+    #[test]
+    fn the_price_path_is_the_general_path_bit_for_bit() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        for case in 0..300 {
+            let len = rng.random_range(0..400);
+            // Random walks with runs of repeated values (flat prices), tiny and huge levels.
+            let scale: f64 = [1e-3, 1.0, 1e6][case % 3];
+            let mut price = scale;
+            let values: Vec<f64> = (0..len)
+                .map(|_| {
+                    if rng.random::<f64>() < 0.8 {
+                        price = (price * (1.0 + rng.random_range(-0.05f64..0.05))).max(scale * 1e-3);
+                    }
+                    price
+                })
+                .collect();
+            for n in [1, 2, 3, 5, 17, 50, len.max(1), len + 3] {
+                let (fast, general) = (sma_of_prices(&values, n), sma_of_any(&values, n));
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&fast), bits(&general), "case {case}, n {n}");
+            }
+        }
     }
 
     #[test]

@@ -112,6 +112,23 @@ fn python_floor_division_edge_cases() {
 }
 
 #[test]
+fn the_floor_division_fast_path_agrees_with_cpythons_steps() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(15);
+    for _ in 0..200_000 {
+        // Order sizes as a backtest makes them: cash over a commission-adjusted price,
+        // with whole multiples (where the fast path must step aside) among them.
+        let b: f64 = rng.random_range(0.01..5_000.0);
+        let a = if rng.random::<bool>() {
+            b * f64::from(rng.random_range(1u32..100_000))
+        } else {
+            rng.random_range(1.0..1e8)
+        };
+        assert_eq!(python_floor_div(a, b).to_bits(), python_floor_div_exact(a, b).to_bits(), "{a} // {b}");
+    }
+}
+
+#[test]
 fn metric_names_are_the_serialised_fields() {
     let data =
         crate::data::parse("t", "Date,Open,High,Low,Close\n2020-01-01,1,2,0.5,1.5\n2020-01-02,1,2,0.5,1.5\n")

@@ -36,7 +36,7 @@ impl Crossover {
 
 impl Cross for Crossover {
     fn cross(&self, a: &[i64], b: &[i64], ranges: &[Range], rng: &mut Prng) -> (Genome, Genome) {
-        let (mut x, mut y) = (a.to_vec(), b.to_vec());
+        let (mut x, mut y): (Genome, Genome) = (a.iter().copied().collect(), b.iter().copied().collect());
         // Drawn even when the rate is 0 or 1, so that the stream's later draws do not shift
         // with the rate.
         if rng.random::<f64>() >= self.rate() {
@@ -86,7 +86,7 @@ mod tests {
         let (a, b) = ([1, 2, 3], [10, 20, 30]);
         let mut rng = stream(3, 0, 0, 0);
         let copy = Crossover::Uniform { rate: 0.0 }.cross(&a, &b, &RANGES, &mut rng);
-        assert_eq!(copy, (a.to_vec(), b.to_vec()));
+        assert_eq!((&copy.0[..], &copy.1[..]), (&a[..], &b[..]));
         for k in 0..100 {
             let (x, y) = Crossover::Uniform { rate: 1.0 }.cross(&a, &b, &RANGES, &mut stream(3, 0, 0, k));
             for i in 0..3 {

@@ -66,8 +66,9 @@ impl<'d> Evaluator<'d> {
 
     /// Records a genome's score learnt elsewhere (a migrant, a checkpoint).
     pub fn remember(&mut self, genome: &[i64], fitness: f64) {
-        self.seen.insert(genome.to_vec());
-        self.known.insert(genome.to_vec(), fitness);
+        let genome: Genome = genome.iter().copied().collect();
+        self.seen.insert(genome);
+        self.known.insert(genome, fitness);
     }
 
     /// Marks genomes as already counted (from a checkpoint).
@@ -82,7 +83,7 @@ impl<'d> Evaluator<'d> {
 
     /// Every genome counted so far, sorted (for checkpoints).
     pub fn seen_sorted(&self) -> Vec<Genome> {
-        let mut all: Vec<Genome> = self.seen.iter().cloned().collect();
+        let mut all: Vec<Genome> = self.seen.iter().copied().collect();
         all.sort_unstable();
         all
     }
@@ -105,7 +106,7 @@ impl<'d> Evaluator<'d> {
             fitness.push(f64::NEG_INFINITY);
             pending.push(i);
             let strategy = self.space.decode(g);
-            if self.seen.insert(g.clone()) {
+            if self.seen.insert(*g) {
                 new += u64::from(strategy.is_some());
             }
             if let Some(strategy) = strategy {
@@ -117,6 +118,9 @@ impl<'d> Evaluator<'d> {
                 }
             }
         }
+        // Backtests of neighbouring genomes read the same indicator series: in genome order
+        // a batch keeps them in cache (the order of a batch changes no result).
+        to_run.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let (indicators, windows, costs, score, aggregate) =
             (&self.indicators, self.windows, self.costs, self.fitness, self.aggregate);
         // Each genome is timed on the thread that runs its backtests (two clock reads
@@ -154,7 +158,7 @@ impl<'d> Evaluator<'d> {
         };
         for ((g, _), (s, seconds)) in to_run.iter().zip(scores) {
             self.timing.record(seconds);
-            self.known.insert((*g).clone(), s);
+            self.known.insert(**g, s);
         }
         for i in pending {
             if let (Some(slot), Some(g)) = (fitness.get_mut(i), genomes.get(i)) {

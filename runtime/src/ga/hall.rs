@@ -84,7 +84,7 @@ mod tests {
     use super::*;
 
     fn s(genome: &[i64], fitness: f64) -> Scored {
-        Scored { genome: genome.to_vec(), fitness }
+        Scored { genome: genome.iter().copied().collect(), fitness }
     }
 
     #[test]

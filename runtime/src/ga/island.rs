@@ -55,7 +55,7 @@ impl Island {
         );
         let elite = usize::try_from(config.elitism).unwrap_or(n).min(n);
         let mut next: Vec<Genome> = Vec::with_capacity(n);
-        next.extend(best(&self.population, elite).into_iter().map(|s| s.genome.clone()));
+        next.extend(best(&self.population, elite).into_iter().map(|s| s.genome));
         // Children come in pairs; pair `i` draws from stream (seed, island, generation, i).
         let mut pair = elite as u64;
         while next.len() < n {

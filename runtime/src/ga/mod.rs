@@ -8,6 +8,7 @@ mod crossover;
 mod evaluate;
 pub mod exact;
 mod fitness;
+mod genome;
 mod hall;
 mod island;
 mod mutation;

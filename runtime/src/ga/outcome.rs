@@ -206,7 +206,7 @@ fn gather_from(
             .collect();
         let outs: Option<Vec<f64>> = assets.iter().map(|a| Some(a.out_of_sample.as_ref()?.fitness)).collect();
         Some(Champion {
-            genome: entry.genome.clone(),
+            genome: entry.genome,
             strategy,
             fitness: entry.fitness,
             metrics: assets.first()?.in_sample.metrics,

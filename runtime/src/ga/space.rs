@@ -4,8 +4,7 @@
 use crate::strategy::Strategy;
 use serde::{Deserialize, Serialize};
 
-/// One candidate: the strategy's parameters in declaration order.
-pub type Genome = Vec<i64>;
+pub use super::genome::Genome;
 
 /// An inclusive integer range; `lo <= hi`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -89,9 +89,10 @@ impl GenerationStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ga::Genome;
 
     fn scored(values: &[f64]) -> Vec<Scored> {
-        values.iter().map(|&fitness| Scored { genome: vec![], fitness }).collect()
+        values.iter().map(|&fitness| Scored { genome: Genome::default(), fitness }).collect()
     }
 
     #[test]

@@ -53,6 +53,8 @@ impl Strategy {
 /// once), then evaluate them from any number of threads through `signals` (shared).
 pub struct Indicators<'d> {
     data: &'d Ohlcv,
+    /// Every close is finite and positive (asked once, not per moving average).
+    closes_are_prices: bool,
     sma: HashMap<usize, Vec<f64>>,
     rsi: HashMap<usize, Vec<f64>>,
     highest: HashMap<usize, Vec<f64>>,
@@ -64,6 +66,7 @@ impl<'d> Indicators<'d> {
     pub fn new(data: &'d Ohlcv) -> Indicators<'d> {
         Indicators {
             data,
+            closes_are_prices: indicators::all_prices(&data.close),
             sma: HashMap::new(),
             rsi: HashMap::new(),
             highest: HashMap::new(),
@@ -76,8 +79,15 @@ impl<'d> Indicators<'d> {
         let data = self.data;
         match *strategy {
             Strategy::SmaCrossover { fast, slow } => {
+                let prices = self.closes_are_prices;
                 for n in [fast, slow] {
-                    self.sma.entry(n).or_insert_with(|| indicators::sma(&data.close, n));
+                    self.sma.entry(n).or_insert_with(|| {
+                        if prices && n > 0 {
+                            indicators::sma_of_prices(&data.close, n)
+                        } else {
+                            indicators::sma(&data.close, n)
+                        }
+                    });
                 }
             }
             Strategy::RsiReversion { period, .. } => {
