@@ -22,7 +22,8 @@ def main():
     for _ in range(runs):
         out = tempfile.mkdtemp(prefix="gaform-speed-")
         started = time.perf_counter()
-        subprocess.run([exe, "run", gaf, "--out", out], check=True, stdout=subprocess.DEVNULL, env=env)
+        subprocess.run([exe, "run", gaf, "--out", out], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, env=env)
         times.append(time.perf_counter() - started)
         shutil.rmtree(out)
     times.sort()
