@@ -10,24 +10,13 @@ computed once and cached (as gaform does). The backtest is vectorised numpy (pos
 the signal state machine, close-to-close returns): faster than, and not identical to,
 BACKTEST.md's conventions; it stands for the fitness a DEAP user would write.
 """
-import random
 import sys
-import time
 
 import numpy as np
-from deap import algorithms, base, creator, tools
+
+from deap_common import evolve, load, sharpe_of
 
 RANGES = [(2, 50), (5, 45), (55, 95)]
-
-
-def load(path):
-    close = []
-    with open(path) as f:
-        header = [c.strip().lower() for c in f.readline().split(",")]
-        at = header.index("close")
-        for line in f:
-            close.append(float(line.split(",")[at]))
-    return np.array(close)
 
 
 def wilder_rsi(close, period):
@@ -63,39 +52,14 @@ def main():
         prev = np.roll(rsi, 1)
         entry = (prev < lower) & (rsi > lower)
         exit_ = (prev > upper) & (rsi < upper)
-        event = np.where(entry, 1.0, np.where(exit_, 0.0, np.nan))
-        idx = np.where(~np.isnan(event), np.arange(len(event)), 0)
-        np.maximum.accumulate(idx, out=idx)
-        state = np.nan_to_num(event[idx])
-        held = np.roll(state, 1)  # filled at the next bar
-        held[0] = 0
-        r = held * returns
-        sd = r.std()
-        return ((r.mean() / sd * np.sqrt(252)) if sd > 0 else -np.inf,)
+        return sharpe_of(entry, exit_, returns)
 
-    creator.create("FitnessMax", base.Fitness, weights=(1.0,))
-    creator.create("Individual", list, fitness=creator.FitnessMax)
-    tb = base.Toolbox()
-    tb.register("individual", lambda: creator.Individual(random.randint(lo, hi) for lo, hi in RANGES))
-    tb.register("population", tools.initRepeat, list, tb.individual)
-    tb.register("evaluate", sharpe)
-    tb.register("mate", tools.cxUniform, indpb=0.5)
-    tb.register("mutate", tools.mutUniformInt, low=[r[0] for r in RANGES], up=[r[1] for r in RANGES], indpb=0.2)
-    tb.register("select", tools.selTournament, tournsize=3)
-    times = []
-    for seed in range(5):
-        random.seed(seed)
+    def reset():
         cache.clear()
         evaluations[0] = 0
-        pop = tb.population(n=100)
-        started = time.perf_counter()
-        algorithms.eaSimple(pop, tb, cxpb=0.9, mutpb=0.2, ngen=50, verbose=False)
-        took = time.perf_counter() - started
-        times.append((took, evaluations[0]))
-        print(f"run {seed}: {took * 1e3:.1f} ms, {evaluations[0]} evaluations, {evaluations[0] / took:.0f}/s")
-    took, n = sorted(times)[len(times) // 2]
-    print(f"median: {took * 1e3:.1f} ms for {n} evaluations = {n / took:.0f} evaluations/s, "
-          f"{100 * 51 / took:.0f} individuals/s")
+        return evaluations
+
+    evolve(RANGES, sharpe, 100, 5, reset, lambda s, n: f"{s * 1e3:.1f} ms, {n} evaluations, {n / s:.0f}/s")
 
 
 if __name__ == "__main__":
