@@ -272,6 +272,10 @@ pub struct BacktestArgs {
     /// Also list the closed trades.
     #[arg(long)]
     pub trades: bool,
+    /// Backtest only rows FROM..TO of the data (0-based after the header, TO excluded), as
+    /// if the file held those rows alone: a window of `windows.csv` or `best.json`.
+    #[arg(long, value_name = "FROM..TO")]
+    pub bars: Option<String>,
 }
 
 /// How `gaform run` runs the job's islands.

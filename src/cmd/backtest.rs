@@ -13,9 +13,24 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode, String> {
     let value = |name: &str, text: &str| SourceFile::new(format!("--{name}"), text);
     let (strategy_src, cash_src, commission_src) =
         (value("strategy", &args.strategy), value("cash", &args.cash), value("commission", &args.commission));
-    // Loaded first, so that the strategy is checked against the data's length (W0004).
-    let data = gaform_runtime::data::load(&args.data);
-    let data_name = args.data.display().to_string();
+    // Loaded (and cut) first, so that the strategy is checked against the bars it gets
+    // (W0004).
+    let window = match args.bars.as_deref().map(parse_bars).transpose() {
+        Ok(w) => w,
+        Err(e) => {
+            errln!("error: --bars: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let data = gaform_runtime::data::load(&args.data).map_err(|e| e.to_string()).and_then(|d| match window {
+        None => Ok(d),
+        Some((from, to)) if to <= d.len() => Ok(gaform_runtime::windows::slice(&d, from..to)),
+        Some((_, to)) => Err(format!("--bars: the data has {} bars, so it ends before bar {to}", d.len())),
+    });
+    let data_name = match window {
+        None => args.data.display().to_string(),
+        Some((from, to)) => format!("{} rows {from}..{to}", args.data.display()),
+    };
     let bars = data.as_ref().ok().map(|d| (data_name.as_str(), d.len()));
     let strategy = gaform_compiler::args::strategy(&strategy_src, bars);
     let cash = gaform_compiler::args::money(&cash_src);
@@ -48,7 +63,7 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode, String> {
     }
     let data = match data {
         Ok(d) => d,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(e),
     };
     let calendar = Calendar::new(&data.time);
     let costs = Costs { cash, commission };
@@ -57,7 +72,7 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode, String> {
     let out = Output {
         position,
         signal,
-        data: &data.name,
+        data: &data_name,
         bars: data.len(),
         strategy,
         cash,
@@ -70,6 +85,17 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode, String> {
         Format::Human => out!("{}", human(&out)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `FROM..TO`, 0-based, `FROM < TO`.
+fn parse_bars(text: &str) -> Result<(usize, usize), String> {
+    let (from, to) = text.split_once("..").ok_or_else(|| format!("`{text}` is not FROM..TO"))?;
+    let number = |s: &str| s.trim().parse::<usize>().map_err(|_| format!("`{s}` is not a row number"));
+    let (from, to) = (number(from)?, number(to)?);
+    if from >= to {
+        return Err(format!("`{text}` holds no row: FROM must be below TO"));
+    }
+    Ok((from, to))
 }
 
 /// The JSON shape: `{"metrics": {...}, ...}`; an undefined metric is `null`.

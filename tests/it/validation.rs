@@ -151,7 +151,7 @@ fn close(a: &Value, b: &Value, what: &str) {
 }
 
 /// Backtests `window` (a `best.json` window of `file`) on its own slice and compares every
-/// metric, trades exactly; returns how many windows were checked.
+/// metric, trades exactly; then the same rows with `--bars`.
 fn check_window(w: &Workspace, strategy: &Value, file: &str, window: &Value, fitness: &str) {
     let (from, to) = (window["from_bar"].as_u64().unwrap(), window["to_bar"].as_u64().unwrap());
     let slice = cut(w, file, from, to, "slice.csv");
@@ -165,6 +165,14 @@ fn check_window(w: &Workspace, strategy: &Value, file: &str, window: &Value, fit
         close(value, &alone["metrics"][name], &format!("{what}: {name}"));
     }
     close(&window["fitness"], &alone["metrics"][fitness], &format!("{what}: fitness"));
+    // `--bars` backtests the same rows without cutting them out: the very same figures.
+    let rows = format!("{from}..{to}");
+    let out = ok(&w.gaform(
+        &["backtest", file, "--bars", &rows, "--strategy", &strategy_arg(strategy), "--format", "json"],
+        &[],
+    ));
+    let in_place: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(in_place["metrics"], alone["metrics"], "{what}: --bars");
 }
 
 #[test]
@@ -302,4 +310,29 @@ fn a_walk_forward_job_applied_on_the_local_cloud_deals_its_folds_to_workers_and_
     let report = w.read("results/walk/report.html");
     assert!(report.contains("out of sample"), "the report sets the two side by side");
     ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
+}
+
+#[test]
+fn backtest_bars_outside_the_data_or_empty_are_refused_with_why() {
+    let w = Workspace::new("bars", "");
+    for (bars, why) in [
+        ("20..10", "FROM must be below TO"),
+        ("0..99999", "the data has 2148 bars"),
+        ("a..3", "not a row number"),
+    ] {
+        let out = w.gaform(
+            &[
+                "backtest",
+                "GOOG_wiki.csv",
+                "--bars",
+                bars,
+                "--strategy",
+                "sma_crossover(fast = 5, slow = 20)",
+            ],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(1), "{bars}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(why), "{bars}: {stderr}");
+    }
 }
