@@ -22,10 +22,10 @@ impl Checker<'_> {
             files.iter().map(|(path, span)| self.probe_data(path, *span)).collect();
         let aggregate = self.aggregate(&f);
         let (validation, validation_span) = self.validation(&f);
-        let (folds, shortest_train) = if bars.iter().all(Option::is_some) && !files.is_empty() {
+        let windows = if bars.iter().all(Option::is_some) && !files.is_empty() {
             self.windows(&files, &validation, validation_span)
         } else {
-            (1, None)
+            super::validation::Windows::UNKNOWN
         };
         // W0004 against the fewest bars the GA trains on: the shortest file, or the
         // shortest train window when something is held out.
@@ -34,17 +34,16 @@ impl Checker<'_> {
             .zip(&bars)
             .filter_map(|((p, _), b)| Some((format!("`{p}`"), (*b)?)))
             .min_by_key(|(_, b)| *b);
-        let trained_on = match (&validation, shortest_train) {
+        let trained_on = match (&validation, &windows.shortest_train) {
             (Validation::InSample, _) | (_, None) => shortest_file,
-            (_, Some((path, bars))) => Some((format!("the shortest train window of `{path}`"), bars)),
+            (_, Some((path, bars))) => Some((format!("the shortest train window of `{path}`"), *bars)),
         };
         let strategy = self.required(&f, "strategy", "sma_crossover(fast = 2..50, slow = 10..200)");
         let on = trained_on.as_ref().map(|(p, b)| (p.as_str(), *b));
         let strategy = strategy.and_then(|s| self.strategy(&s.value, on));
         if let Some(strategy) = &strategy {
-            if !matches!(validation, Validation::InSample) {
-                self.test_windows_fit(&files, &validation, validation_span, strategy);
-            }
+            // Only a hold-out or a walk-forward has test windows.
+            self.test_windows_fit(&windows, validation_span, strategy);
         }
         let fitness = match f.attr("fitness") {
             Some(a) => self.fitness(&a.value),
@@ -146,7 +145,7 @@ impl Checker<'_> {
             data: files.into_iter().map(|(p, _)| p).collect(),
             aggregate,
             validation,
-            folds,
+            folds: windows.folds,
             strategy: strategy.unwrap_or(Strategy::SmaCrossover {
                 fast: ParamRange { lo: 1, hi: 1 },
                 slow: ParamRange { lo: 2, hi: 2 },

@@ -23,6 +23,19 @@ pub(super) struct Where {
     test: Span,
 }
 
+/// What the host's windows come to for the checks: the folds (1 when unknown) and the
+/// shortest train and test windows, with their files.
+pub(super) struct Windows {
+    pub folds: u64,
+    pub shortest_train: Option<(String, usize)>,
+    pub shortest_test: Option<(String, usize)>,
+}
+
+impl Windows {
+    /// Nothing known: the data could not be read (the checks wait for plan and apply).
+    pub(super) const UNKNOWN: Windows = Windows { folds: 1, shortest_train: None, shortest_test: None };
+}
+
 /// Characters that make a `data` string a pattern.
 const PATTERN: &[char] = &['*', '?', '['];
 
@@ -234,16 +247,10 @@ impl Checker<'_> {
         }
     }
 
-    /// Asks the host for the windows and reports those that do not fit (E0017); the folds
-    /// (1 when unknown) and the fewest bars any train window holds, with its file.
-    pub(super) fn windows(
-        &mut self,
-        files: &Files,
-        validation: &Validation,
-        at: Option<Where>,
-    ) -> (u64, Option<(String, usize)>) {
+    /// Asks the host for the windows (once) and reports those that do not fit (E0017).
+    pub(super) fn windows(&mut self, files: &Files, validation: &Validation, at: Option<Where>) -> Windows {
         let paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
-        let Some(answer) = self.host.windows(&paths, validation) else { return (1, None) };
+        let Some(answer) = self.host.windows(&paths, validation) else { return Windows::UNKNOWN };
         let span = at.map(|w| w.whole).or(files.first().map(|(_, s)| *s));
         let folds = match answer {
             Ok(folds) => folds,
@@ -257,34 +264,23 @@ impl Checker<'_> {
                     );
                     self.report(d.with_help("shorten the windows or the hold-out, or use longer data"));
                 }
-                return (1, None);
+                return Windows::UNKNOWN;
             }
         };
-        let shortest_train = folds
-            .iter()
-            .flat_map(|fold| fold.iter().zip(&paths))
-            .min_by_key(|(w, _)| w.train)
-            .map(|(w, path)| (path.clone(), w.train));
-        (folds.len() as u64, shortest_train)
+        let each = || folds.iter().flat_map(|fold| fold.iter().zip(&paths));
+        Windows {
+            folds: folds.len() as u64,
+            shortest_train: each().min_by_key(|(w, _)| w.train).map(|(w, path)| (path.clone(), w.train)),
+            shortest_test: each()
+                .filter_map(|(w, path): (&WindowBars, &String)| Some((path.clone(), w.test?)))
+                .min_by_key(|(_, bars)| *bars),
+        }
     }
 
     /// E0017 when the shortest test window leaves no genome room for a closed trade.
-    pub(super) fn test_windows_fit(
-        &mut self,
-        files: &Files,
-        validation: &Validation,
-        at: Option<Where>,
-        strategy: &Strategy,
-    ) {
-        let paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
-        let (Some(Ok(folds)), Some(at)) = (self.host.windows(&paths, validation), at) else { return };
-        let span = at.test;
-        let shortest = folds
-            .iter()
-            .flat_map(|fold| fold.iter().zip(&paths))
-            .filter_map(|(w, path): (&WindowBars, &String)| Some((w.test?, path)))
-            .min_by_key(|(bars, _)| *bars);
-        let Some((bars, path)) = shortest else { return };
+    pub(super) fn test_windows_fit(&mut self, windows: &Windows, at: Option<Where>, strategy: &Strategy) {
+        let (Some((path, bars)), Some(at)) = (&windows.shortest_test, at) else { return };
+        let (bars, span) = (*bars, at.test);
         let need = strategy
             .warm_up()
             .into_iter()
