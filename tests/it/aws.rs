@@ -422,6 +422,61 @@ job tiny {
     assert_eq!(strip(&local), strip(&on_s3), "checkpoints agree but for wall-clock time");
 }
 
+#[test]
+fn a_walk_forward_job_over_two_files_runs_its_folds_through_the_s3_store() {
+    let moto = Moto::start();
+    let job = r#"
+cloud west { provider = aws  region = "us-west-2" }
+compute c {
+  cloud = west
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.large"  min = 1  max = 1 }
+}
+job folds {
+  compute     = c
+  data        = ["GOOG_wiki.csv", "IBM_wiki.csv"]
+  aggregate   = min
+  strategy    = sma_crossover(fast = 2..20, slow = 10..60)
+  population  = 20
+  generations = 5
+  islands     = 1
+  seed        = 5
+  walk_forward {
+    train = 1000
+    test  = 500
+  }
+}
+"#;
+    let w = Workspace::new("aws-folds", job);
+    std::fs::copy(root().join("examples/data/IBM_wiki.csv"), w.0.join("IBM_wiki.csv")).unwrap();
+    let plan = run(&w, &moto, &["plan", "job.gaf"]);
+    assert!(text(&plan).contains("folds       = 2"), "{}", text(&plan));
+    let apply = run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert!(text(&apply).contains("2 island(s) on"), "one island per fold: {}", text(&apply));
+    // What the worker instance runs once booted: every unit of work (island 0 of each fold).
+    let store = "s3://gaform-123456789012-us-west-2/stacks/job/west/jobs/folds/store";
+    let mut env = moto.env();
+    env.push(("AWS_REGION", "us-west-2".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for unit in ["0", "1"] {
+        let worker = w.gaform(&["worker", "--store", store, "--island", unit], &env);
+        assert_eq!(worker.status.code(), Some(0), "{}", text(&worker));
+    }
+    ok(&w.gaform(&["run", "job.gaf", "--out", "local"], &[]));
+    let strip = |t: &str| -> serde_json::Value {
+        let mut v: serde_json::Value = serde_json::from_str(t).unwrap();
+        v.as_object_mut().unwrap().remove("seconds");
+        v
+    };
+    for unit in [0, 1] {
+        let key = format!("stacks/job/west/jobs/folds/store/islands/{unit}/gen-000005.json");
+        let on_s3 = aws_object(&moto, "gaform-123456789012-us-west-2", &key);
+        let local = w.read(&format!("local/store/islands/{unit}/gen-000005.json"));
+        assert_eq!(strip(&local), strip(&on_s3), "fold {unit}: the same island on S3 as here");
+    }
+}
+
 pub(crate) fn aws_object(moto: &Moto, bucket: &str, key: &str) -> String {
     let out = std::process::Command::new(crate::moto::venv().join("bin/python"))
         .args([
