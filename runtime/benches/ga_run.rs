@@ -7,12 +7,14 @@
 use gaform_runtime::backtest::Costs;
 use gaform_runtime::data::{self, Ohlcv};
 use gaform_runtime::ga::{
-    self, Aggregate, Asset, Crossover, Evaluator, Fitness, Island, JobConfig, Metric, Migration, Mutation,
-    Patience, Range, Selection, Space, Window,
+    self, Aggregate, Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Patience, Range, Selection,
+    Space,
 };
 use gaform_runtime::store::LocalDir;
 use gaform_runtime::windows::Validation;
 use std::time::{Duration, Instant};
+
+mod common;
 
 fn config(population: u64, islands: u64) -> JobConfig {
     JobConfig {
@@ -71,21 +73,12 @@ fn through_store(config: &JobConfig, csv: &str, pool: &rayon::ThreadPool, runs: 
 /// Median wall time of `runs` evolutions of one island in memory (no store, no
 /// checkpoints), and its backtests.
 fn engine_only(config: &JobConfig, data: &Ohlcv, pool: &rayon::ThreadPool, runs: usize) -> (f64, u64) {
-    let asset = Asset::new("GOOG_wiki.csv", data.clone());
-    let windows = [Window::of(&asset, 0..data.len())];
     let mut times = Vec::new();
     let mut backtests = 0;
     for _ in 0..runs {
-        let started = Instant::now();
-        let mut evaluator =
-            Evaluator::new(&windows, config.costs, &config.space, &config.fitness, config.aggregate)
-                .with_pool(Some(pool));
-        let mut island = Island::initial(config, 0, &mut evaluator);
-        for _ in 0..config.generations {
-            island.step(config, &mut evaluator);
-        }
-        times.push(started.elapsed().as_secs_f64());
-        backtests = island.history.iter().map(|g| g.evaluations).sum();
+        let (wall, _, n) = common::evolve_in_memory(config, data, pool);
+        times.push(wall);
+        backtests = n;
     }
     (median(times), backtests)
 }

@@ -10,12 +10,13 @@
 use gaform_runtime::backtest::{simulate, Calendar, Costs, Keep};
 use gaform_runtime::data::{self, Ohlcv};
 use gaform_runtime::ga::{
-    Aggregate, Asset, Crossover, Evaluator, Fitness, Island, JobConfig, Metric, Migration, Mutation, Range,
-    Selection, Space, Window,
+    Aggregate, Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Range, Selection, Space,
 };
 use gaform_runtime::strategy::{Indicators, Strategy};
 use gaform_runtime::windows::Validation;
 use std::time::Instant;
+
+mod common;
 
 /// The speed job (as `benches/peers/speed.gaf` writes it).
 fn speed_job() -> JobConfig {
@@ -61,7 +62,7 @@ fn main() {
         if sweep_only {
             continue;
         }
-        let (wall, in_backtests, n) = engine(&speed_job(), &data, &pool);
+        let (wall, in_backtests, n) = common::evolve_in_memory(&speed_job(), &data, &pool);
         ga.push(n as f64 / wall);
         inside.push(in_backtests / wall);
         backtests = n;
@@ -102,24 +103,6 @@ fn sweep_rate(data: &Ohlcv) -> f64 {
     }
     std::hint::black_box(best);
     pairs.len() as f64 / started.elapsed().as_secs_f64()
-}
-
-/// One evolution of the job in memory: wall seconds, seconds inside backtests, backtests.
-fn engine(config: &JobConfig, data: &Ohlcv, pool: &rayon::ThreadPool) -> (f64, f64, u64) {
-    let asset = Asset::new("GOOG_wiki.csv", data.clone());
-    let windows = [Window::of(&asset, 0..data.len())];
-    let started = Instant::now();
-    let mut evaluator =
-        Evaluator::new(&windows, config.costs, &config.space, &config.fitness, config.aggregate)
-            .with_pool(Some(pool));
-    let mut island = Island::initial(config, 0, &mut evaluator);
-    for _ in 0..config.generations {
-        island.step(config, &mut evaluator);
-    }
-    let wall = started.elapsed().as_secs_f64();
-    let timing = evaluator.take_timing();
-    let backtests = island.history.iter().map(|g| g.evaluations).sum();
-    (wall, timing.seconds, backtests)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -392,11 +392,7 @@ job tiny {
     // What a worker instance runs once booted (emulated instances run nothing): the island,
     // with its store, migrants and checkpoints on S3.
     let store = "s3://gaform-123456789012-us-west-2/stacks/job/west/jobs/tiny/store";
-    let mut env = moto.env();
-    env.push(("AWS_REGION", "us-west-2".into()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let worker = w.gaform(&["worker", "--store", store, "--island", "0"], &env);
-    assert_eq!(worker.status.code(), Some(0), "{}", text(&worker));
+    run_worker(&w, &moto, store, "0");
     let objects = moto.list("us-west-2")["objects"].clone();
     assert!(
         objects
@@ -414,12 +410,24 @@ job tiny {
         "gaform-123456789012-us-west-2",
         "stacks/job/west/jobs/tiny/store/islands/0/gen-000005.json",
     );
-    let strip = |t: &str| -> serde_json::Value {
-        let mut v: serde_json::Value = serde_json::from_str(t).unwrap();
-        v.as_object_mut().unwrap().remove("seconds");
-        v
-    };
-    assert_eq!(strip(&local), strip(&on_s3), "checkpoints agree but for wall-clock time");
+    assert_eq!(without_seconds(&local), without_seconds(&on_s3), "checkpoints agree but for wall-clock time");
+}
+
+/// Runs `gaform worker` for one island of the job whose store is `store` on moto's S3: what
+/// a worker instance runs once booted (emulated instances run nothing).
+fn run_worker(w: &Workspace, moto: &Moto, store: &str, island: &str) {
+    let mut env = moto.env();
+    env.push(("AWS_REGION", "us-west-2".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let worker = w.gaform(&["worker", "--store", store, "--island", island], &env);
+    assert_eq!(worker.status.code(), Some(0), "{}", text(&worker));
+}
+
+/// A checkpoint without its wall-clock timings, the one thing two runs do not share.
+fn without_seconds(checkpoint: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(checkpoint).unwrap();
+    v.as_object_mut().unwrap().remove("seconds");
+    v
 }
 
 #[test]
@@ -454,26 +462,21 @@ job folds {
     let apply = run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]);
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
     assert!(text(&apply).contains("2 island(s) on"), "one island per fold: {}", text(&apply));
-    // What the worker instance runs once booted: every unit of work (island 0 of each fold).
+    // Every unit of work (island 0 of each fold), as the worker instance would run them.
     let store = "s3://gaform-123456789012-us-west-2/stacks/job/west/jobs/folds/store";
-    let mut env = moto.env();
-    env.push(("AWS_REGION", "us-west-2".into()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     for unit in ["0", "1"] {
-        let worker = w.gaform(&["worker", "--store", store, "--island", unit], &env);
-        assert_eq!(worker.status.code(), Some(0), "{}", text(&worker));
+        run_worker(&w, &moto, store, unit);
     }
     ok(&w.gaform(&["run", "job.gaf", "--out", "local"], &[]));
-    let strip = |t: &str| -> serde_json::Value {
-        let mut v: serde_json::Value = serde_json::from_str(t).unwrap();
-        v.as_object_mut().unwrap().remove("seconds");
-        v
-    };
     for unit in [0, 1] {
         let key = format!("stacks/job/west/jobs/folds/store/islands/{unit}/gen-000005.json");
         let on_s3 = aws_object(&moto, "gaform-123456789012-us-west-2", &key);
         let local = w.read(&format!("local/store/islands/{unit}/gen-000005.json"));
-        assert_eq!(strip(&local), strip(&on_s3), "fold {unit}: the same island on S3 as here");
+        assert_eq!(
+            without_seconds(&local),
+            without_seconds(&on_s3),
+            "fold {unit}: the same island on S3 as here"
+        );
     }
 }
 
