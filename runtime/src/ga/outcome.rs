@@ -23,12 +23,17 @@ pub struct Champion {
     /// What the GA ranked it by: its in-sample fitness, aggregated over the files.
     #[serde(with = "exact")]
     pub fitness: f64,
-    /// The first file's in-sample metrics (with one file, simply its metrics).
-    pub metrics: Metrics,
     /// Its out-of-sample fitness, aggregated over the files; `None` without validation.
     pub out_of_sample: Option<f64>,
     /// Per file, in the job's order: how it did on the windows it was trained and judged on.
     pub assets: Vec<AssetResult>,
+}
+
+impl Champion {
+    /// The first file's in-sample metrics (with one file, simply its metrics).
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.assets.first().map(|a| &a.in_sample.metrics)
+    }
 }
 
 /// One champion on one file.
@@ -209,21 +214,28 @@ fn gather_from(
             genome: entry.genome,
             strategy,
             fitness: entry.fitness,
-            metrics: assets.first()?.in_sample.metrics,
             out_of_sample: outs.filter(|o| !o.is_empty()).map(|o| config.aggregate.of(&o)),
             assets,
         })
     };
+    // The last fold's whole hall is the run's; every earlier fold reports its winner alone.
+    let last = folds.len().saturating_sub(1);
+    let hall: Vec<Champion> = folds
+        .get(last)
+        .zip(halls.get(last))
+        .map(|(fold, hall)| hall.entries.iter().filter_map(|e| judge(fold, e)).collect())
+        .unwrap_or_default();
     let mut fold_outcomes = Vec::new();
-    for (index, (fold, hall)) in folds.iter().zip(&halls).enumerate() {
-        if let Some(winner) = hall.entries.iter().find_map(|e| judge(fold, e)) {
+    for (index, (fold, fold_hall)) in folds.iter().zip(&halls).enumerate() {
+        let winner = if index == last {
+            hall.first().cloned()
+        } else {
+            fold_hall.entries.iter().find_map(|e| judge(fold, e))
+        };
+        if let Some(winner) = winner {
             fold_outcomes.push(FoldOutcome { fold: index as u64, winner });
         }
     }
-    let last = folds.last().zip(halls.last());
-    let hall: Vec<Champion> = last
-        .map(|(fold, hall)| hall.entries.iter().filter_map(|e| judge(fold, e)).collect())
-        .unwrap_or_default();
     let (Some(best), Some(fold)) = (hall.first(), folds.last()) else {
         return Err(RunError::NoChampion);
     };

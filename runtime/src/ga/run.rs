@@ -218,13 +218,14 @@ pub struct Window {
 impl Window {
     /// Bars `bars` of `asset`.
     pub fn of(asset: &Asset, bars: Range<usize>) -> Window {
-        let data = if bars == (0..asset.data.len()) {
-            asset.data.clone()
+        // A whole file keeps the calendar already computed for it.
+        let (data, calendar) = if bars == (0..asset.data.len()) {
+            (asset.data.clone(), asset.calendar.clone())
         } else {
-            windows::slice(&asset.data, bars.clone())
+            let data = windows::slice(&asset.data, bars.clone());
+            let calendar = Calendar::new(&data.time);
+            (data, calendar)
         };
-        let calendar =
-            if bars == (0..asset.data.len()) { asset.calendar.clone() } else { Calendar::new(&data.time) };
         Window { asset: asset.name.clone(), bars, data, calendar }
     }
 }

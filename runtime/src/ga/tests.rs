@@ -145,12 +145,17 @@ fn elitism_never_loses_the_best_and_the_hall_is_the_best_seen() {
     assert!(bests.windows(2).all(|w| w[1] >= w[0]), "{bests:?}");
     let best = outcome.best().unwrap();
     assert_eq!(best.fitness, *bests.last().unwrap());
-    assert_eq!(best.fitness, best.metrics.sharpe);
+    assert_eq!(best.fitness, best.metrics().unwrap().sharpe);
     assert!(outcome.hall.windows(2).all(|w| w[0].fitness >= w[1].fitness));
     // The fitness found in the run (through checkpoints and migrations) is the one a fresh
     // backtest gives, to the bit.
     for c in &outcome.hall {
-        assert_eq!(c.fitness.to_bits(), config.fitness.score(&c.metrics).to_bits(), "{:?}", c.genome);
+        assert_eq!(
+            c.fitness.to_bits(),
+            config.fitness.score(c.metrics().unwrap()).to_bits(),
+            "{:?}",
+            c.genome
+        );
     }
 }
 

@@ -192,7 +192,7 @@ pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) ->
         strategy: best.strategy,
         genome: &best.genome,
         fitness: best.fitness,
-        metrics: (!several).then_some(best.metrics),
+        metrics: best.metrics().filter(|_| !several).copied(),
         out_of_sample,
         assets: assets_json(&best.assets),
         walk_forward: outcome
