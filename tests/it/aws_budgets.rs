@@ -226,6 +226,13 @@ fn a_scale_down_on_aws_sheds_a_worker_mid_job_and_the_result_is_the_same_bytes()
     let left = instance_ids(&moto, "compute.c.workers.cpu");
     let shed = agents.iter().position(|(id, _)| !left.contains(id)).unwrap();
     let (shed_id, mut victim) = agents.remove(shed);
+    // The worker left is held still from the moment the shed is seen until the plan below has
+    // run, so that the job cannot finish under the checks (a fast GA ends the rest in seconds).
+    let survivor = agents[0].1.id().to_string();
+    let signal = |sig: &str| {
+        assert!(std::process::Command::new("kill").args([sig, &survivor]).status().unwrap().success())
+    };
+    signal("-STOP");
     victim.kill().unwrap();
     victim.wait().unwrap();
     let unfinished = (0..4)
@@ -234,16 +241,10 @@ fn a_scale_down_on_aws_sheds_a_worker_mid_job_and_the_result_is_the_same_bytes()
                 .is_empty()
         })
         .count();
-    assert!(unfinished > 0, "shed mid-job: the worker left has islands to take over");
-    // While the job runs frozen, plan starts nothing in its place (the worker left is held
-    // still meanwhile, so that the run cannot end under the plan).
-    let survivor = agents[0].1.id().to_string();
-    let signal = |sig: &str| {
-        assert!(std::process::Command::new("kill").args([sig, &survivor]).status().unwrap().success())
-    };
-    signal("-STOP");
+    // While the job runs frozen, plan starts nothing in its place.
     let plan = run(&w, &moto, &["plan", "job.gaf", "--detailed-exitcode"]);
     signal("-CONT");
+    assert!(unfinished > 0, "shed mid-job: the worker left has islands to take over");
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
     assert!(text(&plan).contains("compute.c.workers.cpu: 1 of 2 running; nothing starts in it while a budget's scale-down froze the run of job.duo"), "{}", text(&plan));
 
