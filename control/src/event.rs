@@ -74,6 +74,13 @@ pub enum Kind {
         instance: String,
         kept: u64,
     },
+    /// Workers of a group were lost (terminated, reclaimed, crashed: `lost`, those the
+    /// ledger saw end) and its head asked for `requested` in their place; the islands they
+    /// ran resume from their checkpoints on the new ones.
+    Replaced { group: String, lost: Vec<String>, requested: u64 },
+    /// A replacement could not be had (no capacity, a refused request); the head asks again
+    /// at its next tick.
+    ReplacementFailed { group: String, requested: u64, error: String },
     /// A notification reached its target (`attempts`: 1 unless it was retried). It came
     /// from a budget or from a monitor: the other name is empty and left out.
     NotificationSent {

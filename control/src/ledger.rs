@@ -121,6 +121,11 @@ impl Ledger {
         self.of(compute).filter(|e| e.is_running()).map(|e| e.per_hour).sum()
     }
 
+    /// Every start, running or ended.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
+    }
+
     /// The starts still running, of every compute.
     pub fn running(&self) -> impl Iterator<Item = &Entry> {
         self.entries.values().filter(|e| e.is_running())

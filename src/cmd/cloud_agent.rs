@@ -154,6 +154,8 @@ pub fn head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCod
         monitoring: super::cloud_budget::start_monitoring(&agent, &compute),
         cooldown: 5.0 * tick.as_secs_f64(),
         stores: BTreeMap::new(),
+        lost: Default::default(),
+        failed: BTreeMap::new(),
     };
     let result = tend_compute(&agent, (&stack, &cloud), &compute, &me, tick, &mut watch);
     // Notifications under way (an alert and the stop it led to, say) still go out.

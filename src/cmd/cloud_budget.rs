@@ -4,14 +4,14 @@
 //! decides on EC2: a scale-down terminates the chosen workers, whose islands the
 //! workers left claim and resume from their checkpoints; a stop writes the results so far
 //! beside the job, marks it stopped and terminates every instance of the compute, itself
-//! last. Each act is an event with its reason.
+//! last; lost workers are replaced (`cloud_heal`). Each act is an event with its reason.
 
 use super::budget::{self, Shed};
 use super::head::monitor::{Monitoring, Order, View};
 use crate::notify::Outbox;
 use gaform_compiler::ir::Keyword;
 use gaform_compiler::plan::render::money;
-use gaform_compiler::plan::JobStatus;
+use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_control::event::{By, Event, Kind};
 use gaform_control::ledger::Ledger;
 use gaform_control::scale;
@@ -23,6 +23,7 @@ use gaform_providers::local::records::now;
 use gaform_providers::local::JobRecord;
 use gaform_runtime::telemetry::{read_reports, WorkerReport};
 use std::collections::btree_map::{BTreeMap, Entry};
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -40,6 +41,11 @@ pub struct Watch<'a> {
     pub cooldown: f64,
     /// Each job's store, opened once (a store brings its own client).
     pub stores: BTreeMap<String, S3Store>,
+    /// Lost workers an event has named already (`cloud_heal`).
+    pub lost: BTreeSet<String>,
+    /// Each group's last failed replacement, so that a failure that repeats every tick is
+    /// logged once.
+    pub failed: BTreeMap<Addr, String>,
 }
 
 /// Where a head on aws keeps a job's results (and `metrics.csv`) before they go to S3.
@@ -73,8 +79,8 @@ pub fn start_monitoring(agent: &Agent, compute: &str) -> Monitoring {
 
 impl Watch<'_> {
     /// One tick: the ledger made level with EC2, the monitors measured and evaluated, the
-    /// budget decided, their acts carried out. True once a stop ended the compute (the head
-    /// should exit).
+    /// budget decided, their acts carried out, lost workers replaced. True once a stop
+    /// ended the compute (the head should exit).
     pub fn tick(&mut self) -> Result<bool, String> {
         let ledger = self.agent.reconcile(&self.books, now())?;
         match self.monitor(&ledger) {
@@ -82,7 +88,19 @@ impl Watch<'_> {
             Ok(false) => {}
             Err(e) => errln!("compute.{}: could not measure: {e}", self.compute),
         }
-        let Some(watched) = super::budget::watch(&self.books, &ledger, self.compute, now())? else {
+        if self.budget(&ledger)? {
+            return Ok(true);
+        }
+        // After the budget: a scale-down it just made froze the run, and nothing is replaced.
+        if let Err(e) = self.heal(&ledger) {
+            errln!("compute.{}: could not look for lost workers: {e}", self.compute);
+        }
+        Ok(false)
+    }
+
+    /// The budget's decisions carried out; true once a stop ended the compute.
+    fn budget(&mut self, ledger: &Ledger) -> Result<bool, String> {
+        let Some(watched) = super::budget::watch(&self.books, ledger, self.compute, now())? else {
             return Ok(false);
         };
         if let Some(notify) = &watched.policy.notify {
@@ -98,12 +116,12 @@ impl Watch<'_> {
         }
         let budget = &watched.policy.name;
         if let Some(why) = &watched.scale_down {
-            self.scale_down(&ledger, &By::Budget(budget.clone()), why, Shed::ToMin)?;
+            self.scale_down(ledger, &By::Budget(budget.clone()), why, Shed::ToMin)?;
         }
         if let Some((per_hour, cap)) = watched.over_cap {
             let why =
                 format!("budget {budget}: {}/h over max_cost_per_hour {}/h", money(per_hour), money(cap));
-            self.scale_down(&ledger, &By::Budget(budget.clone()), &why, Shed::ToRate { per_hour, cap })?;
+            self.scale_down(ledger, &By::Budget(budget.clone()), &why, Shed::ToRate { per_hour, cap })?;
         }
         Ok(false)
     }
@@ -181,14 +199,14 @@ impl Watch<'_> {
         }
     }
 
-    fn running_jobs(&self) -> Result<Vec<JobRecord>, String> {
+    pub(super) fn running_jobs(&self) -> Result<Vec<JobRecord>, String> {
         let jobs = self.agent.jobs()?.into_iter();
         Ok(jobs
             .filter(|j| j.status == JobStatus::Running && j.group.compute() == Some(self.compute))
             .collect())
     }
 
-    fn log(&self, event: Event) {
+    pub(super) fn log(&self, event: Event) {
         outln!("{}", event.reason);
         self.books.record_event(&event);
     }

@@ -8,6 +8,8 @@ pub mod check;
 pub mod cloud_agent;
 #[cfg(feature = "aws")]
 pub mod cloud_budget;
+#[cfg(feature = "aws")]
+mod cloud_heal;
 pub mod export;
 pub mod fmt;
 pub mod head;

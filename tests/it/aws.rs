@@ -342,12 +342,61 @@ fn the_production_example_with_its_job_is_handed_over_and_destroyed() {
         "{script}"
     );
     assert!(!script.contains("testing"), "no credential in user data");
+    // What the instances get is this binary without its debug info, and it runs.
+    assert!(text(&apply).contains("debug info left out"), "{}", text(&apply));
+    let shipped = w.0.join("shipped-gaform");
+    boto(
+        &moto,
+        &format!(
+            "boto3.client('s3',**kw).download_file('gaform-123456789012-us-west-2','stacks/job/aws_west/bin/gaform-x86_64',{:?})",
+            shipped.display().to_string()
+        ),
+    );
+    let built = std::fs::metadata(env!("CARGO_BIN_EXE_gaform")).unwrap().len();
+    let size = std::fs::metadata(&shipped).unwrap().len();
+    // A test build's code is unoptimised and large: its debug info is a quarter of it (a
+    // release build's four fifths; BENCHMARKS.md).
+    assert!(size < built * 9 / 10, "shipped {size} bytes of {built}");
+    std::fs::set_permissions(&shipped, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let checked =
+        std::process::Command::new(&shipped).args(["check", "job.gaf"]).current_dir(&w.0).output().unwrap();
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
     let roles = seen["roles"].as_array().unwrap();
     assert_eq!(roles.len(), 1, "{roles:?}");
     assert!(roles[0]["policy"]
         .as_str()
         .unwrap()
         .contains("arn:aws:s3:::gaform-123456789012-us-west-2/stacks/job/aws_west/*"));
+    // A head replaces lost workers: it may start instances only tagged with its stack, from
+    // its stack's launch templates, passing only its own role.
+    let policy: serde_json::Value = serde_json::from_str(roles[0]["policy"].as_str().unwrap()).unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    let allowing = |action: &str| -> Vec<&serde_json::Value> {
+        statements
+            .iter()
+            .filter(|s| {
+                s["Action"] == action || s["Action"].as_array().is_some_and(|a| a.iter().any(|x| x == action))
+            })
+            .collect()
+    };
+    let fleet = allowing("ec2:CreateFleet");
+    assert_eq!(fleet.len(), 1, "{policy:#}");
+    assert_eq!(fleet[0]["Condition"]["StringEquals"]["aws:RequestTag/gaform:stack"], "job", "{policy:#}");
+    let from_templates = allowing("ec2:RunInstances");
+    assert!(
+        from_templates.iter().any(|s| s["Resource"] == "arn:aws:ec2:*:*:launch-template/*"
+            && s["Condition"]["StringEquals"]["aws:ResourceTag/gaform:stack"] == "job"),
+        "{policy:#}"
+    );
+    assert_eq!(
+        allowing("iam:PassRole")[0]["Resource"],
+        "arn:aws:iam::*:role/gaform/job/gaform-job-aws_west",
+        "{policy:#}"
+    );
+    assert_eq!(
+        allowing("ec2:CreateTags")[0]["Condition"]["StringEquals"]["ec2:CreateAction"],
+        serde_json::json!(["CreateFleet", "RunInstances"])
+    );
 
     let again = run(&w, &moto, &["plan", "job.gaf", "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));

@@ -47,7 +47,7 @@ job duo {
 "#;
 
 /// Every JSON object under `prefix` of the bucket, read by boto3.
-fn objects(moto: &Moto, prefix: &str) -> Vec<serde_json::Value> {
+pub(crate) fn objects(moto: &Moto, prefix: &str) -> Vec<serde_json::Value> {
     let printed = boto(
         moto,
         &format!(
@@ -63,7 +63,7 @@ fn json_of(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
 }
 
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
     while !done() {
         assert!(started.elapsed() < limit, "waited {limit:?} for {what}");

@@ -8,6 +8,8 @@ mod aws_budgets;
 #[cfg(feature = "aws")]
 mod aws_converge;
 #[cfg(feature = "aws")]
+mod aws_heal;
+#[cfg(feature = "aws")]
 mod aws_monitors;
 #[cfg(feature = "aws")]
 mod aws_serve;

@@ -17,7 +17,7 @@ use std::path::Path;
 /// The stack's place on S3, seen from an instance.
 pub struct Agent {
     pub(super) s3: aws_sdk_s3::Client,
-    ec2: aws_sdk_ec2::Client,
+    pub(super) ec2: aws_sdk_ec2::Client,
     pub(super) bucket: String,
     /// `stacks/STACK/CLOUD/`.
     pub(super) prefix: String,

@@ -122,7 +122,8 @@ impl AwsProvider {
         }
     }
 
-    /// Uploads the gaform binary for `arch` unless the same bytes are there already.
+    /// Uploads the gaform binary for `arch`, without its debug info, unless the same bytes
+    /// are there already.
     async fn upload_binary(&self, bucket: &str, arch: &str) -> Result<String, String> {
         let variable = format!("GAFORM_BINARY_{}", arch.to_ascii_uppercase());
         let host = if std::env::consts::ARCH == "aarch64" { "arm64" } else { std::env::consts::ARCH };
@@ -135,7 +136,10 @@ impl AwsProvider {
                 ))
             }
         };
-        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let built = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let lean = super::lean::lean(&built).map_err(|e| format!("{}: {e}", path.display()))?;
+        drop(built);
+        let bytes = lean.bytes;
         let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
         let key = format!("{}bin/gaform-{arch}", self.stack_prefix());
         let there = self.s3.head_object().bucket(bucket).key(&key).send().await.ok();
@@ -152,7 +156,12 @@ impl AwsProvider {
             .send()
             .await
             .map_err(|e| format!("cannot upload {}: {}", path.display(), describe(e)))?;
-        Ok(format!("uploaded the {arch} binary ({:.1} MiB)", size as f64 / 1_048_576.0))
+        let mib = |n: usize| n as f64 / 1_048_576.0;
+        Ok(format!(
+            "uploaded the {arch} binary ({:.1} MiB; {:.1} MiB as built, debug info left out)",
+            mib(size),
+            mib(lean.built)
+        ))
     }
 
     pub(super) async fn job(

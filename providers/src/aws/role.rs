@@ -23,7 +23,9 @@ impl AwsProvider {
         format!("/gaform/{}/", self.stack)
     }
 
-    /// What the stack's instances may do; `topics`: the SNS topics its heads notify.
+    /// What the stack's instances may do; `topics`: the SNS topics its heads notify. A head
+    /// replaces lost workers, so it may start instances from the stack's launch templates
+    /// (with its role) only when it tags them with the stack, and tag only what it creates.
     async fn policy(&self, topics: Option<&String>) -> Result<String, String> {
         let bucket = self.bucket().await?;
         let prefix = format!("stacks/{}/{}/", self.stack, self.cloud);
@@ -42,8 +44,16 @@ impl AwsProvider {
 {{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::{bucket}/{prefix}*"}},
 {{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{bucket}","Condition":{{"StringLike":{{"s3:prefix":"{prefix}*"}}}}}},
 {{"Effect":"Allow","Action":["ec2:DescribeInstances","ec2:DescribeSpotPriceHistory"],"Resource":"*"}},
-{{"Effect":"Allow","Action":"ec2:TerminateInstances","Resource":"*","Condition":{{"StringEquals":{{"aws:ResourceTag/gaform:stack":"{stack}"}}}}}}{publish}]}}"#,
-            stack = self.stack
+{{"Effect":"Allow","Action":"ec2:TerminateInstances","Resource":"*","Condition":{{"StringEquals":{{"aws:ResourceTag/gaform:stack":"{stack}"}}}}}},
+{{"Effect":"Allow","Action":"ec2:DescribeLaunchTemplates","Resource":"*"}},
+{{"Effect":"Allow","Action":["ec2:CreateFleet","ec2:RunInstances"],"Resource":["arn:aws:ec2:*:*:fleet/*","arn:aws:ec2:*:*:instance/*"],"Condition":{{"StringEquals":{{"aws:RequestTag/gaform:stack":"{stack}"}}}}}},
+{{"Effect":"Allow","Action":"ec2:RunInstances","Resource":"arn:aws:ec2:*:*:launch-template/*","Condition":{{"StringEquals":{{"aws:ResourceTag/gaform:stack":"{stack}"}}}}}},
+{{"Effect":"Allow","Action":"ec2:RunInstances","Resource":["arn:aws:ec2:*::image/*","arn:aws:ec2:*:*:subnet/*","arn:aws:ec2:*:*:network-interface/*","arn:aws:ec2:*:*:security-group/*","arn:aws:ec2:*:*:volume/*"]}},
+{{"Effect":"Allow","Action":"ec2:CreateTags","Resource":"*","Condition":{{"StringEquals":{{"ec2:CreateAction":["CreateFleet","RunInstances"]}}}}}},
+{{"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::*:role{path}{name}","Condition":{{"StringEquals":{{"iam:PassedToService":"ec2.amazonaws.com"}}}}}}{publish}]}}"#,
+            stack = self.stack,
+            path = self.role_path(),
+            name = self.role_name(),
         ))
     }
 

@@ -1,21 +1,17 @@
 //! `apply` on AWS, one change at a time. Every create first looks for what its address
 //! already has, so a retried or re-run create never makes a second copy (moto ignores
 //! ClientToken, and a killed apply may have made part of a change). Worker groups are EC2
-//! Fleets of type `instant`: spot first with the policy's allocation strategy and price,
-//! then on-demand for whatever spot could not supply when the policy falls back.
+//! Fleets of type `instant` (`fleet.rs`).
 
 use super::tags::{self, spec};
 use super::{describe_error, AwsProvider};
 use aws_sdk_ec2::types::{
-    DefaultTargetCapacityType, Filter, FleetLaunchTemplateConfigRequest, FleetLaunchTemplateOverridesRequest,
-    FleetLaunchTemplateSpecificationRequest, FleetType, InstanceType, IpPermission, IpRange, Ipv6Range,
-    LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
-    LaunchTemplateHttpTokensState, LaunchTemplateInstanceMetadataEndpointState,
-    LaunchTemplateInstanceMetadataOptionsRequest, LaunchTemplateSpecification, RequestLaunchTemplateData,
-    ResourceType, ShutdownBehavior, SpotAllocationStrategy, SpotOptionsRequest,
-    TargetCapacitySpecificationRequest, UserIdGroupPair, VolumeType,
+    Filter, InstanceType, IpPermission, IpRange, Ipv6Range, LaunchTemplateBlockDeviceMappingRequest,
+    LaunchTemplateEbsBlockDeviceRequest, LaunchTemplateHttpTokensState,
+    LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateInstanceMetadataOptionsRequest,
+    LaunchTemplateSpecification, RequestLaunchTemplateData, ResourceType, ShutdownBehavior, UserIdGroupPair,
+    VolumeType,
 };
-use gaform_compiler::catalog::Catalog;
 use gaform_compiler::plan::{Action, Addr, Change, Kind};
 use std::time::Duration;
 
@@ -491,105 +487,11 @@ impl AwsProvider {
     /// Starts `need` workers: spot first where the group asks for it, then on-demand for
     /// what spot could not supply when the policy falls back.
     async fn fill_group(&self, change: &Change, lt: &str, need: u64) -> Result<String, String> {
-        let after = change.after.clone().unwrap_or_default();
-        let spot = after.get("purchase").is_some_and(|p| p.starts_with("spot"));
-        let mut parts = Vec::new();
-        let mut missing = need;
-        if spot {
-            let (got, errors) = self.fleet(change, lt, missing, true).await?;
-            parts.push(format!("{} spot", got.len()));
-            missing -= (got.len() as u64).min(missing);
-            if missing > 0 {
-                let why = if errors.is_empty() { "no capacity".to_string() } else { errors.join("; ") };
-                if after.get("spot_fallback").map(String::as_str) != Some("on_demand") {
-                    return Err(format!(
-                        "spot capacity: got {} of {need} ({why}) and the spot policy's fallback is none; started: {}",
-                        need - missing,
-                        got.join(", ")
-                    ));
-                }
-                parts.push(format!("fallback to on-demand after: {why}"));
-            }
-        }
-        if missing > 0 {
-            let (got, errors) = self.fleet(change, lt, missing, false).await?;
-            parts.push(format!("{} on-demand", got.len()));
-            if (got.len() as u64) < missing {
-                return Err(format!(
-                    "on-demand capacity: got {} of {missing} ({})",
-                    got.len(),
-                    errors.join("; ")
-                ));
-            }
-        }
-        Ok(format!("started {}", parts.join(", ")))
-    }
-
-    /// One `instant` EC2 Fleet of `count` instances; the ids it started and its errors.
-    async fn fleet(
-        &self,
-        change: &Change,
-        lt: &str,
-        count: u64,
-        spot: bool,
-    ) -> Result<(Vec<String>, Vec<String>), String> {
-        let after = change.after.clone().unwrap_or_default();
-        let types =
-            after.get("instance_type").or_else(|| after.get("instance_types")).cloned().unwrap_or_default();
+        let attributes = change.after.clone().unwrap_or_default();
         let region = self.region().unwrap_or_default();
-        let overrides: Vec<FleetLaunchTemplateOverridesRequest> = types
-            .split(", ")
-            .map(|t| {
-                let max_price = if spot { max_price(after.get("spot_max_price"), t, &region) } else { None };
-                FleetLaunchTemplateOverridesRequest::builder()
-                    .instance_type(InstanceType::from(t))
-                    .set_max_price(max_price)
-                    .build()
-            })
-            .collect();
-        let config = FleetLaunchTemplateConfigRequest::builder()
-            .launch_template_specification(
-                FleetLaunchTemplateSpecificationRequest::builder()
-                    .launch_template_id(lt)
-                    .version("$Latest")
-                    .build(),
-            )
-            .set_overrides(Some(overrides))
-            .build();
-        let count = i32::try_from(count)
-            .map_err(|_| format!("{count} instances is more than one fleet can ask for"))?;
-        let mut target = TargetCapacitySpecificationRequest::builder().total_target_capacity(count);
-        target = if spot {
-            target.default_target_capacity_type(DefaultTargetCapacityType::Spot).spot_target_capacity(count)
-        } else {
-            target
-                .default_target_capacity_type(DefaultTargetCapacityType::OnDemand)
-                .on_demand_target_capacity(count)
-        };
-        let allocation = SpotAllocationStrategy::from(
-            after.get("spot_allocation").map_or("price-capacity-optimized", |a| allocation_name(a)),
-        );
-        let tags = self.tags_of(change);
-        self.pace.write().await;
-        let out = self
-            .ec2
-            .create_fleet()
-            .r#type(FleetType::Instant)
-            .launch_template_configs(config)
-            .target_capacity_specification(target.build())
-            .spot_options(SpotOptionsRequest::builder().allocation_strategy(allocation).build())
-            .tag_specifications(spec(ResourceType::Instance, &tags))
-            .tag_specifications(spec(ResourceType::Fleet, &tags))
-            .send()
-            .await
-            .map_err(describe_error)?;
-        let ids = out.instances().iter().flat_map(|i| i.instance_ids().iter().cloned()).collect();
-        let errors = out
-            .errors()
-            .iter()
-            .map(|e| format!("{}: {}", e.error_code().unwrap_or("error"), e.error_message().unwrap_or("")))
-            .collect();
-        Ok((ids, errors))
+        let group =
+            super::fleet::Group { lt, tags: &self.tags_of(change), attributes: &attributes, region: &region };
+        super::fleet::fill(&self.ec2, Some(&self.pace), &group, need).await
     }
 
     /// Deletes the stack's fleets of `address` (instant fleets stay listed otherwise).
@@ -623,24 +525,4 @@ impl AwsProvider {
     pub(super) fn region(&self) -> Option<String> {
         self.ec2.config().region().map(|r| r.to_string())
     }
-}
-
-/// The `.gaf` allocation keyword as EC2 spells it.
-fn allocation_name(keyword: &str) -> &'static str {
-    match keyword {
-        "capacity_optimized" => "capacity-optimized",
-        "lowest_price" => "lowest-price",
-        _ => "price-capacity-optimized",
-    }
-}
-
-/// A spot policy's `max_price` for one type, as EC2 wants it (USD per hour).
-fn max_price(policy: Option<&String>, instance_type: &str, region: &str) -> Option<String> {
-    let policy = policy?;
-    if let Some(pct) = policy.strip_suffix("% of on-demand") {
-        let fraction: f64 = pct.parse::<f64>().ok()? / 100.0;
-        let (price, _) = Catalog::get().lookup(instance_type)?.price(region)?;
-        return Some(format!("{:.4}", price * fraction));
-    }
-    policy.strip_prefix('$').and_then(|p| p.strip_suffix("/hour")).map(str::to_string)
 }

@@ -1,0 +1,127 @@
+//! A head on aws heals its compute (moto, through the real SDK clients): a worker lost
+//! mid-job is replaced by the head's own fleet request, with no `apply`; the replacement
+//! takes over the lost worker's islands from their checkpoints and the result is the bytes
+//! of a run that lost nothing.
+
+use crate::aws::{aws_object, boot, boot_with, boto, instance_ids, run, text};
+use crate::aws_budgets::{objects, wait_for};
+use crate::moto::Moto;
+use crate::support::{ok, Workspace};
+use std::time::{Duration, Instant};
+
+const BUCKET: &str = "gaform-123456789012-us-west-2";
+const JOB: &str = "stacks/job/west/jobs/duo";
+
+/// Two on-demand workers, four islands: each worker runs two.
+const HEALED: &str = r#"
+cloud west { provider = aws  region = "us-west-2" }
+compute c {
+  cloud = west
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.large"  min = 2  max = 2 }
+}
+job duo {
+  compute     = c
+  data        = "GOOG_wiki.csv"
+  strategy    = rsi_reversion(period = 2..30, lower = 10..45, upper = 55..90)
+  population  = 30
+  generations = 600
+  islands     = 4
+  migration { every = 5  count = 2 }
+  seed        = 8
+}
+"#;
+
+/// The head's tick in this test.
+const TICK: Duration = Duration::from_secs(2);
+
+#[test]
+fn a_worker_lost_mid_job_is_replaced_by_the_head_and_the_result_is_the_same_bytes() {
+    let moto = Moto::start();
+    let w = Workspace::new("aws-heal", HEALED);
+    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+    let workers = instance_ids(&moto, "compute.c.workers.cpu");
+    assert_eq!(workers.len(), 2, "{workers:?}");
+    let head_id = instance_ids(&moto, "compute.c.head").remove(0);
+    let mut head = boot_with(&w, &moto, "head", "compute.c.head", &head_id, &[("GAFORM_TICK", "2s")]);
+    let mut agents: Vec<_> =
+        workers.iter().map(|id| boot(&w, &moto, "worker", "compute.c.workers.cpu", id)).collect();
+    let claims = || -> Vec<String> {
+        (0..4).map(|i| aws_object(&moto, BUCKET, &format!("{JOB}/claims/island-{i}"))).collect()
+    };
+    wait_for("both workers' claims and a first checkpoint", Duration::from_secs(90), || {
+        let held = claims();
+        workers.iter().all(|id| held.contains(id))
+            && !aws_object(&moto, BUCKET, &format!("{JOB}/store/islands/0/gen-000005.json")).is_empty()
+    });
+
+    // The instance of worker 1 dies (EC2 reclaims it): its process and its instance go.
+    let dead = workers[1].clone();
+    agents.remove(1).kill().unwrap();
+    let islands_of_dead: Vec<u64> =
+        claims().iter().enumerate().filter(|(_, h)| **h == dead).map(|(i, _)| i as u64).collect();
+    let unfinished = islands_of_dead
+        .iter()
+        .filter(|i| aws_object(&moto, BUCKET, &format!("{JOB}/store/islands/{i}/gen-000600.json")).is_empty())
+        .count();
+    boto(&moto, &format!("boto3.client('ec2',**kw).terminate_instances(InstanceIds=['{dead}'])"));
+    let lost_at = Instant::now();
+    let mut replacement = None;
+    wait_for("a replacement", Duration::from_secs(60), || {
+        replacement =
+            instance_ids(&moto, "compute.c.workers.cpu").into_iter().find(|id| !workers.contains(id));
+        replacement.is_some()
+    });
+    let took = lost_at.elapsed();
+    println!("from the loss to the replacement's request: {:.2} s at a {TICK:?} tick", took.as_secs_f64());
+    assert!(took <= TICK * 3, "requested within two ticks (and the listing's latency): {took:?}");
+    assert!(unfinished > 0, "lost mid-job: {islands_of_dead:?} had work left");
+    let replacement = replacement.unwrap();
+    // What the instance's user data would start, here.
+    agents.push(boot(&w, &moto, "worker", "compute.c.workers.cpu", &replacement));
+
+    assert!(head.wait().unwrap().success());
+    for agent in &mut agents {
+        assert!(agent.wait().unwrap().success());
+    }
+    let held = claims();
+    for i in &islands_of_dead {
+        assert_eq!(held[*i as usize], replacement, "island {i} went to the replacement: {held:?}");
+    }
+    assert_eq!(
+        moto.list("us-west-2")["instances"].as_array().unwrap().len(),
+        0,
+        "the job ended; so did its compute"
+    );
+    let events: Vec<serde_json::Value> = text(&run(&w, &moto, &["events", "--json", "job.gaf"]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 1, "one replacement, once: {events:#?}");
+    let e = &events[0];
+    assert_eq!(
+        (&e["event"], &e["group"], &e["requested"]),
+        (&"replaced".into(), &"compute.c.workers.cpu".into(), &1.into())
+    );
+    assert_eq!(e["lost"], serde_json::json!([dead]), "{e}");
+    let reason = e["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("compute.c.workers.cpu[{dead}] gone (1 of 2 running): requested 1 in their place (started 1 on-demand)")),
+        "{reason}"
+    );
+    // Billed: the head, the two workers and the replacement, each start ended.
+    let ledger = objects(&moto, "stacks/job/west/ledger/");
+    let mut billed: Vec<&str> = ledger.iter().map(|e| e["instance"].as_str().unwrap()).collect();
+    billed.sort_unstable();
+    let mut started = vec![head_id.as_str(), &workers[0], &workers[1], &replacement];
+    started.sort_unstable();
+    assert_eq!(billed, started, "{ledger:#?}");
+    assert!(ledger.iter().all(|e| !e["ended_at"].is_null()), "{ledger:#?}");
+
+    ok(&w.gaform(&["run", "job.gaf", "--out", "never-lost"], &[]));
+    assert_eq!(
+        aws_object(&moto, BUCKET, &format!("{JOB}/results/best.json")),
+        w.read("never-lost/best.json"),
+        "the same result as a run that lost nothing"
+    );
+}
