@@ -63,6 +63,13 @@ pub fn checkpoint_key(island: u64, generation: u64) -> String {
     format!("islands/{island}/gen-{generation:06}.json")
 }
 
+/// The key of island `island`'s latest mid-epoch checkpoint: written when its worker must
+/// leave before the epoch ends (a spot instance's two-minute notice), read when it resumes
+/// if it is further on than the island's last epoch checkpoint.
+pub fn interrupted_key(island: u64) -> String {
+    format!("islands/{island}/interrupted.json")
+}
+
 /// The key of the run's data (`name` is the data's file name).
 pub fn data_key(name: &str) -> String {
     let safe: String = name
@@ -266,12 +273,26 @@ pub fn run_island(
     pool: Option<&rayon::ThreadPool>,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<(), RunError> {
-    evolve(store, &Loaded::from(store)?, island, patience, pool, on_event, &|| true)
+    evolve(store, &Loaded::from(store)?, island, patience, pool, on_event, &|| Steer::Go)
 }
 
 /// Asked between generations (and while waiting for a neighbour): false stops the island,
 /// which loses only the generations since its last checkpoint.
 pub type KeepGoing<'a> = &'a (dyn Fn() -> bool + Sync);
+
+/// What an island is told between generations (and while it waits for a neighbour).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Steer {
+    Go,
+    /// Stop: the island resumes from its last epoch checkpoint.
+    Stop,
+    /// Write a checkpoint of the generation reached ([`interrupted_key`]), then stop: a
+    /// restart resumes from there, with the same final result.
+    SaveAndStop,
+}
+
+/// Asked as [`KeepGoing`] is.
+pub type Steering<'a> = &'a (dyn Fn() -> Steer + Sync);
 
 /// `run_island` on a job already loaded.
 fn evolve(
@@ -281,7 +302,7 @@ fn evolve(
     patience: Patience,
     pool: Option<&rayon::ThreadPool>,
     on_event: &(dyn Fn(Event) + Sync),
-    keep_going: KeepGoing<'_>,
+    steer: Steering<'_>,
 ) -> Result<(), RunError> {
     let Loaded { config, folds, .. } = job;
     let fold = usize::try_from(island / config.islands.max(1)).ok().and_then(|f| folds.get(f));
@@ -297,6 +318,14 @@ fn evolve(
         if let Some(checkpoint) = read::<Checkpoint>(store, &checkpoint_key(island, end))? {
             resumed = Some(checkpoint);
             break;
+        }
+    }
+    // Saved mid-epoch after that checkpoint: further on. (One saved at an epoch's first
+    // generation holds the migrants already taken in; the epoch checkpoint is the one.)
+    let reached = resumed.as_ref().map_or(0, |c| c.state.generation);
+    if let Some(mid) = read::<Checkpoint>(store, &interrupted_key(island))? {
+        if mid.state.generation > reached {
+            resumed = Some(mid);
         }
     }
     let (mut state, mut seconds) = match resumed {
@@ -323,8 +352,16 @@ fn evolve(
         // False only for the epoch end this island resumed at: its checkpoint exists.
         let reached_now = state.generation < end;
         while state.generation < end {
-            if !keep_going() {
-                return Err(RunError::Interrupted);
+            match steer() {
+                Steer::Go => {}
+                Steer::Stop => return Err(RunError::Interrupted),
+                Steer::SaveAndStop => {
+                    let key = interrupted_key(island);
+                    let checkpoint = Checkpoint { state, seen: evaluator.seen_sorted(), seconds };
+                    let bytes = serde_json::to_vec(&checkpoint).map_err(|e| corrupt(store, &key, &e))?;
+                    store.put(&key, &bytes)?;
+                    return Err(RunError::Interrupted);
+                }
             }
             let started = Instant::now();
             state.step(config, &mut evaluator);
@@ -342,7 +379,7 @@ fn evolve(
             // The ring runs within the island's fold.
             let first = island - island % config.islands;
             let neighbour = first + (island - first + config.islands - 1) % config.islands;
-            let from = wait_for(store, neighbour, end, patience, keep_going)?;
+            let from = wait_for(store, neighbour, end, patience, steer)?;
             let migrants: Vec<Scored> = ranked(&from.state.population)
                 .into_iter()
                 .take(count(config.migration.count))
@@ -379,7 +416,7 @@ fn wait_for(
     island: u64,
     generation: u64,
     patience: Patience,
-    keep_going: KeepGoing<'_>,
+    steer: Steering<'_>,
 ) -> Result<Checkpoint, RunError> {
     let key = checkpoint_key(island, generation);
     let started = Instant::now();
@@ -388,7 +425,8 @@ fn wait_for(
         if let Some(c) = read::<Checkpoint>(store, &key)? {
             return Ok(c);
         }
-        if !keep_going() {
+        // Waiting at an epoch end: its checkpoint is written, there is nothing more to save.
+        if steer() != Steer::Go {
             return Err(RunError::Interrupted);
         }
         if started.elapsed() > patience.0 {
@@ -491,14 +529,27 @@ pub fn run_islands_while(
     on_event: &(dyn Fn(Event) + Sync),
     keep_going: KeepGoing<'_>,
 ) -> Result<(), RunError> {
+    let steer = || if keep_going() { Steer::Go } else { Steer::Stop };
+    run_islands_steered(store, islands, patience, pool, on_event, &steer)
+}
+
+/// `run_islands`, steered between generations: `Stop` stops every island
+/// (`RunError::Interrupted`) where it resumes from its last epoch checkpoint, `SaveAndStop`
+/// has each write where it is first: how a worker on a reclaimed instance keeps its work.
+pub fn run_islands_steered(
+    store: &dyn Store,
+    islands: &[u64],
+    patience: Patience,
+    pool: Option<&rayon::ThreadPool>,
+    on_event: &(dyn Fn(Event) + Sync),
+    steer: Steering<'_>,
+) -> Result<(), RunError> {
     let job = &Loaded::from(store)?;
     std::thread::scope(|scope| {
         let handles: Vec<_> = islands
             .iter()
             .copied()
-            .map(|island| {
-                scope.spawn(move || evolve(store, job, island, patience, pool, on_event, keep_going))
-            })
+            .map(|island| scope.spawn(move || evolve(store, job, island, patience, pool, on_event, steer)))
             .collect();
         let mut first_error = None;
         for handle in handles {

@@ -138,6 +138,46 @@ fn islands_interrupted_mid_run_and_run_again_elsewhere_end_as_if_never_stopped()
 }
 
 #[test]
+fn islands_saved_mid_epoch_resume_where_they_were_and_end_as_if_never_stopped() {
+    let config = config(2);
+    let (whole, _a) = run_with_threads(&config, 2, "never-saved");
+    let scratch = Scratch::new("saved");
+    let store = scratch.store();
+    prepare(&store, &config, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap();
+    // A worker on a reclaimed instance: told to save and stop partway through an epoch
+    // (epochs end at generations 4, 8 and 12).
+    let looks = std::sync::atomic::AtomicU32::new(0);
+    let steer = || {
+        if looks.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 11 {
+            Steer::Go
+        } else {
+            Steer::SaveAndStop
+        }
+    };
+    let stopped = run_islands_steered(&store, &[0, 1], PATIENCE, None, &|_| {}, &steer);
+    assert!(matches!(stopped, Err(RunError::Interrupted)), "{stopped:?}");
+    let saved: Vec<u64> = (0..2)
+        .map(|i| {
+            let bytes = store.get(&interrupted_key(i)).unwrap().unwrap();
+            serde_json::from_slice::<Checkpoint>(&bytes).unwrap().state.generation
+        })
+        .collect();
+    assert!(saved.iter().any(|g| g % 4 != 0), "saved mid-epoch: {saved:?}");
+    // Another worker takes both over from where they were, not from their epoch ends.
+    let resumed = std::sync::Mutex::new(Vec::new());
+    run_islands(&store, &[0, 1], PATIENCE, None, &|e| {
+        if let Event::Resumed { island, generation } = e {
+            resumed.lock().unwrap().push((island, generation));
+        }
+    })
+    .unwrap();
+    let mut resumed = resumed.into_inner().unwrap();
+    resumed.sort_unstable();
+    assert_eq!(resumed, [(0, saved[0]), (1, saved[1])]);
+    same(&whole, &gather(&store).unwrap());
+}
+
+#[test]
 fn elitism_never_loses_the_best_and_the_hall_is_the_best_seen() {
     let config = JobConfig { islands: 1, elitism: 1, ..config(1) };
     let (outcome, _a) = run_with_threads(&config, 2, "elite");
