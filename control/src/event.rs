@@ -81,6 +81,10 @@ pub enum Kind {
     /// A replacement could not be had (no capacity, a refused request); the head asks again
     /// at its next tick.
     ReplacementFailed { group: String, requested: u64, error: String },
+    /// EC2 gave a worker notice (`notice`: `interruption`, the two-minute spot warning, or
+    /// `rebalance`, a raised risk of one; `at`: EC2's time for it): the head starts its
+    /// replacement before it goes.
+    InterruptionNotice { instance: String, group: String, notice: String, at: String },
     /// A notification reached its target (`attempts`: 1 unless it was retried). It came
     /// from a budget or from a monitor: the other name is empty and left out.
     NotificationSent {

@@ -20,15 +20,19 @@ pub struct Shortfall {
 }
 
 /// What `group` (its address, as the ledger records it) lacks of `want` running workers;
-/// `None` when nothing. Losses in `reported` were named by an earlier event.
+/// `None` when nothing. Losses in `reported` were named by an earlier event; instances in
+/// `leaving` still run but EC2 has given them notice: they count as gone already, so that
+/// their replacements start before they go.
 pub fn shortfall(
     ledger: &Ledger,
     group: &str,
     want: u64,
     since: Timestamp,
     reported: &BTreeSet<String>,
+    leaving: &BTreeSet<String>,
 ) -> Option<Shortfall> {
-    let running = ledger.running().filter(|e| e.address == group).count() as u64;
+    let running =
+        ledger.running().filter(|e| e.address == group && !leaving.contains(&e.instance)).count() as u64;
     let need = want.checked_sub(running).filter(|&n| n > 0)?;
     let mut ended: Vec<_> = ledger
         .entries()
@@ -69,9 +73,9 @@ mod tests {
         start(&mut ledger, "i-1", GROUP, T0);
         start(&mut ledger, "i-2", GROUP, T0);
         start(&mut ledger, "i-h", "compute.evo.head", T0);
-        assert_eq!(shortfall(&ledger, GROUP, 2, T0, &BTreeSet::new()), None);
+        assert_eq!(shortfall(&ledger, GROUP, 2, T0, &BTreeSet::new(), &BTreeSet::new()), None);
         assert_eq!(
-            shortfall(&ledger, GROUP, 1, T0, &BTreeSet::new()),
+            shortfall(&ledger, GROUP, 1, T0, &BTreeSet::new(), &BTreeSet::new()),
             None,
             "more than planned: not shed here"
         );
@@ -87,17 +91,37 @@ mod tests {
         ledger.end("i-old", T0 - 100.0, End::Terminated);
         ledger.end("i-3", T0 + 40.0, End::SpotInterrupted);
         ledger.end("i-2", T0 + 30.0, End::Terminated);
-        let got = shortfall(&ledger, GROUP, 3, T0, &BTreeSet::new()).unwrap();
+        let got = shortfall(&ledger, GROUP, 3, T0, &BTreeSet::new(), &BTreeSet::new()).unwrap();
         assert_eq!(got, Shortfall { need: 2, running: 1, lost: vec!["i-2".into(), "i-3".into()] });
         // The head asked for two; at the next tick they are in the ledger, pending.
         start(&mut ledger, "i-4", GROUP, T0 + 41.0);
         start(&mut ledger, "i-5", GROUP, T0 + 41.0);
         let reported: BTreeSet<String> = got.lost.into_iter().collect();
-        assert_eq!(shortfall(&ledger, GROUP, 3, T0, &reported), None, "no second request for the same loss");
+        assert_eq!(
+            shortfall(&ledger, GROUP, 3, T0, &reported, &BTreeSet::new()),
+            None,
+            "no second request for the same loss"
+        );
         // A replacement lost in its turn is a new loss.
         ledger.end("i-4", T0 + 90.0, End::Terminated);
-        let again = shortfall(&ledger, GROUP, 3, T0, &reported).unwrap();
+        let again = shortfall(&ledger, GROUP, 3, T0, &reported, &BTreeSet::new()).unwrap();
         assert_eq!((again.need, again.lost), (1, vec!["i-4".to_string()]));
+    }
+
+    #[test]
+    fn a_worker_given_notice_is_replaced_while_it_still_runs_and_only_once() {
+        let mut ledger = Ledger::default();
+        start(&mut ledger, "i-1", GROUP, T0);
+        start(&mut ledger, "i-2", GROUP, T0);
+        let leaving = BTreeSet::from(["i-2".to_string()]);
+        let got = shortfall(&ledger, GROUP, 2, T0, &BTreeSet::new(), &leaving).unwrap();
+        assert_eq!((got.need, got.running, got.lost.len()), (1, 1, 0));
+        start(&mut ledger, "i-3", GROUP, T0 + 5.0);
+        assert_eq!(shortfall(&ledger, GROUP, 2, T0, &BTreeSet::new(), &leaving), None);
+        // EC2 takes it back: it was replaced already.
+        ledger.end("i-2", T0 + 120.0, End::SpotInterrupted);
+        let reported = BTreeSet::from(["i-2".to_string()]);
+        assert_eq!(shortfall(&ledger, GROUP, 2, T0, &reported, &leaving), None);
     }
 
     #[test]
@@ -105,7 +129,7 @@ mod tests {
         // A worker that vanished before this head's first tick (a head replaced mid-run).
         let mut ledger = Ledger::default();
         start(&mut ledger, "i-1", GROUP, T0);
-        let got = shortfall(&ledger, GROUP, 2, T0, &BTreeSet::new()).unwrap();
+        let got = shortfall(&ledger, GROUP, 2, T0, &BTreeSet::new(), &BTreeSet::new()).unwrap();
         assert_eq!((got.need, got.running, got.lost.len()), (1, 1, 0));
     }
 }

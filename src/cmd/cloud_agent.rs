@@ -4,11 +4,12 @@
 //! S3 store; the head gathers a job whose islands are all done, puts the results beside it,
 //! marks it finished, and terminates its compute once its jobs are over.
 
+use super::notice_watch::Notices;
 use crate::notify::Outbox;
 use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_providers::aws::agent::{self, Agent};
 use gaform_providers::local::JobRecord;
-use gaform_runtime::ga::{self, Patience, RunError};
+use gaform_runtime::ga::{self, Patience, RunError, Steer};
 use gaform_runtime::store::Store;
 use gaform_runtime::telemetry::Reporter;
 use std::collections::btree_map::{BTreeMap, Entry};
@@ -18,7 +19,8 @@ use std::time::{Duration, Instant};
 
 const TICK: Duration = Duration::from_secs(2);
 
-/// A worker: claims islands of its group's running jobs and runs them.
+/// A worker: claims islands of its group's running jobs and runs them, watching its
+/// instance's metadata for EC2's notices meanwhile (`notice_watch`).
 pub fn worker(
     url: &str,
     address: &Addr,
@@ -31,6 +33,24 @@ pub fn worker(
         Some(id) => id.to_string(),
         None => agent::instance_id()?,
     };
+    let notices = Notices::default();
+    std::thread::scope(|scope| {
+        scope.spawn(|| super::notice_watch::watch(&agent, &me, address, &notices));
+        let worked = work(&agent, &me, address, threads, patience, &notices);
+        notices.stop();
+        worked
+    })
+}
+
+/// The worker's loop, until its group's jobs are over or EC2 takes its instance back.
+fn work(
+    agent: &Agent,
+    me: &str,
+    address: &Addr,
+    threads: Option<usize>,
+    patience: u64,
+    notices: &Notices,
+) -> Result<ExitCode, String> {
     let compute = address.compute().ok_or_else(|| format!("{address} is not a worker group"))?.to_string();
     let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
@@ -38,16 +58,21 @@ pub fn worker(
     // Opened once per job: a store brings its own client and runtime.
     let mut stores = BTreeMap::new();
     // Each run's deal this worker has claimed its islands of, and run them: it looks for
-    // work again only when a budget deals the islands anew (a replacement worker that
-    // apply starts claims on its own).
+    // work again only when a budget deals the islands anew. A worker that found nothing to
+    // claim looks again every pass: a worker given notice lets go of its islands.
     let mut claimed: BTreeMap<(String, u64), u64> = BTreeMap::new();
     loop {
+        if notices.interrupted() {
+            notices.handed_over(agent)?;
+            outln!("{me}: EC2 takes this instance back; nothing of its own to hand over");
+            return Ok(ExitCode::SUCCESS);
+        }
         let jobs: Vec<_> =
             agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute.as_str())).collect();
         for job in jobs.iter().filter(|j| &j.group == address && j.status == JobStatus::Running) {
             seen_running = true;
             let run = (job.name.clone(), job.started_at.to_bits());
-            if claimed.get(&run) == Some(&job.dealt) {
+            if claimed.get(&run) == Some(&job.dealt) || notices.at_risk() {
                 continue;
             }
             let (stack, cloud) = agent.stack_and_cloud();
@@ -68,34 +93,53 @@ pub fn worker(
                 }
                 let finished =
                     store.contains(&ga::checkpoint_key(island, generations)).map_err(|e| e.to_string())?;
-                if !finished && agent.claim(&job.name, island, &me, &live)? {
+                if !finished && agent.claim(&job.name, island, me, &live)? {
                     mine.push(island);
                 }
             }
             if mine.is_empty() {
-                claimed.insert(run, job.dealt);
                 continue;
             }
             outln!("{me}: job {} islands {mine:?}", job.name);
-            let reporter = Reporter::new(&*store, &me, threads, super::budget::report_every()?);
+            let reporter = Reporter::new(&*store, me, threads, super::budget::report_every()?);
             let say = |e: ga::Event| {
                 reporter.event(&e);
                 outln!("{}", crate::progress::line(&e, generations))
             };
-            let dealt = Dealt::new(&agent, job);
-            let keep_going = || dealt.unchanged();
-            let ran = ga::run_islands_while(
+            let dealt = Dealt::new(agent, job);
+            // A notice first: the islands save where they are before the instance goes.
+            let steer = || {
+                if notices.interrupted() {
+                    Steer::SaveAndStop
+                } else if dealt.unchanged() {
+                    Steer::Go
+                } else {
+                    Steer::Stop
+                }
+            };
+            let ran = ga::run_islands_steered(
                 &*store,
                 &mine,
                 Patience(Duration::from_secs(patience)),
                 Some(&pool),
                 &say,
-                &keep_going,
+                &steer,
             );
             reporter.flush();
             match ran {
                 Ok(()) => {
                     claimed.insert(run, job.dealt);
+                }
+                Err(RunError::Interrupted) if notices.interrupted() => {
+                    for island in &mine {
+                        agent.release(&job.name, *island, me)?;
+                    }
+                    notices.handed_over(agent)?;
+                    outln!(
+                        "{me}: EC2 takes this instance back; job {} islands {mine:?} saved and let go of",
+                        job.name
+                    );
+                    return Ok(ExitCode::SUCCESS);
                 }
                 // A budget shed workers: claim again, the islands they left included.
                 Err(RunError::Interrupted) => outln!("{me}: job {} was dealt anew; claiming again", job.name),
@@ -156,6 +200,9 @@ pub fn head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCod
         stores: BTreeMap::new(),
         lost: Default::default(),
         failed: BTreeMap::new(),
+        leaving: Default::default(),
+        replaced_early: Default::default(),
+        noticed: super::cloud_heal::noticed_before(&agent.books()),
     };
     let result = tend_compute(&agent, (&stack, &cloud), &compute, &me, tick, &mut watch);
     // Notifications under way (an alert and the stop it led to, say) still go out.
@@ -184,6 +231,10 @@ fn tend_compute(
                 Ok(false) => {}
                 Err(e) => errln!("compute.{compute}: the budget could not be measured: {e}"),
             }
+        }
+        // Every pass, not every tick: a notice gives two minutes.
+        if let Err(e) = watch.take_notices() {
+            errln!("compute.{compute}: could not act on the workers' notices: {e}");
         }
         let jobs: Vec<_> = agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute)).collect();
         for mut job in jobs.iter().filter(|j| j.status == JobStatus::Running).cloned() {

@@ -46,6 +46,12 @@ pub struct Watch<'a> {
     /// Each group's last failed replacement, so that a failure that repeats every tick is
     /// logged once.
     pub failed: BTreeMap<Addr, String>,
+    /// Workers EC2 gave notice: they count as gone (`cloud_heal`).
+    pub leaving: BTreeSet<String>,
+    /// Of those, the ones whose replacement was requested.
+    pub replaced_early: BTreeSet<String>,
+    /// The notices acted on, by instance and kind.
+    pub noticed: BTreeSet<(String, String)>,
 }
 
 /// Where a head on aws keeps a job's results (and `metrics.csv`) before they go to S3.

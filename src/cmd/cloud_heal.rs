@@ -4,15 +4,18 @@
 //! the islands the lost ones held and resume them from their checkpoints. Nothing is
 //! started while a budget or monitor has frozen the run. Each request is an event with its
 //! reason; a failed one is asked again at the next tick and logged again only when its
-//! error changes.
+//! error changes. A worker EC2 gave notice (a spot interruption, a rebalance
+//! recommendation) counts as gone from the notice on: its replacement starts before it goes.
 
 use super::cloud_budget::Watch;
 use gaform_compiler::plan::Addr;
 use gaform_control::event::{Event, Kind};
 use gaform_control::heal;
 use gaform_control::ledger::Ledger;
+use gaform_providers::aws::imds::Notice;
+use gaform_providers::books::Books;
 use gaform_providers::local::records::now;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A group the running jobs use: how many workers they were planned with, when the
 /// earliest of them started, and whether any is frozen.
@@ -34,23 +37,29 @@ impl Watch<'_> {
             need.frozen |= job.frozen;
         }
         for (group, need) in groups.into_iter().filter(|(_, n)| !n.frozen) {
-            let Some(short) = heal::shortfall(ledger, group.as_str(), need.want, need.since, &self.lost)
-            else {
-                continue;
-            };
-            let gone = if short.lost.is_empty() {
-                "gone".to_string()
-            } else {
-                format!(
-                    "{} gone",
-                    short.lost.iter().map(|id| format!("{group}[{id}]")).collect::<Vec<_>>().join(", ")
-                )
-            };
-            let said = format!("{gone} ({} of {} running)", short.running, need.want);
+            let short =
+                heal::shortfall(ledger, group.as_str(), need.want, need.since, &self.lost, &self.leaving);
+            let Some(short) = short else { continue };
+            // Given notice, still running, not replaced yet: what this request is also for.
+            let leaving: Vec<String> = ledger
+                .running()
+                .filter(|e| e.address == group.as_str() && self.leaving.contains(&e.instance))
+                .map(|e| e.instance.clone())
+                .filter(|id| !self.replaced_early.contains(id))
+                .collect();
+            let said = format!(
+                "{} ({} of {} running)",
+                why(&group, &short.lost, &leaving),
+                short.running,
+                need.want
+            );
             match self.agent.replace_workers(&group, short.need) {
                 Ok(started) => {
                     self.failed.remove(&group);
                     self.lost.extend(short.lost.iter().cloned());
+                    // When they go, they were replaced already: not a loss to name again.
+                    self.lost.extend(leaving.iter().cloned());
+                    self.replaced_early.extend(leaving);
                     let reason = format!(
                         "{said}: requested {} in their place ({started}); their islands resume from their checkpoints",
                         short.need
@@ -76,4 +85,71 @@ impl Watch<'_> {
         }
         Ok(())
     }
+
+    /// Acts on the notices this compute's workers left (one listing): each new one is an
+    /// event, its instance counts as gone from now on, and the head heals at once (on a
+    /// ledger made level with EC2 first) rather than at its next tick.
+    pub(super) fn take_notices(&mut self) -> Result<(), String> {
+        let mut fresh = Vec::new();
+        for notice in self.agent.notices()? {
+            if Addr(notice.group.clone()).compute() != Some(self.compute) {
+                continue;
+            }
+            self.leaving.insert(notice.instance.clone());
+            if self.noticed.insert((notice.instance.clone(), notice.kind().to_string())) {
+                fresh.push(notice);
+            }
+        }
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        for n in &fresh {
+            let (what, at) = match &n.notice {
+                Notice::Interruption { action, time } => (
+                    format!("a spot interruption notice ({action} at {time}); it saves its islands and lets go of them"),
+                    time,
+                ),
+                Notice::Rebalance { time } => {
+                    (format!("a rebalance recommendation (at {time}); it takes no new islands"), time)
+                }
+            };
+            let reason = format!(
+                "{}[{}]: EC2 gave {what}; its replacement starts before it goes",
+                n.group, n.instance
+            );
+            let kind = Kind::InterruptionNotice {
+                instance: n.instance.clone(),
+                group: n.group.clone(),
+                notice: n.kind().to_string(),
+                at: at.clone(),
+            };
+            self.log(Event { time: n.seen_at, kind, reason });
+        }
+        let ledger = self.agent.reconcile(&self.books, now())?;
+        self.heal(&ledger)
+    }
+}
+
+/// Why a group is short, in words: the workers gone and those given notice.
+fn why(group: &Addr, lost: &[String], leaving: &[String]) -> String {
+    let named = |ids: &[String]| ids.iter().map(|id| format!("{group}[{id}]")).collect::<Vec<_>>().join(", ");
+    match (lost.is_empty(), leaving.is_empty()) {
+        (true, true) => "gone".to_string(),
+        (false, true) => format!("{} gone", named(lost)),
+        (true, false) => format!("{} given notice", named(leaving)),
+        (false, false) => format!("{} gone, {} given notice", named(lost), named(leaving)),
+    }
+}
+
+/// The notices a head has acted on before (its events), so that one restarted mid-run does
+/// not act twice.
+pub fn noticed_before(books: &dyn Books) -> BTreeSet<(String, String)> {
+    let events = books.events().unwrap_or_default();
+    events
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            Kind::InterruptionNotice { instance, notice, .. } => Some((instance, notice)),
+            _ => None,
+        })
+        .collect()
 }

@@ -14,6 +14,8 @@ pub mod export;
 pub mod fmt;
 pub mod head;
 pub mod lsp;
+#[cfg(feature = "aws")]
+mod notice_watch;
 pub mod plan;
 pub mod run;
 pub mod service_status;

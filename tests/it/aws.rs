@@ -591,6 +591,8 @@ pub(crate) fn boot_with(
 ) -> std::process::Child {
     let mut env = moto.env();
     env.push(("AWS_REGION", "us-west-2".into()));
+    // Servers in tests listen on loopback only (a head's metrics).
+    env.push(("GAFORM_METRICS_BIND", "127.0.0.1".into()));
     env.extend(more.iter().map(|(k, v)| (*k, v.to_string())));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut args = vec![role, "--s3-stack", DUO_STACK, "--address", address, "--instance-id", id];

@@ -1,10 +1,12 @@
 //! A head on aws heals its compute (moto, through the real SDK clients): a worker lost
-//! mid-job is replaced by the head's own fleet request, with no `apply`; the replacement
-//! takes over the lost worker's islands from their checkpoints and the result is the bytes
-//! of a run that lost nothing.
+//! mid-job is replaced by the head's own fleet request, with no `apply`; a worker EC2 gives
+//! notice (through a stand-in metadata service) saves its islands mid-epoch, lets go of
+//! them and tells its head, which starts the replacement before it goes. Either way the
+//! replacement takes the islands over and the result is the bytes of an undisturbed run.
 
 use crate::aws::{aws_object, boot, boot_with, boto, instance_ids, run, text};
 use crate::aws_budgets::{objects, wait_for};
+use crate::imds::Imds;
 use crate::moto::Moto;
 use crate::support::{ok, Workspace};
 use std::time::{Duration, Instant};
@@ -123,5 +125,203 @@ fn a_worker_lost_mid_job_is_replaced_by_the_head_and_the_result_is_the_same_byte
         aws_object(&moto, BUCKET, &format!("{JOB}/results/best.json")),
         w.read("never-lost/best.json"),
         "the same result as a run that lost nothing"
+    );
+}
+
+/// The same job on spot workers that fall back to on-demand.
+fn on_spot() -> String {
+    HEALED
+        .replace(
+            "compute c {",
+            "spot_policy cheap {\n  market   = spot\n  fallback = on_demand\n}\ncompute c {",
+        )
+        .replace("max = 2 }", "max = 2  spot = cheap }")
+}
+
+#[test]
+fn a_spot_notice_saves_the_workers_islands_and_its_replacement_starts_before_it_goes() {
+    let moto = Moto::start();
+    let w = Workspace::new("aws-notice", &on_spot());
+    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+    let workers = instance_ids(&moto, "compute.c.workers.cpu");
+    assert_eq!(workers.len(), 2, "{workers:?}");
+    // A long tick: what follows comes from the notice, not from the head's next tick.
+    let head_id = instance_ids(&moto, "compute.c.head").remove(0);
+    let mut head = boot_with(&w, &moto, "head", "compute.c.head", &head_id, &[("GAFORM_TICK", "30s")]);
+    let metadata: Vec<Imds> = workers.iter().map(|id| Imds::start(id)).collect();
+    let mut agents: Vec<_> = workers
+        .iter()
+        .zip(&metadata)
+        .map(|(id, imds)| boot_with(&w, &moto, "worker", "compute.c.workers.cpu", id, &[imds.env()]))
+        .collect();
+    let claims = || -> Vec<String> {
+        (0..4).map(|i| aws_object(&moto, BUCKET, &format!("{JOB}/claims/island-{i}"))).collect()
+    };
+    wait_for("both workers' claims and a first checkpoint", Duration::from_secs(90), || {
+        let held = claims();
+        workers.iter().all(|id| held.contains(id))
+            && !aws_object(&moto, BUCKET, &format!("{JOB}/store/islands/0/gen-000005.json")).is_empty()
+    });
+    assert!(metadata[1].asked("/latest/meta-data/spot/instance-action") > 0, "the worker asks with a token");
+
+    let leaving = workers[1].clone();
+    let islands_of_leaving: Vec<u64> =
+        claims().iter().enumerate().filter(|(_, h)| **h == leaving).map(|(i, _)| i as u64).collect();
+    metadata[1].interrupt("2026-12-02T10:02:00Z");
+    let noticed_at = Instant::now();
+    let mut replacement = None;
+    wait_for("a replacement", Duration::from_secs(60), || {
+        replacement =
+            instance_ids(&moto, "compute.c.workers.cpu").into_iter().find(|id| !workers.contains(id));
+        replacement.is_some()
+    });
+    let requested = noticed_at.elapsed();
+    let notice_key = format!("stacks/job/west/notices/{leaving}-interruption.json");
+    wait_for("the islands saved and let go of", Duration::from_secs(60), || {
+        aws_object(&moto, BUCKET, &notice_key).contains("handed_over_at\": 1")
+    });
+    let handed_over = noticed_at.elapsed();
+    println!(
+        "from the notice: replacement requested after {:.2} s, islands saved and let go of after {:.2} s",
+        requested.as_secs_f64(),
+        handed_over.as_secs_f64()
+    );
+    assert!(
+        requested <= Duration::from_secs(10),
+        "AWS gives 120 s; the replacement is asked for within 10: {requested:?}"
+    );
+    assert!(handed_over <= Duration::from_secs(30), "saved within 30 s: {handed_over:?}");
+    assert!(agents.remove(1).wait().unwrap().success(), "the worker leaves once it has handed over");
+    let held = claims();
+    for i in &islands_of_leaving {
+        assert!(held[*i as usize].starts_with("released by "), "island {i}: {held:?}");
+        assert!(
+            !aws_object(&moto, BUCKET, &format!("{JOB}/store/islands/{i}/interrupted.json")).is_empty(),
+            "island {i} saved where it was"
+        );
+    }
+    // Two minutes later EC2 takes it; the replacement has been running since.
+    boto(&moto, &format!("boto3.client('ec2',**kw).terminate_instances(InstanceIds=['{leaving}'])"));
+    let replacement = replacement.unwrap();
+    agents.push(boot(&w, &moto, "worker", "compute.c.workers.cpu", &replacement));
+
+    assert!(head.wait().unwrap().success());
+    for agent in &mut agents {
+        assert!(agent.wait().unwrap().success());
+    }
+    let held = claims();
+    for i in &islands_of_leaving {
+        assert_eq!(held[*i as usize], replacement, "island {i} went to the replacement: {held:?}");
+    }
+    let events: Vec<serde_json::Value> = text(&run(&w, &moto, &["events", "--json", "job.gaf"]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["interruption_notice", "replaced"], "{events:#?}");
+    assert_eq!(
+        (&events[0]["instance"], &events[0]["notice"]),
+        (&leaving.clone().into(), &"interruption".into())
+    );
+    let reason = events[1]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("compute.c.workers.cpu[{leaving}] given notice (1 of 2 running): requested 1 in their place (started 1 spot)")),
+        "{reason}"
+    );
+
+    ok(&w.gaform(&["run", "job.gaf", "--out", "never-interrupted"], &[]));
+    assert_eq!(
+        aws_object(&moto, BUCKET, &format!("{JOB}/results/best.json")),
+        w.read("never-interrupted/best.json"),
+        "the same result as a run never interrupted"
+    );
+}
+
+#[test]
+fn a_rebalance_recommendation_starts_the_replacement_early_and_it_takes_over_at_the_notice() {
+    let moto = Moto::start();
+    let w = Workspace::new("aws-rebalance", &on_spot());
+    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+    let workers = instance_ids(&moto, "compute.c.workers.cpu");
+    let head_id = instance_ids(&moto, "compute.c.head").remove(0);
+    let mut head = boot_with(&w, &moto, "head", "compute.c.head", &head_id, &[("GAFORM_TICK", "30s")]);
+    let metadata: Vec<Imds> = workers.iter().map(|id| Imds::start(id)).collect();
+    let mut agents: Vec<_> = workers
+        .iter()
+        .zip(&metadata)
+        .map(|(id, imds)| boot_with(&w, &moto, "worker", "compute.c.workers.cpu", id, &[imds.env()]))
+        .collect();
+    let claims = || -> Vec<String> {
+        (0..4).map(|i| aws_object(&moto, BUCKET, &format!("{JOB}/claims/island-{i}"))).collect()
+    };
+    wait_for("both workers' claims", Duration::from_secs(90), || {
+        let held = claims();
+        workers.iter().all(|id| held.contains(id))
+    });
+    // The other worker is held still, so that the one at risk (whose islands take migrants
+    // from it) cannot finish before its notice: it waits at its next epoch end.
+    let other = agents[0].id().to_string();
+    let signal = |sig: &str| {
+        assert!(std::process::Command::new("kill").args([sig, &other]).status().unwrap().success())
+    };
+    signal("-STOP");
+    let at_risk = workers[1].clone();
+    let islands_of_at_risk: Vec<u64> =
+        claims().iter().enumerate().filter(|(_, h)| **h == at_risk).map(|(i, _)| i as u64).collect();
+    metadata[1].recommend_rebalance("2026-12-02T10:00:00Z");
+    let mut replacement = None;
+    wait_for("an early replacement", Duration::from_secs(60), || {
+        replacement =
+            instance_ids(&moto, "compute.c.workers.cpu").into_iter().find(|id| !workers.contains(id));
+        replacement.is_some()
+    });
+    let replacement = replacement.unwrap();
+    // It boots while the worker at risk still runs its islands: it finds none to take.
+    let replacement_metadata = Imds::start(&replacement);
+    agents.push(boot_with(
+        &w,
+        &moto,
+        "worker",
+        "compute.c.workers.cpu",
+        &replacement,
+        &[replacement_metadata.env()],
+    ));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!claims().contains(&replacement), "the islands are still the worker's at risk");
+
+    metadata[1].interrupt("2026-12-02T10:05:00Z");
+    let noticed_at = Instant::now();
+    wait_for("the replacement taking the islands over", Duration::from_secs(60), || {
+        let held = claims();
+        islands_of_at_risk.iter().all(|i| held[*i as usize] == replacement)
+    });
+    println!(
+        "from the interruption notice to the early replacement running the islands: {:.2} s",
+        noticed_at.elapsed().as_secs_f64()
+    );
+    assert!(agents.remove(1).wait().unwrap().success(), "the worker at risk leaves once it has handed over");
+    boto(&moto, &format!("boto3.client('ec2',**kw).terminate_instances(InstanceIds=['{at_risk}'])"));
+    signal("-CONT");
+
+    assert!(head.wait().unwrap().success());
+    for agent in &mut agents {
+        assert!(agent.wait().unwrap().success());
+    }
+    let events: Vec<serde_json::Value> = text(&run(&w, &moto, &["events", "--json", "job.gaf"]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<(&str, &str)> =
+        events.iter().map(|e| (e["event"].as_str().unwrap(), e["notice"].as_str().unwrap_or(""))).collect();
+    assert_eq!(
+        kinds,
+        [("interruption_notice", "rebalance"), ("replaced", ""), ("interruption_notice", "interruption")],
+        "one replacement, started at the recommendation: {events:#?}"
+    );
+    ok(&w.gaform(&["run", "job.gaf", "--out", "undisturbed"], &[]));
+    assert_eq!(
+        aws_object(&moto, BUCKET, &format!("{JOB}/results/best.json")),
+        w.read("undisturbed/best.json"),
+        "the same result as an undisturbed run"
     );
 }

@@ -24,6 +24,8 @@ mod fault_proxy;
 mod fixtures;
 mod fmt;
 mod fuzz;
+#[cfg(feature = "aws")]
+mod imds;
 mod lsp;
 #[cfg(feature = "aws")]
 mod monitors;

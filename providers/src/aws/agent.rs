@@ -341,27 +341,10 @@ pub fn is_over(record: &JobRecord) -> bool {
     record.status != JobStatus::Running
 }
 
-/// This instance's id from the instance metadata service (IMDSv2: a session token first,
-/// as the launch template requires).
+/// This instance's id from the instance metadata service (IMDSv2, through the SDK's
+/// client).
 pub fn instance_id() -> Result<String, String> {
-    use std::io::{Read, Write};
-    let ask = |request: String| -> Result<String, String> {
-        let mut stream = std::net::TcpStream::connect_timeout(
-            &std::net::SocketAddr::from(([169, 254, 169, 254], 80)),
-            std::time::Duration::from_secs(2),
-        )
-        .map_err(|e| format!("no instance metadata service ({e}): pass --instance-id off EC2"))?;
-        stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).map_err(|e| e.to_string())?;
-        answer
-            .split_once("\r\n\r\n")
-            .map(|(_, body)| body.trim().to_string())
-            .ok_or_else(|| "a malformed metadata answer".into())
-    };
-    let token =
-        ask("PUT /latest/api/token HTTP/1.0\r\nX-aws-ec2-metadata-token-ttl-seconds: 300\r\n\r\n".into())?;
-    ask(format!("GET /latest/meta-data/instance-id HTTP/1.0\r\nX-aws-ec2-metadata-token: {token}\r\n\r\n"))
+    super::imds::Metadata::connect()?.instance_id()
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {

@@ -1,0 +1,74 @@
+//! Notices between a worker and its head on S3 (`notices/INSTANCE-KIND.json` under the
+//! stack's prefix): a worker whose instance EC2 is about to take back says so at once, and
+//! says again when it has saved its islands and let go of them; its head lists the prefix
+//! (one request) every pass of its loop and starts the replacement (the event it logs is
+//! what keeps a restarted head from acting twice). Claims are let go of by
+//! writing over them, only while they are still the worker's own (S3 `If-Match`).
+
+use super::agent::Agent;
+use super::imds::Notice;
+use serde::{Deserialize, Serialize};
+
+/// What a worker told its head.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceNotice {
+    pub instance: String,
+    /// The worker group's address.
+    pub group: String,
+    #[serde(flatten)]
+    pub notice: Notice,
+    /// Unix seconds: when the worker saw it.
+    pub seen_at: f64,
+    /// When the worker had saved its islands mid-epoch and let go of their claims.
+    #[serde(default)]
+    pub handed_over_at: Option<f64>,
+}
+
+impl InstanceNotice {
+    /// `interruption` or `rebalance`.
+    pub fn kind(&self) -> &'static str {
+        match self.notice {
+            Notice::Interruption { .. } => "interruption",
+            Notice::Rebalance { .. } => "rebalance",
+        }
+    }
+
+    fn key(&self, agent: &Agent) -> String {
+        format!("{}notices/{}-{}.json", agent.prefix, self.instance, self.kind())
+    }
+}
+
+impl Agent {
+    /// Writes `notice` (anew, or over its earlier version).
+    pub fn put_notice(&self, notice: &InstanceNotice) -> Result<(), String> {
+        let bytes = serde_json::to_vec_pretty(notice).map_err(|e| e.to_string())?;
+        self.put(&notice.key(self), bytes, None, None).map(|_| ())
+    }
+
+    /// Every notice of the stack's cloud, oldest key first.
+    pub fn notices(&self) -> Result<Vec<InstanceNotice>, String> {
+        let prefix = format!("{}notices/", self.prefix);
+        let keys = self.runtime.block_on(super::listing::keys(&self.s3, &self.bucket, &prefix))?;
+        let mut out = Vec::new();
+        for key in keys {
+            // Deleted since the listing (a destroy): nothing to act on.
+            if let Some(notice) = self.get_json(&key)? {
+                out.push(notice);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Lets go of `instance`'s claim on `island` of `job`, if it still holds it: the next
+    /// worker to look claims it at once (a claim whose holder is no instance id is free).
+    pub fn release(&self, job: &str, island: u64, instance: &str) -> Result<bool, String> {
+        let key = format!("{}jobs/{job}/claims/island-{island}", self.prefix);
+        let Some((holder, etag)) = self.get(&key, None)? else { return Ok(false) };
+        if holder != instance.as_bytes() {
+            return Ok(false);
+        }
+        let released = format!("released by {instance}").into_bytes();
+        self.put(&key, released, None, Some(&etag))
+            .map_err(|e| format!("cannot let go of island {island} of job {job}: {e}"))
+    }
+}
