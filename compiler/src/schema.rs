@@ -165,6 +165,7 @@ pub(crate) const SPOT_POLICY: Schema = Schema {
         attr("fallback", keyword::<Fallback>()),
         attr("allocation", keyword::<Allocation>()),
         attr("max_price", Takes::Value("70%")),
+        attr("return_to_spot", Takes::Value("60m")),
     ],
     blocks: &[],
 };

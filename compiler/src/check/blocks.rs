@@ -165,7 +165,16 @@ impl Checker<'_> {
             }
             _ => None,
         };
-        SpotPolicy { name, span: block.span, market, fallback, allocation, max_price }
+        let return_to_spot_secs = match self.get(f.attr("return_to_spot"), Want::DurationOrNever) {
+            None => Some(DEFAULT_RETURN_TO_SPOT_SECS),
+            Some((Value::Duration(d), _)) if d > 0.0 => Some(d),
+            Some((Value::Duration(_), span)) => {
+                self.bounds(span, "`return_to_spot` must be a positive duration, or `never`", "not positive");
+                None
+            }
+            Some(_) => None,
+        };
+        SpotPolicy { name, span: block.span, market, fallback, allocation, max_price, return_to_spot_secs }
     }
 
     pub(super) fn service(&mut self, block: &Block, name: String) -> Service {

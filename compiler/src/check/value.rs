@@ -71,6 +71,8 @@ pub enum Want {
     Ref(Kind),
     List(Box<Want>),
     MoneyOrPercent,
+    /// A duration, or the keyword `never`.
+    DurationOrNever,
 }
 
 impl fmt::Display for Want {
@@ -88,6 +90,7 @@ impl fmt::Display for Want {
             Want::Ref(kind) => write!(f, "a reference to a {}", kind.keyword()),
             Want::List(inner) => write!(f, "list<{inner}>"),
             Want::MoneyOrPercent => f.write_str("money or percent"),
+            Want::DurationOrNever => f.write_str("duration or `never`"),
         }
     }
 }
@@ -197,6 +200,7 @@ impl Checker<'_> {
                     return Some(Value::Ref(*kind, i));
                 }
             }
+            Some(Want::DurationOrNever) if text == "never" => return Some(Value::Keyword("never")),
             _ => {}
         }
         if let Some(i) = self.symbols.let_(text) {
@@ -217,6 +221,15 @@ impl Checker<'_> {
                 );
             }
             Some(Want::Ref(kind)) => self.unresolved_ref(name, *kind),
+            Some(Want::DurationOrNever) => self.report(
+                Diagnostic::new(
+                    Code::E0007,
+                    format!("expected a duration or `never`, found `{text}`"),
+                    name.span,
+                    "not a duration, nor `never`",
+                )
+                .with_help(suggest::did_you_mean(text, ["never"]).unwrap_or_else(|| "write a duration (`60m`) or `never`".to_string())),
+            ),
             _ => {
                 if let Some(&kind) = self.symbols.kinds_named(text).first() {
                     if let Some(i) = self.symbols.block(kind, text) {
@@ -322,7 +335,8 @@ impl Checker<'_> {
             | (Want::RangeInt, Value::RangeInt(..))
             | (Want::Keyword { .. }, Value::Keyword(_))
             | (Want::Ref(_), Value::Ref(..))
-            | (Want::MoneyOrPercent, Value::Money(_) | Value::Percent(_)) => true,
+            | (Want::MoneyOrPercent, Value::Money(_) | Value::Percent(_))
+            | (Want::DurationOrNever, Value::Duration(_) | Value::Keyword("never")) => true,
             _ => false,
         };
         if ok {
@@ -331,7 +345,9 @@ impl Checker<'_> {
         let help = match (want, &value) {
             (Want::Keyword { members, .. }, _) => Some(format!("expected one of: {}", members.join(", "))),
             (Want::Int, Value::Float(_)) => Some("write a whole number".to_string()),
-            (Want::Duration, Value::Int(_)) => Some("add a unit: `s`, `m`, `h` or `d` (`30m`)".to_string()),
+            (Want::Duration | Want::DurationOrNever, Value::Int(_)) => {
+                Some("add a unit: `s`, `m`, `h` or `d` (`30m`)".to_string())
+            }
             (Want::Money, Value::Int(_) | Value::Float(_)) => {
                 Some("write an amount with `$` (`$100`)".to_string())
             }

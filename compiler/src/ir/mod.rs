@@ -213,7 +213,13 @@ pub struct SpotPolicy {
     pub fallback: Fallback,
     pub allocation: Allocation,
     pub max_price: Option<MaxPrice>,
+    /// After a fall back to on-demand, how long until spot is tried again (seconds); `None`
+    /// for `never`.
+    pub return_to_spot_secs: Option<f64>,
 }
+
+/// `return_to_spot` when a spot policy leaves it out: Anyscale's recheck interval.
+pub const DEFAULT_RETURN_TO_SPOT_SECS: f64 = 3600.0;
 
 /// `service NAME`: the best strategy of a job over HTTP.
 #[derive(Clone, Debug, Serialize)]

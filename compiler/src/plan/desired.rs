@@ -322,6 +322,8 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
                     "spot_fallback".into(),
                     policy.map_or("on_demand", |p| p.fallback.keyword()).into(),
                 );
+                let back = policy.map_or(Some(ir::DEFAULT_RETURN_TO_SPOT_SECS), |p| p.return_to_spot_secs);
+                r.attributes.insert("return_to_spot".into(), back.map_or("never".into(), describe::duration));
                 if let Some(price) = policy.and_then(|p| p.max_price) {
                     r.attributes.insert(
                         "spot_max_price".into(),
