@@ -65,6 +65,7 @@ fn observed(desired: &plan::Desired) -> Observed {
             job,
             depends_on: r.depends_on.clone(),
             frozen: None,
+            mix: None,
         };
         o.resources.insert(r.addr.clone(), resource);
     }
@@ -81,6 +82,7 @@ fn observed(desired: &plan::Desired) -> Observed {
                 job: None,
                 depends_on: vec![Addr::head("retired")],
                 frozen: None,
+                mix: None,
             },
         );
     }

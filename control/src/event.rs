@@ -85,6 +85,13 @@ pub enum Kind {
     /// `rebalance`, a raised risk of one; `at`: EC2's time for it): the head starts its
     /// replacement before it goes.
     InterruptionNotice { instance: String, group: String, notice: String, at: String },
+    /// A group that fell back to on-demand asked for spot again (`return_to_spot`): `asked`
+    /// spot workers, `got` of them (`error`: EC2's, when fewer); each one had takes an
+    /// on-demand worker's place.
+    SpotRetried { group: String, asked: u64, got: u64, error: String },
+    /// An on-demand worker handed its islands over (saved where they were) and was
+    /// terminated: a spot worker took its place.
+    HandedToSpot { group: String, instance: String },
     /// A notification reached its target (`attempts`: 1 unless it was retried). It came
     /// from a budget or from a monitor: the other name is empty and left out.
     NotificationSent {

@@ -1,5 +1,5 @@
 //! What a head decides at run time, kept apart from the doing (STYLE.md §6): the cost
-//! ledger, budget periods, a budget's thresholds, a monitor's alerts, which workers to shed, when to replace lost ones, and the events
+//! ledger, budget periods, a budget's thresholds, a monitor's alerts, which workers to shed, when to replace lost ones or go back to spot, and the events
 //! logged for each. No IO, no async and no clock of its own: every function takes `now`,
 //! so each rule is tested on a fake clock. Providers carry the decisions out.
 
@@ -11,3 +11,4 @@ mod keyword;
 pub mod ledger;
 pub mod period;
 pub mod scale;
+pub mod spot_return;

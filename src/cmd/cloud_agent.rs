@@ -7,7 +7,7 @@
 use super::notice_watch::Notices;
 use crate::notify::Outbox;
 use gaform_compiler::plan::{Addr, JobStatus};
-use gaform_providers::aws::agent::{self, Agent};
+use gaform_providers::aws::agent::{self, Agent, Claim};
 use gaform_providers::local::JobRecord;
 use gaform_runtime::ga::{self, Patience, RunError, Steer};
 use gaform_runtime::store::Store;
@@ -57,10 +57,10 @@ fn work(
     let mut seen_running = false;
     // Opened once per job: a store brings its own client and runtime.
     let mut stores = BTreeMap::new();
-    // Each run's deal this worker has claimed its islands of, and run them: it looks for
-    // work again only when a budget deals the islands anew. A worker that found nothing to
-    // claim looks again every pass: a worker given notice lets go of its islands.
-    let mut claimed: BTreeMap<(String, u64), u64> = BTreeMap::new();
+    // Each run's deal and claims as they were when this worker last looked for islands and
+    // had all it could take: it looks again only when either changed (a budget dealt the
+    // islands anew; an island was let go of, or taken over from a worker gone).
+    let mut looked: BTreeMap<(String, u64), (u64, String)> = BTreeMap::new();
     loop {
         if notices.interrupted() {
             notices.handed_over(agent)?;
@@ -69,10 +69,21 @@ fn work(
         }
         let jobs: Vec<_> =
             agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute.as_str())).collect();
-        for job in jobs.iter().filter(|j| &j.group == address && j.status == JobStatus::Running) {
+        let running = || jobs.iter().filter(|j| &j.group == address && j.status == JobStatus::Running);
+        // Moved to spot while it had nothing running: it lets go of what it holds, and goes.
+        if let Some(job) = running().find(|j| j.retiring.iter().any(|r| r == me)) {
+            agent.release_all(&job.name, job.islands, me)?;
+            outln!("{me}: moved to spot by the head; its claims on job {} let go of", job.name);
+            return Ok(ExitCode::SUCCESS);
+        }
+        for job in running() {
             seen_running = true;
             let run = (job.name.clone(), job.started_at.to_bits());
-            if claimed.get(&run) == Some(&job.dealt) || notices.at_risk() {
+            if notices.at_risk() {
+                continue;
+            }
+            let seen = (job.dealt, agent.claims_version(&job.name)?);
+            if looked.get(&run) == Some(&seen) {
                 continue;
             }
             let (stack, cloud) = agent.stack_and_cloud();
@@ -87,36 +98,44 @@ fn work(
             let generations: u64 =
                 job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
             let mut mine = Vec::new();
+            let mut dealt_to_me = 0;
             for island in 0..job.islands {
-                if mine.len() as u64 == share {
-                    break;
-                }
                 let finished =
                     store.contains(&ga::checkpoint_key(island, generations)).map_err(|e| e.to_string())?;
-                if !finished && agent.claim(&job.name, island, me, &live)? {
-                    mine.push(island);
+                if finished {
+                    continue;
+                }
+                // A worker's share caps what it takes of a deal; an orphan runs now.
+                let dealing = dealt_to_me < share;
+                let claim = if dealing {
+                    agent.claim(&job.name, island, me, &live)?
+                } else {
+                    orphan(agent, job, island, me, &live)?
+                };
+                match claim {
+                    Claim::New | Claim::Mine => {
+                        dealt_to_me += 1;
+                        mine.push(island);
+                    }
+                    Claim::Orphan => mine.push(island),
+                    Claim::NotFree => {}
                 }
             }
             if mine.is_empty() {
+                // Anything that changed since `seen` was read makes the next look a new one.
+                looked.insert(run, seen);
                 continue;
             }
+            let claimed = (job.dealt, agent.claims_version(&job.name)?);
             outln!("{me}: job {} islands {mine:?}", job.name);
             let reporter = Reporter::new(&*store, me, threads, super::budget::report_every()?);
             let say = |e: ga::Event| {
                 reporter.event(&e);
                 outln!("{}", crate::progress::line(&e, generations))
             };
-            let dealt = Dealt::new(agent, job);
+            let dealt = Dealt::new(agent, job, me);
             // A notice first: the islands save where they are before the instance goes.
-            let steer = || {
-                if notices.interrupted() {
-                    Steer::SaveAndStop
-                } else if dealt.unchanged() {
-                    Steer::Go
-                } else {
-                    Steer::Stop
-                }
-            };
+            let steer = || if notices.interrupted() { Steer::SaveAndStop } else { dealt.steer() };
             let ran = ga::run_islands_steered(
                 &*store,
                 &mine,
@@ -128,7 +147,15 @@ fn work(
             reporter.flush();
             match ran {
                 Ok(()) => {
-                    claimed.insert(run, job.dealt);
+                    looked.insert(run, claimed);
+                }
+                Err(RunError::Interrupted) if dealt.retiring() => {
+                    agent.release_all(&job.name, job.islands, me)?;
+                    outln!(
+                        "{me}: moved to spot by the head; job {} islands {mine:?} saved and let go of",
+                        job.name
+                    );
+                    return Ok(ExitCode::SUCCESS);
                 }
                 Err(RunError::Interrupted) if notices.interrupted() => {
                     for island in &mine {
@@ -154,28 +181,54 @@ fn work(
     }
 }
 
-/// Whether a running job's islands are still dealt as when they were claimed: the job's
-/// record, read at most every [`TICK`], still runs and no budget has shed its workers since.
+/// Claims `island` only if it is an orphan (its holder gone or let go of it): a worker whose
+/// share is full takes no fresh island, but leaves no island without a worker.
+fn orphan(
+    agent: &Agent,
+    job: &JobRecord,
+    island: u64,
+    me: &str,
+    live: &std::collections::BTreeSet<String>,
+) -> Result<Claim, String> {
+    match agent.claim_holder(&job.name, island)? {
+        Some(holder) if holder != me && !live.contains(&holder) => agent.claim(&job.name, island, me, live),
+        _ => Ok(Claim::NotFree),
+    }
+}
+
+/// What a running job's record says to this worker's islands, read at most every [`TICK`]:
+/// go on; stop, because it no longer runs or a budget has shed workers since they were
+/// claimed (they are claimed again); or save and stop, because the head is moving this
+/// on-demand worker to spot.
 struct Dealt<'a> {
     agent: &'a Agent,
     job: &'a JobRecord,
-    last: Mutex<(Instant, bool)>,
+    me: &'a str,
+    last: Mutex<(Instant, Steer)>,
 }
 
 impl<'a> Dealt<'a> {
-    fn new(agent: &'a Agent, job: &'a JobRecord) -> Dealt<'a> {
-        Dealt { agent, job, last: Mutex::new((Instant::now(), true)) }
+    fn new(agent: &'a Agent, job: &'a JobRecord, me: &'a str) -> Dealt<'a> {
+        Dealt { agent, job, me, last: Mutex::new((Instant::now(), Steer::Go)) }
     }
 
-    fn unchanged(&self) -> bool {
-        let Ok(mut last) = self.last.lock() else { return true };
+    fn steer(&self) -> Steer {
+        let Ok(mut last) = self.last.lock() else { return Steer::Go };
         if last.0.elapsed() >= TICK {
             // A record that cannot be read now is read again next time.
-            let now = self.agent.job(&self.job.name).ok().flatten();
-            let same = now.is_none_or(|j| j.status == JobStatus::Running && j.dealt == self.job.dealt);
-            *last = (Instant::now(), same);
+            let steer = match self.agent.job(&self.job.name).ok().flatten() {
+                Some(j) if j.retiring.iter().any(|r| r == self.me) => Steer::SaveAndStop,
+                Some(j) if j.status != JobStatus::Running || j.dealt != self.job.dealt => Steer::Stop,
+                _ => Steer::Go,
+            };
+            *last = (Instant::now(), steer);
         }
         last.1
+    }
+
+    /// Whether the record last read moves this worker to spot.
+    fn retiring(&self) -> bool {
+        self.last.lock().is_ok_and(|l| l.1 == Steer::SaveAndStop)
     }
 }
 
@@ -203,6 +256,9 @@ pub fn head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCod
         leaving: Default::default(),
         replaced_early: Default::default(),
         noticed: super::cloud_heal::noticed_before(&agent.books()),
+        spot_tries: BTreeMap::new(),
+        retiring: BTreeMap::new(),
+        attributes: BTreeMap::new(),
     };
     let result = tend_compute(&agent, (&stack, &cloud), &compute, &me, tick, &mut watch);
     // Notifications under way (an alert and the stop it led to, say) still go out.
@@ -210,7 +266,10 @@ pub fn head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCod
     result
 }
 
-/// The head's loop, until its compute's jobs are over or its watch stopped it.
+/// The head's loop, until its compute's jobs are over or its watch stopped it. A pass that
+/// fails (S3 or EC2 unreachable a moment) is said and tried again; only
+/// [`MAX_FAILED_PASSES`] failures in a row end the head, whose compute would otherwise go
+/// untended without anyone told.
 fn tend_compute(
     agent: &Agent,
     (stack, cloud): (&str, &str),
@@ -222,6 +281,7 @@ fn tend_compute(
     let mut seen_running = false;
     let mut next_watch = Instant::now() + tick;
     let pause = TICK.min(tick);
+    let mut failed = 0;
     loop {
         if Instant::now() >= next_watch {
             next_watch = Instant::now() + tick;
@@ -236,41 +296,67 @@ fn tend_compute(
         if let Err(e) = watch.take_notices() {
             errln!("compute.{compute}: could not act on the workers' notices: {e}");
         }
-        let jobs: Vec<_> = agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute)).collect();
-        for mut job in jobs.iter().filter(|j| j.status == JobStatus::Running).cloned() {
-            seen_running = true;
-            let store = agent.store(&job.name)?;
-            let dir = super::cloud_budget::work_dir(&job.name);
-            // Listed only when a job ends: one EC2 call, not one per look.
-            let workers = |job: &JobRecord| -> Result<Vec<String>, String> {
-                Ok(agent.live_instances(stack, cloud, &job.group)?.into_iter().collect())
-            };
-            if super::head::gather_if_done(&store, &mut job, &dir)? {
-                let workers = workers(&job)?;
-                watch.wrap_up(&mut job, &workers, &dir);
-                agent.upload_results(&job.name, &dir)?;
-                let _ = std::fs::remove_dir_all(&dir);
-                agent.write_job(&job)?;
-                outln!("{}: finished", job.address);
-            } else if let Some(limit) = super::head::stop_if_over_time(&mut job) {
-                let why =
-                    format!("stopped by max_runtime = {}", gaform_compiler::plan::describe::duration(limit));
-                if super::head::write_results_so_far(&store, &dir, &why).is_ok() {
-                    let workers = workers(&job)?;
-                    watch.wrap_up(&mut job, &workers, &dir);
-                    agent.upload_results(&job.name, &dir)?;
-                }
-                let _ = std::fs::remove_dir_all(&dir);
-                agent.write_job(&job)?;
-                outln!("{}: {why}", job.address);
+        match pass(agent, (stack, cloud), compute, me, watch, &mut seen_running) {
+            Ok(Some(done)) => return Ok(done),
+            Ok(None) => failed = 0,
+            Err(e) if failed + 1 < MAX_FAILED_PASSES => {
+                failed += 1;
+                errln!("compute.{compute}: {e}; trying again ({failed} failed in a row)");
             }
-        }
-        let over = agent.jobs()?.iter().filter(|j| j.group.compute() == Some(compute)).all(agent::is_over);
-        if seen_running && over {
-            let n = agent.terminate_compute(stack, cloud, compute, Some(me))?;
-            outln!("compute.{compute}: its jobs are over; terminated {n} instance(s)");
-            return Ok(ExitCode::SUCCESS);
+            Err(e) => return Err(e),
         }
         std::thread::sleep(pause);
     }
+}
+
+/// How many failed passes in a row end a head (at 2 s a pass, about a minute).
+const MAX_FAILED_PASSES: u32 = 30;
+
+/// One look at the compute's jobs: gathers those whose islands are all done, stops those
+/// past their `max_runtime`, and terminates the compute once its jobs are over (then
+/// `Some`).
+fn pass(
+    agent: &Agent,
+    (stack, cloud): (&str, &str),
+    compute: &str,
+    me: &str,
+    watch: &mut super::cloud_budget::Watch,
+    seen_running: &mut bool,
+) -> Result<Option<ExitCode>, String> {
+    let jobs: Vec<_> = agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute)).collect();
+    for mut job in jobs.iter().filter(|j| j.status == JobStatus::Running).cloned() {
+        *seen_running = true;
+        let store = agent.store(&job.name)?;
+        let dir = super::cloud_budget::work_dir(&job.name);
+        // Listed only when a job ends: one EC2 call, not one per look.
+        let workers = |job: &JobRecord| -> Result<Vec<String>, String> {
+            Ok(agent.live_instances(stack, cloud, &job.group)?.into_iter().collect())
+        };
+        if super::head::gather_if_done(&store, &mut job, &dir)? {
+            let workers = workers(&job)?;
+            watch.wrap_up(&mut job, &workers, &dir);
+            agent.upload_results(&job.name, &dir)?;
+            let _ = std::fs::remove_dir_all(&dir);
+            agent.write_job(&job)?;
+            outln!("{}: finished", job.address);
+        } else if let Some(limit) = super::head::stop_if_over_time(&mut job) {
+            let why =
+                format!("stopped by max_runtime = {}", gaform_compiler::plan::describe::duration(limit));
+            if super::head::write_results_so_far(&store, &dir, &why).is_ok() {
+                let workers = workers(&job)?;
+                watch.wrap_up(&mut job, &workers, &dir);
+                agent.upload_results(&job.name, &dir)?;
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+            agent.write_job(&job)?;
+            outln!("{}: {why}", job.address);
+        }
+    }
+    let over = agent.jobs()?.iter().filter(|j| j.group.compute() == Some(compute)).all(agent::is_over);
+    if *seen_running && over {
+        let n = agent.terminate_compute(stack, cloud, compute, Some(me))?;
+        outln!("compute.{compute}: its jobs are over; terminated {n} instance(s)");
+        return Ok(Some(ExitCode::SUCCESS));
+    }
+    Ok(None)
 }

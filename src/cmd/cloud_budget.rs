@@ -52,6 +52,12 @@ pub struct Watch<'a> {
     pub replaced_early: BTreeSet<String>,
     /// The notices acted on, by instance and kind.
     pub noticed: BTreeSet<(String, String)>,
+    /// When each group last asked for spot again (`cloud_spot`).
+    pub spot_tries: BTreeMap<Addr, f64>,
+    /// On-demand workers moving to spot, with their group and since when.
+    pub retiring: BTreeMap<String, (Addr, f64)>,
+    /// Each group's attributes as its instances' tags record them, read once.
+    pub attributes: BTreeMap<Addr, gaform_compiler::plan::Attributes>,
 }
 
 /// Where a head on aws keeps a job's results (and `metrics.csv`) before they go to S3.
@@ -100,6 +106,9 @@ impl Watch<'_> {
         // After the budget: a scale-down it just made froze the run, and nothing is replaced.
         if let Err(e) = self.heal(&ledger) {
             errln!("compute.{}: could not look for lost workers: {e}", self.compute);
+        }
+        if let Err(e) = self.return_to_spot(&ledger) {
+            errln!("compute.{}: could not move on-demand workers back to spot: {e}", self.compute);
         }
         Ok(false)
     }

@@ -10,6 +10,8 @@ pub mod cloud_agent;
 pub mod cloud_budget;
 #[cfg(feature = "aws")]
 mod cloud_heal;
+#[cfg(feature = "aws")]
+mod cloud_spot;
 pub mod export;
 pub mod fmt;
 pub mod head;

@@ -13,6 +13,8 @@ mod aws_heal;
 mod aws_monitors;
 #[cfg(feature = "aws")]
 mod aws_serve;
+#[cfg(feature = "aws")]
+mod aws_spot;
 mod backtest;
 mod budgets;
 mod cli;

@@ -54,6 +54,7 @@ fn up(desired: &Desired) -> Observed {
                 job: (r.kind == Kind::Job).then_some(JobStatus::Running),
                 depends_on: r.depends_on.clone(),
                 frozen: None,
+                mix: None,
             },
         );
     }
@@ -108,6 +109,7 @@ fn over_provisioned(desired: &Desired) -> Observed {
             job: None,
             depends_on: vec![],
             frozen: None,
+            mix: None,
         },
     );
     o.resources.insert(
@@ -121,6 +123,7 @@ fn over_provisioned(desired: &Desired) -> Observed {
             job: None,
             depends_on: vec![old_head],
             frozen: None,
+            mix: None,
         },
     );
     o

@@ -228,7 +228,10 @@ impl Checker<'_> {
                     name.span,
                     "not a duration, nor `never`",
                 )
-                .with_help(suggest::did_you_mean(text, ["never"]).unwrap_or_else(|| "write a duration (`60m`) or `never`".to_string())),
+                .with_help(
+                    suggest::did_you_mean(text, ["never"])
+                        .unwrap_or_else(|| "write a duration (`60m`) or `never`".to_string()),
+                ),
             ),
             _ => {
                 if let Some(&kind) = self.symbols.kinds_named(text).first() {

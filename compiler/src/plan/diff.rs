@@ -325,6 +325,19 @@ fn counted_change(
         }
         stop.push(i);
     }
+    if let Some(mix) = seen.mix.filter(|m| m.on_demand > 0) {
+        let purchase = r.attributes.get("purchase").map_or("", String::as_str);
+        if purchase.starts_with("spot") {
+            let back = match r.attributes.get("return_to_spot").map(String::as_str) {
+                Some("never") | None => "it stays so (return_to_spot = never)".to_string(),
+                Some(after) => format!("its head asks for spot again {after} after the fall back"),
+            };
+            notes.push(format!(
+                "{}: {} spot and {} on-demand running (spot capacity was short); {back}",
+                r.addr, mix.spot, mix.on_demand
+            ));
+        }
+    }
     let mut start: Vec<u64> = (0..want).filter(|k| !kept.contains(k)).collect();
     if let Some(frozen) = seen.frozen.as_ref().filter(|_| !start.is_empty()) {
         notes.push(format!(

@@ -16,7 +16,7 @@ pub use addr::{Addr, Kind};
 pub use cost::Cost;
 pub use desired::{desired, Attributes, Desired, Resource};
 pub use diff::{destroy, diff};
-pub use observed::{BudgetSpend, Facts, Instance, JobStatus, Observed, ObservedResource, VcpuQuota};
+pub use observed::{BudgetSpend, Facts, Instance, JobStatus, Mix, Observed, ObservedResource, VcpuQuota};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -85,6 +85,16 @@ pub struct ObservedResource {
     /// the run of the job on it: no replacements, no scale-up until that run ends).
     #[serde(default)]
     pub frozen: Option<String>,
+    /// Worker groups on aws: how many of the live instances are spot and on-demand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mix: Option<Mix>,
+}
+
+/// A worker group's live instances by market.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mix {
+    pub spot: u64,
+    pub on_demand: u64,
 }
 
 /// One live instance.

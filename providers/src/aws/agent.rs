@@ -170,19 +170,20 @@ impl Agent {
         S3Store::open(&format!("s3://{}/{}store", self.bucket, self.job_prefix(name)))
     }
 
-    /// Claims `island` of `job` for `instance`: a new claim, or one whose holder is not
-    /// among `live` (its instance died; the island resumes from its checkpoints). False
-    /// when a live instance has it, or another won the race.
+    /// Claims `island` of `job` for `instance`: a new claim, one it holds already, or one
+    /// whose holder is not among `live` (its instance died, or its worker let go of it; the
+    /// island resumes from its checkpoints). `NotFree` when a live instance has it, or
+    /// another won the race.
     pub fn claim(
         &self,
         job: &str,
         island: u64,
         instance: &str,
         live: &BTreeSet<String>,
-    ) -> Result<bool, String> {
+    ) -> Result<Claim, String> {
         let key = format!("{}claims/island-{island}", self.job_prefix(job));
         if self.put(&key, instance.as_bytes().to_vec(), Some("*"), None)? {
-            return Ok(true);
+            return Ok(Claim::New);
         }
         let (holder, etag) = self.runtime.block_on(async {
             let got = self.s3.get_object().bucket(&self.bucket).key(&key).send().await.map_err(describe)?;
@@ -191,12 +192,16 @@ impl Agent {
             Ok::<_, String>((String::from_utf8_lossy(&bytes).into_owned(), etag))
         })?;
         if holder == instance {
-            return Ok(true);
+            return Ok(Claim::Mine);
         }
         if live.contains(&holder) {
-            return Ok(false);
+            return Ok(Claim::NotFree);
         }
-        self.put(&key, instance.as_bytes().to_vec(), None, Some(&etag))
+        Ok(if self.put(&key, instance.as_bytes().to_vec(), None, Some(&etag))? {
+            Claim::Orphan
+        } else {
+            Claim::NotFree
+        })
     }
 
     /// The running instances at `address` of the stack.
@@ -334,6 +339,20 @@ impl Agent {
             Ok(n)
         })
     }
+}
+
+/// What a claim on an island came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody had claimed it: this worker's share of a fresh deal.
+    New,
+    /// This instance held it already (claiming again after a new deal).
+    Mine,
+    /// Taken over from an instance gone, or from a worker that let go of it: its
+    /// neighbours wait for it, so it runs now whatever this worker's share.
+    Orphan,
+    /// A live instance has it.
+    NotFree,
 }
 
 /// Whether a job record says the run is over.

@@ -254,6 +254,7 @@ impl AwsProvider {
             job,
             depends_on,
             frozen: None,
+            mix: None,
         }
     }
 

@@ -65,7 +65,7 @@ pub(super) async fn fill(
 }
 
 /// One `instant` EC2 Fleet of `count` instances; the ids it started and its errors.
-async fn fleet(
+pub(super) async fn fleet(
     ec2: &aws_sdk_ec2::Client,
     pace: Option<&Pace>,
     group: &Group<'_>,

@@ -52,7 +52,8 @@ impl Metadata {
 
     /// This instance's id.
     pub fn instance_id(&self) -> Result<String, String> {
-        self.get("/latest/meta-data/instance-id")?
+        self.get("/latest/meta-data/instance-id")
+            .map_err(|e| format!("{e}: pass --instance-id off EC2"))?
             .ok_or_else(|| "the metadata service has no instance id".to_string())
     }
 
@@ -77,9 +78,7 @@ impl Metadata {
         match self.runtime.block_on(self.client.get(path)) {
             Ok(value) => Ok(Some(value.as_ref().to_string())),
             Err(ImdsError::ErrorResponse(e)) if e.response().status().as_u16() == 404 => Ok(None),
-            Err(e) => Err(format!(
-                "the instance metadata service did not answer {path} ({e}): pass --instance-id off EC2"
-            )),
+            Err(e) => Err(format!("the instance metadata service did not answer {path} ({e})")),
         }
     }
 }

@@ -72,3 +72,49 @@ impl Agent {
             .map_err(|e| format!("cannot let go of island {island} of job {job}: {e}"))
     }
 }
+
+impl Agent {
+    /// Lets go of every claim `instance` holds on `job`'s `islands` (a worker moved off the
+    /// instance).
+    pub fn release_all(&self, job: &str, islands: u64, instance: &str) -> Result<(), String> {
+        for island in 0..islands {
+            self.release(job, island, instance)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `instance` still holds a claim on one of `job`'s `islands`.
+    pub fn holds_claims(&self, job: &str, islands: u64, instance: &str) -> Result<bool, String> {
+        for island in 0..islands {
+            let key = format!("{}jobs/{job}/claims/island-{island}", self.prefix);
+            if self.get(&key, None)?.is_some_and(|(holder, _)| holder == instance.as_bytes()) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+impl Agent {
+    /// Who holds `island` of `job` (a released claim names no instance), if anyone.
+    pub fn claim_holder(&self, job: &str, island: u64) -> Result<Option<String>, String> {
+        let key = format!("{}jobs/{job}/claims/island-{island}", self.prefix);
+        Ok(self.get(&key, None)?.map(|(holder, _)| String::from_utf8_lossy(&holder).into_owned()))
+    }
+
+    /// The version of `job`'s claims as a whole (one listing: each claim's key and ETag): it
+    /// changes whenever an island is claimed, taken over or let go of, so an idle worker
+    /// looks for islands to take only when it did.
+    pub fn claims_version(&self, job: &str) -> Result<String, String> {
+        let prefix = format!("{}jobs/{job}/claims/", self.prefix);
+        let pages = self.runtime.block_on(super::listing::pages(&self.s3, &self.bucket, &prefix, false))?;
+        let mut version = String::new();
+        for o in pages.iter().flat_map(|p| p.contents()) {
+            version.push_str(o.key().unwrap_or_default());
+            version.push('=');
+            version.push_str(o.e_tag().unwrap_or_default());
+            version.push('\n');
+        }
+        Ok(version)
+    }
+}

@@ -58,6 +58,8 @@ impl AwsProvider {
                 .enumerate()
                 .map(|(i, f)| Instance { index: i as u64, id: f.id.clone() })
                 .collect();
+            let spot = found.iter().filter(|f| f.spot).count() as u64;
+            resource.mix = Some(gaform_compiler::plan::Mix { spot, on_demand: found.len() as u64 - spot });
             observed.resources.insert(address, resource);
         }
         self.observe_objects(&mut observed).await?;
@@ -161,6 +163,7 @@ impl AwsProvider {
             job: None,
             depends_on: tags::needs(tags),
             frozen: None,
+            mix: None,
         }
     }
 }

@@ -168,6 +168,7 @@ impl AwsProvider {
                 job: None,
                 depends_on: super::tags::needs(&tags),
                 frozen: None,
+                mix: None,
             },
         );
         Ok(())

@@ -52,6 +52,7 @@ impl AwsProvider {
                         job: None,
                         depends_on: s.depends_on,
                         frozen: None,
+                        mix: None,
                     },
                 );
             }

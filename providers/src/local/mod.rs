@@ -246,6 +246,7 @@ impl Provider for LocalProvider {
                     job: None,
                     depends_on: vec![],
                     frozen: None,
+                    mix: None,
                 },
             );
         }
@@ -263,6 +264,7 @@ impl Provider for LocalProvider {
                 job: None,
                 depends_on: r.depends_on.clone(),
                 frozen: None,
+                mix: None,
             });
             entry.instances.push(Instance { index: r.index, id: format!("pid {}", p.pid) });
         }
@@ -287,6 +289,7 @@ impl Provider for LocalProvider {
                     job: Some(j.status),
                     depends_on: j.depends_on,
                     frozen: None,
+                    mix: None,
                 },
             );
         }

@@ -120,6 +120,10 @@ pub struct JobRecord {
     /// change claims the islands the shed ones left, which resume from their checkpoints.
     #[serde(default)]
     pub dealt: u64,
+    /// On aws: on-demand workers the head is moving to spot (`return_to_spot`). Each saves
+    /// its islands where they are, lets go of them and leaves; the head then terminates it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retiring: Vec<String>,
 }
 
 impl JobRecord {
@@ -159,6 +163,7 @@ impl JobRecord {
             slots: None,
             frozen: false,
             dealt: 0,
+            retiring: vec![],
         })
     }
 
@@ -174,6 +179,7 @@ impl JobRecord {
         self.slots = None;
         self.frozen = false;
         self.dealt = 0;
+        self.retiring.clear();
         self.started_at = now();
         self.finished_at = None;
         true
