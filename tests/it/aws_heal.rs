@@ -325,3 +325,55 @@ fn a_rebalance_recommendation_starts_the_replacement_early_and_it_takes_over_at_
         "the same result as an undisturbed run"
     );
 }
+
+/// Runs a head over a group of `workers` (that never boot: the job just runs on) for a few
+/// ticks of 1 s, its EC2 calls through the fault proxy; the EC2 actions it made in a window
+/// of `window` ticks, by action.
+fn head_requests(workers: u64, window: u32) -> std::collections::BTreeMap<String, u32> {
+    let moto = Moto::start();
+    let gaf = HEALED.replace("min = 2  max = 2", &format!("min = {workers}  max = {workers}"));
+    let w = Workspace::new(&format!("aws-head-requests-{workers}"), &gaf);
+    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+    assert_eq!(instance_ids(&moto, "compute.c.workers.cpu").len() as u64, workers);
+    let proxy = crate::fault_proxy::Proxy::start(moto.port, crate::fault_proxy::Faults::default());
+    let endpoint = proxy.endpoint();
+    let head_id = instance_ids(&moto, "compute.c.head").remove(0);
+    let mut head = boot_with(
+        &w,
+        &moto,
+        "head",
+        "compute.c.head",
+        &head_id,
+        &[("GAFORM_TICK", "1s"), ("AWS_ENDPOINT_URL_EC2", &endpoint)],
+    );
+    // Its first ticks read what it reads once (the group's attributes, on its first tick
+    // that finds on-demand workers): let them pass.
+    wait_for("the head's first ticks", Duration::from_secs(60), || {
+        proxy.count("DescribeLaunchTemplates") > 0
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    proxy.reset_counts();
+    std::thread::sleep(Duration::from_secs(u64::from(window)));
+    let counts = proxy.state.lock().unwrap().actions.clone();
+    head.kill().unwrap();
+    head.wait().unwrap();
+    counts
+}
+
+#[test]
+fn the_heads_ec2_requests_per_tick_do_not_grow_with_its_workers() {
+    let window = 6;
+    for workers in [10, 100] {
+        let counts = head_requests(workers, window);
+        println!("{workers} workers: EC2 actions in {window} s: {counts:?}");
+        // Each tick lists the stack's instances once (moto answers in one page): the count
+        // of listings is the count of ticks, and nothing else is asked of EC2.
+        let listings = counts.get("DescribeInstances").copied().unwrap_or(0);
+        assert!((1..=window + 1).contains(&listings), "{counts:?}");
+        assert_eq!(
+            counts.keys().collect::<Vec<_>>(),
+            ["DescribeInstances"],
+            "nothing per instance: {counts:?}"
+        );
+    }
+}
