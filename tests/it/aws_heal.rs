@@ -14,25 +14,77 @@ use std::time::{Duration, Instant};
 const BUCKET: &str = "gaform-123456789012-us-west-2";
 const JOB: &str = "stacks/job/west/jobs/duo";
 
-/// Two on-demand workers, four islands: each worker runs two.
-const HEALED: &str = r#"
-cloud west { provider = aws  region = "us-west-2" }
-compute c {
-  cloud = west
-  head { instance_type = "m5.large" }
-  workers cpu { instance_type = "c5.large"  min = 2  max = 2 }
+/// Two on-demand workers, four islands of 600 generations: each worker runs two, for long
+/// enough to be interrupted mid-job.
+pub(crate) fn healed() -> String {
+    crate::aws::DUO.replace("  generations = 10\n", "  generations = 600\n  islands     = 4\n")
 }
-job duo {
-  compute     = c
-  data        = "GOOG_wiki.csv"
-  strategy    = rsi_reversion(period = 2..30, lower = 10..45, upper = 55..90)
-  population  = 30
-  generations = 600
-  islands     = 4
-  migration { every = 5  count = 2 }
-  seed        = 8
+
+/// Who holds each of the job's four islands (`released by …` once let go of).
+fn claims(moto: &Moto) -> Vec<String> {
+    (0..4).map(|i| aws_object(moto, BUCKET, &format!("{JOB}/claims/island-{i}"))).collect()
 }
-"#;
+
+/// The islands `holder` claims.
+fn islands_of(moto: &Moto, holder: &str) -> Vec<u64> {
+    claims(moto).iter().enumerate().filter(|(_, h)| *h == holder).map(|(i, _)| i as u64).collect()
+}
+
+/// Waits for both workers' claims and the job's first checkpoint: the job is under way.
+fn under_way(moto: &Moto, workers: &[String]) {
+    wait_for("both workers' claims and a first checkpoint", Duration::from_secs(90), || {
+        let held = claims(moto);
+        workers.iter().all(|id| held.contains(id))
+            && !aws_object(moto, BUCKET, &format!("{JOB}/store/islands/0/gen-000005.json")).is_empty()
+    });
+}
+
+/// Waits for a worker that is none of `workers`; its id.
+fn a_new_worker(moto: &Moto, workers: &[String]) -> String {
+    let mut new = None;
+    wait_for("a new worker", Duration::from_secs(60), || {
+        new = instance_ids(moto, "compute.c.workers.cpu").into_iter().find(|id| !workers.contains(id));
+        new.is_some()
+    });
+    new.unwrap()
+}
+
+/// Boots the head with a 1 s tick, its EC2 calls (and no other) through `proxy`: the SDK's
+/// per-service endpoint.
+pub(crate) fn boot_head_through(
+    w: &Workspace,
+    moto: &Moto,
+    proxy: &crate::fault_proxy::Proxy,
+) -> std::process::Child {
+    let head_id = instance_ids(moto, "compute.c.head").remove(0);
+    let endpoint = proxy.endpoint();
+    boot_with(
+        w,
+        moto,
+        "head",
+        "compute.c.head",
+        &head_id,
+        &[("GAFORM_TICK", "1s"), ("AWS_ENDPOINT_URL_EC2", &endpoint)],
+    )
+}
+
+/// The stack's event log.
+fn events(w: &Workspace, moto: &Moto) -> Vec<serde_json::Value> {
+    text(&run(w, moto, &["events", "--json", "job.gaf"]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The job's `best.json` on S3 is `gaform run`'s here.
+pub(crate) fn same_as_an_undisturbed_run(w: &Workspace, moto: &Moto) {
+    ok(&w.gaform(&["run", "job.gaf", "--out", "undisturbed"], &[]));
+    assert_eq!(
+        aws_object(moto, BUCKET, &format!("{JOB}/results/best.json")),
+        w.read("undisturbed/best.json"),
+        "the same result as an undisturbed run"
+    );
+}
 
 /// The head's tick in this test.
 const TICK: Duration = Duration::from_secs(2);
@@ -40,7 +92,7 @@ const TICK: Duration = Duration::from_secs(2);
 #[test]
 fn a_worker_lost_mid_job_is_replaced_by_the_head_and_the_result_is_the_same_bytes() {
     let moto = Moto::start();
-    let w = Workspace::new("aws-heal", HEALED);
+    let w = Workspace::new("aws-heal", &healed());
     ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
     let workers = instance_ids(&moto, "compute.c.workers.cpu");
     assert_eq!(workers.len(), 2, "{workers:?}");
@@ -48,37 +100,23 @@ fn a_worker_lost_mid_job_is_replaced_by_the_head_and_the_result_is_the_same_byte
     let mut head = boot_with(&w, &moto, "head", "compute.c.head", &head_id, &[("GAFORM_TICK", "2s")]);
     let mut agents: Vec<_> =
         workers.iter().map(|id| boot(&w, &moto, "worker", "compute.c.workers.cpu", id)).collect();
-    let claims = || -> Vec<String> {
-        (0..4).map(|i| aws_object(&moto, BUCKET, &format!("{JOB}/claims/island-{i}"))).collect()
-    };
-    wait_for("both workers' claims and a first checkpoint", Duration::from_secs(90), || {
-        let held = claims();
-        workers.iter().all(|id| held.contains(id))
-            && !aws_object(&moto, BUCKET, &format!("{JOB}/store/islands/0/gen-000005.json")).is_empty()
-    });
+    under_way(&moto, &workers);
 
     // The instance of worker 1 dies (EC2 reclaims it): its process and its instance go.
     let dead = workers[1].clone();
     agents.remove(1).kill().unwrap();
-    let islands_of_dead: Vec<u64> =
-        claims().iter().enumerate().filter(|(_, h)| **h == dead).map(|(i, _)| i as u64).collect();
+    let islands_of_dead = islands_of(&moto, &dead);
     let unfinished = islands_of_dead
         .iter()
         .filter(|i| aws_object(&moto, BUCKET, &format!("{JOB}/store/islands/{i}/gen-000600.json")).is_empty())
         .count();
     boto(&moto, &format!("boto3.client('ec2',**kw).terminate_instances(InstanceIds=['{dead}'])"));
     let lost_at = Instant::now();
-    let mut replacement = None;
-    wait_for("a replacement", Duration::from_secs(60), || {
-        replacement =
-            instance_ids(&moto, "compute.c.workers.cpu").into_iter().find(|id| !workers.contains(id));
-        replacement.is_some()
-    });
+    let replacement = a_new_worker(&moto, &workers);
     let took = lost_at.elapsed();
     println!("from the loss to the replacement's request: {:.2} s at a {TICK:?} tick", took.as_secs_f64());
     assert!(took <= TICK * 3, "requested within two ticks (and the listing's latency): {took:?}");
     assert!(unfinished > 0, "lost mid-job: {islands_of_dead:?} had work left");
-    let replacement = replacement.unwrap();
     // What the instance's user data would start, here.
     agents.push(boot(&w, &moto, "worker", "compute.c.workers.cpu", &replacement));
 
@@ -86,19 +124,17 @@ fn a_worker_lost_mid_job_is_replaced_by_the_head_and_the_result_is_the_same_byte
     for agent in &mut agents {
         assert!(agent.wait().unwrap().success());
     }
-    let held = claims();
-    for i in &islands_of_dead {
-        assert_eq!(held[*i as usize], replacement, "island {i} went to the replacement: {held:?}");
-    }
+    assert_eq!(
+        islands_of(&moto, &replacement),
+        islands_of_dead,
+        "the lost worker's islands went to the replacement"
+    );
     assert_eq!(
         moto.list("us-west-2")["instances"].as_array().unwrap().len(),
         0,
         "the job ended; so did its compute"
     );
-    let events: Vec<serde_json::Value> = text(&run(&w, &moto, &["events", "--json", "job.gaf"]))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = events(&w, &moto);
     assert_eq!(events.len(), 1, "one replacement, once: {events:#?}");
     let e = &events[0];
     assert_eq!(
@@ -120,17 +156,12 @@ fn a_worker_lost_mid_job_is_replaced_by_the_head_and_the_result_is_the_same_byte
     assert_eq!(billed, started, "{ledger:#?}");
     assert!(ledger.iter().all(|e| !e["ended_at"].is_null()), "{ledger:#?}");
 
-    ok(&w.gaform(&["run", "job.gaf", "--out", "never-lost"], &[]));
-    assert_eq!(
-        aws_object(&moto, BUCKET, &format!("{JOB}/results/best.json")),
-        w.read("never-lost/best.json"),
-        "the same result as a run that lost nothing"
-    );
+    same_as_an_undisturbed_run(&w, &moto);
 }
 
 /// The same job on spot workers that fall back to on-demand.
-fn on_spot() -> String {
-    HEALED
+pub(crate) fn on_spot() -> String {
+    healed()
         .replace(
             "compute c {",
             "spot_policy cheap {\n  market   = spot\n  fallback = on_demand\n}\ncompute c {",
@@ -138,47 +169,60 @@ fn on_spot() -> String {
         .replace("max = 2 }", "max = 2  spot = cheap }")
 }
 
-#[test]
-fn a_spot_notice_saves_the_workers_islands_and_its_replacement_starts_before_it_goes() {
+/// A job on two spot workers under way, each with its own stand-in metadata service, and
+/// a head with a long tick: what the tests see comes from the notices, not from its ticks.
+struct OnSpot {
+    moto: Moto,
+    w: Workspace,
+    workers: Vec<String>,
+    metadata: Vec<Imds>,
+    head: std::process::Child,
+    agents: Vec<std::process::Child>,
+}
+
+fn under_way_on_spot(name: &str) -> OnSpot {
     let moto = Moto::start();
-    let w = Workspace::new("aws-notice", &on_spot());
+    let w = Workspace::new(name, &on_spot());
     ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
     let workers = instance_ids(&moto, "compute.c.workers.cpu");
     assert_eq!(workers.len(), 2, "{workers:?}");
-    // A long tick: what follows comes from the notice, not from the head's next tick.
     let head_id = instance_ids(&moto, "compute.c.head").remove(0);
-    let mut head = boot_with(&w, &moto, "head", "compute.c.head", &head_id, &[("GAFORM_TICK", "30s")]);
+    let head = boot_with(&w, &moto, "head", "compute.c.head", &head_id, &[("GAFORM_TICK", "30s")]);
     let metadata: Vec<Imds> = workers.iter().map(|id| Imds::start(id)).collect();
-    let mut agents: Vec<_> = workers
+    let agents = workers
         .iter()
         .zip(&metadata)
         .map(|(id, imds)| boot_with(&w, &moto, "worker", "compute.c.workers.cpu", id, &[imds.env()]))
         .collect();
-    let claims = || -> Vec<String> {
-        (0..4).map(|i| aws_object(&moto, BUCKET, &format!("{JOB}/claims/island-{i}"))).collect()
-    };
-    wait_for("both workers' claims and a first checkpoint", Duration::from_secs(90), || {
-        let held = claims();
-        workers.iter().all(|id| held.contains(id))
-            && !aws_object(&moto, BUCKET, &format!("{JOB}/store/islands/0/gen-000005.json")).is_empty()
-    });
+    under_way(&moto, &workers);
+    OnSpot { moto, w, workers, metadata, head, agents }
+}
+
+impl OnSpot {
+    /// Waits for the head and the workers left to end well.
+    fn ends(&mut self) {
+        assert!(self.head.wait().unwrap().success());
+        for agent in &mut self.agents {
+            assert!(agent.wait().unwrap().success());
+        }
+    }
+}
+
+#[test]
+fn a_spot_notice_saves_the_workers_islands_and_its_replacement_starts_before_it_goes() {
+    let mut run_ = under_way_on_spot("aws-notice");
+    let OnSpot { moto, workers, metadata, .. } = &run_;
     assert!(metadata[1].asked("/latest/meta-data/spot/instance-action") > 0, "the worker asks with a token");
 
     let leaving = workers[1].clone();
-    let islands_of_leaving: Vec<u64> =
-        claims().iter().enumerate().filter(|(_, h)| **h == leaving).map(|(i, _)| i as u64).collect();
+    let islands_of_leaving = islands_of(moto, &leaving);
     metadata[1].interrupt("2026-12-02T10:02:00Z");
     let noticed_at = Instant::now();
-    let mut replacement = None;
-    wait_for("a replacement", Duration::from_secs(60), || {
-        replacement =
-            instance_ids(&moto, "compute.c.workers.cpu").into_iter().find(|id| !workers.contains(id));
-        replacement.is_some()
-    });
+    let replacement = a_new_worker(moto, workers);
     let requested = noticed_at.elapsed();
     let notice_key = format!("stacks/job/west/notices/{leaving}-interruption.json");
     wait_for("the islands saved and let go of", Duration::from_secs(60), || {
-        aws_object(&moto, BUCKET, &notice_key).contains("handed_over_at\": 1")
+        aws_object(moto, BUCKET, &notice_key).contains("handed_over_at\": 1")
     });
     let handed_over = noticed_at.elapsed();
     println!(
@@ -191,32 +235,24 @@ fn a_spot_notice_saves_the_workers_islands_and_its_replacement_starts_before_it_
         "AWS gives 120 s; the replacement is asked for within 10: {requested:?}"
     );
     assert!(handed_over <= Duration::from_secs(30), "saved within 30 s: {handed_over:?}");
+    let mut agents = std::mem::take(&mut run_.agents);
     assert!(agents.remove(1).wait().unwrap().success(), "the worker leaves once it has handed over");
-    let held = claims();
+    let OnSpot { moto, w, .. } = &run_;
+    let held = claims(moto);
+    // Each island saved where it was (`interrupted.json`) unless it was waiting at an epoch
+    // end for its neighbour, whose checkpoint is that place: which one is timing (the
+    // runtime's tests check that both resume to the same bytes).
     for i in &islands_of_leaving {
         assert!(held[*i as usize].starts_with("released by "), "island {i}: {held:?}");
-        assert!(
-            !aws_object(&moto, BUCKET, &format!("{JOB}/store/islands/{i}/interrupted.json")).is_empty(),
-            "island {i} saved where it was"
-        );
     }
     // Two minutes later EC2 takes it; the replacement has been running since.
-    boto(&moto, &format!("boto3.client('ec2',**kw).terminate_instances(InstanceIds=['{leaving}'])"));
-    let replacement = replacement.unwrap();
-    agents.push(boot(&w, &moto, "worker", "compute.c.workers.cpu", &replacement));
-
-    assert!(head.wait().unwrap().success());
-    for agent in &mut agents {
-        assert!(agent.wait().unwrap().success());
-    }
-    let held = claims();
-    for i in &islands_of_leaving {
-        assert_eq!(held[*i as usize], replacement, "island {i} went to the replacement: {held:?}");
-    }
-    let events: Vec<serde_json::Value> = text(&run(&w, &moto, &["events", "--json", "job.gaf"]))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    boto(moto, &format!("boto3.client('ec2',**kw).terminate_instances(InstanceIds=['{leaving}'])"));
+    agents.push(boot(w, moto, "worker", "compute.c.workers.cpu", &replacement));
+    run_.agents = agents;
+    run_.ends();
+    let OnSpot { moto, w, .. } = &run_;
+    assert_eq!(islands_of(moto, &replacement), islands_of_leaving, "the islands went to the replacement");
+    let events = events(w, moto);
     let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["interruption_notice", "replaced"], "{events:#?}");
     assert_eq!(
@@ -228,89 +264,51 @@ fn a_spot_notice_saves_the_workers_islands_and_its_replacement_starts_before_it_
         reason.contains(&format!("compute.c.workers.cpu[{leaving}] given notice (1 of 2 running): requested 1 in their place (started 1 spot)")),
         "{reason}"
     );
-
-    ok(&w.gaform(&["run", "job.gaf", "--out", "never-interrupted"], &[]));
-    assert_eq!(
-        aws_object(&moto, BUCKET, &format!("{JOB}/results/best.json")),
-        w.read("never-interrupted/best.json"),
-        "the same result as a run never interrupted"
-    );
+    same_as_an_undisturbed_run(w, moto);
 }
 
 #[test]
 fn a_rebalance_recommendation_starts_the_replacement_early_and_it_takes_over_at_the_notice() {
-    let moto = Moto::start();
-    let w = Workspace::new("aws-rebalance", &on_spot());
-    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
-    let workers = instance_ids(&moto, "compute.c.workers.cpu");
-    let head_id = instance_ids(&moto, "compute.c.head").remove(0);
-    let mut head = boot_with(&w, &moto, "head", "compute.c.head", &head_id, &[("GAFORM_TICK", "30s")]);
-    let metadata: Vec<Imds> = workers.iter().map(|id| Imds::start(id)).collect();
-    let mut agents: Vec<_> = workers
-        .iter()
-        .zip(&metadata)
-        .map(|(id, imds)| boot_with(&w, &moto, "worker", "compute.c.workers.cpu", id, &[imds.env()]))
-        .collect();
-    let claims = || -> Vec<String> {
-        (0..4).map(|i| aws_object(&moto, BUCKET, &format!("{JOB}/claims/island-{i}"))).collect()
-    };
-    wait_for("both workers' claims", Duration::from_secs(90), || {
-        let held = claims();
-        workers.iter().all(|id| held.contains(id))
-    });
+    let mut run_ = under_way_on_spot("aws-rebalance");
     // The other worker is held still, so that the one at risk (whose islands take migrants
     // from it) cannot finish before its notice: it waits at its next epoch end.
-    let other = agents[0].id().to_string();
+    let other = run_.agents[0].id().to_string();
     let signal = |sig: &str| {
         assert!(std::process::Command::new("kill").args([sig, &other]).status().unwrap().success())
     };
     signal("-STOP");
+    let OnSpot { moto, w, workers, metadata, .. } = &run_;
     let at_risk = workers[1].clone();
-    let islands_of_at_risk: Vec<u64> =
-        claims().iter().enumerate().filter(|(_, h)| **h == at_risk).map(|(i, _)| i as u64).collect();
+    let islands_of_at_risk = islands_of(moto, &at_risk);
     metadata[1].recommend_rebalance("2026-12-02T10:00:00Z");
-    let mut replacement = None;
-    wait_for("an early replacement", Duration::from_secs(60), || {
-        replacement =
-            instance_ids(&moto, "compute.c.workers.cpu").into_iter().find(|id| !workers.contains(id));
-        replacement.is_some()
-    });
-    let replacement = replacement.unwrap();
+    let replacement = a_new_worker(moto, workers);
     // It boots while the worker at risk still runs its islands: it finds none to take.
     let replacement_metadata = Imds::start(&replacement);
-    agents.push(boot_with(
-        &w,
-        &moto,
-        "worker",
-        "compute.c.workers.cpu",
-        &replacement,
-        &[replacement_metadata.env()],
-    ));
+    let early =
+        boot_with(w, moto, "worker", "compute.c.workers.cpu", &replacement, &[replacement_metadata.env()]);
     std::thread::sleep(Duration::from_secs(3));
-    assert!(!claims().contains(&replacement), "the islands are still the worker's at risk");
+    let still_held = !claims(moto).contains(&replacement);
 
     metadata[1].interrupt("2026-12-02T10:05:00Z");
     let noticed_at = Instant::now();
     wait_for("the replacement taking the islands over", Duration::from_secs(60), || {
-        let held = claims();
-        islands_of_at_risk.iter().all(|i| held[*i as usize] == replacement)
+        islands_of(moto, &replacement) == islands_of_at_risk
     });
     println!(
         "from the interruption notice to the early replacement running the islands: {:.2} s",
         noticed_at.elapsed().as_secs_f64()
     );
+    let mut agents = std::mem::take(&mut run_.agents);
     assert!(agents.remove(1).wait().unwrap().success(), "the worker at risk leaves once it has handed over");
-    boto(&moto, &format!("boto3.client('ec2',**kw).terminate_instances(InstanceIds=['{at_risk}'])"));
+    let OnSpot { moto, .. } = &run_;
+    boto(moto, &format!("boto3.client('ec2',**kw).terminate_instances(InstanceIds=['{at_risk}'])"));
     signal("-CONT");
-
-    assert!(head.wait().unwrap().success());
-    for agent in &mut agents {
-        assert!(agent.wait().unwrap().success());
-    }
-    let events: Vec<serde_json::Value> = text(&run(&w, &moto, &["events", "--json", "job.gaf"]))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    assert!(still_held, "the islands stayed the worker's at risk until its notice");
+    agents.push(early);
+    run_.agents = agents;
+    run_.ends();
+    let OnSpot { moto, w, .. } = &run_;
+    let events = events(w, moto);
     let kinds: Vec<(&str, &str)> =
         events.iter().map(|e| (e["event"].as_str().unwrap(), e["notice"].as_str().unwrap_or(""))).collect();
     assert_eq!(
@@ -318,12 +316,7 @@ fn a_rebalance_recommendation_starts_the_replacement_early_and_it_takes_over_at_
         [("interruption_notice", "rebalance"), ("replaced", ""), ("interruption_notice", "interruption")],
         "one replacement, started at the recommendation: {events:#?}"
     );
-    ok(&w.gaform(&["run", "job.gaf", "--out", "undisturbed"], &[]));
-    assert_eq!(
-        aws_object(&moto, BUCKET, &format!("{JOB}/results/best.json")),
-        w.read("undisturbed/best.json"),
-        "the same result as an undisturbed run"
-    );
+    same_as_an_undisturbed_run(w, moto);
 }
 
 /// Runs a head over a group of `workers` (that never boot: the job just runs on) for a few
@@ -331,21 +324,12 @@ fn a_rebalance_recommendation_starts_the_replacement_early_and_it_takes_over_at_
 /// of `window` ticks, by action.
 fn head_requests(workers: u64, window: u32) -> std::collections::BTreeMap<String, u32> {
     let moto = Moto::start();
-    let gaf = HEALED.replace("min = 2  max = 2", &format!("min = {workers}  max = {workers}"));
+    let gaf = healed().replace("min = 2  max = 2", &format!("min = {workers}  max = {workers}"));
     let w = Workspace::new(&format!("aws-head-requests-{workers}"), &gaf);
     ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
     assert_eq!(instance_ids(&moto, "compute.c.workers.cpu").len() as u64, workers);
     let proxy = crate::fault_proxy::Proxy::start(moto.port, crate::fault_proxy::Faults::default());
-    let endpoint = proxy.endpoint();
-    let head_id = instance_ids(&moto, "compute.c.head").remove(0);
-    let mut head = boot_with(
-        &w,
-        &moto,
-        "head",
-        "compute.c.head",
-        &head_id,
-        &[("GAFORM_TICK", "1s"), ("AWS_ENDPOINT_URL_EC2", &endpoint)],
-    );
+    let mut head = boot_head_through(&w, &moto, &proxy);
     // Its first ticks read what it reads once (the group's attributes, on its first tick
     // that finds on-demand workers): let them pass.
     wait_for("the head's first ticks", Duration::from_secs(60), || {

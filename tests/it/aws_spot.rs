@@ -4,40 +4,23 @@
 //! later, no sooner; once spot is had, each on-demand worker hands its islands over and is
 //! terminated, and the result is the bytes of a run that never moved.
 
-use crate::aws::{aws_object, boot, boot_with, instance_ids, run, text, via};
+use crate::aws::{aws_object, boot, run, text, via};
 use crate::aws_budgets::{objects, wait_for};
 use crate::fault_proxy::{Faults, Proxy};
 use crate::moto::Moto;
-use crate::support::{ok, Workspace};
+use crate::support::Workspace;
 use std::time::Duration;
 
 const BUCKET: &str = "gaform-123456789012-us-west-2";
 const JOB: &str = "stacks/job/west/jobs/duo";
 
-/// Two spot workers that fall back to on-demand and try spot again after 3 s.
-const BACK_TO_SPOT: &str = r#"
-cloud west { provider = aws  region = "us-west-2" }
-spot_policy cheap {
-  market         = spot
-  fallback       = on_demand
-  return_to_spot = 3s
+/// Two spot workers that fall back to on-demand and try spot again after 3 s, on a job
+/// long enough for both.
+fn back_to_spot() -> String {
+    crate::aws_heal::on_spot()
+        .replace("fallback = on_demand\n", "fallback = on_demand\n  return_to_spot = 3s\n")
+        .replace("generations = 600", "generations = 1200")
 }
-compute c {
-  cloud = west
-  head { instance_type = "m5.large" }
-  workers cpu { instance_type = "c5.large"  min = 2  max = 2  spot = cheap }
-}
-job duo {
-  compute     = c
-  data        = "GOOG_wiki.csv"
-  strategy    = rsi_reversion(period = 2..30, lower = 10..45, upper = 55..90)
-  population  = 30
-  generations = 1200
-  islands     = 4
-  migration { every = 5  count = 2 }
-  seed        = 8
-}
-"#;
 
 fn lifecycles(moto: &Moto) -> Vec<(String, String)> {
     moto.list("us-west-2")["instances"]
@@ -52,7 +35,7 @@ fn lifecycles(moto: &Moto) -> Vec<(String, String)> {
 #[test]
 fn a_group_that_fell_back_to_on_demand_returns_to_spot_with_no_island_lost() {
     let moto = Moto::start();
-    let w = Workspace::new("aws-back-to-spot", BACK_TO_SPOT);
+    let w = Workspace::new("aws-back-to-spot", &back_to_spot());
     let proxy = Proxy::start(moto.port, Faults { no_spot: true, ..Faults::default() });
     let apply = via(&w, &moto, &proxy, None, &["apply", "job.gaf", "--auto-approve", "--detach"]);
     assert!(text(&apply).contains("started 0 spot, fallback to on-demand after"), "{}", text(&apply));
@@ -69,17 +52,7 @@ fn a_group_that_fell_back_to_on_demand_returns_to_spot_with_no_island_lost() {
             id
         })
         .collect();
-    let head_id = instance_ids(&moto, "compute.c.head").remove(0);
-    let endpoint = proxy.endpoint();
-    let mut head = boot_with(
-        &w,
-        &moto,
-        "head",
-        "compute.c.head",
-        &head_id,
-        // Its EC2 calls (and no other) through the proxy: the SDK's per-service endpoint.
-        &[("GAFORM_TICK", "1s"), ("AWS_ENDPOINT_URL_EC2", &endpoint)],
-    );
+    let mut head = crate::aws_heal::boot_head_through(&w, &moto, &proxy);
     let mut agents: Vec<_> =
         on_demand.iter().map(|id| boot(&w, &moto, "worker", "compute.c.workers.cpu", id)).collect();
     let events = || objects(&moto, "stacks/job/west/events/");
@@ -132,10 +105,5 @@ fn a_group_that_fell_back_to_on_demand_returns_to_spot_with_no_island_lost() {
     assert!(on_demand.iter().all(|id| handed.contains(&id.as_str())), "{log:#?}");
     assert!(log.iter().all(|e| e["event"] != "replaced"), "a hand-over is not a loss: {log:#?}");
 
-    ok(&w.gaform(&["run", "job.gaf", "--out", "never-moved"], &[]));
-    assert_eq!(
-        aws_object(&moto, BUCKET, &format!("{JOB}/results/best.json")),
-        w.read("never-moved/best.json"),
-        "the same result as a run that never moved"
-    );
+    crate::aws_heal::same_as_an_undisturbed_run(&w, &moto);
 }

@@ -16,19 +16,24 @@ struct Launch {
     region: String,
 }
 
+impl Launch {
+    fn fleet(&self) -> super::fleet::Group<'_> {
+        super::fleet::Group {
+            lt: &self.lt,
+            tags: &self.tags,
+            attributes: &self.attributes,
+            region: &self.region,
+        }
+    }
+}
+
 impl Agent {
     /// Starts `need` workers in `group`: spot first and on-demand for the shortfall as its
     /// policy says. What started, in words.
     pub fn replace_workers(&self, group: &Addr, need: u64) -> Result<String, String> {
         self.runtime.block_on(async {
             let launch = self.launch_of(group).await?;
-            let fleet = super::fleet::Group {
-                lt: &launch.lt,
-                tags: &launch.tags,
-                attributes: &launch.attributes,
-                region: &launch.region,
-            };
-            let started = super::fleet::fill(&self.ec2, None, &fleet, need).await;
+            let started = super::fleet::fill(&self.ec2, None, &launch.fleet(), need).await;
             self.bill_new(group).await?;
             started
         })
@@ -39,13 +44,7 @@ impl Agent {
     pub fn start_spot(&self, group: &Addr, count: u64) -> Result<(Vec<String>, Vec<String>), String> {
         self.runtime.block_on(async {
             let launch = self.launch_of(group).await?;
-            let fleet = super::fleet::Group {
-                lt: &launch.lt,
-                tags: &launch.tags,
-                attributes: &launch.attributes,
-                region: &launch.region,
-            };
-            let started = super::fleet::fleet(&self.ec2, None, &fleet, count, true).await;
+            let started = super::fleet::fleet(&self.ec2, None, &launch.fleet(), count, true).await;
             self.bill_new(group).await?;
             started
         })
