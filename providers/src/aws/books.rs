@@ -28,9 +28,10 @@ pub struct S3Books {
     /// The runtime the client was made in, for the blocking trait's calls; shared, so
     /// that the books outlive the provider or agent that opened them.
     runtime: std::sync::Arc<tokio::runtime::Runtime>,
-    /// Ended ledger entries by key: they never change again, so a head that reads the
-    /// ledger every tick fetches only the starts still running.
-    ended: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, Entry>>>,
+    /// Ledger entries read, by key, with the version read: a head that reads the ledger
+    /// every tick lists it (one request a page) and fetches only the entries whose version
+    /// changed since (a start or an end written), not every running instance's.
+    read: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, (String, Entry)>>>,
 }
 
 /// When a put goes ahead.
@@ -50,7 +51,7 @@ impl S3Books {
         runtime: std::sync::Arc<tokio::runtime::Runtime>,
     ) -> S3Books {
         let prefix = format!("{}/", prefix.trim_matches('/'));
-        S3Books { s3, bucket: bucket.to_string(), prefix, runtime, ended: Default::default() }
+        S3Books { s3, bucket: bucket.to_string(), prefix, runtime, read: Default::default() }
     }
 
     fn key(&self, rest: &str) -> String {
@@ -117,16 +118,19 @@ impl S3Books {
     /// Every instance start of the cloud.
     pub async fn ledger_async(&self) -> Result<Ledger, String> {
         let mut ledger = Ledger::default();
-        for key in self.keys("ledger/").await? {
-            let cached = self.ended.lock().ok().and_then(|c| c.get(&key).cloned());
-            let entry = match cached {
-                Some(entry) => entry,
+        let pages = super::listing::pages(&self.s3, &self.bucket, &self.key("ledger/"), false).await?;
+        for object in pages.iter().flat_map(|p| p.contents()) {
+            let Some(key) = object.key().map(|k| k.trim_start_matches(&self.prefix).to_string()) else {
+                continue;
+            };
+            let listed = object.e_tag().unwrap_or_default();
+            let known = self.read.lock().ok().and_then(|r| r.get(&key).filter(|(v, _)| v == listed).cloned());
+            let entry = match known {
+                Some((_, entry)) => entry,
                 None => {
-                    let Some((entry, _)) = self.get_json::<Entry>(&key).await? else { continue };
-                    if !entry.is_running() {
-                        if let Ok(mut c) = self.ended.lock() {
-                            c.insert(key, entry.clone());
-                        }
+                    let Some((entry, version)) = self.get_json::<Entry>(&key).await? else { continue };
+                    if let Ok(mut read) = self.read.lock() {
+                        read.insert(key, (version, entry.clone()));
                     }
                     entry
                 }
