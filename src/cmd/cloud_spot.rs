@@ -8,7 +8,7 @@
 
 use super::cloud_budget::Watch;
 use gaform_compiler::plan::describe::parse_duration;
-use gaform_compiler::plan::{Addr, JobStatus};
+use gaform_compiler::plan::Addr;
 use gaform_control::event::{Event, Kind};
 use gaform_control::ledger::Ledger;
 use gaform_control::spot_return;
@@ -96,15 +96,15 @@ impl Watch<'_> {
     fn end_hand_overs(&mut self) -> Result<(), String> {
         let pending: Vec<(String, Addr, f64)> =
             self.retiring.iter().map(|(id, (group, since))| (id.clone(), group.clone(), *since)).collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        // Read once; each record is written back as it changes, so a second hand-over in the
+        // same job starts from the first one's record.
+        let mut running = self.running_jobs()?;
         for (id, group, since) in pending {
-            let jobs: Vec<_> = self
-                .agent
-                .jobs()?
-                .into_iter()
-                .filter(|j| j.group == group && j.status == JobStatus::Running)
-                .collect();
             let mut holding = false;
-            for job in &jobs {
+            for job in running.iter().filter(|j| j.group == group) {
                 holding |= self.agent.holds_claims(&job.name, job.islands, &id)?;
             }
             let late = now() - since > HAND_OVER_LIMIT;
@@ -112,9 +112,9 @@ impl Watch<'_> {
                 continue;
             }
             self.agent.terminate(&self.books, std::slice::from_ref(&id))?;
-            for mut job in jobs {
+            for job in running.iter_mut().filter(|j| j.group == group) {
                 job.retiring.retain(|r| r != &id);
-                self.agent.write_job(&job)?;
+                self.agent.write_job(job)?;
             }
             self.retiring.remove(&id);
             let how = if holding {
