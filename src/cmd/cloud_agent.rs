@@ -256,6 +256,7 @@ pub fn head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCod
         leaving: Default::default(),
         replaced_early: Default::default(),
         noticed: super::cloud_heal::noticed_before(&agent.books()),
+        notices_read: BTreeMap::new(),
         spot_tries: BTreeMap::new(),
         retiring: BTreeMap::new(),
         attributes: BTreeMap::new(),

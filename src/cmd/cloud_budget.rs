@@ -52,6 +52,8 @@ pub struct Watch<'a> {
     pub replaced_early: BTreeSet<String>,
     /// The notices acted on, by instance and kind.
     pub noticed: BTreeSet<(String, String)>,
+    /// The notices read, by key, with the version read: each pass reads only what changed.
+    pub notices_read: BTreeMap<String, String>,
     /// When each group last asked for spot again (`cloud_spot`).
     pub spot_tries: BTreeMap<Addr, f64>,
     /// On-demand workers moving to spot, with their group and since when.

@@ -415,10 +415,8 @@ fn the_production_example_with_its_job_is_handed_over_and_destroyed() {
     }
 }
 
-#[test]
-fn a_handed_over_job_runs_on_a_worker_through_its_s3_store() {
-    let moto = Moto::start();
-    let small = r#"
+/// One worker, one island of five generations: a job small enough to run on one worker here.
+const TINY: &str = r#"
 cloud west { provider = aws  region = "us-west-2" }
 compute c {
   cloud = west
@@ -435,7 +433,11 @@ job tiny {
   seed        = 5
 }
 "#;
-    let w = Workspace::new("aws-worker", small);
+
+#[test]
+fn a_handed_over_job_runs_on_a_worker_through_its_s3_store() {
+    let moto = Moto::start();
+    let w = Workspace::new("aws-worker", TINY);
     let apply = run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]);
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
     // What a worker instance runs once booted (emulated instances run nothing): the island,
@@ -482,29 +484,18 @@ fn without_seconds(checkpoint: &str) -> serde_json::Value {
 #[test]
 fn a_walk_forward_job_over_two_files_runs_its_folds_through_the_s3_store() {
     let moto = Moto::start();
-    let job = r#"
-cloud west { provider = aws  region = "us-west-2" }
-compute c {
-  cloud = west
-  head { instance_type = "m5.large" }
-  workers cpu { instance_type = "c5.large"  min = 1  max = 1 }
-}
-job folds {
-  compute     = c
-  data        = ["GOOG_wiki.csv", "IBM_wiki.csv"]
-  aggregate   = min
-  strategy    = sma_crossover(fast = 2..20, slow = 10..60)
-  population  = 20
-  generations = 5
-  islands     = 1
-  seed        = 5
-  walk_forward {
-    train = 1000
-    test  = 500
-  }
-}
-"#;
-    let w = Workspace::new("aws-folds", job);
+    let job = TINY
+        .replace("job tiny {", "job folds {")
+        .replace(
+            "  data        = \"GOOG_wiki.csv\"\n",
+            "  data        = [\"GOOG_wiki.csv\", \"IBM_wiki.csv\"]\n  aggregate   = min\n",
+        )
+        .replace(
+            "  seed        = 5\n}",
+            "  seed        = 5\n  walk_forward {\n    train = 1000\n    test  = 500\n  }\n}",
+        );
+    assert!(job.contains("IBM_wiki.csv") && job.contains("walk_forward"), "{job}");
+    let w = Workspace::new("aws-folds", &job);
     std::fs::copy(root().join("examples/data/IBM_wiki.csv"), w.0.join("IBM_wiki.csv")).unwrap();
     let plan = run(&w, &moto, &["plan", "job.gaf"]);
     assert!(text(&plan).contains("folds       = 2"), "{}", text(&plan));

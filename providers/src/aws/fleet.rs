@@ -3,7 +3,7 @@
 //! policy falls back. Apply fills a group this way, and a head replaces lost workers the
 //! same way, so both start the same kind of instance with the same tags.
 
-use super::tags::spec;
+use super::tags::{self, spec};
 use super::{describe_error, Pace};
 use aws_sdk_ec2::types::{
     DefaultTargetCapacityType, FleetLaunchTemplateConfigRequest, FleetLaunchTemplateOverridesRequest,
@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{
     SpotOptionsRequest, Tag, TargetCapacitySpecificationRequest,
 };
 use gaform_compiler::catalog::Catalog;
-use gaform_compiler::plan::Attributes;
+use gaform_compiler::plan::{Addr, Attributes};
 
 /// What a fleet request for a worker group needs.
 pub(super) struct Group<'a> {
@@ -22,6 +22,22 @@ pub(super) struct Group<'a> {
     /// Its attributes as planned: `instance_type(s)`, `purchase`, the spot policy's.
     pub attributes: &'a Attributes,
     pub region: &'a str,
+}
+
+/// The ids of the launch templates at `address` of a stack's cloud (one at most, unless a
+/// replace was cut short).
+pub(super) async fn template_ids(
+    ec2: &aws_sdk_ec2::Client,
+    (stack, cloud): (&str, &str),
+    address: &Addr,
+) -> Result<Vec<String>, String> {
+    let out = ec2
+        .describe_launch_templates()
+        .set_filters(Some(tags::owned_at(stack, cloud, address)))
+        .send()
+        .await
+        .map_err(describe_error)?;
+    Ok(out.launch_templates().iter().filter_map(|t| t.launch_template_id().map(str::to_string)).collect())
 }
 
 /// Starts `need` workers of `group`; what started, in words, or why too few did.

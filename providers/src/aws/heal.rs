@@ -80,19 +80,11 @@ impl Agent {
             .cloned()
             .collect();
         let template = Addr::launch_template(group);
-        let templates = self
-            .ec2
-            .describe_launch_templates()
-            .set_filters(Some(tags::owned_at(&stack, &cloud, &template)))
-            .send()
-            .await
-            .map_err(describe_error)?;
-        let lt = templates
-            .launch_templates()
-            .iter()
-            .find_map(|t| t.launch_template_id())
-            .ok_or_else(|| format!("{template} does not exist"))?
-            .to_string();
+        let lt = super::fleet::template_ids(&self.ec2, (&stack, &cloud), &template)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| format!("{template} does not exist"))?;
         let region = self.ec2.config().region().map(|r| r.to_string()).unwrap_or_default();
         Ok(Launch { attributes: tags::attributes(&tags), tags, lt, region })
     }

@@ -8,6 +8,7 @@
 use super::agent::Agent;
 use super::imds::Notice;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What a worker told its head.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -45,14 +46,22 @@ impl Agent {
         self.put(&notice.key(self), bytes, None, None).map(|_| ())
     }
 
-    /// Every notice of the stack's cloud, oldest key first.
-    pub fn notices(&self) -> Result<Vec<InstanceNotice>, String> {
+    /// The notices of the stack's cloud written or rewritten since `read` (their keys and
+    /// versions, kept by the caller): one listing, and a read only of what changed.
+    pub fn new_notices(&self, read: &mut BTreeMap<String, String>) -> Result<Vec<InstanceNotice>, String> {
         let prefix = format!("{}notices/", self.prefix);
-        let keys = self.runtime.block_on(super::listing::keys(&self.s3, &self.bucket, &prefix))?;
+        let pages = self.runtime.block_on(super::listing::pages(&self.s3, &self.bucket, &prefix, false))?;
         let mut out = Vec::new();
-        for key in keys {
+        for object in pages.iter().flat_map(|p| p.contents()) {
+            let (Some(key), Some(version)) = (object.key(), object.e_tag()) else { continue };
+            if read.get(key).is_some_and(|v| v == version) {
+                continue;
+            }
             // Deleted since the listing (a destroy): nothing to act on.
-            if let Some(notice) = self.get_json(&key)? {
+            if let Some((bytes, version)) = self.get(key, None)? {
+                let notice = serde_json::from_slice(&bytes)
+                    .map_err(|e| format!("s3://{}/{key} is damaged: {e}", self.bucket))?;
+                read.insert(key.to_string(), version);
                 out.push(notice);
             }
         }

@@ -251,15 +251,7 @@ impl AwsProvider {
     }
 
     async fn launch_template_ids(&self, address: &Addr) -> Result<Vec<String>, String> {
-        let filters = tags::owned_at(&self.stack, &self.cloud, address);
-        let out = self
-            .ec2
-            .describe_launch_templates()
-            .set_filters(Some(filters))
-            .send()
-            .await
-            .map_err(describe_error)?;
-        Ok(out.launch_templates().iter().filter_map(|t| t.launch_template_id().map(str::to_string)).collect())
+        super::fleet::template_ids(&self.ec2, (&self.stack, &self.cloud), address).await
     }
 
     async fn launch_template(&self, change: &Change) -> Result<String, String> {
