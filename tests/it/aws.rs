@@ -308,12 +308,12 @@ fn the_production_example_with_its_job_is_handed_over_and_destroyed() {
         "+ cloud.aws_west.artifacts",
         "+ compute.genetic-evolution-cluster.security_group",
         "+ compute.genetic-evolution-cluster.workers.genetic_evolution.launch_template",
-        "= 20 (max = 20, one island per worker)",
+        "= 2 (autoscale: starts at min = 2; its head sizes it to the work (max = 20, one island per worker), up to 20)",
         "+ job.momentum-search",
         "+ cloud.aws_west.instance_role",
         "Plan: 9 to add, 0 to change, 0 to destroy.",
         "service.strategy-v1: checked, not provisioned",
-        "compute.genetic-evolution-cluster.workers.genetic_evolution  c5.4xlarge     20      $13.60",
+        "compute.genetic-evolution-cluster.workers.genetic_evolution  c5.4xlarge      2       $1.36   $1.36 (2)  $13.60 (20)",
     ] {
         assert!(text(&plan).contains(line), "{line:?} in\n{}", text(&plan));
     }
@@ -321,7 +321,7 @@ fn the_production_example_with_its_job_is_handed_over_and_destroyed() {
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
     assert!(text(&apply).contains("job.momentum-search: Creation complete"), "{}", text(&apply));
     let seen = moto.list("us-west-2");
-    assert_eq!(seen["instances"].as_array().unwrap().len(), 21, "the head and 20 spot workers");
+    assert_eq!(seen["instances"].as_array().unwrap().len(), 3, "the head and min = 2 spot workers");
     let objects: Vec<&str> = seen["objects"].as_array().unwrap().iter().filter_map(|o| o.as_str()).collect();
     for key in [
         "stacks/job/aws_west/bin/gaform-x86_64",

@@ -238,9 +238,15 @@ job j {
 "#;
     let desired = desired_of(text, "lean.gaf");
     let group = desired.get(&Addr::workers("c", "cpu")).unwrap().count.clone().unwrap();
-    assert_eq!((group.value, group.reason.as_str()), (2, "cut from 6 by budget max_cost_per_hour = $2.00"));
+    assert_eq!(
+        (group.value, group.reason.as_str()),
+        (1, "autoscale: starts at 1; its head sizes it to the work (cut from 6 by budget max_cost_per_hour = $2.00), up to 2 (cut from 8 by budget max_cost_per_hour = $2.00)")
+    );
     let job = desired.get(&Addr::job("j")).unwrap();
     assert_eq!(job.attributes["islands"], "6", "the job keeps its islands; two workers share them");
+    let fixed = desired_of(&text.replace("max = 8 }", "max = 8  autoscale = false }"), "lean.gaf");
+    let group = fixed.get(&Addr::workers("c", "cpu")).unwrap().count.clone().unwrap();
+    assert_eq!((group.value, group.reason.as_str()), (2, "cut from 8 by budget max_cost_per_hour = $2.00"));
     insta::assert_snapshot!(human(&desired, &Observed::default(), "lean.gaf"));
 }
 

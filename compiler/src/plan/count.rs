@@ -15,6 +15,35 @@ pub struct Count {
     pub reason: String,
     pub min: u64,
     pub max: u64,
+    /// Set when the group's head sizes it at run time (`autoscale = true` on aws): `value`
+    /// is what apply starts, and the head grows it with the work up to this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<Autoscale>,
+}
+
+/// How far a head may size an autoscaled group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Autoscale {
+    /// The most workers the caps, the quota and the budget's `max_cost_per_hour` allow.
+    pub ceiling: u64,
+    /// What the jobs' islands ask for at the start (the count a group that does not
+    /// autoscale gets): a job that leaves `islands` open runs this many.
+    pub demand: u64,
+}
+
+impl Count {
+    /// The count the jobs' islands are dealt over: what the work asks for, whether the
+    /// group starts there or its head grows it there.
+    pub fn demand(&self) -> u64 {
+        self.autoscale.as_ref().map_or(self.value, |a| a.demand)
+    }
+}
+
+/// How many of a job's islands a worker with `vcpus` runs at once when its head sizes the
+/// group: an island evaluates its `population` in parallel, so one island keeps up to
+/// `population` vCPUs busy; a worker with more runs more islands rather than idle.
+pub fn islands_per_worker(vcpus: u64, population: u64) -> u64 {
+    (vcpus / population.max(1)).max(1)
 }
 
 /// What one instance of a head or group needs and costs.
@@ -98,7 +127,72 @@ pub fn choose(program: &Program) -> (Vec<Vec<Count>>, Vec<String>) {
         let mut counts = Vec::new();
         for (gi, group) in compute.workers.iter().enumerate() {
             let fp = group_footprint(program, compute, group);
-            let (mut value, mut reason) = wanted(program, ci, gi, group);
+            let (wanted, why) = wanted(program, ci, gi, group);
+            let quota =
+                compute.quota.as_ref().and_then(|q| Some((q.value.0, program.quotas.get(q.value.0)?)));
+            let budget = compute.budget.and_then(|b| Some((b.0, program.budgets.get(b.0)?)));
+            let fit = Fit {
+                compute,
+                fp: &fp,
+                own,
+                quota: quota.map(|(qi, q)| (q, quota_used.get(qi).copied().unwrap_or_default())),
+                budget: budget.map(|(bi, b)| (b, budget_used.get(bi).copied().unwrap_or(0.0))),
+            };
+            let (mut value, mut reason) = fit.cut(wanted, why);
+            if value < group.min {
+                warnings.push(format!(
+                    "compute.{}.workers.{}: {reason} leaves {value}, below its min = {}; keeping {}",
+                    compute.name, group.name, group.min, group.min
+                ));
+                reason = format!("min = {}, although {reason}", group.min);
+                value = group.min;
+            }
+            let runs_jobs = program.jobs.iter().any(|j| j.compute.0 == ci && j.workers == gi);
+            let on_aws = program.clouds.get(compute.cloud.0).is_some_and(|c| c.provider == Provider::Aws);
+            // Sized by its head: it starts small and grows with the work, so the caps, the
+            // quota and the budget are held against the most it may grow to. A group that
+            // cannot be sized (min = max, or caps that leave no room) is not.
+            let (mut autoscale, mut counted) = (None, value);
+            let (cut, why) = fit.cut(group.max.value, String::new());
+            let ceiling = cut.max(value);
+            let start = group.min.max(1).min(ceiling);
+            if group.autoscale && on_aws && runs_jobs && start < ceiling {
+                let from = if start == group.min { format!("min = {start}") } else { start.to_string() };
+                let why = if why.is_empty() { String::new() } else { format!(" ({why})") };
+                reason = format!("autoscale: starts at {from}; its head sizes it to the work ({reason}), up to {ceiling}{why}");
+                autoscale = Some(Autoscale { ceiling, demand: value });
+                (value, counted) = (start, ceiling);
+            }
+            own.add(&fp, counted);
+            if let Some(u) = quota.and_then(|(qi, _)| quota_used.get_mut(qi)) {
+                u.add(&fp, counted);
+            }
+            if let Some(b) = budget.and_then(|(bi, _)| budget_used.get_mut(bi)) {
+                *b += fp.hourly * counted as f64;
+            }
+            counts.push(Count { value, reason, min: group.min, max: group.max.value, autoscale });
+        }
+        all.push(counts);
+    }
+    (all, warnings)
+}
+
+/// What one group may have, given what the groups before it took.
+struct Fit<'a> {
+    compute: &'a Compute,
+    fp: &'a Footprint,
+    own: Usage,
+    quota: Option<(&'a crate::ir::Quota, Usage)>,
+    budget: Option<(&'a crate::ir::Budget, f64)>,
+}
+
+impl Fit<'_> {
+    /// `value` cut to fit the compute's caps, its quota and its budget's hourly cap, with
+    /// the reason of the last cut (or `reason` when nothing cut it).
+    fn cut(&self, value: u64, reason: String) -> (u64, String) {
+        let (compute, fp, own) = (self.compute, self.fp, self.own);
+        let (mut value, mut reason) = (value, reason);
+        {
             let mut cut = |limit: u64, by: String| {
                 if limit < value {
                     reason = format!("cut from {value} by {by}");
@@ -114,10 +208,7 @@ pub fn choose(program: &Program) -> (Vec<Vec<Count>>, Vec<String>) {
             if let Some(cap) = &compute.max_gpus {
                 cut(room(cap.value, own.gpus, fp.gpus), format!("compute max_gpus = {}", cap.value));
             }
-            let quota =
-                compute.quota.as_ref().and_then(|q| Some((q.value.0, program.quotas.get(q.value.0)?)));
-            if let Some((qi, q)) = quota {
-                let used = quota_used.get(qi).copied().unwrap_or_default();
+            if let Some((q, used)) = self.quota {
                 if let Some(cap) = &q.max_cpus {
                     cut(room(cap.value, used.vcpus, fp.vcpus), format!("quota max_cpus = {}", cap.value));
                 }
@@ -128,34 +219,15 @@ pub fn choose(program: &Program) -> (Vec<Vec<Count>>, Vec<String>) {
                     cut(room(cap.value, used.instances, 1), format!("quota max_instances = {}", cap.value));
                 }
             }
-            let budget = compute.budget.and_then(|b| Some((b.0, program.budgets.get(b.0)?)));
-            if let Some((bi, b)) = budget {
+            if let Some((b, used)) = self.budget {
                 if let (Some(cap), true) = (b.max_cost_per_hour, fp.hourly > 0.0) {
-                    let used = budget_used.get(bi).copied().unwrap_or(0.0);
                     let fits = ((cap - used) / fp.hourly).floor().max(0.0) as u64;
                     cut(fits, format!("budget max_cost_per_hour = ${cap:.2}"));
                 }
             }
-            if value < group.min {
-                warnings.push(format!(
-                    "compute.{}.workers.{}: {reason} leaves {value}, below its min = {}; keeping {}",
-                    compute.name, group.name, group.min, group.min
-                ));
-                reason = format!("min = {}, although {reason}", group.min);
-                value = group.min;
-            }
-            own.add(&fp, value);
-            if let Some(u) = quota.and_then(|(qi, _)| quota_used.get_mut(qi)) {
-                u.add(&fp, value);
-            }
-            if let Some(b) = budget.and_then(|(bi, _)| budget_used.get_mut(bi)) {
-                *b += fp.hourly * value as f64;
-            }
-            counts.push(Count { value, reason, min: group.min, max: group.max.value });
         }
-        all.push(counts);
+        (value, reason)
     }
-    (all, warnings)
 }
 
 /// What the group's jobs ask for, clamped to `[min, max]`.
@@ -216,8 +288,9 @@ mod tests {
         checked.program.unwrap_or_else(|| panic!("{:?}", checked.diagnostics))
     }
 
+    /// On the local cloud a group runs the count its work asks for from the start.
     const TEXT: &str = r#"
-cloud west { provider = aws  region = "us-east-1" }
+cloud west { provider = local }
 quota account { max_cpus = 500 }
 compute c {
   cloud = west
@@ -270,9 +343,31 @@ job j {
 
     #[test]
     fn the_local_cloud_costs_nothing() {
-        let p = program(&TEXT.replace(r#"provider = aws  region = "us-east-1""#, "provider = local"));
+        let p = program(TEXT);
         let c = &p.computes[0];
         assert_eq!(group_footprint(&p, c, &c.workers[0]).hourly, 0.0);
         assert_eq!(group_footprint(&p, c, &c.workers[0]).vcpus, 16);
+    }
+
+    #[test]
+    fn on_aws_an_autoscaled_group_starts_at_min_and_may_grow_to_what_the_caps_allow() {
+        let aws = TEXT.replace("provider = local", r#"provider = aws  region = "us-east-1""#);
+        let p = program(&aws);
+        let (chosen, _) = choose(&p);
+        let cpu = &chosen[0][0];
+        assert_eq!(cpu.value, 1);
+        assert_eq!(
+            cpu.reason,
+            "autoscale: starts at min = 1; its head sizes it to the work (islands = 6), up to 8"
+        );
+        assert_eq!(cpu.autoscale, Some(Autoscale { ceiling: 8, demand: 6 }));
+        assert_eq!(cpu.demand(), 6, "a job's open islands are dealt over what the work asks for");
+        assert_eq!(chosen[0][1].autoscale, None, "no job runs on it: min, nothing to size");
+        // A quota of 90 vCPUs: the head's 2 leave 88 for c5.4xlarge's 16 each, 5 at most.
+        let mut tight = p.clone();
+        tight.quotas[0].max_cpus = Some(Spanned { value: 90, span: Span::default() });
+        assert_eq!(choose(&tight).0[0][0].autoscale, Some(Autoscale { ceiling: 5, demand: 5 }));
+        let fixed = program(&aws.replace("min = 1  max = 8", "min = 1  max = 8  autoscale = false"));
+        assert_eq!(counts(&fixed)[0], (8, "autoscale = false".to_string()));
     }
 }

@@ -301,7 +301,8 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
         if let Some(serves) = &serves {
             head.attributes.insert("serves".into(), serves.clone());
         }
-        head.count = Some(Count { value: 1, reason: "one per compute".into(), min: 1, max: 1 });
+        head.count =
+            Some(Count { value: 1, reason: "one per compute".into(), min: 1, max: 1, autoscale: None });
         head.footprint = Some(count::head_footprint(program, compute));
         head.depends_on = root;
         resources.push(head);
@@ -366,8 +367,9 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
         let Some(group) = compute.workers.get(job.workers) else { continue };
         let Some(cloud) = program.clouds.get(compute.cloud.0) else { continue };
         let workers = Addr::workers(&compute.name, &group.name);
+        // Dealt over what the work asks for, even where the group starts smaller.
         let planned =
-            counts.get(job.compute.0).and_then(|c| c.get(job.workers)).map_or(1, |c| c.value.max(1));
+            counts.get(job.compute.0).and_then(|c| c.get(job.workers)).map_or(1, |c| c.demand().max(1));
         let mut a = attrs([
             ("compute", compute.name.clone()),
             ("workers", group.name.clone()),
@@ -480,7 +482,8 @@ fn service_resource(program: &Program, service: &ir::Service) -> Result<Resource
             .chain(compute.workers.iter().map(|g| Addr::workers(&compute.name, &g.name)));
         (None, replicas.chain([Addr::artifacts(&cloud.name)]).collect())
     } else {
-        let one = Count { value: 1, reason: "one `gaform serve` process".into(), min: 1, max: 1 };
+        let one =
+            Count { value: 1, reason: "one `gaform serve` process".into(), min: 1, max: 1, autoscale: None };
         (Some(one), vec![Addr::job(&job.name)])
     };
     Ok(Resource {

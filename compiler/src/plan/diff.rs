@@ -25,7 +25,7 @@ pub fn diff(desired: &Desired, observed: &Observed, configuration: &str, sha256:
         let change = match r.kind {
             Kind::Job => job_change(r, seen, &status, &mut notes),
             Kind::Head | Kind::WorkerGroup => {
-                let (want, reason) = status.count(r);
+                let (want, reason) = autoscaled(r, seen, status.count(r));
                 planned.insert(r.addr.to_string(), want);
                 counted_change(r, seen, want, &reason, &mut notes)
             }
@@ -67,6 +67,19 @@ fn resolve_image(r: &Resource, facts: &super::observed::Facts) -> Option<Resourc
     let mut resolved = r.clone();
     resolved.attributes.insert("image".into(), format!("{image} ({ami})"));
     Some(resolved)
+}
+
+/// An autoscaled group's count: what its head made of it, anywhere from its start to its
+/// ceiling, is left as it is; only a group outside that range is brought back into it.
+fn autoscaled(r: &Resource, seen: Option<&ObservedResource>, (want, reason): (u64, String)) -> (u64, String) {
+    let Some(scale) = r.count.as_ref().and_then(|c| c.autoscale.as_ref()) else { return (want, reason) };
+    // Slots, not instances: a duplicate of a slot is stopped, not kept as growth.
+    let live = seen.map_or(0, |s| s.instances.iter().map(|i| i.index).collect::<BTreeSet<_>>().len() as u64);
+    if want == 0 || live <= want {
+        return (want, reason);
+    }
+    let kept = live.min(scale.ceiling);
+    (kept, format!("sized by its head between {want} and {}", scale.ceiling))
 }
 
 /// The plan that removes everything `observed` holds.
