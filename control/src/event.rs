@@ -92,6 +92,15 @@ pub enum Kind {
     /// An on-demand worker handed its islands over (saved where they were) and was
     /// terminated: a spot worker took its place.
     HandedToSpot { group: String, instance: String },
+    /// An autoscaled group had more unfinished islands than its workers run: its head
+    /// asked for `requested` more, to go from `from` workers to `to`.
+    ScaledUp { group: String, from: u64, to: u64, requested: u64 },
+    /// An autoscaled group's workers that had been idle its cool-down were terminated,
+    /// bringing it from `from` workers to `to` (never below its `min`).
+    ScaledDown { group: String, from: u64, to: u64, instances: Vec<String> },
+    /// A job's islands were dealt again over `workers` workers once new ones were up: the
+    /// workers that held more saved theirs where they were and handed the rest over.
+    IslandsDealt { job: String, workers: u64 },
     /// A notification reached its target (`attempts`: 1 unless it was retried). It came
     /// from a budget or from a monitor: the other name is empty and left out.
     NotificationSent {

@@ -36,7 +36,7 @@ pub fn to_min<'a>(workers: &'a [Worker], min: &BTreeMap<String, u64>) -> Vec<&'a
     out
 }
 
-fn shed_order(a: &Worker, b: &Worker) -> std::cmp::Ordering {
+pub(crate) fn shed_order(a: &Worker, b: &Worker) -> std::cmp::Ordering {
     let on_demand_first = |w: &Worker| u8::from(w.market != Market::OnDemand);
     on_demand_first(a)
         .cmp(&on_demand_first(b))

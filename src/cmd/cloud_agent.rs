@@ -8,11 +8,13 @@ use super::notice_watch::Notices;
 use crate::notify::Outbox;
 use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_providers::aws::agent::{self, Agent, Claim};
+use gaform_providers::aws::deal;
 use gaform_providers::local::JobRecord;
 use gaform_runtime::ga::{self, Patience, RunError, Steer};
 use gaform_runtime::store::Store;
 use gaform_runtime::telemetry::Reporter;
 use std::collections::btree_map::{BTreeMap, Entry};
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -61,6 +63,8 @@ fn work(
     // had all it could take: it looks again only when either changed (a budget dealt the
     // islands anew; an island was let go of, or taken over from a worker gone).
     let mut looked: BTreeMap<(String, u64), (u64, String)> = BTreeMap::new();
+    // The runs and deals under which this worker said it waits for islands.
+    let mut waiting: BTreeSet<((String, u64), u64)> = BTreeSet::new();
     loop {
         if notices.interrupted() {
             notices.handed_over(agent)?;
@@ -99,41 +103,53 @@ fn work(
                 job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
             let mut mine = Vec::new();
             let mut dealt_to_me = 0;
+            let mut unfinished = 0;
             for island in 0..job.islands {
                 let finished =
                     store.contains(&ga::checkpoint_key(island, generations)).map_err(|e| e.to_string())?;
                 if finished {
                     continue;
                 }
+                unfinished += 1;
                 // A worker's share caps what it takes of a deal; an orphan runs now.
                 let dealing = dealt_to_me < share;
                 let claim = if dealing {
                     agent.claim(&job.name, island, me, &live)?
                 } else {
-                    orphan(agent, job, island, me, &live)?
+                    beyond_share(agent, job, island, me, &live)?
                 };
                 match claim {
                     Claim::New | Claim::Mine => {
                         dealt_to_me += 1;
                         mine.push(island);
                     }
-                    Claim::Orphan => mine.push(island),
+                    Claim::Orphan => {
+                        dealt_to_me += u64::from(dealing);
+                        mine.push(island);
+                    }
                     Claim::NotFree => {}
                 }
             }
             if mine.is_empty() {
+                // Up, with nothing to run while others hold more than a share: the head
+                // deals again once the workers it grew the group by are all up.
+                if unfinished > 0 && waiting.insert((run.clone(), job.dealt)) {
+                    agent.wait_for_islands(&job.name, job.dealt, me)?;
+                }
                 // Anything that changed since `seen` was read makes the next look a new one.
                 looked.insert(run, seen);
                 continue;
             }
             let claimed = (job.dealt, agent.claims_version(&job.name)?);
+            // With room in its share, it looks again whenever islands are handed over.
+            let room = (dealt_to_me < share).then(|| claimed.1.clone());
             outln!("{me}: job {} islands {mine:?}", job.name);
             let reporter = Reporter::new(&*store, me, threads, super::budget::report_every()?);
             let say = |e: ga::Event| {
                 reporter.event(&e);
                 outln!("{}", crate::progress::line(&e, generations))
             };
-            let dealt = Dealt::new(agent, job, me);
+            let dealt = Dealt::new(agent, job, me, room);
             // A notice first: the islands save where they are before the instance goes.
             let steer = || if notices.interrupted() { Steer::SaveAndStop } else { dealt.steer() };
             let ran = ga::run_islands_steered(
@@ -149,7 +165,7 @@ fn work(
                 Ok(()) => {
                     looked.insert(run, claimed);
                 }
-                Err(RunError::Interrupted) if dealt.retiring() => {
+                Err(RunError::Interrupted) if dealt.says() == Says::Retire => {
                     agent.release_all(&job.name, job.islands, me)?;
                     outln!(
                         "{me}: moved to spot by the head; job {} islands {mine:?} saved and let go of",
@@ -168,7 +184,8 @@ fn work(
                     );
                     return Ok(ExitCode::SUCCESS);
                 }
-                // A budget shed workers: claim again, the islands they left included.
+                // Dealt anew (a budget shed workers, or the head grew the group), or islands
+                // were handed over while this worker had room: claim again.
                 Err(RunError::Interrupted) => outln!("{me}: job {} was dealt anew; claiming again", job.name),
                 Err(e) => return Err(format!("job {} islands {mine:?}: {e}", job.name)),
             }
@@ -181,9 +198,11 @@ fn work(
     }
 }
 
-/// Claims `island` only if it is an orphan (its holder gone or let go of it): a worker whose
-/// share is full takes no fresh island, but leaves no island without a worker.
-fn orphan(
+/// What a worker whose share is full does with `island`: hands it over when it holds it
+/// (a new deal gave it a smaller share), and claims it only if it is an orphan (its holder
+/// gone or let go of it), so that it takes no fresh island but leaves no island without a
+/// worker. An island handed over in a deal is left to the workers with room for it.
+fn beyond_share(
     agent: &Agent,
     job: &JobRecord,
     island: u64,
@@ -191,44 +210,77 @@ fn orphan(
     live: &std::collections::BTreeSet<String>,
 ) -> Result<Claim, String> {
     match agent.claim_holder(&job.name, island)? {
-        Some(holder) if holder != me && !live.contains(&holder) => agent.claim(&job.name, island, me, live),
+        Some(holder) if holder == me => {
+            agent.hand_over(&job.name, island, me)?;
+            Ok(Claim::NotFree)
+        }
+        Some(holder) if deal::is_handed_over(&holder) => Ok(Claim::NotFree),
+        Some(holder) if !live.contains(&holder) => agent.claim(&job.name, island, me, live),
         _ => Ok(Claim::NotFree),
     }
 }
 
 /// What a running job's record says to this worker's islands, read at most every [`TICK`]:
-/// go on; stop, because it no longer runs or a budget has shed workers since they were
-/// claimed (they are claimed again); or save and stop, because the head is moving this
-/// on-demand worker to spot.
+/// go on; stop, because it no longer runs; save and stop, because it was dealt anew (a
+/// budget shed workers, the head grew the group) or the head is moving this on-demand
+/// worker to spot; or, for a worker with room in its share, because islands were handed
+/// over (its claims changed).
 struct Dealt<'a> {
     agent: &'a Agent,
     job: &'a JobRecord,
     me: &'a str,
-    last: Mutex<(Instant, Steer)>,
+    /// The job's claims as they were when this worker took its islands, if it has room for
+    /// more.
+    room: Option<String>,
+    last: Mutex<(Instant, Says)>,
+}
+
+/// What the job's record (and claims) said when last read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Says {
+    Go,
+    /// The job no longer runs.
+    Stop,
+    /// Dealt anew, or islands handed over that this worker has room for.
+    DealAgain,
+    /// Moved to spot.
+    Retire,
 }
 
 impl<'a> Dealt<'a> {
-    fn new(agent: &'a Agent, job: &'a JobRecord, me: &'a str) -> Dealt<'a> {
-        Dealt { agent, job, me, last: Mutex::new((Instant::now(), Steer::Go)) }
+    fn new(agent: &'a Agent, job: &'a JobRecord, me: &'a str, room: Option<String>) -> Dealt<'a> {
+        Dealt { agent, job, me, room, last: Mutex::new((Instant::now(), Says::Go)) }
     }
 
     fn steer(&self) -> Steer {
         let Ok(mut last) = self.last.lock() else { return Steer::Go };
         if last.0.elapsed() >= TICK {
             // A record that cannot be read now is read again next time.
-            let steer = match self.agent.job(&self.job.name).ok().flatten() {
-                Some(j) if j.retiring.iter().any(|r| r == self.me) => Steer::SaveAndStop,
-                Some(j) if j.status != JobStatus::Running || j.dealt != self.job.dealt => Steer::Stop,
-                _ => Steer::Go,
+            let mut says = match self.agent.job(&self.job.name).ok().flatten() {
+                Some(j) if j.retiring.iter().any(|r| r == self.me) => Says::Retire,
+                Some(j) if j.status != JobStatus::Running => Says::Stop,
+                Some(j) if j.dealt != self.job.dealt => Says::DealAgain,
+                _ => Says::Go,
             };
-            *last = (Instant::now(), steer);
+            if let (Says::Go, Some(claims)) = (says, &self.room) {
+                if self.agent.claims_version(&self.job.name).is_ok_and(|now| &now != claims) {
+                    says = Says::DealAgain;
+                }
+            }
+            *last = (Instant::now(), says);
         }
-        last.1
+        match last.1 {
+            Says::Go => Steer::Go,
+            Says::Stop => Steer::Stop,
+            // Saved where they are: the islands this worker keeps, and those it hands over,
+            // lose nothing.
+            Says::DealAgain | Says::Retire => Steer::SaveAndStop,
+        }
     }
 
-    /// Whether the record last read moves this worker to spot.
-    fn retiring(&self) -> bool {
-        self.last.lock().is_ok_and(|l| l.1 == Steer::SaveAndStop)
+    /// What the record last read said.
+    fn says(&self) -> Says {
+        self.last.lock().map_or(Says::Go, |l| l.1)
     }
 }
 
@@ -260,6 +312,9 @@ pub fn head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCod
         spot_tries: BTreeMap::new(),
         retiring: BTreeMap::new(),
         attributes: BTreeMap::new(),
+        idle_since: BTreeMap::new(),
+        waiting_since: BTreeMap::new(),
+        left: BTreeMap::new(),
     };
     let result = tend_compute(&agent, (&stack, &cloud), &compute, &me, tick, &mut watch);
     // Notifications under way (an alert and the stop it led to, say) still go out.

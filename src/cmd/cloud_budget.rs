@@ -60,6 +60,12 @@ pub struct Watch<'a> {
     pub retiring: BTreeMap<String, (Addr, f64)>,
     /// Each group's attributes as its instances' tags record them, read once.
     pub attributes: BTreeMap<Addr, gaform_compiler::plan::Attributes>,
+    /// Workers of autoscaled groups holding no unfinished island, since when (`cloud_autoscale`).
+    pub idle_since: BTreeMap<String, f64>,
+    /// Jobs with new workers waiting for a deal, since when the first was seen waiting.
+    pub waiting_since: BTreeMap<String, f64>,
+    /// Each running job's unfinished islands, read once a tick.
+    pub left: BTreeMap<String, Vec<u64>>,
 }
 
 /// Where a head on aws keeps a job's results (and `metrics.csv`) before they go to S3.
@@ -96,6 +102,7 @@ impl Watch<'_> {
     /// budget decided, their acts carried out, lost workers replaced. True once a stop
     /// ended the compute (the head should exit).
     pub fn tick(&mut self) -> Result<bool, String> {
+        self.left.clear();
         let ledger = self.agent.reconcile(&self.books, now())?;
         match self.monitor(&ledger) {
             Ok(true) => return Ok(true),
@@ -108,6 +115,9 @@ impl Watch<'_> {
         // After the budget: a scale-down it just made froze the run, and nothing is replaced.
         if let Err(e) = self.heal(&ledger) {
             errln!("compute.{}: could not look for lost workers: {e}", self.compute);
+        }
+        if let Err(e) = self.autoscale(&ledger) {
+            errln!("compute.{}: could not size its autoscaled groups: {e}", self.compute);
         }
         if let Err(e) = self.return_to_spot(&ledger) {
             errln!("compute.{}: could not move on-demand workers back to spot: {e}", self.compute);
@@ -259,6 +269,7 @@ impl Watch<'_> {
             self.agent.terminate(&self.books, &victims)?;
             job.frozen = true;
             job.dealt += u64::from(!victims.is_empty());
+            job.dealt_over = (workers.len() - victims.len()) as u64;
             self.agent.write_job(&job)?;
             let kept = workers.len() - victims.len();
             for w in chosen {

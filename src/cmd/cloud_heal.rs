@@ -23,6 +23,8 @@ struct Need {
     want: u64,
     since: f64,
     frozen: bool,
+    /// Sized by the head (`autoscale`): a shortfall with nothing lost is growth.
+    autoscaled: bool,
 }
 
 impl Watch<'_> {
@@ -30,11 +32,17 @@ impl Watch<'_> {
     pub(super) fn heal(&mut self, ledger: &Ledger) -> Result<(), String> {
         let mut groups: BTreeMap<Addr, Need> = BTreeMap::new();
         for job in self.running_jobs()? {
-            let need =
-                groups.entry(job.group.clone()).or_insert(Need { want: 0, since: f64::MAX, frozen: false });
-            need.want = need.want.max(job.workers);
+            let want = self.wanted(&job)?;
+            let need = groups.entry(job.group.clone()).or_insert(Need {
+                want: 0,
+                since: f64::MAX,
+                frozen: false,
+                autoscaled: false,
+            });
+            need.want = need.want.max(want);
             need.since = need.since.min(job.started_at);
             need.frozen |= job.frozen;
+            need.autoscaled |= job.scaling.is_some();
         }
         for (group, need) in groups.into_iter().filter(|(_, n)| !n.frozen) {
             let short =
@@ -47,6 +55,11 @@ impl Watch<'_> {
                 .map(|e| e.instance.clone())
                 .filter(|id| !self.replaced_early.contains(id))
                 .collect();
+            let grows = need.autoscaled && short.lost.is_empty() && leaving.is_empty();
+            if grows {
+                self.grow(&group, &short, need.want);
+                continue;
+            }
             let said = format!(
                 "{} ({} of {} running)",
                 why(&group, &short.lost, &leaving),
@@ -84,6 +97,35 @@ impl Watch<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Asks for the workers an autoscaled group's work needs beyond those it runs.
+    fn grow(&mut self, group: &Addr, short: &heal::Shortfall, want: u64) {
+        let said =
+            format!("{group}: its unfinished islands need {want} worker(s), it runs {}", short.running);
+        match self.agent.replace_workers(group, short.need) {
+            Ok(started) => {
+                self.failed.remove(group);
+                let reason = format!("{said}: requested {} more ({started})", short.need);
+                let kind = Kind::ScaledUp {
+                    group: group.to_string(),
+                    from: short.running,
+                    to: want,
+                    requested: short.need,
+                };
+                self.log(Event { time: now(), kind, reason });
+            }
+            Err(error) => {
+                if self.failed.get(group) == Some(&error) {
+                    return;
+                }
+                self.failed.insert(group.clone(), error.clone());
+                let reason =
+                    format!("{said}: could not start {} more ({error}); asking again every tick", short.need);
+                let kind = Kind::ReplacementFailed { group: group.to_string(), requested: short.need, error };
+                self.log(Event { time: now(), kind, reason });
+            }
+        }
     }
 
     /// Acts on the notices this compute's workers left (one listing, a read of each new or

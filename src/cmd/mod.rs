@@ -7,6 +7,8 @@ pub mod check;
 #[cfg(feature = "aws")]
 pub mod cloud_agent;
 #[cfg(feature = "aws")]
+mod cloud_autoscale;
+#[cfg(feature = "aws")]
 pub mod cloud_budget;
 #[cfg(feature = "aws")]
 mod cloud_heal;

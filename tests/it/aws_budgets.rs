@@ -188,7 +188,7 @@ compute c {
   cloud  = west
   budget = small
   head { instance_type = "m5.large" }
-  workers cpu { instance_type = "c5.large"  min = 1  max = 2 }
+  workers cpu { instance_type = "c5.large"  min = 1  max = 2  autoscale = false }
 }
 job duo {
   compute     = c

@@ -4,6 +4,8 @@ mod apply;
 #[cfg(feature = "aws")]
 mod aws;
 #[cfg(feature = "aws")]
+mod aws_autoscale;
+#[cfg(feature = "aws")]
 mod aws_budgets;
 #[cfg(feature = "aws")]
 mod aws_converge;

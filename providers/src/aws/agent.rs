@@ -69,7 +69,7 @@ impl Agent {
         (stack, cloud)
     }
 
-    fn job_prefix(&self, name: &str) -> String {
+    pub(super) fn job_prefix(&self, name: &str) -> String {
         format!("{}jobs/{name}/", self.prefix)
     }
 

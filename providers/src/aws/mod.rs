@@ -7,6 +7,7 @@ pub mod agent;
 mod artifacts;
 pub mod bill;
 pub mod books;
+pub mod deal;
 mod fleet;
 mod heal;
 pub mod imds;

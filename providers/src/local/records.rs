@@ -124,6 +124,13 @@ pub struct JobRecord {
     /// its islands where they are, lets go of them and leaves; the head then terminates it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retiring: Vec<String>,
+    /// On aws, a group its head sizes (`autoscale = true`): the bounds it sizes it within.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<gaform_control::autoscale::Sizing>,
+    /// How many workers the islands were last dealt over: when the head grew the group
+    /// past it and the new workers are up, it deals them again.
+    #[serde(default)]
+    pub dealt_over: u64,
 }
 
 impl JobRecord {
@@ -140,7 +147,18 @@ impl JobRecord {
             .first()
             .cloned()
             .ok_or_else(|| format!("{} names no worker group", change.address))?;
-        let workers = desired.get(&group).and_then(|g| g.count.as_ref()).map_or(1, |c| c.value.max(1));
+        let planned = desired.get(&group);
+        let workers = planned.and_then(|g| g.count.as_ref()).map_or(1, |c| c.value.max(1));
+        let population = attributes.get("population").and_then(|p| p.parse().ok()).unwrap_or(1);
+        let scaling = planned.and_then(|g| {
+            let scale = g.count.as_ref()?.autoscale.as_ref()?;
+            let vcpus = g.footprint.as_ref().map_or(1, |f| f.vcpus);
+            Some(gaform_control::autoscale::Sizing {
+                min: g.count.as_ref()?.min,
+                ceiling: scale.ceiling,
+                per_worker: gaform_compiler::plan::count::islands_per_worker(vcpus, population),
+            })
+        });
         Ok(JobRecord {
             address: change.address.clone(),
             name: change.address.as_str().trim_start_matches("job.").to_string(),
@@ -164,6 +182,8 @@ impl JobRecord {
             frozen: false,
             dealt: 0,
             retiring: vec![],
+            scaling,
+            dealt_over: workers,
         })
     }
 
@@ -179,6 +199,7 @@ impl JobRecord {
         self.slots = None;
         self.frozen = false;
         self.dealt = 0;
+        self.dealt_over = self.workers;
         self.retiring.clear();
         self.started_at = now();
         self.finished_at = None;

@@ -30,8 +30,9 @@ pub use outcome::{
 };
 pub use run::{
     checkpoint_key, data_key, folds_of, interrupted_key, islands_finished, load_data, load_job, prepare,
-    run_island, run_islands, run_islands_as_threads, run_islands_steered, run_islands_while, Asset,
-    Checkpoint, Event, Fold, KeepGoing, Loaded, Patience, RunError, Steer, Steering, Window, JOB_KEY,
+    run_island, run_islands, run_islands_as_threads, run_islands_steered, run_islands_while,
+    unfinished_islands, Asset, Checkpoint, Event, Fold, KeepGoing, Loaded, Patience, RunError, Steer,
+    Steering, Window, JOB_KEY,
 };
 pub use selection::{Scores, Select, Selection};
 pub use space::{Genome, Range, Space, SpaceError};

@@ -452,6 +452,17 @@ pub fn islands_finished(store: &dyn Store, config: &JobConfig) -> Result<bool, R
     Ok(true)
 }
 
+/// The islands that have not written their final checkpoint yet, in order: the work left.
+pub fn unfinished_islands(store: &dyn Store, config: &JobConfig) -> Result<Vec<u64>, RunError> {
+    let mut out = Vec::new();
+    for island in 0..config.units() {
+        if !store.contains(&checkpoint_key(island, config.generations))? {
+            out.push(island);
+        }
+    }
+    Ok(out)
+}
+
 /// Every island's final checkpoint, in island order.
 pub fn final_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Checkpoint>, RunError> {
     (0..config.units())
