@@ -65,6 +65,9 @@ fn work(
     let mut looked: BTreeMap<(String, u64), (u64, String)> = BTreeMap::new();
     // The runs and deals under which this worker said it waits for islands.
     let mut waiting: BTreeSet<((String, u64), u64)> = BTreeSet::new();
+    // Runs whose islands this worker stopped to claim again: its next look keeps to its
+    // share, leaving orphans beyond it to idle workers.
+    let mut restarted: BTreeSet<(String, u64)> = BTreeSet::new();
     loop {
         if notices.interrupted() {
             notices.handed_over(agent)?;
@@ -101,6 +104,7 @@ fn work(
             };
             let generations: u64 =
                 job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
+            let idle = !restarted.remove(&run);
             let mut mine = Vec::new();
             let mut dealt_to_me = 0;
             let mut unfinished = 0;
@@ -116,7 +120,7 @@ fn work(
                 let claim = if dealing {
                     agent.claim(&job.name, island, me, &live)?
                 } else {
-                    beyond_share(agent, job, island, me, &live)?
+                    beyond_share(agent, job, island, me, &live, idle)?
                 };
                 match claim {
                     Claim::New | Claim::Mine => {
@@ -186,7 +190,10 @@ fn work(
                 }
                 // Dealt anew (a budget shed workers, or the head grew the group), or islands
                 // were handed over while this worker had room: claim again.
-                Err(RunError::Interrupted) => outln!("{me}: job {} was dealt anew; claiming again", job.name),
+                Err(RunError::Interrupted) => {
+                    restarted.insert(run);
+                    outln!("{me}: job {} was dealt anew; claiming again", job.name)
+                }
                 Err(e) => return Err(format!("job {} islands {mine:?}: {e}", job.name)),
             }
         }
@@ -199,15 +206,17 @@ fn work(
 }
 
 /// What a worker whose share is full does with `island`: hands it over when it holds it
-/// (a new deal gave it a smaller share), and claims it only if it is an orphan (its holder
-/// gone or let go of it), so that it takes no fresh island but leaves no island without a
-/// worker. An island handed over in a deal is left to the workers with room for it.
+/// (a new deal gave it a smaller share); when it was `idle`, claims it if it is an orphan
+/// (its holder gone or let go of it), so that it takes no fresh island but leaves no island
+/// without a worker. An island handed over in a deal is left to the workers with room for
+/// it, and a worker that stopped its islands to claim again keeps to its share.
 fn beyond_share(
     agent: &Agent,
     job: &JobRecord,
     island: u64,
     me: &str,
-    live: &std::collections::BTreeSet<String>,
+    live: &BTreeSet<String>,
+    idle: bool,
 ) -> Result<Claim, String> {
     match agent.claim_holder(&job.name, island)? {
         Some(holder) if holder == me => {
@@ -215,7 +224,7 @@ fn beyond_share(
             Ok(Claim::NotFree)
         }
         Some(holder) if deal::is_handed_over(&holder) => Ok(Claim::NotFree),
-        Some(holder) if !live.contains(&holder) => agent.claim(&job.name, island, me, live),
+        Some(holder) if idle && !live.contains(&holder) => agent.claim(&job.name, island, me, live),
         _ => Ok(Claim::NotFree),
     }
 }

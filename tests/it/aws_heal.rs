@@ -251,7 +251,13 @@ fn a_spot_notice_saves_the_workers_islands_and_its_replacement_starts_before_it_
     run_.agents = agents;
     run_.ends();
     let OnSpot { moto, w, .. } = &run_;
-    assert_eq!(islands_of(moto, &replacement), islands_of_leaving, "the islands went to the replacement");
+    assert_eq!(
+        islands_of(moto, &replacement),
+        islands_of_leaving,
+        "the islands went to the replacement {replacement}; the claims: {:?}; the events: {:#?}",
+        claims(moto),
+        events(w, moto)
+    );
     let events = events(w, moto);
     let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["interruption_notice", "replaced"], "{events:#?}");
