@@ -1,6 +1,7 @@
 //! How many workers each group gets: chosen from its jobs' workload within `[min, max]`,
-//! then cut to fit the compute's caps, its quota and its budget's `max_cost_per_hour`.
-//! Pure: the same program always gets the same counts, and each comes with its reason.
+//! then cut to fit the compute's caps, its quota and its budget's `max_cost_per_hour`. An
+//! autoscaled group on aws starts at `min` instead, with the ceiling its head may grow it
+//! to. Pure: the same program always gets the same counts, and each comes with its reason.
 
 use crate::catalog::{Catalog, FALLBACK_PRICE_REGION};
 use crate::ir::{Compute, Program, Provider, WorkerGroup};

@@ -19,13 +19,7 @@ impl Agent {
     /// Hands `instance`'s claim on `island` of `job` over to the next deal, if it still
     /// holds it.
     pub fn hand_over(&self, job: &str, island: u64, instance: &str) -> Result<bool, String> {
-        let key = format!("{}claims/island-{island}", self.job_prefix(job));
-        let Some((holder, etag)) = self.get(&key, None)? else { return Ok(false) };
-        if holder != instance.as_bytes() {
-            return Ok(false);
-        }
-        let mark = format!("{HANDED_OVER}{instance}").into_bytes();
-        self.put(&key, mark, None, Some(&etag))
+        self.write_over_claim(job, island, instance, &format!("{HANDED_OVER}{instance}"))
             .map_err(|e| format!("cannot hand island {island} of job {job} over: {e}"))
     }
 

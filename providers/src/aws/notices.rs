@@ -71,14 +71,25 @@ impl Agent {
     /// Lets go of `instance`'s claim on `island` of `job`, if it still holds it: the next
     /// worker to look claims it at once (a claim whose holder is no instance id is free).
     pub fn release(&self, job: &str, island: u64, instance: &str) -> Result<bool, String> {
+        self.write_over_claim(job, island, instance, &format!("released by {instance}"))
+            .map_err(|e| format!("cannot let go of island {island} of job {job}: {e}"))
+    }
+
+    /// Writes `mark` over `instance`'s claim on `island` of `job`, only while it is still
+    /// the instance's own (`If-Match`); false when it is not.
+    pub(super) fn write_over_claim(
+        &self,
+        job: &str,
+        island: u64,
+        instance: &str,
+        mark: &str,
+    ) -> Result<bool, String> {
         let key = format!("{}jobs/{job}/claims/island-{island}", self.prefix);
         let Some((holder, etag)) = self.get(&key, None)? else { return Ok(false) };
         if holder != instance.as_bytes() {
             return Ok(false);
         }
-        let released = format!("released by {instance}").into_bytes();
-        self.put(&key, released, None, Some(&etag))
-            .map_err(|e| format!("cannot let go of island {island} of job {job}: {e}"))
+        self.put(&key, mark.as_bytes().to_vec(), None, Some(&etag))
     }
 }
 
