@@ -5,15 +5,17 @@ pub mod backtest;
 pub mod budget;
 pub mod check;
 #[cfg(feature = "aws")]
-pub mod cloud_agent;
-#[cfg(feature = "aws")]
 mod cloud_autoscale;
 #[cfg(feature = "aws")]
 pub mod cloud_budget;
 #[cfg(feature = "aws")]
+pub mod cloud_head;
+#[cfg(feature = "aws")]
 mod cloud_heal;
 #[cfg(feature = "aws")]
 mod cloud_spot;
+#[cfg(feature = "aws")]
+pub mod cloud_worker;
 pub mod export;
 pub mod fmt;
 pub mod head;

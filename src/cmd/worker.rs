@@ -83,7 +83,7 @@ fn island_worker(url: &str, island: u64, patience: u64) -> Result<ExitCode, Stri
 
 #[cfg(feature = "aws")]
 fn cloud_worker(url: &str, address: &Addr, args: &WorkerArgs) -> Result<ExitCode, String> {
-    super::cloud_agent::worker(url, address, args.instance_id.as_deref(), args.threads, args.patience)
+    super::cloud_worker::worker(url, address, args.instance_id.as_deref(), args.threads, args.patience)
 }
 
 #[cfg(not(feature = "aws"))]

@@ -451,7 +451,7 @@ fn describe(secs: f64) -> String {
 
 #[cfg(feature = "aws")]
 fn cloud_head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCode, String> {
-    super::cloud_agent::head(url, address, instance)
+    super::cloud_head::head(url, address, instance)
 }
 
 #[cfg(not(feature = "aws"))]
