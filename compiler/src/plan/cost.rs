@@ -58,6 +58,10 @@ pub struct Runway {
     /// What the stack's ledger says was spent this period, when the cloud keeps one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spent: Option<super::BudgetSpend>,
+    /// USD per hour and hours left once the heads have grown every autoscaled group of its
+    /// computes to its ceiling; `None` when none can grow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grown: Option<(f64, f64)>,
 }
 
 impl Runway {
@@ -78,6 +82,8 @@ pub fn cost(desired: &Desired, planned: &BTreeMap<String, u64>, facts: &super::o
     let mut per_compute: BTreeMap<String, f64> = BTreeMap::new();
     // What the local cloud's processes would cost on AWS: the rate its ledger charges.
     let mut simulated_per_compute: BTreeMap<String, f64> = BTreeMap::new();
+    // What each compute costs once its heads have grown its autoscaled groups.
+    let mut grown_per_compute: BTreeMap<String, f64> = BTreeMap::new();
     for r in &desired.resources {
         let (Some(count), Some(fp)) = (&r.count, &r.footprint) else { continue };
         let now = planned.get(r.addr.as_str()).copied().unwrap_or(0);
@@ -104,6 +110,8 @@ pub fn cost(desired: &Desired, planned: &BTreeMap<String, u64>, facts: &super::o
         out.max_per_hour += row.max_per_hour;
         if let Some(c) = r.addr.compute() {
             *per_compute.entry(c.to_string()).or_default() += row.planned_per_hour;
+            let grown = count.autoscale.as_ref().filter(|_| now > 0).map_or(now, |a| a.ceiling.max(now));
+            *grown_per_compute.entry(c.to_string()).or_default() += fp.hourly * grown as f64;
             if r.provider == "local" {
                 *simulated_per_compute.entry(c.to_string()).or_default() += fp.list_hourly * now as f64;
             }
@@ -119,6 +127,8 @@ pub fn cost(desired: &Desired, planned: &BTreeMap<String, u64>, facts: &super::o
         let period_hours = crate::ir::Period::from_keyword_str(&b.period).and_then(|p| p.hours());
         let spent = facts.spend.get(&b.name).cloned();
         let left = spent.as_ref().map_or(b.amount, |s| (b.amount - s.spent).max(0.0));
+        let grown: f64 = b.computes.iter().filter_map(|c| grown_per_compute.get(c)).sum();
+        let grown = b.max_cost_per_hour.map_or(grown, |cap| grown.min(cap));
         out.budgets.push(Runway {
             budget: b.name.clone(),
             amount: b.amount,
@@ -128,6 +138,7 @@ pub fn cost(desired: &Desired, planned: &BTreeMap<String, u64>, facts: &super::o
             period_hours,
             simulated,
             spent,
+            grown: (grown > per_hour && !simulated).then(|| (grown, left / grown)),
         });
     }
     out

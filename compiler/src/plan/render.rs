@@ -210,7 +210,16 @@ fn cost(out: &mut String, cost: &Cost) {
                 format!("at {rate} it lasts {h:.1} hours ({:.1} days)", h / 24.0)
             }
         };
-        let _ = writeln!(out, "Budget {} ({} per {}): {spent}{line}", b.budget, money(b.amount), b.period);
+        let grown = match b.grown {
+            Some((rate, h)) if !b.is_spent() => format!(
+                "; if its heads grow their autoscaled groups to their ceilings, at {}/hour it lasts {h:.1} hours ({:.1} days)",
+                dollars(rate),
+                h / 24.0
+            ),
+            _ => String::new(),
+        };
+        let _ =
+            writeln!(out, "Budget {} ({} per {}): {spent}{line}{grown}", b.budget, money(b.amount), b.period);
     }
 }
 
