@@ -139,13 +139,17 @@ fn islands_interrupted_mid_run_and_run_again_elsewhere_end_as_if_never_stopped()
 
 #[test]
 fn islands_saved_mid_epoch_resume_where_they_were_and_end_as_if_never_stopped() {
-    let config = config(2);
+    // One island: nothing waits for a neighbour, so it is asked once a generation and the
+    // place it saves at is exact. (An island waiting at an epoch end when told to save
+    // has nothing to save: its epoch checkpoint is where it is. Which of the two a worker
+    // of several islands meets is timing; the aws notice tests meet both.)
+    let config = config(1);
     let (whole, _a) = run_with_threads(&config, 2, "never-saved");
     let scratch = Scratch::new("saved");
     let store = scratch.store();
     prepare(&store, &config, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap();
-    // A worker on a reclaimed instance: told to save and stop partway through an epoch
-    // (epochs end at generations 4, 8 and 12).
+    // A worker on a reclaimed instance: told to save and stop partway through its third
+    // epoch (epochs end at generations 4, 8 and 12), before generation 12.
     let looks = std::sync::atomic::AtomicU32::new(0);
     let steer = || {
         if looks.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 11 {
@@ -154,26 +158,21 @@ fn islands_saved_mid_epoch_resume_where_they_were_and_end_as_if_never_stopped() 
             Steer::SaveAndStop
         }
     };
-    let stopped = run_islands_steered(&store, &[0, 1], PATIENCE, None, &|_| {}, &steer);
+    let stopped = run_islands_steered(&store, &[0], PATIENCE, None, &|_| {}, &steer);
     assert!(matches!(stopped, Err(RunError::Interrupted)), "{stopped:?}");
-    let saved: Vec<u64> = (0..2)
-        .map(|i| {
-            let bytes = store.get(&interrupted_key(i)).unwrap().unwrap();
-            serde_json::from_slice::<Checkpoint>(&bytes).unwrap().state.generation
-        })
-        .collect();
-    assert!(saved.iter().any(|g| g % 4 != 0), "saved mid-epoch: {saved:?}");
-    // Another worker takes both over from where they were, not from their epoch ends.
+    let bytes = store.get(&interrupted_key(0)).unwrap().expect("saved where it was");
+    let saved = serde_json::from_slice::<Checkpoint>(&bytes).unwrap().state.generation;
+    assert_eq!(saved, 11, "saved mid-epoch");
+    assert!(!islands_finished(&store, &config).unwrap());
+    // Another worker takes it over from where it was, not from its epoch end.
     let resumed = std::sync::Mutex::new(Vec::new());
-    run_islands(&store, &[0, 1], PATIENCE, None, &|e| {
+    run_islands(&store, &[0], PATIENCE, None, &|e| {
         if let Event::Resumed { island, generation } = e {
             resumed.lock().unwrap().push((island, generation));
         }
     })
     .unwrap();
-    let mut resumed = resumed.into_inner().unwrap();
-    resumed.sort_unstable();
-    assert_eq!(resumed, [(0, saved[0]), (1, saved[1])]);
+    assert_eq!(resumed.into_inner().unwrap(), [(0, 11)]);
     same(&whole, &gather(&store).unwrap());
 }
 
