@@ -6,6 +6,7 @@
 //! reason; a failed one is asked again at the next tick and logged again only when its
 //! error changes. A worker EC2 gave notice (a spot interruption, a rebalance
 //! recommendation) counts as gone from the notice on: its replacement starts before it goes.
+//! An autoscaled group short of what its work needs grows the same way (`cloud_autoscale`).
 
 use super::cloud_budget::Watch;
 use gaform_compiler::plan::Addr;
@@ -81,19 +82,12 @@ impl Watch<'_> {
                         Kind::Replaced { group: group.to_string(), lost: short.lost, requested: short.need };
                     self.log(Event { time: now(), kind, reason });
                 }
-                Err(error) => {
-                    if self.failed.get(&group) == Some(&error) {
-                        continue;
-                    }
-                    self.failed.insert(group.clone(), error.clone());
-                    let reason = format!(
-                        "{said}: could not start {} in their place ({error}); asking again every tick",
-                        short.need
-                    );
-                    let kind =
-                        Kind::ReplacementFailed { group: group.to_string(), requested: short.need, error };
-                    self.log(Event { time: now(), kind, reason });
-                }
+                Err(error) => self.not_started(
+                    &group,
+                    short.need,
+                    &format!("{said}: could not start {} in their place", short.need),
+                    error,
+                ),
             }
         }
         Ok(())
@@ -115,17 +109,25 @@ impl Watch<'_> {
                 };
                 self.log(Event { time: now(), kind, reason });
             }
-            Err(error) => {
-                if self.failed.get(group) == Some(&error) {
-                    return;
-                }
-                self.failed.insert(group.clone(), error.clone());
-                let reason =
-                    format!("{said}: could not start {} more ({error}); asking again every tick", short.need);
-                let kind = Kind::ReplacementFailed { group: group.to_string(), requested: short.need, error };
-                self.log(Event { time: now(), kind, reason });
-            }
+            Err(error) => self.not_started(
+                group,
+                short.need,
+                &format!("{said}: could not start {} more", short.need),
+                error,
+            ),
         }
+    }
+
+    /// A fleet request for `group` that failed: an event, unless it failed the same way
+    /// last time (it is asked again every tick).
+    fn not_started(&mut self, group: &Addr, requested: u64, said: &str, error: String) {
+        if self.failed.get(group) == Some(&error) {
+            return;
+        }
+        self.failed.insert(group.clone(), error.clone());
+        let reason = format!("{said} ({error}); asking again every tick");
+        let kind = Kind::ReplacementFailed { group: group.to_string(), requested, error };
+        self.log(Event { time: now(), kind, reason });
     }
 
     /// Acts on the notices this compute's workers left (one listing, a read of each new or

@@ -151,10 +151,11 @@ impl JobRecord {
         let workers = planned.and_then(|g| g.count.as_ref()).map_or(1, |c| c.value.max(1));
         let population = attributes.get("population").and_then(|p| p.parse().ok()).unwrap_or(1);
         let scaling = planned.and_then(|g| {
-            let scale = g.count.as_ref()?.autoscale.as_ref()?;
+            let count = g.count.as_ref()?;
+            let scale = count.autoscale.as_ref()?;
             let vcpus = g.footprint.as_ref().map_or(1, |f| f.vcpus);
             Some(gaform_control::autoscale::Sizing {
-                min: g.count.as_ref()?.min,
+                min: count.min,
                 ceiling: scale.ceiling,
                 per_worker: gaform_compiler::plan::count::islands_per_worker(vcpus, population),
             })
