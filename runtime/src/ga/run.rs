@@ -313,13 +313,11 @@ fn evolve(
         Evaluator::new(&fold.train, config.costs, &config.space, &config.fitness, config.aggregate)
             .with_pool(pool);
     let ends = config.epoch_ends();
-    let mut resumed = None;
-    for &end in ends.iter().rev() {
-        if let Some(checkpoint) = read::<Checkpoint>(store, &checkpoint_key(island, end))? {
-            resumed = Some(checkpoint);
-            break;
-        }
-    }
+    // A few look-ups, not one per epoch: a long run on S3 would wait seconds for them.
+    let mut resumed = match epochs_written(store, island, &ends)? {
+        0 => None,
+        n => read::<Checkpoint>(store, &checkpoint_key(island, ends[n - 1]))?,
+    };
     // Saved mid-epoch after that checkpoint: further on. (One saved at an epoch's first
     // generation holds the migrants already taken in; the epoch checkpoint is the one.)
     let reached = resumed.as_ref().map_or(0, |c| c.state.generation);
@@ -479,29 +477,34 @@ pub fn final_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Ch
 
 /// Each island's latest checkpoint, in island order (islands with none yet are left out):
 /// what a run stopped before its end has to show.
-///
-/// An island writes its epochs' checkpoints in order and keeps them, so the ones it has
-/// are a prefix of the epoch ends: a binary search finds the last in a few look-ups, not
-/// one per epoch (each a request, on S3).
 pub fn latest_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Checkpoint>, RunError> {
     let ends = config.epoch_ends();
     let mut out = Vec::new();
     for island in 0..config.units() {
-        // How many of `ends` the island has written: the first `lo` surely, `hi` at most.
-        let (mut lo, mut hi) = (0, ends.len());
-        while lo < hi {
-            let mid = lo + (hi - lo).div_ceil(2);
-            if store.contains(&checkpoint_key(island, ends[mid - 1]))? {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        if lo > 0 {
-            out.extend(read::<Checkpoint>(store, &checkpoint_key(island, ends[lo - 1]))?);
+        if let n @ 1.. = epochs_written(store, island, &ends)? {
+            out.extend(read::<Checkpoint>(store, &checkpoint_key(island, ends[n - 1]))?);
         }
     }
     Ok(out)
+}
+
+/// How many of the epoch `ends` `island` has written checkpoints for.
+///
+/// An island writes its epochs' checkpoints in order and keeps them, so the ones it has
+/// are a prefix of the epoch ends: a binary search finds the last in a few look-ups, not
+/// one per epoch (each a request, on S3).
+pub(crate) fn epochs_written(store: &dyn Store, island: u64, ends: &[u64]) -> Result<usize, RunError> {
+    // The first `lo` surely written, `hi` at most.
+    let (mut lo, mut hi) = (0, ends.len());
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if store.contains(&checkpoint_key(island, ends[mid - 1]))? {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    Ok(lo)
 }
 
 /// Runs every island of the job in `store` as a thread of this process, and returns the

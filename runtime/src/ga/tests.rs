@@ -231,3 +231,39 @@ fn invalid_jobs_are_refused_with_the_field_at_fault() {
     assert!(e.to_string().contains("no genome satisfies `fast < slow`"), "{e}");
     assert!(scratch.store().get(JOB_KEY).unwrap().is_none());
 }
+
+/// A store in memory that counts its look-ups.
+#[derive(Default)]
+struct Counting {
+    blobs: std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>,
+    looks: std::sync::atomic::AtomicUsize,
+}
+
+impl Store for Counting {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
+        self.looks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(self.blobs.lock().unwrap().get(key).cloned())
+    }
+    fn put(&self, key: &str, bytes: &[u8]) -> Result<(), crate::store::StoreError> {
+        self.blobs.lock().unwrap().insert(key.to_string(), bytes.to_vec());
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+}
+
+#[test]
+fn an_island_finds_where_it_stopped_in_a_few_looks_however_many_epochs_it_ran() {
+    // 3000 generations, an epoch every 5: 600 epoch ends.
+    let ends: Vec<u64> = (1..=600).map(|e| e * 5).collect();
+    for written in [0, 1, 2, 299, 599, 600] {
+        let store = Counting::default();
+        for &end in &ends[..written] {
+            store.put(&checkpoint_key(3, end), b"{}").unwrap();
+        }
+        assert_eq!(super::run::epochs_written(&store, 3, &ends).unwrap(), written);
+        let looks = store.looks.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(looks <= 10, "{written} written: {looks} looks");
+    }
+}
