@@ -14,7 +14,8 @@ const BUCKET: &str = "gaform-123456789012-us-west-2";
 const JOB: &str = "stacks/job/west/jobs/wide";
 const GROUP: &str = "compute.c.workers.cpu";
 
-/// Six islands on a group of one to three workers; a second group whose job keeps the
+/// Six islands on a group of one to three workers, long enough (some 30 s on one worker)
+/// that the new workers join before it ends; a second group whose job keeps the
 /// compute up after the first job is done (its worker is booted only at the end).
 const WIDE: &str = r#"
 cloud west { provider = aws  region = "us-west-2" }
@@ -30,7 +31,7 @@ job wide {
   data        = "GOOG_wiki.csv"
   strategy    = rsi_reversion(period = 2..30, lower = 10..45, upper = 55..90)
   population  = 30
-  generations = 400
+  generations = 3000
   islands     = 6
   migration { every = 5  count = 2 }
   seed        = 8
@@ -104,6 +105,9 @@ fn a_job_wider_than_min_grows_the_group_toward_max_and_it_shrinks_back_to_min_wh
         [&first[0], &grown[0], &grown[1]].iter().all(|id| held.iter().filter(|h| h == id).count() == 2)
     });
     println!("from the new workers' boot to two islands each: {:.2} s", booted.elapsed().as_secs_f64());
+    // A plan now leaves the head's count alone: three is within its range.
+    let mid_run = run(&w, &moto, &["plan", "job.gaf", "--detailed-exitcode"]);
+    assert_eq!(mid_run.status.code(), Some(0), "no change while the head sizes it:\n{}", text(&mid_run));
     let up = events_of(&w, &moto, "scaled_up");
     assert_eq!(up.len(), 1, "{up:#?}");
     assert_eq!(
