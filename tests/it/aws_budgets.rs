@@ -195,7 +195,7 @@ job duo {
   data        = "GOOG_wiki.csv"
   strategy    = rsi_reversion(period = 2..30, lower = 10..45, upper = 55..90)
   population  = 30
-  generations = 600
+  generations = 1200
   islands     = 4
   migration { every = 5  count = 2 }
   seed        = 8
@@ -237,7 +237,7 @@ fn a_scale_down_on_aws_sheds_a_worker_mid_job_and_the_result_is_the_same_bytes()
     victim.wait().unwrap();
     let unfinished = (0..4)
         .filter(|i| {
-            aws_object(&moto, BUCKET, &format!("stacks/job/west/jobs/duo/store/islands/{i}/gen-000600.json"))
+            aws_object(&moto, BUCKET, &format!("stacks/job/west/jobs/duo/store/islands/{i}/gen-001200.json"))
                 .is_empty()
         })
         .count();
@@ -271,7 +271,7 @@ fn a_scale_down_on_aws_sheds_a_worker_mid_job_and_the_result_is_the_same_bytes()
     assert_eq!(kinds, ["alert_fired", "frozen", "shed"], "{events:?}");
     assert_eq!(events[2]["instance"], format!("compute.c.workers.cpu[{shed_id}]"));
 
-    let finals = (0..4).map(|i| format!("stacks/job/west/jobs/duo/store/islands/{i}/gen-000600.json"));
+    let finals = (0..4).map(|i| format!("stacks/job/west/jobs/duo/store/islands/{i}/gen-001200.json"));
     assert!(
         finals.into_iter().all(|k| !aws_object(&moto, BUCKET, &k).is_empty()),
         "the key looked for above"

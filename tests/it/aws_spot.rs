@@ -14,12 +14,11 @@ use std::time::Duration;
 const BUCKET: &str = "gaform-123456789012-us-west-2";
 const JOB: &str = "stacks/job/west/jobs/duo";
 
-/// Two spot workers that fall back to on-demand and try spot again after 3 s, on a job
-/// long enough for both.
+/// Two spot workers that fall back to on-demand and try spot again after 3 s, on the heal
+/// tests' job: long enough for both.
 fn back_to_spot() -> String {
     crate::aws_heal::on_spot()
         .replace("fallback = on_demand\n", "fallback = on_demand\n  return_to_spot = 3s\n")
-        .replace("generations = 600", "generations = 1200")
 }
 
 fn lifecycles(moto: &Moto) -> Vec<(String, String)> {
