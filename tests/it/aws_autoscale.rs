@@ -14,7 +14,7 @@ const BUCKET: &str = "gaform-123456789012-us-west-2";
 const JOB: &str = "stacks/job/west/jobs/wide";
 const GROUP: &str = "compute.c.workers.cpu";
 
-/// Six islands on a group of one to three workers, long enough (some 30 s on one worker)
+/// Six islands on a group of one to three workers, long enough (tens of seconds on one worker)
 /// that the new workers join before it ends; a second group whose job keeps the
 /// compute up after the first job is done (its worker is booted only at the end).
 const WIDE: &str = r#"

@@ -15,7 +15,7 @@ const BUCKET: &str = "gaform-123456789012-us-west-2";
 const JOB: &str = "stacks/job/west/jobs/duo";
 
 /// Two on-demand workers, four islands of 2400 generations: each worker runs two, for long
-/// enough (some 35 s against moto) to be interrupted mid-job with time to spare.
+/// enough (tens of seconds against moto) to be interrupted mid-job with time to spare.
 pub(crate) fn healed() -> String {
     crate::aws::DUO.replace("  generations = 10\n", "  generations = 2400\n  islands     = 4\n")
 }
