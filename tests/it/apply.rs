@@ -260,7 +260,10 @@ fn a_saved_plan_is_refused_once_stale_and_applied_while_fresh() {
 
 #[test]
 fn max_runtime_stops_a_job_and_auto_terminate_stops_an_idle_compute() {
+    // Far more generations than a second holds (the 120 of LONG can end in 1.3 s, before
+    // the head's tick sees the limit passed).
     let timed = LONG
+        .replace("  generations = 120\n", "  generations = 20000\n")
         .replace("  seed        = 3\n", "  seed        = 3\n  max_runtime = 1s\n  workers     = cpu\n")
         .replace(
             "  workers cpu {",
