@@ -15,7 +15,6 @@ use gaform_control::ledger::Ledger;
 use gaform_providers::local::records::now;
 use gaform_providers::local::JobRecord;
 use gaform_runtime::ga;
-use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How long new workers that were asked for may keep the others waiting for a new deal:
@@ -172,17 +171,23 @@ impl Watch<'_> {
         Ok(())
     }
 
-    /// `job`'s islands without their final checkpoint, read once a tick.
+    /// `job`'s islands without their final checkpoint, read once a tick (its run's
+    /// configuration once).
     fn unfinished(&mut self, job: &JobRecord) -> Result<Vec<u64>, String> {
         if let Some(left) = self.left.get(&job.name) {
             return Ok(left.clone());
         }
-        let store = match self.stores.entry(job.name.clone()) {
-            Entry::Occupied(o) => o.into_mut(),
-            Entry::Vacant(v) => v.insert(self.agent.store(&job.name)?),
+        // A run's configuration: a job applied again is a new run, perhaps another one.
+        let run = (job.name.clone(), job.started_at.to_bits());
+        let config = match self.configs.get(&run) {
+            Some(config) => config.clone(),
+            None => {
+                let config = ga::load_job(self.store(&job.name)?).map_err(|e| e.to_string())?;
+                self.configs.insert(run, config.clone());
+                config
+            }
         };
-        let config = ga::load_job(&*store).map_err(|e| e.to_string())?;
-        let left = ga::unfinished_islands(&*store, &config).map_err(|e| e.to_string())?;
+        let left = ga::unfinished_islands(self.store(&job.name)?, &config).map_err(|e| e.to_string())?;
         self.left.insert(job.name.clone(), left.clone());
         Ok(left)
     }

@@ -66,6 +66,9 @@ pub struct Watch<'a> {
     pub waiting_since: BTreeMap<String, f64>,
     /// Each running job's unfinished islands, read once a tick.
     pub left: BTreeMap<String, Vec<u64>>,
+    /// Each autoscaled run's configuration (by job name and start), read once: it does not
+    /// change while the run lasts.
+    pub configs: BTreeMap<(String, u64), gaform_runtime::ga::JobConfig>,
 }
 
 /// Where a head on aws keeps a job's results (and `metrics.csv`) before they go to S3.
@@ -196,11 +199,15 @@ impl Watch<'_> {
 
     /// The reports `workers` wrote into job `name`'s store.
     fn reports(&mut self, name: &str, workers: &[String]) -> Result<Vec<WorkerReport>, String> {
-        let store = match self.stores.entry(name.to_string()) {
+        read_reports(self.store(name)?, workers).map_err(|e| e.to_string())
+    }
+
+    /// Job `name`'s store, opened on first use.
+    pub(super) fn store(&mut self, name: &str) -> Result<&S3Store, String> {
+        Ok(match self.stores.entry(name.to_string()) {
             Entry::Occupied(o) => o.into_mut(),
             Entry::Vacant(v) => v.insert(self.agent.store(name)?),
-        };
-        read_reports(&*store, workers).map_err(|e| e.to_string())
+        })
     }
 
     /// A job that ended here: its last `metrics.csv` row and its `report.html`, written into

@@ -46,6 +46,7 @@ pub fn head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCod
         idle_since: BTreeMap::new(),
         waiting_since: BTreeMap::new(),
         left: BTreeMap::new(),
+        configs: BTreeMap::new(),
     };
     let result = tend_compute(&agent, (&stack, &cloud), &compute, &me, tick, &mut watch);
     // Notifications under way (an alert and the stop it led to, say) still go out.
