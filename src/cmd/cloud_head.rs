@@ -7,7 +7,6 @@
 use crate::notify::Outbox;
 use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_providers::aws::agent::{self, Agent};
-use gaform_providers::local::JobRecord;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -114,31 +113,26 @@ fn pass(
     let jobs: Vec<_> = agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute)).collect();
     for mut job in jobs.iter().filter(|j| j.status == JobStatus::Running).cloned() {
         *seen_running = true;
-        let store = agent.store(&job.name)?;
         let dir = super::cloud_budget::work_dir(&job.name);
-        // Listed only when a job ends: one EC2 call, not one per look.
-        let workers = |job: &JobRecord| -> Result<Vec<String>, String> {
-            Ok(agent.live_instances(stack, cloud, &job.group)?.into_iter().collect())
-        };
-        if super::head::gather_if_done(&store, &mut job, &dir)? {
-            let workers = workers(&job)?;
-            watch.wrap_up(&mut job, &workers, &dir);
-            agent.upload_results(&job.name, &dir)?;
-            let _ = std::fs::remove_dir_all(&dir);
-            agent.write_job(&job)?;
-            outln!("{}: finished", job.address);
+        // Whether results were written into `dir`, and what to say of the job's end.
+        let (written, said) = if super::head::gather_if_done(watch.store(&job.name)?, &mut job, &dir)? {
+            (true, "finished".to_string())
         } else if let Some(limit) = super::head::stop_if_over_time(&mut job) {
             let why =
                 format!("stopped by max_runtime = {}", gaform_compiler::plan::describe::duration(limit));
-            if super::head::write_results_so_far(&store, &dir, &why).is_ok() {
-                let workers = workers(&job)?;
-                watch.wrap_up(&mut job, &workers, &dir);
-                agent.upload_results(&job.name, &dir)?;
-            }
-            let _ = std::fs::remove_dir_all(&dir);
-            agent.write_job(&job)?;
-            outln!("{}: {why}", job.address);
+            (super::head::write_results_so_far(watch.store(&job.name)?, &dir, &why).is_ok(), why)
+        } else {
+            continue;
+        };
+        if written {
+            // Listed only when a job ends: one EC2 call, not one per look.
+            let workers: Vec<String> = agent.live_instances(stack, cloud, &job.group)?.into_iter().collect();
+            watch.wrap_up(&mut job, &workers, &dir);
+            agent.upload_results(&job.name, &dir)?;
         }
+        let _ = std::fs::remove_dir_all(&dir);
+        agent.write_job(&job)?;
+        outln!("{}: {said}", job.address);
     }
     let over = agent.jobs()?.iter().filter(|j| j.group.compute() == Some(compute)).all(agent::is_over);
     if *seen_running && over {

@@ -131,9 +131,9 @@ impl Watch<'_> {
     }
 
     /// Acts on the notices this compute's workers left (one listing, a read of each new or
-    /// rewritten one): each new one is an
-    /// event, its instance counts as gone from now on, and the head heals at once (on a
-    /// ledger made level with EC2 first) rather than at its next tick.
+    /// rewritten one): each new one is an event, its instance counts as gone from now on,
+    /// and the head heals at once (on a ledger made level with EC2 first) rather than at
+    /// its next tick.
     pub(super) fn take_notices(&mut self) -> Result<(), String> {
         let mut fresh = Vec::new();
         for notice in self.agent.new_notices(&mut self.notices_read)? {

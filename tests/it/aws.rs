@@ -676,3 +676,28 @@ fn a_dead_workers_islands_go_to_its_replacement() {
         "the same result as an unkilled run"
     );
 }
+
+#[test]
+fn a_job_past_its_max_runtime_on_aws_is_stopped_with_its_results_so_far() {
+    let moto = Moto::start();
+    // Far more generations than two seconds hold: only the limit ends it.
+    let gaf = DUO.replace("  generations = 10\n", "  generations = 20000\n  max_runtime = 2s\n");
+    let w = Workspace::new("aws-max-runtime", &gaf);
+    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+    let head = instance_ids(&moto, "compute.c.head").remove(0);
+    let mut agents = vec![boot(&w, &moto, "head", "compute.c.head", &head)];
+    for id in instance_ids(&moto, "compute.c.workers.cpu") {
+        agents.push(boot(&w, &moto, "worker", "compute.c.workers.cpu", &id));
+    }
+    for agent in &mut agents {
+        assert!(agent.wait().unwrap().success());
+    }
+    assert_eq!(moto.list("us-west-2")["instances"].as_array().unwrap().len(), 0, "the compute is gone");
+    let bucket = "gaform-123456789012-us-west-2";
+    let record = aws_object(&moto, bucket, "stacks/job/west/jobs/duo/record.json");
+    assert!(record.contains("timed_out"), "{record}");
+    let best = aws_object(&moto, bucket, "stacks/job/west/jobs/duo/results/best.json");
+    assert!(best.contains("stopped by max_runtime = 2s"), "the results so far say why: {best}");
+    let report = aws_object(&moto, bucket, "stacks/job/west/jobs/duo/results/report.html");
+    assert!(report.contains("max_runtime"), "{report}");
+}
