@@ -133,6 +133,12 @@ pub enum Kind {
     /// A compute's head stopped its jobs (results so far written) and terminated every
     /// instance of it, itself last.
     ComputeStopped { compute: String, instances: u64, jobs: Vec<String> },
+    /// A job ran past its `max_runtime` (seconds): its head stopped it, keeping its results
+    /// so far where there were any.
+    JobTimedOut { job: String, max_runtime: f64 },
+    /// A compute's head terminated it, itself last, with nothing left to stop: its jobs were
+    /// over, or it sat idle for its `auto_terminate`.
+    ComputeEnded { compute: String, instances: u64 },
 }
 
 impl Event {

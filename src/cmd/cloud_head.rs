@@ -6,7 +6,9 @@
 
 use crate::notify::Outbox;
 use gaform_compiler::plan::{Addr, JobStatus};
+use gaform_control::event::{Event, Kind};
 use gaform_providers::aws::agent::{self, Agent};
+use gaform_providers::local::records::now;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -120,7 +122,14 @@ fn pass(
         } else if let Some(limit) = super::head::stop_if_over_time(&mut job) {
             let why =
                 format!("stopped by max_runtime = {}", gaform_compiler::plan::describe::duration(limit));
-            (super::head::write_results_so_far(watch.store(&job.name)?, &dir, &why).is_ok(), why)
+            let kept = super::head::write_results_so_far(watch.store(&job.name)?, &dir, &why);
+            let reason = match &kept {
+                Ok(()) => format!("{}: {why}; its results so far go beside it", job.address),
+                Err(e) => format!("{}: {why}; no results to keep ({e})", job.address),
+            };
+            let kind = Kind::JobTimedOut { job: job.name.clone(), max_runtime: limit };
+            watch.log(Event { time: now(), kind, reason });
+            (kept.is_ok(), why)
         } else {
             continue;
         };
@@ -137,7 +146,12 @@ fn pass(
     let over = agent.jobs()?.iter().filter(|j| j.group.compute() == Some(compute)).all(agent::is_over);
     if *seen_running && over {
         let n = agent.terminate_compute(stack, cloud, compute, Some(me))?;
-        outln!("compute.{compute}: its jobs are over; terminated {n} instance(s)");
+        let reason = format!("compute.{compute}: its jobs are over; terminated {n} instance(s)");
+        watch.log(Event {
+            time: now(),
+            kind: Kind::ComputeEnded { compute: compute.into(), instances: n as u64 },
+            reason,
+        });
         return Ok(Some(ExitCode::SUCCESS));
     }
     Ok(None)

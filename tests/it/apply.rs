@@ -278,6 +278,11 @@ fn max_runtime_stops_a_job_and_auto_terminate_stops_an_idle_compute() {
     assert!(processes_of(&stack_dir).is_empty(), "the head stopped its compute, idle group included");
     let again = w.gaform(&["plan", "job.gaf", "--detailed-exitcode"], &[]);
     assert_eq!(code(&again), 0, "a timed-out job is done: {}", text(&again));
+    // Why the work stopped, and why the compute went, are in the event log.
+    let events = text(&w.gaform(&["events", "--json", "job.gaf"], &[]));
+    assert!(events.contains("\"event\":\"job_timed_out\",\"job\":\"long\",\"max_runtime\":1.0"), "{events}");
+    // The stopped job's workers went with it: the head and the spare were left.
+    assert!(events.contains("\"event\":\"compute_ended\",\"compute\":\"box\",\"instances\":2"), "{events}");
 
     let idle = IDLE.replace("compute idle {\n", "compute idle {\n  auto_terminate = 1s\n");
     let w = Workspace::new("idle", &idle);
@@ -289,6 +294,8 @@ fn max_runtime_stops_a_job_and_auto_terminate_stops_an_idle_compute() {
     assert!(w
         .read(".gaform/job/events.log")
         .contains("compute.idle: terminated (idle for auto_terminate = 1s)"));
+    let events = text(&w.gaform(&["events", "--json", "job.gaf"], &[]));
+    assert!(events.contains("\"event\":\"compute_ended\",\"compute\":\"idle\""), "{events}");
     let plan = w.gaform(&["plan", "job.gaf", "--detailed-exitcode"], &[]);
     assert_eq!(code(&plan), 2, "a compute without jobs is brought back: {}", text(&plan));
 }

@@ -700,4 +700,8 @@ fn a_job_past_its_max_runtime_on_aws_is_stopped_with_its_results_so_far() {
     assert!(best.contains("stopped by max_runtime = 2s"), "the results so far say why: {best}");
     let report = aws_object(&moto, bucket, "stacks/job/west/jobs/duo/results/report.html");
     assert!(report.contains("max_runtime"), "{report}");
+    // Why the work stopped, and why the compute went, are in the event log.
+    let events = text(&run(&w, &moto, &["events", "--json", "job.gaf"]));
+    assert!(events.contains("\"event\":\"job_timed_out\",\"job\":\"duo\",\"max_runtime\":2.0"), "{events}");
+    assert!(events.contains("\"event\":\"compute_ended\",\"compute\":\"c\",\"instances\":3"), "{events}");
 }

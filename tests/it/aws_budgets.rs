@@ -268,7 +268,7 @@ fn a_scale_down_on_aws_sheds_a_worker_mid_job_and_the_result_is_the_same_bytes()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["alert_fired", "frozen", "shed"], "{events:?}");
+    assert_eq!(kinds, ["alert_fired", "frozen", "shed", "compute_ended"], "{events:?}");
     assert_eq!(events[2]["instance"], format!("compute.c.workers.cpu[{shed_id}]"));
 
     let finals = (0..4).map(|i| format!("stacks/job/west/jobs/duo/store/islands/{i}/gen-001200.json"));

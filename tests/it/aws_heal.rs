@@ -135,7 +135,8 @@ fn a_worker_lost_mid_job_is_replaced_by_the_head_and_the_result_is_the_same_byte
         "the job ended; so did its compute"
     );
     let events = events(&w, &moto);
-    assert_eq!(events.len(), 1, "one replacement, once: {events:#?}");
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["replaced", "compute_ended"], "one replacement, once: {events:#?}");
     let e = &events[0];
     assert_eq!(
         (&e["event"], &e["group"], &e["requested"]),
@@ -260,7 +261,7 @@ fn a_spot_notice_saves_the_workers_islands_and_its_replacement_starts_before_it_
     );
     let events = events(w, moto);
     let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["interruption_notice", "replaced"], "{events:#?}");
+    assert_eq!(kinds, ["interruption_notice", "replaced", "compute_ended"], "{events:#?}");
     assert_eq!(
         (&events[0]["instance"], &events[0]["notice"]),
         (&leaving.clone().into(), &"interruption".into())
@@ -319,7 +320,12 @@ fn a_rebalance_recommendation_starts_the_replacement_early_and_it_takes_over_at_
         events.iter().map(|e| (e["event"].as_str().unwrap(), e["notice"].as_str().unwrap_or(""))).collect();
     assert_eq!(
         kinds,
-        [("interruption_notice", "rebalance"), ("replaced", ""), ("interruption_notice", "interruption")],
+        [
+            ("interruption_notice", "rebalance"),
+            ("replaced", ""),
+            ("interruption_notice", "interruption"),
+            ("compute_ended", "")
+        ],
         "one replacement, started at the recommendation: {events:#?}"
     );
     same_as_an_undisturbed_run(w, moto);

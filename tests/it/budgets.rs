@@ -146,11 +146,9 @@ fn a_head_stops_its_compute_at_100_percent_and_the_raised_budget_resumes_it() {
             "{file}"
         );
     }
-    assert_eq!(
-        json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[]))).len(),
-        3,
-        "nothing fired again"
-    );
+    let events = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
+    let after_the_stop: Vec<&str> = events[3..].iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(after_the_stop, ["compute_ended"], "nothing fired again; the resumed run ended: {events:?}");
 }
 
 /// A webhook receiver on loopback: each request's head and body, answered `status`.
@@ -289,7 +287,7 @@ fn a_scale_down_sheds_to_min_mid_job_and_the_result_is_the_same_bytes() {
     assert!(out.contains("long: best rsi_reversion("), "the job went on to its end: {out}");
     let events = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
     let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["alert_fired", "frozen", "shed"], "{events:?}");
+    assert_eq!(kinds, ["alert_fired", "frozen", "shed", "compute_ended"], "{events:?}");
     assert_eq!((events[0]["action"].as_str(), events[2]["kept"].as_u64()), (Some("scale_down"), Some(1)));
     let shed = events[2]["instance"].as_str().unwrap();
     assert!(shed.starts_with("compute.box.workers.cpu["), "{shed}");
@@ -317,7 +315,11 @@ fn a_burn_rate_over_max_cost_per_hour_sheds_until_it_fits() {
     ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "1s")]));
     let events = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
     let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["over_hourly_cap", "frozen", "shed"], "shed once, then within the cap: {events:?}");
+    assert_eq!(
+        kinds,
+        ["over_hourly_cap", "frozen", "shed", "compute_ended"],
+        "shed once, then within the cap: {events:?}"
+    );
     assert!((events[0]["per_hour"].as_f64().unwrap() - 0.266).abs() < 1e-9, "{}", events[0]);
     ok(&w.gaform(&["run", "job.gaf", "--out", "never-shed"], &[]));
     assert_eq!(w.read("results/long/best.json"), w.read("never-shed/best.json"));

@@ -376,8 +376,9 @@ fn a_scale_down_alert_sheds_one_worker_per_cooldown_to_min_and_the_result_is_the
     let events = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
     let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
     // Fired once; one worker at once, one more a cooldown (five ticks) later; then at min,
-    // frozen: nothing is started again while the alert keeps firing.
-    assert_eq!(kinds, ["monitor_alert", "frozen", "shed", "shed"], "{events:?}");
+    // frozen: nothing is started again while the alert keeps firing; the job done, the
+    // compute ends.
+    assert_eq!(kinds, ["monitor_alert", "frozen", "shed", "shed", "compute_ended"], "{events:?}");
     assert_eq!((events[2]["kept"].as_u64(), events[3]["kept"].as_u64()), (Some(2), Some(1)));
     assert_eq!(events[2]["monitor"], "busy");
     let apart = events[3]["time"].as_f64().unwrap() - events[2]["time"].as_f64().unwrap();

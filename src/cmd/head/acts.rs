@@ -104,5 +104,5 @@ pub(super) fn stop(
         jobs.push(job.name);
     }
     stack.log_event(&budget::compute_stopped(compute, why, instances, jobs), None);
-    terminate(stack, provider, me, compute, why)
+    terminate(stack, provider, me, compute, why, false)
 }

@@ -14,7 +14,7 @@ use crate::cli::HeadArgs;
 use crate::notify::Outbox;
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::{Addr, JobStatus};
-use gaform_control::event::By;
+use gaform_control::event::{By, Event, Kind};
 use gaform_control::ledger::Ledger;
 use gaform_providers::books::Books;
 use gaform_providers::local::agent::{self, Registration};
@@ -163,7 +163,7 @@ fn tend_compute(
                 .get("auto_terminate")
                 .and_then(|t| gaform_compiler::plan::describe::parse_duration(t));
             if seen_running {
-                return terminate(stack, provider, me, compute, "its jobs are over");
+                return terminate(stack, provider, me, compute, "its jobs are over", true);
             }
             if let Some(limit) = auto.filter(|&l| idle_since.elapsed().as_secs_f64() >= l) {
                 return terminate(
@@ -172,6 +172,7 @@ fn tend_compute(
                     me,
                     compute,
                     &format!("idle for auto_terminate = {}", describe(limit)),
+                    true,
                 );
             }
         }
@@ -283,7 +284,9 @@ fn tend(
             Err(e) => format!("no results to keep ({e})"),
         };
         stack.write_job(&job)?;
-        stack.event(Some(&log), &format!("{}: {why}; {kept}", job.address));
+        let kind = Kind::JobTimedOut { job: job.name.clone(), max_runtime: limit };
+        let reason = format!("{}: {why}; {kept}", job.address);
+        stack.log_event(&Event { time: now(), kind, reason }, Some(&log));
         return Ok(());
     }
     let records = stack.instances()?;
@@ -425,23 +428,34 @@ pub(super) fn stop_workers(provider: &LocalProvider, stack: &StackDir, group: &A
     Ok(())
 }
 
-/// Stops every instance of the compute, then this head: recorded as gone, on purpose.
+/// Stops every instance of the compute, then this head: recorded as gone, on purpose. A
+/// stop (`acts`) has logged its own event; a compute whose jobs are over, or that sat idle
+/// for its `auto_terminate` (`ended`), gets one here.
 pub(super) fn terminate(
     stack: &StackDir,
     provider: &LocalProvider,
     me: &Registration,
     compute: &str,
     why: &str,
+    ended: bool,
 ) -> Result<ExitCode, String> {
+    let mut instances = 1;
     for r in stack.instances()? {
         let ours = r.address.compute() == Some(compute);
         if ours && !(r.address == me.record.address && r.index == me.record.index) {
             provider.stop_instance(&r.address, r.index)?;
+            instances += 1;
         }
     }
     stack.remove_instance(&me.record.address, me.record.index)?;
-    stack.event(None, &format!("compute.{compute}: terminated ({why})"));
-    outln!("compute.{compute}: terminated ({why})");
+    let reason = format!("compute.{compute}: terminated ({why})");
+    if ended {
+        let kind = Kind::ComputeEnded { compute: compute.to_string(), instances };
+        stack.log_event(&Event { time: now(), kind, reason: reason.clone() }, None);
+    } else {
+        stack.event(None, &reason);
+    }
+    outln!("{reason}");
     Ok(ExitCode::SUCCESS)
 }
 
