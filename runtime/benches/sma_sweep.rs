@@ -23,9 +23,7 @@ fn main() {
         .collect();
     let started = Instant::now();
     let mut indicators = Indicators::new(&data);
-    for p in &pairs {
-        indicators.prepare(p);
-    }
+    indicators.prepare_all(&pairs);
     let prepare = started.elapsed().as_secs_f64();
     let evaluations = (pairs.len() * data.len()) as f64;
     println!("{} backtests × {} bars; indicators (199 SMAs) in {:.4} s", pairs.len(), data.len(), prepare);

@@ -24,50 +24,78 @@ pub fn all_prices(values: &[f64]) -> bool {
 /// every value counts, none is negative, a full window always holds `n`.
 pub fn sma_of_prices(values: &[f64], n: usize) -> Vec<f64> {
     let mut out = vec![f64::NAN; values.len()];
-    let (mut sum, mut add_comp, mut remove_comp) = (0.0f64, 0.0f64, 0.0f64);
-    let (mut same_run, mut previous) = (0usize, f64::NAN);
-    let mut add = |value: f64, sum: &mut f64| {
-        let y = value - add_comp;
-        let t = *sum + y;
-        add_comp = t - *sum - y;
-        *sum = t;
-        same_run = if value == previous { same_run + 1 } else { 1 };
-        previous = value;
-        (same_run, previous)
-    };
-    let head = n.min(values.len());
-    for (i, &value) in values.iter().enumerate().take(head) {
-        let (run, last) = add(value, &mut sum);
-        if i + 1 == n {
-            let mean = sum / n as f64;
-            if let Some(o) = out.get_mut(i) {
-                *o = if run >= n {
-                    last
-                } else if mean < 0.0 {
-                    0.0
-                } else {
-                    mean
-                };
-            }
+    let mut average = Running::new(n);
+    for (i, o) in out.iter_mut().enumerate() {
+        if let Some(mean) = average.step(values, i) {
+            *o = mean;
         }
     }
-    let (arriving, departing) = (values.get(n..).unwrap_or_default(), values);
-    for ((&value, &old), o) in arriving.iter().zip(departing).zip(out.iter_mut().skip(n)) {
-        let y = -old - remove_comp;
-        let t = sum + y;
-        remove_comp = t - sum - y;
-        sum = t;
-        let (run, last) = add(value, &mut sum);
-        let mean = sum / n as f64;
-        *o = if run >= n {
-            last
+    out
+}
+
+/// `sma_of_prices` for two periods in one pass. Each average's compensated sum is a chain
+/// of dependent additions that keeps the core waiting; two independent chains side by
+/// side take little longer than one. Each lane's operations are `sma_of_prices`'s.
+pub fn sma_of_prices_pair(values: &[f64], n: [usize; 2]) -> [Vec<f64>; 2] {
+    let (mut a_out, mut b_out) = (vec![f64::NAN; values.len()], vec![f64::NAN; values.len()]);
+    let (mut a, mut b) = (Running::new(n[0]), Running::new(n[1]));
+    for (i, (a_o, b_o)) in a_out.iter_mut().zip(b_out.iter_mut()).enumerate() {
+        if let Some(mean) = a.step(values, i) {
+            *a_o = mean;
+        }
+        if let Some(mean) = b.step(values, i) {
+            *b_o = mean;
+        }
+    }
+    [a_out, b_out]
+}
+
+/// One moving average of prices as it moves along the values: pandas' compensated sum
+/// (the departing value removed before the arriving one is added, each with its own
+/// compensation) and the run of equal values that makes a flat window average exactly.
+struct Running {
+    n: usize,
+    sum: f64,
+    add_comp: f64,
+    remove_comp: f64,
+    same_run: usize,
+    previous: f64,
+}
+
+impl Running {
+    fn new(n: usize) -> Running {
+        Running { n, sum: 0.0, add_comp: 0.0, remove_comp: 0.0, same_run: 0, previous: f64::NAN }
+    }
+
+    /// Takes in `values[i]` (after `values[..i]`): the average of the window ending there,
+    /// once `n` values are in.
+    #[inline(always)]
+    fn step(&mut self, values: &[f64], i: usize) -> Option<f64> {
+        let value = values.get(i).copied().unwrap_or(f64::NAN);
+        if let Some(&old) = i.checked_sub(self.n).and_then(|k| values.get(k)) {
+            let y = -old - self.remove_comp;
+            let t = self.sum + y;
+            self.remove_comp = t - self.sum - y;
+            self.sum = t;
+        }
+        let y = value - self.add_comp;
+        let t = self.sum + y;
+        self.add_comp = t - self.sum - y;
+        self.sum = t;
+        self.same_run = if value == self.previous { self.same_run + 1 } else { 1 };
+        self.previous = value;
+        if i + 1 < self.n {
+            return None;
+        }
+        let mean = self.sum / self.n as f64;
+        Some(if self.same_run >= self.n {
+            value
         } else if mean < 0.0 {
             0.0
         } else {
             mean
-        };
+        })
     }
-    out
 }
 
 /// `sma` of any values, NaN and negatives included: pandas' algorithm as it stands.
@@ -225,10 +253,16 @@ mod tests {
                     price
                 })
                 .collect();
-            for n in [1, 2, 3, 5, 17, 50, len.max(1), len + 3] {
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let periods = [1, 2, 3, 5, 17, 50, len.max(1), len + 3];
+            for n in periods {
                 let (fast, general) = (sma_of_prices(&values, n), sma_of_any(&values, n));
-                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&fast), bits(&general), "case {case}, n {n}");
+            }
+            for pair in periods.windows(2).chain([[7, 7].as_slice(), [40, 3].as_slice()]) {
+                let [a, b] = sma_of_prices_pair(&values, [pair[0], pair[1]]);
+                assert_eq!(bits(&a), bits(&sma_of_any(&values, pair[0])), "case {case}, pair {pair:?}");
+                assert_eq!(bits(&b), bits(&sma_of_any(&values, pair[1])), "case {case}, pair {pair:?}");
             }
         }
     }

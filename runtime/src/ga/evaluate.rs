@@ -111,12 +111,12 @@ impl<'d> Evaluator<'d> {
             }
             if let Some(strategy) = strategy {
                 if queued.insert(g) {
-                    for indicators in &mut self.indicators {
-                        indicators.prepare(&strategy);
-                    }
                     to_run.push((g, strategy));
                 }
             }
+        }
+        for indicators in &mut self.indicators {
+            indicators.prepare_all(to_run.iter().map(|(_, strategy)| strategy));
         }
         // Backtests of neighbouring genomes read the same indicator series: in genome order
         // a batch keeps them in cache (the order of a batch changes no result).

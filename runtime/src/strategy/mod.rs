@@ -103,6 +103,34 @@ impl<'d> Indicators<'d> {
         }
     }
 
+    /// `prepare` for each of `strategies`, computing the moving averages of prices that are
+    /// missing two in one pass (`indicators::sma_of_prices_pair`): a GA generation's new
+    /// genomes ask for several at once.
+    pub fn prepare_all<'s>(&mut self, strategies: impl IntoIterator<Item = &'s Strategy>) {
+        let mut missing = Vec::new();
+        for strategy in strategies {
+            match *strategy {
+                Strategy::SmaCrossover { fast, slow } if self.closes_are_prices => {
+                    missing.extend([fast, slow].into_iter().filter(|n| *n > 0 && !self.sma.contains_key(n)));
+                }
+                _ => self.prepare(strategy),
+            }
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        let close = &self.data.close;
+        let mut pairs = missing.chunks_exact(2);
+        for pair in &mut pairs {
+            let ([a, b], [a_values, b_values]) =
+                ([pair[0], pair[1]], indicators::sma_of_prices_pair(close, [pair[0], pair[1]]));
+            self.sma.insert(a, a_values);
+            self.sma.insert(b, b_values);
+        }
+        for &n in pairs.remainder() {
+            self.sma.insert(n, indicators::sma_of_prices(close, n));
+        }
+    }
+
     /// `strategy`'s signals, if `prepare` has computed its indicators.
     pub fn signals(&self, strategy: &Strategy) -> Option<Signals<'_>> {
         let kind = match *strategy {
