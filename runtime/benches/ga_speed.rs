@@ -6,11 +6,17 @@
 //! run` and DEAP run whole). The engine alone (in memory, as DEAP runs) is timed, and so is
 //! every backtest inside it; the sweep of every 2 <= fast < slow <= 200 gives the backtests a
 //! second of the same backtester with nothing around it. Prints medians of the runs.
+//!
+//! The sweep's strategies are not the GA's: its space (fast 2..50) trades more often than the
+//! sweep's average pair, and a backtest costs more the more it trades. So the GA's own
+//! strategies are also timed alone, in a bare loop like the sweep's: against that, the GA
+//! loop's rate is the share of its time that is backtesting, the engine's overhead apart.
 
 use gaform_runtime::backtest::{simulate, Calendar, Costs, Keep};
 use gaform_runtime::data::{self, Ohlcv};
 use gaform_runtime::ga::{
-    Aggregate, Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Range, Selection, Space,
+    Aggregate, Asset, Crossover, Evaluator, Fitness, Island, JobConfig, Metric, Migration, Mutation, Range,
+    Selection, Space, Window,
 };
 use gaform_runtime::strategy::{Indicators, Strategy};
 use gaform_runtime::windows::Validation;
@@ -50,6 +56,8 @@ fn main() {
     let mut sweep = Vec::new();
     let mut ga = Vec::new();
     let mut inside = Vec::new();
+    let mut own = Vec::new();
+    let own_strategies = backtested(&speed_job(), &data, &pool);
     let mut backtests = 0;
     // `GAFORM_SPEED=ga` runs the engine alone, `sweep` the sweep alone (for a profiler).
     let only = std::env::var("GAFORM_SPEED").unwrap_or_default();
@@ -58,6 +66,7 @@ fn main() {
     for _ in 0..runs {
         if !ga_only {
             sweep.push(pool.install(|| sweep_rate(&data)));
+            own.push(pool.install(|| bare_rate(&data, &own_strategies)));
         }
         if sweep_only {
             continue;
@@ -77,10 +86,55 @@ fn main() {
     );
     println!("  sweep:   median {:>7.0} best {:>7.0} backtests/s", median(sweep.clone()), best(&sweep));
     println!(
+        "  the GA's own {} strategies in a bare loop: median {:>7.0} best {:>7.0} backtests/s",
+        own_strategies.len(),
+        median(own.clone()),
+        best(&own)
+    );
+    println!(
         "  GA / sweep: median {:.1}%, best {:.1}%  ({runs} interleaved runs)",
         median(ga.clone()) / median(sweep.clone()) * 100.0,
         best(&ga) / best(&sweep) * 100.0
     );
+    println!(
+        "  GA / its own strategies alone: median {:.1}%, best {:.1}%",
+        median(ga.clone()) / median(own.clone()) * 100.0,
+        best(&ga) / best(&own) * 100.0
+    );
+}
+
+/// The strategies one evolution of `config` backtests, in genome order.
+fn backtested(config: &JobConfig, data: &Ohlcv, pool: &rayon::ThreadPool) -> Vec<Strategy> {
+    let asset = Asset::new("GOOG_wiki.csv", data.clone());
+    let windows = [Window::of(&asset, 0..data.len())];
+    let mut evaluator =
+        Evaluator::new(&windows, config.costs, &config.space, &config.fitness, config.aggregate)
+            .with_pool(Some(pool));
+    let mut island = Island::initial(config, 0, &mut evaluator);
+    for _ in 0..config.generations {
+        island.step(config, &mut evaluator);
+    }
+    evaluator.seen_sorted().iter().filter_map(|g| config.space.decode(g)).collect()
+}
+
+/// Backtests a second of `strategies`, one thread, indicators prepared before the clock
+/// starts (as `sweep_rate`).
+fn bare_rate(data: &Ohlcv, strategies: &[Strategy]) -> f64 {
+    let calendar = Calendar::new(&data.time);
+    let mut indicators = Indicators::new(data);
+    for s in strategies {
+        indicators.prepare(s);
+    }
+    let started = Instant::now();
+    let mut best = f64::NEG_INFINITY;
+    for s in strategies {
+        if let Some(signals) = indicators.signals(s) {
+            best = best
+                .max(simulate(data, &calendar, &signals, Costs::default(), Keep::default()).metrics.sharpe);
+        }
+    }
+    std::hint::black_box(best);
+    strategies.len() as f64 / started.elapsed().as_secs_f64()
 }
 
 /// Backtests a second of the full sweep, one thread, indicators shared.
