@@ -161,7 +161,7 @@ impl Running {
 
     /// The deepest `1 - equity / peak` is `1 - trough / peak` for the lowest equity since
     /// each peak (rounded division is monotonic, so this is exact): a division per new
-    /// peak rather than per bar, and a branch-free `min` otherwise.
+    /// peak rather than per bar, and a branch-free minimum otherwise.
     #[inline(always)]
     fn drawdown(&mut self, equity: f64) {
         if equity > self.peak {
@@ -169,7 +169,11 @@ impl Running {
             self.peak = equity;
             self.trough = equity;
         } else {
-            self.trough = self.trough.min(equity);
+            // Not `f64::min`: its NaN rule costs a blend after the `minsd`, on the chain
+            // every bar of a long stretch waits on (it was the loop's bottleneck). The
+            // trough is never NaN (it starts infinite and only takes an equity above the
+            // peak), so a NaN equity leaves it as `min` would.
+            self.trough = if equity < self.trough { equity } else { self.trough };
         }
     }
 
