@@ -42,6 +42,10 @@ fn errors_name_line_and_column() {
     assert_eq!(err("2020-01-02,1,0.9,0.5,1\n"), "f.csv:2:14: High 0.9 is below max(Open, Close) = 1");
     assert_eq!(err("2020-01-02,1,2,1.5,1\n"), "f.csv:2:16: Low 1.5 is above min(Open, Close) = 1");
     assert_eq!(err("2020-01-02,1,2\n"), "f.csv:2:15: expected 5 fields, as in the header, found 3");
+    // Columns count characters, not bytes, on a row that is not ASCII.
+    let ticker = |body: &str| parse("f.csv", &format!("Ticker,{header}{body}")).unwrap_err().to_string();
+    assert_eq!(ticker("Société,2020-01-02,1,2,0.5,x\n"), "f.csv:2:28: Close `x` is not a number");
+    assert_eq!(ticker("SG,2020-01-02,1,2,0.5,x\n"), "f.csv:2:23: Close `x` is not a number");
     assert!(parse("f.csv", "Open,High,Low,Close\n").unwrap_err().message.contains("no date"));
     assert!(parse("f.csv", "Date,Open,High,Low\n").unwrap_err().message.contains("no Close"));
 }
