@@ -76,7 +76,7 @@ fn engine_only(config: &JobConfig, data: &Ohlcv, pool: &rayon::ThreadPool, runs:
     let mut times = Vec::new();
     let mut backtests = 0;
     for _ in 0..runs {
-        let (wall, _, n) = common::evolve_in_memory(config, data, pool);
+        let (wall, _, n, _) = common::evolve_in_memory(config, data, pool);
         times.push(wall);
         backtests = n;
     }

@@ -15,8 +15,7 @@
 use gaform_runtime::backtest::{simulate, Calendar, Costs, Keep};
 use gaform_runtime::data::{self, Ohlcv};
 use gaform_runtime::ga::{
-    Aggregate, Asset, Crossover, Evaluator, Fitness, Island, JobConfig, Metric, Migration, Mutation, Range,
-    Selection, Space, Window,
+    Aggregate, Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Range, Selection, Space,
 };
 use gaform_runtime::strategy::{Indicators, Strategy};
 use gaform_runtime::windows::Validation;
@@ -57,7 +56,7 @@ fn main() {
     let mut ga = Vec::new();
     let mut inside = Vec::new();
     let mut own = Vec::new();
-    let own_strategies = backtested(&speed_job(), &data, &pool);
+    let (_, _, _, own_strategies) = common::evolve_in_memory(&speed_job(), &data, &pool);
     let mut backtests = 0;
     // `GAFORM_SPEED=ga` runs the engine alone, `sweep` the sweep alone (for a profiler).
     let only = std::env::var("GAFORM_SPEED").unwrap_or_default();
@@ -71,7 +70,7 @@ fn main() {
         if sweep_only {
             continue;
         }
-        let (wall, in_backtests, n) = common::evolve_in_memory(&speed_job(), &data, &pool);
+        let (wall, in_backtests, n, _) = common::evolve_in_memory(&speed_job(), &data, &pool);
         ga.push(n as f64 / wall);
         inside.push(in_backtests / wall);
         backtests = n;
@@ -101,20 +100,6 @@ fn main() {
         median(ga.clone()) / median(own.clone()) * 100.0,
         best(&ga) / best(&own) * 100.0
     );
-}
-
-/// The strategies one evolution of `config` backtests, in genome order.
-fn backtested(config: &JobConfig, data: &Ohlcv, pool: &rayon::ThreadPool) -> Vec<Strategy> {
-    let asset = Asset::new("GOOG_wiki.csv", data.clone());
-    let windows = [Window::of(&asset, 0..data.len())];
-    let mut evaluator =
-        Evaluator::new(&windows, config.costs, &config.space, &config.fitness, config.aggregate)
-            .with_pool(Some(pool));
-    let mut island = Island::initial(config, 0, &mut evaluator);
-    for _ in 0..config.generations {
-        island.step(config, &mut evaluator);
-    }
-    evaluator.seen_sorted().iter().filter_map(|g| config.space.decode(g)).collect()
 }
 
 /// Backtests a second of `strategies`, one thread, indicators prepared before the clock

@@ -2,11 +2,17 @@
 
 use gaform_runtime::data::Ohlcv;
 use gaform_runtime::ga::{Asset, Evaluator, Island, JobConfig, Window};
+use gaform_runtime::strategy::Strategy;
 use std::time::Instant;
 
 /// One evolution of `config`'s island 0 on `data` in memory (no store, no checkpoints), as
-/// DEAP runs: its wall seconds, the seconds spent inside its backtests, and its backtests.
-pub fn evolve_in_memory(config: &JobConfig, data: &Ohlcv, pool: &rayon::ThreadPool) -> (f64, f64, u64) {
+/// DEAP runs: its wall seconds, the seconds spent inside its backtests, its backtests, and
+/// the strategies it backtested (in genome order).
+pub fn evolve_in_memory(
+    config: &JobConfig,
+    data: &Ohlcv,
+    pool: &rayon::ThreadPool,
+) -> (f64, f64, u64, Vec<Strategy>) {
     let asset = Asset::new("GOOG_wiki.csv", data.clone());
     let windows = [Window::of(&asset, 0..data.len())];
     let started = Instant::now();
@@ -19,5 +25,6 @@ pub fn evolve_in_memory(config: &JobConfig, data: &Ohlcv, pool: &rayon::ThreadPo
     }
     let wall = started.elapsed().as_secs_f64();
     let backtests = island.history.iter().map(|g| g.evaluations).sum();
-    (wall, evaluator.take_timing().seconds, backtests)
+    let backtested = evaluator.seen_sorted().iter().filter_map(|g| config.space.decode(g)).collect();
+    (wall, evaluator.take_timing().seconds, backtests, backtested)
 }
