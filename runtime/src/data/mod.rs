@@ -252,7 +252,6 @@ pub fn parse(name: &str, text: &str) -> Result<Ohlcv, DataError> {
     Ok(data)
 }
 
-/// The fields of a CSV line with their 1-based starting columns (in characters).
 /// A row's fields, each with its 1-based column (in characters), into `out`: one vector
 /// for the whole file, not one per row.
 fn split_fields<'t>(line: &'t str, out: &mut Vec<(usize, &'t str)>) {

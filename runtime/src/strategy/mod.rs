@@ -110,8 +110,8 @@ impl<'d> Indicators<'d> {
         let mut missing = Vec::new();
         for strategy in strategies {
             match *strategy {
-                Strategy::SmaCrossover { fast, slow } if self.closes_are_prices => {
-                    missing.extend([fast, slow].into_iter().filter(|n| *n > 0 && !self.sma.contains_key(n)));
+                Strategy::SmaCrossover { fast, slow } if self.closes_are_prices && fast > 0 && slow > 0 => {
+                    missing.extend([fast, slow].into_iter().filter(|n| !self.sma.contains_key(n)));
                 }
                 _ => self.prepare(strategy),
             }
@@ -330,6 +330,41 @@ impl<'a> Signals<'a> {
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn preparing_a_batch_gives_the_series_preparing_one_at_a_time_gives() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+        let mut data = Ohlcv::with_capacity("random", 500);
+        let mut price = 100.0;
+        for t in 0..500 {
+            price *= 1.0 + rng.random_range(-0.03..0.03);
+            data.push(t * 86_400, [price, price * 1.01, price * 0.99, price, 1.0]);
+        }
+        // Repeated and overlapping periods, and other strategies.
+        let mut batch: Vec<Strategy> = (0..25)
+            .map(|_| Strategy::SmaCrossover { fast: rng.random_range(1..30), slow: rng.random_range(2..60) })
+            .collect();
+        batch.push(Strategy::RsiReversion { period: 14, lower: 30, upper: 70 });
+        batch.push(Strategy::Breakout { lookback: 20, exit: 10 });
+        // Every period in the batch is below 64; the length catches any other.
+        let bits = |m: &HashMap<usize, Vec<f64>>| {
+            let all: Vec<(usize, Vec<u64>)> =
+                (0..64).filter_map(|n| Some((n, m.get(&n)?.iter().map(|x| x.to_bits()).collect()))).collect();
+            (m.len(), all)
+        };
+        // Every prefix: odd and even numbers of missing periods, some already there.
+        for len in 1..=batch.len() {
+            let batch = &batch[..len];
+            let (mut one_by_one, mut together) = (Indicators::new(&data), Indicators::new(&data));
+            batch.iter().for_each(|s| one_by_one.prepare(s));
+            together.prepare(&batch[0]);
+            together.prepare_all(batch);
+            assert_eq!(bits(&together.sma), bits(&one_by_one.sma), "{batch:?}");
+            assert_eq!(bits(&together.rsi), bits(&one_by_one.rsi));
+            assert_eq!(bits(&together.highest), bits(&one_by_one.highest));
+            assert_eq!(bits(&together.lowest), bits(&one_by_one.lowest));
+        }
+    }
 
     #[test]
     fn eight_bars_a_turn_finds_the_crossing_a_bar_at_a_time_finds() {
