@@ -77,49 +77,38 @@ impl<'d> Indicators<'d> {
 
     /// Computes whatever `strategy` needs that is not cached yet.
     pub fn prepare(&mut self, strategy: &Strategy) {
-        let data = self.data;
-        match *strategy {
-            Strategy::SmaCrossover { fast, slow } => {
-                let prices = self.closes_are_prices;
-                for n in [fast, slow] {
-                    self.sma.entry(n).or_insert_with(|| {
-                        if prices && n > 0 {
-                            indicators::sma_of_prices(&data.close, n)
-                        } else {
-                            indicators::sma(&data.close, n)
-                        }
-                    });
-                }
-            }
-            Strategy::RsiReversion { period, .. } => {
-                self.rsi.entry(period).or_insert_with(|| indicators::rsi(&data.close, period));
-            }
-            Strategy::Breakout { lookback, exit } => {
-                self.highest
-                    .entry(lookback)
-                    .or_insert_with(|| indicators::highest_before(&data.high, lookback));
-                self.lowest.entry(exit).or_insert_with(|| indicators::lowest_before(&data.low, exit));
-            }
-        }
+        self.prepare_all([strategy]);
     }
 
     /// `prepare` for each of `strategies`, computing the moving averages of prices that are
     /// missing two in one pass (`indicators::sma_of_prices_pair`): a GA generation's new
     /// genomes ask for several at once.
     pub fn prepare_all<'s>(&mut self, strategies: impl IntoIterator<Item = &'s Strategy>) {
+        let data = self.data;
         let mut missing = Vec::new();
         for strategy in strategies {
             match *strategy {
-                Strategy::SmaCrossover { fast, slow } if self.closes_are_prices && fast > 0 && slow > 0 => {
+                Strategy::SmaCrossover { fast, slow } => {
                     missing.extend([fast, slow].into_iter().filter(|n| !self.sma.contains_key(n)));
                 }
-                _ => self.prepare(strategy),
+                Strategy::RsiReversion { period, .. } => {
+                    self.rsi.entry(period).or_insert_with(|| indicators::rsi(&data.close, period));
+                }
+                Strategy::Breakout { lookback, exit } => {
+                    self.highest
+                        .entry(lookback)
+                        .or_insert_with(|| indicators::highest_before(&data.high, lookback));
+                    self.lowest.entry(exit).or_insert_with(|| indicators::lowest_before(&data.low, exit));
+                }
             }
         }
         missing.sort_unstable();
         missing.dedup();
-        let close = &self.data.close;
-        let mut pairs = missing.chunks_exact(2);
+        let close = &data.close;
+        // Prices take the fast path, two at a time; anything else `sma`'s general one.
+        let (of_prices, general): (Vec<usize>, Vec<usize>) =
+            missing.into_iter().partition(|&n| self.closes_are_prices && n > 0);
+        let mut pairs = of_prices.chunks_exact(2);
         for pair in &mut pairs {
             let ([a, b], [a_values, b_values]) =
                 ([pair[0], pair[1]], indicators::sma_of_prices_pair(close, [pair[0], pair[1]]));
@@ -128,6 +117,9 @@ impl<'d> Indicators<'d> {
         }
         for &n in pairs.remainder() {
             self.sma.insert(n, indicators::sma_of_prices(close, n));
+        }
+        for n in general {
+            self.sma.insert(n, indicators::sma(close, n));
         }
     }
 
@@ -332,7 +324,7 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     #[test]
-    fn preparing_a_batch_gives_the_series_preparing_one_at_a_time_gives() {
+    fn preparing_a_batch_gives_each_indicators_own_series_bit_for_bit() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(16);
         let mut data = Ohlcv::with_capacity("random", 500);
         let mut price = 100.0;
@@ -340,29 +332,52 @@ mod tests {
             price *= 1.0 + rng.random_range(-0.03..0.03);
             data.push(t * 86_400, [price, price * 1.01, price * 0.99, price, 1.0]);
         }
-        // Repeated and overlapping periods, and other strategies.
+        // Repeated and overlapping periods, period 0, and other strategies.
         let mut batch: Vec<Strategy> = (0..25)
-            .map(|_| Strategy::SmaCrossover { fast: rng.random_range(1..30), slow: rng.random_range(2..60) })
+            .map(|_| Strategy::SmaCrossover { fast: rng.random_range(0..30), slow: rng.random_range(2..60) })
             .collect();
         batch.push(Strategy::RsiReversion { period: 14, lower: 30, upper: 70 });
         batch.push(Strategy::Breakout { lookback: 20, exit: 10 });
-        // Every period in the batch is below 64; the length catches any other.
-        let bits = |m: &HashMap<usize, Vec<f64>>| {
-            let all: Vec<(usize, Vec<u64>)> =
-                (0..64).filter_map(|n| Some((n, m.get(&n)?.iter().map(|x| x.to_bits()).collect()))).collect();
-            (m.len(), all)
-        };
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         // Every prefix: odd and even numbers of missing periods, some already there.
         for len in 1..=batch.len() {
             let batch = &batch[..len];
-            let (mut one_by_one, mut together) = (Indicators::new(&data), Indicators::new(&data));
-            batch.iter().for_each(|s| one_by_one.prepare(s));
-            together.prepare(&batch[0]);
-            together.prepare_all(batch);
-            assert_eq!(bits(&together.sma), bits(&one_by_one.sma), "{batch:?}");
-            assert_eq!(bits(&together.rsi), bits(&one_by_one.rsi));
-            assert_eq!(bits(&together.highest), bits(&one_by_one.highest));
-            assert_eq!(bits(&together.lowest), bits(&one_by_one.lowest));
+            let mut indicators = Indicators::new(&data);
+            indicators.prepare(&batch[0]);
+            indicators.prepare_all(batch);
+            for strategy in batch {
+                let expected: Vec<Vec<f64>> = match *strategy {
+                    Strategy::SmaCrossover { fast, slow } => {
+                        vec![indicators::sma(&data.close, fast), indicators::sma(&data.close, slow)]
+                    }
+                    Strategy::RsiReversion { period, .. } => vec![indicators::rsi(&data.close, period)],
+                    Strategy::Breakout { lookback, exit } => vec![
+                        indicators::highest_before(&data.high, lookback),
+                        indicators::lowest_before(&data.low, exit),
+                    ],
+                };
+                let prepared: Vec<&Vec<f64>> = match *strategy {
+                    Strategy::SmaCrossover { fast, slow } => {
+                        vec![&indicators.sma[&fast], &indicators.sma[&slow]]
+                    }
+                    Strategy::RsiReversion { period, .. } => vec![&indicators.rsi[&period]],
+                    Strategy::Breakout { lookback, exit } => {
+                        vec![&indicators.highest[&lookback], &indicators.lowest[&exit]]
+                    }
+                };
+                for (got, want) in prepared.iter().zip(&expected) {
+                    assert_eq!(bits(got), bits(want), "{strategy:?} in a batch of {len}");
+                }
+            }
+            let periods: std::collections::BTreeSet<usize> = batch
+                .iter()
+                .filter_map(|s| match *s {
+                    Strategy::SmaCrossover { fast, slow } => Some([fast, slow]),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            assert_eq!(indicators.sma.len(), periods.len(), "only what the batch asks for");
         }
     }
 
