@@ -28,15 +28,14 @@ pub struct Ohlcv {
 impl Ohlcv {
     /// No bars yet, room for `bars`.
     pub fn with_capacity(name: &str, bars: usize) -> Ohlcv {
-        let room = || Vec::with_capacity(bars);
         Ohlcv {
             name: name.to_string(),
             time: Vec::with_capacity(bars),
-            open: room(),
-            high: room(),
-            low: room(),
-            close: room(),
-            volume: room(),
+            open: Vec::with_capacity(bars),
+            high: Vec::with_capacity(bars),
+            low: Vec::with_capacity(bars),
+            close: Vec::with_capacity(bars),
+            volume: Vec::with_capacity(bars),
         }
     }
 
