@@ -1,7 +1,10 @@
 //! Ctrl-C (and SIGTERM) during `apply` and `destroy`, as Terraform handles it: the first
 //! stops the walk from starting more changes (those under way finish and are recorded),
-//! the second stops at once; either way the stack's lock is released. Signals are taken
-//! by one thread with `sigwait`, so no handler runs inside arbitrary code.
+//! the second stops at once; either way the stack's lock is released. During `gaform run`
+//! and in a worker (which a head's stop, a shed or `destroy` ends with SIGTERM), the first
+//! has every island save where it is at its next generation, so a stop keeps the work so
+//! far; the second stops at once. Signals are taken by one thread with `sigwait`, so no
+//! handler runs inside arbitrary code.
 
 use nix::sys::signal::{SigSet, Signal};
 use std::path::PathBuf;
@@ -28,6 +31,32 @@ pub fn inherit_nothing() {
 /// Takes SIGINT and SIGTERM away from every thread made after this call and hands them to
 /// a watcher. Call first thing, before any other thread exists.
 pub fn install() {
+    watch(|again| {
+        if again || !WALKING.load(Ordering::SeqCst) {
+            stop_now();
+        }
+        errln!(
+            "\nInterrupted: finishing the changes under way and starting no more (again to stop at once)."
+        );
+    });
+}
+
+/// For a process whose islands save where they are when [`interrupted`] (a worker,
+/// `gaform run`): the first signal asks them to, the second stops at once. Call first
+/// thing, before any other thread exists.
+pub fn install_saving() {
+    watch(|again| {
+        if again {
+            errln!("\nStopped at once; the islands resume from their last saved generation.");
+            std::process::exit(130);
+        }
+        errln!("\nInterrupted: each island saves at the end of its generation (again to stop at once).");
+    });
+}
+
+/// Blocks SIGINT and SIGTERM here (and so in every thread made later) and calls `on_signal`
+/// from one watcher thread for each, with whether one came before.
+fn watch(on_signal: impl Fn(bool) + Send + 'static) {
     let set = signals();
     if set.thread_block().is_err() {
         return;
@@ -36,13 +65,7 @@ pub fn install() {
         if set.wait().is_err() {
             continue;
         }
-        let again = INTERRUPTED.swap(true, Ordering::SeqCst);
-        if again || !WALKING.load(Ordering::SeqCst) {
-            stop_now();
-        }
-        errln!(
-            "\nInterrupted: finishing the changes under way and starting no more (again to stop at once)."
-        );
+        on_signal(INTERRUPTED.swap(true, Ordering::SeqCst));
     });
 }
 

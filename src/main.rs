@@ -16,7 +16,6 @@ mod notify;
 mod progress;
 mod render;
 mod report;
-mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -30,8 +29,10 @@ fn main() -> ExitCode {
     });
     let cli = cli::Cli::parse_from(args);
     interrupt::inherit_nothing();
-    if matches!(cli.command, cli::Command::Apply(_) | cli::Command::Destroy(_)) {
-        interrupt::install();
+    match cli.command {
+        cli::Command::Apply(_) | cli::Command::Destroy(_) => interrupt::install(),
+        cli::Command::Run(_) | cli::Command::Worker(_) => interrupt::install_saving(),
+        _ => {}
     }
     // Plan-like commands follow Terraform: 1 on error (2 means "changes" to `plan`).
     let error_code = match cli.command {
@@ -52,9 +53,9 @@ fn main() -> ExitCode {
         cli::Command::Events(args) => cmd::status::events(&args),
         cli::Command::Export(args) => cmd::export::run(&args),
         cli::Command::Lsp => cmd::lsp::run(),
-        cli::Command::Serve(args) => serve::run(&args),
+        cli::Command::Serve(args) => cmd::serve::run(&args),
         cli::Command::Unlock(args) => cmd::status::unlock(&args),
-        cli::Command::Head(args) => cmd::head::run(&args),
+        cli::Command::Head(args) => cmd::head(&args),
     };
     match result.and_then(|code| output::failure().map_or(Ok(code), Err)) {
         Ok(code) => code,

@@ -36,16 +36,26 @@ impl ProcessId {
     /// Asks the process to stop (SIGTERM), waits up to `grace`, then kills it (SIGKILL).
     /// True once it is gone; a process that is not ours any more is left alone.
     pub fn terminate(&self, grace: Duration) -> bool {
-        if !self.is_alive() {
-            return true;
+        self.ask_to_stop();
+        self.finish_stopping(grace)
+    }
+
+    /// Asks the process to stop (SIGTERM) without waiting: several asked together stop
+    /// together (a worker saves its islands first, and islands wait on each other).
+    pub fn ask_to_stop(&self) {
+        if self.is_alive() {
+            let _ = kill(Pid::from_raw(self.pid as i32), Signal::SIGTERM);
         }
-        let pid = Pid::from_raw(self.pid as i32);
-        let _ = kill(pid, Signal::SIGTERM);
+    }
+
+    /// After [`Self::ask_to_stop`]: waits up to `grace`, then kills it (SIGKILL). True once it
+    /// is gone. It is asked once only: a second SIGTERM tells a worker to stop at once.
+    pub fn finish_stopping(&self, grace: Duration) -> bool {
         if self.wait_gone(grace) {
             return true;
         }
         if self.is_alive() {
-            let _ = kill(pid, Signal::SIGKILL);
+            let _ = kill(Pid::from_raw(self.pid as i32), Signal::SIGKILL);
         }
         self.wait_gone(Duration::from_secs(5))
     }

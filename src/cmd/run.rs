@@ -1,17 +1,20 @@
 //! `gaform run FILE [--job NAME]`: check the file, then run one job on this machine with its
 //! islands as threads (or as `gaform worker` processes), and write results/JOB/. The run's
 //! store lives in results/JOB/store: running the same job again resumes from the islands'
-//! checkpoints instead of starting over.
+//! checkpoints instead of starting over. Ctrl-C saves every island at the end of its
+//! generation and writes the results so far (`best.json`'s status says so); the next run
+//! resumes from there.
 
 use crate::cli::{IslandsAs, RunArgs};
 use crate::host::FileHost;
+use crate::interrupt;
 use crate::job::DataText;
 use crate::progress::Progress;
 use crate::render::diagnostics;
 use gaform_compiler::ir;
 use gaform_compiler::source::SourceFile;
 use gaform_compiler::CheckOptions;
-use gaform_runtime::ga::{self, JobConfig, Outcome, Patience};
+use gaform_runtime::ga::{self, JobConfig, Outcome, Patience, RunError, Steer};
 use gaform_runtime::results;
 use gaform_runtime::store::{LocalDir, Store};
 use std::path::Path;
@@ -50,17 +53,42 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
     match args.islands_as {
         IslandsAs::Threads => {
             let progress = Progress::new(config.units(), config.generations);
-            let result = ga::run_islands_as_threads(&store, patience, None, &|e| progress.event(e));
+            let islands: Vec<u64> = (0..config.units()).collect();
+            let steer = || if interrupt::interrupted() { Steer::SaveAndStop } else { Steer::Go };
+            let result =
+                ga::run_islands_steered(&store, &islands, patience, None, &|e| progress.event(e), &steer);
             progress.finish();
-            result.map_err(|e| e.to_string())?;
+            match result {
+                Err(RunError::Interrupted) if interrupt::interrupted() => {
+                    return stopped(&store, &out, started.elapsed().as_secs_f64())
+                }
+                result => result.map_err(|e| e.to_string())?,
+            }
         }
-        IslandsAs::Processes => run_workers(&store_dir, config.units(), args.patience)?,
+        IslandsAs::Processes => {
+            let ran = run_workers(&store_dir, config.units(), args.patience);
+            if interrupt::interrupted() {
+                return stopped(&store, &out, started.elapsed().as_secs_f64());
+            }
+            ran?
+        }
     }
     let seconds = started.elapsed().as_secs_f64();
     let outcome = ga::gather(&store).map_err(|e| e.to_string())?;
     results::write(&out, &outcome).map_err(|e| e.to_string())?;
     out!("{}", summary(&outcome, &out, seconds));
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a Ctrl-C'd run leaves: every island saved where it was, the results so far.
+fn stopped(store: &LocalDir, out: &Path, seconds: f64) -> Result<ExitCode, String> {
+    let why = "stopped: interrupted; run again to resume from the generation each island reached";
+    let outcome = ga::gather_so_far(store).map_err(|e| format!("{why}; no results to keep ({e})"))?;
+    results::write_with_status(out, &outcome, Some(why)).map_err(|e| e.to_string())?;
+    let reached = outcome.generations.len().saturating_sub(1);
+    out!("{}", summary(&outcome, out, seconds));
+    outln!("{why} (generation {reached} of {} reached)", outcome.config.generations);
+    Ok(ExitCode::from(super::worker::INTERRUPTED))
 }
 
 fn pick_job<'p>(program: &'p ir::Program, wanted: Option<&str>) -> Result<&'p ir::Job, String> {
@@ -107,13 +135,29 @@ fn run_workers(store_dir: &Path, islands: u64, patience: u64) -> Result<(), Stri
             .map_err(|e| format!("cannot start the worker for island {island}: {e}"))?;
         children.push((island, child));
     }
+    // A stop reaches the workers too (a terminal's Ctrl-C does by itself; a SIGTERM to this
+    // process alone does not), so each saves its island before it exits.
+    let mut forwarded = false;
     let mut failed = Vec::new();
-    for (island, mut child) in children {
-        match child.wait() {
-            Ok(status) if status.success() => {}
-            Ok(status) => failed.push(format!("island {island} ({status})")),
-            Err(e) => failed.push(format!("island {island} ({e})")),
+    while !children.is_empty() {
+        if interrupt::interrupted() && !forwarded {
+            forwarded = true;
+            for (_, child) in &children {
+                let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            }
         }
+        let mut running = Vec::new();
+        for (island, mut child) in children {
+            match child.try_wait() {
+                Ok(None) => running.push((island, child)),
+                Ok(Some(status)) if status.success() => {}
+                Ok(Some(status)) => failed.push(format!("island {island} ({status})")),
+                Err(e) => failed.push(format!("island {island} ({e})")),
+            }
+        }
+        children = running;
+        std::thread::sleep(Duration::from_millis(20));
     }
     if failed.is_empty() {
         Ok(())

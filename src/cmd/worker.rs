@@ -5,15 +5,20 @@
 //!   or by its head. It runs its share of the group's running job (islands K, K + n, …),
 //!   waits while there is none, and exits when its slot is taken from it or its head is gone.
 //!   When its share changes as it runs (a budget's scale-down dealt the islands over fewer
-//!   workers), it stops its islands at the next generation and runs its new share, every
-//!   island resuming from its last checkpoint: the result is the same bytes.
+//!   workers), it saves its islands at the next generation and runs its new share, every
+//!   island resuming from where it was saved: the result is the same bytes.
+//!
+//! Either way, SIGTERM (a head's stop, a shed, `destroy`) or Ctrl-C has every island save
+//! where it is at the end of its generation before the worker exits, and so does a job
+//! whose record says it no longer runs: a stop keeps every generation done.
 
 use crate::cli::WorkerArgs;
+use crate::interrupt;
 use crate::progress::Progress;
 use gaform_compiler::plan::Addr;
 use gaform_providers::local::agent;
 use gaform_providers::local::StackDir;
-use gaform_runtime::ga::{self, Event, Patience, RunError};
+use gaform_runtime::ga::{self, Event, Patience, RunError, Steer};
 use gaform_runtime::store::{self, LocalDir};
 use gaform_runtime::telemetry::Reporter;
 use std::io::Write;
@@ -43,27 +48,35 @@ impl<'a> Share<'a> {
         Share { stack, group, job, slot, islands, last: Mutex::new((Instant::now(), true)) }
     }
 
-    /// False once the job's record deals this slot other islands (or the job stopped).
-    fn unchanged(&self) -> bool {
-        let Ok(mut last) = self.last.lock() else { return true };
+    /// Save and stop once the process is told to stop, or the job's record deals this slot
+    /// other islands (or the job stopped): the islands lose no generation either way.
+    fn steer(&self) -> Steer {
+        if interrupt::interrupted() {
+            return Steer::SaveAndStop;
+        }
+        let Ok(mut last) = self.last.lock() else { return Steer::Go };
         if last.0.elapsed() >= SHARE_LOOK {
             let now = agent::running_job(self.stack, self.group).ok().flatten();
             let same = now.is_some_and(|j| j.name == self.job && j.islands_for(self.slot) == self.islands);
             *last = (Instant::now(), same);
         }
-        last.1
+        if last.1 {
+            Steer::Go
+        } else {
+            Steer::SaveAndStop
+        }
     }
 }
 
 pub fn run(args: &WorkerArgs) -> Result<ExitCode, String> {
     if let Some(url) = &args.s3_stack {
         let address = Addr(args.address.clone().ok_or("--s3-stack needs --address")?);
-        return cloud_worker(url, &address, args);
+        return aws_worker(url, &address, args);
     }
     match (&args.store, args.island, &args.stack, &args.address, args.index) {
         (Some(url), Some(island), None, None, None) => island_worker(url, island, args.patience),
         (None, None, Some(stack), Some(address), Some(index)) => {
-            instance(&StackDir::new(stack), &Addr(address.clone()), index, args.threads, args.patience)
+            instance(&StackDir::new(stack), &Addr(address.clone()), index, args)
         }
         _ => Err("give either --store and --island, or --stack, --address and --index".into()),
     }
@@ -75,19 +88,32 @@ fn island_worker(url: &str, island: u64, patience: u64) -> Result<ExitCode, Stri
     let config = ga::load_job(store).map_err(|e| e.to_string())?;
     let progress = Progress::new(1, config.generations);
     let patience = Patience(Duration::from_secs(patience));
-    let result = ga::run_island(store, island, patience, None, &|e| progress.event(e));
+    let steer = || if interrupt::interrupted() { Steer::SaveAndStop } else { Steer::Go };
+    let result = ga::run_islands_steered(store, &[island], patience, None, &|e| progress.event(e), &steer);
     progress.finish();
-    result.map_err(|e| format!("island {island}: {e}"))?;
-    Ok(ExitCode::SUCCESS)
+    match result {
+        // `gaform run --islands-as processes` reads 130 as "saved and stopped".
+        Err(RunError::Interrupted) if interrupt::interrupted() => {
+            errln!("island {island}: saved where it was; run it again to resume");
+            Ok(ExitCode::from(INTERRUPTED))
+        }
+        result => {
+            result.map_err(|e| format!("island {island}: {e}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
+/// The exit status of a worker that saved its islands and stopped when told to.
+pub const INTERRUPTED: u8 = 130;
+
 #[cfg(feature = "aws")]
-fn cloud_worker(url: &str, address: &Addr, args: &WorkerArgs) -> Result<ExitCode, String> {
-    super::cloud_worker::worker(url, address, args.instance_id.as_deref(), args.threads, args.patience)
+fn aws_worker(url: &str, address: &Addr, args: &WorkerArgs) -> Result<ExitCode, String> {
+    super::aws_worker::worker(url, address, args)
 }
 
 #[cfg(not(feature = "aws"))]
-fn cloud_worker(_: &str, _: &Addr, _: &WorkerArgs) -> Result<ExitCode, String> {
+fn aws_worker(_: &str, _: &Addr, _: &WorkerArgs) -> Result<ExitCode, String> {
     Err("this build leaves out the aws cloud (build with the `aws` feature)".into())
 }
 
@@ -100,13 +126,8 @@ fn open_store(url: &str) -> Result<Box<dyn gaform_runtime::store::Store>, String
     Ok(Box::new(store::open(url).map_err(|e| e.to_string())?))
 }
 
-fn instance(
-    stack: &StackDir,
-    address: &Addr,
-    index: u64,
-    threads: Option<usize>,
-    patience: u64,
-) -> Result<ExitCode, String> {
+fn instance(stack: &StackDir, address: &Addr, index: u64, args: &WorkerArgs) -> Result<ExitCode, String> {
+    let (threads, patience) = (args.threads, args.patience);
     let Some(me) = agent::register(stack, address, index)? else { return Ok(ExitCode::SUCCESS) };
     let compute = address.compute().ok_or_else(|| format!("{address} is not a worker group"))?.to_string();
     let threads = threads.unwrap_or(me.record.threads).max(1);
@@ -120,6 +141,10 @@ fn instance(
     loop {
         if !me.is_current(stack) {
             outln!("{}: replaced or removed; exiting", address.instance(index));
+            return Ok(ExitCode::SUCCESS);
+        }
+        if interrupt::interrupted() {
+            outln!("{}: told to stop; exiting", address.instance(index));
             return Ok(ExitCode::SUCCESS);
         }
         if let Some(job) = agent::running_job(stack, address)? {
@@ -136,7 +161,7 @@ fn instance(
                 );
                 let generations = job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
                 let reporter =
-                    Reporter::new(&store, &slot_name(index), threads, super::budget::report_every()?);
+                    Reporter::new(&store, &slot_name(index), threads, super::budget::report_every(args.tick));
                 let say = |e: Event| {
                     reporter.event(&e);
                     let line = format!("{}\n", crate::progress::line(&e, generations));
@@ -146,16 +171,17 @@ fn instance(
                 };
                 let patience = Patience(Duration::from_secs(patience));
                 let share = Share::new(stack, address, &job.name, index, &islands);
-                let keep_going = || share.unchanged();
-                let result =
-                    ga::run_islands_while(&store, &islands, patience, Some(&pool), &say, &keep_going);
+                let steer = || share.steer();
+                let result = ga::run_islands_steered(&store, &islands, patience, Some(&pool), &say, &steer);
                 reporter.flush();
                 if let Err(RunError::Interrupted) = result {
-                    let message = format!(
-                        "{}: islands {islands:?} of {} dealt anew; going on with its new share\n",
-                        address.instance(index),
-                        job.name
-                    );
+                    let why = if interrupt::interrupted() {
+                        "saved where they were; the worker was told to stop"
+                    } else {
+                        "saved where they were; dealt anew or stopped, going on with what the job's record says"
+                    };
+                    let message =
+                        format!("{}: islands {islands:?} of {}: {why}\n", address.instance(index), job.name);
                     if let Ok(mut f) = log.lock() {
                         let _ = f.write_all(message.as_bytes());
                     }

@@ -228,7 +228,13 @@ fn a_stop_alert_stops_the_compute_within_two_ticks_of_its_generation() {
     action = stop
   }
 }"#;
-    let w = Workspace::new("monitor-stop", &stack(free_port(), 20_000, monitor));
+    // Epochs longer than the run gets to: the stop comes before any epoch checkpoint, and
+    // the results still hold every generation done. (A population this size takes seconds
+    // to reach generation 10,000 even once most of its genomes are cached.)
+    let gaf = stack(free_port(), 20_000, monitor)
+        .replace("  population  = 300", "  population  = 3000")
+        .replace("  seed        = 11", "  migration { every = 10000  count = 2 }\n  seed        = 11");
+    let w = Workspace::new("monitor-stop", &gaf);
     let stopped = w.gaform(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "1s")]);
     assert_eq!(code(&stopped), 1, "{}", text(&stopped));
     let said = text(&stopped);
@@ -246,8 +252,27 @@ fn a_stop_alert_stops_the_compute_within_two_ticks_of_its_generation() {
     let (fired_at, stopped_at) = (fired["time"].as_f64().unwrap(), stop["time"].as_f64().unwrap());
     assert!(fired_at - began <= 2.0, "fired {:.2}s after the islands began", fired_at - began);
     assert!(stopped_at - fired_at <= 1.0, "stopped {:.2}s after firing", stopped_at - fired_at);
+    let log = ok(&w.gaform(&["logs", "long", "job.gaf"], &[]));
+    assert!(log.contains("the results so far are in"), "{log}");
     let best: serde_json::Value = serde_json::from_str(&w.read("results/long/best.json")).unwrap();
     assert!(best["status"].as_str().unwrap().starts_with("stopped: monitor guard"), "{best}");
+    // No island reached an epoch end: what they saved as they stopped is what was kept.
+    let store = w.0.join(".gaform/job/jobs/long/store/islands");
+    for island in ["0", "1"] {
+        let files: Vec<String> = std::fs::read_dir(store.join(island))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(files, ["interrupted.json"], "island {island}");
+    }
+    // Every generation done is in generations.csv (the alert fired past generation 3), and
+    // the best genome is the best of them.
+    let generations = w.read("results/long/generations.csv");
+    let bests: Vec<f64> =
+        generations.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    assert!(bests.len() >= 5, "{generations}");
+    let top = bests.iter().copied().fold(f64::MIN, f64::max);
+    assert_eq!(best["fitness"].as_f64(), Some(top), "{best}");
     // `status` shows the monitor's last values and its alert's state.
     let status: serde_json::Value =
         serde_json::from_str(&ok(&w.gaform(&["status", "--json", "job.gaf"], &[]))).unwrap();

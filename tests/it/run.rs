@@ -99,6 +99,49 @@ fn a_worker_killed_between_epochs_and_restarted_gives_the_same_result() {
 }
 
 #[test]
+fn ctrl_c_keeps_every_generation_done_and_the_next_run_ends_as_if_never_stopped() {
+    use std::io::BufRead;
+    let job =
+        JOB.replace("population  = 40", "population  = 1000").replace("generations = 20", "generations = 60");
+    let w = Workspace::new("ctrl-c", &job);
+    ok(&w.gaform(&["run", "job.gaf", "--out", "whole"], &[]));
+    let mut run = w
+        .command(&["run", "job.gaf", "--out", "stopped"], &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its progress lines (stderr is no terminal): Ctrl-C once island 0 bred two generations.
+    let mut lines = std::io::BufReader::new(run.stderr.take().unwrap()).lines();
+    let mut said = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        said.push_str(&line);
+        if line.starts_with("island 0 · generation 2/60") {
+            let pid = nix::unistd::Pid::from_raw(run.id() as i32);
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+            break;
+        }
+    }
+    said.extend(lines.map_while(Result::ok));
+    let out = run.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{said}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("stopped: interrupted"), "{stdout}");
+    let best: serde_json::Value = serde_json::from_str(&w.read("stopped/best.json")).unwrap();
+    assert!(best["status"].as_str().unwrap().starts_with("stopped: interrupted"), "{best}");
+    let rows = w.read("stopped/generations.csv").lines().count() - 1;
+    assert!((3..61).contains(&rows), "generations 0 to 2 at least, not the whole run: {rows} rows");
+    // Run again: it resumes where each island was saved, and ends as a run never stopped.
+    let resumed = w.gaform(&["run", "job.gaf", "--out", "stopped"], &[]);
+    assert!(String::from_utf8_lossy(&resumed.stderr).contains("resumed from its checkpoint"));
+    ok(&resumed);
+    for file in ["best.json", "generations.csv", "hall_of_fame.csv", "windows.csv"] {
+        assert_eq!(w.read(&format!("whole/{file}")), w.read(&format!("stopped/{file}")), "{file}");
+    }
+}
+
+#[test]
 fn bad_input_is_refused_with_a_message() {
     let two_jobs =
         format!("{JOB}\n{}", JOB.split("job evolve").nth(1).map(|j| format!("job again{j}")).unwrap());

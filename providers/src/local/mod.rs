@@ -23,8 +23,11 @@ use std::time::{Duration, Instant};
 /// The provider name in plans.
 const LOCAL: &str = "local";
 
-/// How long a stopped process gets to exit on SIGTERM before SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long a stopped process gets to exit on SIGTERM before SIGKILL. A worker saves its
+/// islands at the end of the generation under way first (so a stop keeps every generation
+/// done), and one generation of a large population can take tens of seconds; a worker
+/// between generations exits at once.
+const STOP_GRACE: Duration = Duration::from_secs(60);
 /// How long a started process gets to register itself.
 const START_WAIT: Duration = Duration::from_secs(20);
 
@@ -113,13 +116,43 @@ impl LocalProvider {
         self.stack.remove_instance(address, slot)
     }
 
+    /// Stops the instances in `slots` of `address` together (each is asked first, then
+    /// waited for: workers save their islands, and an island may wait on another's) and
+    /// removes their records.
+    pub fn stop_instances(&self, address: &Addr, slots: &[u64]) -> Result<(), String> {
+        let mut records = Vec::new();
+        for &slot in slots {
+            records.extend(self.stack.instance(address, slot)?);
+        }
+        for p in records.iter().filter_map(|r| r.process) {
+            p.ask_to_stop();
+        }
+        for r in &records {
+            if let Some(p) = r.process {
+                if !p.finish_stopping(STOP_GRACE) {
+                    return Err(format!("{} (pid {}) did not stop", address.instance(r.index), p.pid));
+                }
+            }
+            self.stack.remove_instance(address, r.index)?;
+        }
+        Ok(())
+    }
+
     /// Stops every instance of `address` that runs, keeping the records: what a job's
     /// removal does to its workers, which the head then restarts for the new run.
     fn interrupt(&self, address: &Addr) -> Result<(), String> {
-        for r in self.stack.instances()?.iter().filter(|r| &r.address == address) {
-            if let Some(p) = r.process {
-                p.terminate(STOP_GRACE);
-            }
+        let running: Vec<_> = self
+            .stack
+            .instances()?
+            .into_iter()
+            .filter(|r| &r.address == address)
+            .filter_map(|r| r.process)
+            .collect();
+        for p in &running {
+            p.ask_to_stop();
+        }
+        for p in &running {
+            p.finish_stopping(STOP_GRACE);
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! pool.
 
 use super::fitness::{Aggregate, Fitness};
-use super::run::Window;
+use super::folds::Window;
 use super::space::{Genome, Space};
 use crate::backtest::{self, Costs, Keep};
 use crate::strategy::{Indicators, Signals, Strategy};

@@ -8,6 +8,7 @@ mod crossover;
 mod evaluate;
 pub mod exact;
 mod fitness;
+mod folds;
 mod genome;
 mod hall;
 mod island;
@@ -22,6 +23,7 @@ pub use config::{ConfigError, JobConfig, Migration};
 pub use crossover::{Cross, Crossover};
 pub use evaluate::Evaluator;
 pub use fitness::{Aggregate, Fitness, Metric, Op};
+pub use folds::{Asset, Fold, Window};
 pub use hall::{HallOfFame, Scored};
 pub use island::Island;
 pub use mutation::{Mutate, Mutation};
@@ -31,8 +33,7 @@ pub use outcome::{
 pub use run::{
     checkpoint_key, data_key, folds_of, interrupted_key, islands_finished, load_data, load_job, prepare,
     run_island, run_islands, run_islands_as_threads, run_islands_steered, run_islands_while,
-    unfinished_islands, Asset, Checkpoint, Event, Fold, KeepGoing, Loaded, Patience, RunError, Steer,
-    Steering, Window, JOB_KEY,
+    unfinished_islands, Checkpoint, Event, KeepGoing, Loaded, Patience, RunError, Steer, Steering, JOB_KEY,
 };
 pub use selection::{Scores, Select, Selection};
 pub use space::{Genome, Range, Space, SpaceError};

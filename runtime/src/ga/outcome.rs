@@ -5,8 +5,9 @@
 
 use super::config::JobConfig;
 use super::exact;
+use super::folds::{Asset, Fold, Window};
 use super::hall::{HallOfFame, Scored};
-use super::run::{final_checkpoints, latest_checkpoints, Asset, Checkpoint, Fold, Loaded, RunError, Window};
+use super::run::{final_checkpoints, latest_checkpoints, Checkpoint, Loaded, RunError};
 use super::space::Genome;
 use super::stats::GenerationStats;
 use crate::backtest::{self, Keep, Metrics, Trade};

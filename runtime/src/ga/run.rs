@@ -5,17 +5,16 @@
 
 use super::config::{ConfigError, JobConfig};
 use super::evaluate::Evaluator;
+use super::folds::{Asset, Fold, Window};
 use super::hall::{ranked, Scored};
 use super::island::Island;
 use super::space::Genome;
 use super::stats::GenerationStats;
-use crate::backtest::Calendar;
 use crate::data::{self, DataError, Ohlcv};
 use crate::store::{Store, StoreError};
 use crate::telemetry::EvalTiming;
-use crate::windows::{self, WindowError};
+use crate::windows::WindowError;
 use serde::{Deserialize, Serialize};
-use std::ops::Range;
 use std::time::{Duration, Instant};
 
 /// The key of the run's configuration.
@@ -195,55 +194,6 @@ pub fn load_data(store: &dyn Store, config: &JobConfig) -> Result<Vec<Ohlcv>, Ru
         .collect()
 }
 
-/// One data file of a job, whole, with its calendar.
-pub struct Asset {
-    /// Its name in the job (`GOOG.csv`).
-    pub name: String,
-    pub data: Ohlcv,
-    pub calendar: Calendar,
-}
-
-impl Asset {
-    /// A file and its calendar.
-    pub fn new(name: &str, data: Ohlcv) -> Asset {
-        let calendar = Calendar::new(&data.time);
-        Asset { name: name.to_string(), data, calendar }
-    }
-}
-
-/// Some bars of one file as a data set of their own (`windows::slice`), with their own
-/// calendar: what a window's backtests see.
-pub struct Window {
-    /// The file's name in the job.
-    pub asset: String,
-    /// Where the bars lie in the file.
-    pub bars: Range<usize>,
-    pub data: Ohlcv,
-    pub calendar: Calendar,
-}
-
-impl Window {
-    /// Bars `bars` of `asset`.
-    pub fn of(asset: &Asset, bars: Range<usize>) -> Window {
-        // A whole file keeps the calendar already computed for it.
-        let (data, calendar) = if bars == (0..asset.data.len()) {
-            (asset.data.clone(), asset.calendar.clone())
-        } else {
-            let data = windows::slice(&asset.data, bars.clone());
-            let calendar = Calendar::new(&data.time);
-            (data, calendar)
-        };
-        Window { asset: asset.name.clone(), bars, data, calendar }
-    }
-}
-
-/// One fold: a window of every file to train on, in the job's file order, and the windows
-/// that judge what was found there (none without validation).
-pub struct Fold {
-    pub train: Vec<Window>,
-    pub test: Vec<Window>,
-}
-
 /// A prepared job read back from its store: configuration, files and folds, loaded once
 /// and shared read-only by every island of the process.
 pub struct Loaded {
@@ -313,20 +263,7 @@ fn evolve(
         Evaluator::new(&fold.train, config.costs, &config.space, &config.fitness, config.aggregate)
             .with_pool(pool);
     let ends = config.epoch_ends();
-    // A few look-ups, not one per epoch: a long run on S3 would wait seconds for them.
-    let mut resumed = match epochs_written(store, island, &ends)? {
-        0 => None,
-        n => read::<Checkpoint>(store, &checkpoint_key(island, ends[n - 1]))?,
-    };
-    // Saved mid-epoch after that checkpoint: further on. (One saved at an epoch's first
-    // generation holds the migrants already taken in; the epoch checkpoint is the one.)
-    let reached = resumed.as_ref().map_or(0, |c| c.state.generation);
-    if let Some(mid) = read::<Checkpoint>(store, &interrupted_key(island))? {
-        if mid.state.generation > reached {
-            resumed = Some(mid);
-        }
-    }
-    let (mut state, mut seconds) = match resumed {
+    let (mut state, mut seconds) = match furthest_saved(store, island, &ends)? {
         Some(c) => {
             on_event(Event::Resumed { island, generation: c.state.generation });
             evaluator.mark_seen(c.seen);
@@ -475,17 +412,36 @@ pub fn final_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Ch
         .collect()
 }
 
-/// Each island's latest checkpoint, in island order (islands with none yet are left out):
-/// what a run stopped before its end has to show.
+/// Each island's furthest saved state, in island order (islands with none yet are left
+/// out): what a run stopped before its end has to show. A stop saves every island where it
+/// is, so this holds every generation done, the first epoch's included.
 pub fn latest_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Checkpoint>, RunError> {
     let ends = config.epoch_ends();
     let mut out = Vec::new();
     for island in 0..config.units() {
-        if let n @ 1.. = epochs_written(store, island, &ends)? {
-            out.extend(read::<Checkpoint>(store, &checkpoint_key(island, ends[n - 1]))?);
-        }
+        out.extend(furthest_saved(store, island, &ends)?);
     }
     Ok(out)
+}
+
+/// `island`'s furthest saved state: its last epoch checkpoint, or the one it saved
+/// mid-epoch when stopped ([`interrupted_key`]) if that is further on. What it resumes
+/// from, and what a stopped run's results show.
+fn furthest_saved(store: &dyn Store, island: u64, ends: &[u64]) -> Result<Option<Checkpoint>, RunError> {
+    // A few look-ups, not one per epoch: a long run on S3 would wait seconds for them.
+    let mut saved = match epochs_written(store, island, ends)? {
+        0 => None,
+        n => read::<Checkpoint>(store, &checkpoint_key(island, ends[n - 1]))?,
+    };
+    // Saved mid-epoch after that checkpoint: further on. (One saved at an epoch's first
+    // generation holds the migrants already taken in; the epoch checkpoint is the one.)
+    let reached = saved.as_ref().map_or(0, |c| c.state.generation);
+    if let Some(mid) = read::<Checkpoint>(store, &interrupted_key(island))? {
+        if mid.state.generation > reached {
+            saved = Some(mid);
+        }
+    }
+    Ok(saved)
 }
 
 /// How many of the epoch `ends` `island` has written checkpoints for.

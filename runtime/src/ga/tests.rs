@@ -177,6 +177,46 @@ fn islands_saved_mid_epoch_resume_where_they_were_and_end_as_if_never_stopped() 
 }
 
 #[test]
+fn a_stop_before_the_first_checkpoint_keeps_every_generation_done() {
+    // Two islands whose first epoch ends at generation 4: told to save and stop at
+    // generation 2, before any epoch checkpoint exists (a budget or monitor stop early in a
+    // long epoch, which before lost every generation done).
+    let config = config(2);
+    let scratch = Scratch::new("stopped-early");
+    let store = scratch.store();
+    prepare(&store, &config, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap();
+    let scored = std::sync::Mutex::new(std::collections::BTreeMap::<u64, u64>::new());
+    let on_event = |e: Event| {
+        if let Event::Generation { island, generation, .. } = e {
+            scored.lock().unwrap().insert(island, generation);
+        }
+    };
+    // Once either island scored generation 2: each stops at its next look, so neither gets
+    // past generation 2, whichever runs ahead.
+    let steer = || {
+        if scored.lock().unwrap().values().any(|&g| g >= 2) {
+            Steer::SaveAndStop
+        } else {
+            Steer::Go
+        }
+    };
+    let stopped = run_islands_steered(&store, &[0, 1], PATIENCE, None, &on_event, &steer);
+    assert!(matches!(stopped, Err(RunError::Interrupted)), "{stopped:?}");
+    assert!(!store.contains(&checkpoint_key(0, 4)).unwrap(), "no epoch checkpoint was written");
+    let so_far = gather_so_far(&store).expect("the generations done are results");
+    let reached = scored.into_inner().unwrap();
+    // generations.csv holds generation 0 up to the furthest one an island scored.
+    let rows = so_far.generations.len() as u64;
+    assert_eq!(rows, reached.values().copied().max().unwrap() + 1, "{reached:?}");
+    let best = so_far.best().expect("a best genome so far");
+    assert_eq!(best.fitness, so_far.generations.iter().map(|g| g.best).fold(f64::MIN, f64::max));
+    // Resumed, the run ends as one never stopped.
+    run_islands(&store, &[0, 1], PATIENCE, None, &|_| {}).unwrap();
+    let (whole, _a) = run_with_threads(&config, 2, "never-stopped-early");
+    same(&whole, &gather(&store).unwrap());
+}
+
+#[test]
 fn elitism_never_loses_the_best_and_the_hall_is_the_best_seen() {
     let config = JobConfig { islands: 1, elitism: 1, ..config(1) };
     let (outcome, _a) = run_with_threads(&config, 2, "elite");

@@ -39,11 +39,9 @@ const TICK: Duration = Duration::from_millis(250);
 /// How long an exiting head waits for its notifications still under way.
 pub(super) const NOTIFY_DRAIN: Duration = Duration::from_secs(30);
 
+/// A head on the local cloud (`--stack`).
 pub fn run(args: &HeadArgs) -> Result<ExitCode, String> {
     let address = Addr(args.address.clone());
-    if let Some(url) = &args.s3_stack {
-        return cloud_head(url, &address, args.instance_id.as_deref());
-    }
     let stack = StackDir::new(args.stack.as_ref().ok_or("give --stack (local cloud) or --s3-stack (aws)")?);
     let Some(me) = agent::register(&stack, &address, args.index)? else { return Ok(ExitCode::SUCCESS) };
     let compute = address.compute().ok_or_else(|| format!("{address} is not a compute's head"))?.to_string();
@@ -51,7 +49,7 @@ pub fn run(args: &HeadArgs) -> Result<ExitCode, String> {
     let provider = LocalProvider::new(stack.clone(), exe, Default::default(), None);
     outln!("{address}: pid {} tends compute `{compute}`", me.me.pid);
     let mut outbox = Outbox::default();
-    let result = tend_compute(&stack, &provider, &me, &compute, &mut outbox);
+    let result = tend_compute(&stack, &provider, &me, &compute, args.tick, &mut outbox);
     // Notifications under way (an alert and the stop it led to, say) still go out.
     outbox.drain(NOTIFY_DRAIN);
     result
@@ -63,11 +61,11 @@ fn tend_compute(
     provider: &LocalProvider,
     me: &Registration,
     compute: &str,
+    tick: Duration,
     outbox: &mut Outbox,
 ) -> Result<ExitCode, String> {
     let address = &me.record.address;
     let stack_name = stack.root().file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let tick = super::budget::tick()?;
     let books: Arc<dyn Books> = Arc::new(stack.clone());
     // Apply refused compute whose budget was spent, so the first look can wait a tick.
     let mut next_watch = Instant::now() + tick;
@@ -402,8 +400,9 @@ fn release_workers(
     let Some(next) = next else { return stop_workers(provider, stack, &job.group) };
     let workers: Vec<_> = stack.instances()?.into_iter().filter(|r| r.address == job.group).collect();
     if !finished {
+        let slots: Vec<u64> = workers.iter().map(|r| r.index).collect();
+        provider.stop_instances(&job.group, &slots)?;
         for r in &workers {
-            provider.stop_instance(&r.address, r.index)?;
             provider.start_instance(r, r.index)?;
         }
     }
@@ -421,11 +420,12 @@ fn release_workers(
     Ok(())
 }
 
+/// Stops the workers of `group` together; each saves its islands where they are first, so
+/// the results gathered next hold every generation done.
 pub(super) fn stop_workers(provider: &LocalProvider, stack: &StackDir, group: &Addr) -> Result<(), String> {
-    for r in stack.instances()?.iter().filter(|r| &r.address == group) {
-        provider.stop_instance(group, r.index)?;
-    }
-    Ok(())
+    let slots: Vec<u64> =
+        stack.instances()?.iter().filter(|r| &r.address == group).map(|r| r.index).collect();
+    provider.stop_instances(group, &slots)
 }
 
 /// Stops every instance of the compute, then this head: recorded as gone, on purpose. A
@@ -440,12 +440,16 @@ pub(super) fn terminate(
     ended: bool,
 ) -> Result<ExitCode, String> {
     let mut instances = 1;
+    let mut groups: std::collections::BTreeMap<Addr, Vec<u64>> = Default::default();
     for r in stack.instances()? {
         let ours = r.address.compute() == Some(compute);
         if ours && !(r.address == me.record.address && r.index == me.record.index) {
-            provider.stop_instance(&r.address, r.index)?;
+            groups.entry(r.address.clone()).or_default().push(r.index);
             instances += 1;
         }
+    }
+    for (group, slots) in &groups {
+        provider.stop_instances(group, slots)?;
     }
     stack.remove_instance(&me.record.address, me.record.index)?;
     let reason = format!("compute.{compute}: terminated ({why})");
@@ -461,14 +465,4 @@ pub(super) fn terminate(
 
 fn describe(secs: f64) -> String {
     gaform_compiler::plan::describe::duration(secs)
-}
-
-#[cfg(feature = "aws")]
-fn cloud_head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCode, String> {
-    super::cloud_head::head(url, address, instance)
-}
-
-#[cfg(not(feature = "aws"))]
-fn cloud_head(_: &str, _: &Addr, _: Option<&str>) -> Result<ExitCode, String> {
-    Err("this build leaves out the aws cloud (build with the `aws` feature)".into())
 }

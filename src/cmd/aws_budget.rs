@@ -2,9 +2,10 @@
 //! does (the decisions are `gaform-control`'s, the books the stack's S3 prefix, the
 //! workers' reports their jobs' S3 stores), serves its metrics, and carries out what it
 //! decides on EC2: a scale-down terminates the chosen workers, whose islands the
-//! workers left claim and resume from their checkpoints; a stop writes the results so far
-//! beside the job, marks it stopped and terminates every instance of the compute, itself
-//! last; lost workers are replaced (`cloud_heal`). Each act is an event with its reason.
+//! workers left claim and resume from their checkpoints; a stop marks the job stopped,
+//! waits for its workers to save their islands where they are, writes the results so far
+//! beside the job and terminates every instance of the compute, itself last; lost workers
+//! are replaced (`aws_heal`). Each act is an event with its reason.
 
 use super::budget::{self, Shed};
 use super::head::monitor::{Monitoring, Order, View};
@@ -21,12 +22,17 @@ use gaform_providers::aws::store::S3Store;
 use gaform_providers::books::Books;
 use gaform_providers::local::records::now;
 use gaform_providers::local::JobRecord;
+use gaform_runtime::store::Store;
 use gaform_runtime::telemetry::{read_reports, WorkerReport};
 use std::collections::btree_map::{BTreeMap, Entry};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// How long a head stopping a job waits for its workers to save their islands: they read
+/// the job's record every 2 s and save at the end of the generation under way.
+pub(super) const SAVE_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The head's budget and monitor watch on aws.
 pub struct Watch<'a> {
@@ -41,12 +47,12 @@ pub struct Watch<'a> {
     pub cooldown: f64,
     /// Each job's store, opened once (a store brings its own client).
     pub stores: BTreeMap<String, S3Store>,
-    /// Lost workers an event has named already (`cloud_heal`).
+    /// Lost workers an event has named already (`aws_heal`).
     pub lost: BTreeSet<String>,
     /// Each group's last failed replacement, so that a failure that repeats every tick is
     /// logged once.
     pub failed: BTreeMap<Addr, String>,
-    /// Workers EC2 gave notice: they count as gone (`cloud_heal`).
+    /// Workers EC2 gave notice: they count as gone (`aws_heal`).
     pub leaving: BTreeSet<String>,
     /// Of those, the ones whose replacement was requested.
     pub replaced_early: BTreeSet<String>,
@@ -54,13 +60,13 @@ pub struct Watch<'a> {
     pub noticed: BTreeSet<(String, String)>,
     /// The notices read, by key, with the version read: each pass reads only what changed.
     pub notices_read: BTreeMap<String, String>,
-    /// When each group last asked for spot again (`cloud_spot`).
+    /// When each group last asked for spot again (`aws_spot`).
     pub spot_tries: BTreeMap<Addr, f64>,
     /// On-demand workers moving to spot, with their group and since when.
     pub retiring: BTreeMap<String, (Addr, f64)>,
     /// Each group's attributes as its instances' tags record them, read once.
     pub attributes: BTreeMap<Addr, gaform_compiler::plan::Attributes>,
-    /// Workers of autoscaled groups holding no unfinished island, since when (`cloud_autoscale`).
+    /// Workers of autoscaled groups holding no unfinished island, since when (`aws_autoscale`).
     pub idle_since: BTreeMap<String, f64>,
     /// Jobs with new workers waiting for a deal, since when the first was seen waiting.
     pub waiting_since: BTreeMap<String, f64>,
@@ -202,6 +208,39 @@ impl Watch<'_> {
         read_reports(self.store(name)?, workers).map_err(|e| e.to_string())
     }
 
+    /// After `job`'s record says it no longer runs: waits until no live worker holds an
+    /// unfinished island of it (each saves its islands where they are and lets go of them,
+    /// `aws_worker`), at most [`SAVE_GRACE`]. False when some did not in time: the
+    /// results then hold those islands as far as their last save.
+    pub(super) fn wait_for_saves(&mut self, job: &JobRecord) -> Result<bool, String> {
+        let (stack, cloud) = self.agent.stack_and_cloud();
+        let generations = job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
+        let started = std::time::Instant::now();
+        loop {
+            let live = self.agent.live_instances(&stack, &cloud, &job.group)?;
+            let mut held = false;
+            for island in 0..job.islands {
+                let holder = self.agent.claim_holder(&job.name, island)?;
+                if holder.is_some_and(|h| live.contains(&h)) {
+                    let finished = self
+                        .store(&job.name)?
+                        .contains(&gaform_runtime::ga::checkpoint_key(island, generations));
+                    if !finished.map_err(|e| e.to_string())? {
+                        held = true;
+                        break;
+                    }
+                }
+            }
+            if !held {
+                return Ok(true);
+            }
+            if started.elapsed() >= SAVE_GRACE {
+                return Ok(false);
+            }
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
+
     /// Job `name`'s store, opened on first use.
     pub(super) fn store(&mut self, name: &str) -> Result<&S3Store, String> {
         Ok(match self.stores.entry(name.to_string()) {
@@ -297,10 +336,20 @@ impl Watch<'_> {
     fn stop(&mut self, why: &str) -> Result<(), String> {
         let (stack, cloud) = self.agent.stack_and_cloud();
         let instances = self.agent.compute_instances(&stack, &cloud, self.compute)?.len() as u64;
-        let jobs = self.running_jobs()?;
-        // Workers first, so that no checkpoint changes while the results are gathered.
+        let mut jobs = self.running_jobs()?;
+        // The records first: the workers read them, save their islands where they are and
+        // let go of them; then they go, so that no checkpoint changes while the results
+        // are gathered.
+        for job in &mut jobs {
+            job.status = JobStatus::Stopped { reason: why.to_string() };
+            job.finished_at = Some(now());
+            self.agent.write_job(job)?;
+        }
         let mut workers_of = Vec::new();
         for job in &jobs {
+            if !self.wait_for_saves(job)? {
+                outln!("{}: some workers did not save their islands within {SAVE_GRACE:?}", job.address);
+            }
             let workers: Vec<String> =
                 self.agent.live_instances(&stack, &cloud, &job.group)?.into_iter().collect();
             self.agent.terminate(&self.books, &workers)?;
@@ -310,8 +359,6 @@ impl Watch<'_> {
         for (mut job, workers) in jobs.into_iter().zip(workers_of) {
             let store = self.agent.store(&job.name)?;
             let dir = work_dir(&job.name);
-            job.status = JobStatus::Stopped { reason: why.to_string() };
-            job.finished_at = Some(now());
             let written = super::head::write_results_so_far(&store, &dir, why).and_then(|()| {
                 self.wrap_up(&mut job, &workers, &dir);
                 self.agent.upload_results(&job.name, &dir)

@@ -2,9 +2,12 @@
 //! data starts on an aws instance. The worker claims its share of the running jobs' islands
 //! (S3 conditional writes) and runs them on the job's S3 store. It takes over orphans (their
 //! holder gone or let go of them), hands over what a new deal no longer gives it, and saves
-//! its islands mid-epoch when EC2 gives notice or the head moves it to spot.
+//! its islands mid-epoch when EC2 gives notice, the head moves it to spot, or the job is
+//! stopped (a budget, a monitor, `max_runtime`): then it lets go of them, which tells the
+//! head that the results so far hold every generation done.
 
 use super::notice_watch::Notices;
+use crate::cli::WorkerArgs;
 use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_providers::aws::agent::{self, Agent, Claim};
 use gaform_providers::aws::deal;
@@ -23,22 +26,16 @@ const TICK: Duration = Duration::from_secs(2);
 
 /// A worker: claims islands of its group's running jobs and runs them, watching its
 /// instance's metadata for EC2's notices meanwhile (`notice_watch`).
-pub fn worker(
-    url: &str,
-    address: &Addr,
-    instance: Option<&str>,
-    threads: Option<usize>,
-    patience: u64,
-) -> Result<ExitCode, String> {
+pub fn worker(url: &str, address: &Addr, args: &WorkerArgs) -> Result<ExitCode, String> {
     let agent = Agent::connect(url)?;
-    let me = match instance {
-        Some(id) => id.to_string(),
+    let me = match &args.instance_id {
+        Some(id) => id.clone(),
         None => agent::instance_id()?,
     };
     let notices = Notices::default();
     std::thread::scope(|scope| {
-        scope.spawn(|| super::notice_watch::watch(&agent, &me, address, &notices));
-        let worked = work(&agent, &me, address, threads, patience, &notices);
+        scope.spawn(|| super::notice_watch::watch(&agent, &me, address, args.notice_poll, &notices));
+        let worked = work(&agent, &me, address, args, &notices);
         notices.stop();
         worked
     })
@@ -49,12 +46,12 @@ fn work(
     agent: &Agent,
     me: &str,
     address: &Addr,
-    threads: Option<usize>,
-    patience: u64,
+    args: &WorkerArgs,
     notices: &Notices,
 ) -> Result<ExitCode, String> {
     let compute = address.compute().ok_or_else(|| format!("{address} is not a worker group"))?.to_string();
-    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let patience = args.patience;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
     let mut seen_running = false;
     // Opened once per job: a store brings its own client and runtime.
@@ -148,7 +145,7 @@ fn work(
             // With room in its share, it looks again whenever islands are handed over.
             let room = (dealt_to_me < share).then(|| claimed.1.clone());
             outln!("{me}: job {} islands {mine:?}", job.name);
-            let reporter = Reporter::new(&*store, me, threads, super::budget::report_every()?);
+            let reporter = Reporter::new(&*store, me, threads, super::budget::report_every(args.tick));
             let say = |e: ga::Event| {
                 reporter.event(&e);
                 outln!("{}", crate::progress::line(&e, generations))
@@ -176,6 +173,12 @@ fn work(
                         job.name
                     );
                     return Ok(ExitCode::SUCCESS);
+                }
+                Err(RunError::Interrupted) if dealt.says() == Says::Stop => {
+                    for island in &mine {
+                        agent.release(&job.name, *island, me)?;
+                    }
+                    outln!("{me}: job {} was stopped; islands {mine:?} saved and let go of", job.name);
                 }
                 Err(RunError::Interrupted) if notices.interrupted() => {
                     for island in &mine {
@@ -280,10 +283,9 @@ impl<'a> Dealt<'a> {
         }
         match last.1 {
             Says::Go => Steer::Go,
-            Says::Stop => Steer::Stop,
-            // Saved where they are: the islands this worker keeps, and those it hands over,
-            // lose nothing.
-            Says::DealAgain | Says::Retire => Steer::SaveAndStop,
+            // Saved where they are: the islands this worker keeps, those it hands over, and
+            // the results so far of a stopped job lose nothing.
+            Says::Stop | Says::DealAgain | Says::Retire => Steer::SaveAndStop,
         }
     }
 

@@ -1,8 +1,8 @@
 //! `gaform head --s3-stack URL --address A`: what a compute's head launch template's user
 //! data starts on an aws instance. The head gathers a job whose islands are all done, puts
 //! the results beside it, marks it finished, and terminates its compute once its jobs are
-//! over; every `GAFORM_TICK` its watch (`cloud_budget`) measures, heals and sizes the
-//! compute. The workers are `cloud_worker`.
+//! over; every `GAFORM_TICK` its watch (`aws_budget`) measures, heals and sizes the
+//! compute. The workers are `aws_worker`.
 
 use crate::notify::Outbox;
 use gaform_compiler::plan::{Addr, JobStatus};
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 const TICK: Duration = Duration::from_secs(2);
 
 /// A head: gathers its compute's jobs and terminates the compute when they are over.
-pub fn head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCode, String> {
+pub fn head(url: &str, address: &Addr, instance: Option<&str>, tick: Duration) -> Result<ExitCode, String> {
     let agent = Agent::connect(url)?;
     let me = match instance {
         Some(id) => id.to_string(),
@@ -25,21 +25,20 @@ pub fn head(url: &str, address: &Addr, instance: Option<&str>) -> Result<ExitCod
     };
     let compute = address.compute().ok_or_else(|| format!("{address} is not a compute's head"))?.to_string();
     let (stack, cloud) = agent.stack_and_cloud();
-    let tick = super::budget::tick()?;
-    let mut watch = super::cloud_budget::Watch {
+    let mut watch = super::aws_budget::Watch {
         agent: &agent,
         books: agent.books(),
         compute: &compute,
         me: &me,
         outbox: Outbox::default(),
-        monitoring: super::cloud_budget::start_monitoring(&agent, &compute),
+        monitoring: super::aws_budget::start_monitoring(&agent, &compute),
         cooldown: 5.0 * tick.as_secs_f64(),
         stores: BTreeMap::new(),
         lost: Default::default(),
         failed: BTreeMap::new(),
         leaving: Default::default(),
         replaced_early: Default::default(),
-        noticed: super::cloud_heal::noticed_before(&agent.books()),
+        noticed: super::aws_heal::noticed_before(&agent.books()),
         notices_read: BTreeMap::new(),
         spot_tries: BTreeMap::new(),
         retiring: BTreeMap::new(),
@@ -65,7 +64,7 @@ fn tend_compute(
     compute: &str,
     me: &str,
     tick: Duration,
-    watch: &mut super::cloud_budget::Watch,
+    watch: &mut super::aws_budget::Watch,
 ) -> Result<ExitCode, String> {
     let mut seen_running = false;
     let mut next_watch = Instant::now() + tick;
@@ -109,19 +108,24 @@ fn pass(
     (stack, cloud): (&str, &str),
     compute: &str,
     me: &str,
-    watch: &mut super::cloud_budget::Watch,
+    watch: &mut super::aws_budget::Watch,
     seen_running: &mut bool,
 ) -> Result<Option<ExitCode>, String> {
     let jobs: Vec<_> = agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute)).collect();
     for mut job in jobs.iter().filter(|j| j.status == JobStatus::Running).cloned() {
         *seen_running = true;
-        let dir = super::cloud_budget::work_dir(&job.name);
+        let dir = super::aws_budget::work_dir(&job.name);
         // Whether results were written into `dir`, and what to say of the job's end.
         let (written, said) = if super::head::gather_if_done(watch.store(&job.name)?, &mut job, &dir)? {
             (true, "finished".to_string())
         } else if let Some(limit) = super::head::stop_if_over_time(&mut job) {
             let why =
                 format!("stopped by max_runtime = {}", gaform_compiler::plan::describe::duration(limit));
+            // The record first: its workers save their islands where they are and let go.
+            agent.write_job(&job)?;
+            if !watch.wait_for_saves(&job)? {
+                outln!("{}: some workers did not save their islands in time", job.address);
+            }
             let kept = super::head::write_results_so_far(watch.store(&job.name)?, &dir, &why);
             let reason = match &kept {
                 Ok(()) => format!("{}: {why}; its results so far go beside it", job.address),
