@@ -47,7 +47,7 @@ impl FileHost {
         let read = match std::fs::read(self.base.join(path)) {
             Ok(bytes) => {
                 use sha2::{Digest, Sha256};
-                let digest = Some(crate::cmd::stack::hex(&Sha256::digest(&bytes)));
+                let digest = Some(gaform_runtime::hex::hex(&Sha256::digest(&bytes)));
                 Read { probe: probe(&String::from_utf8_lossy(&bytes)), digest }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Read {
@@ -76,7 +76,7 @@ impl Host for FileHost {
                 for (path, digest) in paths.iter().zip(many) {
                     all.update(format!("{path}\0{digest}\n"));
                 }
-                Some(crate::cmd::stack::hex(&all.finalize()))
+                Some(gaform_runtime::hex::hex(&all.finalize()))
             }
         }
     }

@@ -3,7 +3,6 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::io::Write;
 use std::path::Path;
 
 /// Writes `value` as pretty JSON to `path` atomically, creating the directory.
@@ -12,16 +11,13 @@ pub fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
     write_atomically(path, &bytes)
 }
 
-/// Writes `bytes` to `path` so that a reader sees the old content or the new, never a mix.
+/// Writes `bytes` to `path` so that a reader sees the old content or the new, never a mix,
+/// creating the directory.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(fail)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut file = std::fs::File::create(&tmp).map_err(fail)?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
+    gaform_runtime::atomic::write_atomically(path, bytes).map_err(fail)
 }
 
 /// Reads JSON from `path`; `Ok(None)` when there is no such file.

@@ -5,9 +5,11 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod atomic;
 pub mod backtest;
 pub mod data;
 pub mod ga;
+pub mod hex;
 pub mod indicators;
 pub mod results;
 pub mod rng;

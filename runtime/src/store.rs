@@ -3,7 +3,6 @@
 //! object store serves a cluster; islands never talk to each other directly.
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A flat namespace of immutable-once-written blobs. Writes are atomic: a reader sees a
 /// blob whole or not at all, so a worker killed mid-write leaves nothing half-written.
@@ -105,21 +104,9 @@ impl Store for LocalDir {
     }
 }
 
-/// Writes `bytes` to a fresh file beside `path`, syncs it, then renames it over `path`.
+/// Writes `bytes` whole or not at all ([`crate::atomic::write_atomically`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    use std::io::Write;
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(format!(".{}-{nanos}.tmp", std::process::id()));
-    let temporary = path.with_file_name(name);
-    let result = std::fs::File::create(&temporary)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&temporary, path));
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(io(path)(e));
-    }
-    Ok(())
+    crate::atomic::write_atomically(path, bytes).map_err(io(path))
 }
 
 #[cfg(test)]

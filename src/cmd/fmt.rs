@@ -5,7 +5,8 @@
 use crate::cli::FmtArgs;
 use crate::render::diagnostics;
 use gaform_compiler::source::SourceFile;
-use std::io::{Read, Write};
+use gaform_runtime::atomic::write_atomically;
+use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -69,24 +70,4 @@ fn stdin_to_stdout(check: bool) -> Result<Outcome, String> {
     }
     out!("{after}");
     Ok(Outcome::Unchanged)
-}
-
-/// Writes beside the target, syncs, then renames over it, keeping the file's permissions.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.gaform-fmt.{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            std::fs::set_permissions(&tmp, meta.permissions())?;
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

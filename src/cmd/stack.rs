@@ -11,6 +11,7 @@ use gaform_providers::books::Books;
 use gaform_providers::clouds::Clouds;
 use gaform_providers::local::{LocalProvider, StackDir};
 use gaform_providers::{JobSetup, Provider};
+use gaform_runtime::hex::hex;
 use gaform_runtime::store::{Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -147,11 +148,6 @@ fn connect_aws(_: &Path, cloud: &ir::Cloud, _: Arc<dyn JobSetup>) -> Result<Arc<
 
 fn used(program: &Program, cloud: &ir::Cloud) -> bool {
     program.computes.iter().any(|c| program.clouds.get(c.cloud.0).is_some_and(|cl| cl.name == cloud.name))
-}
-
-/// Lowercase hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Prepares a job's runtime store from the program: the one place plan-time islands meet

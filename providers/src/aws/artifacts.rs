@@ -140,7 +140,7 @@ impl AwsProvider {
         let lean = super::lean::lean(&built).map_err(|e| format!("{}: {e}", path.display()))?;
         drop(built);
         let bytes = lean.bytes;
-        let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let digest = gaform_runtime::hex::hex(&Sha256::digest(&bytes));
         let key = format!("{}bin/gaform-{arch}", self.stack_prefix());
         let there = self.s3.head_object().bucket(bucket).key(&key).send().await.ok();
         if there.as_ref().and_then(|h| h.metadata()).and_then(|m| m.get("sha256")) == Some(&digest) {

@@ -206,8 +206,7 @@ impl S3Books {
 /// An event's key: its time first, so that a listing is the log in order, then a digest
 /// of the event, so that two at one millisecond both stay.
 fn event_key(event: &Event) -> String {
-    let digest: String =
-        Sha256::digest(event.to_line().as_bytes()).iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let digest = gaform_runtime::hex::hex(&Sha256::digest(event.to_line().as_bytes())[..6]);
     format!("events/{:015}-{digest}.json", (event.time * 1_000.0).max(0.0) as u64)
 }
 
