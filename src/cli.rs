@@ -2,6 +2,16 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// A duration above zero as humantime reads it (`1s`, `500ms`, `2m`): the one parser of the
+/// duration flags and of the environment knobs behind them (`GAFORM_TICK`, ...).
+pub fn positive_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{text:?} is not a duration above zero (write it like `1s`, `500ms`, `2m`)"))
+}
 
 /// Terraform for genetic-algorithm strategy research.
 #[derive(Parser)]
@@ -93,7 +103,7 @@ pub struct ServeArgs {
     pub max_in_flight: usize,
     /// How often to look for a new best.json.
     #[arg(long, default_value = "250ms", value_parser = humantime::parse_duration)]
-    pub poll: std::time::Duration,
+    pub poll: Duration,
 }
 
 /// `gaform plan`.
@@ -129,6 +139,10 @@ pub struct ApplyArgs {
     /// Return once the stack is provisioned; the jobs run on.
     #[arg(long)]
     pub detach: bool,
+    /// The heads' tick, which they read from this environment: a bad one is refused here,
+    /// before anything starts.
+    #[arg(long, env = "GAFORM_TICK", hide = true, value_parser = positive_duration)]
+    pub tick: Option<Duration>,
 }
 
 /// `gaform destroy`.
@@ -216,6 +230,9 @@ pub struct HeadArgs {
     pub address: String,
     #[arg(long, default_value_t = 0)]
     pub index: u64,
+    /// How often the head measures its budgets and monitors.
+    #[arg(long, env = "GAFORM_TICK", default_value = "60s", value_parser = positive_duration)]
+    pub tick: Duration,
 }
 
 /// How diagnostics are printed.
@@ -340,4 +357,10 @@ pub struct WorkerArgs {
     /// Seconds to wait for the neighbour island's checkpoint before giving up.
     #[arg(long, default_value_t = 1800)]
     pub patience: u64,
+    /// Its head's tick: the worker reports twice a tick, so every tick sees fresh values.
+    #[arg(long, env = "GAFORM_TICK", default_value = "60s", value_parser = positive_duration)]
+    pub tick: Duration,
+    /// aws cloud: how often the instance metadata is asked for spot notices.
+    #[arg(long, env = "GAFORM_NOTICE_POLL", default_value = "2s", value_parser = positive_duration)]
+    pub notice_poll: Duration,
 }

@@ -305,6 +305,22 @@ pub struct Signature {
     pub example: &'static str,
 }
 
+impl Signature {
+    /// How it is shown to a person: `sma_crossover(fast: range, slow: range)`.
+    pub fn line(&self) -> String {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|(name, arg, _)| match arg {
+                Arg::Range => format!("{name}: range"),
+                Arg::Int(d) => format!("{name}: int = {d}"),
+                Arg::Float(d) => format!("{name}: number = {d}"),
+            })
+            .collect();
+        format!("{}({})", self.name, params.join(", "))
+    }
+}
+
 /// The strategies a job can evolve.
 pub const STRATEGIES: &[Signature] = &[
     Signature {

@@ -272,25 +272,11 @@ fn calls(what: &str, signatures: &[Signature]) -> Vec<Candidate> {
         .iter()
         .map(|s| {
             Candidate::new(s.name, CompletionItemKind::FUNCTION)
-                .detail(format!("{what}: {}", signature_line(s)))
+                .detail(format!("{what}: {}", s.line()))
                 .documentation(s.meaning)
                 .insert(s.example)
         })
         .collect()
-}
-
-/// `sma_crossover(fast: range, slow: range)`.
-pub fn signature_line(s: &Signature) -> String {
-    let params: Vec<String> = s
-        .params
-        .iter()
-        .map(|(name, arg, _)| match arg {
-            Arg::Range => format!("{name}: range"),
-            Arg::Int(d) => format!("{name}: int = {d}"),
-            Arg::Float(d) => format!("{name}: number = {d}"),
-        })
-        .collect();
-    format!("{}({})", s.name, params.join(", "))
 }
 
 /// The parameters of the call named `callee`.

@@ -3,7 +3,6 @@
 //! cloud's region from the bundled catalog; over a name in a value, the block or `let` it
 //! names; over a metric, strategy or operator, what it means.
 
-use crate::complete::signature_line;
 use crate::names::attribute;
 use crate::text::{Encoding, Text};
 use gaform_compiler::ast::{Block, BodyItem, Expr, ExprKind, File, Item};
@@ -46,7 +45,7 @@ fn markup(text: &Text, markdown: String, span: Span, encoding: Encoding) -> Hove
 fn meaning(word: &str) -> Option<String> {
     let (what, meaning) = schema::meaning(word)?;
     Some(match schema::signature(word) {
-        Some((_, s)) => format!("```gaf\n{}\n```\n{what}: {meaning}", signature_line(s)),
+        Some((_, s)) => format!("```gaf\n{}\n```\n{what}: {meaning}", s.line()),
         None => format!("**{word}** ({what}): {meaning}"),
     })
 }

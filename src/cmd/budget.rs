@@ -14,6 +14,7 @@ use gaform_control::scale;
 use gaform_providers::books::Books;
 use gaform_providers::local::records::{now, timestamp};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// Refuses the whole apply, before anything changes, when it would start instances or a
 /// job of a compute whose budget is spent this period.
@@ -68,23 +69,11 @@ pub fn refuse_if_spent(
     Ok(())
 }
 
-/// How often heads measure their budget: `GAFORM_TICK` (a humantime duration such as `1s`),
-/// 60 s without it.
-pub fn tick() -> Result<std::time::Duration, String> {
-    match std::env::var("GAFORM_TICK") {
-        Ok(text) => humantime::parse_duration(&text).ok().filter(|d| !d.is_zero()).ok_or_else(|| {
-            format!("GAFORM_TICK = {text:?} is not a duration above zero (write it like `1s`, `500ms`, `2m`)")
-        }),
-        Err(_) => Ok(std::time::Duration::from_secs(60)),
-    }
-}
-
 /// How often a worker rewrites its report for the head (`gaform_runtime::telemetry`):
-/// twice a tick, so every tick sees fresh values; at most every 30 s, at least 100 ms
-/// apart (a report on S3 is one PUT).
-pub fn report_every() -> Result<std::time::Duration, String> {
-    let half = tick()? / 2;
-    Ok(half.clamp(std::time::Duration::from_millis(100), std::time::Duration::from_secs(30)))
+/// twice its head's `tick`, so every tick sees fresh values; at most every 30 s, at least
+/// 100 ms apart (a report on S3 is one PUT).
+pub fn report_every(tick: Duration) -> Duration {
+    (tick / 2).clamp(Duration::from_millis(100), Duration::from_secs(30))
 }
 
 /// Hands the file's budgets and monitors to the heads (the books of every cloud: local records, each

@@ -47,20 +47,10 @@ impl Notices {
     }
 }
 
-/// How often the metadata is asked: `GAFORM_NOTICE_POLL`, else 2 s.
-fn poll_every() -> Result<Duration, String> {
-    match std::env::var("GAFORM_NOTICE_POLL") {
-        Ok(text) => humantime::parse_duration(&text).ok().filter(|d| !d.is_zero()).ok_or_else(|| {
-            format!("GAFORM_NOTICE_POLL = {text:?} is not a duration above zero (write it like `2s`)")
-        }),
-        Err(_) => Ok(Duration::from_secs(2)),
-    }
-}
-
 /// Watches until the worker is done. Off EC2 (no metadata service answers the first
 /// look) it says so once and stops watching.
-pub fn watch(agent: &Agent, me: &str, group: &Addr, notices: &Notices) {
-    let (metadata, every) = match Metadata::connect().and_then(|m| Ok((m, poll_every()?))) {
+pub fn watch(agent: &Agent, me: &str, group: &Addr, every: Duration, notices: &Notices) {
+    let metadata = match Metadata::connect() {
         Ok(got) => got,
         Err(e) => return errln!("{me}: spot notices are not watched: {e}"),
     };

@@ -16,6 +16,8 @@ use gaform_providers::local::records::{now, timestamp};
 use gaform_providers::local::{clear_stale, JobRecord, StackDir};
 use gaform_providers::service::{Heartbeat, ServiceSpec};
 use gaform_providers::Provider;
+use gaform_runtime::store::LocalDir;
+use gaform_runtime::telemetry::read_reports;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -349,24 +351,24 @@ pub fn unlock(args: &StackArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The generation each island has reached, from the job's log.
+/// The generation each island has reached, from its workers' reports
+/// (`gaform_runtime::telemetry`, rewritten twice a tick): every report in the job's store,
+/// those of workers since shed or replaced included, the furthest generation per island.
 fn progress(stack: &StackDir, job: &str) -> BTreeMap<u64, u64> {
-    let text = std::fs::read_to_string(stack.job_log(job)).unwrap_or_default();
+    let root = stack.job_store(job);
+    let workers: Vec<String> = std::fs::read_dir(root.join("reports"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json").map(str::to_string))
+        .collect();
     let mut out = BTreeMap::new();
-    for line in text.lines() {
-        let mut words = line.split_whitespace();
-        if words.next() != Some("island") {
-            continue;
-        }
-        let island = words.next().and_then(|w| w.trim_end_matches(':').parse::<u64>().ok());
-        let generation = line
-            .split("generation ")
-            .nth(1)
-            .and_then(|rest| rest.split(['/', ' ']).next())
-            .and_then(|g| g.parse::<u64>().ok());
-        if let (Some(i), Some(g)) = (island, generation) {
-            let slot = out.entry(i).or_insert(0);
-            *slot = (*slot).max(g);
+    for report in read_reports(&LocalDir::new(root), &workers).unwrap_or_default() {
+        for (island, history) in report.islands {
+            if let Some(last) = history.last() {
+                let reached = out.entry(island).or_insert(0);
+                *reached = last.generation.max(*reached);
+            }
         }
     }
     out
@@ -399,5 +401,46 @@ fn file_or_only(file: Option<&Path>) -> Result<PathBuf, String> {
             "several .gaf files here ({}): name one",
             found.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gaform_runtime::ga::{Event, GenerationStats};
+    use gaform_runtime::telemetry::{EvalTiming, Reporter};
+    use std::time::Duration;
+
+    fn generation(island: u64, generation: u64) -> Event {
+        let stats = GenerationStats { generation, best: 0.0, finite: 1, mean: 0.0, m2: 0.0, evaluations: 1 };
+        Event::Generation {
+            island,
+            generation,
+            best: 0.0,
+            mean: 0.0,
+            evaluations: 0,
+            seconds: 0.0,
+            stats,
+            timing: EvalTiming::default(),
+        }
+    }
+
+    #[test]
+    fn progress_is_the_furthest_generation_each_islands_workers_reported() {
+        let dir = std::env::temp_dir().join(format!("gaform-status-progress-{}", std::process::id()));
+        let stack = StackDir::new(&dir);
+        let store = LocalDir::new(stack.job_store("evolve"));
+        // slot-0 ran islands 0 and 2, then was shed; slot-1 took island 2 over.
+        let shed = Reporter::new(&store, "slot-0", 1, Duration::ZERO);
+        for e in [generation(0, 7), generation(2, 5)] {
+            shed.event(&e);
+        }
+        let left = Reporter::new(&store, "slot-1", 1, Duration::ZERO);
+        for e in [generation(1, 9), generation(2, 3), generation(2, 6)] {
+            left.event(&e);
+        }
+        assert_eq!(progress(&stack, "evolve"), BTreeMap::from([(0, 7), (1, 9), (2, 6)]));
+        assert!(progress(&stack, "other").is_empty(), "a job with no reports yet has no progress");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

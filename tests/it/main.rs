@@ -30,6 +30,7 @@ mod fmt;
 mod fuzz;
 #[cfg(feature = "aws")]
 mod imds;
+mod layout;
 mod lsp;
 #[cfg(feature = "aws")]
 mod monitors;

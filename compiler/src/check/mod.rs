@@ -68,7 +68,7 @@ pub fn check(
 }
 
 /// Runs `f` with a checker that knows no blocks and no lets: for values written on the
-/// command line (`crate::args`).
+/// command line (the `args` module).
 pub(crate) fn standalone<T>(
     problems: &mut Problems,
     f: impl FnOnce(&mut Checker<'_>) -> Option<T>,

@@ -6,7 +6,7 @@
 //! resume from their last epoch). A try that finds no spot is tried again `return_to_spot`
 //! later: no relaunch loop. Each try and each hand-over is an event.
 
-use super::cloud_budget::Watch;
+use super::aws_budget::Watch;
 use gaform_compiler::plan::describe::parse_duration;
 use gaform_compiler::plan::Addr;
 use gaform_control::event::{Event, Kind};

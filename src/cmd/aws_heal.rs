@@ -6,9 +6,9 @@
 //! reason; a failed one is asked again at the next tick and logged again only when its
 //! error changes. A worker EC2 gave notice (a spot interruption, a rebalance
 //! recommendation) counts as gone from the notice on: its replacement starts before it goes.
-//! An autoscaled group short of what its work needs grows the same way (`cloud_autoscale`).
+//! An autoscaled group short of what its work needs grows the same way (`aws_autoscale`).
 
-use super::cloud_budget::Watch;
+use super::aws_budget::Watch;
 use gaform_compiler::plan::Addr;
 use gaform_control::event::{Event, Kind};
 use gaform_control::heal;

@@ -1,48 +1,64 @@
-//! `gaform serve FILE --service NAME`: serves the best strategy of the service's job over
-//! HTTP (usable by hand; what a provisioned replica runs, with `--stack` on a local cloud or
-//! `--s3-stack` on aws), and swaps in each new best the job's runs write. The answers come
-//! from the backtester itself (`backtest::stance`), so `gaform backtest` on the same bars
-//! says the same.
+//! The strategy server: serves the best strategy of a service's job over HTTP (by hand, or
+//! as a provisioned replica: a local cloud's process or an aws instance), and swaps in each
+//! new best the job's runs write. The answers come from the backtester itself
+//! (`backtest::stance`), so `gaform backtest` on the same bars says the same. It takes its
+//! own [`Config`] and a [`Setup`] (what to serve); the CLI builds both from its arguments.
+
+/// A line to standard output: a reader that went away ends nothing (the server goes on).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// A line to standard error, likewise.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 mod bars;
 mod http;
 mod served;
-mod setup;
+pub mod setup;
+pub mod source;
 mod watch;
 
-use crate::cli::ServeArgs;
 use axum::serve::ListenerExt;
 use gaform_providers::local::agent;
-use gaform_providers::local::StackDir;
-use std::net::SocketAddr;
-use std::process::ExitCode;
+pub use setup::Setup;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
-pub fn run(args: &ServeArgs) -> Result<ExitCode, String> {
-    let setup = match (&args.stack, &args.s3_stack, &args.file, &args.service) {
-        (Some(stack), _, _, _) => setup::from_stack(StackDir::new(stack), args)?,
-        (None, Some(url), _, _) => setup::from_s3(url, args)?,
-        (None, None, Some(file), Some(service)) => match setup::from_file(file, service, args)? {
-            Some(setup) => setup,
-            None => return Ok(ExitCode::FAILURE),
-        },
-        _ => {
-            return Err(
-                "give FILE --service NAME, or --stack DIR / --s3-stack URL with --address service.NAME"
-                    .into(),
-            )
-        }
-    };
-    let address = SocketAddr::new(args.bind, args.port.unwrap_or(setup.port));
+/// How a server listens and polls.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The address to listen on.
+    pub bind: IpAddr,
+    /// The port; `None` for the service's own (`Setup::port`), 0 for any free one.
+    pub port: Option<u16>,
+    /// Requests answered at once; past it, 503 with Retry-After.
+    pub max_in_flight: usize,
+    /// How often to look for a new `best.json`.
+    pub poll: Duration,
+}
+
+/// Serves `setup` until a local replica's slot is no longer its own (or the server fails).
+pub fn serve(setup: Setup, config: &Config) -> Result<(), String> {
+    let address = SocketAddr::new(config.bind, config.port.unwrap_or(setup.port));
     let shared = Arc::new(http::Shared::new(
-        args.max_in_flight,
+        config.max_in_flight,
         format!("{} does not exist yet: the job has not finished a run", setup.source.name()),
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the server: {e}"))?;
-    let poll = args.poll;
+    let poll = config.poll;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -74,6 +90,5 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, String> {
             })
             .await
             .map_err(|e| format!("the server stopped: {e}"))
-    })?;
-    Ok(ExitCode::SUCCESS)
+    })
 }

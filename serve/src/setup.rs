@@ -1,17 +1,12 @@
-//! Where a `gaform serve` learns what to serve: a `.gaf` file (by hand), a local stack's
-//! record (a replica `apply` started), or the stack's place on S3 (a replica on an aws
-//! instance, which reads the spec apply wrote for its service).
+//! What a server serves, and where a provisioned replica learns it: a local stack's record
+//! (a replica `apply` started), or the stack's place on S3 (a replica on an aws instance,
+//! which reads the spec apply wrote for its service). By hand, the CLI builds a [`Setup`]
+//! from the `.gaf` file itself.
 
-use super::watch::Source;
-use crate::cli::ServeArgs;
-use crate::host::FileHost;
-use crate::render::diagnostics;
+use super::source::Source;
 use gaform_compiler::plan::{Addr, Attributes};
-use gaform_compiler::source::SourceFile;
-use gaform_compiler::{CheckOptions, Host};
 use gaform_providers::local::StackDir;
 use gaform_runtime::backtest::Costs;
-use std::path::{Path, PathBuf};
 
 /// What one `gaform serve` serves.
 pub struct Setup {
@@ -30,43 +25,13 @@ pub struct Setup {
     pub slot: Option<(StackDir, Addr, u64)>,
 }
 
-/// `gaform serve FILE --service NAME`: by hand, from the file. `None` when the file has errors
-/// (printed).
-pub fn from_file(file: &Path, name: &str, args: &ServeArgs) -> Result<Option<Setup>, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let source = SourceFile::new(file.display().to_string(), text);
-    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let checked = gaform_compiler::check(&source, &FileHost::new(base.clone()), &CheckOptions::default());
-    let Some(program) = checked.program.filter(|_| !checked.diagnostics.iter().any(|d| d.is_error())) else {
-        err!("{}", diagnostics::human(&source, &checked.diagnostics, diagnostics::colour_wanted()));
-        return Ok(None);
-    };
-    let names: Vec<&str> = program.services.iter().map(|s| s.name.as_str()).collect();
-    let service = program.services.iter().find(|s| s.name == name).ok_or_else(|| {
-        format!("{} has no service `{name}` (its services: {})", file.display(), names.join(", "))
-    })?;
-    let job = program.jobs.get(service.job.0).ok_or("the service's job is missing")?;
-    let results = args.results.clone().unwrap_or_else(|| PathBuf::from("results").join(&job.name));
-    Ok(Some(Setup {
-        service: service.name.clone(),
-        job: job.name.clone(),
-        route: service.route.clone(),
-        port: service.port,
-        source: Source::File(results.join("best.json")),
-        costs: Some(Costs { cash: job.cash, commission: job.commission }),
-        data_digest: FileHost::new(base).data_digest(&job.data),
-        slot: None,
-    }))
-}
-
 /// `gaform serve --stack DIR --address service.NAME`: a local replica `apply` started,
 /// configured by its record and its job's.
-pub fn from_stack(stack: StackDir, args: &ServeArgs) -> Result<Setup, String> {
-    let address = Addr(args.address.clone().ok_or("--stack needs --address service.NAME")?);
-    let record = stack.instance(&address, args.index)?.ok_or_else(|| {
+pub fn from_stack(stack: StackDir, address: Addr, index: u64) -> Result<Setup, String> {
+    let record = stack.instance(&address, index)?.ok_or_else(|| {
         format!(
             "{} has no record in {}: replicas are started by `gaform apply`",
-            address.instance(args.index),
+            address.instance(index),
             stack.root().display()
         )
     })?;
@@ -82,20 +47,19 @@ pub fn from_stack(stack: StackDir, args: &ServeArgs) -> Result<Setup, String> {
         costs: None,
         data_digest: job_record.attributes.get("data_sha256").cloned(),
         job,
-        slot: Some((stack, address, args.index)),
+        slot: Some((stack, address, index)),
     })
 }
 
 /// `gaform serve --s3-stack URL --address service.NAME`: a replica on an aws instance. It
 /// may boot before apply has written its service's spec, so it waits for it.
 #[cfg(feature = "aws")]
-pub fn from_s3(url: &str, args: &ServeArgs) -> Result<Setup, String> {
+pub fn from_s3(url: &str, address: Addr, instance_id: Option<String>) -> Result<Setup, String> {
     use gaform_providers::aws::agent::{self, Agent};
     const SPEC_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
-    let address = Addr(args.address.clone().ok_or("--s3-stack needs --address service.NAME")?);
     let cloud = Agent::connect(url)?;
-    let instance = match &args.instance_id {
-        Some(id) => id.clone(),
+    let instance = match instance_id {
+        Some(id) => id,
         None => agent::instance_id()?,
     };
     let waited = std::time::Instant::now();
@@ -114,7 +78,7 @@ pub fn from_s3(url: &str, args: &ServeArgs) -> Result<Setup, String> {
         service: name(&address),
         route,
         port,
-        source: Source::S3(Box::new(super::watch::S3Source {
+        source: Source::S3(Box::new(super::source::S3Source {
             name: format!("{url}/jobs/{job}/results/best.json"),
             cloud,
             job: job.clone(),
@@ -131,7 +95,7 @@ pub fn from_s3(url: &str, args: &ServeArgs) -> Result<Setup, String> {
 }
 
 #[cfg(not(feature = "aws"))]
-pub fn from_s3(_: &str, _: &ServeArgs) -> Result<Setup, String> {
+pub fn from_s3(_: &str, _: Addr, _: Option<String>) -> Result<Setup, String> {
     Err("this build leaves out the aws cloud (build with the `aws` feature)".into())
 }
 

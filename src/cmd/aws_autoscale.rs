@@ -7,7 +7,7 @@
 //! the job's store (its final checkpoints), who holds it from the claims, and only where the
 //! group runs more workers than it needs. Every act is an event with its reason.
 
-use super::cloud_budget::Watch;
+use super::aws_budget::Watch;
 use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_control::autoscale::{self, Sizing};
 use gaform_control::event::{Event, Kind};

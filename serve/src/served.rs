@@ -2,8 +2,8 @@
 //! numbered. A new `best.json` (another run's) becomes the next version; the version a
 //! service serves only ever grows.
 
-use crate::cmd::stack::hex;
 use gaform_runtime::backtest::Costs;
+use gaform_runtime::hex::hex;
 use gaform_runtime::strategy::Strategy;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
