@@ -11,6 +11,9 @@ pub trait Store: Send + Sync {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Writes (or replaces) the blob at `key`.
     fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Removes the blob at `key`; one that is not there is no error. Islands remove the
+    /// checkpoints no one will read again, so a run's store stays bounded.
+    fn delete(&self, key: &str) -> Result<(), StoreError>;
     /// Where the store is, for messages.
     fn describe(&self) -> String;
     /// True when a blob was written at `key`; stores that can tell without reading it
@@ -95,6 +98,14 @@ impl Store for LocalDir {
         write_atomically(&path, bytes)
     }
 
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let path = self.path(key)?;
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&path)(e)),
+            _ => Ok(()),
+        }
+    }
+
     fn describe(&self) -> String {
         self.root.display().to_string()
     }
@@ -121,6 +132,9 @@ mod tests {
         store.put("islands/0/gen-5.json", b"{}").unwrap();
         store.put("islands/0/gen-5.json", b"[]").unwrap();
         assert_eq!(store.get("islands/0/gen-5.json").unwrap().as_deref(), Some(&b"[]"[..]));
+        store.delete("islands/0/gen-5.json").unwrap();
+        assert_eq!(store.get("islands/0/gen-5.json").unwrap(), None);
+        store.delete("islands/0/gen-5.json").unwrap();
         for bad in ["../x", "/etc/passwd", "a//b", "A", ""] {
             assert!(matches!(store.put(bad, b""), Err(StoreError::BadKey(_))), "{bad}");
         }

@@ -191,6 +191,13 @@ impl Store for Blobs {
         Ok(())
     }
 
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        if let Ok(mut b) = self.0.lock() {
+            b.remove(key);
+        }
+        Ok(())
+    }
+
     fn describe(&self) -> String {
         "the job's first blobs".into()
     }

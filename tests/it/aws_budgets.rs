@@ -120,7 +120,7 @@ fn spot_workers_are_billed_at_the_spot_price_and_a_spent_budget_stops_every_inst
         .map(|id| boot(&w, &moto, "worker", "compute.c.workers.cpu", id))
         .collect();
     wait_for("a first checkpoint", Duration::from_secs(90), || {
-        !aws_object(&moto, BUCKET, "stacks/job/west/jobs/duo/store/islands/0/gen-000005.json").is_empty()
+        !aws_object(&moto, BUCKET, "stacks/job/west/jobs/duo/store/islands/0/latest.json").is_empty()
     });
     let head_id = instance_ids(&moto, "compute.c.head").remove(0);
     let mut head = boot_with(&w, &moto, "head", "compute.c.head", &head_id, &[("GAFORM_TICK", "1s")]);
@@ -214,7 +214,7 @@ fn a_scale_down_on_aws_sheds_a_worker_mid_job_and_the_result_is_the_same_bytes()
         .map(|id| (id.clone(), boot(&w, &moto, "worker", "compute.c.workers.cpu", id)))
         .collect();
     wait_for("a first checkpoint", Duration::from_secs(90), || {
-        !aws_object(&moto, BUCKET, "stacks/job/west/jobs/duo/store/islands/0/gen-000005.json").is_empty()
+        !aws_object(&moto, BUCKET, "stacks/job/west/jobs/duo/store/islands/0/latest.json").is_empty()
     });
     let head_id = instance_ids(&moto, "compute.c.head").remove(0);
     let mut head = boot_with(&w, &moto, "head", "compute.c.head", &head_id, &[("GAFORM_TICK", "1s")]);

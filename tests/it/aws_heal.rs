@@ -35,7 +35,7 @@ fn under_way(moto: &Moto, workers: &[String]) {
     wait_for("both workers' claims and a first checkpoint", Duration::from_secs(90), || {
         let held = claims(moto);
         workers.iter().all(|id| held.contains(id))
-            && !aws_object(moto, BUCKET, &format!("{JOB}/store/islands/0/gen-000005.json")).is_empty()
+            && !aws_object(moto, BUCKET, &format!("{JOB}/store/islands/0/latest.json")).is_empty()
     });
 }
 

@@ -90,6 +90,21 @@ impl Store for S3Store {
         })
     }
 
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        check_key(key)?;
+        self.runtime.block_on(async {
+            // S3 answers a missing key with success too.
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(format!("{}{key}", self.prefix))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.fail(key, describe(e)))
+        })
+    }
+
     fn describe(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.prefix)
     }

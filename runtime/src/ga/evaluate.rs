@@ -28,6 +28,9 @@ pub struct Evaluator<'d> {
     /// Every genome this island has counted as an evaluation (kept across restarts, so the
     /// count of evaluations per generation does not depend on one).
     seen: HashSet<Genome, Hashing>,
+    /// The same genomes in the order they were first counted: a checkpoint writes those
+    /// counted since its island's last history segment (`checkpoint::Sealing`).
+    order: Vec<Genome>,
     /// Where a generation's backtests run: rayon's global pool if `None`.
     pool: Option<&'d rayon::ThreadPool>,
     /// How long the backtests run since `take_timing` last asked: informative only.
@@ -52,6 +55,7 @@ impl<'d> Evaluator<'d> {
             indicators: windows.iter().map(|w| Indicators::new(&w.data)).collect(),
             known: HashMap::default(),
             seen: HashSet::default(),
+            order: Vec::new(),
             pool: None,
             timing: EvalTiming::default(),
         }
@@ -67,13 +71,36 @@ impl<'d> Evaluator<'d> {
     /// Records a genome's score learnt elsewhere (a migrant, a checkpoint).
     pub fn remember(&mut self, genome: &[i64], fitness: f64) {
         let genome: Genome = genome.iter().copied().collect();
-        self.seen.insert(genome);
+        self.count(genome);
         self.known.insert(genome, fitness);
     }
 
-    /// Marks genomes as already counted (from a checkpoint).
+    /// Marks genomes as already counted (from a checkpoint), in the order given.
     pub fn mark_seen(&mut self, genomes: impl IntoIterator<Item = Genome>) {
-        self.seen.extend(genomes);
+        for genome in genomes {
+            self.count(genome);
+        }
+    }
+
+    /// Counts `genome` as seen; true when it is new.
+    fn count(&mut self, genome: Genome) -> bool {
+        let new = self.seen.insert(genome);
+        if new {
+            self.order.push(genome);
+        }
+        new
+    }
+
+    /// How many genomes have been counted.
+    pub fn seen_count(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The genomes counted from the `from`th up to the `to`th, sorted.
+    pub fn seen_between(&self, from: usize, to: usize) -> Vec<Genome> {
+        let mut some = self.order.get(from..to.min(self.order.len())).unwrap_or_default().to_vec();
+        some.sort_unstable();
+        some
     }
 
     /// The backtests' timing since the last call, and a fresh start.
@@ -106,7 +133,7 @@ impl<'d> Evaluator<'d> {
             fitness.push(f64::NEG_INFINITY);
             pending.push(i);
             let strategy = self.space.decode(g);
-            if self.seen.insert(*g) {
+            if self.count(*g) {
                 new += u64::from(strategy.is_some());
             }
             if let Some(strategy) = strategy {

@@ -3,8 +3,10 @@
 //! fitness expression over backtest metrics, a hall of fame, a per-island genome cache, and
 //! islands that exchange migrants through a store at synchronous epoch ends.
 
+mod checkpoint;
 mod config;
 mod crossover;
+mod error;
 mod evaluate;
 pub mod exact;
 mod fitness;
@@ -19,8 +21,13 @@ mod selection;
 mod space;
 mod stats;
 
+pub use checkpoint::{
+    checkpoint_key, interrupted_key, islands_finished, latest_key, segment_key, unfinished_islands,
+    Checkpoint, Latest, SEGMENT,
+};
 pub use config::{ConfigError, JobConfig, Migration};
 pub use crossover::{Cross, Crossover};
+pub use error::RunError;
 pub use evaluate::Evaluator;
 pub use fitness::{Aggregate, Fitness, Metric, Op};
 pub use folds::{Asset, Fold, Window};
@@ -31,9 +38,8 @@ pub use outcome::{
     gather, gather_so_far, AssetResult, Champion, FoldOutcome, Outcome, Stitched, Timing, WindowResult,
 };
 pub use run::{
-    checkpoint_key, data_key, folds_of, interrupted_key, islands_finished, load_data, load_job, prepare,
-    run_island, run_islands, run_islands_as_threads, run_islands_steered, run_islands_while,
-    unfinished_islands, Checkpoint, Event, KeepGoing, Loaded, Patience, RunError, Steer, Steering, JOB_KEY,
+    data_key, folds_of, load_data, load_job, prepare, run_island, run_islands, run_islands_as_threads,
+    run_islands_steered, run_islands_while, Event, KeepGoing, Loaded, Patience, Steer, Steering, JOB_KEY,
 };
 pub use selection::{Scores, Select, Selection};
 pub use space::{Genome, Range, Space, SpaceError};

@@ -3,11 +3,13 @@
 //! fame is re-backtested on the fold's windows: in sample (what it was trained on) and out
 //! of sample (what was held out from it).
 
+use super::checkpoint::{final_checkpoints, latest_checkpoints, Checkpoint};
 use super::config::JobConfig;
+use super::error::RunError;
 use super::exact;
 use super::folds::{Asset, Fold, Window};
 use super::hall::{HallOfFame, Scored};
-use super::run::{final_checkpoints, latest_checkpoints, Checkpoint, Loaded, RunError};
+use super::run::Loaded;
 use super::space::Genome;
 use super::stats::GenerationStats;
 use crate::backtest::{self, Keep, Metrics, Trade};

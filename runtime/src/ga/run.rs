@@ -3,71 +3,23 @@
 //! same generation. Epochs are therefore synchronous, and an island restarted from its last
 //! checkpoint redoes exactly what it lost: a killed worker changes nothing in the result.
 
+use super::checkpoint::{
+    checkpoint_key, furthest_saved, interrupted_key, latest, prune, Checkpoint, Restored, Sealing,
+};
 use super::config::{ConfigError, JobConfig};
+use super::error::{corrupt, read, RunError};
 use super::evaluate::Evaluator;
 use super::folds::{Asset, Fold, Window};
 use super::hall::{ranked, Scored};
 use super::island::Island;
-use super::space::Genome;
 use super::stats::GenerationStats;
-use crate::data::{self, DataError, Ohlcv};
-use crate::store::{Store, StoreError};
+use crate::data::{self, Ohlcv};
+use crate::store::Store;
 use crate::telemetry::EvalTiming;
-use crate::windows::WindowError;
-use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
 /// The key of the run's configuration.
 pub const JOB_KEY: &str = "job.json";
-
-/// Why an island or a gathering failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Data(#[from] DataError),
-    #[error(transparent)]
-    Window(#[from] WindowError),
-    #[error("invalid job: {0}")]
-    Config(#[from] ConfigError),
-    #[error("{store}: `{key}` is missing: {hint}")]
-    Missing { store: String, key: String, hint: &'static str },
-    #[error("{store}: `{key}` is not readable: {message}")]
-    Corrupt { store: String, key: String, message: String },
-    #[error("island {island} does not exist: the job has {islands} (0 to {last})", last = islands.saturating_sub(1))]
-    NoSuchIsland { island: u64, islands: u64 },
-    #[error("no genome scored better than negative infinity: every one broke the strategy's constraint or had an undefined fitness (a Sharpe ratio with no trades, say)")]
-    NoChampion,
-    #[error("waited {waited:?} for island {neighbour}'s checkpoint at generation {generation} in {store}; is its worker running?")]
-    NeighbourTimeout { neighbour: u64, generation: u64, waited: Duration, store: String },
-    /// The caller asked the islands to stop; each resumes from its last checkpoint.
-    #[error("interrupted; the islands resume from their last checkpoints")]
-    Interrupted,
-}
-
-/// An island's state at an epoch end, before it takes in migrants.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Checkpoint {
-    pub state: Island,
-    /// Genomes already counted as evaluations (sorted).
-    pub seen: Vec<Genome>,
-    /// Wall-clock seconds per generation: informative only, the one thing that differs
-    /// between two runs of the same job.
-    pub seconds: Vec<f64>,
-}
-
-/// The key of island `island`'s checkpoint at `generation`.
-pub fn checkpoint_key(island: u64, generation: u64) -> String {
-    format!("islands/{island}/gen-{generation:06}.json")
-}
-
-/// The key of island `island`'s latest mid-epoch checkpoint: written when its worker must
-/// leave before the epoch ends (a spot instance's two-minute notice), read when it resumes
-/// if it is further on than the island's last epoch checkpoint.
-pub fn interrupted_key(island: u64) -> String {
-    format!("islands/{island}/interrupted.json")
-}
 
 /// The key of the run's data (`name` is the data's file name).
 pub fn data_key(name: &str) -> String {
@@ -152,17 +104,6 @@ pub fn folds_of(config: &JobConfig, assets: &[Asset]) -> Result<Vec<Fold>, RunEr
             Fold { train, test }
         })
         .collect())
-}
-
-fn corrupt(store: &dyn Store, key: &str, e: &dyn std::fmt::Display) -> RunError {
-    RunError::Corrupt { store: store.describe(), key: key.to_string(), message: e.to_string() }
-}
-
-fn read<T: for<'de> Deserialize<'de>>(store: &dyn Store, key: &str) -> Result<Option<T>, RunError> {
-    match store.get(key)? {
-        None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| corrupt(store, key, &e)),
-    }
 }
 
 /// The job in `store`, validated.
@@ -263,21 +204,33 @@ fn evolve(
         Evaluator::new(&fold.train, config.costs, &config.space, &config.fitness, config.aggregate)
             .with_pool(pool);
     let ends = config.epoch_ends();
-    let (mut state, mut seconds) = match furthest_saved(store, island, &ends)? {
-        Some(c) => {
+    // The ring runs within the island's fold.
+    let first = island - island % config.islands.max(1);
+    let ring = config.islands.max(1);
+    let neighbour = first + (island - first + ring - 1) % ring;
+    let successor = first + (island - first + 1) % ring;
+    let mut kept_from = latest(store, island)?.map_or(0, |l| l.kept_from);
+    let (mut state, mut seconds, mut sealing) = match furthest_saved(store, island, &ends)? {
+        Some(restored) => {
+            let c = &restored.checkpoint;
             on_event(Event::Resumed { island, generation: c.state.generation });
-            evaluator.mark_seen(c.seen);
+            // In the order they were stored: those of the segments first.
+            evaluator.mark_seen(c.seen.iter().copied());
             for s in c.state.population.iter().chain(&c.state.hall.entries) {
                 evaluator.remember(&s.genome, s.fitness);
             }
-            (c.state, c.seconds)
+            let sealing = Sealing::resumed(island, &restored, &evaluator);
+            let Restored { checkpoint, .. } = restored;
+            (checkpoint.state, checkpoint.seconds, sealing)
         }
         None => {
             let started = Instant::now();
             let state = Island::initial(config, island, &mut evaluator);
             let seconds = vec![started.elapsed().as_secs_f64()];
             report(on_event, &state, &seconds, evaluator.take_timing());
-            (state, seconds)
+            let mut sealing = Sealing::new(island);
+            sealing.scored(state.generation, &evaluator);
+            (state, seconds, sealing)
         }
     };
     for &end in &ends {
@@ -291,29 +244,21 @@ fn evolve(
                 Steer::Go => {}
                 Steer::Stop => return Err(RunError::Interrupted),
                 Steer::SaveAndStop => {
-                    let key = interrupted_key(island);
-                    let checkpoint = Checkpoint { state, seen: evaluator.seen_sorted(), seconds };
-                    let bytes = serde_json::to_vec(&checkpoint).map_err(|e| corrupt(store, &key, &e))?;
-                    store.put(&key, &bytes)?;
+                    sealing.save(store, &interrupted_key(island), &mut state, &mut seconds, &evaluator)?;
                     return Err(RunError::Interrupted);
                 }
             }
             let started = Instant::now();
             state.step(config, &mut evaluator);
             seconds.push(started.elapsed().as_secs_f64());
+            sealing.scored(state.generation, &evaluator);
             report(on_event, &state, &seconds, evaluator.take_timing());
         }
         if reached_now {
-            let key = checkpoint_key(island, end);
-            let checkpoint = Checkpoint { state, seen: evaluator.seen_sorted(), seconds };
-            let bytes = serde_json::to_vec(&checkpoint).map_err(|e| corrupt(store, &key, &e))?;
-            store.put(&key, &bytes)?;
-            (state, seconds) = (checkpoint.state, checkpoint.seconds);
+            sealing.save(store, &checkpoint_key(island, end), &mut state, &mut seconds, &evaluator)?;
+            kept_from = prune(store, island, successor, end, &ends, kept_from)?;
         }
         if end < config.generations && config.islands > 1 {
-            // The ring runs within the island's fold.
-            let first = island - island % config.islands;
-            let neighbour = first + (island - first + config.islands - 1) % config.islands;
             let from = wait_for(store, neighbour, end, patience, steer)?;
             let migrants: Vec<Scored> = ranked(&from.state.population)
                 .into_iter()
@@ -375,92 +320,6 @@ fn wait_for(
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(100));
     }
-}
-
-/// True when every island has written its final checkpoint: the run is ready to gather.
-pub fn islands_finished(store: &dyn Store, config: &JobConfig) -> Result<bool, RunError> {
-    for island in 0..config.units() {
-        if !store.contains(&checkpoint_key(island, config.generations))? {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// The islands that have not written their final checkpoint yet, in order: the work left.
-pub fn unfinished_islands(store: &dyn Store, config: &JobConfig) -> Result<Vec<u64>, RunError> {
-    let mut out = Vec::new();
-    for island in 0..config.units() {
-        if !store.contains(&checkpoint_key(island, config.generations))? {
-            out.push(island);
-        }
-    }
-    Ok(out)
-}
-
-/// Every island's final checkpoint, in island order.
-pub fn final_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Checkpoint>, RunError> {
-    (0..config.units())
-        .map(|island| {
-            let key = checkpoint_key(island, config.generations);
-            read::<Checkpoint>(store, &key)?.ok_or_else(|| RunError::Missing {
-                store: store.describe(),
-                key,
-                hint: "that island has not finished; start or restart its worker",
-            })
-        })
-        .collect()
-}
-
-/// Each island's furthest saved state, in island order (islands with none yet are left
-/// out): what a run stopped before its end has to show. A stop saves every island where it
-/// is, so this holds every generation done, the first epoch's included.
-pub fn latest_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Checkpoint>, RunError> {
-    let ends = config.epoch_ends();
-    let mut out = Vec::new();
-    for island in 0..config.units() {
-        out.extend(furthest_saved(store, island, &ends)?);
-    }
-    Ok(out)
-}
-
-/// `island`'s furthest saved state: its last epoch checkpoint, or the one it saved
-/// mid-epoch when stopped ([`interrupted_key`]) if that is further on. What it resumes
-/// from, and what a stopped run's results show.
-fn furthest_saved(store: &dyn Store, island: u64, ends: &[u64]) -> Result<Option<Checkpoint>, RunError> {
-    // A few look-ups, not one per epoch: a long run on S3 would wait seconds for them.
-    let mut saved = match epochs_written(store, island, ends)? {
-        0 => None,
-        n => read::<Checkpoint>(store, &checkpoint_key(island, ends[n - 1]))?,
-    };
-    // Saved mid-epoch after that checkpoint: further on. (One saved at an epoch's first
-    // generation holds the migrants already taken in; the epoch checkpoint is the one.)
-    let reached = saved.as_ref().map_or(0, |c| c.state.generation);
-    if let Some(mid) = read::<Checkpoint>(store, &interrupted_key(island))? {
-        if mid.state.generation > reached {
-            saved = Some(mid);
-        }
-    }
-    Ok(saved)
-}
-
-/// How many of the epoch `ends` `island` has written checkpoints for.
-///
-/// An island writes its epochs' checkpoints in order and keeps them, so the ones it has
-/// are a prefix of the epoch ends: a binary search finds the last in a few look-ups, not
-/// one per epoch (each a request, on S3).
-pub(crate) fn epochs_written(store: &dyn Store, island: u64, ends: &[u64]) -> Result<usize, RunError> {
-    // The first `lo` surely written, `hi` at most.
-    let (mut lo, mut hi) = (0, ends.len());
-    while lo < hi {
-        let mid = lo + (hi - lo).div_ceil(2);
-        if store.contains(&checkpoint_key(island, ends[mid - 1]))? {
-            lo = mid;
-        } else {
-            hi = mid - 1;
-        }
-    }
-    Ok(lo)
 }
 
 /// Runs every island of the job in `store` as a thread of this process, and returns the

@@ -98,18 +98,25 @@ fn one_thread_or_two_give_the_same_run() {
 fn an_island_restarted_from_a_checkpoint_ends_as_if_never_stopped() {
     let config = config(2);
     let (whole, _a) = run_with_threads(&config, 2, "whole");
-    // Island 1 "dies" after its first epoch: only its checkpoint at generation 4 survives
-    // (island 0 finished; it waited on island 1's epochs as it went).
+    // Island 1 "dies" partway through its second epoch, saving nothing: its checkpoint at
+    // generation 4 is all it leaves (island 0 can get no further than generation 8, where
+    // it waits for island 1's migrants).
     let scratch = Scratch::new("killed");
     let store = scratch.store();
     prepare(&store, &config, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap();
-    run_islands_as_threads(&store, PATIENCE, None, &|_| {}).unwrap();
-    for generation in [8, 12] {
-        std::fs::remove_file(scratch.0.join(checkpoint_key(1, generation))).unwrap();
-    }
+    let island1 = std::sync::atomic::AtomicU64::new(0);
+    let on_event = |e: Event| {
+        if let Event::Generation { island: 1, generation, .. } = e {
+            island1.store(generation, std::sync::atomic::Ordering::SeqCst);
+        }
+    };
+    let dies =
+        || if island1.load(std::sync::atomic::Ordering::SeqCst) >= 6 { Steer::Stop } else { Steer::Go };
+    let died = run_islands_steered(&store, &[0, 1], PATIENCE, None, &on_event, &dies);
+    assert!(matches!(died, Err(RunError::Interrupted)), "{died:?}");
     let resumed = std::sync::Mutex::new(Vec::new());
-    run_island(&store, 1, PATIENCE, None, &|e| {
-        if let Event::Resumed { generation, .. } = e {
+    run_islands(&store, &[0, 1], PATIENCE, None, &|e| {
+        if let Event::Resumed { island: 1, generation } = e {
             resumed.lock().unwrap().push(generation);
         }
     })
@@ -217,6 +224,84 @@ fn a_stop_before_the_first_checkpoint_keeps_every_generation_done() {
 }
 
 #[test]
+fn a_long_run_keeps_a_few_checkpoints_per_island_not_one_per_epoch() {
+    // 30 epochs of 2 generations on a ring of 3: a successor is at most two epochs behind,
+    // so an island never needs more than its last three checkpoints.
+    let config = JobConfig { generations: 60, migration: Migration { every: 2, count: 3 }, ..config(3) };
+    let scratch = Scratch::new("pruned");
+    let store = scratch.store();
+    prepare(&store, &config, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap();
+    let most = std::sync::Mutex::new(0);
+    let count = |island: u64| {
+        std::fs::read_dir(scratch.0.join(format!("islands/{island}"))).map_or(0, |d| {
+            d.flatten().filter(|e| e.file_name().to_string_lossy().starts_with("gen-")).count()
+        })
+    };
+    run_islands_as_threads(&store, PATIENCE, None, &|e| {
+        if let Event::Generation { island, .. } = e {
+            let mut most = most.lock().unwrap();
+            *most = (*most).max(count(island));
+        }
+    })
+    .unwrap();
+    assert!(*most.lock().unwrap() <= 3, "at most 3 checkpoints an island at any time");
+    for island in 0..3 {
+        assert!(count(island) <= 3, "island {island}");
+        let pointer: Latest =
+            serde_json::from_slice(&store.get(&latest_key(island)).unwrap().unwrap()).unwrap();
+        assert_eq!(pointer.generation, 60);
+    }
+    // The run is the run it always was: the same as one on a single thread.
+    let (whole, _a) = run_with_threads(&config, 1, "pruned-one-thread");
+    same(&whole, &gather(&store).unwrap());
+}
+
+#[test]
+fn history_beyond_a_segment_is_sealed_and_a_run_resumed_from_it_ends_as_if_never_stopped() {
+    // 2,500 generations: each island's first two thousand go into segments.
+    let config = JobConfig {
+        population: 20,
+        generations: 2_500,
+        migration: Migration { every: 100, count: 3 },
+        ..config(2)
+    };
+    let (whole, _a) = run_with_threads(&config, 2, "segmented-whole");
+    assert_eq!(whole.generations.len(), 2_501);
+    assert!(whole.generations.iter().enumerate().all(|(i, g)| g.generation == i as u64));
+    // Saved mid-epoch past the first segment, then resumed: the counted genomes come back
+    // from the segments too (each generation's evaluations depend on them).
+    let scratch = Scratch::new("segmented");
+    let store = scratch.store();
+    prepare(&store, &config, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap();
+    let island0 = std::sync::atomic::AtomicU64::new(0);
+    let on_event = |e: Event| {
+        if let Event::Generation { island: 0, generation, .. } = e {
+            island0.store(generation, std::sync::atomic::Ordering::SeqCst);
+        }
+    };
+    let steer = || {
+        if island0.load(std::sync::atomic::Ordering::SeqCst) >= 1_730 {
+            Steer::SaveAndStop
+        } else {
+            Steer::Go
+        }
+    };
+    let stopped = run_islands_steered(&store, &[0, 1], PATIENCE, None, &on_event, &steer);
+    assert!(matches!(stopped, Err(RunError::Interrupted)), "{stopped:?}");
+    let saved: Checkpoint =
+        serde_json::from_slice(&store.get(&interrupted_key(0)).unwrap().unwrap()).unwrap();
+    assert_eq!(saved.sealed, 1_000);
+    assert_eq!(saved.state.history.first().map(|g| g.generation), Some(1_000), "the rows since the segment");
+    assert!(store.get(&segment_key(0, 0)).unwrap().is_some());
+    run_islands(&store, &[0, 1], PATIENCE, None, &|_| {}).unwrap();
+    same(&whole, &gather(&store).unwrap());
+    // However long the run, a checkpoint holds at most a segment's rows.
+    let last: Checkpoint =
+        serde_json::from_slice(&store.get(&checkpoint_key(1, 2_500)).unwrap().unwrap()).unwrap();
+    assert_eq!((last.sealed, last.state.history.len()), (2_000, 501));
+}
+
+#[test]
 fn elitism_never_loses_the_best_and_the_hall_is_the_best_seen() {
     let config = JobConfig { islands: 1, elitism: 1, ..config(1) };
     let (outcome, _a) = run_with_threads(&config, 2, "elite");
@@ -288,6 +373,10 @@ impl Store for Counting {
         self.blobs.lock().unwrap().insert(key.to_string(), bytes.to_vec());
         Ok(())
     }
+    fn delete(&self, key: &str) -> Result<(), crate::store::StoreError> {
+        self.blobs.lock().unwrap().remove(key);
+        Ok(())
+    }
     fn describe(&self) -> String {
         "memory".into()
     }
@@ -302,7 +391,7 @@ fn an_island_finds_where_it_stopped_in_a_few_looks_however_many_epochs_it_ran() 
         for &end in &ends[..written] {
             store.put(&checkpoint_key(3, end), b"{}").unwrap();
         }
-        assert_eq!(super::run::epochs_written(&store, 3, &ends).unwrap(), written);
+        assert_eq!(super::checkpoint::epochs_written(&store, 3, &ends).unwrap(), written);
         let looks = store.looks.load(std::sync::atomic::Ordering::Relaxed);
         assert!(looks <= 10, "{written} written: {looks} looks");
     }
