@@ -83,6 +83,20 @@ pub trait Provider: Send + Sync {
     fn finished(&self, _job: &str, _into: &std::path::Path) -> Result<Option<local::JobRecord>, String> {
         Ok(None)
     }
+
+    /// Takes the stack's lock where this cloud keeps the stack's state, for `command`
+    /// (`apply`, `destroy`), held until the guard returned is dropped; refused, naming its
+    /// holder, while another holds it. `None` for a cloud that keeps none of its own (the
+    /// local cloud's is the stack directory's lock file, `local::Lock`).
+    fn lock(&self, _command: &str) -> Result<Option<Box<dyn Send>>, String> {
+        Ok(None)
+    }
+
+    /// Removes this cloud's lock of the stack if its holder stopped without letting go
+    /// (refused while it still runs); what it removed.
+    fn clear_stale_lock(&self) -> Result<Option<String>, String> {
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

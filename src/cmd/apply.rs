@@ -35,6 +35,9 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
     };
     let lock = Lock::acquire(stack.local.stack(), "apply")?;
     crate::interrupt::holding(Some(stack.local.stack().lock_file()));
+    // Held from the plan's refresh through the prompt to the end of the walk, as Terraform
+    // holds its state lock.
+    let cloud_locks = lock_clouds(&stack, "apply")?;
     let plan = match saved {
         Some(plan) => {
             refuse_if_stale(&stack, &plan)?;
@@ -57,6 +60,7 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
     };
     super::budget::hand_over(&stack)?;
     let ok = run_walk(&stack, &plan, usize::from(args.parallelism), "Apply")?;
+    drop(cloud_locks);
     drop(lock);
     crate::interrupt::holding(None);
     if !ok {
@@ -138,6 +142,7 @@ pub fn destroy(args: &DestroyArgs) -> Result<ExitCode, String> {
     };
     let lock = Lock::acquire(stack.local.stack(), "destroy")?;
     crate::interrupt::holding(Some(stack.local.stack().lock_file()));
+    let cloud_locks = lock_clouds(&stack, "destroy")?;
     let plan = make(&stack, true)?;
     out!("{}", render::human(&plan, colour_wanted()));
     if plan.is_empty() {
@@ -148,9 +153,21 @@ pub fn destroy(args: &DestroyArgs) -> Result<ExitCode, String> {
         return Ok(ExitCode::FAILURE);
     }
     let ok = run_walk(&stack, &plan, usize::from(args.parallelism), "Destroy")?;
+    drop(cloud_locks);
     drop(lock);
     crate::interrupt::holding(None);
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The stack's lock on every remote cloud that keeps the stack's state (an aws cloud: on
+/// S3, so two machines applying one stack exclude each other, where the local lock file
+/// excludes only applies on this one). Each is released when its guard is dropped.
+fn lock_clouds(stack: &Stack, command: &str) -> Result<Vec<Box<dyn Send>>, String> {
+    let mut held = Vec::new();
+    for (cloud, provider) in &stack.aws {
+        held.extend(provider.lock(command).map_err(|e| format!("aws cloud `{cloud}`: {e}"))?);
+    }
+    Ok(held)
 }
 
 /// A saved plan, if `path` holds one (a `.gaf` file does not parse as JSON).

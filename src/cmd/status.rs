@@ -345,9 +345,24 @@ pub fn logs(args: &LogsArgs) -> Result<ExitCode, String> {
     }
 }
 
+/// `gaform unlock [FILE]`: clears the stack's stale locks, the local lock file's and each
+/// aws cloud's on S3; refuses one whose holder still runs.
 pub fn unlock(args: &StackArgs) -> Result<ExitCode, String> {
     let file = file_or_only(args.file.as_deref())?;
     outln!("{}", clear_stale(&stack_dir(&file))?);
+    match super::stack::load(&file) {
+        Ok(stack) => {
+            for (cloud, provider) in &stack.aws {
+                match provider.clear_stale_lock().map_err(|e| format!("aws cloud `{cloud}`: {e}"))? {
+                    Some(removed) => outln!("{removed}"),
+                    None => outln!("aws cloud `{cloud}`: the stack is not locked there"),
+                }
+            }
+        }
+        // A file that no longer checks still has its local lock cleared.
+        Err(super::stack::LoadError::Reported) => {}
+        Err(super::stack::LoadError::Message(m)) => return Err(m),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,7 +11,7 @@ pub(crate) fn text(out: &Output) -> String {
 }
 
 /// examples/seed-production.gaf without its job, service and monitor: the infrastructure.
-fn production() -> String {
+pub(crate) fn production() -> String {
     let text = std::fs::read_to_string(root().join("examples/seed-production.gaf")).unwrap();
     text[..text.find("job momentum-search").unwrap()].to_string()
 }

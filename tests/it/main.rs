@@ -12,6 +12,8 @@ mod aws_converge;
 #[cfg(feature = "aws")]
 mod aws_heal;
 #[cfg(feature = "aws")]
+mod aws_lock;
+#[cfg(feature = "aws")]
 mod aws_monitors;
 #[cfg(feature = "aws")]
 mod aws_serve;

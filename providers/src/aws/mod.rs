@@ -13,6 +13,7 @@ mod heal;
 pub mod imds;
 pub mod lean;
 pub(crate) mod listing;
+pub mod lock;
 pub mod notices;
 mod observe;
 mod role;
@@ -242,6 +243,14 @@ impl Provider for AwsProvider {
 
     fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {
         self.block_on(self.apply_async(change, desired)).map_err(|e| format!("{}: {e}", change.address))
+    }
+
+    fn lock(&self, command: &str) -> Result<Option<Box<dyn Send>>, String> {
+        Ok(Some(Box::new(self.take_lock(command)?)))
+    }
+
+    fn clear_stale_lock(&self) -> Result<Option<String>, String> {
+        self.clear_lock_if_stale()
     }
 }
 
