@@ -44,6 +44,13 @@ pub trait JobSetup: Send + Sync {
 }
 
 /// What a cloud must do for plan and apply.
+/// A cloud's lock of the stack, released when dropped, with what taking it had to say (a
+/// lock left behind that it took over).
+pub struct Held {
+    pub guard: Box<dyn Send>,
+    pub note: Option<String>,
+}
+
 pub trait Provider: Send + Sync {
     /// Everything the stack owns, found by the stack's own labels, never by guesswork.
     fn observe(&self) -> Result<Observed, String>;
@@ -88,7 +95,7 @@ pub trait Provider: Send + Sync {
     /// (`apply`, `destroy`), held until the guard returned is dropped; refused, naming its
     /// holder, while another holds it. `None` for a cloud that keeps none of its own (the
     /// local cloud's is the stack directory's lock file, `local::Lock`).
-    fn lock(&self, _command: &str) -> Result<Option<Box<dyn Send>>, String> {
+    fn lock(&self, _command: &str) -> Result<Option<Held>, String> {
         Ok(None)
     }
 

@@ -165,7 +165,12 @@ pub fn destroy(args: &DestroyArgs) -> Result<ExitCode, String> {
 fn lock_clouds(stack: &Stack, command: &str) -> Result<Vec<Box<dyn Send>>, String> {
     let mut held = Vec::new();
     for (cloud, provider) in &stack.aws {
-        held.extend(provider.lock(command).map_err(|e| format!("aws cloud `{cloud}`: {e}"))?);
+        if let Some(lock) = provider.lock(command).map_err(|e| format!("aws cloud `{cloud}`: {e}"))? {
+            if let Some(note) = &lock.note {
+                outln!("aws cloud `{cloud}`: {note}");
+            }
+            held.push(lock.guard);
+        }
     }
     Ok(held)
 }

@@ -2,10 +2,15 @@
 //! `stacks/STACK/CLOUD/lock.json`, made with a conditional write (`If-None-Match: *`), so
 //! two applies (two people, or CI and a person) from two machines can never both hold it.
 //! Its holder rewrites it every [`HEARTBEAT`] (`If-Match` its own version, so a lock taken
-//! from it is not written back); one whose heartbeat stopped for [`STALE_AFTER`] is
-//! reported as stale with its holder, and only then cleared by `gaform unlock`.
+//! from it is not written back). One whose heartbeat stopped for [`STALE_AFTER`] is
+//! reported as stale with its holder, and only then cleared by `gaform unlock`. One whose
+//! holder ran on this machine and is gone is taken over, saying so: the caller holds this
+//! machine's lock file, which a killed apply leaves behind (and `gaform unlock` clears,
+//! this lock too), so such a holder let go here and only failed to remove this object (cut
+//! off from S3 as it ended).
 
 use super::AwsProvider;
+use crate::process::ProcessId;
 use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +29,12 @@ pub struct Holder {
     /// `USER@HOST`.
     pub who: String,
     pub pid: u32,
+    /// The machine it runs on, and the process (pid and start), to tell at once that a
+    /// holder on this machine is gone.
+    #[serde(default)]
+    pub host: String,
+    #[serde(default)]
+    pub process: Option<ProcessId>,
     /// Unix seconds.
     pub since: f64,
     /// When the holder last rewrote the lock (unix seconds).
@@ -43,7 +54,12 @@ impl Holder {
     }
 
     fn stale(&self, now: f64) -> bool {
-        now - self.heartbeat > STALE_AFTER
+        now - self.heartbeat > STALE_AFTER || self.gone_from_here()
+    }
+
+    /// It ran on this machine, and its process is gone.
+    fn gone_from_here(&self) -> bool {
+        self.host == hostname() && self.process.is_some_and(|p| !p.is_alive())
     }
 }
 
@@ -51,6 +67,8 @@ impl Holder {
 pub struct S3Lock {
     shared: Arc<Shared>,
     beating: Option<std::thread::JoinHandle<()>>,
+    /// What it took over, if a holder on this machine had left it behind.
+    pub took_over: Option<String>,
 }
 
 struct Shared {
@@ -80,6 +98,8 @@ impl AwsProvider {
             command: command.to_string(),
             who: who(),
             pid: std::process::id(),
+            host: hostname(),
+            process: ProcessId::current(),
             since: now,
             heartbeat: now,
         };
@@ -91,19 +111,32 @@ impl AwsProvider {
             holder: Mutex::new((holder.clone(), String::new())),
             done: AtomicBool::new(false),
         });
-        match shared.put(&holder, Condition::Absent)? {
-            Some(etag) => {
-                if let Ok(mut h) = shared.holder.lock() {
-                    h.1 = etag;
-                }
-            }
-            None => return Err(shared.refusal()?),
+        let mut took_over = None;
+        let etag = match shared.put(&holder, Condition::Absent)? {
+            Some(etag) => etag,
+            None => match shared.left_here()? {
+                Some((left, their_etag)) => match shared.put(&holder, Condition::Ours(their_etag))? {
+                    Some(etag) => {
+                        let at = format!("s3://{}/{}", shared.bucket, shared.key);
+                        took_over = Some(format!(
+                            "took over the lock left by {} (it ended here without removing it)",
+                            left.describe(&at, now)
+                        ));
+                        etag
+                    }
+                    None => return Err(shared.refusal()?),
+                },
+                None => return Err(shared.refusal()?),
+            },
+        };
+        if let Ok(mut h) = shared.holder.lock() {
+            h.1 = etag;
         }
         let beating = {
             let shared = shared.clone();
             std::thread::spawn(move || shared.beat())
         };
-        Ok(S3Lock { shared, beating: Some(beating) })
+        Ok(S3Lock { shared, beating: Some(beating), took_over })
     }
 
     /// Removes this cloud's lock of the stack if its holder stopped (a stale lock); says
@@ -174,6 +207,12 @@ impl Shared {
         })
     }
 
+    /// The lock there and its version, when its holder ran here and is gone.
+    fn left_here(&self) -> Result<Option<(Holder, String)>, String> {
+        let found = self.runtime.block_on(read(&self.s3, &self.bucket, &self.key))?;
+        Ok(found.filter(|(holder, _)| holder.gone_from_here()))
+    }
+
     /// Why the lock cannot be had: who holds it.
     fn refusal(&self) -> Result<String, String> {
         let found = self.runtime.block_on(read(&self.s3, &self.bucket, &self.key))?;
@@ -181,7 +220,7 @@ impl Shared {
         let at = format!("s3://{}/{}", self.bucket, self.key);
         Ok(match found {
             Some((holder, _)) if holder.stale(now) => format!(
-                "stale lock: the stack is locked by {}, which no longer beats; check `gaform plan` for what it left, then clear the lock with `gaform unlock FILE`",
+                "stale lock: the stack is locked by {}, which no longer runs; check `gaform plan` for what it left, then clear the lock with `gaform unlock FILE`",
                 holder.describe(&at, now)
             ),
             Some((holder, _)) => {
@@ -258,8 +297,11 @@ async fn read(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Option
 fn who() -> String {
     let user =
         std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "someone".into());
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+    format!("{user}@{}", hostname())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "unknown-host".into());
-    format!("{user}@{host}")
+        .unwrap_or_else(|_| "unknown-host".into())
 }

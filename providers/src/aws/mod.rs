@@ -245,8 +245,10 @@ impl Provider for AwsProvider {
         self.block_on(self.apply_async(change, desired)).map_err(|e| format!("{}: {e}", change.address))
     }
 
-    fn lock(&self, command: &str) -> Result<Option<Box<dyn Send>>, String> {
-        Ok(Some(Box::new(self.take_lock(command)?)))
+    fn lock(&self, command: &str) -> Result<Option<crate::Held>, String> {
+        let mut lock = self.take_lock(command)?;
+        let note = lock.took_over.take();
+        Ok(Some(crate::Held { guard: Box::new(lock), note }))
     }
 
     fn clear_stale_lock(&self) -> Result<Option<String>, String> {
