@@ -139,13 +139,15 @@ impl AwsProvider {
         let built = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let lean = super::lean::lean(&built).map_err(|e| format!("{}: {e}", path.display()))?;
         drop(built);
-        let bytes = lean.bytes;
-        let digest = gaform_runtime::hex::hex(&Sha256::digest(&bytes));
-        let key = format!("{}bin/gaform-{arch}", self.stack_prefix());
+        // The digest of what the instance runs: the same binary is not packed or sent again.
+        let digest = gaform_runtime::hex::hex(&Sha256::digest(&lean.bytes));
+        let key = format!("{}bin/gaform-{arch}.gz", self.stack_prefix());
         let there = self.s3.head_object().bucket(bucket).key(&key).send().await.ok();
         if there.as_ref().and_then(|h| h.metadata()).and_then(|m| m.get("sha256")) == Some(&digest) {
             return Ok(format!("{arch} binary up to date"));
         }
+        let lean_size = lean.bytes.len();
+        let bytes = super::lean::gzip(&lean.bytes)?;
         let size = bytes.len();
         self.s3
             .put_object()
@@ -158,9 +160,10 @@ impl AwsProvider {
             .map_err(|e| format!("cannot upload {}: {}", path.display(), describe(e)))?;
         let mib = |n: usize| n as f64 / 1_048_576.0;
         Ok(format!(
-            "uploaded the {arch} binary ({:.1} MiB; {:.1} MiB as built, debug info left out)",
+            "uploaded the {arch} binary ({:.1} MiB gzipped; {:.1} MiB as built, {:.1} MiB without its debug info)",
             mib(size),
-            mib(lean.built)
+            mib(lean.built),
+            mib(lean_size)
         ))
     }
 

@@ -364,7 +364,7 @@ impl AwsProvider {
             .map_or(String::new(), |t| format!("export GAFORM_TICK='{t}'\n"));
         Ok(Some(format!(
             "#!/bin/bash\n# gaform: boots {owner} of stack {stack_name}\nset -euo pipefail\nexport AWS_REGION={region}\n{tick}\
-             aws s3 cp {stack}/bin/gaform-{arch} /usr/local/bin/gaform\nchmod +x /usr/local/bin/gaform\n\
+             aws s3 cp {stack}/bin/gaform-{arch}.gz - | gunzip > /usr/local/bin/gaform\nchmod +x /usr/local/bin/gaform\n\
              exec /usr/local/bin/gaform {command} >>/var/log/gaform.log 2>&1\n",
             stack_name = self.stack
         )))
