@@ -11,6 +11,7 @@ mod cmd;
 mod host;
 mod interrupt;
 mod job;
+mod load;
 mod metrics;
 mod notify;
 mod progress;

@@ -6,13 +6,11 @@
 //! resumes from there.
 
 use crate::cli::{IslandsAs, RunArgs};
-use crate::host::FileHost;
 use crate::interrupt;
 use crate::job::DataText;
+use crate::load::{read_and_check, Checked, Report};
 use crate::progress::Progress;
-use crate::render::diagnostics;
 use gaform_compiler::ir;
-use gaform_compiler::source::SourceFile;
 use gaform_compiler::CheckOptions;
 use gaform_runtime::ga::{self, JobConfig, Outcome, Patience, RunError, Steer};
 use gaform_runtime::results;
@@ -22,16 +20,9 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
-    let text = std::fs::read_to_string(&args.file)
-        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
-    let source = SourceFile::new(args.file.display().to_string(), text);
-    let base = args.file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let checked =
-        gaform_compiler::check(&source, &FileHost::new(base.clone()), &CheckOptions { data_errors: true });
-    if !checked.diagnostics.is_empty() {
-        err!("{}", diagnostics::human(&source, &checked.diagnostics, diagnostics::colour_wanted()));
-    }
-    let Some(program) = checked.program.filter(|_| !checked.diagnostics.iter().any(|d| d.is_error())) else {
+    let Some(Checked { program, base, .. }) =
+        read_and_check(&args.file, &CheckOptions { data_errors: true }, Report::All)?
+    else {
         return Ok(ExitCode::FAILURE);
     };
     let job = pick_job(&program, args.job.as_deref())?;

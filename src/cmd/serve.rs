@@ -4,10 +4,8 @@
 //! `--s3-stack`).
 
 use crate::cli::ServeArgs;
-use crate::host::FileHost;
-use crate::render::diagnostics;
+use crate::load::{read_and_check, Checked, Report};
 use gaform_compiler::plan::Addr;
-use gaform_compiler::source::SourceFile;
 use gaform_compiler::{CheckOptions, Host};
 use gaform_providers::local::StackDir;
 use gaform_runtime::backtest::Costs;
@@ -42,12 +40,9 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, String> {
 /// default `results/JOB`, as apply and run write them). `None` when the file has errors
 /// (printed).
 fn from_file(file: &Path, name: &str, results: Option<&Path>) -> Result<Option<Setup>, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let source = SourceFile::new(file.display().to_string(), text);
-    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let checked = gaform_compiler::check(&source, &FileHost::new(base.clone()), &CheckOptions::default());
-    let Some(program) = checked.program.filter(|_| !checked.diagnostics.iter().any(|d| d.is_error())) else {
-        err!("{}", diagnostics::human(&source, &checked.diagnostics, diagnostics::colour_wanted()));
+    let Some(Checked { program, host, .. }) =
+        read_and_check(file, &CheckOptions::default(), Report::OnError)?
+    else {
         return Ok(None);
     };
     let names: Vec<&str> = program.services.iter().map(|s| s.name.as_str()).collect();
@@ -63,7 +58,7 @@ fn from_file(file: &Path, name: &str, results: Option<&Path>) -> Result<Option<S
         port: service.port,
         source: Source::File(results.join("best.json")),
         costs: Some(Costs { cash: job.cash, commission: job.commission }),
-        data_digest: FileHost::new(base).data_digest(&job.data),
+        data_digest: host.data_digest(&job.data),
         slot: None,
     }))
 }

@@ -1,11 +1,9 @@
 //! A stack: one `.gaf` file, checked, turned into its desired state, and the provider that
 //! observes and changes what it owns. Shared by plan, apply, destroy, status and logs.
 
-use crate::host::FileHost;
-use crate::render::diagnostics;
+use crate::load::{read_and_check, Checked, Report};
 use gaform_compiler::ir::{self, Program, Provider as Cloud};
 use gaform_compiler::plan::{self, Desired};
-use gaform_compiler::source::SourceFile;
 use gaform_compiler::CheckOptions;
 use gaform_providers::books::Books;
 use gaform_providers::clouds::Clouds;
@@ -90,18 +88,13 @@ pub fn load_quietly(file: &Path) -> Option<Stack> {
 }
 
 fn load_reporting(file: &Path, report: bool) -> Result<Stack, LoadError> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let sha256 = hex(&Sha256::digest(text.as_bytes()));
-    let source = SourceFile::new(file.display().to_string(), text);
-    let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let host = FileHost::new(base.clone());
-    let checked = gaform_compiler::check(&source, &host, &CheckOptions { data_errors: true });
-    if report && !checked.diagnostics.is_empty() {
-        err!("{}", diagnostics::human(&source, &checked.diagnostics, diagnostics::colour_wanted()));
-    }
-    let Some(program) = checked.program.filter(|_| !checked.diagnostics.iter().any(|d| d.is_error())) else {
+    let report = if report { Report::All } else { Report::Nothing };
+    let Some(Checked { program, base, host, text }) =
+        read_and_check(file, &CheckOptions { data_errors: true }, report)?
+    else {
         return Err(LoadError::Reported);
     };
+    let sha256 = hex(&Sha256::digest(text.as_bytes()));
     let desired = Arc::new(plan::desired(&program, &host));
     let program = Arc::new(program);
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;

@@ -8,21 +8,15 @@ mod grafana;
 mod rules;
 
 use crate::cli::ExportArgs;
-use crate::host::FileHost;
-use crate::render::diagnostics;
-use gaform_compiler::source::SourceFile;
+use crate::load::{read_and_check, Checked, Report};
 use gaform_compiler::CheckOptions;
 use gaform_runtime::store::write_atomically;
 use std::process::ExitCode;
 
 pub fn run(args: &ExportArgs) -> Result<ExitCode, String> {
     let path = &args.file;
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let source = SourceFile::new(path.display().to_string(), text);
-    let base = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-    let checked = gaform_compiler::check(&source, &FileHost::new(base), &CheckOptions::default());
-    let Some(program) = checked.program else {
-        err!("{}", diagnostics::human(&source, &checked.diagnostics, diagnostics::colour_wanted()));
+    let Some(Checked { program, .. }) = read_and_check(path, &CheckOptions::default(), Report::OnError)?
+    else {
         return Ok(ExitCode::FAILURE);
     };
     let stack = path.file_stem().map_or_else(|| "stack".into(), |s| s.to_string_lossy().into_owned());
