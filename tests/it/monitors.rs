@@ -230,10 +230,10 @@ fn a_stop_alert_stops_the_compute_within_two_ticks_of_its_generation() {
 }"#;
     // Epochs longer than the run gets to: the stop comes before any epoch checkpoint, and
     // the results still hold every generation done. (A population this size takes seconds
-    // to reach generation 10,000 even once most of its genomes are cached.)
-    let gaf = stack(free_port(), 20_000, monitor)
+    // to reach generation 90,000 even once most of its genomes are cached.)
+    let gaf = stack(free_port(), 100_000, monitor)
         .replace("  population  = 300", "  population  = 3000")
-        .replace("  seed        = 11", "  migration { every = 10000  count = 2 }\n  seed        = 11");
+        .replace("  seed        = 11", "  migration { every = 90000  count = 2 }\n  seed        = 11");
     let w = Workspace::new("monitor-stop", &gaf);
     let stopped = w.gaform(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "1s")]);
     assert_eq!(code(&stopped), 1, "{}", text(&stopped));
@@ -245,12 +245,21 @@ fn a_stop_alert_stops_the_compute_within_two_ticks_of_its_generation() {
     let fired = events.iter().find(|e| e["event"] == "monitor_alert" && e["state"] == "firing").unwrap();
     assert!(fired["value"].as_f64().unwrap() > 3.0, "{fired}");
     let stop = events.iter().find(|e| e["event"] == "compute_stopped").unwrap();
-    // Generation 4 came after the workers started their islands (their reports say when).
+    // Every island reached generation 4 this long after the workers started their islands
+    // (their reports say when; timings.csv how long each generation took).
     let report: serde_json::Value =
         serde_json::from_str(&w.read(".gaform/job/jobs/long/store/reports/slot-0.json")).unwrap();
     let began = report["started"].as_f64().unwrap();
+    let timings = w.read("results/long/timings.csv");
+    let mut took = std::collections::BTreeMap::<String, f64>::new();
+    for row in timings.lines().skip(1).map(|l| l.split(',').collect::<Vec<_>>()) {
+        if row[1].parse::<u64>().unwrap() <= 4 {
+            *took.entry(row[0].to_string()).or_default() += row[3].parse::<f64>().unwrap();
+        }
+    }
+    let reached = began + took.values().copied().fold(0.0, f64::max);
     let (fired_at, stopped_at) = (fired["time"].as_f64().unwrap(), stop["time"].as_f64().unwrap());
-    assert!(fired_at - began <= 2.0, "fired {:.2}s after the islands began", fired_at - began);
+    assert!(fired_at - reached <= 2.0, "fired {:.2}s after generation 4", fired_at - reached);
     assert!(stopped_at - fired_at <= 1.0, "stopped {:.2}s after firing", stopped_at - fired_at);
     let log = ok(&w.gaform(&["logs", "long", "job.gaf"], &[]));
     assert!(log.contains("the results so far are in"), "{log}");
@@ -263,7 +272,8 @@ fn a_stop_alert_stops_the_compute_within_two_ticks_of_its_generation() {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(files, ["interrupted.json"], "island {island}");
+        assert!(files.iter().any(|f| f == "interrupted.json"), "island {island}: {files:?}");
+        assert!(!files.iter().any(|f| f.starts_with("gen-")), "island {island}: {files:?}");
     }
     // Every generation done is in generations.csv (the alert fired past generation 3), and
     // the best genome is the best of them.
