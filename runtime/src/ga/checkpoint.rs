@@ -63,16 +63,21 @@ pub struct Restored {
     pub from_segments: usize,
 }
 
-/// `checkpoint` (of `island`) with its segments read back before it: its history, seconds
-/// and counted genomes whole.
-pub fn restore(store: &dyn Store, island: u64, mut checkpoint: Checkpoint) -> Result<Restored, RunError> {
+/// `checkpoint` (of `island`, read from `key`) with its segments read back before it: its
+/// history, seconds and counted genomes whole.
+pub fn restore(
+    store: &dyn Store,
+    island: u64,
+    key: &str,
+    mut checkpoint: Checkpoint,
+) -> Result<Restored, RunError> {
     let (mut history, mut seconds, mut seen) = (Vec::new(), Vec::new(), Vec::new());
     let mut from = 0;
     while from < checkpoint.sealed {
-        let key = segment_key(island, from);
-        let segment: Segment = read(store, &key)?.ok_or_else(|| RunError::Missing {
+        let segment_key = segment_key(island, from);
+        let segment: Segment = read(store, &segment_key)?.ok_or_else(|| RunError::Missing {
             store: store.describe(),
-            key: key.clone(),
+            key: segment_key.clone(),
             hint: "a checkpoint of its island names this segment of its history",
         })?;
         history.extend(segment.history);
@@ -86,8 +91,7 @@ pub fn restore(store: &dyn Store, island: u64, mut checkpoint: Checkpoint) -> Re
     seen.append(&mut checkpoint.seen);
     (checkpoint.state.history, checkpoint.seconds, checkpoint.seen) = (history, seconds, seen);
     if checkpoint.state.history.len() as u64 != checkpoint.state.generation + 1 {
-        let key = format!("islands/{island}/…");
-        return Err(corrupt(store, &key, &"its segments and checkpoint do not add up to its generations"));
+        return Err(corrupt(store, key, &"it and its history segments do not add up to its generations"));
     }
     Ok(Restored { checkpoint, from_segments })
 }
@@ -246,10 +250,10 @@ pub fn final_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<Ch
             let key = checkpoint_key(island, config.generations);
             let stored = read::<Checkpoint>(store, &key)?.ok_or_else(|| RunError::Missing {
                 store: store.describe(),
-                key,
+                key: key.clone(),
                 hint: "that island has not finished; start or restart its worker",
             })?;
-            Ok(restore(store, island, stored)?.checkpoint)
+            Ok(restore(store, island, &key, stored)?.checkpoint)
         })
         .collect()
 }
@@ -321,17 +325,21 @@ pub(super) fn furthest_saved(
 ) -> Result<Option<Restored>, RunError> {
     let mut saved = match latest_epoch(store, island, ends)? {
         None => None,
-        Some(generation) => read::<Checkpoint>(store, &checkpoint_key(island, generation))?,
+        Some(generation) => {
+            let key = checkpoint_key(island, generation);
+            read::<Checkpoint>(store, &key)?.map(|c| (key, c))
+        }
     };
     // Saved mid-epoch after that checkpoint: further on. (One saved at an epoch's first
     // generation holds the migrants already taken in; the epoch checkpoint is the one.)
-    let reached = saved.as_ref().map_or(0, |c| c.state.generation);
-    if let Some(mid) = read::<Checkpoint>(store, &interrupted_key(island))? {
+    let reached = saved.as_ref().map_or(0, |(_, c)| c.state.generation);
+    let key = interrupted_key(island);
+    if let Some(mid) = read::<Checkpoint>(store, &key)? {
         if mid.state.generation > reached {
-            saved = Some(mid);
+            saved = Some((key, mid));
         }
     }
-    saved.map(|c| restore(store, island, c)).transpose()
+    saved.map(|(key, c)| restore(store, island, &key, c)).transpose()
 }
 
 /// How many of the epoch `ends` `island` has written checkpoints for, in a store an older
