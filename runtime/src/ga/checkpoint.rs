@@ -265,7 +265,7 @@ pub fn latest_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<C
     let ends = config.epoch_ends();
     let mut out = Vec::new();
     for island in 0..config.units() {
-        out.extend(furthest_saved(store, island, &ends)?.map(|r| r.checkpoint));
+        out.extend(furthest_saved(store, island, &ends, latest(store, island)?)?.map(|r| r.checkpoint));
     }
     Ok(out)
 }
@@ -303,10 +303,15 @@ pub(super) fn latest(store: &dyn Store, island: u64) -> Result<Option<Latest>, R
     read(store, &latest_key(island))
 }
 
-/// The generation of `island`'s latest epoch checkpoint: its pointer's, or (a store an
+/// The generation of `island`'s latest epoch checkpoint: its `pointer`'s, or (a store an
 /// older gaform wrote, which kept every checkpoint) the last of the prefix it wrote.
-fn latest_epoch(store: &dyn Store, island: u64, ends: &[u64]) -> Result<Option<u64>, RunError> {
-    if let Some(pointer) = latest(store, island)? {
+fn latest_epoch(
+    store: &dyn Store,
+    island: u64,
+    ends: &[u64],
+    pointer: Option<Latest>,
+) -> Result<Option<u64>, RunError> {
+    if let Some(pointer) = pointer {
         return Ok(Some(pointer.generation));
     }
     Ok(match epochs_written(store, island, ends)? {
@@ -317,13 +322,15 @@ fn latest_epoch(store: &dyn Store, island: u64, ends: &[u64]) -> Result<Option<u
 
 /// `island`'s furthest saved state: its last epoch checkpoint, or the one it saved
 /// mid-epoch when stopped ([`interrupted_key`]) if that is further on. What it resumes
-/// from, and what a stopped run's results show.
+/// from, and what a stopped run's results show. `pointer`: the island's, read once by the
+/// caller.
 pub(super) fn furthest_saved(
     store: &dyn Store,
     island: u64,
     ends: &[u64],
+    pointer: Option<Latest>,
 ) -> Result<Option<Restored>, RunError> {
-    let mut saved = match latest_epoch(store, island, ends)? {
+    let mut saved = match latest_epoch(store, island, ends, pointer)? {
         None => None,
         Some(generation) => {
             let key = checkpoint_key(island, generation);

@@ -38,8 +38,8 @@ pub use outcome::{
     gather, gather_so_far, AssetResult, Champion, FoldOutcome, Outcome, Stitched, Timing, WindowResult,
 };
 pub use run::{
-    data_key, folds_of, load_data, load_job, prepare, run_island, run_islands, run_islands_as_threads,
-    run_islands_steered, run_islands_while, Event, KeepGoing, Loaded, Patience, Steer, Steering, JOB_KEY,
+    data_key, folds_of, load_data, load_job, prepare, run_islands, run_islands_as_threads,
+    run_islands_steered, Event, Loaded, Patience, Steer, Steering, JOB_KEY,
 };
 pub use selection::{Scores, Select, Selection};
 pub use space::{Genome, Range, Space, SpaceError};

@@ -154,23 +154,6 @@ impl Loaded {
     }
 }
 
-/// Runs island `island` of the job in `store` to its end, resuming from its latest
-/// checkpoint if it has one. Its backtests spread over `pool` (rayon's global pool if
-/// `None`).
-pub fn run_island(
-    store: &dyn Store,
-    island: u64,
-    patience: Patience,
-    pool: Option<&rayon::ThreadPool>,
-    on_event: &(dyn Fn(Event) + Sync),
-) -> Result<(), RunError> {
-    evolve(store, &Loaded::from(store)?, island, patience, pool, on_event, &|| Steer::Go)
-}
-
-/// Asked between generations (and while waiting for a neighbour): false stops the island,
-/// which loses only the generations since its last checkpoint.
-pub type KeepGoing<'a> = &'a (dyn Fn() -> bool + Sync);
-
 /// What an island is told between generations (and while it waits for a neighbour).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Steer {
@@ -182,10 +165,11 @@ pub enum Steer {
     SaveAndStop,
 }
 
-/// Asked as [`KeepGoing`] is.
+/// Asked between generations (and while an island waits for a neighbour).
 pub type Steering<'a> = &'a (dyn Fn() -> Steer + Sync);
 
-/// `run_island` on a job already loaded.
+/// Runs island `island` of a job already loaded to its end (or until `steer` stops it),
+/// resuming from where it was saved if it was.
 fn evolve(
     store: &dyn Store,
     job: &Loaded,
@@ -209,8 +193,10 @@ fn evolve(
     let ring = config.islands.max(1);
     let neighbour = first + (island - first + ring - 1) % ring;
     let successor = first + (island - first + 1) % ring;
-    let mut kept_from = latest(store, island)?.map_or(0, |l| l.kept_from);
-    let (mut state, mut seconds, mut sealing) = match furthest_saved(store, island, &ends)? {
+    // Read once: where the island is, and which of its checkpoints it still keeps.
+    let pointer = latest(store, island)?;
+    let mut kept_from = pointer.map_or(0, |l| l.kept_from);
+    let (mut state, mut seconds, mut sealing) = match furthest_saved(store, island, &ends, pointer)? {
         Some(restored) => {
             let c = &restored.checkpoint;
             on_event(Event::Resumed { island, generation: c.state.generation });
@@ -345,21 +331,7 @@ pub fn run_islands(
     pool: Option<&rayon::ThreadPool>,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<(), RunError> {
-    run_islands_while(store, islands, patience, pool, on_event, &|| true)
-}
-
-/// `run_islands`, stopping every island (`RunError::Interrupted`) once `keep_going` says
-/// no: how a worker gives up islands that were given to another.
-pub fn run_islands_while(
-    store: &dyn Store,
-    islands: &[u64],
-    patience: Patience,
-    pool: Option<&rayon::ThreadPool>,
-    on_event: &(dyn Fn(Event) + Sync),
-    keep_going: KeepGoing<'_>,
-) -> Result<(), RunError> {
-    let steer = || if keep_going() { Steer::Go } else { Steer::Stop };
-    run_islands_steered(store, islands, patience, pool, on_event, &steer)
+    run_islands_steered(store, islands, patience, pool, on_event, &|| Steer::Go)
 }
 
 /// `run_islands`, steered between generations: `Stop` stops every island

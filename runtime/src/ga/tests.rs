@@ -135,8 +135,9 @@ fn islands_interrupted_mid_run_and_run_again_elsewhere_end_as_if_never_stopped()
     // Both islands on one "worker", told to stop after a few generations: a worker whose
     // islands were given to another (a budget's scale-down).
     let looks = std::sync::atomic::AtomicU32::new(0);
-    let keep_going = || looks.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 14;
-    let stopped = run_islands_while(&store, &[0, 1], PATIENCE, None, &|_| {}, &keep_going);
+    let steer =
+        || if looks.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 14 { Steer::Go } else { Steer::Stop };
+    let stopped = run_islands_steered(&store, &[0, 1], PATIENCE, None, &|_| {}, &steer);
     assert!(matches!(stopped, Err(RunError::Interrupted)), "{stopped:?}");
     assert!(!islands_finished(&store, &config).unwrap());
     // The "other worker" takes both over from their checkpoints.
