@@ -6,6 +6,7 @@
 //! far; the second stops at once. Signals are taken by one thread with `sigwait`, so no
 //! handler runs inside arbitrary code.
 
+use gaform_runtime::ga::Steer;
 use nix::sys::signal::{SigSet, Signal};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,6 +85,16 @@ fn stop_now() -> ! {
 /// True once the user asked to stop.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// What islands running under [`install_saving`] are told: save where they are once the
+/// process was asked to stop, else go on.
+pub fn steer() -> Steer {
+    if interrupted() {
+        Steer::SaveAndStop
+    } else {
+        Steer::Go
+    }
 }
 
 /// The lock to release if the process is stopped at once.

@@ -12,7 +12,7 @@ use crate::load::{read_and_check, Checked, Report};
 use crate::progress::Progress;
 use gaform_compiler::ir;
 use gaform_compiler::CheckOptions;
-use gaform_runtime::ga::{self, JobConfig, Outcome, Patience, RunError, Steer};
+use gaform_runtime::ga::{self, JobConfig, Outcome, Patience, RunError};
 use gaform_runtime::results;
 use gaform_runtime::store::{LocalDir, Store};
 use std::path::Path;
@@ -45,9 +45,14 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
         IslandsAs::Threads => {
             let progress = Progress::new(config.units(), config.generations);
             let islands: Vec<u64> = (0..config.units()).collect();
-            let steer = || if interrupt::interrupted() { Steer::SaveAndStop } else { Steer::Go };
-            let result =
-                ga::run_islands_steered(&store, &islands, patience, None, &|e| progress.event(e), &steer);
+            let result = ga::run_islands_steered(
+                &store,
+                &islands,
+                patience,
+                None,
+                &|e| progress.event(e),
+                &interrupt::steer,
+            );
             progress.finish();
             match result {
                 Err(RunError::Interrupted) if interrupt::interrupted() => {

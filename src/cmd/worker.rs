@@ -51,7 +51,7 @@ impl<'a> Share<'a> {
     /// Save and stop once the process is told to stop, or the job's record deals this slot
     /// other islands (or the job stopped): the islands lose no generation either way.
     fn steer(&self) -> Steer {
-        if interrupt::interrupted() {
+        if interrupt::steer() == Steer::SaveAndStop {
             return Steer::SaveAndStop;
         }
         let Ok(mut last) = self.last.lock() else { return Steer::Go };
@@ -88,8 +88,8 @@ fn island_worker(url: &str, island: u64, patience: u64) -> Result<ExitCode, Stri
     let config = ga::load_job(store).map_err(|e| e.to_string())?;
     let progress = Progress::new(1, config.generations);
     let patience = Patience(Duration::from_secs(patience));
-    let steer = || if interrupt::interrupted() { Steer::SaveAndStop } else { Steer::Go };
-    let result = ga::run_islands_steered(store, &[island], patience, None, &|e| progress.event(e), &steer);
+    let result =
+        ga::run_islands_steered(store, &[island], patience, None, &|e| progress.event(e), &interrupt::steer);
     progress.finish();
     match result {
         // `gaform run --islands-as processes` reads 130 as "saved and stopped".
