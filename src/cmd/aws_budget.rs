@@ -216,22 +216,25 @@ impl Watch<'_> {
         let (stack, cloud) = self.agent.stack_and_cloud();
         let generations = job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
         let started = std::time::Instant::now();
+        // The unfinished islands a live worker may still hold: each look asks only about
+        // those still held at the last one.
+        let mut held: Vec<u64> = Vec::new();
+        for island in 0..job.islands {
+            let key = gaform_runtime::ga::checkpoint_key(island, generations);
+            if !self.store(&job.name)?.contains(&key).map_err(|e| e.to_string())? {
+                held.push(island);
+            }
+        }
         loop {
             let live = self.agent.live_instances(&stack, &cloud, &job.group)?;
-            let mut held = false;
-            for island in 0..job.islands {
-                let holder = self.agent.claim_holder(&job.name, island)?;
-                if holder.is_some_and(|h| live.contains(&h)) {
-                    let finished = self
-                        .store(&job.name)?
-                        .contains(&gaform_runtime::ga::checkpoint_key(island, generations));
-                    if !finished.map_err(|e| e.to_string())? {
-                        held = true;
-                        break;
-                    }
+            let mut still = Vec::new();
+            for island in held {
+                if self.agent.claim_holder(&job.name, island)?.is_some_and(|h| live.contains(&h)) {
+                    still.push(island);
                 }
             }
-            if !held {
+            held = still;
+            if held.is_empty() {
                 return Ok(true);
             }
             if started.elapsed() >= SAVE_GRACE {
