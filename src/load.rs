@@ -15,8 +15,8 @@ pub struct Checked {
     /// The directory its data paths are relative to, and the host that read them.
     pub base: PathBuf,
     pub host: FileHost,
-    /// The file's text, as read.
-    pub text: String,
+    /// The file as read.
+    pub source: SourceFile,
 }
 
 /// Which diagnostics to print.
@@ -38,7 +38,7 @@ pub fn read_and_check(
     report: Report,
 ) -> Result<Option<Checked>, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let source = SourceFile::new(file.display().to_string(), text.clone());
+    let source = SourceFile::new(file.display().to_string(), text);
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let host = FileHost::new(base.clone());
     let checked = gaform_compiler::check(&source, &host, options);
@@ -51,5 +51,5 @@ pub fn read_and_check(
     if say {
         err!("{}", diagnostics::human(&source, &checked.diagnostics, diagnostics::colour_wanted()));
     }
-    Ok(checked.program.filter(|_| !failed).map(|program| Checked { program, base, host, text }))
+    Ok(checked.program.filter(|_| !failed).map(|program| Checked { program, base, host, source }))
 }

@@ -89,12 +89,12 @@ pub fn load_quietly(file: &Path) -> Option<Stack> {
 
 fn load_reporting(file: &Path, report: bool) -> Result<Stack, LoadError> {
     let report = if report { Report::All } else { Report::Nothing };
-    let Some(Checked { program, base, host, text }) =
+    let Some(Checked { program, base, host, source }) =
         read_and_check(file, &CheckOptions { data_errors: true }, report)?
     else {
         return Err(LoadError::Reported);
     };
-    let sha256 = hex(&Sha256::digest(text.as_bytes()));
+    let sha256 = hex(&Sha256::digest(source.text.as_bytes()));
     let desired = Arc::new(plan::desired(&program, &host));
     let program = Arc::new(program);
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;
