@@ -228,13 +228,7 @@ fn a_stop_alert_stops_the_compute_within_two_ticks_of_its_generation() {
     action = stop
   }
 }"#;
-    // Epochs longer than the run gets to: the stop comes before any epoch checkpoint, and
-    // the results still hold every generation done. (A population this size takes seconds
-    // to reach generation 90,000 even once most of its genomes are cached.)
-    let gaf = stack(free_port(), 100_000, monitor)
-        .replace("  population  = 300", "  population  = 3000")
-        .replace("  seed        = 11", "  migration { every = 90000  count = 2 }\n  seed        = 11");
-    let w = Workspace::new("monitor-stop", &gaf);
+    let w = Workspace::new("monitor-stop", &stack(free_port(), 20_000, monitor));
     let stopped = w.gaform(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "1s")]);
     assert_eq!(code(&stopped), 1, "{}", text(&stopped));
     let said = text(&stopped);
@@ -265,16 +259,9 @@ fn a_stop_alert_stops_the_compute_within_two_ticks_of_its_generation() {
     assert!(log.contains("the results so far are in"), "{log}");
     let best: serde_json::Value = serde_json::from_str(&w.read("results/long/best.json")).unwrap();
     assert!(best["status"].as_str().unwrap().starts_with("stopped: monitor guard"), "{best}");
-    // No island reached an epoch end: what they saved as they stopped is what was kept.
-    let store = w.0.join(".gaform/job/jobs/long/store/islands");
-    for island in ["0", "1"] {
-        let files: Vec<String> = std::fs::read_dir(store.join(island))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        assert!(files.iter().any(|f| f == "interrupted.json"), "island {island}: {files:?}");
-        assert!(!files.iter().any(|f| f.starts_with("gen-")), "island {island}: {files:?}");
-    }
+    // (A stop before any epoch checkpoint is tested in the runtime,
+    // ga::tests::a_stop_before_the_first_checkpoint_keeps_every_generation_done: a population
+    // large enough to be stopped before one here slowed the tests running beside it.)
     // Every generation done is in generations.csv (the alert fired past generation 3), and
     // the best genome is the best of them.
     let generations = w.read("results/long/generations.csv");
