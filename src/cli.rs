@@ -233,6 +233,11 @@ pub struct HeadArgs {
     /// How often the head measures its budgets and monitors.
     #[arg(long, env = "GAFORM_TICK", default_value = "60s", value_parser = positive_duration)]
     pub tick: Duration,
+    /// aws cloud: the address the head's metrics endpoint listens on (the compute's
+    /// security group admits only `metrics_from`); tests running heads on one machine
+    /// narrow it to loopback.
+    #[arg(long, env = "GAFORM_METRICS_BIND", default_value = "0.0.0.0")]
+    pub metrics_bind: std::net::IpAddr,
 }
 
 /// How diagnostics are printed.

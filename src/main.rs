@@ -5,18 +5,16 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 #[macro_use]
-mod output;
+extern crate gaform_agent;
+
 mod cli;
 mod cmd;
 mod host;
 mod interrupt;
 mod job;
 mod load;
-mod metrics;
-mod notify;
 mod progress;
 mod render;
-mod report;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -58,7 +56,7 @@ fn main() -> ExitCode {
         cli::Command::Unlock(args) => cmd::status::unlock(&args),
         cli::Command::Head(args) => cmd::head(&args),
     };
-    match result.and_then(|code| output::failure().map_or(Ok(code), Err)) {
+    match result.and_then(|code| gaform_agent::output::failure().map_or(Ok(code), Err)) {
         Ok(code) => code,
         Err(e) => {
             errln!("error: {e}");

@@ -41,7 +41,7 @@ impl Progress {
                     "island {island}: resumed from its checkpoint at generation {generation}"
                 ));
             }
-            (event, None) => errln!("{}", line(&event, self.generations)),
+            (event, None) => errln!("{}", event.line(self.generations)),
         }
     }
 
@@ -49,20 +49,6 @@ impl Progress {
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
-        }
-    }
-}
-
-/// One event as a plain line: what logs and non-terminal runs show.
-pub fn line(event: &Event, generations: u64) -> String {
-    match *event {
-        Event::Generation { island, generation, best, mean, evaluations, seconds, .. } => format!(
-            "island {island} · generation {generation}/{generations} · best {best:.6} · mean {mean:.6} · {evaluations} backtests in {:.1} ms ({:.0}/s)",
-            seconds * 1e3,
-            evaluations as f64 / seconds.max(1e-9)
-        ),
-        Event::Resumed { island, generation } => {
-            format!("island {island}: resumed from its checkpoint at generation {generation}")
         }
     }
 }

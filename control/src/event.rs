@@ -139,6 +139,15 @@ pub enum Kind {
     /// A compute's head terminated it, itself last, with nothing left to stop: its jobs were
     /// over, or it sat idle for its `auto_terminate`.
     ComputeEnded { compute: String, instances: u64 },
+    /// A job failed (a worker kept dying past the replacement cap, say): its workers were
+    /// released and its checkpoints kept, so an apply resumes it.
+    JobFailed { job: String, error: String },
+    /// A compute's head could not do part of its work this time (`doing`): measure, read the
+    /// jobs, heal. It tries again every pass and logs it again only when the error changes.
+    HeadTrouble { compute: String, doing: String, error: String },
+    /// A head ended itself because it could not do its work for too long: the compute is
+    /// left as it is, untended, and this says so.
+    HeadGaveUp { compute: String, error: String, seconds: f64 },
 }
 
 impl Event {

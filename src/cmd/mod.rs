@@ -1,27 +1,12 @@
 //! One module per subcommand.
 
 pub mod apply;
-#[cfg(feature = "aws")]
-mod aws_autoscale;
-#[cfg(feature = "aws")]
-pub mod aws_budget;
-#[cfg(feature = "aws")]
-pub mod aws_head;
-#[cfg(feature = "aws")]
-mod aws_heal;
-#[cfg(feature = "aws")]
-mod aws_spot;
-#[cfg(feature = "aws")]
-pub mod aws_worker;
 pub mod backtest;
 pub mod budget;
 pub mod check;
 pub mod export;
 pub mod fmt;
-pub mod head;
 pub mod lsp;
-#[cfg(feature = "aws")]
-mod notice_watch;
 pub mod plan;
 pub mod run;
 pub mod serve;
@@ -31,24 +16,46 @@ pub mod status;
 pub mod worker;
 
 use crate::cli::HeadArgs;
+use gaform_agent::head::Ended;
+use gaform_compiler::plan::Addr;
 use std::process::ExitCode;
 
-/// `gaform head`: a compute's head on the local cloud (`--stack`) or on aws (`--s3-stack`).
-/// Chosen here, above both, so that neither head's module names the other.
+/// `gaform head`: a compute's head on the local cloud (`--stack`) or on aws (`--s3-stack`),
+/// its arguments made into the agent's configuration.
 pub fn head(args: &HeadArgs) -> Result<ExitCode, String> {
-    match &args.s3_stack {
-        Some(url) => aws_head(url, args),
-        None => head::run(args),
+    let address = Addr(args.address.clone());
+    let ended = match (&args.s3_stack, &args.stack) {
+        (Some(url), _) => aws_head(url, address, args)?,
+        (None, Some(stack)) => {
+            let config = gaform_agent::local::HeadConfig {
+                stack: stack.clone(),
+                address,
+                index: args.index,
+                tick: args.tick,
+            };
+            gaform_agent::local::head(&config)?
+        }
+        (None, None) => return Err("give --stack (local cloud) or --s3-stack (aws)".into()),
+    };
+    if ended == Ended::Replaced {
+        outln!("{}: replaced or removed; exiting", args.address);
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(feature = "aws")]
-fn aws_head(url: &str, args: &HeadArgs) -> Result<ExitCode, String> {
-    let address = gaform_compiler::plan::Addr(args.address.clone());
-    aws_head::head(url, &address, args.instance_id.as_deref(), args.tick)
+fn aws_head(url: &str, address: Addr, args: &HeadArgs) -> Result<Ended, String> {
+    let config = gaform_agent::aws::HeadConfig {
+        stack_url: url.to_string(),
+        address,
+        instance_id: args.instance_id.clone(),
+        tick: args.tick,
+        metrics_ip: args.metrics_bind,
+    };
+    gaform_agent::aws::head(&config)
 }
 
 #[cfg(not(feature = "aws"))]
-fn aws_head(_: &str, _: &HeadArgs) -> Result<ExitCode, String> {
+fn aws_head(_: &str, _: Addr, _: &HeadArgs) -> Result<Ended, String> {
     Err("this build leaves out the aws cloud (build with the `aws` feature)".into())
 }

@@ -12,7 +12,7 @@ use crate::load::{read_and_check, Checked, Report};
 use crate::progress::Progress;
 use gaform_compiler::ir;
 use gaform_compiler::CheckOptions;
-use gaform_runtime::ga::{self, JobConfig, Outcome, Patience, RunError};
+use gaform_runtime::ga::{self, JobConfig, Patience, RunError};
 use gaform_runtime::results;
 use gaform_runtime::store::{LocalDir, Store};
 use std::path::Path;
@@ -72,7 +72,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
     let seconds = started.elapsed().as_secs_f64();
     let outcome = ga::gather(&store).map_err(|e| e.to_string())?;
     results::write(&out, &outcome).map_err(|e| e.to_string())?;
-    out!("{}", summary(&outcome, &out, seconds));
+    out!("{}", results::summary(&outcome, &out, seconds));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -82,7 +82,7 @@ fn stopped(store: &LocalDir, out: &Path, seconds: f64) -> Result<ExitCode, Strin
     let outcome = ga::gather_so_far(store).map_err(|e| format!("{why}; no results to keep ({e})"))?;
     results::write_with_status(out, &outcome, Some(why)).map_err(|e| e.to_string())?;
     let reached = outcome.generations.len().saturating_sub(1);
-    out!("{}", summary(&outcome, out, seconds));
+    out!("{}", results::summary(&outcome, out, seconds));
     outln!("{why} (generation {reached} of {} reached)", outcome.config.generations);
     Ok(ExitCode::from(super::worker::INTERRUPTED))
 }
@@ -160,62 +160,4 @@ fn run_workers(store_dir: &Path, islands: u64, patience: u64) -> Result<(), Stri
     } else {
         Err(format!("workers failed: {}; run again to resume from their checkpoints", failed.join(", ")))
     }
-}
-
-pub fn summary(outcome: &Outcome, out: &Path, seconds: f64) -> String {
-    let Some(best) = outcome.best() else { return String::new() };
-    let config = &outcome.config;
-    let evaluations = outcome.evaluations();
-    let pct = |x: f64| if x.is_nan() { "n/a".into() } else { format!("{:.2}%", x * 100.0) };
-    let figures = |m: &gaform_runtime::backtest::Metrics| {
-        format!(
-            "final equity ${:.2} · total return {} · max drawdown {} · sharpe {:.4} · {} trades",
-            m.final_equity,
-            pct(m.total_return),
-            pct(m.max_drawdown),
-            m.sharpe,
-            m.trades
-        )
-    };
-    let mut text = format!("{}: best {} · fitness {}", config.name, best.strategy, best.fitness);
-    if let Some(oos) = best.out_of_sample {
-        text.push_str(&format!(" in sample, {oos} out of sample"));
-        if let Some(e) = outcome.efficiency() {
-            text.push_str(&format!(" · walk-forward efficiency {e:.3}"));
-        }
-    }
-    text.push('\n');
-    let several = best.assets.len() > 1;
-    for asset in &best.assets {
-        let name = if several { format!("{}: ", asset.data) } else { String::new() };
-        match &asset.out_of_sample {
-            None => text.push_str(&format!("  {name}{}\n", figures(&asset.in_sample.metrics))),
-            Some(oos) => {
-                text.push_str(&format!("  {name}in sample      {}\n", figures(&asset.in_sample.metrics)));
-                text.push_str(&format!("  {name}out of sample  {}\n", figures(&oos.metrics)));
-            }
-        }
-    }
-    if !outcome.folds.is_empty() {
-        text.push_str(&format!(
-            "  walk-forward: {} folds, each fold's winner judged on the test window after it (best.json `walk_forward`)\n",
-            outcome.folds.len()
-        ));
-    }
-    let islands = if config.folds > 1 {
-        format!("{} island(s) × {} folds", config.islands, config.folds)
-    } else {
-        format!("{} island(s)", config.islands)
-    };
-    // Each evaluation backtests the genome on every file.
-    let backtests = evaluations * config.data.len() as u64;
-    text.push_str(&format!(
-        "  {} backtests on {islands} in {:.2} s ({:.0} backtests/s)\nresults in {}: {}\n",
-        backtests,
-        seconds,
-        backtests as f64 / seconds.max(1e-9),
-        out.display(),
-        results::FILES.join(", ")
-    ));
-    text
 }

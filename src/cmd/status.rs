@@ -6,9 +6,9 @@ use super::budget;
 use super::service_status::ServiceStatus;
 use super::stack::stack_dir;
 use crate::cli::{EventsArgs, LogsArgs, StackArgs, StatusArgs};
+use gaform_agent::report::{age, job_detail};
 use gaform_compiler::ir::Keyword;
 use gaform_compiler::plan::render::money;
-use gaform_compiler::plan::JobStatus;
 use gaform_control::alerts::{MonitorStatus, State};
 use gaform_control::ledger::Ledger;
 use gaform_providers::books::Books;
@@ -216,28 +216,6 @@ fn budget_rows(stack: &StackDir, clouds: &[AwsCloud]) -> Result<Vec<budget::Row>
     Ok(rows)
 }
 
-/// How an ended job ended, in words (a report's status line).
-pub fn job_state(j: &JobRecord) -> String {
-    job_detail(j, "running".into())
-}
-
-/// How a job stands, in words; `running`: what is known of a running job's progress.
-fn job_detail(j: &JobRecord, running: String) -> String {
-    let elapsed = j.finished_at.unwrap_or_else(now) - j.started_at;
-    match &j.status {
-        JobStatus::Running => format!("{running} · {}", age(elapsed)),
-        JobStatus::Finished => format!(
-            "finished {} in {} · results in {}",
-            timestamp(j.finished_at.unwrap_or(0.0)),
-            age(elapsed),
-            j.results_dir.display()
-        ),
-        JobStatus::TimedOut => format!("stopped by max_runtime after {}", age(elapsed)),
-        JobStatus::Failed { reason } => format!("failed: {reason}"),
-        JobStatus::Stopped { reason } => format!("{reason} · results so far in {}", j.results_dir.display()),
-    }
-}
-
 /// `status --json`: the instances, the jobs and the budgets, as one object.
 fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
     let clouds = aws_clouds(file);
@@ -387,15 +365,6 @@ fn progress(stack: &StackDir, job: &str) -> BTreeMap<u64, u64> {
         }
     }
     out
-}
-
-fn age(secs: f64) -> String {
-    let s = secs.max(0.0) as u64;
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3_599 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3_600, s % 3_600 / 60),
-    }
 }
 
 /// The file given, or the only `.gaf` file in the current directory.

@@ -269,6 +269,11 @@ impl Agent {
         })
     }
 
+    /// Where a job's results are kept (`upload_results`).
+    pub fn results_url(&self, job: &str) -> String {
+        format!("s3://{}/{}results/", self.bucket, self.job_prefix(job))
+    }
+
     /// Uploads every file of `dir` under the job's `results/`.
     pub fn upload_results(&self, job: &str, dir: &Path) -> Result<(), String> {
         let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;

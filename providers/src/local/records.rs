@@ -10,7 +10,6 @@ use gaform_control::budget::{BudgetState, Policy};
 use gaform_control::event::Event;
 use gaform_control::ledger::{End, Entry, Ledger};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -105,9 +104,6 @@ pub struct JobRecord {
     pub finished_at: Option<f64>,
     /// The best strategy and its metrics, once finished.
     pub summary: Option<String>,
-    /// Replacements per worker slot, so that a worker that keeps failing fails the job.
-    #[serde(default)]
-    pub replacements: BTreeMap<u64, u32>,
     /// The worker slots that run it, when a budget's scale-down left fewer than `workers`:
     /// the islands are dealt over these, in order. `None`: slots 0 to `workers - 1`.
     #[serde(default)]
@@ -178,7 +174,6 @@ impl JobRecord {
             started_at: now(),
             finished_at: None,
             summary: None,
-            replacements: BTreeMap::new(),
             slots: None,
             frozen: false,
             dealt: 0,
@@ -196,7 +191,6 @@ impl JobRecord {
             return false;
         }
         self.status = JobStatus::Running;
-        self.replacements.clear();
         self.slots = None;
         self.frozen = false;
         self.dealt = 0;

@@ -50,6 +50,23 @@ pub enum Event {
     Resumed { island: u64, generation: u64 },
 }
 
+impl Event {
+    /// The event as one plain line, `generations` being the run's: what logs and runs
+    /// off a terminal show.
+    pub fn line(&self, generations: u64) -> String {
+        match *self {
+            Event::Generation { island, generation, best, mean, evaluations, seconds, .. } => format!(
+                "island {island} · generation {generation}/{generations} · best {best:.6} · mean {mean:.6} · {evaluations} backtests in {:.1} ms ({:.0}/s)",
+                seconds * 1e3,
+                evaluations as f64 / seconds.max(1e-9)
+            ),
+            Event::Resumed { island, generation } => {
+                format!("island {island}: resumed from its checkpoint at generation {generation}")
+            }
+        }
+    }
+}
+
 /// How long an island waits for its neighbour's checkpoint before giving up.
 #[derive(Clone, Copy, Debug)]
 pub struct Patience(pub Duration);

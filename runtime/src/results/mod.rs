@@ -354,3 +354,63 @@ fn timings(outcome: &Outcome) -> String {
     }
     out
 }
+
+/// The run in words, as `gaform run` prints it and a head records it as the job's summary:
+/// the best strategy with its figures on each file, the work done, and where the results are.
+pub fn summary(outcome: &Outcome, out: &Path, seconds: f64) -> String {
+    let Some(best) = outcome.best() else { return String::new() };
+    let config = &outcome.config;
+    let evaluations = outcome.evaluations();
+    let pct = |x: f64| if x.is_nan() { "n/a".into() } else { format!("{:.2}%", x * 100.0) };
+    let figures = |m: &crate::backtest::Metrics| {
+        format!(
+            "final equity ${:.2} · total return {} · max drawdown {} · sharpe {:.4} · {} trades",
+            m.final_equity,
+            pct(m.total_return),
+            pct(m.max_drawdown),
+            m.sharpe,
+            m.trades
+        )
+    };
+    let mut text = format!("{}: best {} · fitness {}", config.name, best.strategy, best.fitness);
+    if let Some(oos) = best.out_of_sample {
+        text.push_str(&format!(" in sample, {oos} out of sample"));
+        if let Some(e) = outcome.efficiency() {
+            text.push_str(&format!(" · walk-forward efficiency {e:.3}"));
+        }
+    }
+    text.push('\n');
+    let several = best.assets.len() > 1;
+    for asset in &best.assets {
+        let name = if several { format!("{}: ", asset.data) } else { String::new() };
+        match &asset.out_of_sample {
+            None => text.push_str(&format!("  {name}{}\n", figures(&asset.in_sample.metrics))),
+            Some(oos) => {
+                text.push_str(&format!("  {name}in sample      {}\n", figures(&asset.in_sample.metrics)));
+                text.push_str(&format!("  {name}out of sample  {}\n", figures(&oos.metrics)));
+            }
+        }
+    }
+    if !outcome.folds.is_empty() {
+        text.push_str(&format!(
+            "  walk-forward: {} folds, each fold's winner judged on the test window after it (best.json `walk_forward`)\n",
+            outcome.folds.len()
+        ));
+    }
+    let islands = if config.folds > 1 {
+        format!("{} island(s) × {} folds", config.islands, config.folds)
+    } else {
+        format!("{} island(s)", config.islands)
+    };
+    // Each evaluation backtests the genome on every file.
+    let backtests = evaluations * config.data.len() as u64;
+    text.push_str(&format!(
+        "  {} backtests on {islands} in {:.2} s ({:.0} backtests/s)\nresults in {}: {}\n",
+        backtests,
+        seconds,
+        backtests as f64 / seconds.max(1e-9),
+        out.display(),
+        FILES.join(", ")
+    ));
+    text
+}

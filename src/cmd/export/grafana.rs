@@ -3,116 +3,111 @@
 //! imports, its Prometheus data source asked for on import (`__inputs`). Every panel's
 //! query is plain PromQL over the heads' series, with a `gaform_job` variable.
 
+use gaform_agent::metrics::names::{self as n, JOB_LABEL};
 use serde_json::{json, Value};
 
-/// One panel: a title, a unit, and its queries with their legends.
+/// One panel: a title, a unit, and its PromQL queries with their legends.
 struct Panel {
     title: &'static str,
     unit: &'static str,
-    queries: &'static [(&'static str, &'static str)],
+    queries: Vec<(String, &'static str)>,
 }
 
-/// The `$gaform_job` variable's selector, written into every job query.
-const JOB: &str = r#"gaform_job=~"$gaform_job""#;
+impl Panel {
+    fn new(title: &'static str, unit: &'static str, queries: &[(String, &'static str)]) -> Panel {
+        Panel { title, unit, queries: queries.to_vec() }
+    }
+}
 
-const EVOLUTION: &[Panel] = &[
-    Panel { title: "Generation", unit: "none", queries: &[("gaform_generation{JOB}", "{{gaform_job}}")] },
-    Panel {
-        title: "Best and mean fitness",
-        unit: "none",
-        queries: &[
-            ("gaform_best_fitness{JOB}", "best {{gaform_job}}"),
-            ("gaform_mean_fitness{JOB}", "mean {{gaform_job}}"),
-        ],
-    },
-    Panel {
-        title: "Best fitness by island",
-        unit: "none",
-        queries: &[("gaform_island_best_fitness{JOB}", "island {{island}}")],
-    },
-    Panel {
-        title: "Generation by island",
-        unit: "none",
-        queries: &[("gaform_island_generation{JOB}", "island {{island}}")],
-    },
-];
+/// `series` of the jobs the `$gaform_job` variable selects.
+fn of_jobs(series: &str) -> String {
+    format!("{series}{{{JOB_LABEL}=~\"${JOB_LABEL}\"}}")
+}
 
-const COST: &[Panel] = &[
-    Panel { title: "Compute cost", unit: "currencyUSD", queries: &[("gaform_cost_dollars", "{{compute}}")] },
-    Panel {
-        title: "Cost per hour",
-        unit: "currencyUSD",
-        queries: &[("gaform_cost_per_hour_dollars", "{{compute}}")],
-    },
-    Panel {
-        title: "Job cost",
-        unit: "currencyUSD",
-        queries: &[("gaform_job_cost_dollars{JOB}", "{{gaform_job}}")],
-    },
-    Panel {
-        title: "Budget spent this period",
-        unit: "currencyUSD",
-        queries: &[("gaform_budget_spent_dollars", "{{budget}}")],
-    },
-    Panel { title: "Budget runway", unit: "s", queries: &[("gaform_budget_runway_seconds", "{{budget}}")] },
-    Panel {
-        title: "Instances by market",
-        unit: "none",
-        queries: &[("sum by (market) (gaform_instances)", "{{market}}")],
-    },
-];
+/// The legend of a per-job series, after `prefix`.
+const BY_JOB: &str = "{{gaform_job}}";
 
-const PERFORMANCE: &[Panel] = &[
-    Panel {
-        title: "Evaluation time per strategy (mean)",
-        unit: "s",
-        queries: &[(
-            "rate(gaform_eval_time_per_strategy_seconds_sum{JOB}[1m]) / rate(gaform_eval_time_per_strategy_seconds_count{JOB}[1m])",
-            "{{gaform_job}}",
-        )],
-    },
-    Panel {
-        title: "Evaluation time per strategy (p95)",
-        unit: "s",
-        queries: &[(
-            "histogram_quantile(0.95, sum by (le, gaform_job) (rate(gaform_eval_time_per_strategy_seconds_bucket{JOB}[1m])))",
-            "{{gaform_job}}",
-        )],
-    },
-    Panel {
-        title: "Backtests per second",
-        unit: "ops",
-        queries: &[("rate(gaform_backtests_total{JOB}[1m])", "{{gaform_job}}")],
-    },
-    Panel {
-        title: "Cluster utilisation",
-        unit: "percentunit",
-        queries: &[("gaform_cluster_utilization_ratio{JOB}", "{{gaform_job}}")],
-    },
-    Panel {
-        title: "Alerts firing",
-        unit: "none",
-        queries: &[("sum by (monitor) (gaform_alert_firing)", "{{monitor}}")],
-    },
-];
+fn evolution() -> Vec<Panel> {
+    vec![
+        Panel::new("Generation", "none", &[(of_jobs(n::GENERATION), BY_JOB)]),
+        Panel::new(
+            "Best and mean fitness",
+            "none",
+            &[
+                (of_jobs(n::BEST_FITNESS), "best {{gaform_job}}"),
+                (of_jobs(n::MEAN_FITNESS), "mean {{gaform_job}}"),
+            ],
+        ),
+        Panel::new(
+            "Best fitness by island",
+            "none",
+            &[(of_jobs(n::ISLAND_BEST_FITNESS), "island {{island}}")],
+        ),
+        Panel::new("Generation by island", "none", &[(of_jobs(n::ISLAND_GENERATION), "island {{island}}")]),
+    ]
+}
+
+fn cost() -> Vec<Panel> {
+    vec![
+        Panel::new("Compute cost", "currencyUSD", &[(n::COST.to_string(), "{{compute}}")]),
+        Panel::new("Cost per hour", "currencyUSD", &[(n::COST_PER_HOUR.to_string(), "{{compute}}")]),
+        Panel::new("Job cost", "currencyUSD", &[(of_jobs(n::JOB_COST), BY_JOB)]),
+        Panel::new("Budget spent this period", "currencyUSD", &[(n::BUDGET_SPENT.to_string(), "{{budget}}")]),
+        Panel::new("Budget runway", "s", &[(n::BUDGET_RUNWAY.to_string(), "{{budget}}")]),
+        Panel::new(
+            "Instances by market",
+            "none",
+            &[(format!("sum by (market) ({})", n::INSTANCES), "{{market}}")],
+        ),
+    ]
+}
+
+fn performance() -> Vec<Panel> {
+    let eval = n::EVAL_TIME_PER_STRATEGY;
+    let (sum, count, bucket) = (
+        of_jobs(&format!("{eval}_sum")),
+        of_jobs(&format!("{eval}_count")),
+        of_jobs(&format!("{eval}_bucket")),
+    );
+    vec![
+        Panel::new(
+            "Evaluation time per strategy (mean)",
+            "s",
+            &[(format!("rate({sum}[1m]) / rate({count}[1m])"), BY_JOB)],
+        ),
+        Panel::new(
+            "Evaluation time per strategy (p95)",
+            "s",
+            &[(format!("histogram_quantile(0.95, sum by (le, {JOB_LABEL}) (rate({bucket}[1m])))"), BY_JOB)],
+        ),
+        Panel::new(
+            "Backtests per second",
+            "ops",
+            &[(format!("rate({}[1m])", of_jobs(&format!("{}_total", n::BACKTESTS))), BY_JOB)],
+        ),
+        Panel::new("Cluster utilisation", "percentunit", &[(of_jobs(n::CLUSTER_UTILIZATION), BY_JOB)]),
+        Panel::new(
+            "Alerts firing",
+            "none",
+            &[(format!("sum by (monitor) ({})", n::ALERT_FIRING), "{{monitor}}")],
+        ),
+    ]
+}
 
 /// The dashboards, by file name.
 pub fn dashboards(stack: &str) -> Vec<(String, Value)> {
     [
-        ("genetic-evolution", "Genetic evolution", EVOLUTION),
-        ("cost-tracking", "Cost tracking", COST),
-        ("performance-analysis", "Performance analysis", PERFORMANCE),
+        ("genetic-evolution", "Genetic evolution", evolution()),
+        ("cost-tracking", "Cost tracking", cost()),
+        ("performance-analysis", "Performance analysis", performance()),
     ]
     .into_iter()
-    .map(|(file, title, panels)| (format!("{file}.json"), dashboard(stack, file, title, panels)))
+    .map(|(file, title, panels)| (format!("{file}.json"), dashboard(stack, file, title, &panels)))
     .collect()
 }
 
-fn promql(query: &str) -> String {
-    query.replace("{JOB}", &format!("{{{JOB}}}"))
-}
-
 fn dashboard(stack: &str, file: &str, title: &str, panels: &[Panel]) -> Value {
+    let jobs = format!("label_values({}, {JOB_LABEL})", n::GENERATION);
     let datasource = json!({ "type": "prometheus", "uid": "${DS_PROMETHEUS}" });
     let panels: Vec<Value> = panels
         .iter()
@@ -123,7 +118,7 @@ fn dashboard(stack: &str, file: &str, title: &str, panels: &[Panel]) -> Value {
                 .iter()
                 .zip('A'..)
                 .map(|((q, legend), ref_id)| {
-                    json!({ "refId": ref_id.to_string(), "datasource": datasource, "expr": promql(q), "legendFormat": legend })
+                    json!({ "refId": ref_id.to_string(), "datasource": datasource, "expr": q, "legendFormat": legend })
                 })
                 .collect();
             json!({
@@ -152,12 +147,12 @@ fn dashboard(stack: &str, file: &str, title: &str, panels: &[Panel]) -> Value {
         "refresh": "10s",
         "time": { "from": "now-1h", "to": "now" },
         "templating": { "list": [{
-            "name": "gaform_job",
+            "name": JOB_LABEL,
             "label": "GA job",
             "type": "query",
             "datasource": datasource,
-            "query": { "query": "label_values(gaform_generation, gaform_job)", "refId": "jobs" },
-            "definition": "label_values(gaform_generation, gaform_job)",
+            "query": { "query": jobs, "refId": "jobs" },
+            "definition": jobs,
             "includeAll": true,
             "multi": true,
             "current": { "text": "All", "value": "$__all" },

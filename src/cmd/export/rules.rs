@@ -4,7 +4,7 @@
 //! YAML is written by hand, every string as a JSON string (a valid YAML double-quoted
 //! scalar), so no YAML library is needed and nothing needs escaping rules of its own.
 
-use crate::metrics::series;
+use gaform_agent::metrics::names::{series, JOB_LABEL};
 use gaform_compiler::ir::{Comparison, Keyword, MonitorMetric, Program, Provider};
 
 /// A string as a YAML double-quoted scalar.
@@ -24,7 +24,7 @@ pub fn duration(secs: f64) -> String {
 /// The PromQL that holds when `metric OP threshold` does for `job`. The head's own alert
 /// uses the last tick's mean evaluation time; Prometheus the last five minutes'.
 pub fn expression(job: &str, metric: MonitorMetric, comparison: Comparison, threshold: f64) -> String {
-    let selector = format!("{{gaform_job={}}}", q(job));
+    let selector = format!("{{{JOB_LABEL}={}}}", q(job));
     let value = match metric {
         MonitorMetric::EvalTimePerStrategy => {
             let base = series(metric);

@@ -1,4 +1,4 @@
-//! Standard output and standard error for every command. A reader that went away
+//! Standard output and standard error for every command and agent. A reader that went away
 //! (`gaform backtest … | head -1`) ends that stream quietly, as Unix tools do, where
 //! `println!` would panic; the command itself carries on, so an apply still finishes its
 //! changes and releases its lock. Any other write error (a full disk behind `> file`) also
@@ -54,25 +54,27 @@ pub fn failure() -> Option<String> {
 }
 
 /// `print!` to standard output, ending quietly when its reader is gone.
+#[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => { $crate::output::write($crate::output::Stream::Out, format_args!($($arg)*)) };
 }
 
 /// `println!` to standard output, ending quietly when its reader is gone.
+#[macro_export]
 macro_rules! outln {
-    () => { $crate::output::out!("\n") };
-    ($($arg:tt)*) => { $crate::output::out!("{}\n", format_args!($($arg)*)) };
+    () => { $crate::out!("\n") };
+    ($($arg:tt)*) => { $crate::out!("{}\n", format_args!($($arg)*)) };
 }
 
 /// `eprint!` to standard error, ending quietly when its reader is gone.
+#[macro_export]
 macro_rules! err {
     ($($arg:tt)*) => { $crate::output::write($crate::output::Stream::Err, format_args!($($arg)*)) };
 }
 
 /// `eprintln!` to standard error, ending quietly when its reader is gone.
+#[macro_export]
 macro_rules! errln {
-    () => { $crate::output::err!("\n") };
-    ($($arg:tt)*) => { $crate::output::err!("{}\n", format_args!($($arg)*)) };
+    () => { $crate::err!("\n") };
+    ($($arg:tt)*) => { $crate::err!("{}\n", format_args!($($arg)*)) };
 }
-
-pub(crate) use {err, out};

@@ -1,13 +1,12 @@
-//! `gaform worker --s3-stack URL --address A`: what a worker group's launch template's user
-//! data starts on an aws instance. The worker claims its share of the running jobs' islands
+//! A worker on aws (`gaform worker --s3-stack URL --address A`): what a worker group's
+//! launch template's user data starts on an instance. The worker claims its share of the running jobs' islands
 //! (S3 conditional writes) and runs them on the job's S3 store. It takes over orphans (their
 //! holder gone or let go of them), hands over what a new deal no longer gives it, and saves
 //! its islands mid-epoch when EC2 gives notice, the head moves it to spot, or the job is
 //! stopped (a budget, a monitor, `max_runtime`): then it lets go of them, which tells the
 //! head that the results so far hold every generation done.
 
-use super::notice_watch::Notices;
-use crate::cli::WorkerArgs;
+use super::notices::{self, Notices};
 use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_providers::aws::agent::{self, Agent, Claim};
 use gaform_providers::aws::deal;
@@ -17,41 +16,54 @@ use gaform_runtime::store::Store;
 use gaform_runtime::telemetry::Reporter;
 use std::collections::btree_map::{BTreeMap, Entry};
 use std::collections::BTreeSet;
-use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How often a worker looks at its jobs, and re-reads a running job's record.
 const TICK: Duration = Duration::from_secs(2);
 
+/// A worker on aws.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// The stack's place on S3 (`s3://BUCKET/stacks/STACK/CLOUD`).
+    pub stack_url: String,
+    /// `compute.NAME.workers.GROUP`.
+    pub address: Addr,
+    /// This instance's id; from the instance metadata service when `None`.
+    pub instance_id: Option<String>,
+    /// Backtest threads; the machine's cores when `None`.
+    pub threads: Option<usize>,
+    /// How long an island waits for its neighbour's checkpoint.
+    pub patience: Duration,
+    /// Its head's tick: how often it reports (`report_every`).
+    pub tick: Duration,
+    /// How often it asks the instance metadata for EC2's notices.
+    pub notice_poll: Duration,
+}
+
 /// A worker: claims islands of its group's running jobs and runs them, watching its
-/// instance's metadata for EC2's notices meanwhile (`notice_watch`).
-pub fn worker(url: &str, address: &Addr, args: &WorkerArgs) -> Result<ExitCode, String> {
-    let agent = Agent::connect(url)?;
-    let me = match &args.instance_id {
+/// instance's metadata for EC2's notices meanwhile (`notices`).
+pub fn worker(config: &WorkerConfig) -> Result<(), String> {
+    let agent = Agent::connect(&config.stack_url)?;
+    let me = match &config.instance_id {
         Some(id) => id.clone(),
         None => agent::instance_id()?,
     };
     let notices = Notices::default();
     std::thread::scope(|scope| {
-        scope.spawn(|| super::notice_watch::watch(&agent, &me, address, args.notice_poll, &notices));
-        let worked = work(&agent, &me, address, args, &notices);
+        scope.spawn(|| notices::watch(&agent, &me, &config.address, config.notice_poll, &notices));
+        let worked = work(&agent, &me, config, &notices);
         notices.stop();
         worked
     })
 }
 
 /// The worker's loop, until its group's jobs are over or EC2 takes its instance back.
-fn work(
-    agent: &Agent,
-    me: &str,
-    address: &Addr,
-    args: &WorkerArgs,
-    notices: &Notices,
-) -> Result<ExitCode, String> {
+fn work(agent: &Agent, me: &str, config: &WorkerConfig, notices: &Notices) -> Result<(), String> {
+    let address = &config.address;
     let compute = address.compute().ok_or_else(|| format!("{address} is not a worker group"))?.to_string();
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let patience = args.patience;
+    let threads =
+        config.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
     let mut seen_running = false;
     // Opened once per job: a store brings its own client and runtime.
@@ -69,7 +81,7 @@ fn work(
         if notices.interrupted() {
             notices.handed_over(agent)?;
             outln!("{me}: EC2 takes this instance back; nothing of its own to hand over");
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         }
         let jobs: Vec<_> =
             agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute.as_str())).collect();
@@ -78,7 +90,7 @@ fn work(
         if let Some(job) = running().find(|j| j.retiring.iter().any(|r| r == me)) {
             agent.release_all(&job.name, job.islands, me)?;
             outln!("{me}: moved to spot by the head; its claims on job {} let go of", job.name);
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         }
         for job in running() {
             seen_running = true;
@@ -145,22 +157,16 @@ fn work(
             // With room in its share, it looks again whenever islands are handed over.
             let room = (dealt_to_me < share).then(|| claimed.1.clone());
             outln!("{me}: job {} islands {mine:?}", job.name);
-            let reporter = Reporter::new(&*store, me, threads, super::budget::report_every(args.tick));
+            let reporter = Reporter::new(&*store, me, threads, crate::budget::report_every(config.tick));
             let say = |e: ga::Event| {
                 reporter.event(&e);
-                outln!("{}", crate::progress::line(&e, generations))
+                outln!("{}", e.line(generations))
             };
             let dealt = Dealt::new(agent, job, me, room);
             // A notice first: the islands save where they are before the instance goes.
             let steer = || if notices.interrupted() { Steer::SaveAndStop } else { dealt.steer() };
-            let ran = ga::run_islands_steered(
-                &*store,
-                &mine,
-                Patience(Duration::from_secs(patience)),
-                Some(&pool),
-                &say,
-                &steer,
-            );
+            let ran =
+                ga::run_islands_steered(&*store, &mine, Patience(config.patience), Some(&pool), &say, &steer);
             reporter.flush();
             match ran {
                 Ok(()) => {
@@ -172,7 +178,7 @@ fn work(
                         "{me}: moved to spot by the head; job {} islands {mine:?} saved and let go of",
                         job.name
                     );
-                    return Ok(ExitCode::SUCCESS);
+                    return Ok(());
                 }
                 Err(RunError::Interrupted) if dealt.says() == Says::Stop => {
                     for island in &mine {
@@ -189,7 +195,7 @@ fn work(
                         "{me}: EC2 takes this instance back; job {} islands {mine:?} saved and let go of",
                         job.name
                     );
-                    return Ok(ExitCode::SUCCESS);
+                    return Ok(());
                 }
                 // Dealt anew (a budget shed workers, or the head grew the group), or islands
                 // were handed over while this worker had room: claim again.
@@ -202,7 +208,7 @@ fn work(
         }
         if seen_running && jobs.iter().all(agent::is_over) {
             outln!("{me}: the jobs of compute `{compute}` are over");
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         }
         std::thread::sleep(TICK);
     }

@@ -7,7 +7,7 @@
 //! the job's store (its final checkpoints), who holds it from the claims, and only where the
 //! group runs more workers than it needs. Every act is an event with its reason.
 
-use super::aws_budget::Watch;
+use super::cloud::AwsCloud;
 use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_control::autoscale::{self, Sizing};
 use gaform_control::event::{Event, Kind};
@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// one that never boots does not hold the job to the workers it had.
 const DEAL_GRACE: f64 = 120.0;
 
-impl Watch<'_> {
+impl AwsCloud {
     /// The workers a running job needs now: its autoscaled target for the islands it has
     /// not finished, or the count it was planned with.
     pub(super) fn wanted(&mut self, job: &JobRecord) -> Result<u64, String> {
@@ -38,7 +38,7 @@ impl Watch<'_> {
             .agent
             .jobs()?
             .into_iter()
-            .filter(|j| j.group.compute() == Some(self.compute) && j.scaling.is_some())
+            .filter(|j| j.group.compute() == Some(self.compute.as_str()) && j.scaling.is_some())
             .collect();
         let mut groups: BTreeMap<Addr, (Sizing, Vec<&JobRecord>)> = BTreeMap::new();
         for job in &jobs {
@@ -91,7 +91,7 @@ impl Watch<'_> {
             "{}: {} island(s) dealt again over {count} workers ({ready} new one(s) up and waiting); those that held more save theirs where they are and hand the rest over",
             job.address, job.islands
         );
-        self.log(Event {
+        self.record(Event {
             time: now(),
             kind: Kind::IslandsDealt { job: job.name.clone(), workers: count },
             reason,
@@ -167,7 +167,7 @@ impl Watch<'_> {
             self.idle_since.remove(id);
         }
         let kind = Kind::ScaledDown { group: group.to_string(), from, to, instances: victims };
-        self.log(Event { time: now(), kind, reason });
+        self.record(Event { time: now(), kind, reason });
         Ok(())
     }
 
@@ -182,12 +182,12 @@ impl Watch<'_> {
         let config = match self.configs.get(&run) {
             Some(config) => config.clone(),
             None => {
-                let config = ga::load_job(self.store(&job.name)?).map_err(|e| e.to_string())?;
+                let config = ga::load_job(self.s3_store(&job.name)?).map_err(|e| e.to_string())?;
                 self.configs.insert(run, config.clone());
                 config
             }
         };
-        let left = ga::unfinished_islands(self.store(&job.name)?, &config).map_err(|e| e.to_string())?;
+        let left = ga::unfinished_islands(self.s3_store(&job.name)?, &config).map_err(|e| e.to_string())?;
         self.left.insert(job.name.clone(), left.clone());
         Ok(left)
     }

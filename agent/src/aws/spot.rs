@@ -6,7 +6,7 @@
 //! resume from their last epoch). A try that finds no spot is tried again `return_to_spot`
 //! later: no relaunch loop. Each try and each hand-over is an event.
 
-use super::aws_budget::Watch;
+use super::cloud::AwsCloud;
 use gaform_compiler::plan::describe::parse_duration;
 use gaform_compiler::plan::Addr;
 use gaform_control::event::{Event, Kind};
@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 /// How long an on-demand worker has to hand its islands over before it is terminated.
 const HAND_OVER_LIMIT: f64 = 600.0;
 
-impl Watch<'_> {
+impl AwsCloud {
     /// Asks for spot where a group is due, then ends the hand-overs that are done.
     pub(super) fn return_to_spot(&mut self, ledger: &Ledger) -> Result<(), String> {
         let jobs = self.running_jobs()?;
@@ -76,7 +76,7 @@ impl Watch<'_> {
                 got: started.len() as u64,
                 error,
             };
-            self.log(Event { time: now(), kind, reason });
+            self.record(Event { time: now(), kind, reason });
             for id in &moving {
                 // Not lost when it goes: replaced already.
                 self.leaving.insert(id.clone());
@@ -123,7 +123,7 @@ impl Watch<'_> {
                 "handed its islands over (saved where they were)".to_string()
             };
             let reason = format!("{group}[{id}] (on-demand): {how}; terminated, a spot worker has its place");
-            self.log(Event {
+            self.record(Event {
                 time: now(),
                 kind: Kind::HandedToSpot { group: group.to_string(), instance: id },
                 reason,

@@ -4,8 +4,9 @@
 //! each job's `results/JOB/metrics.csv`, and fed to the monitors' alerts, whose decisions
 //! (`gaform_control::alerts`) come back as orders for the head to carry out.
 
-use super::measure::{JobMeasure, Tally};
-use crate::metrics::{series as metric_name, Shared, Snapshot, Value};
+mod measure;
+
+use crate::metrics::{names, series as metric_name, Shared, Snapshot, Value};
 use crate::notify::Outbox;
 use gaform_compiler::ir::{Keyword, MonitorMetric};
 use gaform_control::alerts::{self, Act, AlertStatus, Monitor, MonitorStatus, State, Values};
@@ -14,6 +15,7 @@ use gaform_control::ledger::{Ledger, Timestamp};
 use gaform_providers::books::Books;
 use gaform_providers::local::JobRecord;
 use gaform_runtime::telemetry::{WorkerReport, EVAL_BUCKETS};
+use measure::{JobMeasure, Tally};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -62,17 +64,21 @@ impl Monitoring {
     /// Starts serving `/metrics` on `address` (any free port of its interface when that
     /// port is taken and `fallback`); a head that cannot serve still measures and alerts.
     pub fn start(address: SocketAddr, fallback: bool) -> (Monitoring, Result<SocketAddr, String>) {
-        let shared = Shared::default();
-        let served = crate::metrics::serve(shared.clone(), address, fallback);
-        let monitoring = Monitoring {
-            shared,
+        let monitoring = Monitoring::unserved();
+        let served = crate::metrics::serve(monitoring.shared.clone(), address, fallback);
+        (monitoring, served)
+    }
+
+    /// Measuring and alerting that nothing serves (yet).
+    pub fn unserved() -> Monitoring {
+        Monitoring {
+            shared: Shared::default(),
             tallies: BTreeMap::new(),
             states: BTreeMap::new(),
             started_csv: Vec::new(),
             busy: std::time::Duration::ZERO,
             ticks: 0,
-        };
-        (monitoring, served)
+        }
     }
 
     /// One tick: measures, publishes, writes the time series, evaluates the alerts (their
@@ -126,7 +132,7 @@ impl Monitoring {
                 let labels =
                     [("monitor", monitor.name.as_str()), ("alert", alert.as_str()), ("action", action)];
                 snapshot.add(
-                    "gaform_alert_firing",
+                    names::ALERT_FIRING,
                     "1 while a monitor's alert fires, else 0",
                     &labels,
                     Value::Gauge(firing),
@@ -292,7 +298,7 @@ fn values_of(measure: &JobMeasure, cost: f64) -> Values {
 }
 
 fn add_job(snapshot: &mut Snapshot, job: &str, measure: &JobMeasure, values: &Values, simulated: &str) {
-    let labels = [("gaform_job", job)];
+    let labels = [(names::JOB_LABEL, job)];
     let gauge = |s: &mut Snapshot, m: MonitorMetric, help: &'static str| {
         if let Some(v) = values.get(&m) {
             s.add(metric_name(m), help, &labels, Value::Gauge(*v));
@@ -307,21 +313,21 @@ fn add_job(snapshot: &mut Snapshot, job: &str, measure: &JobMeasure, values: &Va
         "Share of the workers' CPU time spent in backtests over the last tick, from their reports",
     );
     if let Some(cost) = values.get(&MonitorMetric::Cost) {
-        let labels = [("gaform_job", job), ("simulated", simulated)];
+        let labels = [(names::JOB_LABEL, job), ("simulated", simulated)];
         let help = "What the job's compute cost since the job started (simulated: AWS prices, never billed)";
         snapshot.add(metric_name(MonitorMetric::Cost), help, &labels, Value::Gauge(*cost));
     }
     for (island, stats) in &measure.islands {
         let island = island.to_string();
-        let labels = [("gaform_job", job), ("island", island.as_str())];
+        let labels = [(names::JOB_LABEL, job), ("island", island.as_str())];
         snapshot.add(
-            "gaform_island_generation",
+            names::ISLAND_GENERATION,
             "The latest generation each island has scored",
             &labels,
             Value::Gauge(stats.generation as f64),
         );
         snapshot.add(
-            "gaform_island_best_fitness",
+            names::ISLAND_BEST_FITNESS,
             "Best fitness of each island's latest generation",
             &labels,
             Value::Gauge(stats.best),
@@ -329,7 +335,7 @@ fn add_job(snapshot: &mut Snapshot, job: &str, measure: &JobMeasure, values: &Va
     }
     let timing = &measure.timing;
     snapshot.add(
-        "gaform_backtests",
+        names::BACKTESTS,
         "Backtests the job's workers have run (as reported to this head)",
         &labels,
         Value::Counter(timing.count as f64),
@@ -363,21 +369,16 @@ fn add_compute(
     for ((group, market), n) in instances {
         let labels = [("compute", compute), ("group", group.as_str()), ("market", market)];
         snapshot.add(
-            "gaform_instances",
+            names::INSTANCES,
             "Running instances by group and market",
             &labels,
             Value::Gauge(n as f64),
         );
     }
     let labels = [("compute", compute), ("simulated", simulated)];
+    snapshot.add(names::COST, "What the compute has cost, from the ledger", &labels, Value::Gauge(spent));
     snapshot.add(
-        "gaform_cost_dollars",
-        "What the compute has cost, from the ledger",
-        &labels,
-        Value::Gauge(spent),
-    );
-    snapshot.add(
-        "gaform_cost_per_hour_dollars",
+        names::COST_PER_HOUR,
         "What the compute's running instances cost per hour",
         &labels,
         Value::Gauge(per_hour),
@@ -388,13 +389,13 @@ fn add_compute(
         let runway = if reading.per_hour > 0.0 { left / reading.per_hour * 3_600.0 } else { f64::INFINITY };
         let labels = [("budget", policy.name.as_str()), ("simulated", simulated)];
         snapshot.add(
-            "gaform_budget_runway_seconds",
+            names::BUDGET_RUNWAY,
             "Seconds until the budget's amount is spent at the current burn rate",
             &labels,
             Value::Gauge(runway),
         );
         snapshot.add(
-            "gaform_budget_spent_dollars",
+            names::BUDGET_SPENT,
             "What the budget's computes have spent this period",
             &labels,
             Value::Gauge(reading.spent),

@@ -17,20 +17,9 @@ use prometheus_client::registry::Registry;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, RwLock};
 
-/// The series a monitor metric is served as (a histogram's base name for
-/// `eval_time_per_strategy`). The GA job is the label `gaform_job`: Prometheus gives `job`
-/// to the scrape job.
-pub fn series(metric: gaform_compiler::ir::MonitorMetric) -> &'static str {
-    use gaform_compiler::ir::MonitorMetric as M;
-    match metric {
-        M::Generation => "gaform_generation",
-        M::BestFitness => "gaform_best_fitness",
-        M::MeanFitness => "gaform_mean_fitness",
-        M::EvalTimePerStrategy => "gaform_eval_time_per_strategy_seconds",
-        M::ClusterUtilization => "gaform_cluster_utilization_ratio",
-        M::Cost => "gaform_job_cost_dollars",
-    }
-}
+pub mod names;
+
+pub use names::series;
 
 /// Label names and values of one sample.
 pub type Labels = Vec<(String, String)>;

@@ -3,9 +3,11 @@
 //! fitness per generation, evaluation time, cost over time, utilisation, and the alerts
 //! that fired. Everything is inline (SVG charts, CSS): the page fetches nothing.
 
+use gaform_compiler::plan::JobStatus;
 use gaform_control::alerts::Monitor;
 use gaform_control::budget::Policy;
 use gaform_control::event::{Event, Kind};
+use gaform_providers::local::records::{now, timestamp};
 use gaform_providers::local::JobRecord;
 use gaform_runtime::results::line_chart;
 use gaform_runtime::store::write_atomically;
@@ -253,6 +255,38 @@ fn inline(svg: &str) -> String {
 
 fn esc(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// How an ended job ended, in words (a report's status line).
+pub fn job_state(j: &JobRecord) -> String {
+    job_detail(j, "running".into())
+}
+
+/// How a job stands, in words; `running`: what is known of a running job's progress.
+pub fn job_detail(j: &JobRecord, running: String) -> String {
+    let elapsed = j.finished_at.unwrap_or_else(now) - j.started_at;
+    match &j.status {
+        JobStatus::Running => format!("{running} · {}", age(elapsed)),
+        JobStatus::Finished => format!(
+            "finished {} in {} · results in {}",
+            timestamp(j.finished_at.unwrap_or(0.0)),
+            age(elapsed),
+            j.results_dir.display()
+        ),
+        JobStatus::TimedOut => format!("stopped by max_runtime after {}", age(elapsed)),
+        JobStatus::Failed { reason } => format!("failed: {reason}"),
+        JobStatus::Stopped { reason } => format!("{reason} · results so far in {}", j.results_dir.display()),
+    }
+}
+
+/// A span of seconds in the fewest units that say it (`42s`, `3m05s`, `2h10m`).
+pub fn age(secs: f64) -> String {
+    let s = secs.max(0.0) as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3_599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3_600, s % 3_600 / 60),
+    }
 }
 
 #[cfg(test)]

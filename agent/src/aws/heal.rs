@@ -8,7 +8,8 @@
 //! recommendation) counts as gone from the notice on: its replacement starts before it goes.
 //! An autoscaled group short of what its work needs grows the same way (`aws_autoscale`).
 
-use super::aws_budget::Watch;
+use super::cloud::AwsCloud;
+use crate::head::Replacements;
 use gaform_compiler::plan::Addr;
 use gaform_control::event::{Event, Kind};
 use gaform_control::heal;
@@ -16,6 +17,7 @@ use gaform_control::ledger::Ledger;
 use gaform_providers::aws::imds::Notice;
 use gaform_providers::books::Books;
 use gaform_providers::local::records::now;
+use gaform_providers::local::JobRecord;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A group the running jobs use: how many workers they were planned with, when the
@@ -26,11 +28,13 @@ struct Need {
     frozen: bool,
     /// Sized by the head (`autoscale`): a shortfall with nothing lost is growth.
     autoscaled: bool,
+    /// The running jobs on it, whose replacement caps its losses count against.
+    jobs: Vec<JobRecord>,
 }
 
-impl Watch<'_> {
+impl AwsCloud {
     /// Starts workers where the ledger (just made level with EC2) shows fewer than planned.
-    pub(super) fn heal(&mut self, ledger: &Ledger) -> Result<(), String> {
+    pub(super) fn heal(&mut self, ledger: &Ledger, replacements: &mut Replacements) -> Result<(), String> {
         let mut groups: BTreeMap<Addr, Need> = BTreeMap::new();
         for job in self.running_jobs()? {
             let want = self.wanted(&job)?;
@@ -39,11 +43,13 @@ impl Watch<'_> {
                 since: f64::MAX,
                 frozen: false,
                 autoscaled: false,
+                jobs: Vec::new(),
             });
             need.want = need.want.max(want);
             need.since = need.since.min(job.started_at);
             need.frozen |= job.frozen;
             need.autoscaled |= job.scaling.is_some();
+            need.jobs.push(job);
         }
         for (group, need) in groups.into_iter().filter(|(_, n)| !n.frozen) {
             let short =
@@ -59,6 +65,20 @@ impl Watch<'_> {
             let grows = need.autoscaled && short.lost.is_empty() && leaving.is_empty();
             if grows {
                 self.grow(&group, &short, need.want);
+                continue;
+            }
+            // Lost without notice: a crash or a kill, which the cap bounds (per worker the
+            // group was planned with, as EC2 gives lost workers no lasting names).
+            let mut capped = false;
+            for job in &need.jobs {
+                for id in &short.lost {
+                    let why = |cap| {
+                        format!("{group}: its workers were lost without notice {cap} times (the last {group}[{id}]); see their console output")
+                    };
+                    capped |= !replacements.allow(job, group.as_str(), job.workers, why);
+                }
+            }
+            if capped {
                 continue;
             }
             let said = format!(
@@ -80,7 +100,7 @@ impl Watch<'_> {
                     );
                     let kind =
                         Kind::Replaced { group: group.to_string(), lost: short.lost, requested: short.need };
-                    self.log(Event { time: now(), kind, reason });
+                    self.record(Event { time: now(), kind, reason });
                 }
                 Err(error) => self.not_started(
                     &group,
@@ -107,7 +127,7 @@ impl Watch<'_> {
                     to: want,
                     requested: short.need,
                 };
-                self.log(Event { time: now(), kind, reason });
+                self.record(Event { time: now(), kind, reason });
             }
             Err(error) => self.not_started(
                 group,
@@ -127,17 +147,17 @@ impl Watch<'_> {
         self.failed.insert(group.clone(), error.clone());
         let reason = format!("{said} ({error}); asking again every tick");
         let kind = Kind::ReplacementFailed { group: group.to_string(), requested, error };
-        self.log(Event { time: now(), kind, reason });
+        self.record(Event { time: now(), kind, reason });
     }
 
     /// Acts on the notices this compute's workers left (one listing, a read of each new or
     /// rewritten one): each new one is an event, its instance counts as gone from now on,
     /// and the head heals at once (on a ledger made level with EC2 first) rather than at
     /// its next tick.
-    pub(super) fn take_notices(&mut self) -> Result<(), String> {
+    pub(super) fn take_notices(&mut self, replacements: &mut Replacements) -> Result<(), String> {
         let mut fresh = Vec::new();
         for notice in self.agent.new_notices(&mut self.notices_read)? {
-            if Addr(notice.group.clone()).compute() != Some(self.compute) {
+            if Addr(notice.group.clone()).compute() != Some(self.compute.as_str()) {
                 continue;
             }
             self.leaving.insert(notice.instance.clone());
@@ -168,10 +188,10 @@ impl Watch<'_> {
                 notice: n.kind().to_string(),
                 at: at.clone(),
             };
-            self.log(Event { time: n.seen_at, kind, reason });
+            self.record(Event { time: n.seen_at, kind, reason });
         }
         let ledger = self.agent.reconcile(&self.books, now())?;
-        self.heal(&ledger)
+        self.heal(&ledger, replacements)
     }
 }
 
