@@ -176,13 +176,14 @@ fn spot_workers_are_billed_at_the_spot_price_and_a_spent_budget_stops_every_inst
 }
 
 /// Two on-demand workers under a budget whose first minute of billing (head m5.large and
-/// two c5.large, $0.0044) crosses its 10% scale-down alert, with 100% minutes away.
+/// two c5.large, $0.0044) crosses its 5% scale-down alert, with 100% a quarter of an hour
+/// away at the rate left: the job ends long before, even on a loaded machine.
 const SHED_AT_ONCE: &str = r#"
 cloud west { provider = aws  region = "us-west-2" }
 budget small {
-  amount = $0.02
+  amount = $0.05
   period = day
-  alert { at = 10%  action = scale_down }
+  alert { at = 5%  action = scale_down }
 }
 compute c {
   cloud  = west
