@@ -104,9 +104,13 @@ fn work(agent: &Agent, me: &str, config: &WorkerConfig, notices: &Notices) -> Re
             }
             let (stack, cloud) = agent.stack_and_cloud();
             let live = agent.live_instances(&stack, &cloud, address)?;
-            // Dealt over the workers alive now: after a budget shed some, the rest take
-            // more. Finished islands are nobody's to run.
-            let share = job.islands.div_ceil(live.len().max(1) as u64);
+            // Dealt over the workers alive now that stay: after a budget shed some, the
+            // rest take more; on-demand workers moving to spot (`retiring`) hand theirs
+            // over, so the spot workers that replace them must have room for all of them,
+            // or the islands they let go of would wait for a neighbour nobody runs.
+            // Finished islands are nobody's to run.
+            let staying = live.iter().filter(|id| !job.retiring.contains(id)).count();
+            let share = job.islands.div_ceil(staying.max(1) as u64);
             let store = match stores.entry(job.name.clone()) {
                 Entry::Occupied(o) => o.into_mut(),
                 Entry::Vacant(v) => v.insert(agent.store(&job.name)?),

@@ -106,7 +106,6 @@ impl<C: Cloud, K: Clock> Head<C, K> {
         let mut next_tick = self.clock.now() + self.settings.tick.as_secs_f64();
         loop {
             if !self.cloud.still_head() {
-                self.cloud.say(&format!("compute.{compute}: its head was replaced; exiting"), None);
                 return Ok(Ended::Replaced);
             }
             if self.clock.now() >= next_tick {
