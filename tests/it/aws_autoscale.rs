@@ -31,7 +31,7 @@ job wide {
   data        = "GOOG_wiki.csv"
   strategy    = rsi_reversion(period = 2..30, lower = 10..45, upper = 55..90)
   population  = 30
-  generations = 3000
+  generations = 800
   islands     = 6
   migration { every = 5  count = 2 }
   seed        = 8

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 const BUCKET: &str = "gaform-123456789012-us-west-2";
 const JOB: &str = "stacks/job/west/jobs/duo";
 
-/// Two on-demand workers, four islands of 2400 generations: each worker runs two, for long
+/// Two on-demand workers, four islands of 1200 generations: each worker runs two, for long
 /// enough (tens of seconds against moto) to be interrupted mid-job with time to spare.
 pub(crate) fn healed() -> String {
-    crate::aws::DUO.replace("  generations = 10\n", "  generations = 2400\n  islands     = 4\n")
+    crate::aws::DUO.replace("  generations = 10\n", "  generations = 1200\n  islands     = 4\n")
 }
 
 /// Who holds each of the job's four islands (`released by …` once let go of).

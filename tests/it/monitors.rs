@@ -390,7 +390,10 @@ fn a_scale_down_alert_sheds_one_worker_per_cooldown_to_min_and_the_result_is_the
     action = scale_down
   }
 }"#;
-    let gaf = stack(free_port(), 4_000, monitor)
+    // Long enough that the second shed, a cooldown after the first, comes before the end:
+    // a converged population costs about a millisecond a generation (its genomes are
+    // remembered), so 4,000 generations ended within 5 s of the first shed.
+    let gaf = stack(free_port(), 16_000, monitor)
         .replace("min           = 2\n    max           = 2", "min           = 1\n    max           = 3");
     let w = Workspace::new("monitor-scale-down", &gaf);
     let out = ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "1s")]));
