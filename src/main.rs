@@ -9,6 +9,7 @@ extern crate gaform_agent;
 
 mod cli;
 mod cmd;
+mod failure;
 mod host;
 mod interrupt;
 mod job;
@@ -56,10 +57,12 @@ fn main() -> ExitCode {
         cli::Command::Unlock(args) => cmd::status::unlock(&args),
         cli::Command::Head(args) => cmd::head(&args),
     };
-    match result.and_then(|code| gaform_agent::output::failure().map_or(Ok(code), Err)) {
+    match result.and_then(|code| gaform_agent::output::failure().map_or(Ok(code), |e| Err(e.into()))) {
         Ok(code) => code,
         Err(e) => {
-            errln!("error: {e}");
+            use std::io::IsTerminal;
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            err!("{}", e.render(colour));
             ExitCode::from(error_code)
         }
     }

@@ -9,6 +9,7 @@ use gaform_control::event::{self, By, Event};
 use gaform_control::ledger::Ledger;
 use gaform_control::scale;
 use gaform_providers::books::Books;
+use gaform_providers::CloudError;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -77,7 +78,12 @@ pub struct Watched {
 /// the budget's lock (or conditional write), each event logged. Level-triggered: `stop` is
 /// set whenever a stop has fired this period, whichever head fired it, so every compute of
 /// the budget stops.
-pub fn watch(books: &dyn Books, ledger: &Ledger, compute: &str, now: f64) -> Result<Option<Watched>, String> {
+pub fn watch(
+    books: &dyn Books,
+    ledger: &Ledger,
+    compute: &str,
+    now: f64,
+) -> Result<Option<Watched>, CloudError> {
     let Some(policy) = books.budgets()?.into_iter().find(|p| p.computes.iter().any(|c| c == compute)) else {
         return Ok(None);
     };

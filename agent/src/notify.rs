@@ -3,7 +3,8 @@
 //! in the shape of Alertmanager's webhook body (version 4), so receivers written for
 //! Alertmanager work unchanged, and published with the same body to its SNS topic
 //! (docs/notifications.md). Delivery runs on its own thread,
-//! retried with backoff, and every outcome is an event; a failed delivery never stops the
+//! retried with backoff while the failure is transient (a timeout, a 5xx or 429; not a 4xx,
+//! which the next try would meet again), and every outcome is an event; a failed delivery never stops the
 //! head. A secret (the bearer token, a webhook URL given by `env(...)`) is read from the
 //! environment at delivery and never written anywhere.
 
@@ -11,6 +12,7 @@ use gaform_compiler::ir::{FromEnv, Notify};
 use gaform_control::event::{By, Event, Kind};
 use gaform_providers::books::Books;
 use gaform_providers::local::records::{now, timestamp};
+use gaform_providers::CloudError;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -87,7 +89,7 @@ fn source(event: &Event) -> Option<By> {
     }
 }
 
-fn outcome_event(source: &By, target: &str, outcome: Result<u32, (u32, String)>) -> Event {
+fn outcome_event(source: &By, target: &str, outcome: Result<u32, (u32, CloudError)>) -> Event {
     let by = source.origin();
     let who = match source {
         By::Budget(b) => format!("budget `{b}`"),
@@ -99,7 +101,7 @@ fn outcome_event(source: &By, target: &str, outcome: Result<u32, (u32, String)>)
             format!("{who}: notification sent to {target} ({attempts} attempt(s))"),
         ),
         Err((attempts, error)) => (
-            Kind::NotificationFailed { by, target: target.into(), attempts, error: error.clone() },
+            Kind::NotificationFailed { by, target: target.into(), attempts, error: error.to_string() },
             format!("{who}: notification to {target} failed after {attempts} attempt(s): {error}"),
         ),
     };
@@ -107,9 +109,11 @@ fn outcome_event(source: &By, target: &str, outcome: Result<u32, (u32, String)>)
 }
 
 /// POSTs `body`, retrying with backoff; the attempts it took, or the last error.
-fn deliver(webhook: &FromEnv, token_env: Option<&str>, body: &str) -> Result<u32, (u32, String)> {
-    let from_env =
-        |name: &str| std::env::var(name).map_err(|_| (0, format!("${name} is not set where the head runs")));
+fn deliver(webhook: &FromEnv, token_env: Option<&str>, body: &str) -> Result<u32, (u32, CloudError)> {
+    let from_env = |name: &str| {
+        std::env::var(name)
+            .map_err(|_| (0, CloudError::from(format!("${name} is not set where the head runs"))))
+    };
     let url = match webhook {
         FromEnv::Literal(url) => url.clone(),
         FromEnv::Env(name) => from_env(name)?,
@@ -123,20 +127,34 @@ fn deliver(webhook: &FromEnv, token_env: Option<&str>, body: &str) -> Result<u32
         }
         // The error names the URL: say only what went wrong, a URL from the environment
         // may hold a secret.
-        request.send(body).map(|_| ()).map_err(|e| redact(&e.to_string(), &url))
+        request.send(body).map(|_| ()).map_err(|e| webhook_error(&e, &url))
     })
 }
 
-/// Runs `attempt` until it succeeds, [`ATTEMPTS`] times at most with doubling pauses;
-/// the attempts it took, or those and the last error.
-fn with_retries(attempt: impl Fn() -> Result<(), String>) -> Result<u32, (u32, String)> {
+/// A failed POST, typed by whether the next try may work: a timeout, a cut connection,
+/// a 5xx or 429 may pass; another 4xx will be refused again.
+fn webhook_error(error: &ureq::Error, url: &str) -> CloudError {
+    let message = redact(&error.to_string(), url);
+    match error {
+        ureq::Error::StatusCode(status) => CloudError::from_service(None, Some(*status), message),
+        ureq::Error::Timeout(_)
+        | ureq::Error::Io(_)
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::HostNotFound => CloudError::transient(message),
+        _ => CloudError::from(message),
+    }
+}
+
+/// Runs `attempt` until it succeeds, [`ATTEMPTS`] times at most with doubling pauses, as
+/// long as it fails transiently; the attempts it took, or those and the last error.
+fn with_retries(attempt: impl Fn() -> Result<(), CloudError>) -> Result<u32, (u32, CloudError)> {
     let mut pause = FIRST_BACKOFF;
     let mut tries = 0;
     loop {
         tries += 1;
         match attempt() {
             Ok(()) => return Ok(tries),
-            Err(e) if tries >= ATTEMPTS => return Err((tries, e)),
+            Err(e) if tries >= ATTEMPTS || !e.is_transient() => return Err((tries, e)),
             Err(_) => {
                 std::thread::sleep(pause);
                 pause *= 2;
@@ -147,12 +165,12 @@ fn with_retries(attempt: impl Fn() -> Result<(), String>) -> Result<u32, (u32, S
 
 /// Publishes to an SNS topic (the SDK's own retries run inside each attempt).
 #[cfg(feature = "aws")]
-fn publish(topic: &str, subject: &str, body: &str) -> Result<(), String> {
+fn publish(topic: &str, subject: &str, body: &str) -> Result<(), CloudError> {
     gaform_providers::aws::sns::publish(topic, subject, body).map(|_| ())
 }
 
 #[cfg(not(feature = "aws"))]
-fn publish(_: &str, _: &str, _: &str) -> Result<(), String> {
+fn publish(_: &str, _: &str, _: &str) -> Result<(), CloudError> {
     Err("this build leaves out the aws cloud, and SNS with it (build with the `aws` feature)".into())
 }
 
@@ -238,4 +256,22 @@ fn severity(action: &str) -> &'static str {
 /// FNV-1a: a stable id for one alert of one budget (Alertmanager's is a label hash too).
 fn fingerprint(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_retries;
+    use gaform_providers::CloudError;
+    use std::cell::Cell;
+
+    #[test]
+    fn a_refusal_the_next_try_would_meet_again_is_not_retried() {
+        let tries = Cell::new(0);
+        let refused = with_retries(|| {
+            tries.set(tries.get() + 1);
+            Err(CloudError::from_service(None, Some(404), "http status: 404".into()))
+        });
+        assert_eq!(refused.map_err(|(n, e)| (n, e.kind())), Err((1, "missing")));
+        assert_eq!(tries.get(), 1);
+    }
 }

@@ -4,7 +4,7 @@
 //! artifact instances get"). `cargo run --release -p gaform-providers --features aws
 //! --example lean_artifact -- target/release/gaform [OUT]` (OUT: where to write the lean one).
 
-fn main() -> Result<(), String> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args.next().ok_or("give the binary to measure")?;
     let built = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;

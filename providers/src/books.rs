@@ -4,6 +4,7 @@
 //! (`aws::books::S3Books`); the budget logic in the binary reads and writes them only
 //! through this trait, so heads on either cloud decide alike.
 
+use crate::CloudError;
 use gaform_compiler::plan::{BudgetSpend, Desired};
 use gaform_control::alerts::{Monitor, MonitorStatus};
 use gaform_control::budget::{BudgetState, Policy, Reading};
@@ -14,28 +15,28 @@ use std::collections::BTreeMap;
 /// Where one cloud of a stack keeps its ledger, budgets and events.
 pub trait Books: Send + Sync {
     /// Every instance start of the cloud's part of the stack.
-    fn ledger(&self) -> Result<Ledger, String>;
+    fn ledger(&self) -> Result<Ledger, CloudError>;
 
     /// The budgets the heads enforce: the file's, as of the last apply.
-    fn budgets(&self) -> Result<Vec<Policy>, String>;
+    fn budgets(&self) -> Result<Vec<Policy>, CloudError>;
 
     /// Records the file's budgets for the heads (apply, before it starts anything).
-    fn write_budgets(&self, policies: &[Policy]) -> Result<(), String>;
+    fn write_budgets(&self, policies: &[Policy]) -> Result<(), CloudError>;
 
     /// The monitors the heads evaluate: the file's, as of the last apply.
-    fn monitors(&self) -> Result<Vec<Monitor>, String>;
+    fn monitors(&self) -> Result<Vec<Monitor>, CloudError>;
 
     /// Records the file's monitors for the heads (apply, before it starts anything).
-    fn write_monitors(&self, monitors: &[Monitor]) -> Result<(), String>;
+    fn write_monitors(&self, monitors: &[Monitor]) -> Result<(), CloudError>;
 
     /// Each monitor as its head last measured it.
-    fn monitor_statuses(&self) -> Result<Vec<MonitorStatus>, String>;
+    fn monitor_statuses(&self) -> Result<Vec<MonitorStatus>, CloudError>;
 
     /// Records what a head measured of one monitor at its latest tick (one write per tick).
-    fn write_monitor_status(&self, status: &MonitorStatus) -> Result<(), String>;
+    fn write_monitor_status(&self, status: &MonitorStatus) -> Result<(), CloudError>;
 
     /// What budget `name` has fired this period.
-    fn budget_state(&self, name: &str) -> Result<BudgetState, String>;
+    fn budget_state(&self, name: &str) -> Result<BudgetState, CloudError>;
 
     /// Runs `update` on budget `name`'s state and writes it back so that two heads whose
     /// computes share the budget never fire one alert twice; the state as written.
@@ -44,14 +45,14 @@ pub trait Books: Send + Sync {
         &self,
         name: &str,
         update: &mut dyn FnMut(&mut BudgetState),
-    ) -> Result<BudgetState, String>;
+    ) -> Result<BudgetState, CloudError>;
 
     /// Adds `event` to the event log. Never fails the caller: an event that cannot be
     /// written is said on stderr.
     fn record_event(&self, event: &Event);
 
     /// Every event, oldest first.
-    fn events(&self) -> Result<Vec<Event>, String>;
+    fn events(&self) -> Result<Vec<Event>, CloudError>;
 
     /// Where the books are, for messages (`/path/.gaform/x`, `s3://bucket/stacks/x/aws`).
     fn describe(&self) -> String;

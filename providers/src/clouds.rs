@@ -1,6 +1,7 @@
 //! All the clouds of a stack behind one `Provider`: observations are merged, and each
 //! change goes to the provider of the cloud it belongs to.
 
+use crate::CloudError;
 use crate::Provider;
 use gaform_compiler::plan::{Change, Desired, Facts, Observed};
 use std::sync::Arc;
@@ -14,7 +15,7 @@ pub struct Clouds {
 }
 
 impl Provider for Clouds {
-    fn observe(&self) -> Result<Observed, String> {
+    fn observe(&self) -> Result<Observed, CloudError> {
         let mut observed = self.local.observe()?;
         for (_, provider) in &self.aws {
             observed.resources.extend(provider.observe()?.resources);
@@ -22,7 +23,7 @@ impl Provider for Clouds {
         Ok(observed)
     }
 
-    fn facts(&self, desired: &Desired) -> Result<Facts, String> {
+    fn facts(&self, desired: &Desired) -> Result<Facts, CloudError> {
         let mut facts = self.local.facts(desired)?;
         for (_, provider) in &self.aws {
             let f = provider.facts(desired)?;
@@ -35,7 +36,11 @@ impl Provider for Clouds {
         Ok(facts)
     }
 
-    fn finished(&self, job: &str, into: &std::path::Path) -> Result<Option<crate::local::JobRecord>, String> {
+    fn finished(
+        &self,
+        job: &str,
+        into: &std::path::Path,
+    ) -> Result<Option<crate::local::JobRecord>, CloudError> {
         for (_, provider) in &self.aws {
             if let Some(record) = provider.finished(job, into)? {
                 return Ok(Some(record));
@@ -44,14 +49,15 @@ impl Provider for Clouds {
         Ok(None)
     }
 
-    fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {
+    fn apply(&self, change: &Change, desired: &Desired) -> Result<String, CloudError> {
         if change.provider != "aws" {
             return self.local.apply(change, desired);
         }
         match self.aws.iter().find(|(cloud, _)| *cloud == change.cloud) {
             Some((_, provider)) => provider.apply(change, desired),
             None => {
-                Err(format!("{}: cloud `{}` is not an aws cloud of this file", change.address, change.cloud))
+                Err(format!("{}: cloud `{}` is not an aws cloud of this file", change.address, change.cloud)
+                    .into())
             }
         }
     }

@@ -6,11 +6,14 @@
 pub mod aws;
 pub mod books;
 pub mod clouds;
+pub mod error;
 pub mod local;
 pub mod process;
 pub mod service;
 pub mod state;
 pub mod walk;
+
+pub use error::CloudError;
 
 use gaform_compiler::plan::{Attributes, Change, Desired, Facts, Observed};
 
@@ -40,7 +43,7 @@ pub fn agreed<'a>(each: impl IntoIterator<Item = &'a Attributes>) -> Attributes 
 pub trait JobSetup: Send + Sync {
     /// Job `name`'s blobs, with `units` units of work (its islands times its walk-forward
     /// folds: `JobRecord::islands`).
-    fn blobs(&self, name: &str, units: u64) -> Result<Vec<(String, Vec<u8>)>, String>;
+    fn blobs(&self, name: &str, units: u64) -> Result<Vec<(String, Vec<u8>)>, CloudError>;
 }
 
 /// What a cloud must do for plan and apply.
@@ -53,41 +56,41 @@ pub struct Held {
 
 pub trait Provider: Send + Sync {
     /// Everything the stack owns, found by the stack's own labels, never by guesswork.
-    fn observe(&self) -> Result<Observed, String>;
+    fn observe(&self) -> Result<Observed, CloudError>;
 
     /// Carries out one change and says what it made or removed (`started [0] pid 4242`).
     /// `desired` is the whole desired state, for what the change needs of its neighbours
     /// (a job's worker count). The result is recorded before this returns.
-    fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String>;
+    fn apply(&self, change: &Change, desired: &Desired) -> Result<String, CloudError>;
 
     /// What the cloud says of its market for `desired` at plan time: spot prices, the
     /// images names stand for, vCPU quotas. Nothing, for a cloud with no market.
-    fn facts(&self, _desired: &Desired) -> Result<Facts, String> {
+    fn facts(&self, _desired: &Desired) -> Result<Facts, CloudError> {
         Ok(Facts::default())
     }
 
     /// Where the cloud keeps its ledger, budgets and events; made ready for writing when
     /// `write` (an aws cloud's bucket exists afterwards). `None` for a cloud that keeps
     /// none of its own.
-    fn books(&self, _write: bool) -> Result<Option<std::sync::Arc<dyn books::Books>>, String> {
+    fn books(&self, _write: bool) -> Result<Option<std::sync::Arc<dyn books::Books>>, CloudError> {
         Ok(None)
     }
 
     /// The records of the jobs this cloud runs remotely (the local cloud's are its own
     /// records, read directly).
-    fn jobs(&self) -> Result<Vec<local::JobRecord>, String> {
+    fn jobs(&self) -> Result<Vec<local::JobRecord>, CloudError> {
         Ok(vec![])
     }
 
     /// The services this cloud runs remotely, each with its replicas' last heartbeats.
-    fn services(&self) -> Result<Vec<(service::ServiceSpec, Vec<service::Heartbeat>)>, String> {
+    fn services(&self) -> Result<Vec<(service::ServiceSpec, Vec<service::Heartbeat>)>, CloudError> {
         Ok(vec![])
     }
 
     /// A job this cloud runs remotely, once it is over: its record, with its results
     /// fetched into `into`. `None` while it runs, or when it is not this cloud's to fetch
     /// (the local cloud's heads write results in place).
-    fn finished(&self, _job: &str, _into: &std::path::Path) -> Result<Option<local::JobRecord>, String> {
+    fn finished(&self, _job: &str, _into: &std::path::Path) -> Result<Option<local::JobRecord>, CloudError> {
         Ok(None)
     }
 
@@ -95,13 +98,13 @@ pub trait Provider: Send + Sync {
     /// (`apply`, `destroy`), held until the guard returned is dropped; refused, naming its
     /// holder, while another holds it. `None` for a cloud that keeps none of its own (the
     /// local cloud's is the stack directory's lock file, `local::Lock`).
-    fn lock(&self, _command: &str) -> Result<Option<Held>, String> {
+    fn lock(&self, _command: &str) -> Result<Option<Held>, CloudError> {
         Ok(None)
     }
 
     /// Removes this cloud's lock of the stack if its holder stopped without letting go
     /// (refused while it still runs); what it removed.
-    fn clear_stale_lock(&self) -> Result<Option<String>, String> {
+    fn clear_stale_lock(&self) -> Result<Option<String>, CloudError> {
         Ok(None)
     }
 }

@@ -4,6 +4,7 @@
 //! independent still runs. Providers record each change as it finishes, so a walk cut
 //! short by SIGKILL leaves records of exactly what was done.
 
+use crate::CloudError;
 use crate::Provider;
 use gaform_compiler::plan::{Change, Desired, Plan};
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use tokio::task::JoinSet;
 pub enum Outcome {
     /// Done; what the provider made.
     Done(String),
-    Failed(String),
+    Failed(CloudError),
     /// Not tried: a change it depends on failed or was skipped (its index).
     Skipped(usize),
     /// Not started: the walk was asked to stop.
@@ -92,7 +93,7 @@ pub async fn walk(
                     let outcome = match result {
                         Ok(Ok(said)) => Outcome::Done(said),
                         Ok(Err(e)) => Outcome::Failed(e),
-                        Err(e) => Outcome::Failed(format!("internal error: {e}")),
+                        Err(e) => Outcome::Failed(format!("internal error: {e}").into()),
                     };
                     (i, outcome, clock.elapsed())
                 });
@@ -127,11 +128,11 @@ mod tests {
     }
 
     impl Provider for Recorder {
-        fn observe(&self) -> Result<gaform_compiler::plan::Observed, String> {
+        fn observe(&self) -> Result<gaform_compiler::plan::Observed, CloudError> {
             Ok(Default::default())
         }
 
-        fn apply(&self, change: &Change, _: &Desired) -> Result<String, String> {
+        fn apply(&self, change: &Change, _: &Desired) -> Result<String, CloudError> {
             let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
             self.most.fetch_max(now, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(100));

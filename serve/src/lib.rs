@@ -29,6 +29,7 @@ mod watch;
 
 use axum::serve::ListenerExt;
 use gaform_providers::local::agent;
+use gaform_providers::CloudError;
 pub use setup::Setup;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -48,7 +49,7 @@ pub struct Config {
 }
 
 /// Serves `setup` until a local replica's slot is no longer its own (or the server fails).
-pub fn serve(setup: Setup, config: &Config) -> Result<(), String> {
+pub fn serve(setup: Setup, config: &Config) -> Result<(), CloudError> {
     let address = SocketAddr::new(config.bind, config.port.unwrap_or(setup.port));
     let shared = Arc::new(http::Shared::new(
         config.max_in_flight,
@@ -57,13 +58,13 @@ pub fn serve(setup: Setup, config: &Config) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the server: {e}"))?;
+        .map_err(|e| CloudError::io("cannot start the server", &e))?;
     let poll = config.poll;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(address)
             .await
-            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
-        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+            .map_err(|e| CloudError::io(&format!("cannot listen on {address}"), &e))?;
+        let bound = listener.local_addr().map_err(|e| CloudError::io("cannot tell the bound address", &e))?;
         let claim = match &setup.slot {
             Some((stack, address, index)) => match agent::register(stack, address, *index)? {
                 Some(me) => Some((stack.clone(), me)),
@@ -89,6 +90,6 @@ pub fn serve(setup: Setup, config: &Config) -> Result<(), String> {
                 let _ = stopped.await;
             })
             .await
-            .map_err(|e| format!("the server stopped: {e}"))
+            .map_err(|e| CloudError::io("the server stopped", &e))
     })
 }

@@ -6,6 +6,7 @@
 use super::source::Source;
 use gaform_compiler::plan::{Addr, Attributes};
 use gaform_providers::local::StackDir;
+use gaform_providers::CloudError;
 use gaform_runtime::backtest::Costs;
 
 /// What one `gaform serve` serves.
@@ -27,7 +28,7 @@ pub struct Setup {
 
 /// `gaform serve --stack DIR --address service.NAME`: a local replica `apply` started,
 /// configured by its record and its job's.
-pub fn from_stack(stack: StackDir, address: Addr, index: u64) -> Result<Setup, String> {
+pub fn from_stack(stack: StackDir, address: Addr, index: u64) -> Result<Setup, CloudError> {
     let record = stack.instance(&address, index)?.ok_or_else(|| {
         format!(
             "{} has no record in {}: replicas are started by `gaform apply`",
@@ -54,7 +55,7 @@ pub fn from_stack(stack: StackDir, address: Addr, index: u64) -> Result<Setup, S
 /// `gaform serve --s3-stack URL --address service.NAME`: a replica on an aws instance. It
 /// may boot before apply has written its service's spec, so it waits for it.
 #[cfg(feature = "aws")]
-pub fn from_s3(url: &str, address: Addr, instance_id: Option<String>) -> Result<Setup, String> {
+pub fn from_s3(url: &str, address: Addr, instance_id: Option<String>) -> Result<Setup, CloudError> {
     use gaform_providers::aws::agent::{self, Agent};
     const SPEC_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
     let cloud = Agent::connect(url)?;
@@ -68,7 +69,8 @@ pub fn from_s3(url: &str, address: Addr, instance_id: Option<String>) -> Result<
             break found;
         }
         if waited.elapsed() > SPEC_WAIT {
-            return Err(format!("{address} has no spec under {url} after {SPEC_WAIT:?}: was it applied?"));
+            let missing = format!("{address} has no spec under {url} after {SPEC_WAIT:?}: was it applied?");
+            return Err(CloudError::missing(missing));
         }
         std::thread::sleep(std::time::Duration::from_secs(2));
     };
@@ -95,7 +97,7 @@ pub fn from_s3(url: &str, address: Addr, instance_id: Option<String>) -> Result<
 }
 
 #[cfg(not(feature = "aws"))]
-pub fn from_s3(_: &str, _: Addr, _: Option<String>) -> Result<Setup, String> {
+pub fn from_s3(_: &str, _: Addr, _: Option<String>) -> Result<Setup, CloudError> {
     Err("this build leaves out the aws cloud (build with the `aws` feature)".into())
 }
 

@@ -37,7 +37,7 @@ impl Source {
     }
 
     /// The bytes, when there are any and (on S3) they changed since the last read.
-    pub(super) fn read(&mut self) -> Result<Option<Vec<u8>>, String> {
+    pub(super) fn read(&mut self) -> Result<Option<Vec<u8>>, gaform_providers::CloudError> {
         match self {
             Source::File(path) => Ok(std::fs::read(path).ok()),
             #[cfg(feature = "aws")]

@@ -5,11 +5,13 @@
 use super::plan::make;
 use super::stack::{self, LoadError, Stack};
 use crate::cli::{ApplyArgs, DestroyArgs};
+use crate::failure::Failure;
 use crate::render::diagnostics::colour_wanted;
 use gaform_compiler::plan::{render, Action, Change, JobStatus, Plan, FORMAT_VERSION};
 use gaform_providers::local::{agent, JobRecord, Lock};
 use gaform_providers::process::ProcessId;
 use gaform_providers::walk::{self, Event, Outcome};
+use gaform_providers::CloudError;
 use gaform_providers::Provider;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
@@ -22,7 +24,7 @@ use std::time::{Duration, Instant};
 /// How long `apply` follows a running job whose compute has no head before it says so.
 const HEADLESS_GRACE: Duration = Duration::from_secs(5);
 
-pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
+pub fn apply(args: &ApplyArgs) -> Result<ExitCode, Failure> {
     let saved = read_saved_plan(&args.target)?;
     let file = match &saved {
         Some(plan) => Path::new(&plan.configuration).to_path_buf(),
@@ -31,7 +33,7 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
     let stack = match stack::load(&file) {
         Ok(s) => s,
         Err(LoadError::Reported) => return Ok(ExitCode::FAILURE),
-        Err(LoadError::Message(m)) => return Err(m),
+        Err(LoadError::Failed(failure)) => return Err(failure),
     };
     let lock = Lock::acquire(stack.local.stack(), "apply")?;
     crate::interrupt::holding(Some(stack.local.stack().lock_file()));
@@ -92,7 +94,7 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, String> {
 }
 
 /// Waits for the jobs handed over to remote clouds, then fetches their results.
-fn follow_remote(stack: &Stack) -> Result<ExitCode, String> {
+fn follow_remote(stack: &Stack) -> Result<ExitCode, Failure> {
     let observed = stack.provider.observe()?;
     let remote: Vec<String> = observed
         .resources
@@ -134,11 +136,11 @@ fn follow_remote(stack: &Stack) -> Result<ExitCode, String> {
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-pub fn destroy(args: &DestroyArgs) -> Result<ExitCode, String> {
+pub fn destroy(args: &DestroyArgs) -> Result<ExitCode, Failure> {
     let stack = match stack::load(&args.file) {
         Ok(s) => s,
         Err(LoadError::Reported) => return Ok(ExitCode::FAILURE),
-        Err(LoadError::Message(m)) => return Err(m),
+        Err(LoadError::Failed(failure)) => return Err(failure),
     };
     let lock = Lock::acquire(stack.local.stack(), "destroy")?;
     crate::interrupt::holding(Some(stack.local.stack().lock_file()));
@@ -162,7 +164,7 @@ pub fn destroy(args: &DestroyArgs) -> Result<ExitCode, String> {
 /// The stack's lock on every remote cloud that keeps the stack's state (an aws cloud: on
 /// S3, so two machines applying one stack exclude each other, where the local lock file
 /// excludes only applies on this one). Each is released when its guard is dropped.
-fn lock_clouds(stack: &Stack, command: &str) -> Result<Vec<Box<dyn Send>>, String> {
+fn lock_clouds(stack: &Stack, command: &str) -> Result<Vec<Box<dyn Send>>, Failure> {
     let mut held = Vec::new();
     for (cloud, provider) in &stack.aws {
         if let Some(lock) = provider.lock(command).map_err(|e| format!("aws cloud `{cloud}`: {e}"))? {
@@ -176,7 +178,7 @@ fn lock_clouds(stack: &Stack, command: &str) -> Result<Vec<Box<dyn Send>>, Strin
 }
 
 /// A saved plan, if `path` holds one (a `.gaf` file does not parse as JSON).
-fn read_saved_plan(path: &Path) -> Result<Option<Plan>, String> {
+fn read_saved_plan(path: &Path) -> Result<Option<Plan>, Failure> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return Ok(None) };
     let version = value.get("format_version").and_then(serde_json::Value::as_u64);
@@ -185,18 +187,20 @@ fn read_saved_plan(path: &Path) -> Result<Option<Plan>, String> {
             "{} is not a gaform plan of format version {FORMAT_VERSION} (found {}); make it again with `gaform plan --out`",
             path.display(),
             version.map_or("none".into(), |v| v.to_string())
-        ));
+        ).into());
     }
-    serde_json::from_value(value).map(Some).map_err(|e| format!("{} is a damaged plan: {e}", path.display()))
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| format!("{} is a damaged plan: {e}", path.display()).into())
 }
 
 /// A saved plan holds only while the file and the live state are as the plan saw them.
-fn refuse_if_stale(stack: &Stack, plan: &Plan) -> Result<(), String> {
+fn refuse_if_stale(stack: &Stack, plan: &Plan) -> Result<(), Failure> {
     if stack.sha256 != plan.configuration_sha256 {
         return Err(format!(
             "the saved plan is stale: {} changed since the plan was made; nothing was changed. Run `gaform plan` again",
             stack.file.display()
-        ));
+        ).into());
     }
     let now = stack.provider.observe()?.fingerprints();
     let addresses: std::collections::BTreeSet<_> = now.keys().chain(plan.observed.keys()).collect();
@@ -215,11 +219,11 @@ fn refuse_if_stale(stack: &Stack, plan: &Plan) -> Result<(), String> {
         Err(format!(
             "the saved plan is stale: the live state changed since the plan was made ({}); nothing was changed. Run `gaform plan` again",
             changed.join(", ")
-        ))
+        ).into())
     }
 }
 
-fn confirm(what: &str) -> Result<bool, String> {
+fn confirm(what: &str) -> Result<bool, Failure> {
     out!("\nDo you want to {what} these changes?\n  Only 'yes' will be accepted (or pass --auto-approve).\n\n  Enter a value: ");
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the answer: {e}"))?;
@@ -227,7 +231,7 @@ fn confirm(what: &str) -> Result<bool, String> {
 }
 
 /// Walks the plan, printing one line per change; false if any change failed.
-fn run_walk(stack: &Stack, plan: &Plan, parallelism: usize, what: &str) -> Result<bool, String> {
+fn run_walk(stack: &Stack, plan: &Plan, parallelism: usize, what: &str) -> Result<bool, Failure> {
     if plan.is_empty() {
         return Ok(true);
     }
@@ -254,7 +258,9 @@ fn run_walk(stack: &Stack, plan: &Plan, parallelism: usize, what: &str) -> Resul
                 Outcome::Done(made) => {
                     format!("{}: {} after {secs:.1}s [{made}]", change.address, verbs(change.action).1)
                 }
-                Outcome::Failed(e) => format!("{}: failed after {secs:.1}s: {e}", change.address),
+                Outcome::Failed(e) => {
+                    format!("{}: failed after {secs:.1}s ({}): {e}", change.address, e.kind())
+                }
                 Outcome::Interrupted => format!("{}: not started (interrupted)", change.address),
                 Outcome::Skipped(d) => format!(
                     "{}: skipped, because {} did not complete",
@@ -343,7 +349,7 @@ fn verbs(action: Action) -> (&'static str, &'static str) {
     }
 }
 
-fn running_jobs(stack: &Stack) -> Result<Vec<String>, String> {
+fn running_jobs(stack: &Stack) -> Result<Vec<String>, Failure> {
     Ok(stack
         .local
         .stack()
@@ -356,7 +362,7 @@ fn running_jobs(stack: &Stack) -> Result<Vec<String>, String> {
 
 /// Streams the running jobs' logs until each is over, waits for their computes to be
 /// terminated, then prints each job's best strategy.
-fn follow(stack: &Stack) -> Result<ExitCode, String> {
+fn follow(stack: &Stack) -> Result<ExitCode, Failure> {
     let names = running_jobs(stack)?;
     if names.is_empty() {
         return Ok(ExitCode::SUCCESS);
@@ -369,7 +375,7 @@ fn follow(stack: &Stack) -> Result<ExitCode, String> {
     let mut seen: Vec<ProcessId> = Vec::new();
     let job_computes: Vec<String> =
         names.iter().filter_map(|n| dir.job(n).ok().flatten()?.group.compute().map(str::to_string)).collect();
-    let processes = || -> Result<Vec<ProcessId>, String> {
+    let processes = || -> Result<Vec<ProcessId>, CloudError> {
         Ok(dir
             .instances()?
             .iter()
@@ -389,7 +395,9 @@ fn follow(stack: &Stack) -> Result<ExitCode, String> {
                     finals.insert(name.clone(), record);
                 }
                 None => {
-                    return Err(format!("job `{name}`'s record disappeared (destroyed by another command?)"));
+                    return Err(
+                        format!("job `{name}`'s record disappeared (destroyed by another command?)").into()
+                    );
                 }
                 _ => {}
             }
@@ -412,7 +420,7 @@ fn follow(stack: &Stack) -> Result<ExitCode, String> {
                 "the head of compute `{}` is gone, so its running jobs cannot finish; run `gaform apply {}` to start it again (the jobs resume from their checkpoints)",
                 headless[0],
                 stack.file.display()
-            ));
+            ).into());
         }
         std::thread::sleep(Duration::from_millis(200));
     }

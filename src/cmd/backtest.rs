@@ -2,6 +2,7 @@
 //! winner with (BACKTEST.md's conventions, backtesting.py's numbers).
 
 use crate::cli::{BacktestArgs, Format};
+use crate::failure::Failure;
 use crate::render::diagnostics;
 use gaform_compiler::source::SourceFile;
 use gaform_runtime::backtest::{self, Calendar, Costs, Keep, Metrics, Position, Signal, Trade};
@@ -9,7 +10,7 @@ use gaform_runtime::strategy::Strategy;
 use serde::Serialize;
 use std::process::ExitCode;
 
-pub fn run(args: &BacktestArgs) -> Result<ExitCode, String> {
+pub fn run(args: &BacktestArgs) -> Result<ExitCode, Failure> {
     let value = |name: &str, text: &str| SourceFile::new(format!("--{name}"), text);
     let (strategy_src, cash_src, commission_src) =
         (value("strategy", &args.strategy), value("cash", &args.cash), value("commission", &args.commission));
@@ -88,12 +89,12 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode, String> {
 }
 
 /// `FROM..TO`, 0-based, `FROM < TO`.
-fn parse_bars(text: &str) -> Result<(usize, usize), String> {
+fn parse_bars(text: &str) -> Result<(usize, usize), Failure> {
     let (from, to) = text.split_once("..").ok_or_else(|| format!("`{text}` is not FROM..TO"))?;
     let number = |s: &str| s.trim().parse::<usize>().map_err(|_| format!("`{s}` is not a row number"));
     let (from, to) = (number(from)?, number(to)?);
     if from >= to {
-        return Err(format!("`{text}` holds no row: FROM must be below TO"));
+        return Err(format!("`{text}` holds no row: FROM must be below TO").into());
     }
     Ok((from, to))
 }

@@ -3,6 +3,7 @@
 //! The decisions are `gaform-control`'s; this module only reads and writes records.
 
 use super::stack::Stack;
+use crate::failure::Failure;
 use gaform_compiler::ir::{AlertAction, Keyword};
 use gaform_compiler::plan::render::money;
 use gaform_compiler::plan::{Action, BudgetSpend, Change, Kind, Plan};
@@ -19,7 +20,7 @@ pub fn refuse_if_spent(
     stack: &Stack,
     plan: &Plan,
     spend: &BTreeMap<String, BudgetSpend>,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     for b in &stack.desired.budgets {
         let Some(s) = spend.get(&b.name).filter(|s| s.spent >= b.amount) else { continue };
         let pays_for = |c: &Change| {
@@ -61,7 +62,8 @@ pub fn refuse_if_spent(
                 ""
             },
             refused.join(", ")
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -69,7 +71,7 @@ pub fn refuse_if_spent(
 /// Hands the file's budgets and monitors to the heads (the books of every cloud: local records, each
 /// aws cloud's S3 prefix), before apply starts anything: a head enforces what the last
 /// apply saw. A budget keeps the time it first appeared, where its `total` period starts.
-pub fn hand_over(stack: &Stack) -> Result<(), String> {
+pub fn hand_over(stack: &Stack) -> Result<(), Failure> {
     for (cloud, books) in stack.books(true)? {
         let before = books.budgets()?;
         let first_seen =
@@ -128,7 +130,7 @@ pub struct AlertRow {
 
 /// The budgets the heads of one cloud enforce (as of the last apply), measured now from
 /// `ledger`; `simulated` for the local cloud's.
-pub fn rows(books: &dyn Books, ledger: &Ledger, simulated: bool, now: f64) -> Result<Vec<Row>, String> {
+pub fn rows(books: &dyn Books, ledger: &Ledger, simulated: bool, now: f64) -> Result<Vec<Row>, Failure> {
     let mut out = Vec::new();
     for p in books.budgets()? {
         let reading = p.reading(ledger, now);

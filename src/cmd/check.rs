@@ -2,6 +2,7 @@
 //! (or any warning with `--deny-warnings`).
 
 use crate::cli::{CheckArgs, Format};
+use crate::failure::Failure;
 use crate::host::FileHost;
 use crate::render::diagnostics;
 use gaform_compiler::diag::Severity;
@@ -9,7 +10,7 @@ use gaform_compiler::source::SourceFile;
 use gaform_compiler::CheckOptions;
 use std::process::ExitCode;
 
-pub fn run(args: &CheckArgs) -> Result<ExitCode, String> {
+pub fn run(args: &CheckArgs) -> Result<ExitCode, Failure> {
     let mut failed = false;
     for path in &args.files {
         let text = match std::fs::read(path) {

@@ -3,6 +3,7 @@
 //! from standard input to standard output.
 
 use crate::cli::FmtArgs;
+use crate::failure::Failure;
 use crate::render::diagnostics;
 use gaform_compiler::source::SourceFile;
 use gaform_runtime::atomic::write_atomically;
@@ -10,7 +11,7 @@ use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub fn run(args: &FmtArgs) -> Result<ExitCode, String> {
+pub fn run(args: &FmtArgs) -> Result<ExitCode, Failure> {
     let mut failed = false;
     for path in &args.files {
         let outcome =
@@ -36,15 +37,15 @@ enum Outcome {
     WouldChange,
 }
 
-fn formatted(name: &str, text: String) -> Result<(String, String), String> {
+fn formatted(name: &str, text: String) -> Result<(String, String), Failure> {
     let source = SourceFile::new(name, text);
     match gaform_compiler::fmt::format(&source) {
         Ok(out) => Ok((source.text.to_string(), out)),
-        Err(found) => Err(diagnostics::human(&source, &found, diagnostics::colour_wanted())),
+        Err(found) => Err(diagnostics::human(&source, &found, diagnostics::colour_wanted()).into()),
     }
 }
 
-fn file(path: &Path, check: bool) -> Result<Outcome, String> {
+fn file(path: &Path, check: bool) -> Result<Outcome, Failure> {
     let bytes = std::fs::read(path).map_err(|e| format!("error: cannot read {}: {e}\n", path.display()))?;
     let text = String::from_utf8(bytes).map_err(|_| format!("error: {} is not UTF-8\n", path.display()))?;
     let (before, after) = formatted(&path.display().to_string(), text)?;
@@ -59,7 +60,7 @@ fn file(path: &Path, check: bool) -> Result<Outcome, String> {
     Ok(Outcome::Unchanged)
 }
 
-fn stdin_to_stdout(check: bool) -> Result<Outcome, String> {
+fn stdin_to_stdout(check: bool) -> Result<Outcome, Failure> {
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)

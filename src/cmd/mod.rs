@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+use crate::failure::Failure;
 pub mod apply;
 pub mod backtest;
 pub mod budget;
@@ -22,7 +23,7 @@ use std::process::ExitCode;
 
 /// `gaform head`: a compute's head on the local cloud (`--stack`) or on aws (`--s3-stack`),
 /// its arguments made into the agent's configuration.
-pub fn head(args: &HeadArgs) -> Result<ExitCode, String> {
+pub fn head(args: &HeadArgs) -> Result<ExitCode, Failure> {
     let address = Addr(args.address.clone());
     let ended = match (&args.s3_stack, &args.stack) {
         (Some(url), _) => aws_head(url, address, args)?,
@@ -44,7 +45,7 @@ pub fn head(args: &HeadArgs) -> Result<ExitCode, String> {
 }
 
 #[cfg(feature = "aws")]
-fn aws_head(url: &str, address: Addr, args: &HeadArgs) -> Result<Ended, String> {
+fn aws_head(url: &str, address: Addr, args: &HeadArgs) -> Result<Ended, Failure> {
     let config = gaform_agent::aws::HeadConfig {
         stack_url: url.to_string(),
         address,
@@ -52,10 +53,10 @@ fn aws_head(url: &str, address: Addr, args: &HeadArgs) -> Result<Ended, String> 
         tick: args.tick,
         metrics_ip: args.metrics_bind,
     };
-    gaform_agent::aws::head(&config)
+    Ok(gaform_agent::aws::head(&config)?)
 }
 
 #[cfg(not(feature = "aws"))]
-fn aws_head(_: &str, _: Addr, _: &HeadArgs) -> Result<Ended, String> {
+fn aws_head(_: &str, _: Addr, _: &HeadArgs) -> Result<Ended, Failure> {
     Err("this build leaves out the aws cloud (build with the `aws` feature)".into())
 }

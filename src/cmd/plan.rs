@@ -3,17 +3,18 @@
 
 use super::stack::{self, LoadError, Stack};
 use crate::cli::PlanArgs;
+use crate::failure::Failure;
 use gaform_compiler::plan::{self, render, Plan};
 use std::process::ExitCode;
 
 /// Exit code for a plan with changes under `--detailed-exitcode`.
 const CHANGES: u8 = 2;
 
-pub fn run(args: &PlanArgs) -> Result<ExitCode, String> {
+pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
     let stack = match stack::load(&args.file) {
         Ok(s) => s,
         Err(LoadError::Reported) => return Ok(ExitCode::FAILURE),
-        Err(LoadError::Message(m)) => return Err(m),
+        Err(LoadError::Failed(failure)) => return Err(failure),
     };
     let plan = make(&stack, args.destroy)?;
     if let Some(out) = &args.out {
@@ -37,7 +38,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, String> {
 }
 
 /// Observes the stack and diffs it with the file (or plans its destruction).
-pub fn make(stack: &Stack, destroy: bool) -> Result<Plan, String> {
+pub fn make(stack: &Stack, destroy: bool) -> Result<Plan, Failure> {
     let mut observed = stack.provider.observe()?;
     let name = stack.file.display().to_string();
     if destroy {
@@ -49,7 +50,8 @@ pub fn make(stack: &Stack, destroy: bool) -> Result<Plan, String> {
         return Err(format!(
             "the plan cannot fit the account's live quotas; nothing was changed:\n  {}",
             over.join("\n  ")
-        ));
+        )
+        .into());
     }
     Ok(plan::diff(&stack.desired, &observed, &name, &stack.sha256))
 }

@@ -6,6 +6,7 @@
 //! resumes from there.
 
 use crate::cli::{IslandsAs, RunArgs};
+use crate::failure::Failure;
 use crate::interrupt;
 use crate::job::DataText;
 use crate::load::{read_and_check, Checked, Report};
@@ -19,7 +20,7 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
-pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
+pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     let Some(Checked { program, base, .. }) =
         read_and_check(&args.file, &CheckOptions { data_errors: true }, Report::All)?
     else {
@@ -77,7 +78,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
 }
 
 /// What a Ctrl-C'd run leaves: every island saved where it was, the results so far.
-fn stopped(store: &LocalDir, out: &Path, seconds: f64) -> Result<ExitCode, String> {
+fn stopped(store: &LocalDir, out: &Path, seconds: f64) -> Result<ExitCode, Failure> {
     let why = "stopped: interrupted; run again to resume from the generation each island reached";
     let outcome = ga::gather_so_far(store).map_err(|e| format!("{why}; no results to keep ({e})"))?;
     results::write_with_status(out, &outcome, Some(why)).map_err(|e| e.to_string())?;
@@ -87,22 +88,24 @@ fn stopped(store: &LocalDir, out: &Path, seconds: f64) -> Result<ExitCode, Strin
     Ok(ExitCode::from(super::worker::INTERRUPTED))
 }
 
-fn pick_job<'p>(program: &'p ir::Program, wanted: Option<&str>) -> Result<&'p ir::Job, String> {
+fn pick_job<'p>(program: &'p ir::Program, wanted: Option<&str>) -> Result<&'p ir::Job, Failure> {
     let names = || program.jobs.iter().map(|j| format!("`{}`", j.name)).collect::<Vec<_>>().join(", ");
     match (wanted, program.jobs.as_slice()) {
         (None, [only]) => Ok(only),
         (None, []) => Err("the file declares no job".into()),
-        (None, _) => Err(format!("the file declares several jobs ({}): choose one with --job", names())),
+        (None, _) => {
+            Err(format!("the file declares several jobs ({}): choose one with --job", names()).into())
+        }
         (Some(name), jobs) => jobs
             .iter()
             .find(|j| j.name == name)
-            .ok_or_else(|| format!("no job `{name}` in the file; it declares {}", names())),
+            .ok_or_else(|| format!("no job `{name}` in the file; it declares {}", names()).into()),
     }
 }
 
 /// Resumes the run in `store` if it holds this very job on this very data; otherwise
 /// clears it and writes the job afresh.
-fn open_run(store: &LocalDir, dir: &Path, config: &JobConfig, files: &[DataText]) -> Result<(), String> {
+fn open_run(store: &LocalDir, dir: &Path, config: &JobConfig, files: &[DataText]) -> Result<(), Failure> {
     let same_job = ga::load_job(store).is_ok_and(|existing| existing == *config);
     let same_data = files
         .iter()
@@ -114,11 +117,11 @@ fn open_run(store: &LocalDir, dir: &Path, config: &JobConfig, files: &[DataText]
         std::fs::remove_dir_all(dir)
             .map_err(|e| format!("cannot clear the old run in {}: {e}", dir.display()))?;
     }
-    ga::prepare(store, config, &crate::job::prepared(files)).map_err(|e| e.to_string())
+    ga::prepare(store, config, &crate::job::prepared(files)).map_err(|e| Failure::from(e.to_string()))
 }
 
 /// Starts one `gaform worker` per island and waits for all of them.
-fn run_workers(store_dir: &Path, islands: u64, patience: u64) -> Result<(), String> {
+fn run_workers(store_dir: &Path, islands: u64, patience: u64) -> Result<(), Failure> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;
     let mut children = Vec::new();
     for island in 0..islands {
@@ -158,6 +161,7 @@ fn run_workers(store_dir: &Path, islands: u64, patience: u64) -> Result<(), Stri
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(format!("workers failed: {}; run again to resume from their checkpoints", failed.join(", ")))
+        Err(format!("workers failed: {}; run again to resume from their checkpoints", failed.join(", "))
+            .into())
     }
 }

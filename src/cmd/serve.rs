@@ -4,6 +4,7 @@
 //! `--s3-stack`).
 
 use crate::cli::ServeArgs;
+use crate::failure::Failure;
 use crate::load::{read_and_check, Checked, Report};
 use gaform_compiler::plan::Addr;
 use gaform_compiler::{CheckOptions, Host};
@@ -14,7 +15,7 @@ use gaform_serve::{setup, Config, Setup};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-pub fn run(args: &ServeArgs) -> Result<ExitCode, String> {
+pub fn run(args: &ServeArgs) -> Result<ExitCode, Failure> {
     let address = || args.address.clone().map(Addr).ok_or("give --address service.NAME with it");
     let setup = match (&args.stack, &args.s3_stack, &args.file, &args.service) {
         (Some(stack), _, _, _) => setup::from_stack(StackDir::new(stack), address()?, args.index)?,
@@ -39,7 +40,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, String> {
 /// By hand, from the file: its service `name`, whose job's results are in `results` (by
 /// default `results/JOB`, as apply and run write them). `None` when the file has errors
 /// (printed).
-fn from_file(file: &Path, name: &str, results: Option<&Path>) -> Result<Option<Setup>, String> {
+fn from_file(file: &Path, name: &str, results: Option<&Path>) -> Result<Option<Setup>, Failure> {
     let Some(Checked { program, host, .. }) =
         read_and_check(file, &CheckOptions::default(), Report::OnError)?
     else {

@@ -2,6 +2,7 @@
 //! service's replicas, whether they are ready, and the version they serve: asked of local
 //! replicas themselves (`/readyz`), read from aws replicas' heartbeats on S3.
 
+use crate::failure::Failure;
 use gaform_compiler::plan::{Addr, Kind};
 use gaform_control::ledger::Ledger;
 use gaform_providers::local::{InstanceRecord, StackDir};
@@ -115,7 +116,7 @@ pub fn aws_services(
 }
 
 /// Every service the stack's records hold, each replica asked over loopback.
-pub fn services(stack: &StackDir) -> Result<Vec<ServiceStatus>, String> {
+pub fn services(stack: &StackDir) -> Result<Vec<ServiceStatus>, Failure> {
     let mut out: Vec<ServiceStatus> = Vec::new();
     for record in stack.instances()?.into_iter().filter(|r| r.kind == Kind::Service) {
         let attribute = |name: &str| record.attributes.get(name).map_or("", String::as_str).to_string();

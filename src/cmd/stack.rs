@@ -1,6 +1,7 @@
 //! A stack: one `.gaf` file, checked, turned into its desired state, and the provider that
 //! observes and changes what it owns. Shared by plan, apply, destroy, status and logs.
 
+use crate::failure::Failure;
 use crate::load::{read_and_check, Checked, Report};
 use gaform_compiler::ir::{self, Program, Provider as Cloud};
 use gaform_compiler::plan::{self, Desired};
@@ -8,6 +9,7 @@ use gaform_compiler::CheckOptions;
 use gaform_providers::books::Books;
 use gaform_providers::clouds::Clouds;
 use gaform_providers::local::{LocalProvider, StackDir};
+use gaform_providers::CloudError;
 use gaform_providers::{JobSetup, Provider};
 use gaform_runtime::hex::hex;
 use gaform_runtime::store::{Store, StoreError};
@@ -34,7 +36,7 @@ pub type CloudBooks = (Option<String>, Arc<dyn Books>);
 impl Stack {
     /// The books of every cloud of the stack, the local records first (`None`), then each
     /// aws cloud's by name; ready for writing when `write` (apply hands budgets over).
-    pub fn books(&self, write: bool) -> Result<Vec<CloudBooks>, String> {
+    pub fn books(&self, write: bool) -> Result<Vec<CloudBooks>, Failure> {
         let mut out: Vec<CloudBooks> = vec![(None, Arc::new(self.local.stack().clone()))];
         for (cloud, provider) in &self.aws {
             out.extend(provider.books(write)?.map(|b| (Some(cloud.clone()), b)));
@@ -54,15 +56,21 @@ impl Stack {
     }
 }
 
-/// Why a stack could not be loaded: diagnostics already printed, or a message.
+/// Why a stack could not be loaded: diagnostics already printed, or a failure to say.
 pub enum LoadError {
     Reported,
-    Message(String),
+    Failed(Failure),
+}
+
+impl From<Failure> for LoadError {
+    fn from(failure: Failure) -> LoadError {
+        LoadError::Failed(failure)
+    }
 }
 
 impl From<String> for LoadError {
     fn from(message: String) -> LoadError {
-        LoadError::Message(message)
+        LoadError::Failed(message.into())
     }
 }
 
@@ -114,7 +122,7 @@ fn connect_aws(
     file: &Path,
     cloud: &ir::Cloud,
     setup: Arc<dyn JobSetup>,
-) -> Result<Arc<dyn Provider>, String> {
+) -> Result<Arc<dyn Provider>, Failure> {
     let stack = file.file_stem().map_or_else(|| "stack".into(), |s| s.to_string_lossy().into_owned());
     let region = cloud.region.as_deref().ok_or_else(|| format!("cloud `{}` has no region", cloud.name))?;
     let tags = cloud.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -130,13 +138,14 @@ fn connect_aws(
 }
 
 #[cfg(not(feature = "aws"))]
-fn connect_aws(_: &Path, cloud: &ir::Cloud, _: Arc<dyn JobSetup>) -> Result<Arc<dyn Provider>, String> {
+fn connect_aws(_: &Path, cloud: &ir::Cloud, _: Arc<dyn JobSetup>) -> Result<Arc<dyn Provider>, Failure> {
     use gaform_compiler::ir::Keyword;
     Err(format!(
         "cloud `{}` uses the {} provider, which this build leaves out (build with the `aws` feature)",
         cloud.name,
         cloud.provider.keyword()
-    ))
+    )
+    .into())
 }
 
 fn used(program: &Program, cloud: &ir::Cloud) -> bool {
@@ -151,7 +160,7 @@ struct Setup {
 }
 
 impl JobSetup for Setup {
-    fn blobs(&self, name: &str, units: u64) -> Result<Vec<(String, Vec<u8>)>, String> {
+    fn blobs(&self, name: &str, units: u64) -> Result<Vec<(String, Vec<u8>)>, CloudError> {
         let job = self
             .program
             .jobs

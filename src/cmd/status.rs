@@ -6,6 +6,7 @@ use super::budget;
 use super::service_status::ServiceStatus;
 use super::stack::stack_dir;
 use crate::cli::{EventsArgs, LogsArgs, StackArgs, StatusArgs};
+use crate::failure::Failure;
 use gaform_agent::report::{age, job_detail};
 use gaform_compiler::ir::Keyword;
 use gaform_compiler::plan::render::money;
@@ -15,6 +16,7 @@ use gaform_providers::books::Books;
 use gaform_providers::local::records::{now, timestamp};
 use gaform_providers::local::{clear_stale, JobRecord, StackDir};
 use gaform_providers::service::{Heartbeat, ServiceSpec};
+use gaform_providers::CloudError;
 use gaform_providers::Provider;
 use gaform_runtime::store::LocalDir;
 use gaform_runtime::telemetry::read_reports;
@@ -24,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-pub fn status(args: &StatusArgs) -> Result<ExitCode, String> {
+pub fn status(args: &StatusArgs) -> Result<ExitCode, Failure> {
     let file = file_or_only(args.file.as_deref())?;
     let stack = stack_dir(&file);
     if args.json {
@@ -194,12 +196,12 @@ fn aws_clouds(file: &Path) -> Vec<AwsCloud> {
 
 /// What an aws cloud gave, or nothing and a warning: a cloud that cannot be reached (no
 /// network, no credentials) still leaves the local records to show.
-fn readable<T>(cloud: &str, read: Result<T, String>) -> Option<T> {
+fn readable<T>(cloud: &str, read: Result<T, CloudError>) -> Option<T> {
     read.map_err(|e| errln!("cloud `{cloud}` cannot be read, so it is left out: {e}")).ok()
 }
 
 /// Every cloud's services: the local cloud's, then each aws cloud's.
-fn service_rows(stack: &StackDir, clouds: &[AwsCloud]) -> Result<Vec<ServiceStatus>, String> {
+fn service_rows(stack: &StackDir, clouds: &[AwsCloud]) -> Result<Vec<ServiceStatus>, Failure> {
     let mut rows = super::service_status::services(stack)?;
     for c in clouds {
         rows.extend(super::service_status::aws_services(&c.ledger, &c.services, now()));
@@ -208,7 +210,7 @@ fn service_rows(stack: &StackDir, clouds: &[AwsCloud]) -> Result<Vec<ServiceStat
 }
 
 /// Every cloud's budgets: the local cloud's (simulated), then each aws cloud's.
-fn budget_rows(stack: &StackDir, clouds: &[AwsCloud]) -> Result<Vec<budget::Row>, String> {
+fn budget_rows(stack: &StackDir, clouds: &[AwsCloud]) -> Result<Vec<budget::Row>, Failure> {
     let mut rows = budget::rows(stack, &stack.ledger()?, true, now())?;
     for c in clouds {
         rows.extend(budget::rows(c.books.as_ref(), &c.ledger, false, now())?);
@@ -217,7 +219,7 @@ fn budget_rows(stack: &StackDir, clouds: &[AwsCloud]) -> Result<Vec<budget::Row>
 }
 
 /// `status --json`: the instances, the jobs and the budgets, as one object.
-fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
+fn json(file: &Path, stack: &StackDir) -> Result<String, Failure> {
     let clouds = aws_clouds(file);
     let mut instances: Vec<serde_json::Value> = stack
         .instances()?
@@ -275,10 +277,10 @@ fn json(file: &Path, stack: &StackDir) -> Result<String, String> {
         "budgets": budget_rows(stack, &clouds)?,
         "monitors": monitor_rows(stack, &clouds),
     });
-    serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
+    serde_json::to_string_pretty(&value).map_err(|e| Failure::from(e.to_string()))
 }
 
-pub fn events(args: &EventsArgs) -> Result<ExitCode, String> {
+pub fn events(args: &EventsArgs) -> Result<ExitCode, Failure> {
     let file = file_or_only(args.file.as_deref())?;
     let mut events = stack_dir(&file).events()?;
     for books in aws_books(&file) {
@@ -298,7 +300,7 @@ pub fn events(args: &EventsArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn logs(args: &LogsArgs) -> Result<ExitCode, String> {
+pub fn logs(args: &LogsArgs) -> Result<ExitCode, Failure> {
     let file = file_or_only(args.file.as_deref())?;
     let stack = stack_dir(&file);
     let log = stack.job_log(&args.job);
@@ -315,17 +317,18 @@ pub fn logs(args: &LogsArgs) -> Result<ExitCode, String> {
                     file.display(),
                     stack.root().display()
                 )
+                .into()
             } else {
-                format!("no log for job `{}`; recorded jobs: {}", args.job, known.join(", "))
+                format!("no log for job `{}`; recorded jobs: {}", args.job, known.join(", ")).into()
             })
         }
-        Err(e) => Err(format!("cannot read {}: {e}", log.display())),
+        Err(e) => Err(format!("cannot read {}: {e}", log.display()).into()),
     }
 }
 
 /// `gaform unlock [FILE]`: clears the stack's stale locks, the local lock file's and each
 /// aws cloud's on S3; refuses one whose holder still runs.
-pub fn unlock(args: &StackArgs) -> Result<ExitCode, String> {
+pub fn unlock(args: &StackArgs) -> Result<ExitCode, Failure> {
     let file = file_or_only(args.file.as_deref())?;
     outln!("{}", clear_stale(&stack_dir(&file))?);
     match super::stack::load(&file) {
@@ -339,7 +342,7 @@ pub fn unlock(args: &StackArgs) -> Result<ExitCode, String> {
         }
         // A file that no longer checks still has its local lock cleared.
         Err(super::stack::LoadError::Reported) => {}
-        Err(super::stack::LoadError::Message(m)) => return Err(m),
+        Err(super::stack::LoadError::Failed(failure)) => return Err(failure),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -368,7 +371,7 @@ fn progress(stack: &StackDir, job: &str) -> BTreeMap<u64, u64> {
 }
 
 /// The file given, or the only `.gaf` file in the current directory.
-fn file_or_only(file: Option<&Path>) -> Result<PathBuf, String> {
+fn file_or_only(file: Option<&Path>) -> Result<PathBuf, Failure> {
     if let Some(f) = file {
         return Ok(f.to_path_buf());
     }
@@ -384,7 +387,8 @@ fn file_or_only(file: Option<&Path>) -> Result<PathBuf, String> {
         _ => Err(format!(
             "several .gaf files here ({}): name one",
             found.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-        )),
+        )
+        .into()),
     }
 }
 

@@ -9,15 +9,17 @@
 //! generation before the worker exits.
 
 use crate::cli::WorkerArgs;
+use crate::failure::Failure;
 use crate::interrupt;
 use crate::progress::Progress;
 use gaform_compiler::plan::Addr;
+use gaform_providers::CloudError;
 use gaform_runtime::ga::{self, Patience, RunError};
 use gaform_runtime::store;
 use std::process::ExitCode;
 use std::time::Duration;
 
-pub fn run(args: &WorkerArgs) -> Result<ExitCode, String> {
+pub fn run(args: &WorkerArgs) -> Result<ExitCode, Failure> {
     if let Some(url) = &args.s3_stack {
         let address = Addr(args.address.clone().ok_or("--s3-stack needs --address")?);
         return aws_worker(url, &address, args);
@@ -40,7 +42,7 @@ pub fn run(args: &WorkerArgs) -> Result<ExitCode, String> {
     }
 }
 
-fn island_worker(url: &str, island: u64, patience: u64) -> Result<ExitCode, String> {
+fn island_worker(url: &str, island: u64, patience: u64) -> Result<ExitCode, Failure> {
     let store = open_store(url)?;
     let store = store.as_ref();
     let config = ga::load_job(store).map_err(|e| e.to_string())?;
@@ -66,7 +68,7 @@ fn island_worker(url: &str, island: u64, patience: u64) -> Result<ExitCode, Stri
 pub const INTERRUPTED: u8 = 130;
 
 #[cfg(feature = "aws")]
-fn aws_worker(url: &str, address: &Addr, args: &WorkerArgs) -> Result<ExitCode, String> {
+fn aws_worker(url: &str, address: &Addr, args: &WorkerArgs) -> Result<ExitCode, Failure> {
     let config = gaform_agent::aws::WorkerConfig {
         stack_url: url.to_string(),
         address: address.clone(),
@@ -81,12 +83,12 @@ fn aws_worker(url: &str, address: &Addr, args: &WorkerArgs) -> Result<ExitCode, 
 }
 
 #[cfg(not(feature = "aws"))]
-fn aws_worker(_: &str, _: &Addr, _: &WorkerArgs) -> Result<ExitCode, String> {
+fn aws_worker(_: &str, _: &Addr, _: &WorkerArgs) -> Result<ExitCode, Failure> {
     Err("this build leaves out the aws cloud (build with the `aws` feature)".into())
 }
 
 /// A directory, `file://` URL or (with the aws feature) `s3://BUCKET/PREFIX`.
-fn open_store(url: &str) -> Result<Box<dyn gaform_runtime::store::Store>, String> {
+fn open_store(url: &str) -> Result<Box<dyn gaform_runtime::store::Store>, Failure> {
     #[cfg(feature = "aws")]
     if url.starts_with("s3://") {
         return Ok(Box::new(gaform_providers::aws::store::S3Store::open(url)?));
@@ -96,7 +98,7 @@ fn open_store(url: &str) -> Result<Box<dyn gaform_runtime::store::Store>, String
 
 /// A local worker's end as its exit status: a failure is said and exits 1, so that its
 /// head sees the slot die.
-fn exit_code(ended: Result<(), String>) -> Result<ExitCode, String> {
+fn exit_code(ended: Result<(), CloudError>) -> Result<ExitCode, Failure> {
     match ended {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(message) => {

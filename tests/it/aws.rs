@@ -181,6 +181,14 @@ fn throttling_bursts_are_retried_a_bounded_number_of_times() {
     println!("apply: {calls} requests {:?}", proxy.state.lock().unwrap().actions);
     assert!(calls <= listing + 3 + 30 + 12, "{calls} requests for a {listing}-request plan and 6 creates");
     assert_eq!(moto.list("us-west-2")["instances"].as_array().unwrap().len(), 3);
+
+    // Throttled past the SDK's attempts: a transient failure, rendered as a diagnostic.
+    let storm = Proxy::start(moto.port, Faults { throttle: 50, ..Faults::default() });
+    let plan = via(&w, &moto, &storm, Some("1"), &["plan", "job.gaf"]);
+    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan));
+    let said = text(&plan);
+    assert!(said.contains("gaform::cloud::transient") && said.contains("RequestLimitExceeded"), "{said}");
+    assert!(said.contains("help: the cloud did not answer, or asked to be called less often"), "{said}");
 }
 
 #[test]
@@ -231,7 +239,13 @@ fn a_cut_connection_mid_apply_leaves_exactly_the_remainder() {
     let proxy = Proxy::start(moto.port, Faults { cut_at_write: Some(9), ..Faults::default() });
     let apply = via(&w, &moto, &proxy, Some("2"), &["apply", "job.gaf", "--auto-approve", "--detach"]);
     assert_eq!(apply.status.code(), Some(1), "{}", text(&apply));
-    assert!(text(&apply).contains("compute.genetic-evolution-cluster.head: failed"), "{}", text(&apply));
+    // The answer never came: a transient failure, which the next apply mends.
+    assert!(
+        text(&apply).contains("compute.genetic-evolution-cluster.head: failed after")
+            && text(&apply).contains("s (transient): "),
+        "{}",
+        text(&apply)
+    );
     assert_eq!(
         moto.list("us-west-2")["instances"].as_array().unwrap().len(),
         1,

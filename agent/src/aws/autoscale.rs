@@ -14,6 +14,7 @@ use gaform_control::event::{Event, Kind};
 use gaform_control::ledger::Ledger;
 use gaform_providers::local::records::now;
 use gaform_providers::local::JobRecord;
+use gaform_providers::CloudError;
 use gaform_runtime::ga;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,7 +25,7 @@ const DEAL_GRACE: f64 = 120.0;
 impl AwsCloud {
     /// The workers a running job needs now: its autoscaled target for the islands it has
     /// not finished, or the count it was planned with.
-    pub(super) fn wanted(&mut self, job: &JobRecord) -> Result<u64, String> {
+    pub(super) fn wanted(&mut self, job: &JobRecord) -> Result<u64, CloudError> {
         match job.scaling {
             Some(sizing) => Ok(sizing.target(self.unfinished(job)?.len() as u64)),
             None => Ok(job.workers),
@@ -33,7 +34,7 @@ impl AwsCloud {
 
     /// Deals the islands again where new workers are up, then sheds the idle workers beyond
     /// each autoscaled group's target.
-    pub(super) fn autoscale(&mut self, ledger: &Ledger) -> Result<(), String> {
+    pub(super) fn autoscale(&mut self, ledger: &Ledger) -> Result<(), CloudError> {
         let jobs: Vec<JobRecord> = self
             .agent
             .jobs()?
@@ -64,7 +65,7 @@ impl AwsCloud {
 
     /// Deals `job`'s islands again over the `live` workers once those the head added are
     /// up (or the first of them has waited [`DEAL_GRACE`]).
-    fn deal_again(&mut self, job: &JobRecord, live: &[String]) -> Result<(), String> {
+    fn deal_again(&mut self, job: &JobRecord, live: &[String]) -> Result<(), CloudError> {
         let count = live.len() as u64;
         if count <= job.dealt_over {
             self.waiting_since.remove(&job.name);
@@ -108,7 +109,7 @@ impl AwsCloud {
         sizing: Sizing,
         running: &[&JobRecord],
         live: &[String],
-    ) -> Result<(), String> {
+    ) -> Result<(), CloudError> {
         let mut busy = BTreeSet::new();
         let mut unfinished = 0;
         // Nothing to read while the group runs no more than it needs: the usual case.
@@ -173,7 +174,7 @@ impl AwsCloud {
 
     /// `job`'s islands without their final checkpoint, read once a tick (its run's
     /// configuration once).
-    fn unfinished(&mut self, job: &JobRecord) -> Result<Vec<u64>, String> {
+    fn unfinished(&mut self, job: &JobRecord) -> Result<Vec<u64>, CloudError> {
         if let Some(left) = self.left.get(&job.name) {
             return Ok(left.clone());
         }

@@ -16,6 +16,7 @@ use gaform_providers::aws::books::S3Books;
 use gaform_providers::aws::store::S3Store;
 use gaform_providers::books::Books;
 use gaform_providers::local::JobRecord;
+use gaform_providers::CloudError;
 use gaform_runtime::ga::JobConfig;
 use gaform_runtime::store::Store;
 use gaform_runtime::telemetry::{read_reports, WorkerReport};
@@ -118,7 +119,7 @@ impl AwsCloud {
     }
 
     /// Job `name`'s store, opened on first use.
-    pub(super) fn s3_store(&mut self, name: &str) -> Result<&S3Store, String> {
+    pub(super) fn s3_store(&mut self, name: &str) -> Result<&S3Store, CloudError> {
         Ok(match self.stores.entry(name.to_string()) {
             Entry::Occupied(o) => o.into_mut(),
             Entry::Vacant(v) => v.insert(self.agent.store(name)?),
@@ -126,7 +127,7 @@ impl AwsCloud {
     }
 
     /// The compute's running jobs.
-    pub(super) fn running_jobs(&self) -> Result<Vec<JobRecord>, String> {
+    pub(super) fn running_jobs(&self) -> Result<Vec<JobRecord>, CloudError> {
         let jobs = self.agent.jobs()?.into_iter();
         Ok(jobs
             .filter(|j| j.status == JobStatus::Running && j.group.compute() == Some(self.compute.as_str()))
@@ -143,7 +144,7 @@ impl AwsCloud {
     /// unfinished island of it (each saves its islands where they are and lets go of them),
     /// at most [`SAVE_GRACE`]. False when some did not in time: the results then hold
     /// those islands as far as their last save.
-    fn wait_for_saves(&mut self, job: &JobRecord) -> Result<bool, String> {
+    fn wait_for_saves(&mut self, job: &JobRecord) -> Result<bool, CloudError> {
         let generations = job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
         let started = std::time::Instant::now();
         // The unfinished islands a live worker may still hold: each look asks only about
@@ -193,26 +194,26 @@ impl Cloud for AwsCloud {
         gaform_compiler::plan::describe::parse_duration(limit)
     }
 
-    fn ledger(&mut self, now: f64) -> Result<Ledger, String> {
+    fn ledger(&mut self, now: f64) -> Result<Ledger, CloudError> {
         // A tick reads each job's unfinished islands afresh.
         self.left.clear();
         self.agent.reconcile(&self.books, now)
     }
 
-    fn jobs(&mut self) -> Result<Vec<JobRecord>, String> {
+    fn jobs(&mut self) -> Result<Vec<JobRecord>, CloudError> {
         let compute = self.compute.as_str();
         Ok(self.agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute)).collect())
     }
 
-    fn write_job(&mut self, job: &JobRecord) -> Result<(), String> {
+    fn write_job(&mut self, job: &JobRecord) -> Result<(), CloudError> {
         self.agent.write_job(job)
     }
 
-    fn store(&mut self, name: &str) -> Result<&dyn Store, String> {
+    fn store(&mut self, name: &str) -> Result<&dyn Store, CloudError> {
         Ok(self.s3_store(name)?)
     }
 
-    fn reports(&mut self, job: &JobRecord, ledger: Option<&Ledger>) -> Result<Vec<WorkerReport>, String> {
+    fn reports(&mut self, job: &JobRecord, ledger: Option<&Ledger>) -> Result<Vec<WorkerReport>, CloudError> {
         let workers: Vec<String> = match ledger {
             // Made level with EC2 this tick: its running starts of the group are the live
             // workers, with no listing of its own.
@@ -223,7 +224,7 @@ impl Cloud for AwsCloud {
                 .collect(),
             None => self.agent.live_instances(&self.stack, &self.cloud, &job.group)?.into_iter().collect(),
         };
-        read_reports(self.s3_store(&job.name)?, &workers).map_err(|e| e.to_string())
+        Ok(read_reports(self.s3_store(&job.name)?, &workers)?)
     }
 
     fn results_dir(&self, job: &JobRecord) -> PathBuf {
@@ -234,13 +235,13 @@ impl Cloud for AwsCloud {
         self.agent.results_url(&job.name)
     }
 
-    fn keep_results(&mut self, job: &JobRecord, dir: &Path, written: bool) -> Result<(), String> {
+    fn keep_results(&mut self, job: &JobRecord, dir: &Path, written: bool) -> Result<(), CloudError> {
         let uploaded = if written { self.agent.upload_results(&job.name, dir) } else { Ok(()) };
         let _ = std::fs::remove_dir_all(dir);
         uploaded
     }
 
-    fn workers(&mut self, job: &JobRecord, ledger: &Ledger) -> Result<(Vec<scale::Worker>, u64), String> {
+    fn workers(&mut self, job: &JobRecord, ledger: &Ledger) -> Result<(Vec<scale::Worker>, u64), CloudError> {
         let live = self.agent.live_group(&self.stack, &self.cloud, &job.group)?;
         let min = live.first().and_then(|(_, a)| a.get("min")).and_then(|m| m.parse().ok()).unwrap_or(0);
         let workers = live
@@ -257,7 +258,12 @@ impl Cloud for AwsCloud {
         Ok((workers, min))
     }
 
-    fn shed(&mut self, job: &mut JobRecord, victims: &[&scale::Worker], kept: usize) -> Result<(), String> {
+    fn shed(
+        &mut self,
+        job: &mut JobRecord,
+        victims: &[&scale::Worker],
+        kept: usize,
+    ) -> Result<(), CloudError> {
         let victims: Vec<String> = victims.iter().map(|w| w.instance.clone()).collect();
         self.agent.terminate(&self.books, &victims)?;
         job.dealt += u64::from(!victims.is_empty());
@@ -268,7 +274,7 @@ impl Cloud for AwsCloud {
     /// The workers read the job's record: after a finish they go on by themselves; after an
     /// early end they save and let go (waited for here); a stopping compute's workers are
     /// then terminated, so that no checkpoint changes while the results are gathered.
-    fn release(&mut self, job: &JobRecord, how: Release) -> Result<(), String> {
+    fn release(&mut self, job: &JobRecord, how: Release) -> Result<(), CloudError> {
         if how == Release::Finished {
             return Ok(());
         }
@@ -283,20 +289,20 @@ impl Cloud for AwsCloud {
         Ok(())
     }
 
-    fn instances(&mut self) -> Result<u64, String> {
+    fn instances(&mut self) -> Result<u64, CloudError> {
         Ok(self.agent.compute_instances(&self.stack, &self.cloud, &self.compute)?.len() as u64)
     }
 
-    fn terminate(&mut self) -> Result<(), String> {
+    fn terminate(&mut self) -> Result<(), CloudError> {
         self.agent.terminate_compute(&self.stack, &self.cloud, &self.compute, Some(&self.me)).map(|_| ())
     }
 
     /// Every pass, not every tick: a notice gives two minutes.
-    fn tend(&mut self, _now: f64, replacements: &mut Replacements) -> Result<(), String> {
+    fn tend(&mut self, _now: f64, replacements: &mut Replacements) -> Result<(), CloudError> {
         self.take_notices(replacements)
     }
 
-    fn upkeep(&mut self, ledger: &Ledger, replacements: &mut Replacements) -> Vec<(String, String)> {
+    fn upkeep(&mut self, ledger: &Ledger, replacements: &mut Replacements) -> Vec<(String, CloudError)> {
         let mut failed = Vec::new();
         if let Err(e) = self.heal(ledger, replacements) {
             failed.push(("look for lost workers".to_string(), e));

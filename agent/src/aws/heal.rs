@@ -18,6 +18,7 @@ use gaform_providers::aws::imds::Notice;
 use gaform_providers::books::Books;
 use gaform_providers::local::records::now;
 use gaform_providers::local::JobRecord;
+use gaform_providers::CloudError;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A group the running jobs use: how many workers they were planned with, when the
@@ -34,7 +35,11 @@ struct Need {
 
 impl AwsCloud {
     /// Starts workers where the ledger (just made level with EC2) shows fewer than planned.
-    pub(super) fn heal(&mut self, ledger: &Ledger, replacements: &mut Replacements) -> Result<(), String> {
+    pub(super) fn heal(
+        &mut self,
+        ledger: &Ledger,
+        replacements: &mut Replacements,
+    ) -> Result<(), CloudError> {
         let mut groups: BTreeMap<Addr, Need> = BTreeMap::new();
         for job in self.running_jobs()? {
             let want = self.wanted(&job)?;
@@ -140,7 +145,8 @@ impl AwsCloud {
 
     /// A fleet request for `group` that failed: an event, unless it failed the same way
     /// last time (it is asked again every tick).
-    fn not_started(&mut self, group: &Addr, requested: u64, said: &str, error: String) {
+    fn not_started(&mut self, group: &Addr, requested: u64, said: &str, error: CloudError) {
+        let error = error.to_string();
         if self.failed.get(group) == Some(&error) {
             return;
         }
@@ -154,7 +160,7 @@ impl AwsCloud {
     /// rewritten one): each new one is an event, its instance counts as gone from now on,
     /// and the head heals at once (on a ledger made level with EC2 first) rather than at
     /// its next tick.
-    pub(super) fn take_notices(&mut self, replacements: &mut Replacements) -> Result<(), String> {
+    pub(super) fn take_notices(&mut self, replacements: &mut Replacements) -> Result<(), CloudError> {
         let mut fresh = Vec::new();
         for notice in self.agent.new_notices(&mut self.notices_read)? {
             if Addr(notice.group.clone()).compute() != Some(self.compute.as_str()) {

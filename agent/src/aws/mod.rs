@@ -16,6 +16,7 @@ use crate::head::{Ended, Head, Settings, SystemClock};
 use crate::monitor::Monitoring;
 use gaform_compiler::plan::{Addr, Attributes};
 use gaform_providers::aws::agent::{self, Agent};
+use gaform_providers::CloudError;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -39,7 +40,7 @@ pub struct HeadConfig {
 }
 
 /// Runs an aws head until its compute ends.
-pub fn head(config: &HeadConfig) -> Result<Ended, String> {
+pub fn head(config: &HeadConfig) -> Result<Ended, CloudError> {
     let agent = Agent::connect(&config.stack_url)?;
     let me = match &config.instance_id {
         Some(id) => id.clone(),

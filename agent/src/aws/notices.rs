@@ -9,6 +9,7 @@ use gaform_providers::aws::agent::Agent;
 use gaform_providers::aws::imds::{Metadata, Notice};
 use gaform_providers::aws::notices::InstanceNotice;
 use gaform_providers::local::records::now;
+use gaform_providers::CloudError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -35,7 +36,7 @@ impl Notices {
     }
 
     /// Tells the head the worker has saved its islands and let go of them.
-    pub fn handed_over(&self, agent: &Agent) -> Result<(), String> {
+    pub fn handed_over(&self, agent: &Agent) -> Result<(), CloudError> {
         let notice = self.interruption.lock().ok().and_then(|n| n.clone());
         let Some(mut notice) = notice else { return Ok(()) };
         notice.handed_over_at = Some(now());

@@ -13,6 +13,7 @@ use gaform_control::event::{Event, Kind};
 use gaform_control::ledger::Ledger;
 use gaform_control::spot_return;
 use gaform_providers::local::records::now;
+use gaform_providers::CloudError;
 use std::collections::BTreeSet;
 
 /// How long an on-demand worker has to hand its islands over before it is terminated.
@@ -20,7 +21,7 @@ const HAND_OVER_LIMIT: f64 = 600.0;
 
 impl AwsCloud {
     /// Asks for spot where a group is due, then ends the hand-overs that are done.
-    pub(super) fn return_to_spot(&mut self, ledger: &Ledger) -> Result<(), String> {
+    pub(super) fn return_to_spot(&mut self, ledger: &Ledger) -> Result<(), CloudError> {
         let jobs = self.running_jobs()?;
         let groups: BTreeSet<Addr> = jobs.iter().filter(|j| !j.frozen).map(|j| j.group.clone()).collect();
         for group in groups {
@@ -53,7 +54,7 @@ impl AwsCloud {
             self.spot_tries.insert(group.clone(), now());
             let (started, errors) = match self.agent.start_spot(&group, due.len() as u64) {
                 Ok(got) => got,
-                Err(e) => (vec![], vec![e]),
+                Err(e) => (vec![], vec![e.to_string()]),
             };
             let moving: Vec<String> = due.iter().take(started.len()).cloned().collect();
             let error = errors.join("; ");
@@ -93,7 +94,7 @@ impl AwsCloud {
 
     /// Terminates the on-demand workers moving to spot that have let go of their islands
     /// (or took too long to), and takes them off their jobs' records.
-    fn end_hand_overs(&mut self) -> Result<(), String> {
+    fn end_hand_overs(&mut self) -> Result<(), CloudError> {
         let pending: Vec<(String, Addr, f64)> =
             self.retiring.iter().map(|(id, (group, since))| (id.clone(), group.clone(), *since)).collect();
         if pending.is_empty() {

@@ -11,6 +11,7 @@ use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_providers::aws::agent::{self, Agent, Claim};
 use gaform_providers::aws::deal;
 use gaform_providers::local::JobRecord;
+use gaform_providers::CloudError;
 use gaform_runtime::ga::{self, Patience, RunError, Steer};
 use gaform_runtime::store::Store;
 use gaform_runtime::telemetry::Reporter;
@@ -43,7 +44,7 @@ pub struct WorkerConfig {
 
 /// A worker: claims islands of its group's running jobs and runs them, watching its
 /// instance's metadata for EC2's notices meanwhile (`notices`).
-pub fn worker(config: &WorkerConfig) -> Result<(), String> {
+pub fn worker(config: &WorkerConfig) -> Result<(), CloudError> {
     let agent = Agent::connect(&config.stack_url)?;
     let me = match &config.instance_id {
         Some(id) => id.clone(),
@@ -59,7 +60,7 @@ pub fn worker(config: &WorkerConfig) -> Result<(), String> {
 }
 
 /// The worker's loop, until its group's jobs are over or EC2 takes its instance back.
-fn work(agent: &Agent, me: &str, config: &WorkerConfig, notices: &Notices) -> Result<(), String> {
+fn work(agent: &Agent, me: &str, config: &WorkerConfig, notices: &Notices) -> Result<(), CloudError> {
     let address = &config.address;
     let compute = address.compute().ok_or_else(|| format!("{address} is not a worker group"))?.to_string();
     let threads =
@@ -207,7 +208,7 @@ fn work(agent: &Agent, me: &str, config: &WorkerConfig, notices: &Notices) -> Re
                     restarted.insert(run);
                     outln!("{me}: job {} was dealt anew; claiming again", job.name)
                 }
-                Err(e) => return Err(format!("job {} islands {mine:?}: {e}", job.name)),
+                Err(e) => return Err(format!("job {} islands {mine:?}: {e}", job.name).into()),
             }
         }
         if seen_running && jobs.iter().all(agent::is_over) {
@@ -230,7 +231,7 @@ fn beyond_share(
     me: &str,
     live: &BTreeSet<String>,
     idle: bool,
-) -> Result<Claim, String> {
+) -> Result<Claim, CloudError> {
     match agent.claim_holder(&job.name, island)? {
         Some(holder) if holder == me => {
             agent.hand_over(&job.name, island, me)?;

@@ -10,6 +10,7 @@ use gaform_compiler::plan::JobStatus;
 use gaform_control::event::{By, Event, Kind};
 use gaform_control::ledger::Ledger;
 use gaform_providers::local::JobRecord;
+use gaform_providers::CloudError;
 use std::path::Path;
 
 impl<C: Cloud, K: Clock> Head<C, K> {
@@ -24,7 +25,7 @@ impl<C: Cloud, K: Clock> Head<C, K> {
         by: &By,
         why: &str,
         how: Shed,
-    ) -> Result<(), String> {
+    ) -> Result<(), CloudError> {
         let compute = self.settings.compute.clone();
         for mut job in self.running_jobs()? {
             let (workers, min) = self.cloud.workers(&job, ledger)?;
@@ -65,7 +66,7 @@ impl<C: Cloud, K: Clock> Head<C, K> {
         }
     }
 
-    fn stop_all(&mut self, why: &str) -> Result<(), String> {
+    fn stop_all(&mut self, why: &str) -> Result<(), CloudError> {
         let compute = self.settings.compute.clone();
         let instances = self.cloud.instances()?;
         let mut jobs = self.running_jobs()?;
@@ -95,7 +96,7 @@ impl<C: Cloud, K: Clock> Head<C, K> {
     }
 
     /// Terminates the compute, whose work is over (`why`): an event, then every instance.
-    pub(super) fn end(&mut self, why: &str) -> Result<(), String> {
+    pub(super) fn end(&mut self, why: &str) -> Result<(), CloudError> {
         let compute = self.settings.compute.clone();
         let instances = self.cloud.instances()?;
         let reason = format!("compute.{compute}: terminated ({why})");
@@ -111,7 +112,7 @@ impl<C: Cloud, K: Clock> Head<C, K> {
         job: &mut JobRecord,
         dir: &Path,
         why: &str,
-    ) -> Result<String, String> {
+    ) -> Result<String, CloudError> {
         let written = results::write_so_far(self.cloud.store(&job.name)?, dir, why);
         if written.is_ok() {
             self.wrap_up(job, dir);

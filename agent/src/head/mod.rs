@@ -6,8 +6,11 @@
 //! `auto_terminate`. Each act is an event with its reason.
 //!
 //! What cannot be done now is an event and is tried again: a measurement at the next tick,
-//! a pass at the next pass. Only passes failing for [`GIVE_UP_AFTER`] on end the head,
-//! with an event that says the compute is left untended.
+//! a pass at the next pass. Only passes failing for long end the head, with an event that
+//! says the compute is left untended: for [`TRANSIENT_PATIENCE`] while the failure is
+//! transient (throttled, timed out, the connection cut), which time mends; for
+//! [`GIVE_UP_AFTER`] when it is not (denied, missing, damaged), which only a change of
+//! permissions or records mends.
 
 mod acts;
 mod clock;
@@ -30,12 +33,17 @@ use gaform_compiler::plan::JobStatus;
 use gaform_control::event::{By, Event, Kind};
 use gaform_control::ledger::Ledger;
 use gaform_providers::local::JobRecord;
+use gaform_providers::CloudError;
 use std::time::Duration;
 use trouble::Trouble;
 
-/// How long the head's passes may keep failing (S3 or the disk unreachable) before it
-/// ends itself.
+/// How long the head's passes may keep failing for a reason that waiting does not mend
+/// (access denied, a record missing or damaged) before it ends itself: long enough for a
+/// role's new permission to reach every region, or a record being replaced to be whole.
 pub const GIVE_UP_AFTER: f64 = 60.0;
+/// How long the head's passes may keep failing transiently (S3 throttled or out of reach,
+/// timeouts) before it ends itself: an outage of the service, not a blip.
+pub const TRANSIENT_PATIENCE: f64 = 900.0;
 /// How long an exiting head waits for its notifications still under way.
 pub const NOTIFY_DRAIN: Duration = Duration::from_secs(30);
 
@@ -94,13 +102,13 @@ impl<C: Cloud, K: Clock> Head<C, K> {
 
     /// The loop, until the compute is terminated or the head replaced; then the
     /// notifications under way (an alert and the stop it led to, say) still go out.
-    pub fn run(mut self) -> Result<Ended, String> {
+    pub fn run(mut self) -> Result<Ended, CloudError> {
         let ended = self.tend_compute();
         self.outbox.drain(NOTIFY_DRAIN);
         ended
     }
 
-    fn tend_compute(&mut self) -> Result<Ended, String> {
+    fn tend_compute(&mut self) -> Result<Ended, CloudError> {
         let compute = self.settings.compute.clone();
         // Apply refused compute whose budget was spent, so the first look can wait a tick.
         let mut next_tick = self.clock.now() + self.settings.tick.as_secs_f64();
@@ -124,12 +132,15 @@ impl<C: Cloud, K: Clock> Head<C, K> {
                     let now = self.clock.now();
                     let since = *self.failing_since.get_or_insert(now);
                     self.trouble("look at its jobs", &error);
-                    if now - since >= GIVE_UP_AFTER {
+                    let patience = if error.is_transient() { TRANSIENT_PATIENCE } else { GIVE_UP_AFTER };
+                    if now - since >= patience {
                         let reason = format!(
-                            "compute.{compute}: its head could not look at its jobs for {:.0} s ({error}); it ends, leaving the compute untended",
-                            now - since
+                            "compute.{compute}: its head could not look at its jobs for {:.0} s ({error}; {}); it ends, leaving the compute untended",
+                            now - since,
+                            error.kind()
                         );
-                        let kind = Kind::HeadGaveUp { compute, error: error.clone(), seconds: now - since };
+                        let kind =
+                            Kind::HeadGaveUp { compute, error: error.to_string(), seconds: now - since };
                         self.cloud.log(&Event { time: now, kind, reason }, None);
                         return Err(error);
                     }
@@ -171,7 +182,7 @@ impl<C: Cloud, K: Clock> Head<C, K> {
 
     /// Measures the running jobs from their workers' reports, publishes the metrics and
     /// carries out what the monitors decide; why to stop, when one says so.
-    fn monitor(&mut self, ledger: &Ledger) -> Result<Option<String>, String> {
+    fn monitor(&mut self, ledger: &Ledger) -> Result<Option<String>, CloudError> {
         let compute = self.settings.compute.clone();
         let books = self.cloud.books();
         let mut jobs = Vec::new();
@@ -198,7 +209,7 @@ impl<C: Cloud, K: Clock> Head<C, K> {
     }
 
     /// The budget's decisions carried out; why to stop, when it says so.
-    fn budget(&mut self, ledger: &Ledger) -> Result<Option<String>, String> {
+    fn budget(&mut self, ledger: &Ledger) -> Result<Option<String>, CloudError> {
         let books = self.cloud.books();
         let now = self.clock.now();
         let Some(watched) = crate::budget::watch(&*books, ledger, &self.settings.compute, now)? else {
@@ -229,7 +240,7 @@ impl<C: Cloud, K: Clock> Head<C, K> {
     /// One look at the jobs: the workers tended, each running job gathered or stopped when
     /// due, and the compute terminated once its jobs are over or it sat idle too long
     /// (then true).
-    fn pass(&mut self) -> Result<bool, String> {
+    fn pass(&mut self) -> Result<bool, CloudError> {
         let now = self.clock.now();
         self.cloud.tend(now, &mut self.replacements)?;
         for (name, reason) in self.replacements.take_failing() {
@@ -258,7 +269,7 @@ impl<C: Cloud, K: Clock> Head<C, K> {
     }
 
     /// A running job: gathered when its islands are done, stopped past its `max_runtime`.
-    fn look_at(&mut self, mut job: JobRecord) -> Result<(), String> {
+    fn look_at(&mut self, mut job: JobRecord) -> Result<(), CloudError> {
         let now = self.clock.now();
         let dir = self.cloud.results_dir(&job);
         let store = self.cloud.store(&job.name)?;
@@ -288,7 +299,7 @@ impl<C: Cloud, K: Clock> Head<C, K> {
     }
 
     /// Fails `job` with `reason`: its workers let go of it, its checkpoints kept.
-    fn fail(&mut self, mut job: JobRecord, reason: &str) -> Result<(), String> {
+    fn fail(&mut self, mut job: JobRecord, reason: &str) -> Result<(), CloudError> {
         let now = self.clock.now();
         job.status = JobStatus::Failed { reason: reason.to_string() };
         job.finished_at = Some(now);
@@ -301,18 +312,19 @@ impl<C: Cloud, K: Clock> Head<C, K> {
     }
 
     /// The compute's running jobs.
-    fn running_jobs(&mut self) -> Result<Vec<JobRecord>, String> {
+    fn running_jobs(&mut self) -> Result<Vec<JobRecord>, CloudError> {
         Ok(self.cloud.jobs()?.into_iter().filter(|j| j.status == JobStatus::Running).collect())
     }
 
     /// Says what the head could not do, once per distinct error.
-    fn trouble(&mut self, doing: &str, error: &str) {
-        if !self.trouble.is_new(doing, error) {
+    fn trouble(&mut self, doing: &str, error: &CloudError) {
+        let error = error.to_string();
+        if !self.trouble.is_new(doing, &error) {
             return;
         }
         let compute = self.settings.compute.clone();
         let reason = format!("compute.{compute}: could not {doing}: {error}; trying again");
-        let kind = Kind::HeadTrouble { compute, doing: doing.to_string(), error: error.to_string() };
+        let kind = Kind::HeadTrouble { compute, doing: doing.to_string(), error };
         self.cloud.log(&Event { time: self.clock.now(), kind, reason }, None);
     }
 }

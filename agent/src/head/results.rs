@@ -3,6 +3,7 @@
 
 use gaform_compiler::plan::JobStatus;
 use gaform_providers::local::JobRecord;
+use gaform_providers::CloudError;
 use gaform_runtime::ga;
 use gaform_runtime::results;
 use gaform_runtime::store::Store;
@@ -11,7 +12,12 @@ use std::path::Path;
 /// When every island of `job` is done: gathers the run, writes its results into `dir`,
 /// and marks the record finished at `now` with the best strategy. False while islands
 /// still run.
-pub fn gather_if_done(store: &dyn Store, job: &mut JobRecord, dir: &Path, now: f64) -> Result<bool, String> {
+pub fn gather_if_done(
+    store: &dyn Store,
+    job: &mut JobRecord,
+    dir: &Path,
+    now: f64,
+) -> Result<bool, CloudError> {
     let config = ga::load_job(store).map_err(|e| e.to_string())?;
     if !ga::islands_finished(store, &config).map_err(|e| e.to_string())? {
         return Ok(false);
@@ -27,9 +33,9 @@ pub fn gather_if_done(store: &dyn Store, job: &mut JobRecord, dir: &Path, now: f
 
 /// Writes into `dir` the results a stopped run's islands reached (each island's furthest
 /// saved state), with `why` as `best.json`'s status.
-pub fn write_so_far(store: &dyn Store, dir: &Path, why: &str) -> Result<(), String> {
+pub fn write_so_far(store: &dyn Store, dir: &Path, why: &str) -> Result<(), CloudError> {
     let outcome = ga::gather_so_far(store).map_err(|e| e.to_string())?;
-    results::write_with_status(dir, &outcome, Some(why)).map_err(|e| e.to_string())
+    results::write_with_status(dir, &outcome, Some(why)).map_err(|e| CloudError::from(e.to_string()))
 }
 
 /// `job`'s `max_runtime` when it has run past it at `now`.

@@ -15,6 +15,7 @@ use gaform_providers::books::Books;
 use gaform_providers::local::agent::Registration;
 use gaform_providers::local::records::now;
 use gaform_providers::local::{InstanceRecord, JobRecord, LocalProvider, StackDir};
+use gaform_providers::CloudError;
 use gaform_runtime::store::{LocalDir, Store};
 use gaform_runtime::telemetry::{read_reports, WorkerReport};
 use std::collections::BTreeMap;
@@ -45,12 +46,16 @@ impl LocalCloud {
     }
 
     /// The instance records of `group`.
-    fn group(&self, group: &Addr) -> Result<Vec<InstanceRecord>, String> {
+    fn group(&self, group: &Addr) -> Result<Vec<InstanceRecord>, CloudError> {
         Ok(self.stack.instances()?.into_iter().filter(|r| &r.address == group).collect())
     }
 
     /// Replaces the dead workers of running `job`; a slot past the cap fails the job.
-    fn replace_dead(&mut self, mut job: JobRecord, replacements: &mut Replacements) -> Result<(), String> {
+    fn replace_dead(
+        &mut self,
+        mut job: JobRecord,
+        replacements: &mut Replacements,
+    ) -> Result<(), CloudError> {
         let log = self.stack.job_log(&job.name);
         let group = self.group(&job.group)?;
         let Some(template) = group.first().cloned() else { return Ok(()) };
@@ -104,7 +109,7 @@ impl LocalCloud {
 
     /// Stops the workers of `group` together; each saves its islands where they are
     /// first, so the results gathered next hold every generation done.
-    fn stop_workers(&self, group: &Addr) -> Result<(), String> {
+    fn stop_workers(&self, group: &Addr) -> Result<(), CloudError> {
         let slots: Vec<u64> = self.group(group)?.iter().map(|r| r.index).collect();
         self.provider.stop_instances(group, &slots)
     }
@@ -132,27 +137,27 @@ impl Cloud for LocalCloud {
         attributes.get("auto_terminate").and_then(|t| gaform_compiler::plan::describe::parse_duration(t))
     }
 
-    fn ledger(&mut self, _now: f64) -> Result<Ledger, String> {
+    fn ledger(&mut self, _now: f64) -> Result<Ledger, CloudError> {
         self.stack.ledger()
     }
 
-    fn jobs(&mut self) -> Result<Vec<JobRecord>, String> {
+    fn jobs(&mut self) -> Result<Vec<JobRecord>, CloudError> {
         let compute = self.compute.as_str();
         Ok(self.stack.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute)).collect())
     }
 
-    fn write_job(&mut self, job: &JobRecord) -> Result<(), String> {
+    fn write_job(&mut self, job: &JobRecord) -> Result<(), CloudError> {
         self.stack.write_job(job)
     }
 
-    fn store(&mut self, name: &str) -> Result<&dyn Store, String> {
+    fn store(&mut self, name: &str) -> Result<&dyn Store, CloudError> {
         let dir = self.stack.job_store(name);
         Ok(self.stores.entry(name.to_string()).or_insert_with(|| LocalDir::new(dir)))
     }
 
-    fn reports(&mut self, job: &JobRecord, _: Option<&Ledger>) -> Result<Vec<WorkerReport>, String> {
+    fn reports(&mut self, job: &JobRecord, _: Option<&Ledger>) -> Result<Vec<WorkerReport>, CloudError> {
         let workers: Vec<String> = job.worker_slots().into_iter().map(slot_name).collect();
-        read_reports(self.store(&job.name)?, &workers).map_err(|e| e.to_string())
+        Ok(read_reports(self.store(&job.name)?, &workers)?)
     }
 
     fn results_dir(&self, job: &JobRecord) -> PathBuf {
@@ -163,11 +168,11 @@ impl Cloud for LocalCloud {
         job.results_dir.display().to_string()
     }
 
-    fn keep_results(&mut self, _: &JobRecord, _: &Path, _: bool) -> Result<(), String> {
+    fn keep_results(&mut self, _: &JobRecord, _: &Path, _: bool) -> Result<(), CloudError> {
         Ok(())
     }
 
-    fn workers(&mut self, job: &JobRecord, _: &Ledger) -> Result<(Vec<scale::Worker>, u64), String> {
+    fn workers(&mut self, job: &JobRecord, _: &Ledger) -> Result<(Vec<scale::Worker>, u64), CloudError> {
         let slots = job.worker_slots();
         let records: Vec<_> =
             self.group(&job.group)?.into_iter().filter(|r| slots.contains(&r.index)).collect();
@@ -186,7 +191,7 @@ impl Cloud for LocalCloud {
         Ok((workers, min))
     }
 
-    fn shed(&mut self, job: &mut JobRecord, victims: &[&scale::Worker], _: usize) -> Result<(), String> {
+    fn shed(&mut self, job: &mut JobRecord, victims: &[&scale::Worker], _: usize) -> Result<(), CloudError> {
         let victims: Vec<u64> = victims.iter().filter_map(|w| w.instance.parse().ok()).collect();
         // The islands are dealt anew before the shed workers go, so none waits on them.
         job.slots = Some(job.worker_slots().into_iter().filter(|s| !victims.contains(s)).collect());
@@ -201,7 +206,7 @@ impl Cloud for LocalCloud {
     /// then they run it (its islands, one job after another by name). After a finish they
     /// move on by themselves; after an early end they are restarted, so that none goes on
     /// with the ended job's islands. Either way an event says for which job.
-    fn release(&mut self, job: &JobRecord, how: Release) -> Result<(), String> {
+    fn release(&mut self, job: &JobRecord, how: Release) -> Result<(), CloudError> {
         let next = self
             .stack
             .jobs()?
@@ -230,13 +235,13 @@ impl Cloud for LocalCloud {
         Ok(())
     }
 
-    fn instances(&mut self) -> Result<u64, String> {
+    fn instances(&mut self) -> Result<u64, CloudError> {
         let compute = self.compute.as_str();
         Ok(self.stack.instances()?.iter().filter(|r| r.address.compute() == Some(compute)).count() as u64)
     }
 
     /// Stops every instance of the compute, then this head: recorded as gone, on purpose.
-    fn terminate(&mut self) -> Result<(), String> {
+    fn terminate(&mut self) -> Result<(), CloudError> {
         let me = &self.me.record;
         let mut groups: BTreeMap<Addr, Vec<u64>> = BTreeMap::new();
         for r in self.stack.instances()? {
@@ -251,7 +256,7 @@ impl Cloud for LocalCloud {
         self.stack.remove_instance(&me.address, me.index)
     }
 
-    fn tend(&mut self, _now: f64, replacements: &mut Replacements) -> Result<(), String> {
+    fn tend(&mut self, _now: f64, replacements: &mut Replacements) -> Result<(), CloudError> {
         let running: Vec<JobRecord> =
             self.jobs()?.into_iter().filter(|j| j.status == JobStatus::Running).collect();
         for job in running {
@@ -260,7 +265,7 @@ impl Cloud for LocalCloud {
         Ok(())
     }
 
-    fn upkeep(&mut self, _: &Ledger, _: &mut Replacements) -> Vec<(String, String)> {
+    fn upkeep(&mut self, _: &Ledger, _: &mut Replacements) -> Vec<(String, CloudError)> {
         Vec::new()
     }
 

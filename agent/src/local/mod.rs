@@ -12,6 +12,7 @@ use crate::monitor::Monitoring;
 use gaform_compiler::plan::Addr;
 use gaform_providers::local::agent::{self, Registration};
 use gaform_providers::local::{LocalProvider, StackDir};
+use gaform_providers::CloudError;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,7 +32,7 @@ pub struct HeadConfig {
 }
 
 /// Runs a local head until its compute ends or it is replaced.
-pub fn head(config: &HeadConfig) -> Result<Ended, String> {
+pub fn head(config: &HeadConfig) -> Result<Ended, CloudError> {
     let stack = StackDir::new(&config.stack);
     let address = &config.address;
     let Some(me) = agent::register(&stack, address, config.index)? else { return Ok(Ended::Replaced) };

@@ -12,6 +12,7 @@ use super::slot_name;
 use gaform_compiler::plan::Addr;
 use gaform_providers::local::agent;
 use gaform_providers::local::StackDir;
+use gaform_providers::CloudError;
 use gaform_runtime::ga::{self, Event, Patience, RunError, Steer};
 use gaform_runtime::store::LocalDir;
 use gaform_runtime::telemetry::Reporter;
@@ -83,7 +84,7 @@ impl<'a> Share<'a> {
 
 /// Runs a local worker until its slot is taken from it, it is told to stop, or its head is
 /// gone. `Err` when its islands failed: the head sees the slot die and starts another.
-pub fn worker(config: &WorkerConfig) -> Result<(), String> {
+pub fn worker(config: &WorkerConfig) -> Result<(), CloudError> {
     let stack = &StackDir::new(&config.stack);
     let (address, index) = (&config.address, config.index);
     let Some(me) = agent::register(stack, address, index)? else { return Ok(()) };
@@ -156,7 +157,7 @@ pub fn worker(config: &WorkerConfig) -> Result<(), String> {
                     if let Ok(mut f) = log.lock() {
                         let _ = f.write_all(format!("{message}\n").as_bytes());
                     }
-                    return Err(message);
+                    return Err(message.into());
                 }
                 done = Some(run);
             }

@@ -4,10 +4,11 @@
 //! terminated by tag once its jobs are over.
 
 use super::books::S3Books;
-use super::describe_error as describe;
+use super::sdk_error as describe;
 use super::store::S3Store;
 use super::tags;
 use crate::local::JobRecord;
+use crate::CloudError;
 use aws_sdk_s3::primitives::ByteStream;
 use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_control::ledger::Ledger;
@@ -27,7 +28,7 @@ pub struct Agent {
 impl Agent {
     /// Connects to the stack at `s3://BUCKET/stacks/STACK/CLOUD` with the instance's role
     /// (or the standard chain) in the environment's region.
-    pub fn connect(stack_url: &str) -> Result<Agent, String> {
+    pub fn connect(stack_url: &str) -> Result<Agent, CloudError> {
         let runtime = runtime()?;
         let config = runtime.block_on(super::sdk_config(None, None));
         Agent::new(stack_url, super::s3_client(&config), aws_sdk_ec2::Client::new(&config), runtime)
@@ -38,7 +39,7 @@ impl Agent {
         stack_url: &str,
         s3: aws_sdk_s3::Client,
         ec2: aws_sdk_ec2::Client,
-    ) -> Result<Agent, String> {
+    ) -> Result<Agent, CloudError> {
         Agent::new(stack_url, s3, ec2, runtime()?)
     }
 
@@ -47,7 +48,7 @@ impl Agent {
         s3: aws_sdk_s3::Client,
         ec2: aws_sdk_ec2::Client,
         runtime: tokio::runtime::Runtime,
-    ) -> Result<Agent, String> {
+    ) -> Result<Agent, CloudError> {
         let rest =
             stack_url.strip_prefix("s3://").ok_or_else(|| format!("`{stack_url}` is not an s3:// URL"))?;
         let (bucket, prefix) =
@@ -74,7 +75,7 @@ impl Agent {
     }
 
     /// The handed-over jobs, running or not.
-    pub fn jobs(&self) -> Result<Vec<JobRecord>, String> {
+    pub fn jobs(&self) -> Result<Vec<JobRecord>, CloudError> {
         self.runtime.block_on(async {
             let folders =
                 super::listing::folders(&self.s3, &self.bucket, &format!("{}jobs/", self.prefix)).await?;
@@ -84,7 +85,8 @@ impl Agent {
                 let Ok(got) = self.s3.get_object().bucket(&self.bucket).key(&key).send().await else {
                     continue;
                 };
-                let bytes = got.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
+                let bytes =
+                    got.body.collect().await.map_err(|e| CloudError::transient(e.to_string()))?.into_bytes();
                 out.push(
                     serde_json::from_slice(&bytes)
                         .map_err(|e| format!("s3://{}/{key} is damaged: {e}", self.bucket))?,
@@ -95,12 +97,12 @@ impl Agent {
     }
 
     /// One job's record, read afresh.
-    pub fn job(&self, name: &str) -> Result<Option<JobRecord>, String> {
+    pub fn job(&self, name: &str) -> Result<Option<JobRecord>, CloudError> {
         self.get_json(&format!("{}record.json", self.job_prefix(name)))
     }
 
     /// An object and its ETag; `None` when there is none, or its ETag is still `seen`.
-    pub(super) fn get(&self, key: &str, seen: Option<&str>) -> Result<Option<(Vec<u8>, String)>, String> {
+    pub(super) fn get(&self, key: &str, seen: Option<&str>) -> Result<Option<(Vec<u8>, String)>, CloudError> {
         self.runtime.block_on(async {
             let request = self
                 .s3
@@ -111,24 +113,32 @@ impl Agent {
             match request.send().await {
                 Ok(got) => {
                     let etag = got.e_tag().unwrap_or_default().to_string();
-                    let bytes = got.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
+                    let bytes = got
+                        .body
+                        .collect()
+                        .await
+                        .map_err(|e| CloudError::transient(e.to_string()))?
+                        .into_bytes();
                     Ok(Some((bytes.to_vec(), etag)))
                 }
                 Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
                 Err(e) if e.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 304 | 404)) => {
                     Ok(None)
                 }
-                Err(e) => Err(format!("cannot read s3://{}/{key}: {}", self.bucket, describe(e))),
+                Err(e) => Err(describe(e).context(format!("cannot read s3://{}/{key}", self.bucket))),
             }
         })
     }
 
     /// An object read as JSON; `None` when there is none.
-    pub(super) fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, String> {
+    pub(super) fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, CloudError> {
         let Some((bytes, _)) = self.get(key, None)? else { return Ok(None) };
         serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| format!("s3://{}/{key} is damaged: {e}", self.bucket))
+            .map_err(|e| CloudError::from(format!("s3://{}/{key} is damaged: {e}", self.bucket)))
     }
 
     /// The stack's books on S3: its cost ledger, budgets and event log.
@@ -137,13 +147,13 @@ impl Agent {
     }
 
     /// Brings `books`' ledger level with EC2 and returns it (a head, every tick).
-    pub fn reconcile(&self, books: &S3Books, now: f64) -> Result<Ledger, String> {
+    pub fn reconcile(&self, books: &S3Books, now: f64) -> Result<Ledger, CloudError> {
         let (stack, cloud) = self.stack_and_cloud();
         self.runtime.block_on(super::bill::reconcile(&self.ec2, books, &stack, &cloud, now, true))
     }
 
     /// Terminates the instances `ids` (workers a budget shed) and ends their ledger entries.
-    pub fn terminate(&self, books: &S3Books, ids: &[String]) -> Result<(), String> {
+    pub fn terminate(&self, books: &S3Books, ids: &[String]) -> Result<(), CloudError> {
         if ids.is_empty() {
             return Ok(());
         }
@@ -153,20 +163,20 @@ impl Agent {
                 .set_instance_ids(Some(ids.to_vec()))
                 .send()
                 .await
-                .map_err(super::describe_error)?;
+                .map_err(super::sdk_error)?;
             super::bill::record_ends(books, ids, crate::local::records::now()).await
         })
     }
 
     /// Writes a job's record back (its status moved on).
-    pub fn write_job(&self, record: &JobRecord) -> Result<(), String> {
+    pub fn write_job(&self, record: &JobRecord) -> Result<(), CloudError> {
         let bytes = serde_json::to_vec_pretty(record).map_err(|e| e.to_string())?;
         let key = format!("{}record.json", self.job_prefix(&record.name));
         self.put(&key, bytes, None, None).map(|_| ())
     }
 
     /// The job's store.
-    pub fn store(&self, name: &str) -> Result<S3Store, String> {
+    pub fn store(&self, name: &str) -> Result<S3Store, CloudError> {
         S3Store::open(&format!("s3://{}/{}store", self.bucket, self.job_prefix(name)))
     }
 
@@ -180,7 +190,7 @@ impl Agent {
         island: u64,
         instance: &str,
         live: &BTreeSet<String>,
-    ) -> Result<Claim, String> {
+    ) -> Result<Claim, CloudError> {
         let key = format!("{}claims/island-{island}", self.job_prefix(job));
         if self.put(&key, instance.as_bytes().to_vec(), Some("*"), None)? {
             return Ok(Claim::New);
@@ -188,8 +198,9 @@ impl Agent {
         let (holder, etag) = self.runtime.block_on(async {
             let got = self.s3.get_object().bucket(&self.bucket).key(&key).send().await.map_err(describe)?;
             let etag = got.e_tag().unwrap_or_default().to_string();
-            let bytes = got.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
-            Ok::<_, String>((String::from_utf8_lossy(&bytes).into_owned(), etag))
+            let bytes =
+                got.body.collect().await.map_err(|e| CloudError::transient(e.to_string()))?.into_bytes();
+            Ok::<_, CloudError>((String::from_utf8_lossy(&bytes).into_owned(), etag))
         })?;
         if holder == instance {
             return Ok(Claim::Mine);
@@ -210,7 +221,7 @@ impl Agent {
         stack: &str,
         cloud: &str,
         address: &Addr,
-    ) -> Result<BTreeSet<String>, String> {
+    ) -> Result<BTreeSet<String>, CloudError> {
         Ok(self.live_group(stack, cloud, address)?.into_iter().map(|(id, _)| id).collect())
     }
 
@@ -221,7 +232,7 @@ impl Agent {
         stack: &str,
         cloud: &str,
         address: &Addr,
-    ) -> Result<Vec<(String, gaform_compiler::plan::Attributes)>, String> {
+    ) -> Result<Vec<(String, gaform_compiler::plan::Attributes)>, CloudError> {
         self.runtime.block_on(async {
             let mut filters = tags::owned_at(stack, cloud, address);
             filters.push(tags::running());
@@ -231,7 +242,7 @@ impl Agent {
                 .set_filters(Some(filters))
                 .send()
                 .await
-                .map_err(super::describe_error)?;
+                .map_err(super::sdk_error)?;
             Ok(out
                 .reservations()
                 .iter()
@@ -249,7 +260,7 @@ impl Agent {
         bytes: Vec<u8>,
         if_none_match: Option<&str>,
         if_match: Option<&str>,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, CloudError> {
         self.runtime.block_on(async {
             let put = self
                 .s3
@@ -264,7 +275,7 @@ impl Agent {
                 Err(e) if e.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 409 | 412)) => {
                     Ok(false)
                 }
-                Err(e) => Err(format!("cannot write s3://{}/{key}: {}", self.bucket, describe(e))),
+                Err(e) => Err(describe(e).context(format!("cannot write s3://{}/{key}", self.bucket))),
             }
         })
     }
@@ -275,7 +286,7 @@ impl Agent {
     }
 
     /// Uploads every file of `dir` under the job's `results/`.
-    pub fn upload_results(&self, job: &str, dir: &Path) -> Result<(), String> {
+    pub fn upload_results(&self, job: &str, dir: &Path) -> Result<(), CloudError> {
         let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
         for entry in entries.flatten() {
             let path = entry.path();
@@ -293,7 +304,7 @@ impl Agent {
         cloud: &str,
         compute: &str,
         me: Option<&str>,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, CloudError> {
         let mut ids = self.compute_instances(stack, cloud, compute)?;
         ids.sort_by_key(|id| Some(id.as_str()) == me);
         self.terminate(&self.books(), &ids)?;
@@ -301,7 +312,12 @@ impl Agent {
     }
 
     /// The running instances of `compute` in the stack, head and workers.
-    pub fn compute_instances(&self, stack: &str, cloud: &str, compute: &str) -> Result<Vec<String>, String> {
+    pub fn compute_instances(
+        &self,
+        stack: &str,
+        cloud: &str,
+        compute: &str,
+    ) -> Result<Vec<String>, CloudError> {
         self.runtime.block_on(async {
             let mut filters = tags::owned(stack, cloud);
             filters.push(tags::running());
@@ -311,7 +327,7 @@ impl Agent {
                 .set_filters(Some(filters))
                 .send()
                 .await
-                .map_err(super::describe_error)?;
+                .map_err(super::sdk_error)?;
             let ids: Vec<String> = out
                 .reservations()
                 .iter()
@@ -327,7 +343,7 @@ impl Agent {
     }
 
     /// Downloads a finished job's results into `dir`; how many files.
-    pub fn download_results(&self, job: &str, dir: &Path) -> Result<usize, String> {
+    pub fn download_results(&self, job: &str, dir: &Path) -> Result<usize, CloudError> {
         self.runtime.block_on(async {
             let prefix = format!("{}results/", self.job_prefix(job));
             let keys = super::listing::keys(&self.s3, &self.bucket, &prefix).await?;
@@ -336,7 +352,8 @@ impl Agent {
             for key in &keys {
                 let got =
                     self.s3.get_object().bucket(&self.bucket).key(key).send().await.map_err(describe)?;
-                let bytes = got.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
+                let bytes =
+                    got.body.collect().await.map_err(|e| CloudError::transient(e.to_string()))?.into_bytes();
                 let name = key.trim_start_matches(&prefix);
                 crate::state::write_atomically(&dir.join(name), &bytes)?;
                 n += 1;
@@ -367,14 +384,14 @@ pub fn is_over(record: &JobRecord) -> bool {
 
 /// This instance's id from the instance metadata service (IMDSv2, through the SDK's
 /// client).
-pub fn instance_id() -> Result<String, String> {
+pub fn instance_id() -> Result<String, CloudError> {
     super::imds::Metadata::connect()?.instance_id()
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+fn runtime() -> Result<tokio::runtime::Runtime, CloudError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the aws client: {e}"))
+        .map_err(|e| CloudError::from(format!("cannot start the aws client: {e}")))
 }

@@ -4,9 +4,10 @@
 //! record and store (`jobs/NAME/record.json`, `jobs/NAME/store/…`). Handing a job over is
 //! writing its store's first blobs and its record; workers take it from there.
 
-use super::describe_error as describe;
+use super::sdk_error as describe;
 use super::AwsProvider;
 use crate::local::JobRecord;
+use crate::CloudError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier};
 use gaform_compiler::plan::{Action, Addr, Change, Desired, JobStatus, Kind, Observed, ObservedResource};
@@ -25,7 +26,7 @@ struct StackObject {
 
 impl AwsProvider {
     /// The account's artifact bucket in this region.
-    pub(super) async fn bucket(&self) -> Result<String, String> {
+    pub(super) async fn bucket(&self) -> Result<String, CloudError> {
         self.bucket
             .get_or_try_init(|| async {
                 let me = self
@@ -33,22 +34,22 @@ impl AwsProvider {
                     .get_caller_identity()
                     .send()
                     .await
-                    .map_err(|e| format!("cannot tell the account: {e}"))?;
+                    .map_err(|e| describe(e).context("cannot tell the account"))?;
                 let account = me.account().ok_or("STS named no account")?;
                 let region = self.region().unwrap_or_default();
-                Ok::<String, String>(format!("gaform-{account}-{region}"))
+                Ok::<String, CloudError>(format!("gaform-{account}-{region}"))
             })
             .await
             .cloned()
     }
 
     /// The cloud's books (reading needs no bucket: a missing one reads as empty).
-    pub(super) async fn s3_books(&self) -> Result<super::books::S3Books, String> {
+    pub(super) async fn s3_books(&self) -> Result<super::books::S3Books, CloudError> {
         self.books
             .get_or_try_init(|| async {
                 let bucket = self.bucket().await?;
                 let runtime = self.runtime.clone();
-                Ok::<_, String>(super::books::S3Books::new(
+                Ok::<_, CloudError>(super::books::S3Books::new(
                     self.s3.clone(),
                     &bucket,
                     &self.stack_prefix(),
@@ -60,7 +61,7 @@ impl AwsProvider {
     }
 
     /// The cloud's books, with the bucket made first (apply writes them).
-    pub(super) async fn writable_books(&self) -> Result<super::books::S3Books, String> {
+    pub(super) async fn writable_books(&self) -> Result<super::books::S3Books, CloudError> {
         let books = self.s3_books().await?;
         self.bucket_ready
             .get_or_try_init(|| async { self.ensure_bucket(&self.bucket().await?).await })
@@ -76,7 +77,7 @@ impl AwsProvider {
         format!("{}jobs/{name}/", self.stack_prefix())
     }
 
-    pub(super) async fn artifacts(&self, change: &Change) -> Result<String, String> {
+    pub(super) async fn artifacts(&self, change: &Change) -> Result<String, CloudError> {
         if change.action == Action::Delete {
             // The books outlive the artifacts, as the local cloud's do its records: a
             // destroyed and re-applied stack still knows what it spent this period.
@@ -102,7 +103,7 @@ impl AwsProvider {
         Ok(said.join("; "))
     }
 
-    async fn ensure_bucket(&self, bucket: &str) -> Result<(), String> {
+    async fn ensure_bucket(&self, bucket: &str) -> Result<(), CloudError> {
         if self.s3.head_bucket().bucket(bucket).send().await.is_ok() {
             return Ok(());
         }
@@ -118,13 +119,13 @@ impl AwsProvider {
         match create.send().await {
             Ok(_) => Ok(()),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => Ok(()),
-            Err(e) => Err(format!("cannot create the artifact bucket {bucket}: {}", describe(e))),
+            Err(e) => Err(describe(e).context(format!("cannot create the artifact bucket {bucket}"))),
         }
     }
 
     /// Uploads the gaform binary for `arch`, without its debug info, unless the same bytes
     /// are there already.
-    async fn upload_binary(&self, bucket: &str, arch: &str) -> Result<String, String> {
+    async fn upload_binary(&self, bucket: &str, arch: &str) -> Result<String, CloudError> {
         let variable = format!("GAFORM_BINARY_{}", arch.to_ascii_uppercase());
         let host = if std::env::consts::ARCH == "aarch64" { "arm64" } else { std::env::consts::ARCH };
         let path = match std::env::var_os(&variable) {
@@ -133,7 +134,7 @@ impl AwsProvider {
             None => {
                 return Err(format!(
                     "the instances need a gaform binary for {arch} and this one is for {host}: build gaform for {arch} Linux and point {variable} at it"
-                ))
+                ).into())
             }
         };
         let built = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -157,7 +158,7 @@ impl AwsProvider {
             .body(ByteStream::from(bytes))
             .send()
             .await
-            .map_err(|e| format!("cannot upload {}: {}", path.display(), describe(e)))?;
+            .map_err(|e| describe(e).context(format!("cannot upload {}", path.display())))?;
         let mib = |n: usize| n as f64 / 1_048_576.0;
         Ok(format!(
             "uploaded the {arch} binary ({:.1} MiB gzipped; {:.1} MiB as built, {:.1} MiB without its debug info)",
@@ -172,7 +173,7 @@ impl AwsProvider {
         change: &Change,
         desired: &Desired,
         setup: Option<&dyn crate::JobSetup>,
-    ) -> Result<String, String> {
+    ) -> Result<String, CloudError> {
         let name = change.address.as_str().trim_start_matches("job.").to_string();
         let bucket = self.bucket().await?;
         let record_key = format!("{}record.json", self.job_prefix(&name));
@@ -204,7 +205,7 @@ impl AwsProvider {
                 .body(ByteStream::from(bytes))
                 .send()
                 .await
-                .map_err(|e| format!("cannot write s3://{bucket}/{store}{key}: {}", describe(e)))?;
+                .map_err(|e| describe(e).context(format!("cannot write s3://{bucket}/{store}{key}")))?;
         }
         self.put_json(&bucket, &record_key, &record).await?;
         Ok(format!(
@@ -214,7 +215,7 @@ impl AwsProvider {
     }
 
     /// The stack's artifacts and job records, if its bucket and prefix exist.
-    pub(super) async fn observe_objects(&self, observed: &mut Observed) -> Result<(), String> {
+    pub(super) async fn observe_objects(&self, observed: &mut Observed) -> Result<(), CloudError> {
         let bucket = self.bucket().await?;
         let stack: Option<StackObject> =
             self.get_json(&bucket, &format!("{}stack.json", self.stack_prefix())).await?;
@@ -265,18 +266,22 @@ impl AwsProvider {
         &self,
         bucket: &str,
         key: &str,
-    ) -> Result<Option<T>, String> {
+    ) -> Result<Option<T>, CloudError> {
         match self.s3.get_object().bucket(bucket).key(key).send().await {
             Ok(out) => {
-                let bytes =
-                    out.body.collect().await.map_err(|e| format!("s3://{bucket}/{key}: {e}"))?.into_bytes();
+                let bytes = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| CloudError::transient(format!("s3://{bucket}/{key}: {e}")))?
+                    .into_bytes();
                 serde_json::from_slice(&bytes)
                     .map(Some)
-                    .map_err(|e| format!("s3://{bucket}/{key} is damaged: {e}"))
+                    .map_err(|e| CloudError::from(format!("s3://{bucket}/{key} is damaged: {e}")))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
-            Err(e) => Err(format!("cannot read s3://{bucket}/{key}: {}", describe(e))),
+            Err(e) => Err(describe(e).context(format!("cannot read s3://{bucket}/{key}"))),
         }
     }
 
@@ -285,7 +290,7 @@ impl AwsProvider {
         bucket: &str,
         key: &str,
         value: &impl Serialize,
-    ) -> Result<(), String> {
+    ) -> Result<(), CloudError> {
         let bytes = serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?;
         self.s3
             .put_object()
@@ -296,11 +301,11 @@ impl AwsProvider {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| format!("cannot write s3://{bucket}/{key}: {}", describe(e)))
+            .map_err(|e| describe(e).context(format!("cannot write s3://{bucket}/{key}")))
     }
 
     /// Deletes every object under `prefix` but those under `keep` (relative to it); how many.
-    pub(super) async fn delete_under(&self, prefix: &str, keep: &[&str]) -> Result<usize, String> {
+    pub(super) async fn delete_under(&self, prefix: &str, keep: &[&str]) -> Result<usize, CloudError> {
         let bucket = self.bucket().await?;
         let mut deleted = 0;
         let mut pages = self.s3.list_objects_v2().bucket(&bucket).prefix(prefix).into_paginator().send();
@@ -308,7 +313,7 @@ impl AwsProvider {
             let page = match page {
                 Ok(p) => p,
                 Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_bucket()) => return Ok(0),
-                Err(e) => return Err(format!("cannot list s3://{bucket}/{prefix}: {}", describe(e))),
+                Err(e) => return Err(describe(e).context(format!("cannot list s3://{bucket}/{prefix}"))),
             };
             let keys: Vec<ObjectIdentifier> = page
                 .contents()
@@ -328,7 +333,7 @@ impl AwsProvider {
                 .delete(batch)
                 .send()
                 .await
-                .map_err(|e| format!("cannot delete under s3://{bucket}/{prefix}: {}", describe(e)))?;
+                .map_err(|e| describe(e).context(format!("cannot delete under s3://{bucket}/{prefix}")))?;
         }
         Ok(deleted)
     }

@@ -7,8 +7,9 @@
 //! no instance unbilled, and the keyed entries never bill one twice.
 
 use super::books::S3Books;
-use super::describe_error as describe;
+use super::sdk_error as describe;
 use super::tags;
+use crate::CloudError;
 use aws_sdk_ec2::types::{Filter, Instance, InstanceLifecycleType, InstanceStateName};
 use gaform_compiler::catalog::Catalog;
 use gaform_compiler::ir::Market;
@@ -21,7 +22,7 @@ const SPOT_RECLAIMED: &str = "Server.SpotInstanceTermination";
 
 /// The ledger entry of an instance as EC2 lists it, priced at its launch; `None` for one
 /// that is not the stack's (no address tag).
-pub async fn entry_of(ec2: &aws_sdk_ec2::Client, i: &Instance) -> Result<Option<Entry>, String> {
+pub async fn entry_of(ec2: &aws_sdk_ec2::Client, i: &Instance) -> Result<Option<Entry>, CloudError> {
     let (Some(id), Some(address)) = (i.instance_id(), tags::value(i.tags(), tags::ADDRESS)) else {
         return Ok(None);
     };
@@ -63,7 +64,7 @@ pub async fn spot_price(
     instance_type: &str,
     zone: &str,
     at: f64,
-) -> Result<Option<f64>, String> {
+) -> Result<Option<f64>, CloudError> {
     let when = aws_smithy_types::DateTime::from_secs(at as i64);
     let out = ec2
         .describe_spot_price_history()
@@ -73,7 +74,9 @@ pub async fn spot_price(
         .end_time(when)
         .send()
         .await
-        .map_err(|e| format!("cannot read the spot price of {instance_type} in {zone}: {}", describe(e)))?;
+        .map_err(|e| {
+            describe(e).context(format!("cannot read the spot price of {instance_type} in {zone}"))
+        })?;
     let mut prices: Vec<(f64, f64)> = out
         .spot_price_history()
         .iter()
@@ -98,7 +101,7 @@ pub async fn reconcile(
     cloud: &str,
     now: f64,
     write: bool,
-) -> Result<Ledger, String> {
+) -> Result<Ledger, CloudError> {
     let mut ledger = books.ledger_async().await?;
     let mut listed = BTreeSet::new();
     let mut pages =
@@ -148,7 +151,7 @@ pub async fn record_new(
     stack: &str,
     cloud: &str,
     address: Option<&Addr>,
-) -> Result<usize, String> {
+) -> Result<usize, CloudError> {
     let billed = books.billed_ids().await?;
     let mut filters = tags::owned(stack, cloud);
     filters.push(tags::running());
@@ -171,7 +174,7 @@ pub async fn record_new(
 }
 
 /// Records that gaform terminated `ids` at `now`.
-pub async fn record_ends(books: &S3Books, ids: &[String], now: f64) -> Result<(), String> {
+pub async fn record_ends(books: &S3Books, ids: &[String], now: f64) -> Result<(), CloudError> {
     for id in ids {
         books.bill_end(id, now, End::Terminated).await?;
     }

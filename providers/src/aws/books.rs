@@ -4,8 +4,9 @@
 //! conditional writes do what the local cloud's file locks do: a start is written only if
 //! absent (never counted twice), an end or a budget's state only over the version read.
 
-use super::describe_error as describe;
+use super::sdk_error as describe;
 use crate::books::Books;
+use crate::CloudError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use gaform_control::alerts::{Monitor, MonitorStatus};
@@ -59,13 +60,16 @@ impl S3Books {
     }
 
     /// An object's bytes and version, if it exists.
-    async fn get(&self, rest: &str) -> Result<Option<(Vec<u8>, String)>, String> {
+    async fn get(&self, rest: &str) -> Result<Option<(Vec<u8>, String)>, CloudError> {
         let key = self.key(rest);
         match self.s3.get_object().bucket(&self.bucket).key(&key).send().await {
             Ok(out) => {
                 let etag = out.e_tag().unwrap_or_default().to_string();
-                let bytes =
-                    out.body.collect().await.map_err(|e| format!("s3://{}/{key}: {e}", self.bucket))?;
+                let bytes = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| CloudError::transient(format!("s3://{}/{key}: {e}", self.bucket)))?;
                 Ok(Some((bytes.into_bytes().to_vec(), etag)))
             }
             // No bucket yet (a plan before the first apply): nothing was ever written.
@@ -75,14 +79,14 @@ impl S3Books {
             {
                 Ok(None)
             }
-            Err(e) => Err(format!("cannot read s3://{}/{key}: {}", self.bucket, describe(e))),
+            Err(e) => Err(describe(e).context(format!("cannot read s3://{}/{key}", self.bucket))),
         }
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         rest: &str,
-    ) -> Result<Option<(T, String)>, String> {
+    ) -> Result<Option<(T, String)>, CloudError> {
         let Some((bytes, etag)) = self.get(rest).await? else { return Ok(None) };
         let value = serde_json::from_slice(&bytes)
             .map_err(|e| format!("s3://{}/{} is damaged: {e}", self.bucket, self.key(rest)))?;
@@ -90,7 +94,12 @@ impl S3Books {
     }
 
     /// Writes `value` as JSON; false when the condition failed (another writer was first).
-    async fn put_json(&self, rest: &str, value: &impl serde::Serialize, only: Only) -> Result<bool, String> {
+    async fn put_json(
+        &self,
+        rest: &str,
+        value: &impl serde::Serialize,
+        only: Only,
+    ) -> Result<bool, CloudError> {
         let key = self.key(rest);
         let bytes = serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?;
         let mut put = self.s3.put_object().bucket(&self.bucket).key(&key).body(ByteStream::from(bytes));
@@ -102,12 +111,12 @@ impl S3Books {
         match put.send().await {
             Ok(_) => Ok(true),
             Err(e) if e.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 409 | 412)) => Ok(false),
-            Err(e) => Err(format!("cannot write s3://{}/{key}: {}", self.bucket, describe(e))),
+            Err(e) => Err(describe(e).context(format!("cannot write s3://{}/{key}", self.bucket))),
         }
     }
 
     /// The keys under `rest`, relative to the books' prefix, sorted.
-    async fn keys(&self, rest: &str) -> Result<Vec<String>, String> {
+    async fn keys(&self, rest: &str) -> Result<Vec<String>, CloudError> {
         let keys = super::listing::keys(&self.s3, &self.bucket, &self.key(rest)).await?;
         let mut keys: Vec<String> =
             keys.iter().map(|k| k.trim_start_matches(&self.prefix).to_string()).collect();
@@ -116,7 +125,7 @@ impl S3Books {
     }
 
     /// Every instance start of the cloud.
-    pub async fn ledger_async(&self) -> Result<Ledger, String> {
+    pub async fn ledger_async(&self) -> Result<Ledger, CloudError> {
         let mut ledger = Ledger::default();
         let pages = super::listing::pages(&self.s3, &self.bucket, &self.key("ledger/"), false).await?;
         for object in pages.iter().flat_map(|p| p.contents()) {
@@ -141,7 +150,7 @@ impl S3Books {
     }
 
     /// The instance ids the ledger has a start of (one listing, no reads).
-    pub async fn billed_ids(&self) -> Result<BTreeSet<String>, String> {
+    pub async fn billed_ids(&self) -> Result<BTreeSet<String>, CloudError> {
         let keys = self.keys("ledger/").await?;
         Ok(keys
             .iter()
@@ -151,13 +160,13 @@ impl S3Books {
     }
 
     /// Records a start; false when it was recorded already (by apply, or a head before).
-    pub async fn bill_start(&self, entry: &Entry) -> Result<bool, String> {
+    pub async fn bill_start(&self, entry: &Entry) -> Result<bool, CloudError> {
         self.put_json(&format!("ledger/{}.json", entry.instance), entry, Only::IfAbsent).await
     }
 
     /// Ends `instance`'s start at `at`; false when it is unknown or ended already (the
     /// first end written is the one billed).
-    pub async fn bill_end(&self, instance: &str, at: f64, end: End) -> Result<bool, String> {
+    pub async fn bill_end(&self, instance: &str, at: f64, end: End) -> Result<bool, CloudError> {
         let rest = format!("ledger/{instance}.json");
         for _ in 0..RACES {
             let Some((mut entry, etag)) = self.get_json::<Entry>(&rest).await? else { return Ok(false) };
@@ -170,14 +179,15 @@ impl S3Books {
                 return Ok(true);
             }
         }
-        Err(format!("s3://{}/{}: kept changing while its end was written", self.bucket, self.key(&rest)))
+        Err(format!("s3://{}/{}: kept changing while its end was written", self.bucket, self.key(&rest))
+            .into())
     }
 
     async fn update_async(
         &self,
         name: &str,
         update: &mut dyn FnMut(&mut BudgetState),
-    ) -> Result<BudgetState, String> {
+    ) -> Result<BudgetState, CloudError> {
         let rest = format!("budgets/{name}.state.json");
         for _ in 0..RACES {
             let (mut state, only) = match self.get_json::<BudgetState>(&rest).await? {
@@ -189,10 +199,12 @@ impl S3Books {
                 return Ok(state);
             }
         }
-        Err(format!("budget `{name}`: its state kept changing under {RACES} tries to update it"))
+        Err(CloudError::busy(format!(
+            "budget `{name}`: its state kept changing under {RACES} tries to update it"
+        )))
     }
 
-    async fn events_async(&self) -> Result<Vec<Event>, String> {
+    async fn events_async(&self) -> Result<Vec<Event>, CloudError> {
         let mut out = Vec::new();
         for key in self.keys("events/").await? {
             if let Some((event, _)) = self.get_json::<Event>(&key).await? {
@@ -211,29 +223,29 @@ fn event_key(event: &Event) -> String {
 }
 
 impl Books for S3Books {
-    fn ledger(&self) -> Result<Ledger, String> {
+    fn ledger(&self) -> Result<Ledger, CloudError> {
         self.runtime.block_on(self.ledger_async())
     }
 
-    fn budgets(&self) -> Result<Vec<Policy>, String> {
+    fn budgets(&self) -> Result<Vec<Policy>, CloudError> {
         let got = self.runtime.block_on(self.get_json::<Vec<Policy>>("budgets/policies.json"))?;
         Ok(got.map(|(p, _)| p).unwrap_or_default())
     }
 
-    fn write_budgets(&self, policies: &[Policy]) -> Result<(), String> {
+    fn write_budgets(&self, policies: &[Policy]) -> Result<(), CloudError> {
         self.runtime.block_on(self.put_json("budgets/policies.json", &policies, Only::Always)).map(|_| ())
     }
 
-    fn monitors(&self) -> Result<Vec<Monitor>, String> {
+    fn monitors(&self) -> Result<Vec<Monitor>, CloudError> {
         let got = self.runtime.block_on(self.get_json::<Vec<Monitor>>("monitors/monitors.json"))?;
         Ok(got.map(|(m, _)| m).unwrap_or_default())
     }
 
-    fn write_monitors(&self, monitors: &[Monitor]) -> Result<(), String> {
+    fn write_monitors(&self, monitors: &[Monitor]) -> Result<(), CloudError> {
         self.runtime.block_on(self.put_json("monitors/monitors.json", &monitors, Only::Always)).map(|_| ())
     }
 
-    fn monitor_statuses(&self) -> Result<Vec<MonitorStatus>, String> {
+    fn monitor_statuses(&self) -> Result<Vec<MonitorStatus>, CloudError> {
         self.runtime.block_on(async {
             let mut out = Vec::new();
             for key in self.keys("monitors/").await?.into_iter().filter(|k| k.ends_with(".status.json")) {
@@ -243,12 +255,12 @@ impl Books for S3Books {
         })
     }
 
-    fn write_monitor_status(&self, status: &MonitorStatus) -> Result<(), String> {
+    fn write_monitor_status(&self, status: &MonitorStatus) -> Result<(), CloudError> {
         let key = format!("monitors/{}.status.json", status.monitor);
         self.runtime.block_on(self.put_json(&key, status, Only::Always)).map(|_| ())
     }
 
-    fn budget_state(&self, name: &str) -> Result<BudgetState, String> {
+    fn budget_state(&self, name: &str) -> Result<BudgetState, CloudError> {
         let got =
             self.runtime.block_on(self.get_json::<BudgetState>(&format!("budgets/{name}.state.json")))?;
         Ok(got.map(|(s, _)| s).unwrap_or_default())
@@ -258,7 +270,7 @@ impl Books for S3Books {
         &self,
         name: &str,
         update: &mut dyn FnMut(&mut BudgetState),
-    ) -> Result<BudgetState, String> {
+    ) -> Result<BudgetState, CloudError> {
         self.runtime.block_on(self.update_async(name, update))
     }
 
@@ -268,7 +280,7 @@ impl Books for S3Books {
         }
     }
 
-    fn events(&self) -> Result<Vec<Event>, String> {
+    fn events(&self) -> Result<Vec<Event>, CloudError> {
         self.runtime.block_on(self.events_async())
     }
 

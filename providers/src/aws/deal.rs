@@ -6,6 +6,7 @@
 //! has room for it, where an orphan (its holder gone) goes to whoever sees it first.
 
 use super::agent::Agent;
+use crate::CloudError;
 
 /// What a handed-over claim says: the holder that let it go, for the next deal.
 const HANDED_OVER: &str = "handed over by ";
@@ -18,19 +19,19 @@ pub fn is_handed_over(holder: &str) -> bool {
 impl Agent {
     /// Hands `instance`'s claim on `island` of `job` over to the next deal, if it still
     /// holds it.
-    pub fn hand_over(&self, job: &str, island: u64, instance: &str) -> Result<bool, String> {
+    pub fn hand_over(&self, job: &str, island: u64, instance: &str) -> Result<bool, CloudError> {
         self.write_over_claim(job, island, instance, &format!("{HANDED_OVER}{instance}"))
-            .map_err(|e| format!("cannot hand island {island} of job {job} over: {e}"))
+            .map_err(|e| e.context(format!("cannot hand island {island} of job {job} over")))
     }
 
     /// Says that `instance` waits for islands of `job` under its deal `dealt`.
-    pub fn wait_for_islands(&self, job: &str, dealt: u64, instance: &str) -> Result<(), String> {
+    pub fn wait_for_islands(&self, job: &str, dealt: u64, instance: &str) -> Result<(), CloudError> {
         let key = format!("{}waiting/{dealt}/{instance}", self.job_prefix(job));
         self.put(&key, Vec::new(), None, None).map(|_| ())
     }
 
     /// The workers waiting for islands of `job` under its deal `dealt`: one listing.
-    pub fn waiting_for_islands(&self, job: &str, dealt: u64) -> Result<Vec<String>, String> {
+    pub fn waiting_for_islands(&self, job: &str, dealt: u64) -> Result<Vec<String>, CloudError> {
         let prefix = format!("{}waiting/{dealt}/", self.job_prefix(job));
         let keys = self.runtime.block_on(super::listing::keys(&self.s3, &self.bucket, &prefix))?;
         Ok(keys.iter().filter_map(|k| k.strip_prefix(&prefix)).map(str::to_string).collect())

@@ -4,7 +4,8 @@
 //! same way, so both start the same kind of instance with the same tags.
 
 use super::tags::{self, spec};
-use super::{describe_error, Pace};
+use super::{sdk_error, Pace};
+use crate::CloudError;
 use aws_sdk_ec2::types::{
     DefaultTargetCapacityType, FleetLaunchTemplateConfigRequest, FleetLaunchTemplateOverridesRequest,
     FleetLaunchTemplateSpecificationRequest, FleetType, InstanceType, ResourceType, SpotAllocationStrategy,
@@ -30,13 +31,13 @@ pub(super) async fn template_ids(
     ec2: &aws_sdk_ec2::Client,
     (stack, cloud): (&str, &str),
     address: &Addr,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, CloudError> {
     let out = ec2
         .describe_launch_templates()
         .set_filters(Some(tags::owned_at(stack, cloud, address)))
         .send()
         .await
-        .map_err(describe_error)?;
+        .map_err(sdk_error)?;
     Ok(out.launch_templates().iter().filter_map(|t| t.launch_template_id().map(str::to_string)).collect())
 }
 
@@ -46,7 +47,7 @@ pub(super) async fn fill(
     pace: Option<&Pace>,
     group: &Group<'_>,
     need: u64,
-) -> Result<String, String> {
+) -> Result<String, CloudError> {
     let spot = group.attributes.get("purchase").is_some_and(|p| p.starts_with("spot"));
     let mut parts = Vec::new();
     let mut missing = need;
@@ -61,7 +62,7 @@ pub(super) async fn fill(
                     "spot capacity: got {} of {need} ({why}) and the spot policy's fallback is none; started: {}",
                     need - missing,
                     got.join(", ")
-                ));
+                ).into());
             }
             parts.push(format!("fallback to on-demand after: {why}"));
         }
@@ -74,7 +75,8 @@ pub(super) async fn fill(
                 "on-demand capacity: got {} of {missing} ({})",
                 got.len(),
                 errors.join("; ")
-            ));
+            )
+            .into());
         }
     }
     Ok(format!("started {}", parts.join(", ")))
@@ -87,7 +89,7 @@ pub(super) async fn fleet(
     group: &Group<'_>,
     count: u64,
     spot: bool,
-) -> Result<(Vec<String>, Vec<String>), String> {
+) -> Result<(Vec<String>, Vec<String>), CloudError> {
     let after = group.attributes;
     let types =
         after.get("instance_type").or_else(|| after.get("instance_types")).cloned().unwrap_or_default();
@@ -136,7 +138,7 @@ pub(super) async fn fleet(
         .tag_specifications(spec(ResourceType::Fleet, group.tags))
         .send()
         .await
-        .map_err(describe_error)?;
+        .map_err(sdk_error)?;
     let ids = out.instances().iter().flat_map(|i| i.instance_ids().iter().cloned()).collect();
     let errors = out
         .errors()

@@ -4,7 +4,8 @@
 //! their first second.
 
 use super::agent::Agent;
-use super::{describe_error, tags};
+use super::{sdk_error, tags};
+use crate::CloudError;
 use aws_sdk_ec2::types::Tag;
 use gaform_compiler::plan::{Addr, Attributes};
 
@@ -30,7 +31,7 @@ impl Launch {
 impl Agent {
     /// Starts `need` workers in `group`: spot first and on-demand for the shortfall as its
     /// policy says. What started, in words.
-    pub fn replace_workers(&self, group: &Addr, need: u64) -> Result<String, String> {
+    pub fn replace_workers(&self, group: &Addr, need: u64) -> Result<String, CloudError> {
         self.runtime.block_on(async {
             let launch = self.launch_of(group).await?;
             let started = super::fleet::fill(&self.ec2, None, &launch.fleet(), need).await;
@@ -41,7 +42,7 @@ impl Agent {
 
     /// Starts up to `count` spot workers in `group` (no on-demand in their place): the ids
     /// started and, when fewer, EC2's errors.
-    pub fn start_spot(&self, group: &Addr, count: u64) -> Result<(Vec<String>, Vec<String>), String> {
+    pub fn start_spot(&self, group: &Addr, count: u64) -> Result<(Vec<String>, Vec<String>), CloudError> {
         self.runtime.block_on(async {
             let launch = self.launch_of(group).await?;
             let started = super::fleet::fleet(&self.ec2, None, &launch.fleet(), count, true).await;
@@ -51,13 +52,13 @@ impl Agent {
     }
 
     /// `group`'s attributes, as its instances' tags record them.
-    pub fn group_attributes(&self, group: &Addr) -> Result<Attributes, String> {
+    pub fn group_attributes(&self, group: &Addr) -> Result<Attributes, CloudError> {
         self.runtime.block_on(async { Ok(self.launch_of(group).await?.attributes) })
     }
 
     /// The tags of `group`'s latest instance (a terminated one stays listed for about an
     /// hour) and its launch template.
-    async fn launch_of(&self, group: &Addr) -> Result<Launch, String> {
+    async fn launch_of(&self, group: &Addr) -> Result<Launch, CloudError> {
         let (stack, cloud) = self.stack_and_cloud();
         let out = self
             .ec2
@@ -65,7 +66,7 @@ impl Agent {
             .set_filters(Some(tags::owned_at(&stack, &cloud, group)))
             .send()
             .await
-            .map_err(describe_error)?;
+            .map_err(sdk_error)?;
         let latest = out
             .reservations()
             .iter()
@@ -90,7 +91,7 @@ impl Agent {
     }
 
     /// Bills what was just started in `group`, even when it could be filled only in part.
-    async fn bill_new(&self, group: &Addr) -> Result<(), String> {
+    async fn bill_new(&self, group: &Addr) -> Result<(), CloudError> {
         let (stack, cloud) = self.stack_and_cloud();
         super::bill::record_new(&self.ec2, &self.books(), &stack, &cloud, Some(group)).await.map(|_| ())
     }

@@ -3,6 +3,7 @@
 //! EC2 is about to take it back. The client reads `AWS_EC2_METADATA_SERVICE_ENDPOINT`, so
 //! a loopback stand-in serves the tests.
 
+use crate::CloudError;
 use aws_config::imds::client::error::ImdsError;
 use aws_config::imds::Client;
 use aws_config::provider_config::ProviderConfig;
@@ -30,7 +31,7 @@ pub struct Metadata {
 impl Metadata {
     /// A client of this instance's metadata service (or of the endpoint the environment
     /// names), with short timeouts: it is asked every few seconds.
-    pub fn connect() -> Result<Metadata, String> {
+    pub fn connect() -> Result<Metadata, CloudError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -51,15 +52,15 @@ impl Metadata {
     }
 
     /// This instance's id.
-    pub fn instance_id(&self) -> Result<String, String> {
+    pub fn instance_id(&self) -> Result<String, CloudError> {
         self.get("/latest/meta-data/instance-id")
-            .map_err(|e| format!("{e}: pass --instance-id off EC2"))?
-            .ok_or_else(|| "the metadata service has no instance id".to_string())
+            .map_err(|e| CloudError::from(format!("{e}: pass --instance-id off EC2")))?
+            .ok_or_else(|| CloudError::from("the metadata service has no instance id"))
     }
 
     /// The notice EC2 has given this instance, if any: an interruption before a rebalance
     /// recommendation.
-    pub fn notice(&self) -> Result<Option<Notice>, String> {
+    pub fn notice(&self) -> Result<Option<Notice>, CloudError> {
         if let Some(body) = self.get("/latest/meta-data/spot/instance-action")? {
             let action: Action = serde_json::from_str(&body)
                 .map_err(|e| format!("an unreadable spot/instance-action ({e}): {body}"))?;
@@ -74,11 +75,13 @@ impl Metadata {
     }
 
     /// A metadata path; `None` when the service says it has none (404: no notice yet).
-    fn get(&self, path: &str) -> Result<Option<String>, String> {
+    fn get(&self, path: &str) -> Result<Option<String>, CloudError> {
         match self.runtime.block_on(self.client.get(path)) {
             Ok(value) => Ok(Some(value.as_ref().to_string())),
             Err(ImdsError::ErrorResponse(e)) if e.response().status().as_u16() == 404 => Ok(None),
-            Err(e) => Err(format!("the instance metadata service did not answer {path} ({e})")),
+            Err(e) => Err(CloudError::transient(format!(
+                "the instance metadata service did not answer {path} ({e})"
+            ))),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! instance runs; the symbol table stays, so that a panic's backtrace on an instance still
 //! names its functions.
 
+use crate::CloudError;
 use object::build::elf::Builder;
 
 /// What dropping the debug sections made of a binary.
@@ -15,7 +16,7 @@ pub struct Lean {
 
 /// `binary` (a Linux ELF executable) without its `.debug_*` sections. An executable
 /// without any is returned as it is.
-pub fn lean(binary: &[u8]) -> Result<Lean, String> {
+pub fn lean(binary: &[u8]) -> Result<Lean, CloudError> {
     let mut elf = Builder::read(binary).map_err(|e| format!("not a Linux (ELF) executable: {e}"))?;
     let mut dropped = 0;
     for section in elf.sections.iter_mut() {
@@ -35,11 +36,14 @@ pub fn lean(binary: &[u8]) -> Result<Lean, String> {
 /// `lean` bytes gzipped, as they are uploaded: an instance unpacks them with `gunzip` as it
 /// downloads them. A quarter of the bytes to send (BENCHMARKS.md, "The artifact instances
 /// get"); unpacking takes a fraction of a second.
-pub fn gzip(lean: &[u8]) -> Result<Vec<u8>, String> {
+pub fn gzip(lean: &[u8]) -> Result<Vec<u8>, CloudError> {
     use std::io::Write;
     let mut packed =
         flate2::write::GzEncoder::new(Vec::with_capacity(lean.len() / 3), flate2::Compression::fast());
-    packed.write_all(lean).and_then(|()| packed.finish()).map_err(|e| format!("cannot gzip the binary: {e}"))
+    packed
+        .write_all(lean)
+        .and_then(|()| packed.finish())
+        .map_err(|e| CloudError::from(format!("cannot gzip the binary: {e}")))
 }
 
 /// Whether a section holds debug information only (DWARF, plain or compressed).
@@ -84,6 +88,6 @@ mod tests {
     #[test]
     fn what_is_not_an_executable_is_refused_with_why() {
         let err = lean(b"#!/bin/sh\necho not elf\n").err().unwrap();
-        assert!(err.starts_with("not a Linux (ELF) executable"), "{err}");
+        assert!(err.to_string().starts_with("not a Linux (ELF) executable"), "{err}");
     }
 }

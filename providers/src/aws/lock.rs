@@ -11,6 +11,7 @@
 
 use super::AwsProvider;
 use crate::process::ProcessId;
+use crate::CloudError;
 use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -87,7 +88,7 @@ impl AwsProvider {
 
     /// Takes this cloud's lock of the stack for `command`: refused, naming the holder, when
     /// another holds it (or held it and stopped: a stale lock).
-    pub fn take_lock(&self, command: &str) -> Result<S3Lock, String> {
+    pub fn take_lock(&self, command: &str) -> Result<S3Lock, CloudError> {
         // The account's bucket, made first if the stack has none yet (as apply would).
         let bucket = self.block_on(async {
             self.writable_books().await?;
@@ -141,7 +142,7 @@ impl AwsProvider {
 
     /// Removes this cloud's lock of the stack if its holder stopped (a stale lock); says
     /// what it removed. A lock whose holder still beats is refused.
-    pub fn clear_lock_if_stale(&self) -> Result<Option<String>, String> {
+    pub fn clear_lock_if_stale(&self) -> Result<Option<String>, CloudError> {
         let key = self.lock_key();
         let found = self.block_on(async {
             let bucket = self.bucket().await?;
@@ -154,7 +155,8 @@ impl AwsProvider {
                 "the stack's lock on aws cloud `{}` is held by {}: it is not stale; wait for it to finish",
                 self.cloud,
                 holder.describe(&format!("s3://{bucket}/{key}"), now)
-            ));
+            )
+            .into());
         }
         self.block_on(async {
             self.s3
@@ -163,7 +165,7 @@ impl AwsProvider {
                 .key(&key)
                 .send()
                 .await
-                .map_err(|e| format!("cannot remove s3://{bucket}/{key}: {}", super::describe_error(e)))
+                .map_err(|e| super::sdk_error(e).context(format!("cannot remove s3://{bucket}/{key}")))
         })?;
         Ok(Some(format!(
             "removed the stale lock of aws cloud `{}`: {}",
@@ -183,7 +185,7 @@ enum Condition {
 
 impl Shared {
     /// Writes `holder` under `condition`; its version, or `None` when the condition failed.
-    fn put(&self, holder: &Holder, condition: Condition) -> Result<Option<String>, String> {
+    fn put(&self, holder: &Holder, condition: Condition) -> Result<Option<String>, CloudError> {
         let bytes = serde_json::to_vec(holder).map_err(|e| e.to_string())?;
         self.runtime.block_on(async {
             let mut put =
@@ -197,37 +199,35 @@ impl Shared {
                 Err(e) if e.raw_response().is_some_and(|r| matches!(r.status().as_u16(), 409 | 412)) => {
                     Ok(None)
                 }
-                Err(e) => Err(format!(
-                    "cannot write the stack's lock s3://{}/{}: {}",
-                    self.bucket,
-                    self.key,
-                    super::describe_error(e)
-                )),
+                Err(e) => Err(super::sdk_error(e)
+                    .context(format!("cannot write the stack's lock s3://{}/{}", self.bucket, self.key))),
             }
         })
     }
 
     /// The lock there and its version, when its holder ran here and is gone.
-    fn left_here(&self) -> Result<Option<(Holder, String)>, String> {
+    fn left_here(&self) -> Result<Option<(Holder, String)>, CloudError> {
         let found = self.runtime.block_on(read(&self.s3, &self.bucket, &self.key))?;
         Ok(found.filter(|(holder, _)| holder.gone_from_here()))
     }
 
     /// Why the lock cannot be had: who holds it.
-    fn refusal(&self) -> Result<String, String> {
+    fn refusal(&self) -> Result<CloudError, CloudError> {
         let found = self.runtime.block_on(read(&self.s3, &self.bucket, &self.key))?;
         let now = crate::local::records::now();
         let at = format!("s3://{}/{}", self.bucket, self.key);
+        // A stale lock is no one's to wait for: its own message says what to do.
         Ok(match found {
-            Some((holder, _)) if holder.stale(now) => format!(
+            Some((holder, _)) if holder.stale(now) => CloudError::from(format!(
                 "stale lock: the stack is locked by {}, which no longer runs; check `gaform plan` for what it left, then clear the lock with `gaform unlock FILE`",
                 holder.describe(&at, now)
-            ),
-            Some((holder, _)) => {
-                format!("the stack is locked by {}; wait for it to finish", holder.describe(&at, now))
-            }
+            )),
+            Some((holder, _)) => CloudError::busy(format!(
+                "the stack is locked by {}; wait for it to finish",
+                holder.describe(&at, now)
+            )),
             // Let go of between the write and the read: say so rather than guess.
-            None => format!("the stack's lock {at} was held a moment ago; try again"),
+            None => CloudError::busy(format!("the stack's lock {at} was held a moment ago; try again")),
         })
     }
 
@@ -276,11 +276,16 @@ impl Drop for S3Lock {
 }
 
 /// The lock at `key` and its version, if there is one.
-async fn read(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Option<(Holder, String)>, String> {
+async fn read(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<(Holder, String)>, CloudError> {
     match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => {
             let etag = out.e_tag().unwrap_or_default().to_string();
-            let bytes = out.body.collect().await.map_err(|e| e.to_string())?.into_bytes();
+            let bytes =
+                out.body.collect().await.map_err(|e| CloudError::transient(e.to_string()))?.into_bytes();
             let holder = serde_json::from_slice(&bytes).map_err(|e| {
                 format!("s3://{bucket}/{key} is not a lock ({e}); remove it if no apply runs")
             })?;
@@ -289,7 +294,7 @@ async fn read(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Option
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
         // A bucket not made yet holds no lock.
         Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
-        Err(e) => Err(format!("cannot read s3://{bucket}/{key}: {}", super::describe_error(e))),
+        Err(e) => Err(super::sdk_error(e).context(format!("cannot read s3://{bucket}/{key}"))),
     }
 }
 

@@ -23,9 +23,11 @@ pub mod store;
 mod tags;
 mod write;
 
+use crate::error::CloudError;
 use crate::Provider;
 use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::config::Region;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use gaform_compiler::plan::{Change, Desired, JobStatus, Observed};
 use std::future::Future;
 
@@ -137,7 +139,7 @@ impl AwsProvider {
         profile: Option<&str>,
         user_tags: Vec<(String, String)>,
         setup: Option<std::sync::Arc<dyn crate::JobSetup>>,
-    ) -> Result<AwsProvider, String> {
+    ) -> Result<AwsProvider, CloudError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -167,7 +169,7 @@ impl AwsProvider {
 
     /// The stack as its instances see it (job records on S3): one agent, and its runtime,
     /// for all the calls of this provider (apply asks every few seconds).
-    fn agent(&self) -> Result<&agent::Agent, String> {
+    fn agent(&self) -> Result<&agent::Agent, CloudError> {
         if let Some(a) = self.agent.get() {
             return Ok(a);
         }
@@ -182,11 +184,15 @@ impl AwsProvider {
 }
 
 impl Provider for AwsProvider {
-    fn observe(&self) -> Result<Observed, String> {
+    fn observe(&self) -> Result<Observed, CloudError> {
         self.block_on(self.observe_async())
     }
 
-    fn finished(&self, job: &str, into: &std::path::Path) -> Result<Option<crate::local::JobRecord>, String> {
+    fn finished(
+        &self,
+        job: &str,
+        into: &std::path::Path,
+    ) -> Result<Option<crate::local::JobRecord>, CloudError> {
         let agent = self.agent()?;
         let Some(record) = agent.jobs()?.into_iter().find(|j| j.name == job) else { return Ok(None) };
         if !agent::is_over(&record) {
@@ -199,11 +205,11 @@ impl Provider for AwsProvider {
         Ok(Some(record))
     }
 
-    fn jobs(&self) -> Result<Vec<crate::local::JobRecord>, String> {
+    fn jobs(&self) -> Result<Vec<crate::local::JobRecord>, CloudError> {
         self.agent()?.jobs()
     }
 
-    fn services(&self) -> Result<Vec<(services::ServiceSpec, Vec<services::Heartbeat>)>, String> {
+    fn services(&self) -> Result<Vec<(services::ServiceSpec, Vec<services::Heartbeat>)>, CloudError> {
         let agent = self.agent()?;
         let mut out = Vec::new();
         for address in agent.services()? {
@@ -216,7 +222,7 @@ impl Provider for AwsProvider {
 
     /// With each budget's spend, from the ledger reconciled with EC2 (in memory: plan
     /// writes nothing), when a budget's computes are all on this cloud.
-    fn facts(&self, desired: &Desired) -> Result<gaform_compiler::plan::Facts, String> {
+    fn facts(&self, desired: &Desired) -> Result<gaform_compiler::plan::Facts, CloudError> {
         use crate::books::Books;
         let mut facts = self.block_on(self.facts_async(desired))?;
         let here = |compute: &str| {
@@ -236,41 +242,47 @@ impl Provider for AwsProvider {
     }
 
     /// Reading them makes nothing: a missing bucket reads as empty books.
-    fn books(&self, write: bool) -> Result<Option<std::sync::Arc<dyn crate::books::Books>>, String> {
+    fn books(&self, write: bool) -> Result<Option<std::sync::Arc<dyn crate::books::Books>>, CloudError> {
         let books = if write { self.block_on(self.writable_books()) } else { self.block_on(self.s3_books()) };
         Ok(Some(std::sync::Arc::new(books?)))
     }
 
-    fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {
-        self.block_on(self.apply_async(change, desired)).map_err(|e| format!("{}: {e}", change.address))
+    fn apply(&self, change: &Change, desired: &Desired) -> Result<String, CloudError> {
+        self.block_on(self.apply_async(change, desired)).map_err(|e| e.context(&change.address))
     }
 
-    fn lock(&self, command: &str) -> Result<Option<crate::Held>, String> {
+    fn lock(&self, command: &str) -> Result<Option<crate::Held>, CloudError> {
         let mut lock = self.take_lock(command)?;
         let note = lock.took_over.take();
         Ok(Some(crate::Held { guard: Box::new(lock), note }))
     }
 
-    fn clear_stale_lock(&self) -> Result<Option<String>, String> {
+    fn clear_stale_lock(&self) -> Result<Option<String>, CloudError> {
         self.clear_lock_if_stale()
     }
 }
 
-/// An SDK error, of any service's client, as the user should read it: the service's code
-/// and message, not the debug dump. Every client's `SdkError` is smithy's one type.
-pub(crate) fn describe_error<E, R>(e: aws_smithy_runtime_api::client::result::SdkError<E, R>) -> String
+/// An SDK error, of any service's client, as the user should read it (the service's code
+/// and message, not the debug dump) and typed by what trying again can do. Every client's
+/// `SdkError` is smithy's one type.
+pub(crate) fn sdk_error<E>(e: aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>) -> CloudError
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::fmt::Debug,
-    R: std::fmt::Debug,
 {
     use aws_smithy_runtime_api::client::result::SdkError;
     match &e {
         SdkError::ServiceError(s) => {
             let err = s.err();
-            format!("{}: {}", err.code().unwrap_or("error"), err.message().unwrap_or("no message"))
+            let message =
+                format!("{}: {}", err.code().unwrap_or("error"), err.message().unwrap_or("no message"));
+            CloudError::from_service(err.code(), Some(s.raw().status().as_u16()), message)
         }
-        SdkError::DispatchFailure(d) => format!("cannot reach AWS: {d:?}"),
-        SdkError::TimeoutError(_) => "AWS did not answer in time".into(),
-        other => format!("{other:?}"),
+        SdkError::DispatchFailure(d) if d.is_user() => CloudError::from(format!("cannot call AWS: {d:?}")),
+        SdkError::DispatchFailure(d) => CloudError::transient(format!("cannot reach AWS: {d:?}")),
+        SdkError::TimeoutError(_) => CloudError::transient("AWS did not answer in time"),
+        SdkError::ResponseError(_) => {
+            CloudError::transient(format!("AWS's answer was cut or unreadable: {e:?}"))
+        }
+        other => CloudError::from(format!("{other:?}")),
     }
 }

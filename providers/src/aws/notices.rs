@@ -7,6 +7,7 @@
 
 use super::agent::Agent;
 use super::imds::Notice;
+use crate::CloudError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -41,14 +42,17 @@ impl InstanceNotice {
 
 impl Agent {
     /// Writes `notice` (anew, or over its earlier version).
-    pub fn put_notice(&self, notice: &InstanceNotice) -> Result<(), String> {
+    pub fn put_notice(&self, notice: &InstanceNotice) -> Result<(), CloudError> {
         let bytes = serde_json::to_vec_pretty(notice).map_err(|e| e.to_string())?;
         self.put(&notice.key(self), bytes, None, None).map(|_| ())
     }
 
     /// The notices of the stack's cloud written or rewritten since `read` (their keys and
     /// versions, kept by the caller): one listing, and a read only of what changed.
-    pub fn new_notices(&self, read: &mut BTreeMap<String, String>) -> Result<Vec<InstanceNotice>, String> {
+    pub fn new_notices(
+        &self,
+        read: &mut BTreeMap<String, String>,
+    ) -> Result<Vec<InstanceNotice>, CloudError> {
         let prefix = format!("{}notices/", self.prefix);
         let pages = self.runtime.block_on(super::listing::pages(&self.s3, &self.bucket, &prefix, false))?;
         let mut out = Vec::new();
@@ -70,9 +74,9 @@ impl Agent {
 
     /// Lets go of `instance`'s claim on `island` of `job`, if it still holds it: the next
     /// worker to look claims it at once (a claim whose holder is no instance id is free).
-    pub fn release(&self, job: &str, island: u64, instance: &str) -> Result<bool, String> {
+    pub fn release(&self, job: &str, island: u64, instance: &str) -> Result<bool, CloudError> {
         self.write_over_claim(job, island, instance, &format!("released by {instance}"))
-            .map_err(|e| format!("cannot let go of island {island} of job {job}: {e}"))
+            .map_err(|e| e.context(format!("cannot let go of island {island} of job {job}")))
     }
 
     /// Writes `mark` over `instance`'s claim on `island` of `job`, only while it is still
@@ -83,7 +87,7 @@ impl Agent {
         island: u64,
         instance: &str,
         mark: &str,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, CloudError> {
         let key = format!("{}jobs/{job}/claims/island-{island}", self.prefix);
         let Some((holder, etag)) = self.get(&key, None)? else { return Ok(false) };
         if holder != instance.as_bytes() {
@@ -96,7 +100,7 @@ impl Agent {
 impl Agent {
     /// Lets go of every claim `instance` holds on `job`'s `islands` (a worker moved off the
     /// instance).
-    pub fn release_all(&self, job: &str, islands: u64, instance: &str) -> Result<(), String> {
+    pub fn release_all(&self, job: &str, islands: u64, instance: &str) -> Result<(), CloudError> {
         for island in 0..islands {
             self.release(job, island, instance)?;
         }
@@ -104,7 +108,7 @@ impl Agent {
     }
 
     /// Whether `instance` still holds a claim on one of `job`'s `islands`.
-    pub fn holds_claims(&self, job: &str, islands: u64, instance: &str) -> Result<bool, String> {
+    pub fn holds_claims(&self, job: &str, islands: u64, instance: &str) -> Result<bool, CloudError> {
         for island in 0..islands {
             let key = format!("{}jobs/{job}/claims/island-{island}", self.prefix);
             if self.get(&key, None)?.is_some_and(|(holder, _)| holder == instance.as_bytes()) {
@@ -117,7 +121,7 @@ impl Agent {
 
 impl Agent {
     /// Who holds `island` of `job` (a released claim names no instance), if anyone.
-    pub fn claim_holder(&self, job: &str, island: u64) -> Result<Option<String>, String> {
+    pub fn claim_holder(&self, job: &str, island: u64) -> Result<Option<String>, CloudError> {
         let key = format!("{}jobs/{job}/claims/island-{island}", self.prefix);
         Ok(self.get(&key, None)?.map(|(holder, _)| String::from_utf8_lossy(&holder).into_owned()))
     }
@@ -125,7 +129,7 @@ impl Agent {
     /// The version of `job`'s claims as a whole (one listing: each claim's key and ETag): it
     /// changes whenever an island is claimed, taken over or let go of, so an idle worker
     /// looks for islands to take only when it did.
-    pub fn claims_version(&self, job: &str) -> Result<String, String> {
+    pub fn claims_version(&self, job: &str) -> Result<String, CloudError> {
         let prefix = format!("{}jobs/{job}/claims/", self.prefix);
         let pages = self.runtime.block_on(super::listing::pages(&self.s3, &self.bucket, &prefix, false))?;
         let mut version = String::new();

@@ -4,7 +4,8 @@
 //! so that scaling down stops the newest spot instances first.
 
 use super::tags::{self, Owner};
-use super::{describe_error, AwsProvider};
+use super::{sdk_error, AwsProvider};
+use crate::CloudError;
 use aws_sdk_ec2::types::{InstanceLifecycleType, Tag};
 use gaform_compiler::plan::{Addr, Instance, Kind, Observed, ObservedResource};
 use std::collections::BTreeMap;
@@ -14,13 +15,13 @@ impl AwsProvider {
         Owner { stack: &self.stack, cloud: &self.cloud, apply_id: &self.apply_id, user: &self.user_tags }
     }
 
-    pub(super) async fn observe_async(&self) -> Result<Observed, String> {
+    pub(super) async fn observe_async(&self) -> Result<Observed, CloudError> {
         let mut observed = Observed::default();
         let owned = tags::owned(&self.stack, &self.cloud);
         let mut pages =
             self.ec2.describe_security_groups().set_filters(Some(owned.clone())).into_paginator().send();
         while let Some(page) = pages.next().await {
-            for g in page.map_err(describe_error)?.security_groups() {
+            for g in page.map_err(sdk_error)?.security_groups() {
                 self.insert(&mut observed, g.tags(), Kind::SecurityGroup);
             }
         }
@@ -28,7 +29,7 @@ impl AwsProvider {
         let mut pages =
             self.ec2.describe_launch_templates().set_filters(Some(owned.clone())).into_paginator().send();
         while let Some(page) = pages.next().await {
-            for t in page.map_err(describe_error)?.launch_templates() {
+            for t in page.map_err(sdk_error)?.launch_templates() {
                 templates.push((t.launch_template_id().unwrap_or_default().to_string(), t.tags().to_vec()));
             }
         }
@@ -69,7 +70,7 @@ impl AwsProvider {
         // destroy): it is observed, with no instance, so that destroy removes them.
         let mut pages = self.ec2.describe_fleets().into_paginator().send();
         while let Some(page) = pages.next().await {
-            for f in page.map_err(describe_error)?.fleets() {
+            for f in page.map_err(sdk_error)?.fleets() {
                 let ours = tags::value(f.tags(), tags::STACK) == Some(self.stack.as_str())
                     && tags::value(f.tags(), tags::CLOUD) == Some(self.cloud.as_str());
                 let deleted = f.fleet_state().is_some_and(|s| s.as_str().starts_with("deleted"));
@@ -92,7 +93,7 @@ impl AwsProvider {
     async fn template_tags(
         &self,
         ids: impl Iterator<Item = &str>,
-    ) -> Result<BTreeMap<String, Vec<Tag>>, String> {
+    ) -> Result<BTreeMap<String, Vec<Tag>>, CloudError> {
         let ids: Vec<String> = ids.filter(|id| !id.is_empty()).map(str::to_string).collect();
         let mut out: BTreeMap<String, Vec<Tag>> = BTreeMap::new();
         for batch in ids.chunks(200) {
@@ -105,7 +106,7 @@ impl AwsProvider {
             ];
             let mut pages = self.ec2.describe_tags().set_filters(Some(filters)).into_paginator().send();
             while let Some(page) = pages.next().await {
-                for t in page.map_err(describe_error)?.tags() {
+                for t in page.map_err(sdk_error)?.tags() {
                     let tag = Tag::builder()
                         .set_key(t.key().map(str::to_string))
                         .set_value(t.value().map(str::to_string))
@@ -121,7 +122,7 @@ impl AwsProvider {
     pub(super) async fn instances(
         &self,
         address: Option<&Addr>,
-    ) -> Result<BTreeMap<Addr, Vec<Found>>, String> {
+    ) -> Result<BTreeMap<Addr, Vec<Found>>, CloudError> {
         let mut filters = tags::owned(&self.stack, &self.cloud);
         filters.push(tags::running());
         if let Some(a) = address {
@@ -131,7 +132,7 @@ impl AwsProvider {
         // Pages hold whole reservations (a fleet's instances may share one): loop on them.
         let mut pages = self.ec2.describe_instances().set_filters(Some(filters)).into_paginator().send();
         while let Some(page) = pages.next().await {
-            for reservation in page.map_err(describe_error)?.reservations() {
+            for reservation in page.map_err(sdk_error)?.reservations() {
                 for i in reservation.instances() {
                     let Some(address) = tags::value(i.tags(), tags::ADDRESS) else { continue };
                     out.entry(Addr(address.to_string())).or_default().push(Found {
@@ -182,7 +183,7 @@ impl AwsProvider {
     pub(super) async fn facts_async(
         &self,
         desired: &gaform_compiler::plan::Desired,
-    ) -> Result<gaform_compiler::plan::Facts, String> {
+    ) -> Result<gaform_compiler::plan::Facts, CloudError> {
         use gaform_compiler::plan::{quota, Facts};
         let mut facts = Facts::default();
         let ours: Vec<_> =
@@ -216,7 +217,7 @@ impl AwsProvider {
                 .start_time(aws_sdk_ec2::primitives::DateTime::from(std::time::SystemTime::now()))
                 .send()
                 .await
-                .map_err(describe_error)?;
+                .map_err(sdk_error)?;
             for p in out.spot_price_history() {
                 let (Some(t), Some(price)) =
                     (p.instance_type(), p.spot_price().and_then(|s| s.parse::<f64>().ok()))
@@ -245,7 +246,7 @@ impl AwsProvider {
         &self,
         codes: &std::collections::BTreeSet<String>,
         facts: &mut gaform_compiler::plan::Facts,
-    ) -> Result<(), String> {
+    ) -> Result<(), CloudError> {
         use gaform_compiler::plan::{quota, VcpuQuota};
         let mut limits = Vec::new();
         for code in codes {
@@ -256,7 +257,7 @@ impl AwsProvider {
                     limits.push((code.clone(), name, limit));
                 }
                 Err(e) => {
-                    let why = describe_error(e);
+                    let why = sdk_error(e);
                     facts.notes.push(format!(
                         "cloud `{}`: live vCPU quotas could not be read from Service Quotas ({why}); the file's own `quota` stands in",
                         self.cloud
@@ -270,7 +271,7 @@ impl AwsProvider {
         let running = tags::running();
         let mut pages = self.ec2.describe_instances().filters(running).into_paginator().send();
         while let Some(page) = pages.next().await {
-            for reservation in page.map_err(describe_error)?.reservations() {
+            for reservation in page.map_err(sdk_error)?.reservations() {
                 for i in reservation.instances() {
                     let Some(t) = i.instance_type() else { continue };
                     let spot = i.instance_lifecycle() == Some(&InstanceLifecycleType::Spot);

@@ -4,8 +4,9 @@
 //! terminate the stack's own instances. Credentials reach instances through the profile;
 //! none are written in user data, plans or logs.
 
-use super::describe_error as iam_error;
+use super::sdk_error as iam_error;
 use super::AwsProvider;
+use crate::CloudError;
 use aws_sdk_iam::types::Tag;
 use gaform_compiler::plan::{Action, Addr, Change, Kind, Observed, ObservedResource};
 
@@ -26,7 +27,7 @@ impl AwsProvider {
     /// What the stack's instances may do; `topics`: the SNS topics its heads notify. A head
     /// replaces lost workers, so it may start instances from the stack's launch templates
     /// (with its role) only when it tags them with the stack, and tag only what it creates.
-    async fn policy(&self, topics: Option<&String>) -> Result<String, String> {
+    async fn policy(&self, topics: Option<&String>) -> Result<String, CloudError> {
         let bucket = self.bucket().await?;
         let prefix = format!("stacks/{}/{}/", self.stack, self.cloud);
         let publish = match topics {
@@ -57,7 +58,7 @@ impl AwsProvider {
         ))
     }
 
-    pub(super) async fn role(&self, change: &Change) -> Result<String, String> {
+    pub(super) async fn role(&self, change: &Change) -> Result<String, CloudError> {
         let name = self.role_name();
         let exists = self.iam.get_role().role_name(&name).send().await.is_ok();
         if matches!(change.action, Action::Delete | Action::Replace) && exists {
@@ -80,21 +81,21 @@ impl AwsProvider {
                 .set_tags(Some(tags.clone()))
                 .send()
                 .await
-                .map_err(|e| format!("cannot create role {name}: {}", iam_error(e)))?;
+                .map_err(|e| iam_error(e).context(format!("cannot create role {name}")))?;
             self.iam
                 .create_instance_profile()
                 .instance_profile_name(&name)
                 .path(self.role_path())
                 .send()
                 .await
-                .map_err(|e| format!("cannot create instance profile {name}: {}", iam_error(e)))?;
+                .map_err(|e| iam_error(e).context(format!("cannot create instance profile {name}")))?;
             self.iam
                 .add_role_to_instance_profile()
                 .instance_profile_name(&name)
                 .role_name(&name)
                 .send()
                 .await
-                .map_err(|e| format!("cannot put role {name} in its profile: {}", iam_error(e)))?;
+                .map_err(|e| iam_error(e).context(format!("cannot put role {name} in its profile")))?;
         } else {
             self.iam.tag_role().role_name(&name).set_tags(Some(tags)).send().await.map_err(iam_error)?;
         }
@@ -105,7 +106,7 @@ impl AwsProvider {
             .policy_document(self.policy(change.after.as_ref().and_then(|a| a.get("publishes_to"))).await?)
             .send()
             .await
-            .map_err(|e| format!("cannot set role {name}'s policy: {}", iam_error(e)))?;
+            .map_err(|e| iam_error(e).context(format!("cannot set role {name}'s policy")))?;
         Ok(format!("role and instance profile {name}"))
     }
 
@@ -116,7 +117,7 @@ impl AwsProvider {
             .collect()
     }
 
-    async fn delete_role(&self, name: &str) -> Result<(), String> {
+    async fn delete_role(&self, name: &str) -> Result<(), CloudError> {
         // Each step may have been done by an earlier, interrupted delete.
         let _ = self
             .iam
@@ -133,18 +134,18 @@ impl AwsProvider {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| format!("cannot delete role {name}: {}", iam_error(e)))
+            .map_err(|e| iam_error(e).context(format!("cannot delete role {name}")))
     }
 
     /// The stack's role, if it exists: one ListRoles under the stack's path.
-    pub(super) async fn observe_role(&self, observed: &mut Observed) -> Result<(), String> {
+    pub(super) async fn observe_role(&self, observed: &mut Observed) -> Result<(), CloudError> {
         let out = self
             .iam
             .list_roles()
             .path_prefix(self.role_path())
             .send()
             .await
-            .map_err(|e| format!("cannot list the stack's roles: {}", iam_error(e)))?;
+            .map_err(|e| iam_error(e).context("cannot list the stack's roles"))?;
         if !out.roles().iter().any(|r| r.role_name() == self.role_name()) {
             return Ok(());
         }

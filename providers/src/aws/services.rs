@@ -7,6 +7,7 @@
 use super::agent::Agent;
 use super::AwsProvider;
 pub use crate::service::{Heartbeat, ServiceSpec};
+use crate::CloudError;
 use gaform_compiler::plan::{Action, Addr, Change, Kind, Observed, ObservedResource};
 
 fn service_prefix(stack_prefix: &str, address: &Addr) -> String {
@@ -15,7 +16,7 @@ fn service_prefix(stack_prefix: &str, address: &Addr) -> String {
 
 impl AwsProvider {
     /// Writes (or, for a delete, removes with its replicas' heartbeats) a service's spec.
-    pub(super) async fn service(&self, change: &Change) -> Result<String, String> {
+    pub(super) async fn service(&self, change: &Change) -> Result<String, CloudError> {
         let prefix = service_prefix(&self.stack_prefix(), &change.address);
         if matches!(change.action, Action::Delete | Action::Replace) {
             let n = self.delete_under(&prefix, &[]).await?;
@@ -34,7 +35,7 @@ impl AwsProvider {
     }
 
     /// The services whose specs are on S3.
-    pub(super) async fn observe_services(&self, observed: &mut Observed) -> Result<(), String> {
+    pub(super) async fn observe_services(&self, observed: &mut Observed) -> Result<(), CloudError> {
         let bucket = self.bucket().await?;
         let folders =
             super::listing::folders(&self.s3, &bucket, &format!("{}services/", self.stack_prefix())).await?;
@@ -63,25 +64,25 @@ impl AwsProvider {
 
 impl Agent {
     /// A service's spec, once apply wrote it.
-    pub fn service_spec(&self, address: &Addr) -> Result<Option<ServiceSpec>, String> {
+    pub fn service_spec(&self, address: &Addr) -> Result<Option<ServiceSpec>, CloudError> {
         self.get_json(&format!("{}spec.json", service_prefix(&self.prefix, address)))
     }
 
     /// The job's `best.json` on S3 with its ETag, unless its ETag is still `seen` or there
     /// is none yet (`None`).
-    pub fn best_json(&self, job: &str, seen: Option<&str>) -> Result<Option<(Vec<u8>, String)>, String> {
+    pub fn best_json(&self, job: &str, seen: Option<&str>) -> Result<Option<(Vec<u8>, String)>, CloudError> {
         self.get(&format!("{}jobs/{job}/results/best.json", self.prefix), seen)
     }
 
     /// Writes this replica's heartbeat.
-    pub fn heartbeat(&self, address: &Addr, beat: &Heartbeat) -> Result<(), String> {
+    pub fn heartbeat(&self, address: &Addr, beat: &Heartbeat) -> Result<(), CloudError> {
         let key = format!("{}replicas/{}.json", service_prefix(&self.prefix, address), beat.instance);
         let bytes = serde_json::to_vec_pretty(beat).map_err(|e| e.to_string())?;
         self.put(&key, bytes, None, None).map(|_| ())
     }
 
     /// Every replica's last heartbeat, by instance.
-    pub fn heartbeats(&self, address: &Addr) -> Result<Vec<Heartbeat>, String> {
+    pub fn heartbeats(&self, address: &Addr) -> Result<Vec<Heartbeat>, CloudError> {
         let prefix = format!("{}replicas/", service_prefix(&self.prefix, address));
         let keys = self.runtime.block_on(super::listing::keys(&self.s3, &self.bucket, &prefix))?;
         let mut out = Vec::new();
@@ -92,7 +93,7 @@ impl Agent {
     }
 
     /// The services with a spec on S3.
-    pub fn services(&self) -> Result<Vec<Addr>, String> {
+    pub fn services(&self) -> Result<Vec<Addr>, CloudError> {
         let folders = self.runtime.block_on(super::listing::folders(
             &self.s3,
             &self.bucket,

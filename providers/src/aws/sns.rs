@@ -2,11 +2,12 @@
 //! standard chain: `gaform apply`'s environment on the local cloud, the instance role on
 //! aws) in the topic's own region, read from its ARN.
 
-use super::describe_error as describe;
+use super::sdk_error as describe;
+use crate::CloudError;
 
 /// Publishes `message` (the Alertmanager-shaped JSON) with `subject` to `topic`; the
 /// message id SNS gave it.
-pub fn publish(topic: &str, subject: &str, message: &str) -> Result<String, String> {
+pub fn publish(topic: &str, subject: &str, message: &str) -> Result<String, CloudError> {
     let region = topic
         .split(':')
         .nth(3)

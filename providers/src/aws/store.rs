@@ -2,7 +2,8 @@
 //! and where apply hands a job over. One object per key; S3's puts are atomic, so a reader
 //! sees a blob whole or not at all, as the trait asks.
 
-use super::describe_error as describe;
+use super::sdk_error as describe;
+use crate::CloudError;
 use aws_sdk_s3::primitives::ByteStream;
 use gaform_runtime::store::{check_key, Store, StoreError};
 
@@ -18,11 +19,11 @@ pub struct S3Store {
 impl S3Store {
     /// Opens `s3://BUCKET/PREFIX` with the standard credential chain (an instance role on
     /// a worker) and `AWS_REGION` / `AWS_ENDPOINT_URL` from the environment.
-    pub fn open(url: &str) -> Result<S3Store, String> {
+    pub fn open(url: &str) -> Result<S3Store, CloudError> {
         let rest = url.strip_prefix("s3://").ok_or_else(|| format!("`{url}` is not an s3:// URL"))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
-            return Err(format!("`{url}` names no bucket"));
+            return Err(format!("`{url}` names no bucket").into());
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -45,10 +46,20 @@ impl S3Store {
         S3Store { client, bucket: bucket.to_string(), prefix, runtime }
     }
 
-    fn fail(&self, key: &str, message: String) -> StoreError {
+    /// The runtime's store error for `key`, its kind kept as the I/O error's kind so that
+    /// the runtime can tell a throttled read from a denied one.
+    fn fail(&self, key: &str, error: CloudError) -> StoreError {
+        use std::io::ErrorKind;
+        let kind = match error {
+            CloudError::Transient(_) => ErrorKind::TimedOut,
+            CloudError::Busy(_) => ErrorKind::ResourceBusy,
+            CloudError::Denied(_) => ErrorKind::PermissionDenied,
+            CloudError::Missing(_) => ErrorKind::NotFound,
+            CloudError::Invalid(_) => ErrorKind::Other,
+        };
         StoreError::Io {
             path: format!("s3://{}/{}{key}", self.bucket, self.prefix),
-            source: std::io::Error::other(message),
+            source: std::io::Error::new(kind, error.to_string()),
         }
     }
 }
@@ -66,7 +77,11 @@ impl Store for S3Store {
                 .await;
             match result {
                 Ok(out) => {
-                    let bytes = out.body.collect().await.map_err(|e| self.fail(key, e.to_string()))?;
+                    let bytes = out
+                        .body
+                        .collect()
+                        .await
+                        .map_err(|e| self.fail(key, CloudError::transient(e.to_string())))?;
                     Ok(Some(bytes.into_bytes().to_vec()))
                 }
                 Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),

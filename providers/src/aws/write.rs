@@ -4,7 +4,8 @@
 //! Fleets of type `instant` (`fleet.rs`).
 
 use super::tags::{self, spec};
-use super::{describe_error, AwsProvider};
+use super::{sdk_error, AwsProvider};
+use crate::CloudError;
 use aws_sdk_ec2::types::{
     Filter, InstanceType, IpPermission, IpRange, Ipv6Range, LaunchTemplateBlockDeviceMappingRequest,
     LaunchTemplateEbsBlockDeviceRequest, LaunchTemplateHttpTokensState,
@@ -23,7 +24,7 @@ impl AwsProvider {
         &self,
         change: &Change,
         desired: &gaform_compiler::plan::Desired,
-    ) -> Result<String, String> {
+    ) -> Result<String, CloudError> {
         match change.kind {
             Kind::SecurityGroup => self.security_group(change).await,
             Kind::LaunchTemplate => self.launch_template(change).await,
@@ -48,7 +49,7 @@ impl AwsProvider {
     /// Gives `ids` the tags `change` leaves them with: its tags written over theirs, and the
     /// ones it no longer has (an attribute the file dropped, a cloud tag removed) deleted,
     /// so that what observe reads back is exactly what the plan showed.
-    async fn retag(&self, ids: &[String], change: &Change) -> Result<(), String> {
+    async fn retag(&self, ids: &[String], change: &Change) -> Result<(), CloudError> {
         let (before, after) =
             (change.before.clone().unwrap_or_default(), change.after.clone().unwrap_or_default());
         let user_keys = |a: &gaform_compiler::plan::Attributes| -> Vec<String> {
@@ -71,7 +72,7 @@ impl AwsProvider {
                 .set_tags(Some(self.tags_of(change)))
                 .send()
                 .await
-                .map_err(describe_error)?;
+                .map_err(sdk_error)?;
             if !stale.is_empty() {
                 self.pace.write().await;
                 self.ec2
@@ -80,25 +81,20 @@ impl AwsProvider {
                     .set_tags(Some(stale.clone()))
                     .send()
                     .await
-                    .map_err(describe_error)?;
+                    .map_err(sdk_error)?;
             }
         }
         Ok(())
     }
 
-    async fn security_group_ids(&self, address: &Addr) -> Result<Vec<String>, String> {
+    async fn security_group_ids(&self, address: &Addr) -> Result<Vec<String>, CloudError> {
         let filters = tags::owned_at(&self.stack, &self.cloud, address);
-        let out = self
-            .ec2
-            .describe_security_groups()
-            .set_filters(Some(filters))
-            .send()
-            .await
-            .map_err(describe_error)?;
+        let out =
+            self.ec2.describe_security_groups().set_filters(Some(filters)).send().await.map_err(sdk_error)?;
         Ok(out.security_groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect())
     }
 
-    async fn security_group(&self, change: &Change) -> Result<String, String> {
+    async fn security_group(&self, change: &Change) -> Result<String, CloudError> {
         let existing = self.security_group_ids(&change.address).await?;
         if matches!(change.action, Action::Delete | Action::Replace) {
             for id in &existing {
@@ -119,7 +115,7 @@ impl AwsProvider {
             .filters(Filter::builder().name("is-default").values("true").build())
             .send()
             .await
-            .map_err(describe_error)?;
+            .map_err(sdk_error)?;
         let vpc = vpcs
             .vpcs()
             .first()
@@ -136,7 +132,7 @@ impl AwsProvider {
             .tag_specifications(spec(ResourceType::SecurityGroup, &self.tags_of(change)))
             .send()
             .await
-            .map_err(describe_error)?;
+            .map_err(sdk_error)?;
         let id = created.group_id().ok_or("CreateSecurityGroup returned no id")?.to_string();
         // Members of the group may reach each other on every port; nothing else may enter.
         let members = IpPermission::builder()
@@ -150,7 +146,7 @@ impl AwsProvider {
             .ip_permissions(members)
             .send()
             .await
-            .map_err(describe_error)?;
+            .map_err(sdk_error)?;
         self.ranged_ingress(&id, change).await?;
         Ok(format!("{id} in {vpc}"))
     }
@@ -159,7 +155,7 @@ impl AwsProvider {
     /// from its `metrics_from` blocks and a service's port from its `allow_from` (none when
     /// the file names none). Ranges it no longer names are revoked first; the members' own
     /// rule (a group pair) is left alone.
-    async fn ranged_ingress(&self, id: &str, change: &Change) -> Result<(), String> {
+    async fn ranged_ingress(&self, id: &str, change: &Change) -> Result<(), CloudError> {
         let after = change.after.clone().unwrap_or_default();
         let mut wanted: Vec<(i32, String, &str)> = Vec::new();
         for (port, from, what) in [
@@ -172,8 +168,7 @@ impl AwsProvider {
                 wanted.push((port, cidr.to_string(), what));
             }
         }
-        let groups =
-            self.ec2.describe_security_groups().group_ids(id).send().await.map_err(describe_error)?;
+        let groups = self.ec2.describe_security_groups().group_ids(id).send().await.map_err(sdk_error)?;
         let ranged: Vec<IpPermission> = groups
             .security_groups()
             .iter()
@@ -206,7 +201,7 @@ impl AwsProvider {
                 .set_ip_permissions(Some(ranged))
                 .send()
                 .await
-                .map_err(describe_error)?;
+                .map_err(sdk_error)?;
         }
         let mut ports: Vec<i32> = wanted.iter().map(|w| w.0).collect();
         ports.sort();
@@ -227,21 +222,21 @@ impl AwsProvider {
                 .ip_permissions(rule.build())
                 .send()
                 .await
-                .map_err(describe_error)?;
+                .map_err(sdk_error)?;
         }
         Ok(())
     }
 
     /// Deletes a security group, waiting while terminating instances still hold it.
-    async fn delete_security_group(&self, id: &str) -> Result<(), String> {
+    async fn delete_security_group(&self, id: &str) -> Result<(), CloudError> {
         for attempt in 0..30 {
             self.pace.write().await;
             match self.ec2.delete_security_group().group_id(id).send().await {
                 Ok(_) => return Ok(()),
                 Err(e) => {
-                    let text = describe_error(e);
-                    if !text.starts_with("DependencyViolation") || attempt == 29 {
-                        return Err(text);
+                    let error = sdk_error(e);
+                    if !error.is_busy() || attempt == 29 {
+                        return Err(error);
                     }
                     tokio::time::sleep(Duration::from_secs(2)).await;
                 }
@@ -250,21 +245,16 @@ impl AwsProvider {
         Ok(())
     }
 
-    async fn launch_template_ids(&self, address: &Addr) -> Result<Vec<String>, String> {
+    async fn launch_template_ids(&self, address: &Addr) -> Result<Vec<String>, CloudError> {
         super::fleet::template_ids(&self.ec2, (&self.stack, &self.cloud), address).await
     }
 
-    async fn launch_template(&self, change: &Change) -> Result<String, String> {
+    async fn launch_template(&self, change: &Change) -> Result<String, CloudError> {
         let existing = self.launch_template_ids(&change.address).await?;
         if matches!(change.action, Action::Delete | Action::Replace) {
             for id in &existing {
                 self.pace.write().await;
-                self.ec2
-                    .delete_launch_template()
-                    .launch_template_id(id)
-                    .send()
-                    .await
-                    .map_err(describe_error)?;
+                self.ec2.delete_launch_template().launch_template_id(id).send().await.map_err(sdk_error)?;
             }
             if change.action == Action::Delete {
                 return Ok(format!("deleted {}", existing.join(", ")));
@@ -326,7 +316,7 @@ impl AwsProvider {
             .tag_specifications(spec(ResourceType::LaunchTemplate, &self.tags_of(change)))
             .send()
             .await
-            .map_err(describe_error)?;
+            .map_err(sdk_error)?;
         let id = created
             .launch_template()
             .and_then(|t| t.launch_template_id())
@@ -337,7 +327,7 @@ impl AwsProvider {
     /// The boot script of an instance that runs jobs or serves: fetch this stack's binary for
     /// the instance's architecture with the instance role, then start the head, the worker
     /// or the service's replica.
-    async fn user_data(&self, change: &Change, arch: &str) -> Result<Option<String>, String> {
+    async fn user_data(&self, change: &Change, arch: &str) -> Result<Option<String>, CloudError> {
         let after = change.after.clone().unwrap_or_default();
         if !after.contains_key("bootstrap") {
             return Ok(None);
@@ -371,7 +361,7 @@ impl AwsProvider {
     }
 
     /// The latest Amazon image named by `image` (`al2023`, `ubuntu-24.04`, or an AMI id).
-    pub(super) async fn resolve_image(&self, image: &str, arch: &str) -> Result<String, String> {
+    pub(super) async fn resolve_image(&self, image: &str, arch: &str) -> Result<String, CloudError> {
         let (owner, pattern) = match image {
             "al2023" => ("amazon", format!("al2023-ami-2023.*-{arch}")),
             "ubuntu-24.04" => {
@@ -388,15 +378,17 @@ impl AwsProvider {
             .filters(Filter::builder().name("architecture").values(arch).build())
             .send()
             .await
-            .map_err(describe_error)?;
+            .map_err(sdk_error)?;
         let mut images: Vec<_> = out.images().iter().filter(|i| i.image_id().is_some()).collect();
         images.sort_by_key(|i| i.creation_date().unwrap_or_default().to_string());
         images.last().and_then(|i| i.image_id()).map(str::to_string).ok_or_else(|| {
-            format!("no {image} image for {arch} in this region (looked for {pattern} owned by {owner})")
+            CloudError::from(format!(
+                "no {image} image for {arch} in this region (looked for {pattern} owned by {owner})"
+            ))
         })
     }
 
-    async fn instances_change(&self, change: &Change) -> Result<String, String> {
+    async fn instances_change(&self, change: &Change) -> Result<String, CloudError> {
         let mut said = Vec::new();
         let stop: Vec<String> = match change.action {
             Action::Delete | Action::Replace => {
@@ -411,7 +403,7 @@ impl AwsProvider {
                 .set_instance_ids(Some(stop.clone()))
                 .send()
                 .await
-                .map_err(describe_error)?;
+                .map_err(sdk_error)?;
             said.push(format!("terminated {}", stop.join(", ")));
             let books = self.writable_books().await?;
             super::bill::record_ends(&books, &stop, crate::local::records::now()).await?;
@@ -455,7 +447,7 @@ impl AwsProvider {
         Ok(said.join("; "))
     }
 
-    async fn run_head(&self, change: &Change, lt: &str) -> Result<String, String> {
+    async fn run_head(&self, change: &Change, lt: &str) -> Result<String, CloudError> {
         let after = change.after.clone().unwrap_or_default();
         let instance_type = after.get("instance_type").cloned().unwrap_or_default();
         self.pace.write().await;
@@ -471,14 +463,14 @@ impl AwsProvider {
             .tag_specifications(spec(ResourceType::Instance, &self.tags_of(change)))
             .send()
             .await
-            .map_err(describe_error)?;
+            .map_err(sdk_error)?;
         let ids: Vec<&str> = out.instances().iter().filter_map(|i| i.instance_id()).collect();
         Ok(format!("started {} ({instance_type}, on-demand)", ids.join(", ")))
     }
 
     /// Starts `need` workers: spot first where the group asks for it, then on-demand for
     /// what spot could not supply when the policy falls back.
-    async fn fill_group(&self, change: &Change, lt: &str, need: u64) -> Result<String, String> {
+    async fn fill_group(&self, change: &Change, lt: &str, need: u64) -> Result<String, CloudError> {
         let attributes = change.after.clone().unwrap_or_default();
         let region = self.region().unwrap_or_default();
         let group =
@@ -487,11 +479,11 @@ impl AwsProvider {
     }
 
     /// Deletes the stack's fleets of `address` (instant fleets stay listed otherwise).
-    async fn delete_fleets(&self, address: &Addr) -> Result<Vec<String>, String> {
+    async fn delete_fleets(&self, address: &Addr) -> Result<Vec<String>, CloudError> {
         let mut ids = Vec::new();
         let mut pages = self.ec2.describe_fleets().into_paginator().send();
         while let Some(page) = pages.next().await {
-            for f in page.map_err(describe_error)?.fleets() {
+            for f in page.map_err(sdk_error)?.fleets() {
                 let ours = tags::value(f.tags(), tags::STACK) == Some(self.stack.as_str())
                     && tags::value(f.tags(), tags::ADDRESS) == Some(address.as_str());
                 let deleted = f.fleet_state().is_some_and(|s| s.as_str().starts_with("deleted"));
@@ -510,7 +502,7 @@ impl AwsProvider {
             .terminate_instances(false)
             .send()
             .await
-            .map_err(describe_error)?;
+            .map_err(sdk_error)?;
         Ok(vec![format!("deleted fleets {}", ids.join(", "))])
     }
 

@@ -4,6 +4,7 @@
 
 use super::records::{InstanceRecord, JobRecord, StackDir};
 use crate::process::ProcessId;
+use crate::CloudError;
 use gaform_compiler::plan::{Addr, JobStatus, Kind};
 
 /// This process's slot.
@@ -15,7 +16,7 @@ pub struct Registration {
 
 /// Claims `address[index]` for this process. `Ok(None)` when another live process holds
 /// the slot already: this one is a duplicate and must exit.
-pub fn register(stack: &StackDir, address: &Addr, index: u64) -> Result<Option<Registration>, String> {
+pub fn register(stack: &StackDir, address: &Addr, index: u64) -> Result<Option<Registration>, CloudError> {
     let me = ProcessId::current().ok_or("cannot read this process's start time from /proc")?;
     let mut record = stack.instance(address, index)?.ok_or_else(|| {
         format!(
@@ -54,7 +55,7 @@ impl Registration {
 }
 
 /// The running job on `group`, if any (the first by name when several are recorded).
-pub fn running_job(stack: &StackDir, group: &Addr) -> Result<Option<JobRecord>, String> {
+pub fn running_job(stack: &StackDir, group: &Addr) -> Result<Option<JobRecord>, CloudError> {
     Ok(stack.jobs()?.into_iter().find(|j| &j.group == group && j.status == JobStatus::Running))
 }
 

@@ -6,6 +6,7 @@
 use super::records::{now, timestamp, StackDir};
 use crate::process::ProcessId;
 use crate::state::read_json;
+use crate::CloudError;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::PathBuf;
@@ -25,10 +26,10 @@ struct Holder {
 
 impl Lock {
     /// Takes the stack's lock for `command` (`apply`, `destroy`).
-    pub fn acquire(stack: &StackDir, command: &str) -> Result<Lock, String> {
+    pub fn acquire(stack: &StackDir, command: &str) -> Result<Lock, CloudError> {
         let path = stack.lock_file();
         std::fs::create_dir_all(stack.root())
-            .map_err(|e| format!("cannot create {}: {e}", stack.root().display()))?;
+            .map_err(|e| CloudError::io(&format!("cannot create {}", stack.root().display()), &e))?;
         let me = ProcessId::current().ok_or("cannot read this process's start time from /proc")?;
         let holder = Holder { process: me, command: command.to_string(), since: now() };
         let bytes = serde_json::to_vec(&holder).map_err(|e| e.to_string())?;
@@ -36,11 +37,11 @@ impl Lock {
             Ok(mut f) => {
                 f.write_all(&bytes)
                     .and_then(|()| f.sync_all())
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    .map_err(|e| CloudError::io(&format!("cannot write {}", path.display()), &e))?;
                 Ok(Lock { path })
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(held(&path)),
-            Err(e) => Err(format!("cannot create {}: {e}", path.display())),
+            Err(e) => Err(CloudError::io(&format!("cannot create {}", path.display()), &e)),
         }
     }
 }
@@ -51,32 +52,34 @@ impl Drop for Lock {
     }
 }
 
-fn held(path: &std::path::Path) -> String {
+/// Why the lock cannot be had: busy while its holder runs; a stale lock is no one's to
+/// wait for, and its message says what to do.
+fn held(path: &std::path::Path) -> CloudError {
     match read_json::<Holder>(path) {
-        Ok(Some(h)) if h.process.is_alive() => format!(
+        Ok(Some(h)) if h.process.is_alive() => CloudError::busy(format!(
             "the stack is locked by `gaform {}` (pid {}, since {}); wait for it to finish",
             h.command,
             h.process.pid,
             timestamp(h.since)
-        ),
-        Ok(Some(h)) => format!(
+        )),
+        Ok(Some(h)) => CloudError::from(format!(
             "stale lock: `gaform {}` (pid {}, since {}) holds {} but is no longer running; \
              check `gaform plan` for what it left, then clear the lock with `gaform unlock FILE`",
             h.command,
             h.process.pid,
             timestamp(h.since),
             path.display()
-        ),
-        _ => format!(
+        )),
+        _ => CloudError::from(format!(
             "{} exists but names no holder (written by a process killed as it took the lock); \
              clear it with `gaform unlock FILE`",
             path.display()
-        ),
+        )),
     }
 }
 
 /// Removes a stale lock; refuses while its holder runs. Says what it removed.
-pub fn clear_stale(stack: &StackDir) -> Result<String, String> {
+pub fn clear_stale(stack: &StackDir) -> Result<String, CloudError> {
     let path = stack.lock_file();
     match read_json::<Holder>(&path) {
         Ok(None) => Ok(format!("{} is not locked", stack.root().display())),
@@ -105,7 +108,7 @@ mod tests {
         let stack = StackDir::new(dir.path());
         let lock = Lock::acquire(&stack, "apply").unwrap();
         let again = Lock::acquire(&stack, "apply").unwrap_err();
-        assert!(again.contains("locked by `gaform apply`"), "{again}");
+        assert!(again.is_busy() && again.to_string().contains("locked by `gaform apply`"), "{again}");
         assert!(clear_stale(&stack).is_err());
         std::mem::forget(lock);
         // A holder that is not running any more: this pid with another start time.
@@ -117,6 +120,8 @@ mod tests {
         };
         std::fs::write(stack.lock_file(), serde_json::to_vec(&dead).unwrap()).unwrap();
         let stale = Lock::acquire(&stack, "apply").unwrap_err();
+        let (kind, stale) = (stale.kind(), stale.to_string());
+        assert_eq!(kind, "invalid", "a stale lock is no one's to wait for");
         assert!(stale.contains("stale lock") && stale.contains("gaform unlock"), "{stale}");
         assert!(clear_stale(&stack).unwrap().contains("removed"));
         drop(Lock::acquire(&stack, "apply").unwrap());

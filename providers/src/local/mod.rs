@@ -10,6 +10,7 @@ pub use lock::{clear_stale, Lock};
 pub use records::{InstanceRecord, JobRecord, StackDir, StackRecord};
 
 use crate::process::{spawn_detached, ProcessId};
+use crate::CloudError;
 use crate::{JobSetup, Provider};
 use gaform_compiler::plan::{
     Action, Addr, Change, Desired, Facts, Instance, Kind, Observed, ObservedResource, Resource,
@@ -60,7 +61,7 @@ impl LocalProvider {
 
     /// Starts one instance in `slot` from `template` (its address, kind, attributes) and
     /// waits until the process has registered itself.
-    pub fn start_instance(&self, template: &InstanceRecord, slot: u64) -> Result<ProcessId, String> {
+    pub fn start_instance(&self, template: &InstanceRecord, slot: u64) -> Result<ProcessId, CloudError> {
         // A start in a slot ends whatever started there before (a dead worker, a killed head).
         if let Some(before) = self.stack.instance(&template.address, slot)? {
             self.stack.bill_end(&before, now())?;
@@ -98,18 +99,19 @@ impl LocalProvider {
                     record.address.instance(slot),
                     child.pid,
                     tail(&log)
-                ));
+                )
+                .into());
             }
             std::thread::sleep(Duration::from_millis(10));
         }
     }
 
     /// Stops the instance in `slot` of `address` (if it runs) and removes its record.
-    pub fn stop_instance(&self, address: &Addr, slot: u64) -> Result<(), String> {
+    pub fn stop_instance(&self, address: &Addr, slot: u64) -> Result<(), CloudError> {
         if let Some(r) = self.stack.instance(address, slot)? {
             if let Some(p) = r.process {
                 if !p.terminate(STOP_GRACE) {
-                    return Err(format!("{} (pid {}) did not stop", address.instance(slot), p.pid));
+                    return Err(format!("{} (pid {}) did not stop", address.instance(slot), p.pid).into());
                 }
             }
         }
@@ -119,7 +121,7 @@ impl LocalProvider {
     /// Stops the instances in `slots` of `address` together (each is asked first, then
     /// waited for: workers save their islands, and an island may wait on another's) and
     /// removes their records.
-    pub fn stop_instances(&self, address: &Addr, slots: &[u64]) -> Result<(), String> {
+    pub fn stop_instances(&self, address: &Addr, slots: &[u64]) -> Result<(), CloudError> {
         let mut records = Vec::new();
         for &slot in slots {
             records.extend(self.stack.instance(address, slot)?);
@@ -130,7 +132,7 @@ impl LocalProvider {
         for r in &records {
             if let Some(p) = r.process {
                 if !p.finish_stopping(STOP_GRACE) {
-                    return Err(format!("{} (pid {}) did not stop", address.instance(r.index), p.pid));
+                    return Err(format!("{} (pid {}) did not stop", address.instance(r.index), p.pid).into());
                 }
             }
             self.stack.remove_instance(address, r.index)?;
@@ -140,7 +142,7 @@ impl LocalProvider {
 
     /// Stops every instance of `address` that runs, keeping the records: what a job's
     /// removal does to its workers, which the head then restarts for the new run.
-    fn interrupt(&self, address: &Addr) -> Result<(), String> {
+    fn interrupt(&self, address: &Addr) -> Result<(), CloudError> {
         let running: Vec<_> = self
             .stack
             .instances()?
@@ -157,7 +159,7 @@ impl LocalProvider {
         Ok(())
     }
 
-    fn counted(&self, change: &Change, desired: &Desired) -> Result<String, String> {
+    fn counted(&self, change: &Change, desired: &Desired) -> Result<String, CloudError> {
         let address = &change.address;
         let mut said = Vec::new();
         for i in &change.stop {
@@ -193,7 +195,7 @@ impl LocalProvider {
         Ok(said.join(", "))
     }
 
-    fn job(&self, change: &Change, desired: &Desired) -> Result<String, String> {
+    fn job(&self, change: &Change, desired: &Desired) -> Result<String, CloudError> {
         let name = change.address.as_str().trim_start_matches("job.").to_string();
         match change.action {
             Action::Delete => {
@@ -220,14 +222,14 @@ impl LocalProvider {
         }
     }
 
-    fn remove_job(&self, name: &str) -> Result<(), String> {
+    fn remove_job(&self, name: &str) -> Result<(), CloudError> {
         if let Some(record) = self.stack.job(name)? {
             self.interrupt(&record.group)?;
         }
         remove_dir(&self.stack.job_dir(name))
     }
 
-    fn create_job(&self, name: &str, change: &Change, desired: &Desired) -> Result<String, String> {
+    fn create_job(&self, name: &str, change: &Change, desired: &Desired) -> Result<String, CloudError> {
         let record = JobRecord::new_run(change, desired, self.results.join(name))?;
         let setup = self.setup.as_ref().ok_or("this provider cannot prepare jobs")?;
         let store = self.stack.job_store(name);
@@ -246,7 +248,7 @@ impl LocalProvider {
         Ok(format!("{} island(s) on {} ({} worker(s))", record.islands, record.group, record.workers))
     }
 
-    fn state_dir(&self, change: &Change) -> Result<String, String> {
+    fn state_dir(&self, change: &Change) -> Result<String, CloudError> {
         if change.action == Action::Delete {
             for dir in ["instances", "jobs", "logs"] {
                 remove_dir(&self.stack.root().join(dir))?;
@@ -265,7 +267,7 @@ impl LocalProvider {
 }
 
 impl Provider for LocalProvider {
-    fn observe(&self) -> Result<Observed, String> {
+    fn observe(&self) -> Result<Observed, CloudError> {
         let mut observed = Observed::default();
         if let Some(stack) = self.stack.stack()? {
             observed.resources.insert(
@@ -330,7 +332,7 @@ impl Provider for LocalProvider {
     }
 
     /// The local cloud's one fact: what each budget has spent, from the stack's ledger.
-    fn facts(&self, desired: &Desired) -> Result<Facts, String> {
+    fn facts(&self, desired: &Desired) -> Result<Facts, CloudError> {
         let local = |compute: &str| {
             desired.resources.iter().any(|r| r.addr.compute() == Some(compute) && r.provider == LOCAL)
         };
@@ -341,13 +343,13 @@ impl Provider for LocalProvider {
         Ok(Facts { spend, ..Facts::default() })
     }
 
-    fn apply(&self, change: &Change, desired: &Desired) -> Result<String, String> {
+    fn apply(&self, change: &Change, desired: &Desired) -> Result<String, CloudError> {
         match change.kind {
             Kind::StateDir => self.state_dir(change),
             Kind::Head | Kind::WorkerGroup | Kind::Service => self.counted(change, desired),
             Kind::Job => self.job(change, desired),
             Kind::SecurityGroup | Kind::LaunchTemplate | Kind::Artifacts | Kind::Role => {
-                Err(format!("{}: the local cloud has no {}", change.address, change.kind.noun()))
+                Err(format!("{}: the local cloud has no {}", change.address, change.kind.noun()).into())
             }
         }
     }

@@ -4,6 +4,7 @@
 
 use crate::process::ProcessId;
 use crate::state::{read_json, write_json};
+use crate::CloudError;
 use gaform_compiler::ir::Market;
 use gaform_compiler::plan::{Addr, Attributes, JobStatus, Kind};
 use gaform_control::budget::{BudgetState, Policy};
@@ -136,7 +137,7 @@ impl JobRecord {
         change: &gaform_compiler::plan::Change,
         desired: &gaform_compiler::plan::Desired,
         results_dir: PathBuf,
-    ) -> Result<JobRecord, String> {
+    ) -> Result<JobRecord, CloudError> {
         let attributes = change.after.clone().unwrap_or_default();
         let group = change
             .needs
@@ -286,17 +287,17 @@ impl StackDir {
     }
 
     /// The state directory's record, if created.
-    pub fn stack(&self) -> Result<Option<StackRecord>, String> {
+    pub fn stack(&self) -> Result<Option<StackRecord>, CloudError> {
         read_json(&self.stack_file())
     }
 
     /// Writes the state directory's record.
-    pub fn write_stack(&self, record: &StackRecord) -> Result<(), String> {
+    pub fn write_stack(&self, record: &StackRecord) -> Result<(), CloudError> {
         write_json(&self.stack_file(), record)
     }
 
     /// Every instance record, live or not, sorted by address and index.
-    pub fn instances(&self) -> Result<Vec<InstanceRecord>, String> {
+    pub fn instances(&self) -> Result<Vec<InstanceRecord>, CloudError> {
         let mut out: Vec<InstanceRecord> =
             self.read_all(&self.instances_dir(), |p| p.extension().is_some_and(|e| e == "json"))?;
         out.sort_by(|a, b| (&a.address, a.index).cmp(&(&b.address, b.index)));
@@ -304,17 +305,17 @@ impl StackDir {
     }
 
     /// One instance's record.
-    pub fn instance(&self, address: &Addr, index: u64) -> Result<Option<InstanceRecord>, String> {
+    pub fn instance(&self, address: &Addr, index: u64) -> Result<Option<InstanceRecord>, CloudError> {
         read_json(&self.instance_file(address, index))
     }
 
     /// Writes an instance's record.
-    pub fn write_instance(&self, record: &InstanceRecord) -> Result<(), String> {
+    pub fn write_instance(&self, record: &InstanceRecord) -> Result<(), CloudError> {
         write_json(&self.instance_file(&record.address, record.index), record)
     }
 
     /// Removes an instance's record, ending its start in the ledger.
-    pub fn remove_instance(&self, address: &Addr, index: u64) -> Result<(), String> {
+    pub fn remove_instance(&self, address: &Addr, index: u64) -> Result<(), CloudError> {
         if let Some(record) = self.instance(address, index)? {
             self.bill_end(&record, now())?;
         }
@@ -337,7 +338,7 @@ impl StackDir {
     }
 
     /// Records `record`'s start in the ledger (again is a no-op: the id is the start's).
-    pub(crate) fn bill_start(&self, record: &InstanceRecord) -> Result<(), String> {
+    pub(crate) fn bill_start(&self, record: &InstanceRecord) -> Result<(), CloudError> {
         let path = self.ledger_file(&record.ledger_id());
         if read_json::<Entry>(&path)?.is_some() {
             return Ok(());
@@ -346,7 +347,7 @@ impl StackDir {
     }
 
     /// Ends `record`'s start in the ledger at `at` (the first end recorded is the one billed).
-    pub(crate) fn bill_end(&self, record: &InstanceRecord, at: f64) -> Result<(), String> {
+    pub(crate) fn bill_end(&self, record: &InstanceRecord, at: f64) -> Result<(), CloudError> {
         let path = self.ledger_file(&record.ledger_id());
         let mut entry = read_json::<Entry>(&path)?.unwrap_or_else(|| record.ledger_entry());
         if entry.ended_at.is_none() {
@@ -358,7 +359,7 @@ impl StackDir {
     }
 
     /// Every job record, sorted by name.
-    pub fn jobs(&self) -> Result<Vec<JobRecord>, String> {
+    pub fn jobs(&self) -> Result<Vec<JobRecord>, CloudError> {
         let dir = self.jobs_dir();
         let mut out = Vec::new();
         for entry in list(&dir)? {
@@ -371,12 +372,12 @@ impl StackDir {
     }
 
     /// One job's record.
-    pub fn job(&self, name: &str) -> Result<Option<JobRecord>, String> {
+    pub fn job(&self, name: &str) -> Result<Option<JobRecord>, CloudError> {
         read_json(&self.job_file(name))
     }
 
     /// Writes a job's record.
-    pub fn write_job(&self, record: &JobRecord) -> Result<(), String> {
+    pub fn write_job(&self, record: &JobRecord) -> Result<(), CloudError> {
         write_json(&self.job_file(&record.name), record)
     }
 
@@ -395,7 +396,7 @@ impl StackDir {
         &self,
         dir: &Path,
         keep: impl Fn(&Path) -> bool,
-    ) -> Result<Vec<T>, String> {
+    ) -> Result<Vec<T>, CloudError> {
         let mut out = Vec::new();
         for path in list(dir)?.into_iter().filter(|p| keep(p)) {
             if let Some(r) = read_json(&path)? {
@@ -406,7 +407,7 @@ impl StackDir {
     }
 }
 
-fn list(dir: &Path) -> Result<Vec<PathBuf>, String> {
+fn list(dir: &Path) -> Result<Vec<PathBuf>, CloudError> {
     match std::fs::read_dir(dir) {
         Ok(entries) => {
             let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -416,25 +417,25 @@ fn list(dir: &Path) -> Result<Vec<PathBuf>, String> {
             Ok(paths)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
-        Err(e) => Err(format!("cannot list {}: {e}", dir.display())),
+        Err(e) => Err(format!("cannot list {}: {e}", dir.display()).into()),
     }
 }
 
 /// Removes a file; a file already gone is fine.
-pub fn remove_file(path: &Path) -> Result<(), String> {
+pub fn remove_file(path: &Path) -> Result<(), CloudError> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(format!("cannot remove {}: {e}", path.display()))
+            Err(format!("cannot remove {}: {e}", path.display()).into())
         }
         _ => Ok(()),
     }
 }
 
 /// Removes a directory tree; one already gone is fine.
-pub fn remove_dir(path: &Path) -> Result<(), String> {
+pub fn remove_dir(path: &Path) -> Result<(), CloudError> {
     match std::fs::remove_dir_all(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(format!("cannot remove {}: {e}", path.display()))
+            Err(format!("cannot remove {}: {e}", path.display()).into())
         }
         _ => Ok(()),
     }
@@ -447,7 +448,7 @@ pub fn timestamp(unix: f64) -> String {
 }
 
 impl crate::books::Books for StackDir {
-    fn ledger(&self) -> Result<Ledger, String> {
+    fn ledger(&self) -> Result<Ledger, CloudError> {
         let mut ledger = Ledger::default();
         for entry in
             self.read_all::<Entry>(&self.ledger_dir(), |p| p.extension().is_some_and(|e| e == "json"))?
@@ -457,31 +458,31 @@ impl crate::books::Books for StackDir {
         Ok(ledger)
     }
 
-    fn budgets(&self) -> Result<Vec<Policy>, String> {
+    fn budgets(&self) -> Result<Vec<Policy>, CloudError> {
         Ok(read_json(&self.root.join("budgets").join("policies.json"))?.unwrap_or_default())
     }
 
-    fn write_budgets(&self, policies: &[Policy]) -> Result<(), String> {
+    fn write_budgets(&self, policies: &[Policy]) -> Result<(), CloudError> {
         write_json(&self.root.join("budgets").join("policies.json"), &policies)
     }
 
-    fn monitors(&self) -> Result<Vec<gaform_control::alerts::Monitor>, String> {
+    fn monitors(&self) -> Result<Vec<gaform_control::alerts::Monitor>, CloudError> {
         Ok(read_json(&self.root.join("monitors").join("monitors.json"))?.unwrap_or_default())
     }
 
-    fn write_monitors(&self, monitors: &[gaform_control::alerts::Monitor]) -> Result<(), String> {
+    fn write_monitors(&self, monitors: &[gaform_control::alerts::Monitor]) -> Result<(), CloudError> {
         write_json(&self.root.join("monitors").join("monitors.json"), &monitors)
     }
 
-    fn monitor_statuses(&self) -> Result<Vec<gaform_control::alerts::MonitorStatus>, String> {
+    fn monitor_statuses(&self) -> Result<Vec<gaform_control::alerts::MonitorStatus>, CloudError> {
         self.read_all(&self.root.join("monitors"), |p| p.to_string_lossy().ends_with(".status.json"))
     }
 
-    fn write_monitor_status(&self, status: &gaform_control::alerts::MonitorStatus) -> Result<(), String> {
+    fn write_monitor_status(&self, status: &gaform_control::alerts::MonitorStatus) -> Result<(), CloudError> {
         write_json(&self.root.join("monitors").join(format!("{}.status.json", status.monitor)), status)
     }
 
-    fn budget_state(&self, name: &str) -> Result<BudgetState, String> {
+    fn budget_state(&self, name: &str) -> Result<BudgetState, CloudError> {
         Ok(read_json(&self.root.join("budgets").join(format!("{name}.state.json")))?.unwrap_or_default())
     }
 
@@ -490,7 +491,7 @@ impl crate::books::Books for StackDir {
         &self,
         name: &str,
         update: &mut dyn FnMut(&mut BudgetState),
-    ) -> Result<BudgetState, String> {
+    ) -> Result<BudgetState, CloudError> {
         let dir = self.root.join("budgets");
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let lock_path = dir.join(format!("{name}.lock"));
@@ -508,12 +509,12 @@ impl crate::books::Books for StackDir {
     }
 
     /// A line that cannot be read (a write cut short) is skipped.
-    fn events(&self) -> Result<Vec<Event>, String> {
+    fn events(&self) -> Result<Vec<Event>, CloudError> {
         let path = self.root.join("events.jsonl");
         match std::fs::read_to_string(&path) {
             Ok(text) => Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
-            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display()).into()),
         }
     }
 

@@ -4,6 +4,7 @@
 //! rules), and `dashboards/*.json` (Grafana: genetic evolution, cost tracking,
 //! performance analysis). Each file is written whole or not at all.
 
+use crate::failure::Failure;
 mod grafana;
 mod rules;
 
@@ -13,7 +14,7 @@ use gaform_compiler::CheckOptions;
 use gaform_runtime::store::write_atomically;
 use std::process::ExitCode;
 
-pub fn run(args: &ExportArgs) -> Result<ExitCode, String> {
+pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
     let path = &args.file;
     let Some(Checked { program, .. }) = read_and_check(path, &CheckOptions::default(), Report::OnError)?
     else {

@@ -11,6 +11,7 @@ use gaform_control::ledger::{End, Entry, Ledger};
 use gaform_control::scale;
 use gaform_providers::books::Books;
 use gaform_providers::local::{JobRecord, StackDir};
+use gaform_providers::CloudError;
 use gaform_runtime::ga::GenerationStats;
 use gaform_runtime::store::{LocalDir, Store};
 use gaform_runtime::telemetry::{EvalTiming, WorkerReport};
@@ -55,6 +56,8 @@ pub struct State {
     pub still_head: bool,
     /// How many of the next reads of the jobs fail.
     pub failing_reads: u32,
+    /// How they fail (a connection reset unless a test says otherwise).
+    pub read_error: Option<CloudError>,
     /// Until when reading the ledger fails.
     pub ledger_down_until: f64,
     /// Workers (by id) found dead at every pass, replaced within the cap.
@@ -132,7 +135,7 @@ impl Cloud for Fake {
         self.state().auto_terminate
     }
 
-    fn ledger(&mut self, now: f64) -> Result<Ledger, String> {
+    fn ledger(&mut self, now: f64) -> Result<Ledger, CloudError> {
         let state = self.state();
         if now < state.ledger_down_until {
             return Err("the ledger is out of reach".into());
@@ -140,16 +143,17 @@ impl Cloud for Fake {
         Ok(state.ledger.clone())
     }
 
-    fn jobs(&mut self) -> Result<Vec<JobRecord>, String> {
+    fn jobs(&mut self) -> Result<Vec<JobRecord>, CloudError> {
         let mut state = self.state();
         if state.failing_reads > 0 {
             state.failing_reads -= 1;
-            return Err("cannot read the job records: connection reset".into());
+            let reset = || CloudError::transient("cannot read the job records: connection reset");
+            return Err(state.read_error.clone().unwrap_or_else(reset));
         }
         Ok(state.jobs.clone())
     }
 
-    fn write_job(&mut self, job: &JobRecord) -> Result<(), String> {
+    fn write_job(&mut self, job: &JobRecord) -> Result<(), CloudError> {
         let mut state = self.state();
         state.acts.push(format!("write {} {}", job.name, job.status.word()));
         match state.jobs.iter_mut().find(|j| j.name == job.name) {
@@ -159,12 +163,12 @@ impl Cloud for Fake {
         Ok(())
     }
 
-    fn store(&mut self, name: &str) -> Result<&dyn Store, String> {
+    fn store(&mut self, name: &str) -> Result<&dyn Store, CloudError> {
         let root = self.state.borrow().root.clone();
         Ok(self.stores.entry(name.to_string()).or_insert_with(|| store_of(&root, name)))
     }
 
-    fn reports(&mut self, job: &JobRecord, _: Option<&Ledger>) -> Result<Vec<WorkerReport>, String> {
+    fn reports(&mut self, job: &JobRecord, _: Option<&Ledger>) -> Result<Vec<WorkerReport>, CloudError> {
         let state = self.state();
         let Some(&generation) = state.reported.get(&job.name) else { return Ok(vec![]) };
         let now = state.clock.now();
@@ -195,12 +199,12 @@ impl Cloud for Fake {
         job.results_dir.display().to_string()
     }
 
-    fn keep_results(&mut self, job: &JobRecord, _: &Path, written: bool) -> Result<(), String> {
+    fn keep_results(&mut self, job: &JobRecord, _: &Path, written: bool) -> Result<(), CloudError> {
         self.state().acts.push(format!("keep {} {written}", job.name));
         Ok(())
     }
 
-    fn workers(&mut self, job: &JobRecord, ledger: &Ledger) -> Result<(Vec<scale::Worker>, u64), String> {
+    fn workers(&mut self, job: &JobRecord, ledger: &Ledger) -> Result<(Vec<scale::Worker>, u64), CloudError> {
         let workers = ledger
             .running()
             .filter(|e| e.address == job.group.as_str())
@@ -215,7 +219,12 @@ impl Cloud for Fake {
         Ok((workers, 1))
     }
 
-    fn shed(&mut self, job: &mut JobRecord, victims: &[&scale::Worker], kept: usize) -> Result<(), String> {
+    fn shed(
+        &mut self,
+        job: &mut JobRecord,
+        victims: &[&scale::Worker],
+        kept: usize,
+    ) -> Result<(), CloudError> {
         let mut state = self.state();
         let now = state.clock.now();
         for w in victims {
@@ -227,16 +236,16 @@ impl Cloud for Fake {
         self.write_job(job)
     }
 
-    fn release(&mut self, job: &JobRecord, how: Release) -> Result<(), String> {
+    fn release(&mut self, job: &JobRecord, how: Release) -> Result<(), CloudError> {
         self.state().acts.push(format!("release {} {how:?}", job.name));
         Ok(())
     }
 
-    fn instances(&mut self) -> Result<u64, String> {
+    fn instances(&mut self) -> Result<u64, CloudError> {
         Ok(self.state().ledger.running().count() as u64)
     }
 
-    fn terminate(&mut self) -> Result<(), String> {
+    fn terminate(&mut self) -> Result<(), CloudError> {
         let mut state = self.state();
         let now = state.clock.now();
         let ids: Vec<String> = state.ledger.running().map(|e| e.instance.clone()).collect();
@@ -248,7 +257,7 @@ impl Cloud for Fake {
     }
 
     /// A crashing worker is found dead at every pass and started again, within the cap.
-    fn tend(&mut self, _now: f64, replacements: &mut Replacements) -> Result<(), String> {
+    fn tend(&mut self, _now: f64, replacements: &mut Replacements) -> Result<(), CloudError> {
         let mut state = self.state();
         let crashing = state.crashing.clone();
         let running: Vec<JobRecord> =
@@ -264,7 +273,7 @@ impl Cloud for Fake {
         Ok(())
     }
 
-    fn upkeep(&mut self, _: &Ledger, _: &mut Replacements) -> Vec<(String, String)> {
+    fn upkeep(&mut self, _: &Ledger, _: &mut Replacements) -> Vec<(String, CloudError)> {
         Vec::new()
     }
 

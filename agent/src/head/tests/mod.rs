@@ -15,6 +15,7 @@ use gaform_control::event::{Event, Kind};
 use gaform_control::ledger::Ledger;
 use gaform_providers::books::Books;
 use gaform_providers::local::{JobRecord, StackDir};
+use gaform_providers::CloudError;
 use gaform_runtime::backtest::Costs;
 use gaform_runtime::ga::{
     self, Aggregate, Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Patience,
@@ -53,6 +54,7 @@ impl Scene {
             auto_terminate: None,
             still_head: true,
             failing_reads: 0,
+            read_error: None,
             ledger_down_until: 0.0,
             crashing: Vec::new(),
         };
@@ -115,7 +117,7 @@ impl Scene {
     }
 
     /// Runs a head with a 10 s tick and 1 s passes until its loop ends.
-    fn run(&self) -> Result<Ended, String> {
+    fn run(&self) -> Result<Ended, CloudError> {
         let clock = self.state.borrow().clock.clone();
         let settings =
             Settings { compute: "evo".into(), tick: Duration::from_secs(10), pause: Duration::from_secs(1) };
@@ -355,12 +357,12 @@ fn records_out_of_reach_for_a_while_are_said_once_and_the_head_goes_on() {
 }
 
 #[test]
-fn records_out_of_reach_for_a_minute_end_the_head_saying_so() {
+fn records_out_of_reach_for_a_quarter_of_an_hour_end_the_head_saying_so() {
     let scene = Scene::new("outage");
     scene.job("search", GENERATIONS);
     scene.state.borrow_mut().failing_reads = u32::MAX;
     let ended = scene.run();
-    assert!(ended.as_ref().is_err_and(|e| e.contains("connection reset")), "{ended:?}");
+    assert!(ended.as_ref().is_err_and(|e| e.to_string().contains("connection reset")), "{ended:?}");
     let events = scene.events();
     // Its passes, and its monitors, which read the jobs too: each said once.
     assert_eq!(kinds(&events), ["head_trouble", "head_trouble", "head_gave_up"]);
@@ -372,9 +374,29 @@ fn records_out_of_reach_for_a_minute_end_the_head_saying_so() {
         })
         .collect();
     assert_eq!(doing, ["look at its jobs", "measure its monitors"]);
-    assert!((60.0..62.0).contains(&(events[2].time - T0)));
-    assert!(events[2].reason.contains("leaving the compute untended"));
+    // Transient: waited out for the head's patience, not a minute.
+    assert!((900.0..902.0).contains(&(events[2].time - T0)), "{}", events[2].time - T0);
+    assert!(events[2].reason.contains("connection reset; transient); it ends, leaving the compute untended"));
     assert!(!scene.acts().contains(&"terminate".to_string()));
+}
+
+#[test]
+fn records_denied_for_a_minute_end_the_head_saying_so() {
+    let scene = Scene::new("denied");
+    scene.job("search", GENERATIONS);
+    {
+        let mut state = scene.state.borrow_mut();
+        state.failing_reads = u32::MAX;
+        let denied = CloudError::from_service(Some("AccessDenied"), Some(403), "AccessDenied: no".into());
+        state.read_error = Some(denied.context("cannot read the job records"));
+    }
+    let ended = scene.run();
+    assert!(ended.as_ref().is_err_and(|e| matches!(e, CloudError::Denied(_))), "{ended:?}");
+    let events = scene.events();
+    assert_eq!(kinds(&events), ["head_trouble", "head_trouble", "head_gave_up"]);
+    // Waiting does not mend a denial: a minute, for a new permission to arrive.
+    assert!((60.0..62.0).contains(&(events[2].time - T0)), "{}", events[2].time - T0);
+    assert!(events[2].reason.contains("AccessDenied: no; denied); it ends"), "{}", events[2].reason);
 }
 
 #[test]
