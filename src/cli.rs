@@ -327,6 +327,10 @@ pub struct RunArgs {
     /// Only write the job and its data to the store and print the worker commands.
     #[arg(long)]
     pub prepare: bool,
+    /// Replace the results (and the run's store) that the output directory holds of
+    /// another job, another file or another spec; without it such a directory is refused.
+    #[arg(long)]
+    pub replace: bool,
     /// Seconds an island waits for its neighbour's checkpoint before giving up.
     #[arg(long, default_value_t = 1800)]
     pub patience: u64,

@@ -60,6 +60,14 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, Failure> {
             plan
         }
     };
+    // A saved plan was made before: its results directories are checked again now.
+    let owned = super::owner::check_stack(&stack)?;
+    for note in &owned.notes {
+        outln!("{note}");
+    }
+    for (dir, me) in &owned.dirs {
+        super::owner::claim(dir, me)?;
+    }
     super::budget::hand_over(&stack)?;
     let ok = run_walk(&stack, &plan, usize::from(args.parallelism), "Apply")?;
     drop(cloud_locks);

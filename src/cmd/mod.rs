@@ -8,6 +8,7 @@ pub mod check;
 pub mod export;
 pub mod fmt;
 pub mod lsp;
+pub mod owner;
 pub mod plan;
 pub mod run;
 pub mod serve;

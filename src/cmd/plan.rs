@@ -44,6 +44,9 @@ pub fn make(stack: &Stack, destroy: bool) -> Result<Plan, Failure> {
     if destroy {
         return Ok(plan::destroy(&stack.desired, &observed, &name, &stack.sha256));
     }
+    // Another file's job of the same name owns a results directory: refused here, before
+    // anything is made, as apply would refuse it.
+    super::owner::check_stack(stack)?;
     observed.facts = stack.provider.facts(&stack.desired)?;
     let over = plan::quota::check(&stack.desired, &observed);
     if !over.is_empty() {

@@ -30,9 +30,15 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     let config = crate::job::job_config(job, crate::job::planned_islands(&program, job));
     let files = crate::job::read_data(&base, job)?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("results").join(&job.name));
+    let me = super::owner::owner(&args.file, &config, &files);
+    if let Some(note) = super::owner::refuse_another_run(&out, &me, args.replace)? {
+        outln!("{note}");
+        clear_results(&out)?;
+    }
     let store_dir = out.join("store");
     let store = LocalDir::new(&store_dir);
     open_run(&store, &store_dir, &config, &files)?;
+    super::owner::claim(&out, &me)?;
     if args.prepare {
         outln!("prepared {} in {}; start each island with:", config.name, store_dir.display());
         for island in 0..config.units() {
@@ -118,6 +124,26 @@ fn open_run(store: &LocalDir, dir: &Path, config: &JobConfig, files: &[DataText]
             .map_err(|e| format!("cannot clear the old run in {}: {e}", dir.display()))?;
     }
     ga::prepare(store, config, &crate::job::prepared(files)).map_err(|e| Failure::from(e.to_string()))
+}
+
+/// Removes the results files and the run's store from `dir`, and nothing else it holds
+/// (`--out .` must not empty the current directory).
+fn clear_results(dir: &Path) -> Result<(), Failure> {
+    let others = ["report.html", "metrics.csv", results::owner::FILE];
+    for name in results::FILES.iter().chain(&others) {
+        match std::fs::remove_file(dir.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("cannot remove {}: {e}", dir.join(name).display()).into())
+            }
+            _ => {}
+        }
+    }
+    match std::fs::remove_dir_all(dir.join("store")) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("cannot remove {}: {e}", dir.join("store").display()).into())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Starts one `gaform worker` per island and waits for all of them.

@@ -37,6 +37,7 @@ mod lsp;
 #[cfg(feature = "aws")]
 mod monitors;
 mod moto;
+mod owners;
 mod pipes;
 mod plan;
 mod plots;

@@ -4,6 +4,7 @@
 //! `equity.svg`. Everything but `timings.csv` is a function of the job alone, so two runs of
 //! one job write the same bytes.
 
+pub mod owner;
 mod plot;
 mod ticks;
 
