@@ -170,6 +170,25 @@ fn a_killed_worker_is_replaced_and_the_result_is_unchanged() {
 }
 
 #[test]
+fn a_reapply_with_a_new_spec_restarts_the_workers_with_no_phantom_death() {
+    let w = Workspace::new("respec", LONG);
+    ok(&w.gaform(&["apply", "job.gaf", "--auto-approve", "--detach"], &[]));
+    let log = w.0.join(".gaform/job/jobs/long/log");
+    wait_until("island 1 to reach generation 5", Duration::from_secs(120), || {
+        std::fs::read_to_string(&log).unwrap_or_default().contains("island 1 · generation 5/")
+    });
+    std::fs::write(w.0.join("job.gaf"), LONG.replace("seed        = 3", "seed        = 4")).unwrap();
+    let out = ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]));
+    assert!(out.contains("its workers restarted for the new spec: compute.box.workers.cpu[0] pid "), "{out}");
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(!log.contains("is gone") && !log.contains("in its place"), "no worker died: {log}");
+    let events = ok(&w.gaform(&["events", "job.gaf"], &[]));
+    assert!(!events.contains("died") && !events.contains("replace"), "{events}");
+    let best: serde_json::Value = serde_json::from_str(&w.read("results/long/best.json")).unwrap();
+    assert_eq!(best["seed"], 4, "the new spec ran to its end");
+}
+
+#[test]
 fn a_sigkilled_apply_leaves_exactly_what_is_left_to_the_next_plan() {
     let w = Workspace::new("killapply", IDLE);
     let stack_dir = w.0.join(".gaform/job");

@@ -141,22 +141,22 @@ impl LocalProvider {
     }
 
     /// Stops every instance of `address` that runs, keeping the records: what a job's
-    /// removal does to its workers, which the head then restarts for the new run.
-    fn interrupt(&self, address: &Addr) -> Result<(), CloudError> {
-        let running: Vec<_> = self
+    /// removal does to its workers (they write into the store a new run of the job is
+    /// given). The records of those it stopped.
+    fn interrupt(&self, address: &Addr) -> Result<Vec<InstanceRecord>, CloudError> {
+        let running: Vec<InstanceRecord> = self
             .stack
             .instances()?
             .into_iter()
-            .filter(|r| &r.address == address)
-            .filter_map(|r| r.process)
+            .filter(|r| &r.address == address && r.process.is_some_and(|p| p.is_alive()))
             .collect();
-        for p in &running {
+        for p in running.iter().filter_map(|r| r.process) {
             p.ask_to_stop();
         }
-        for p in &running {
+        for p in running.iter().filter_map(|r| r.process) {
             p.finish_stopping(STOP_GRACE);
         }
-        Ok(())
+        Ok(running)
     }
 
     fn counted(&self, change: &Change, desired: &Desired) -> Result<String, CloudError> {
@@ -199,13 +199,15 @@ impl LocalProvider {
         let name = change.address.as_str().trim_start_matches("job.").to_string();
         match change.action {
             Action::Delete => {
-                self.remove_job(&name).map(|()| "removed its record and store (results stay)".into())
+                self.remove_job(&name).map(|_| "removed its record and store (results stay)".into())
             }
             Action::Replace => {
-                self.remove_job(&name)?;
-                self.create_job(&name, change, desired)
+                // The old run's workers save their islands and stop, and start again for the
+                // new run before the head can see them gone: a new spec, not a death.
+                let stopped = self.remove_job(&name)?;
+                self.create_job(&name, change, desired, &stopped)
             }
-            Action::Create => self.create_job(&name, change, desired),
+            Action::Create => self.create_job(&name, change, desired, &[]),
             Action::Update | Action::Scale => {
                 let mut record =
                     self.stack.job(&name)?.ok_or_else(|| format!("{} has no record", change.address))?;
@@ -222,14 +224,25 @@ impl LocalProvider {
         }
     }
 
-    fn remove_job(&self, name: &str) -> Result<(), CloudError> {
-        if let Some(record) = self.stack.job(name)? {
-            self.interrupt(&record.group)?;
-        }
-        remove_dir(&self.stack.job_dir(name))
+    /// Removes job `name`'s record and store, its workers stopped first; those it stopped.
+    fn remove_job(&self, name: &str) -> Result<Vec<InstanceRecord>, CloudError> {
+        let stopped = match self.stack.job(name)? {
+            Some(record) => self.interrupt(&record.group)?,
+            None => vec![],
+        };
+        remove_dir(&self.stack.job_dir(name))?;
+        Ok(stopped)
     }
 
-    fn create_job(&self, name: &str, change: &Change, desired: &Desired) -> Result<String, CloudError> {
+    /// Writes job `name`'s store and record; the `restart` workers (stopped for it) start
+    /// again before the record is written, so they idle until it is and take the new run.
+    fn create_job(
+        &self,
+        name: &str,
+        change: &Change,
+        desired: &Desired,
+        restart: &[InstanceRecord],
+    ) -> Result<String, CloudError> {
         let record = JobRecord::new_run(change, desired, self.results.join(name))?;
         let setup = self.setup.as_ref().ok_or("this provider cannot prepare jobs")?;
         let store = self.stack.job_store(name);
@@ -237,15 +250,25 @@ impl LocalProvider {
         for (key, bytes) in setup.blobs(name, record.islands)? {
             crate::state::write_atomically(&store.join(key), &bytes)?;
         }
+        let mut restarted = Vec::new();
+        for worker in restart {
+            let pid = self.start_instance(worker, worker.index)?.pid;
+            restarted.push(format!("{} pid {pid}", worker.address.instance(worker.index)));
+        }
         self.stack.write_job(&record)?;
+        let again = if restarted.is_empty() {
+            String::new()
+        } else {
+            format!("; its workers restarted for the new spec: {}", restarted.join(", "))
+        };
         self.stack.event(
             Some(&self.stack.job_log(name)),
             &format!(
-                "{}: started, {} island(s) on {} worker(s)",
+                "{}: started, {} island(s) on {} worker(s){again}",
                 change.address, record.islands, record.workers
             ),
         );
-        Ok(format!("{} island(s) on {} ({} worker(s))", record.islands, record.group, record.workers))
+        Ok(format!("{} island(s) on {} ({} worker(s)){again}", record.islands, record.group, record.workers))
     }
 
     fn state_dir(&self, change: &Change) -> Result<String, CloudError> {
