@@ -319,6 +319,27 @@ compute c {
     insta::assert_snapshot!("spend_used_up", human(&desired, &observed, "spend.gaf"));
 }
 
+#[test]
+fn a_local_budget_and_the_cost_table_say_one_simulated_rate() {
+    let text = r#"
+cloud laptop { provider = local }
+budget daily { amount = $1  period = day }
+compute here {
+  cloud  = laptop
+  budget = daily
+  head { instance_type = "m5.large" }
+  workers islands { instance_type = "c5.large"  min = 2  max = 2 }
+}
+"#;
+    let said = human(&desired_of(text, "local.gaf"), &Observed::default(), "local.gaf");
+    assert!(said.contains("Cost (USD/hour, simulated at AWS on-demand prices"), "{said}");
+    assert!(
+        said.contains("  total                                               $0.27       $0.27       $0.27"),
+        "{said}"
+    );
+    assert!(said.contains("at $0.27/hour (simulated) it runs out after 3.8 hours"), "{said}");
+}
+
 /// A service on each cloud: on the local cloud one `gaform serve` process after its job; on
 /// aws its own compute, whose instances boot into `gaform serve`, and the spec they read.
 const SERVICES: &str = r#"

@@ -251,7 +251,10 @@ impl<C: Cloud, K: Clock> Head<C, K> {
         for job in self.running_jobs()? {
             self.seen_running = true;
             self.idle_since = now;
-            self.look_at(job)?;
+            // Apply is putting a new run in its place: nothing to gather or stop yet.
+            if !job.replacing {
+                self.look_at(job)?;
+            }
         }
         if !self.running_jobs()?.is_empty() {
             return Ok(false);

@@ -257,8 +257,9 @@ impl Cloud for LocalCloud {
     }
 
     fn tend(&mut self, _now: f64, replacements: &mut Replacements) -> Result<(), CloudError> {
+        // A job apply is replacing has its workers stopped on purpose: not deaths.
         let running: Vec<JobRecord> =
-            self.jobs()?.into_iter().filter(|j| j.status == JobStatus::Running).collect();
+            self.jobs()?.into_iter().filter(|j| j.status == JobStatus::Running && !j.replacing).collect();
         for job in running {
             self.replace_dead(job, replacements)?;
         }

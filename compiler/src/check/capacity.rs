@@ -171,7 +171,8 @@ impl Checker<'_> {
     }
 
     /// W0001: at max scale (on-demand prices, capped by `max_cost_per_hour`), does the
-    /// budget last its whole period?
+    /// budget last its whole period? A local compute counts at the same prices, simulated,
+    /// as its head's budget does.
     fn budgets(&mut self, totals: &[(usize, AtMax)]) {
         for b in 0..self.program.budgets.len() {
             if !self.is_clean(Kind::Budget, b) {
@@ -180,16 +181,17 @@ impl Checker<'_> {
             let mut cost = 0.0;
             let mut estimated = false;
             let mut users = Vec::new();
+            let mut all_local = true;
             for (i, t) in totals {
                 let Some(c) = self.program.computes.get(*i) else {
                     continue;
                 };
-                let on_aws =
-                    self.program.clouds.get(c.cloud.0).is_some_and(|cl| cl.provider == Provider::Aws);
-                if c.budget.is_some_and(|id| id.0 == b) && on_aws {
+                if c.budget.is_some_and(|id| id.0 == b) {
                     cost += t.cost;
                     estimated |= t.estimated;
                     users.push((c.name.clone(), t.cost));
+                    all_local &=
+                        self.program.clouds.get(c.cloud.0).is_some_and(|cl| cl.provider == Provider::Local);
                 }
             }
             let Some(budget) = self.program.budgets.get(b) else {
@@ -220,10 +222,17 @@ impl Checker<'_> {
                 budget.amount.span,
                 format!("${} lasts {hours:.1} hours", budget.amount.value),
             )
-            .with_help(format!(
-                "on-demand cost at max scale: {}{capped}{note}; lower the groups' `max`, use spot, or raise `amount`",
-                spend.join(", ")
-            ));
+            .with_help(if all_local {
+                format!(
+                    "cost at max scale, simulated at AWS on-demand prices (the local cloud charges nothing, but its budgets count these): {}{capped}{note}; lower the groups' `max`, or raise `amount`",
+                    spend.join(", ")
+                )
+            } else {
+                format!(
+                    "on-demand cost at max scale: {}{capped}{note}; lower the groups' `max`, use spot, or raise `amount`",
+                    spend.join(", ")
+                )
+            });
             self.report(d);
         }
     }

@@ -1,6 +1,7 @@
 //! What a plan costs: $/hour per head and group at the planned count, at min and at max
 //! scale, and how long each budget lasts at the planned rate. On-demand prices from the
-//! bundled catalog; spot is usually cheaper, so these are upper bounds.
+//! bundled catalog; spot is usually cheaper, so these are upper bounds. The local cloud's
+//! rows are simulated at AWS's list prices (nothing is charged), the rate its budgets count.
 
 use super::addr::Kind;
 use super::desired::Desired;
@@ -18,6 +19,9 @@ pub struct Cost {
     pub budgets: Vec<Runway>,
     /// Some price is the fallback region's.
     pub estimated: bool,
+    /// Some rows are the local cloud's, simulated at AWS prices (the totals include them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }
 
 /// One head or worker group.
@@ -25,8 +29,11 @@ pub struct Cost {
 pub struct CostRow {
     pub address: String,
     pub instance_type: String,
-    /// `local` (no charge) or `aws`.
+    /// `local` (no charge: its prices are simulated) or `aws`.
     pub provider: String,
+    /// The prices are AWS's list prices for a local process, which nothing charges.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
     pub count: u64,
     pub min: u64,
     pub max: u64,
@@ -88,28 +95,32 @@ pub fn cost(desired: &Desired, planned: &BTreeMap<String, u64>, facts: &super::o
         let (Some(count), Some(fp)) = (&r.count, &r.footprint) else { continue };
         let now = planned.get(r.addr.as_str()).copied().unwrap_or(0);
         let (min, max) = if r.kind == Kind::Head { (now, now) } else { (count.min, count.max) };
+        let simulated = r.provider == "local";
+        let each = if simulated { fp.list_hourly } else { fp.hourly };
         let row =
             CostRow {
                 address: r.addr.to_string(),
                 instance_type: fp.instance_type.clone(),
                 provider: r.provider.clone(),
+                simulated,
                 count: now,
                 min,
                 max,
-                each_per_hour: fp.hourly,
+                each_per_hour: each,
                 spot_each_per_hour: r.attributes.get("purchase").filter(|p| p.starts_with("spot")).and_then(
                     |_| facts.spot_prices.get(&format!("{}/{}", r.cloud, fp.instance_type)).copied(),
                 ),
-                planned_per_hour: fp.hourly * now as f64,
-                min_per_hour: fp.hourly * min as f64,
-                max_per_hour: fp.hourly * max as f64,
+                planned_per_hour: each * now as f64,
+                min_per_hour: each * min as f64,
+                max_per_hour: each * max as f64,
             };
         out.estimated |= fp.estimated;
+        out.simulated |= simulated;
         out.planned_per_hour += row.planned_per_hour;
         out.min_per_hour += row.min_per_hour;
         out.max_per_hour += row.max_per_hour;
         if let Some(c) = r.addr.compute() {
-            *per_compute.entry(c.to_string()).or_default() += row.planned_per_hour;
+            *per_compute.entry(c.to_string()).or_default() += fp.hourly * now as f64;
             let grown = count.autoscale.as_ref().filter(|_| now > 0).map_or(now, |a| a.ceiling.max(now));
             *grown_per_compute.entry(c.to_string()).or_default() += fp.hourly * grown as f64;
             if r.provider == "local" {

@@ -123,7 +123,12 @@ fn cost(out: &mut String, cost: &Cost) {
     if cost.rows.is_empty() {
         return;
     }
-    out.push_str("\nCost (on-demand USD/hour; spot is usually less):\n");
+    let all_local = cost.rows.iter().all(|r| r.simulated);
+    out.push_str(if all_local {
+        "\nCost (USD/hour, simulated at AWS on-demand prices, the rate budgets count; nothing is charged):\n"
+    } else {
+        "\nCost (on-demand USD/hour; spot is usually less):\n"
+    });
     let width = cost.rows.iter().map(|r| r.address.len()).max().unwrap_or(8).max(8);
     let twidth = cost.rows.iter().map(|r| r.instance_type.len()).max().unwrap_or(4).max(4);
     let _ = writeln!(
@@ -153,8 +158,10 @@ fn cost(out: &mut String, cost: &Cost) {
         dollars(cost.min_per_hour),
         dollars(cost.max_per_hour)
     );
-    if cost.rows.iter().all(|r| r.provider == "local") {
-        out.push_str("  (local cloud: every instance is a process on this machine; nothing is charged)\n");
+    if all_local {
+        out.push_str("  (local cloud: every instance is a process on this machine)\n");
+    } else if cost.simulated {
+        out.push_str("  (the local cloud's rows are simulated at AWS prices and charge nothing; the totals include them)\n");
     }
     if cost.estimated {
         out.push_str("  (some prices are us-east-1's, standing in for a region the catalog lacks)\n");

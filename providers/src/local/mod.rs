@@ -199,12 +199,21 @@ impl LocalProvider {
         let name = change.address.as_str().trim_start_matches("job.").to_string();
         match change.action {
             Action::Delete => {
-                self.remove_job(&name).map(|_| "removed its record and store (results stay)".into())
+                self.remove_job(&name).map(|()| "removed its record and store (results stay)".into())
             }
             Action::Replace => {
                 // The old run's workers save their islands and stop, and start again for the
-                // new run before the head can see them gone: a new spec, not a death.
-                let stopped = self.remove_job(&name)?;
+                // new run: a new spec, not a death. The old record stays (marked) until the
+                // new one takes its place, so the head never sees the job gone (which would
+                // end the compute) nor its workers dead (which it would replace).
+                let stopped = match self.stack.job(&name)? {
+                    Some(mut old) => {
+                        old.replacing = true;
+                        self.stack.write_job(&old)?;
+                        self.interrupt(&old.group)?
+                    }
+                    None => vec![],
+                };
                 self.create_job(&name, change, desired, &stopped)
             }
             Action::Create => self.create_job(&name, change, desired, &[]),
@@ -224,18 +233,17 @@ impl LocalProvider {
         }
     }
 
-    /// Removes job `name`'s record and store, its workers stopped first; those it stopped.
-    fn remove_job(&self, name: &str) -> Result<Vec<InstanceRecord>, CloudError> {
-        let stopped = match self.stack.job(name)? {
-            Some(record) => self.interrupt(&record.group)?,
-            None => vec![],
-        };
-        remove_dir(&self.stack.job_dir(name))?;
-        Ok(stopped)
+    /// Removes job `name`'s record and store, its workers stopped first.
+    fn remove_job(&self, name: &str) -> Result<(), CloudError> {
+        if let Some(record) = self.stack.job(name)? {
+            self.interrupt(&record.group)?;
+        }
+        remove_dir(&self.stack.job_dir(name))
     }
 
-    /// Writes job `name`'s store and record; the `restart` workers (stopped for it) start
-    /// again before the record is written, so they idle until it is and take the new run.
+    /// Writes job `name`'s store and record (over a replaced run's, which stays until then);
+    /// the `restart` workers (stopped for it) start again before the record is written, so
+    /// they idle until it is and take the new run.
     fn create_job(
         &self,
         name: &str,
@@ -246,7 +254,8 @@ impl LocalProvider {
         let record = JobRecord::new_run(change, desired, self.results.join(name))?;
         let setup = self.setup.as_ref().ok_or("this provider cannot prepare jobs")?;
         let store = self.stack.job_store(name);
-        remove_dir(&self.stack.job_dir(name))?;
+        remove_dir(&store)?;
+        remove_file(&self.stack.job_log(name))?;
         for (key, bytes) in setup.blobs(name, record.islands)? {
             crate::state::write_atomically(&store.join(key), &bytes)?;
         }

@@ -128,6 +128,12 @@ pub struct JobRecord {
     /// past it and the new workers are up, it deals them again.
     #[serde(default)]
     pub dealt_over: u64,
+    /// Apply is replacing this run with a new spec (local cloud): it stops the workers on
+    /// purpose and starts them again for the new run, whose record takes this one's place.
+    /// Until then the head leaves the job alone, neither replacing its workers nor
+    /// gathering it, and the compute is not over.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replacing: bool,
 }
 
 impl JobRecord {
@@ -181,6 +187,7 @@ impl JobRecord {
             retiring: vec![],
             scaling,
             dealt_over: workers,
+            replacing: false,
         })
     }
 

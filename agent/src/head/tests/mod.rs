@@ -96,6 +96,7 @@ impl Scene {
             retiring: vec![],
             scaling: None,
             dealt_over: 3,
+            replacing: false,
         };
         self.state.borrow_mut().jobs.push(record.clone());
         record
