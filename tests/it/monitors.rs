@@ -416,3 +416,47 @@ fn a_scale_down_alert_sheds_one_worker_per_cooldown_to_min_and_the_result_is_the
         assert_eq!(w.read(&format!("results/long/{file}")), w.read(&format!("never-shed/{file}")), "{file}");
     }
 }
+
+#[test]
+fn a_head_on_a_taken_port_is_exported_where_it_serves_and_refuses_another_stacks_scrape() {
+    // Another stack's head holds the port this one asks for.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let asked = taken.local_addr().unwrap().port();
+    let w = Workspace::new("monitor-taken", &stack(asked, 16_000, ""));
+    ok(&w.gaform(&["apply", "job.gaf", "--auto-approve", "--detach"], &[("GAFORM_TICK", "30s")]));
+    let recorded = w.0.join(".gaform/job/metrics/here.json");
+    let started = Instant::now();
+    while !recorded.exists() {
+        assert!(started.elapsed() < Duration::from_secs(60), "the head never recorded where it serves");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let record: serde_json::Value = serde_json::from_str(&w.read(".gaform/job/metrics/here.json")).unwrap();
+    let at = record["address"].as_str().unwrap().to_string();
+    assert_ne!(at, format!("127.0.0.1:{asked}"), "it took another port");
+
+    ok(&w.gaform(&["export", "monitor", "job.gaf", "--out", "monitoring"], &[]));
+    let config = w.read("monitoring/prometheus.yml");
+    assert!(config.contains(&format!("targets: [\"{at}\"]")), "{config}");
+    assert!(config.contains("params:\n      stack: [\"job\"]"), "{config}");
+
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let get = |query: &str| {
+        let mut r = agent.get(format!("http://{at}/metrics{query}")).call().unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default())
+    };
+    let (status, body) = get("?stack=other");
+    assert_eq!((status, body.as_str()), (404, "this is stack `job`'s head, not stack `other`'s\n"));
+    // A tick of 30 s, yet the run's series are served as soon as its workers report.
+    let started = Instant::now();
+    loop {
+        let (status, body) = get("?stack=job");
+        assert_eq!(status, 200, "{body}");
+        if body.contains("gaform_generation{gaform_job=\"long\"") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no series a tick early: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
+    drop(taken);
+}

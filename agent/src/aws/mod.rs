@@ -54,7 +54,7 @@ pub fn head(config: &HeadConfig) -> Result<Ended, CloudError> {
         .ok()
         .and_then(|live| live.into_iter().next().map(|(_, a)| a))
         .unwrap_or_default();
-    let monitoring = start_monitoring(&attributes, config.metrics_ip, &compute);
+    let monitoring = start_monitoring(&attributes, config.metrics_ip, &compute, &stack);
     let cooldown = 5.0 * config.tick.as_secs_f64();
     let noticed = heal::noticed_before(&agent.books());
     let cloud = AwsCloud::new(agent, (compute.clone(), me), attributes, noticed, cooldown);
@@ -63,12 +63,12 @@ pub fn head(config: &HeadConfig) -> Result<Ended, CloudError> {
 }
 
 /// Serves the head's metrics at its `metrics_port` on `ip`.
-fn start_monitoring(attributes: &Attributes, ip: IpAddr, compute: &str) -> Monitoring {
+fn start_monitoring(attributes: &Attributes, ip: IpAddr, compute: &str, stack: &str) -> Monitoring {
     let port = attributes
         .get("metrics_port")
         .and_then(|p| p.parse().ok())
         .unwrap_or(gaform_compiler::ir::DEFAULT_METRICS_PORT);
-    let (monitoring, served) = Monitoring::start(SocketAddr::new(ip, port), false);
+    let (monitoring, served) = Monitoring::start(SocketAddr::new(ip, port), false, stack);
     match served {
         Ok(at) => outln!("compute.{compute}: metrics at http://{at}/metrics"),
         Err(e) => errln!("compute.{compute}: no metrics endpoint: {e}"),

@@ -1,9 +1,13 @@
-//! A compute's head: one loop for both clouds, behind [`Cloud`]. Every tick it measures
+//! A compute's head: one loop for both clouds, behind [`Cloud`]. As it starts, and then
+//! every tick, it measures
 //! the compute (its monitors and its budget, `gaform-control` deciding) and carries out
 //! what they decide: shed workers, stop the compute; then the cloud's own upkeep. Every
 //! pass it tends the workers, gathers a job whose islands are done, stops one past its
 //! `max_runtime`, and terminates the compute once its jobs are over or it has sat idle for
-//! `auto_terminate`. Each act is an event with its reason.
+//! `auto_terminate`. Each act is an event with its reason. In a run's first tick, until a
+//! measurement has seen one of its workers' reports, the head measures at every pass (once
+//! a second at most, the ticks' cadence unchanged): its metrics are served within a second
+//! or two of the first report, not a tick later.
 //!
 //! What cannot be done now is an event and is tried again: a measurement at the next tick,
 //! a pass at the next pass. Only passes failing for long end the head, with an event that
@@ -44,6 +48,9 @@ pub const GIVE_UP_AFTER: f64 = 60.0;
 /// How long the head's passes may keep failing transiently (S3 throttled or out of reach,
 /// timeouts) before it ends itself: an outage of the service, not a blip.
 pub const TRANSIENT_PATIENCE: f64 = 900.0;
+/// The shortest time between two measurements while a run waits for its first one with a
+/// worker report.
+const EARLY_TICK: f64 = 1.0;
 /// How long an exiting head waits for its notifications still under way.
 pub const NOTIFY_DRAIN: Duration = Duration::from_secs(30);
 
@@ -71,6 +78,10 @@ pub struct Head<C, K> {
     idle_since: f64,
     /// When the passes began failing, if they are.
     failing_since: Option<f64>,
+    /// The runs (job, start) a tick has seen a worker report of.
+    measured: std::collections::BTreeSet<(String, u64)>,
+    /// A running run no tick has seen a report of yet: measure at the next pass.
+    measure_soon: bool,
 }
 
 /// How a head's loop ended.
@@ -97,6 +108,8 @@ impl<C: Cloud, K: Clock> Head<C, K> {
             seen_running: false,
             idle_since: now,
             failing_since: None,
+            measured: Default::default(),
+            measure_soon: false,
         }
     }
 
@@ -110,14 +123,22 @@ impl<C: Cloud, K: Clock> Head<C, K> {
 
     fn tend_compute(&mut self) -> Result<Ended, CloudError> {
         let compute = self.settings.compute.clone();
-        // Apply refused compute whose budget was spent, so the first look can wait a tick.
-        let mut next_tick = self.clock.now() + self.settings.tick.as_secs_f64();
+        // Measured as it starts: `/metrics` has the compute's series at once.
+        let mut next_tick = self.clock.now();
+        let mut last_tick = f64::NEG_INFINITY;
         loop {
             if !self.cloud.still_head() {
                 return Ok(Ended::Replaced);
             }
-            if self.clock.now() >= next_tick {
-                next_tick = self.clock.now() + self.settings.tick.as_secs_f64();
+            let now = self.clock.now();
+            let regular = now >= next_tick;
+            // Early measurements leave the ticks' cadence as it is.
+            if regular || (self.measure_soon && now - last_tick >= EARLY_TICK) {
+                if regular {
+                    next_tick = now + self.settings.tick.as_secs_f64();
+                }
+                last_tick = now;
+                self.measure_soon = false;
                 if self.tick() {
                     return Ok(Ended::Terminated);
                 }
@@ -188,6 +209,9 @@ impl<C: Cloud, K: Clock> Head<C, K> {
         let mut jobs = Vec::new();
         for job in self.running_jobs()? {
             let reports = self.cloud.reports(&job, Some(ledger))?;
+            if !reports.is_empty() {
+                self.measured.insert((job.name.clone(), job.started_at.to_bits()));
+            }
             let dir = self.cloud.results_dir(&job);
             jobs.push((job, reports, dir));
         }
@@ -251,6 +275,10 @@ impl<C: Cloud, K: Clock> Head<C, K> {
         for job in self.running_jobs()? {
             self.seen_running = true;
             self.idle_since = now;
+            // Only in a run's first tick: workers that never report cost no more than that.
+            let first_tick = now - job.started_at < self.settings.tick.as_secs_f64();
+            self.measure_soon |=
+                first_tick && !self.measured.contains(&(job.name.clone(), job.started_at.to_bits()));
             // Apply is putting a new run in its place: nothing to gather or stop yet.
             if !job.replacing {
                 self.look_at(job)?;

@@ -61,7 +61,14 @@ fn start_monitoring(stack: &StackDir, me: &Registration, compute: &str) -> Monit
         .and_then(|p| p.parse().ok())
         .unwrap_or(gaform_compiler::ir::DEFAULT_METRICS_PORT);
     let wanted = SocketAddr::from(([127, 0, 0, 1], port));
-    let (monitoring, served) = Monitoring::start(wanted, true);
+    let name = stack.root().file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let (monitoring, served) = Monitoring::start(wanted, true, &name);
+    if let Ok(at) = served {
+        // Where `gaform export monitor` points Prometheus: the port taken, not the one asked.
+        if let Err(e) = stack.write_metrics_address(compute, at) {
+            errln!("compute.{compute}: {e}");
+        }
+    }
     let line = match served {
         Ok(at) if at == wanted => format!("compute.{compute}: metrics at http://{at}/metrics"),
         Ok(at) => format!("compute.{compute}: metrics at http://{at}/metrics (port {port} was taken)"),

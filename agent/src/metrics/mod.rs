@@ -4,7 +4,9 @@
 //! values measured elsewhere. The server is axum on a small tokio runtime of its own
 //! thread, so a slow scrape never holds up the head's loop.
 
+use axum::extract::RawQuery;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
@@ -115,8 +117,11 @@ pub fn render(shared: &Shared) -> String {
 
 /// Binds `address` (or, when its port is taken and `fallback` allows, any free port on the
 /// same interface) and serves `/metrics` from `shared` on a thread of its own until the
-/// process exits. The address it serves on.
-pub fn serve(shared: Shared, address: SocketAddr, fallback: bool) -> Result<SocketAddr, String> {
+/// process exits. The address it serves on. A scrape that names another stack
+/// (`/metrics?stack=OTHER`, as `gaform export monitor`'s configuration asks) is refused
+/// with a 404, so a Prometheus aimed at a port another stack's head took never mixes the
+/// two stacks' series.
+pub fn serve(shared: Shared, address: SocketAddr, fallback: bool, stack: &str) -> Result<SocketAddr, String> {
     let listener = match TcpListener::bind(address) {
         Ok(l) => l,
         Err(e) if fallback && e.kind() == std::io::ErrorKind::AddrInUse => {
@@ -126,6 +131,7 @@ pub fn serve(shared: Shared, address: SocketAddr, fallback: bool) -> Result<Sock
     };
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let stack = stack.to_string();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
@@ -136,7 +142,7 @@ pub fn serve(shared: Shared, address: SocketAddr, fallback: bool) -> Result<Sock
             runtime.block_on(async move {
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
                 let app = Router::new()
-                    .route("/metrics", get(move || scrape(shared.clone())))
+                    .route("/metrics", get(move |query| scrape(shared.clone(), stack.clone(), query)))
                     .route("/", get(|| async { "gaform head: metrics at /metrics\n" }));
                 let _ = axum::serve(listener, app).await;
             })
@@ -145,8 +151,15 @@ pub fn serve(shared: Shared, address: SocketAddr, fallback: bool) -> Result<Sock
     Ok(bound)
 }
 
-async fn scrape(shared: Shared) -> impl IntoResponse {
+async fn scrape(shared: Shared, stack: String, RawQuery(query): RawQuery) -> axum::response::Response {
+    // Stack names are file stems, which the configuration writes as they are.
+    let asked = query.as_deref().unwrap_or_default().split('&').find_map(|p| p.strip_prefix("stack="));
+    if let Some(asked) = asked.filter(|asked| *asked != stack) {
+        let said = format!("this is stack `{stack}`'s head, not stack `{asked}`'s\n");
+        return (StatusCode::NOT_FOUND, said).into_response();
+    }
     ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], render(&shared))
+        .into_response()
 }
 
 #[cfg(test)]

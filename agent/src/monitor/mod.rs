@@ -61,11 +61,16 @@ pub struct Monitoring {
 }
 
 impl Monitoring {
-    /// Starts serving `/metrics` on `address` (any free port of its interface when that
-    /// port is taken and `fallback`); a head that cannot serve still measures and alerts.
-    pub fn start(address: SocketAddr, fallback: bool) -> (Monitoring, Result<SocketAddr, String>) {
+    /// Starts serving stack `stack`'s `/metrics` on `address` (any free port of its
+    /// interface when that port is taken and `fallback`); a head that cannot serve still
+    /// measures and alerts.
+    pub fn start(
+        address: SocketAddr,
+        fallback: bool,
+        stack: &str,
+    ) -> (Monitoring, Result<SocketAddr, String>) {
         let monitoring = Monitoring::unserved();
-        let served = crate::metrics::serve(monitoring.shared.clone(), address, fallback);
+        let served = crate::metrics::serve(monitoring.shared.clone(), address, fallback, stack);
         (monitoring, served)
     }
 

@@ -82,6 +82,12 @@ impl InstanceRecord {
     }
 }
 
+/// Where a local head serves its metrics.
+#[derive(Serialize, Deserialize)]
+struct MetricsAddress {
+    address: std::net::SocketAddr,
+}
+
 /// One job's run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct JobRecord {
@@ -291,6 +297,20 @@ impl StackDir {
     /// The lock file.
     pub fn lock_file(&self) -> PathBuf {
         self.root.join("lock")
+    }
+
+    /// Records where compute `compute`'s head serves its metrics (the port it took).
+    pub fn write_metrics_address(&self, compute: &str, at: std::net::SocketAddr) -> Result<(), CloudError> {
+        write_json(
+            &self.root.join("metrics").join(format!("{compute}.json")),
+            &MetricsAddress { address: at },
+        )
+    }
+
+    /// Where compute `compute`'s head last served its metrics, if it ever did.
+    pub fn metrics_address(&self, compute: &str) -> Option<std::net::SocketAddr> {
+        let path = self.root.join("metrics").join(format!("{compute}.json"));
+        read_json::<MetricsAddress>(&path).ok().flatten().map(|m| m.address)
     }
 
     /// The state directory's record, if created.

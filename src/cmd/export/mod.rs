@@ -2,7 +2,8 @@
 //! from the file alone (no cloud is asked): `rules.yml` (Prometheus alerting rules, one
 //! per monitor alert), `prometheus.yml` (a scrape job per compute head, loading the
 //! rules), and `dashboards/*.json` (Grafana: genetic evolution, cost tracking,
-//! performance analysis). Each file is written whole or not at all.
+//! performance analysis). Each file is written whole or not at all. A local head is
+//! scraped at the port its records say it took (another head may have had the one asked).
 
 use crate::failure::Failure;
 mod grafana;
@@ -23,7 +24,12 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
     let stack = path.file_stem().map_or_else(|| "stack".into(), |s| s.to_string_lossy().into_owned());
     let mut files = vec![
         ("rules.yml".to_string(), rules::rules(&stack, &program)),
-        ("prometheus.yml".to_string(), rules::scrape_config(&stack, &program)),
+        ("prometheus.yml".to_string(), {
+            let records = super::stack::stack_dir(path);
+            rules::scrape_config(&stack, &program, &|compute| {
+                records.metrics_address(compute).map(|a| a.port())
+            })
+        }),
     ];
     for (name, board) in grafana::dashboards(&stack) {
         let text = serde_json::to_string_pretty(&board).map_err(|e| e.to_string())? + "\n";

@@ -75,10 +75,11 @@ pub fn rules(stack: &str, program: &Program) -> String {
 }
 
 /// `prometheus.yml`: a scrape job per compute head, and the rules above. A local head is
-/// at `127.0.0.1:PORT`; an aws head is found by EC2 service discovery from the stack's
-/// tags (its private address, so Prometheus runs inside the VPC or is admitted by
-/// `metrics_from`).
-pub fn scrape_config(stack: &str, program: &Program) -> String {
+/// at `127.0.0.1:PORT`, the port it took (`bound`, by compute) or else its `metrics_port`;
+/// an aws head is found by EC2 service discovery from the stack's tags (its private
+/// address, so Prometheus runs inside the VPC or is admitted by `metrics_from`). Every
+/// scrape names the stack (`?stack=NAME`): a head of another stack refuses it.
+pub fn scrape_config(stack: &str, program: &Program, bound: &dyn Fn(&str) -> Option<u16>) -> String {
     let mut out = format!(
         "# Scrapes the heads of {stack}.gaf's computes and loads their monitors' rules; written\n\
          # by `gaform export monitor`. Check with `promtool check config prometheus.yml`.\n\
@@ -86,16 +87,17 @@ pub fn scrape_config(stack: &str, program: &Program) -> String {
     );
     for compute in &program.computes {
         let Some(cloud) = program.clouds.get(compute.cloud.0) else { continue };
-        let port = compute.head.metrics_port;
+        let asked = compute.head.metrics_port;
         out.push_str(&format!("  - job_name: {}\n", q(&format!("gaform-{stack}-{}", compute.name))));
+        out.push_str(&format!("    params:\n      stack: [{}]\n", q(stack)));
         match cloud.provider {
             Provider::Local => out.push_str(&format!(
                 "    static_configs:\n      - targets: [{}]\n        labels:\n          compute: {}\n",
-                q(&format!("127.0.0.1:{port}")),
+                q(&format!("127.0.0.1:{}", bound(&compute.name).unwrap_or(asked))),
                 q(&compute.name)
             )),
             Provider::Aws => out.push_str(&format!(
-                "    ec2_sd_configs:\n      - region: {}\n        port: {port}\n        filters:\n          - name: {}\n            values: [{}]\n          - name: {}\n            values: [{}]\n          - name: instance-state-name\n            values: [running]\n    relabel_configs:\n      - target_label: compute\n        replacement: {}\n",
+                "    ec2_sd_configs:\n      - region: {}\n        port: {asked}\n        filters:\n          - name: {}\n            values: [{}]\n          - name: {}\n            values: [{}]\n          - name: instance-state-name\n            values: [running]\n    relabel_configs:\n      - target_label: compute\n        replacement: {}\n",
                 q(cloud.region.as_deref().unwrap_or_default()),
                 q("tag:gaform:stack"),
                 q(stack),

@@ -54,6 +54,8 @@ pub struct State {
     pub acts: Vec<String>,
     pub auto_terminate: Option<f64>,
     pub still_head: bool,
+    /// When the workers' first reports appear (none before).
+    pub reports_from: f64,
     /// How many of the next reads of the jobs fail.
     pub failing_reads: u32,
     /// How they fail (a connection reset unless a test says otherwise).
@@ -172,6 +174,9 @@ impl Cloud for Fake {
         let state = self.state();
         let Some(&generation) = state.reported.get(&job.name) else { return Ok(vec![]) };
         let now = state.clock.now();
+        if now < state.reports_from {
+            return Ok(vec![]);
+        }
         let stats = |g: u64| GenerationStats {
             generation: g,
             best: 1.0,

@@ -53,6 +53,7 @@ impl Scene {
             acts: Vec::new(),
             auto_terminate: None,
             still_head: true,
+            reports_from: 0.0,
             failing_reads: 0,
             read_error: None,
             ledger_down_until: 0.0,
@@ -277,6 +278,38 @@ fn a_budget_scales_down_to_min_once_then_stops_at_its_amount_with_the_results_so
 }
 
 #[test]
+fn a_runs_first_reports_are_measured_within_a_second_not_a_tick_later() {
+    let scene = Scene::new("early");
+    scene.job("search", 4);
+    {
+        let mut state = scene.state.borrow_mut();
+        state.reported.insert("search".into(), 4);
+        state.reports_from = T0 + 3.5;
+    }
+    let rule = Rule {
+        metric: MonitorMetric::Generation,
+        comparison: Comparison::Gt,
+        threshold: 3.0,
+        for_secs: 0.0,
+        action: AlertAction::Stop,
+    };
+    let monitor = Monitor {
+        name: "progress".into(),
+        job: "search".into(),
+        compute: "evo".into(),
+        metrics: vec![MonitorMetric::Generation],
+        rules: vec![rule],
+        notify: None,
+    };
+    scene.books().write_monitors(&[monitor]).unwrap();
+    assert_eq!(scene.run(), Ok(Ended::Terminated));
+    let events = scene.events();
+    let stopped = events.iter().find(|e| matches!(e.kind, Kind::ComputeStopped { .. })).unwrap().time;
+    // Ticks every 10 s; the reports from 3.5 s are measured at the next pass (a second).
+    assert!((3.5..=4.5).contains(&(stopped - T0)), "stopped at {}", stopped - T0);
+}
+
+#[test]
 fn a_monitor_stop_waits_out_its_for_and_keeps_every_generation_done() {
     let scene = Scene::new("monitor");
     scene.job("search", 4);
@@ -303,9 +336,9 @@ fn a_monitor_stop_waits_out_its_for_and_keeps_every_generation_done() {
         events.iter().find(|e| matches!(&e.kind, Kind::MonitorAlert { state, .. } if state == "pending"));
     let pending = pending.unwrap_or_else(|| panic!("{events:#?}")).time;
     let stopped = events.iter().find(|e| matches!(e.kind, Kind::ComputeStopped { .. })).unwrap().time;
-    assert_eq!(pending, T0 + 10.0);
-    // Held at every tick from the first: it fires at the first tick 30 s on.
-    assert_eq!(stopped, T0 + 40.0);
+    // Measured as the head starts, then every tick: it fires at the first tick 30 s on.
+    assert_eq!(pending, T0);
+    assert_eq!(stopped, T0 + 30.0);
     assert!(matches!(scene.status("search"), JobStatus::Stopped { .. }));
     assert_eq!(scene.generations_kept("search"), 5);
 }
@@ -348,11 +381,12 @@ fn records_out_of_reach_for_a_while_are_said_once_and_the_head_goes_on() {
     scene.state.borrow_mut().failing_reads = 5;
     assert_eq!(scene.run(), Ok(Ended::Terminated));
     let events = scene.events();
-    assert_eq!(kinds(&events), ["head_trouble", "compute_ended"]);
+    // The measurement as it starts reads them too: each said once.
+    assert_eq!(kinds(&events), ["head_trouble", "head_trouble", "compute_ended"]);
     assert!(
-        events[0].reason.contains("could not look at its jobs: cannot read the job records"),
+        events[1].reason.contains("could not look at its jobs: cannot read the job records"),
         "{}",
-        events[0].reason
+        events[1].reason
     );
     assert_eq!(scene.status("search"), JobStatus::Finished);
 }
@@ -374,7 +408,7 @@ fn records_out_of_reach_for_a_quarter_of_an_hour_end_the_head_saying_so() {
             _ => None,
         })
         .collect();
-    assert_eq!(doing, ["look at its jobs", "measure its monitors"]);
+    assert_eq!(doing, ["measure its monitors", "look at its jobs"]);
     // Transient: waited out for the head's patience, not a minute.
     assert!((900.0..902.0).contains(&(events[2].time - T0)), "{}", events[2].time - T0);
     assert!(events[2].reason.contains("connection reset; transient); it ends, leaving the compute untended"));
@@ -417,7 +451,7 @@ fn a_measurement_that_fails_is_an_event_once_and_measured_again() {
     let events = scene.events();
     let trouble: Vec<&Event> = events.iter().filter(|e| matches!(e.kind, Kind::HeadTrouble { .. })).collect();
     assert_eq!(trouble.len(), 1, "{events:#?}");
-    assert_eq!(trouble[0].time, T0 + 10.0);
+    assert_eq!(trouble[0].time, T0, "measured as the head starts");
     assert!(trouble[0].reason.contains("could not measure: the ledger is out of reach"));
     let frozen = events.iter().find(|e| matches!(e.kind, Kind::Frozen { .. })).unwrap();
     assert_eq!(frozen.time, T0 + 40.0);
