@@ -6,6 +6,7 @@ use crate::failure::Failure;
 use crate::render::diagnostics;
 use gaform_compiler::source::SourceFile;
 use gaform_runtime::backtest::{self, Calendar, Costs, Keep, Metrics, Position, Signal, Trade};
+use gaform_runtime::data::format_timestamp;
 use gaform_runtime::strategy::Strategy;
 use serde::Serialize;
 use std::process::ExitCode;
@@ -79,7 +80,14 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode, Failure> {
         cash,
         commission,
         metrics: report.metrics,
-        trades: args.trades.then_some(report.trades.as_slice()),
+        trades: args.trades.then(|| {
+            let at = |bar: usize| data.time.get(bar).map_or_else(String::new, |&t| format_timestamp(t));
+            report
+                .trades
+                .iter()
+                .map(|trade| Dated { trade, entry: at(trade.entry_bar), exit: at(trade.exit_bar) })
+                .collect()
+        }),
     };
     match args.format {
         Format::Json => outln!("{}", serde_json::to_string(&out).map_err(|e| e.to_string())?),
@@ -113,7 +121,19 @@ struct Output<'a> {
     /// The strategy's order at the close of the last bar.
     signal: Signal,
     #[serde(skip_serializing_if = "Option::is_none")]
-    trades: Option<&'a [Trade]>,
+    trades: Option<Vec<Dated<'a>>>,
+}
+
+/// A trade with the dates of its entry and exit bars beside their numbers.
+#[derive(Serialize)]
+struct Dated<'a> {
+    #[serde(flatten)]
+    trade: &'a Trade,
+    /// The entry bar's time (`2016-03-01`, or with the time of day on intraday data).
+    #[serde(rename = "entry_time")]
+    entry: String,
+    #[serde(rename = "exit_time")]
+    exit: String,
 }
 
 fn human(out: &Output<'_>) -> String {
@@ -146,11 +166,15 @@ fn human(out: &Output<'_>) -> String {
     }
     let stance = format!("{}, {}", word(&out.position), word(&out.signal));
     s.push_str(&format!("{:<18} {stance:>16}\n", "last bar"));
-    if let Some(trades) = out.trades {
-        s.push_str("\nentry bar  exit bar      units       entry        exit          P&L\n");
-        for t in trades {
+    if let Some(trades) = &out.trades {
+        let width = trades.iter().map(|d| d.entry.len().max(d.exit.len())).max().unwrap_or(10).max(10);
+        s.push_str(&format!(
+            "\n{:>9} {:<width$} {:>9} {:<width$} {:>10} {:>11} {:>11} {:>12}\n",
+            "entry bar", "entry date", "exit bar", "exit date", "units", "entry", "exit", "P&L"
+        ));
+        for Dated { trade: t, entry, exit } in trades {
             s.push_str(&format!(
-                "{:>9} {:>9} {:>10} {:>11.4} {:>11.4} {:>12.4}\n",
+                "{:>9} {entry:<width$} {:>9} {exit:<width$} {:>10} {:>11.4} {:>11.4} {:>12.4}\n",
                 t.entry_bar, t.exit_bar, t.units, t.entry_price, t.exit_price, t.pnl
             ));
         }

@@ -88,3 +88,44 @@ fn bad_data_names_file_line_and_column() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.csv:3:20: Close `oops` is not a number"));
 }
+
+#[test]
+fn data_with_iso_z_times_or_epoch_seconds_backtests_as_plain_dates_do() {
+    let csv = std::fs::read_to_string(crate::support::root().join("examples/data/GOOG_wiki.csv")).unwrap();
+    let dir = std::env::temp_dir().join(format!("gaform-times-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The Date column (the second) rewritten: `2004-08-19T00:00:00Z`, then `1092873600`.
+    let rewrite = |time: &dyn Fn(&str) -> String| -> String {
+        let mut lines = csv.lines();
+        let mut out = format!("{}\n", lines.next().unwrap());
+        for line in lines {
+            let mut cells: Vec<String> = line.split(',').map(str::to_string).collect();
+            cells[1] = time(&cells[1]);
+            out.push_str(&(cells.join(",") + "\n"));
+        }
+        out
+    };
+    let epoch = |date: &str| {
+        let days = gaform_runtime::data::parse_timestamp(date).unwrap() / 86_400;
+        (days * 86_400).to_string()
+    };
+    std::fs::write(dir.join("iso.csv"), rewrite(&|d| format!("{d}T00:00:00Z"))).unwrap();
+    std::fs::write(dir.join("epoch.csv"), rewrite(&epoch)).unwrap();
+    let strategy = "sma_crossover(fast = 10, slow = 20)";
+    let plain = json(strategy, &["--trades"]);
+    for file in ["iso.csv", "epoch.csv"] {
+        let path = dir.join(file).display().to_string();
+        let args = ["backtest", &path, "--strategy", strategy, "--format", "json", "--trades"];
+        let out = gaform(&args, None);
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(got["metrics"], plain["metrics"], "{file}");
+        assert_eq!(got["trades"], plain["trades"], "{file}: the same trades, on the same dates");
+    }
+    // Bar 75 is row 77 of the file (its header and row 0 before it).
+    assert_eq!(
+        (&plain["trades"][0]["entry_bar"], &plain["trades"][0]["entry_time"]),
+        (&Value::from(75), &Value::from("2004-12-06"))
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -457,6 +457,8 @@ fn a_head_on_a_taken_port_is_exported_where_it_serves_and_refuses_another_stacks
         assert!(started.elapsed() < Duration::from_secs(20), "no series a tick early: {body}");
         std::thread::sleep(Duration::from_millis(200));
     }
-    ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
+    // The run is not over: destroy says what it throws away before it does.
+    let destroyed = ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
+    assert!(destroyed.contains("job.long: still running; destroy deletes its checkpoints"), "{destroyed}");
     drop(taken);
 }

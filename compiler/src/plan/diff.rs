@@ -86,7 +86,16 @@ fn autoscaled(r: &Resource, seen: Option<&ObservedResource>, (want, reason): (u6
 pub fn destroy(desired: &Desired, observed: &Observed, configuration: &str, sha256: &str) -> Plan {
     let changes = observed.resources.iter().map(|(a, r)| delete(a, r, "destroy")).collect();
     let cost = cost::cost(desired, &BTreeMap::new(), &observed.facts);
-    finish(Mode::Destroy, desired, observed, configuration, sha256, changes, vec![], cost)
+    // Said before the prompt: an unfinished run cannot resume once its store is gone.
+    let notes = observed
+        .resources
+        .iter()
+        .filter(|(_, r)| r.job == Some(JobStatus::Running))
+        .map(|(a, _)| {
+            format!("{a}: still running; destroy deletes its checkpoints, so a later apply starts it from generation 0 (the results it has written stay)")
+        })
+        .collect();
+    finish(Mode::Destroy, desired, observed, configuration, sha256, changes, notes, cost)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,6 +1,9 @@
 //! Timestamps as the data files write them, to naive seconds since 1970-01-01.
 
-/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` (or with `T`), or `M/D/YYYY`; the reason if not.
+/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` (or with `T`, and then an optional `Z` or UTC offset
+/// such as `+02:00`, and fractions of a second, which are dropped), `M/D/YYYY`, or whole
+/// seconds since 1970-01-01 UTC (nine digits or more, as `serve` takes them); the reason if
+/// not. A time with an offset is read in UTC.
 pub fn parse_timestamp(text: &str) -> Result<i64, String> {
     // The common shape, read without splitting (every daily file's and most requests'
     // dates); anything else, and every error, takes the general path below.
@@ -12,10 +15,21 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
 
 /// Every accepted shape, and the words of every refusal.
 fn any_timestamp(text: &str) -> Result<i64, String> {
-    let bad = || format!("`{text}` is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or M/D/YYYY)");
+    let bad = || {
+        format!("`{text}` is not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS, ISO 8601 with T and Z, M/D/YYYY or epoch seconds)")
+    };
+    if text.len() >= 9 && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().map_err(|_| bad());
+    }
     let (date, time) = match text.split_once([' ', 'T']) {
         Some((d, t)) => (d, Some(t)),
         None => (text, None),
+    };
+    // `…Z`, `…+02:00`: the offset is taken off, so every time is UTC.
+    let (time, offset) = match time.map(split_offset) {
+        Some(Some((t, offset))) => (Some(t), offset),
+        Some(None) => return Err(bad()),
+        None => (None, 0),
     };
     let (year, month, day) = if date.contains('/') {
         let mut parts = date.split('/');
@@ -44,7 +58,8 @@ fn any_timestamp(text: &str) -> Result<i64, String> {
                 return Err(bad());
             }
             let (h, m) = (number(h, 2, 2).ok_or_else(bad)?, number(m, 2, 2).ok_or_else(bad)?);
-            let s = match s {
+            // Fractions of a second are dropped: bars are whole seconds apart.
+            let s = match s.map(|s| s.split_once('.').map_or(s, |(whole, _)| whole)) {
                 Some(s) => number(Some(s), 2, 2).ok_or_else(bad)?,
                 None => 0,
             };
@@ -54,7 +69,21 @@ fn any_timestamp(text: &str) -> Result<i64, String> {
             h * 3600 + m * 60 + s
         }
     };
-    Ok(days_from_civil(year, month, day) * 86_400 + seconds)
+    Ok(days_from_civil(year, month, day) * 86_400 + seconds - offset)
+}
+
+/// A time of day and its UTC offset in seconds (`10:00:00+02:00` → `10:00:00`, 7200; `Z`
+/// and no offset → 0); `None` for an offset that is not `±HH:MM` or `±HHMM`.
+fn split_offset(time: &str) -> Option<(&str, i64)> {
+    if let Some(t) = time.strip_suffix('Z') {
+        return Some((t, 0));
+    }
+    let Some(at) = time.rfind(['+', '-']) else { return Some((time, 0)) };
+    let (t, offset) = time.split_at(at);
+    let sign = if offset.starts_with('-') { -1 } else { 1 };
+    let digits: String = offset[1..].chars().filter(|c| *c != ':').collect();
+    let (h, m) = (number(digits.get(0..2), 2, 2)?, number(digits.get(2..), 2, 2)?);
+    (h <= 23 && m <= 59).then_some((t, sign * (h * 3600 + m * 60)))
 }
 
 /// Days since 1970-01-01 of a valid `YYYY-MM-DD`; `None` for any other text.
@@ -145,5 +174,18 @@ mod tests {
             assert_eq!(parse_timestamp(text), any_timestamp(text), "{text}");
         }
         assert!(parse_timestamp("2024-02-30").unwrap_err().contains("not a calendar date"));
+    }
+
+    #[test]
+    fn iso_times_with_z_or_an_offset_and_epoch_seconds_read_as_serve_reads_them() {
+        let noon = parse_timestamp("2016-03-01 12:00:00").unwrap();
+        assert_eq!(parse_timestamp("2016-03-01T12:00:00Z"), Ok(noon));
+        assert_eq!(parse_timestamp("2016-03-01T12:00:00.250Z"), Ok(noon));
+        assert_eq!(parse_timestamp("2016-03-01T14:00:00+02:00"), Ok(noon));
+        assert_eq!(parse_timestamp("2016-03-01T07:00:00-0500"), Ok(noon));
+        assert_eq!(parse_timestamp(&noon.to_string()), Ok(noon));
+        assert_eq!(parse_timestamp("2016-03-01T00:00:00Z"), parse_timestamp("2016-03-01"));
+        assert!(parse_timestamp("2016-03-01T12:00:00+2").is_err());
+        assert!(parse_timestamp("12345").is_err(), "too short for epoch seconds");
     }
 }
