@@ -462,3 +462,22 @@ fn a_head_on_a_taken_port_is_exported_where_it_serves_and_refuses_another_stacks
     assert!(destroyed.contains("job.long: still running; destroy deletes its checkpoints"), "{destroyed}");
     drop(taken);
 }
+
+#[test]
+fn status_shows_a_monitor_where_its_run_ended_after_the_head_is_gone() {
+    let monitor = r#"monitor watch {
+  job = long
+  alert {
+    when   = best_fitness < 0.1
+    action = notify
+  }
+}"#;
+    let w = Workspace::new("monitor-after", &stack(free_port(), 300, monitor));
+    ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "1s")]));
+    let status = ok(&w.gaform(&["status", "job.gaf"], &[]));
+    assert!(status.contains("no instances running"), "{status}");
+    let line =
+        status.lines().find(|l| l.trim_start().starts_with("watch ")).unwrap_or_else(|| panic!("{status}"));
+    assert!(line.contains(" · generation 300 · "), "the final generation, not a tick's: {line}");
+    assert!(status.contains("alert 0 (best_fitness < 0.1)"), "{status}");
+}

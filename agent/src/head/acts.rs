@@ -131,7 +131,7 @@ impl<C: Cloud, K: Clock> Head<C, K> {
         let books = self.cloud.books();
         let reports = self.cloud.reports(job, None).unwrap_or_default();
         if let Ok(ledger) = books.ledger() {
-            self.monitoring.last_row((job, &reports, dir), &ledger, self.clock.now());
+            self.monitoring.last_row((job, &reports, dir), &ledger, &books, self.clock.now());
         }
         let events = crate::report::events_of(
             books.events().unwrap_or_default(),

@@ -187,11 +187,14 @@ impl Monitoring {
         orders
     }
 
-    /// The last row of a job that just ended, from its workers' final reports, into `dir`.
+    /// The last row of a job that just ended, from its workers' final reports, into `dir`;
+    /// its monitors' statuses take the final values too, so that `status` shows where the
+    /// run ended, not the tick before (their alerts' states as they were).
     pub fn last_row(
         &mut self,
         (job, reports, dir): (&JobRecord, &[WorkerReport], &Path),
         ledger: &Ledger,
+        books: &Arc<dyn Books>,
         now: Timestamp,
     ) {
         let started = std::time::Instant::now();
@@ -202,6 +205,14 @@ impl Monitoring {
         let instances = ledger.running().filter(|e| e.compute == compute).count();
         let row = Row { values: &values, measure: &measure, per_hour: ledger.burn_rate(compute), instances };
         self.append_csv(job, dir, &row, now);
+        for mut status in
+            books.monitor_statuses().unwrap_or_default().into_iter().filter(|s| s.job == job.name)
+        {
+            status.updated = now;
+            status.values = values.iter().map(|(m, v)| (m.keyword().to_string(), *v)).collect();
+            // What `status` shows; a lost write costs only a stale line there.
+            let _ = books.write_monitor_status(&status);
+        }
         self.busy += started.elapsed();
     }
 
