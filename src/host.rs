@@ -66,6 +66,25 @@ impl Host for FileHost {
         self.read(path).probe
     }
 
+    fn data_beside(&self, path: &str) -> Vec<String> {
+        if self.base.join(path).exists() {
+            return Vec::new();
+        }
+        let written = std::path::Path::new(path);
+        let dir = written.parent().unwrap_or(std::path::Path::new(""));
+        let look_in = self.base.join(dir);
+        let look_in = if look_in.as_os_str().is_empty() { std::path::PathBuf::from(".") } else { look_in };
+        let Ok(entries) = std::fs::read_dir(look_in) else { return Vec::new() };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.to_ascii_lowercase().ends_with(".csv"))
+            .map(|n| dir.join(n).display().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
     fn data_digest(&self, paths: &[String]) -> Option<String> {
         let digests: Vec<String> = paths.iter().map(|p| self.read(p).digest).collect::<Option<_>>()?;
         match digests.as_slice() {

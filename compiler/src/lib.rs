@@ -41,6 +41,12 @@ pub trait Host {
         None
     }
 
+    /// When `path` names no file: the CSV files in the directory it points into, written as
+    /// a job would write them (`data/GOOG_wiki.csv`), for a "did you mean". Empty otherwise.
+    fn data_beside(&self, _path: &str) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The files a `data` pattern (`data/*.csv`: `*`, `?` and `[...]` in its file name)
     /// matches, sorted, relative to the `.gaf` file; why none if it matches none.
     fn expand_data(&self, pattern: &str) -> Result<Vec<String>, String> {

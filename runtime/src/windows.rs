@@ -96,11 +96,26 @@ impl Validation {
                     Cut::From(t) => time.partition_point(|&x| x < t),
                 };
                 let at = at.min(n);
+                let date = |t: i64| crate::data::format_timestamp(t);
                 if at == 0 {
-                    return Err("the hold-out leaves no bar to train on".into());
+                    return Err(match (cut, time.first()) {
+                        (Cut::From(t), Some(&first)) => format!(
+                            "the hold-out from {} leaves no bar to train on: the data starts on {}",
+                            date(t),
+                            date(first)
+                        ),
+                        _ => "the hold-out leaves no bar to train on".into(),
+                    });
                 }
                 if at == n {
-                    return Err("the hold-out holds out no bar".into());
+                    return Err(match (cut, time.last()) {
+                        (Cut::From(t), Some(&last)) => format!(
+                            "the hold-out from {} holds out no bar: the data ends on {}",
+                            date(t),
+                            date(last)
+                        ),
+                        _ => "the hold-out holds out no bar".into(),
+                    });
                 }
                 Ok(vec![Split { train: 0..at, test: Some(at..n) }])
             }

@@ -253,10 +253,11 @@ impl Checker<'_> {
             Ok(file) => return file.bars,
             Err(why) => why,
         };
+        let beside = self.host.data_beside(path);
+        let nearest = suggest::did_you_mean(path, beside.iter().map(String::as_str));
+        let help = "paths are relative to the .gaf file; the CSV needs Open, High, Low and Close columns";
         let d = Diagnostic::new(Code::E0014, format!("data file `{path}` {why}"), span, "no OHLCV data here")
-            .with_help(
-                "paths are relative to the .gaf file; the CSV needs Open, High, Low and Close columns",
-            );
+            .with_help(nearest.map_or_else(|| help.to_string(), |n| format!("{n} ({help})")));
         let d = if self.options.data_errors { d } else { d.into_warning() };
         self.report(d);
         None

@@ -262,7 +262,13 @@ impl Checker<'_> {
                         span,
                         "windows",
                     );
-                    self.report(d.with_help("shorten the windows or the hold-out, or use longer data"));
+                    let help = match validation {
+                        Validation::HoldoutFrom(_) => {
+                            "choose a date after the data's first bar and on or before its last"
+                        }
+                        _ => "shorten the windows or the hold-out, or use longer data",
+                    };
+                    self.report(d.with_help(help));
                 }
                 return Windows::UNKNOWN;
             }

@@ -357,6 +357,7 @@ impl Checker<'_> {
             (Want::Percent, Value::Int(_) | Value::Float(_)) => {
                 Some("write a percentage with `%` (`80%`)".to_string())
             }
+            (Want::Float, Value::Percent(p)) => Some(format!("write it as a fraction, without `%`: `{p}`")),
             _ => None,
         };
         let d = Diagnostic::new(

@@ -143,6 +143,9 @@ fn unexpected(text: &str, at: usize, expected: &[Rule], item: usize) -> Diagnost
         None => "unexpected here".to_string(),
     };
     let mut d = Diagnostic::new(Code::E0001, message, span, label);
+    if let Some(help) = likely_meant(text, at, span) {
+        d = d.with_help(help);
+    }
     if rest.trim().is_empty() {
         if let Some(open) = unclosed_bracket(text, item, at) {
             let ch = text.get(open..open + 1).unwrap_or("{");
@@ -150,6 +153,31 @@ fn unexpected(text: &str, at: usize, expected: &[Rule], item: usize) -> Diagnost
         }
     }
     d
+}
+
+/// What a writer most likely meant where the parser stopped: a date not in quotes
+/// (`holdout = 2016-01-01`), or two conditions joined in an alert's `when`.
+fn likely_meant(text: &str, at: usize, span: Span) -> Option<String> {
+    let found = text.get(span.start as usize..span.end as usize).unwrap_or_default();
+    let date_like = found.len() >= 8
+        && found.bytes().next().is_some_and(|b| b.is_ascii_digit())
+        && found.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+        && found.bytes().filter(|&b| b == b'-').count() == 2;
+    if date_like {
+        return Some(format!("a date is a string: write `\"{found}\"`"));
+    }
+    let line_start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(line_start..at)?;
+    let words: Vec<&str> =
+        line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '&' || c == '|')).collect();
+    let joined = words.iter().any(|w| matches!(*w, "and" | "or" | "&&" | "||"));
+    if joined && words.contains(&"when") {
+        return Some(
+            "`when` takes one comparison (`generation > 3`): give each condition an `alert` block of its own"
+                .into(),
+        );
+    }
+    None
 }
 
 /// `provider local`: the parser, having read two names, wants a block's `{` on a later
