@@ -277,6 +277,26 @@ fn a_budget_scales_down_to_min_once_then_stops_at_its_amount_with_the_results_so
     assert_eq!(acts.last().unwrap(), "terminate");
 }
 
+/// A monitor of `job` on compute `evo` that stops it once its generation is past 3 for
+/// `for_secs`.
+fn stop_past_generation_3(job: &str, for_secs: f64) -> Monitor {
+    let rule = Rule {
+        metric: MonitorMetric::Generation,
+        comparison: Comparison::Gt,
+        threshold: 3.0,
+        for_secs,
+        action: AlertAction::Stop,
+    };
+    Monitor {
+        name: "progress".into(),
+        job: job.into(),
+        compute: "evo".into(),
+        metrics: vec![MonitorMetric::Generation],
+        rules: vec![rule],
+        notify: None,
+    }
+}
+
 #[test]
 fn a_runs_first_reports_are_measured_within_a_second_not_a_tick_later() {
     let scene = Scene::new("early");
@@ -286,22 +306,7 @@ fn a_runs_first_reports_are_measured_within_a_second_not_a_tick_later() {
         state.reported.insert("search".into(), 4);
         state.reports_from = T0 + 3.5;
     }
-    let rule = Rule {
-        metric: MonitorMetric::Generation,
-        comparison: Comparison::Gt,
-        threshold: 3.0,
-        for_secs: 0.0,
-        action: AlertAction::Stop,
-    };
-    let monitor = Monitor {
-        name: "progress".into(),
-        job: "search".into(),
-        compute: "evo".into(),
-        metrics: vec![MonitorMetric::Generation],
-        rules: vec![rule],
-        notify: None,
-    };
-    scene.books().write_monitors(&[monitor]).unwrap();
+    scene.books().write_monitors(&[stop_past_generation_3("search", 0.0)]).unwrap();
     assert_eq!(scene.run(), Ok(Ended::Terminated));
     let events = scene.events();
     let stopped = events.iter().find(|e| matches!(e.kind, Kind::ComputeStopped { .. })).unwrap().time;
@@ -314,22 +319,7 @@ fn a_monitor_stop_waits_out_its_for_and_keeps_every_generation_done() {
     let scene = Scene::new("monitor");
     scene.job("search", 4);
     scene.state.borrow_mut().reported.insert("search".into(), 4);
-    let rule = Rule {
-        metric: MonitorMetric::Generation,
-        comparison: Comparison::Gt,
-        threshold: 3.0,
-        for_secs: 30.0,
-        action: AlertAction::Stop,
-    };
-    let monitor = Monitor {
-        name: "progress".into(),
-        job: "search".into(),
-        compute: "evo".into(),
-        metrics: vec![MonitorMetric::Generation],
-        rules: vec![rule],
-        notify: None,
-    };
-    scene.books().write_monitors(&[monitor]).unwrap();
+    scene.books().write_monitors(&[stop_past_generation_3("search", 30.0)]).unwrap();
     assert_eq!(scene.run(), Ok(Ended::Terminated));
     let events = scene.events();
     let pending =
