@@ -96,26 +96,19 @@ impl Validation {
                     Cut::From(t) => time.partition_point(|&x| x < t),
                 };
                 let at = at.min(n);
-                let date = |t: i64| crate::data::format_timestamp(t);
+                // A date outside the data says where the data starts or ends.
+                let refuse = |what: &str, edge: &str, bar: Option<&i64>| match (cut, bar) {
+                    (Cut::From(t), Some(&bar)) => {
+                        let date = crate::data::format_timestamp;
+                        format!("the hold-out from {} {what}: the data {edge} on {}", date(t), date(bar))
+                    }
+                    _ => format!("the hold-out {what}"),
+                };
                 if at == 0 {
-                    return Err(match (cut, time.first()) {
-                        (Cut::From(t), Some(&first)) => format!(
-                            "the hold-out from {} leaves no bar to train on: the data starts on {}",
-                            date(t),
-                            date(first)
-                        ),
-                        _ => "the hold-out leaves no bar to train on".into(),
-                    });
+                    return Err(refuse("leaves no bar to train on", "starts", time.first()));
                 }
                 if at == n {
-                    return Err(match (cut, time.last()) {
-                        (Cut::From(t), Some(&last)) => format!(
-                            "the hold-out from {} holds out no bar: the data ends on {}",
-                            date(t),
-                            date(last)
-                        ),
-                        _ => "the hold-out holds out no bar".into(),
-                    });
+                    return Err(refuse("holds out no bar", "ends", time.last()));
                 }
                 Ok(vec![Split { train: 0..at, test: Some(at..n) }])
             }

@@ -40,6 +40,9 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, Failure> {
     // Held from the plan's refresh through the prompt to the end of the walk, as Terraform
     // holds its state lock.
     let cloud_locks = lock_clouds(&stack, "apply")?;
+    // Before any plan is shown (or a saved one is taken): a job whose results directory
+    // another file's job owns is refused.
+    let owned = super::owner::check_stack(&stack)?;
     let plan = match saved {
         Some(plan) => {
             refuse_if_stale(&stack, &plan)?;
@@ -60,8 +63,6 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, Failure> {
             plan
         }
     };
-    // A saved plan was made before: its results directories are checked again now.
-    let owned = super::owner::check_stack(&stack)?;
     for note in &owned.notes {
         outln!("{note}");
     }
@@ -116,7 +117,7 @@ fn follow_remote(stack: &Stack) -> Result<ExitCode, Failure> {
     outln!("\nWaiting for {} on their instances (Ctrl-C detaches; the run goes on):", remote.join(", "));
     let mut ok = true;
     for name in remote {
-        let into = std::env::current_dir().map_err(|e| e.to_string())?.join("results").join(&name);
+        let into = stack.results.join(&name);
         let record = loop {
             if let Some(record) = stack.provider.finished(&name, &into)? {
                 break record;

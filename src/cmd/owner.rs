@@ -6,22 +6,20 @@
 
 use super::stack::Stack;
 use crate::failure::Failure;
-use crate::job::DataText;
+use gaform_compiler::plan::Addr;
 use gaform_runtime::ga::{self, JobConfig};
 use gaform_runtime::hex::hex;
 use gaform_runtime::results::owner::{self, Owner};
-use gaform_runtime::store::{LocalDir, Store};
+use gaform_runtime::store::LocalDir;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// `file`'s job as run on `files`: who its results directory should belong to.
-pub fn owner(file: &Path, config: &JobConfig, files: &[DataText]) -> Owner {
+/// `file`'s job as run on data whose digest is `data_sha256` (the host's, as the plan's
+/// `data_sha256` attribute holds it): who its results directory should belong to.
+pub fn owner(file: &Path, config: &JobConfig, data_sha256: &str) -> Owner {
     let mut digest = Sha256::new();
     digest.update(serde_json::to_vec(config).unwrap_or_default());
-    for f in files {
-        digest.update(f.name.as_bytes());
-        digest.update(Sha256::digest(f.csv.as_bytes()));
-    }
+    digest.update(data_sha256.as_bytes());
     let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
     Owner { file: file.display().to_string(), job: config.name.clone(), spec: hex(&digest.finalize()) }
 }
@@ -62,8 +60,15 @@ pub fn refuse_another_stack(dir: &Path, me: &Owner, recorded: bool) -> Result<Op
 }
 
 /// For `run`: refuses `dir` when it holds another job's or another spec's results, unless
-/// `replace`; a run of the same spec resumes there. What to say when it replaces them.
-pub fn refuse_another_run(dir: &Path, me: &Owner, replace: bool) -> Result<Option<String>, Failure> {
+/// `replace`; a run of the same spec resumes there. `resumable`: the store under `dir`
+/// holds this very run (results from before owners were recorded are then its own). What
+/// to say when it replaces them.
+pub fn refuse_another_run(
+    dir: &Path,
+    me: &Owner,
+    resumable: bool,
+    replace: bool,
+) -> Result<Option<String>, Failure> {
     let theirs = match owner::read(dir) {
         Some(them) if them == *me => return Ok(None),
         Some(them) if them.file == me.file && them.job == me.job => {
@@ -76,7 +81,7 @@ pub fn refuse_another_run(dir: &Path, me: &Owner, replace: bool) -> Result<Optio
         Some(them) => format!("job `{}` of {}", them.job, shown(&them.file)),
         // A run from before owners were recorded: its store says which job it was.
         None => match ga::load_job(&LocalDir::new(dir.join("store"))) {
-            Ok(config) if config.name == me.job && same_run(dir, me) => return Ok(None),
+            Ok(_) if resumable => return Ok(None),
             Ok(config) => format!("a run of job `{}`", config.name),
             Err(_) if !owner::holds_results(dir) && !dir.join("store").exists() => return Ok(None),
             Err(_) => format!("results no file owns (no {})", owner::FILE),
@@ -90,21 +95,6 @@ pub fn refuse_another_run(dir: &Path, me: &Owner, replace: bool) -> Result<Optio
         .into());
     }
     Ok(Some(format!("{}: replacing the results of {theirs}", dir.display())))
-}
-
-/// Whether the store under `dir` holds a run of `me`'s spec (from before owners were recorded).
-fn same_run(dir: &Path, me: &Owner) -> bool {
-    let store = LocalDir::new(dir.join("store"));
-    let Ok(config) = ga::load_job(&store) else { return false };
-    let files: Vec<DataText> = config
-        .data
-        .iter()
-        .filter_map(|name| {
-            let bytes = store.get(&ga::data_key(name)).ok().flatten()?;
-            Some(DataText { name: name.clone(), csv: String::from_utf8(bytes).ok()?, path: String::new() })
-        })
-        .collect();
-    files.len() == config.data.len() && owner(Path::new(&me.file), &config, &files).spec == me.spec
 }
 
 /// A stack's results directories and who should own each, with what to say of those it
@@ -121,8 +111,9 @@ pub fn check_stack(stack: &Stack) -> Result<Owned, Failure> {
     let mut notes = Vec::new();
     for job in &stack.program.jobs {
         let config = crate::job::job_config(job, crate::job::planned_islands(&stack.program, job));
-        let files = crate::job::read_data(&stack.base, job)?;
-        let me = owner(&stack.file, &config, &files);
+        // The data's digest the plan already took: the files are not read again.
+        let data = stack.desired.get(&Addr::job(&job.name)).and_then(|r| r.attributes.get("data_sha256"));
+        let me = owner(&stack.file, &config, data.map_or("", String::as_str));
         let dir = stack.results.join(&job.name);
         let recorded = stack.local.stack().job(&job.name).ok().flatten().is_some();
         notes.extend(refuse_another_stack(&dir, &me, recorded)?);

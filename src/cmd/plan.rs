@@ -16,6 +16,11 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
         Err(LoadError::Reported) => return Ok(ExitCode::FAILURE),
         Err(LoadError::Failed(failure)) => return Err(failure),
     };
+    if !args.destroy {
+        // Another file's job of the same name owns a results directory: refused as apply
+        // would refuse it.
+        super::owner::check_stack(&stack)?;
+    }
     let plan = make(&stack, args.destroy)?;
     if let Some(out) = &args.out {
         let bytes = serde_json::to_vec_pretty(&plan).map_err(|e| e.to_string())?;
@@ -44,9 +49,6 @@ pub fn make(stack: &Stack, destroy: bool) -> Result<Plan, Failure> {
     if destroy {
         return Ok(plan::destroy(&stack.desired, &observed, &name, &stack.sha256));
     }
-    // Another file's job of the same name owns a results directory: refused here, before
-    // anything is made, as apply would refuse it.
-    super::owner::check_stack(stack)?;
     observed.facts = stack.provider.facts(&stack.desired)?;
     let over = plan::quota::check(&stack.desired, &observed);
     if !over.is_empty() {

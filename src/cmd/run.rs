@@ -12,7 +12,7 @@ use crate::job::DataText;
 use crate::load::{read_and_check, Checked, Report};
 use crate::progress::Progress;
 use gaform_compiler::ir;
-use gaform_compiler::CheckOptions;
+use gaform_compiler::{CheckOptions, Host};
 use gaform_runtime::ga::{self, JobConfig, Patience, RunError};
 use gaform_runtime::results;
 use gaform_runtime::store::{LocalDir, Store};
@@ -21,7 +21,7 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
-    let Some(Checked { program, base, .. }) =
+    let Some(Checked { program, base, host, .. }) =
         read_and_check(&args.file, &CheckOptions { data_errors: true }, Report::All)?
     else {
         return Ok(ExitCode::FAILURE);
@@ -30,13 +30,15 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, Failure> {
     let config = crate::job::job_config(job, crate::job::planned_islands(&program, job));
     let files = crate::job::read_data(&base, job)?;
     let out = args.out.clone().unwrap_or_else(|| Path::new("results").join(&job.name));
-    let me = super::owner::owner(&args.file, &config, &files);
-    if let Some(note) = super::owner::refuse_another_run(&out, &me, args.replace)? {
+    let data_sha256 = host.data_digest(&job.data).unwrap_or_default();
+    let me = super::owner::owner(&args.file, &config, &data_sha256);
+    let store_dir = out.join("store");
+    let store = LocalDir::new(&store_dir);
+    let resumable = holds_run(&store, &config, &files);
+    if let Some(note) = super::owner::refuse_another_run(&out, &me, resumable, args.replace)? {
         outln!("{note}");
         clear_results(&out)?;
     }
-    let store_dir = out.join("store");
-    let store = LocalDir::new(&store_dir);
     open_run(&store, &store_dir, &config, &files)?;
     super::owner::claim(&out, &me)?;
     if args.prepare {
@@ -109,14 +111,19 @@ fn pick_job<'p>(program: &'p ir::Program, wanted: Option<&str>) -> Result<&'p ir
     }
 }
 
+/// Whether `store` holds this very job on this very data: a run to resume.
+fn holds_run(store: &LocalDir, config: &JobConfig, files: &[DataText]) -> bool {
+    let same_job = ga::load_job(store).is_ok_and(|existing| existing == *config);
+    same_job
+        && files
+            .iter()
+            .all(|f| store.get(&ga::data_key(&f.name)).ok().flatten().is_some_and(|d| d == f.csv.as_bytes()))
+}
+
 /// Resumes the run in `store` if it holds this very job on this very data; otherwise
 /// clears it and writes the job afresh.
 fn open_run(store: &LocalDir, dir: &Path, config: &JobConfig, files: &[DataText]) -> Result<(), Failure> {
-    let same_job = ga::load_job(store).is_ok_and(|existing| existing == *config);
-    let same_data = files
-        .iter()
-        .all(|f| store.get(&ga::data_key(&f.name)).ok().flatten().is_some_and(|d| d == f.csv.as_bytes()));
-    if same_job && same_data {
+    if holds_run(store, config, files) {
         return Ok(());
     }
     if dir.exists() {

@@ -29,8 +29,6 @@ pub struct Stack {
     /// The provider of each aws cloud the file uses, by cloud name.
     pub aws: Vec<(String, Arc<dyn Provider>)>,
     pub program: Arc<Program>,
-    /// The file's directory, which data paths are relative to.
-    pub base: PathBuf,
     /// Where each job's results go on either cloud: `results/JOB` under the directory
     /// gaform runs in.
     pub results: PathBuf,
@@ -113,7 +111,7 @@ fn load_reporting(file: &Path, report: bool) -> Result<Stack, LoadError> {
     let program = Arc::new(program);
     let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;
     let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
-    let setup: Arc<dyn JobSetup> = Arc::new(Setup { program: program.clone(), base: base.clone() });
+    let setup: Arc<dyn JobSetup> = Arc::new(Setup { program: program.clone(), base });
     let results = cwd.join("results");
     let local = Arc::new(LocalProvider::new(stack_dir(file), exe, results.clone(), Some(setup.clone())));
     let mut aws = Vec::new();
@@ -121,7 +119,7 @@ fn load_reporting(file: &Path, report: bool) -> Result<Stack, LoadError> {
         aws.push((cloud.name.clone(), connect_aws(file, cloud, setup.clone())?));
     }
     let provider = Arc::new(Clouds { local: local.clone(), aws: aws.clone() });
-    Ok(Stack { file: file.to_path_buf(), sha256, desired, provider, local, aws, program, base, results })
+    Ok(Stack { file: file.to_path_buf(), sha256, desired, provider, local, aws, program, results })
 }
 
 #[cfg(feature = "aws")]
