@@ -47,12 +47,8 @@ impl Failure {
         match self {
             Failure::Said(message) => format!("error: {message}\n"),
             Failure::Cloud(error) => {
-                use miette::{GraphicalReportHandler, GraphicalTheme};
-                let theme =
-                    if colour { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
                 let mut out = String::new();
-                let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
-                if handler.render_report(&mut out, error).is_err() {
+                if crate::render::diagnostics::handler(colour).render_report(&mut out, error).is_err() {
                     return format!("error: {error}\n");
                 }
                 out

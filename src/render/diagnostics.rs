@@ -11,10 +11,15 @@ pub fn colour_wanted() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
+/// miette's renderer as every diagnostic and failure is printed: 100 columns, colour or not.
+pub fn handler(colour: bool) -> GraphicalReportHandler {
+    let theme = if colour { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    GraphicalReportHandler::new_themed(theme).with_width(100)
+}
+
 /// Every diagnostic as miette renders it, then a summary line; empty when there are none.
 pub fn human(source: &SourceFile, found: &[Diagnostic], colour: bool) -> String {
-    let theme = if colour { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let handler = handler(colour);
     let mut out = String::new();
     for d in found {
         let report = miette::Report::new(d.clone()).with_source_code(
