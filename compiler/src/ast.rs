@@ -126,12 +126,17 @@ pub enum ExprKind {
     Duration(f64),
     Str(String),
     Bool(bool),
-    Range(Number, Number),
+    /// `lo..hi`, and `step` where written (`50.0..80.0 step 0.5`).
+    Range(Number, Number, Option<Number>),
     List(Vec<Expr>),
     /// A bare name (`spot`, `aws_west`) or a dotted path (`evo.cpu`).
     Path(Vec<Ident>),
     Call(Call),
+    /// One output of a call with several (`macd(close, 12, 26, 9).line`).
+    Output(Box<Expr>, Ident),
     Neg(Box<Expr>),
+    /// `not x`.
+    Not(Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     Paren(Box<Expr>),
     /// A literal the parser already reported as invalid; later phases stay silent on it.
@@ -165,6 +170,8 @@ pub enum BinOp {
     Ge,
     Eq,
     Ne,
+    And,
+    Or,
 }
 
 impl BinOp {
@@ -181,12 +188,19 @@ impl BinOp {
             BinOp::Ge => ">=",
             BinOp::Eq => "==",
             BinOp::Ne => "!=",
+            BinOp::And => "and",
+            BinOp::Or => "or",
         }
     }
 
     /// True for `< <= > >= == !=`.
     pub fn is_comparison(self) -> bool {
-        !matches!(self, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div)
+        matches!(self, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne)
+    }
+
+    /// True for `and` and `or`.
+    pub fn is_logical(self) -> bool {
+        matches!(self, BinOp::And | BinOp::Or)
     }
 }
 
@@ -234,7 +248,8 @@ fn expr_shape(e: &Expr, out: &mut String) {
         ExprKind::Duration(v) => write!(out, "{v:?}s"),
         ExprKind::Str(s) => write!(out, "{s:?}"),
         ExprKind::Bool(b) => write!(out, "{b}"),
-        ExprKind::Range(a, b) => write!(out, "{a:?}..{b:?}"),
+        ExprKind::Range(a, b, None) => write!(out, "{a:?}..{b:?}"),
+        ExprKind::Range(a, b, Some(step)) => write!(out, "{a:?}..{b:?}step{step:?}"),
         ExprKind::Error => write!(out, "<error>"),
         ExprKind::Path(parts) => {
             let names: Vec<&str> = parts.iter().map(|p| &*p.name).collect();
@@ -263,6 +278,16 @@ fn expr_shape(e: &Expr, out: &mut String) {
             out.push_str("(- ");
             expr_shape(inner, out);
             write!(out, ")")
+        }
+        ExprKind::Not(inner) => {
+            out.push_str("(not ");
+            expr_shape(inner, out);
+            write!(out, ")")
+        }
+        ExprKind::Output(call, output) => {
+            out.push_str("(output ");
+            expr_shape(call, out);
+            write!(out, " {})", output.name)
         }
         ExprKind::Binary(op, l, r) => {
             let _ = write!(out, "({} ", op.symbol());
@@ -321,7 +346,11 @@ fn shift_expr(expr: &mut Expr, by: i64) {
                 shift_expr(&mut arg.value, by);
             }
         }
-        ExprKind::Neg(e) | ExprKind::Paren(e) => shift_expr(e, by),
+        ExprKind::Neg(e) | ExprKind::Not(e) | ExprKind::Paren(e) => shift_expr(e, by),
+        ExprKind::Output(call, output) => {
+            shift_expr(call, by);
+            shift_ident(output, by);
+        }
         ExprKind::Binary(_, a, b) => {
             shift_expr(a, by);
             shift_expr(b, by);

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod check;
 pub mod diag;
 pub mod fmt;
+pub mod indicators;
 pub mod ir;
 pub mod parse;
 pub mod plan;

@@ -4,7 +4,7 @@
 //! explains a word by them, so the two cannot disagree.
 
 use crate::ir::{
-    Aggregate, AlertAction, Allocation, Fallback, Keyword, Market, MonitorMetric, Period, Provider,
+    Aggregate, AlertAction, Allocation, Fallback, Keyword, Market, MonitorMetric, Period, Provider, Side,
 };
 use crate::resolve::Kind;
 
@@ -84,6 +84,7 @@ pub fn top_level(kind: Kind) -> &'static Schema {
         Kind::Quota => &QUOTA,
         Kind::Budget => &BUDGET,
         Kind::SpotPolicy => &SPOT_POLICY,
+        Kind::Strategy => &STRATEGY,
         Kind::Compute => &COMPUTE,
         Kind::Job => &JOB,
         Kind::Service => &SERVICE,
@@ -169,6 +170,25 @@ pub(crate) const SPOT_POLICY: Schema = Schema {
     ],
     blocks: &[],
 };
+/// `strategy NAME`: its genes (any names, checked by `check::strategy`) and its rules.
+pub(crate) const STRATEGY: Schema = Schema {
+    what: "strategy",
+    attributes: &[
+        attr("where", Takes::Value("fast < slow")),
+        attr("entry", Takes::Value("crosses_above(sma(close, fast), sma(close, slow))")),
+        attr("exit", Takes::Value("crosses_below(sma(close, fast), sma(close, slow))")),
+        attr("side", keyword::<Side>()),
+        attr("entry_short", Takes::Value("crosses_below(sma(close, fast), sma(close, slow))")),
+        attr("exit_short", Takes::Value("crosses_above(sma(close, fast), sma(close, slow))")),
+        attr("stop_loss", Takes::Value("2%")),
+        attr("take_profit", Takes::Value("6%")),
+        attr("trailing_stop", Takes::Value("3 * atr(14)")),
+        attr("size", Takes::Value("100%")),
+    ],
+    blocks: &[Child { kind: "genes", schema: &GENES, repeatable: false }],
+};
+/// `genes { NAME = RANGE | CHOICES ... }`: every attribute name is a gene.
+pub(crate) const GENES: Schema = Schema { what: "genes", attributes: &[], blocks: &[] };
 pub(crate) const SERVICE: Schema = Schema {
     what: "service",
     attributes: &[

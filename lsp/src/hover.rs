@@ -74,7 +74,9 @@ fn innermost(expr: &Expr, offset: usize) -> Option<&Expr> {
     }
     match &expr.kind {
         ExprKind::List(items) => items.iter().find_map(|e| innermost(e, offset)),
-        ExprKind::Neg(e) | ExprKind::Paren(e) => innermost(e, offset),
+        ExprKind::Neg(e) | ExprKind::Not(e) | ExprKind::Paren(e) | ExprKind::Output(e, _) => {
+            innermost(e, offset)
+        }
         ExprKind::Binary(_, a, b) => innermost(a, offset).or_else(|| innermost(b, offset)),
         ExprKind::Call(call) if offset > call.name.span.end as usize => {
             call.args.iter().find_map(|a| innermost(&a.value, offset))

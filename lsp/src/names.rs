@@ -124,7 +124,9 @@ fn references(
             _ => {}
         },
         ExprKind::List(items) => items.iter().for_each(|e| references(file, lets, compute, takes, e, out)),
-        ExprKind::Neg(e) | ExprKind::Paren(e) => references(file, lets, compute, takes, e, out),
+        ExprKind::Neg(e) | ExprKind::Not(e) | ExprKind::Paren(e) | ExprKind::Output(e, _) => {
+            references(file, lets, compute, takes, e, out)
+        }
         ExprKind::Binary(_, a, b) => {
             references(file, lets, compute, None, a, out);
             references(file, lets, compute, None, b, out);

@@ -62,6 +62,17 @@ const TOKENS: &[&str] = &[
     "min",
     "instance_type",
     "\"c5.large\"",
+    "and",
+    "or",
+    "not",
+    "step",
+    "stepx",
+    ".line",
+    "strategy",
+    "genes",
+    "where",
+    "0.5..1.5 step 0.25",
+    "crosses_above",
     "é",
     "\u{0}",
     "\r\n",
@@ -130,7 +141,7 @@ fn space(rng: &mut StdRng) -> &'static str {
 }
 
 fn random_block(rng: &mut StdRng, out: &mut String, depth: u32) {
-    out.push_str(["cloud", "job", "workers", "head", "x-y_z"][rng.random_range(0..5)]);
+    out.push_str(["cloud", "job", "workers", "head", "x-y_z", "strategy", "genes"][rng.random_range(0..7)]);
     if rng.random_bool(0.7) {
         out.push_str(&format!(" n{}", rng.random_range(0..5)));
     }
@@ -185,13 +196,33 @@ fn random_expr(rng: &mut StdRng, depth: u32) -> String {
             "true_x",
             "let",
             "_x",
+            "10..50 step 5",
+            "0.5..2.5 step 0.25",
+            "1..2\tstep\n-1",
+            "close",
+            "nota",
+            "order",
+            "andx",
         ];
         LEAVES[rng.random_range(0..LEAVES.len())].to_string()
     };
     if depth == 0 {
         return leaf(rng);
     }
-    match rng.random_range(0..8) {
+    match rng.random_range(0..10) {
+        8 => format!(
+            "not{}{}",
+            [" ", "  ", "\n", " #c\n"][rng.random_range(0..4)],
+            random_expr(rng, depth - 1)
+        ),
+        9 => {
+            let call = format!(
+                "macd{}(close, {})",
+                if rng.random_bool(0.2) { " " } else { "" },
+                random_expr(rng, depth - 1)
+            );
+            format!("{call}.{}", ["line", "signal", "_h", "x1"][rng.random_range(0..4)])
+        }
         0 => {
             // One minus per operand: a leaf that starts with one goes in parentheses.
             let inner = leaf(rng);
@@ -199,7 +230,8 @@ fn random_expr(rng: &mut StdRng, depth: u32) -> String {
             format!("-{}{inner}", if rng.random_bool(0.3) { " " } else { "" })
         }
         1 => {
-            let op = ["+", "-", "*", "/", "<", "<=", ">", ">=", "==", "!="][rng.random_range(0..10)];
+            let op =
+                ["+", "-", "*", "/", "<", "<=", ">", ">=", "==", "!=", "and", "or"][rng.random_range(0..12)];
             format!(
                 "{}{}{op}{}{}",
                 random_expr(rng, depth - 1),
@@ -272,6 +304,7 @@ fn no_input_panics() {
     let seeds: Vec<String> = crate::support::gaf_files("examples")
         .into_iter()
         .chain(crate::support::gaf_files("tests/fixtures/invalid"))
+        .chain(crate::support::gaf_files("tests/fixtures/valid"))
         .chain(crate::support::gaf_files("tests/fixtures/fmt"))
         .map(|p| std::fs::read_to_string(p).expect("seed"))
         .collect();

@@ -32,6 +32,7 @@ mod fmt;
 mod fuzz;
 #[cfg(feature = "aws")]
 mod imds;
+mod indicators;
 mod layout;
 mod lsp;
 #[cfg(feature = "aws")]
@@ -42,6 +43,7 @@ mod pipes;
 mod plan;
 mod plots;
 mod provision;
+mod quant;
 mod report;
 mod run;
 mod serve;

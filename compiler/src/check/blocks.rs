@@ -269,7 +269,12 @@ impl Checker<'_> {
                     expr.span,
                     "not a comparison",
                 );
-                self.report(d.with_help("compare a metric with a value: `cost > $500`"));
+                let help = if op.is_logical() {
+                    "`when` takes one comparison (`generation > 3`): give each condition an `alert` block of its own"
+                } else {
+                    "compare a metric with a value: `cost > $500`"
+                };
+                self.report(d.with_help(help));
                 return None;
             }
         };

@@ -11,6 +11,7 @@ mod fitness;
 mod job;
 mod notify;
 mod serving;
+mod strategy;
 mod validation;
 mod value;
 mod warm_up;
@@ -40,6 +41,7 @@ pub fn check(
         used: PerKind::from_fn(|k| vec![false; symbols.blocks.get(k).len()]),
         clean: PerKind::from_fn(|k| vec![true; symbols.blocks.get(k).len()]),
         program: ir::Program::default(),
+        failed_genes: Vec::new(),
     };
     for kind in Kind::ALL {
         for (i, block) in symbols.blocks.get(kind).iter().enumerate() {
@@ -84,6 +86,7 @@ pub(crate) fn standalone<T>(
         used: PerKind::default(),
         clean: PerKind::default(),
         program: ir::Program::default(),
+        failed_genes: Vec::new(),
     };
     f(&mut checker)
 }
@@ -101,6 +104,9 @@ pub(crate) struct Checker<'s> {
     /// Per kind, per block: checked without errors (cross-block checks use only these).
     clean: PerKind<Vec<bool>>,
     program: ir::Program,
+    /// The genes of the strategy being checked whose declarations were errors: rules that
+    /// name them are not reported again.
+    failed_genes: Vec<String>,
 }
 
 impl Checker<'_> {
@@ -140,6 +146,10 @@ impl Checker<'_> {
             Kind::SpotPolicy => {
                 let policy = self.spot_policy(block, name);
                 self.program.spot_policies.push(policy);
+            }
+            Kind::Strategy => {
+                let strategy = self.strategy_block(block, name);
+                self.program.strategies.push(strategy);
             }
             Kind::Compute => {
                 let compute = self.compute(block, name);

@@ -121,10 +121,20 @@ impl Checker<'_> {
             ExprKind::Duration(v) => Some(Value::Duration(*v)),
             ExprKind::Str(s) => Some(Value::Str(s.clone())),
             ExprKind::Bool(b) => Some(Value::Bool(*b)),
-            ExprKind::Range(lo, hi) => Some(match (lo, hi) {
+            ExprKind::Range(lo, hi, None) => Some(match (lo, hi) {
                 (Number::Int(a), Number::Int(b)) => Value::RangeInt(*a, *b),
                 _ => Value::RangeFloat(as_f64(*lo), as_f64(*hi)),
             }),
+            ExprKind::Range(_, _, Some(_)) => {
+                let d = Diagnostic::new(
+                    Code::E0007,
+                    "a range with a `step` is a strategy's gene",
+                    expr.span,
+                    "`step` is not allowed here",
+                );
+                self.report(d.with_help("declare it in a strategy's `genes` block, or drop the `step`"));
+                None
+            }
             ExprKind::Error => None,
             ExprKind::Paren(inner) => self.eval(inner, want),
             ExprKind::List(items) => {
@@ -155,6 +165,16 @@ impl Checker<'_> {
                     None
                 }
             },
+            ExprKind::Not(_) | ExprKind::Binary(BinOp::And | BinOp::Or, ..) => {
+                self.report(Diagnostic::new(
+                    Code::E0007,
+                    "`and`, `or` and `not` are only allowed in a strategy's rules",
+                    expr.span,
+                    "not a value here",
+                ));
+                None
+            }
+            ExprKind::Output(call, _) => self.eval(call, want),
             ExprKind::Call(call) => {
                 let shown = want.map_or("a value".to_string(), |w| w.to_string());
                 self.report(Diagnostic::new(

@@ -23,6 +23,8 @@ pub enum Code {
     E0015,
     E0016,
     E0017,
+    E0018,
+    E0019,
     W0001,
     W0002,
     W0003,
@@ -31,7 +33,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in order.
-    pub const ALL: [Code; 21] = [
+    pub const ALL: [Code; 23] = [
         Code::E0001,
         Code::E0002,
         Code::E0003,
@@ -49,6 +51,8 @@ impl Code {
         Code::E0015,
         Code::E0016,
         Code::E0017,
+        Code::E0018,
+        Code::E0019,
         Code::W0001,
         Code::W0002,
         Code::W0003,
@@ -93,6 +97,8 @@ impl Code {
             Code::E0017 => {
                 ("E0017", "hold-out or walk-forward windows that do not fit the data or the strategy")
             }
+            Code::E0018 => ("E0018", "a strategy's `where` holds for no values of its genes"),
+            Code::E0019 => ("E0019", "a strategy rule for a side the strategy does not trade"),
             Code::W0001 => ("W0001", "at max scale the budget runs out before its period ends"),
             Code::W0002 => ("W0002", "head node on spot"),
             Code::W0003 => ("W0003", "a block or let that nothing references"),

@@ -43,6 +43,20 @@ pub fn print(e: &Expr, text: &str, out: &mut String) {
             out.push('-');
             print(inner, text, out);
         }
+        ExprKind::Not(inner) => {
+            out.push_str("not ");
+            print(inner, text, out);
+        }
+        ExprKind::Output(call, output) => {
+            print(call, text, out);
+            out.push('.');
+            out.push_str(&output.name);
+        }
+        ExprKind::Range(_, _, Some(_)) => {
+            // `lo..hi step s`: three tokens (a comment inside is printed verbatim earlier).
+            let written = text.get(e.span.start as usize..e.span.end as usize).unwrap_or("");
+            out.push_str(&written.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
         ExprKind::Binary(op, l, r) => {
             print(l, text, out);
             out.push(' ');

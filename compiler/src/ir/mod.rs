@@ -4,9 +4,11 @@
 
 mod compute;
 mod job;
+mod strategy;
 
 pub use compute::*;
 pub use job::*;
+pub use strategy::*;
 
 use crate::source::Span;
 use serde::Serialize;
@@ -72,6 +74,8 @@ pub struct Program {
     pub quotas: Vec<Quota>,
     pub budgets: Vec<Budget>,
     pub spot_policies: Vec<SpotPolicy>,
+    /// Strategies written in the file (`strategy NAME`).
+    pub strategies: Vec<StrategyDef>,
     pub computes: Vec<Compute>,
     pub jobs: Vec<Job>,
     pub services: Vec<Service>,

@@ -233,8 +233,9 @@ fn unclosed_bracket(text: &str, item: usize, at: usize) -> Option<usize> {
 }
 
 /// Rules that can start a value; when any is expected, "a value" says it all.
-const VALUE_STARTS: [Rule; 10] = [
+const VALUE_STARTS: [Rule; 11] = [
     Rule::neg,
+    Rule::kw_not,
     Rule::range,
     Rule::money,
     Rule::percent,

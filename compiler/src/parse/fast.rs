@@ -158,28 +158,45 @@ impl Parser<'_> {
 
     /// `expr = operand ~ (infix ~ operand)*`, with the Pratt parser's precedence.
     fn expr(&mut self) -> Option<Expr> {
-        let mut operands = vec![self.operand()?];
-        let mut operators = Vec::new();
+        let mut operators = 0;
+        self.pratt(0, &mut operators)
+    }
+
+    /// pest's Pratt loop (`pratt_parser.rs`), step for step, so the trees agree: an operand,
+    /// then every infix operator that binds tighter than `floor`, each with its right side
+    /// parsed at the operator's own strength (left-associative). `operators` counts infix
+    /// operators and `not`s, as the AST builder's `MAX_OPERATORS` check does.
+    fn pratt(&mut self, floor: u8, operators: &mut usize) -> Option<Expr> {
+        let mut lhs = self.operand(operators)?;
         loop {
             let before = self.i;
             self.ws();
-            let Some(op) = self.infix() else {
+            let Some((op, len)) = self.infix()? else {
                 self.i = before;
                 break;
             };
-            self.ws();
-            operands.push(self.operand()?);
-            operators.push(op);
-            if operators.len() > MAX_OPERATORS {
+            if binds(op) <= floor {
+                self.i = before;
+                break;
+            }
+            self.i += len;
+            *operators += 1;
+            if *operators > MAX_OPERATORS {
                 return None;
             }
+            self.ws();
+            let rhs = self.pratt(binds(op), operators)?;
+            let span = lhs.span.to(rhs.span);
+            lhs = Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span };
         }
-        Some(climb(operands, operators))
+        Some(lhs)
     }
 
-    /// `infix`: the two-character operators first, as in the grammar.
-    fn infix(&mut self) -> Option<BinOp> {
-        let (op, len) = match (self.peek()?, self.byte(self.i + 1)) {
+    /// `infix`, not consumed: the operator and its length. The two-character operators
+    /// first, as in the grammar. `None` to give up (a non-ASCII letter after a keyword).
+    fn infix(&self) -> Option<Option<(BinOp, usize)>> {
+        let Some(b) = self.peek() else { return Some(None) };
+        let found = match (b, self.byte(self.i + 1)) {
             (b'<', Some(b'=')) => (BinOp::Le, 2),
             (b'>', Some(b'=')) => (BinOp::Ge, 2),
             (b'=', Some(b'=')) => (BinOp::Eq, 2),
@@ -190,18 +207,44 @@ impl Parser<'_> {
             (b'-', _) => (BinOp::Sub, 1),
             (b'*', _) => (BinOp::Mul, 1),
             (b'/', _) => (BinOp::Div, 1),
-            _ => return None,
+            (b'a', _) if self.keyword(self.i, b"and")? => (BinOp::And, 3),
+            (b'o', _) if self.keyword(self.i, b"or")? => (BinOp::Or, 2),
+            _ => return Some(None),
         };
-        self.i += len;
-        Some(op)
+        Some(Some(found))
     }
 
-    /// `operand = neg ~ primary | primary`.
-    fn operand(&mut self) -> Option<Expr> {
+    /// Whether `word` is at `at` as a keyword (`@{ word ~ !ident_char }`); `None` to give up
+    /// where a non-ASCII character follows (pest's classes decide there).
+    fn keyword(&self, at: usize, word: &[u8]) -> Option<bool> {
+        if self.s.get(at..at + word.len()) != Some(word) {
+            return Some(false);
+        }
+        match self.byte(at + word.len()) {
+            Some(b) if !b.is_ascii() => None,
+            Some(b) => Some(!is_ident_char(b)),
+            None => Some(true),
+        }
+    }
+
+    /// `operand = kw_not* ~ (neg ~ primary | primary)`; each `not` takes what binds tighter
+    /// than `and`, as its Pratt prefix does.
+    fn operand(&mut self, operators: &mut usize) -> Option<Expr> {
+        let start = self.i;
+        if self.keyword(start, b"not")? {
+            self.i += 3;
+            *operators += 1;
+            if *operators > MAX_OPERATORS {
+                return None;
+            }
+            self.ws();
+            let inner = self.pratt(NOT, operators)?;
+            let span = Span::new(start, inner.span.end as usize);
+            return Some(Expr { kind: ExprKind::Not(Box::new(inner)), span });
+        }
         if self.peek() != Some(b'-') {
             return self.primary();
         }
-        let start = self.i;
         self.i += 1;
         self.ws();
         let inner = self.primary()?;
@@ -275,7 +318,8 @@ impl Parser<'_> {
                     self.i = hi_end;
                     let lo = number(text.get(start..lo_end)?)?;
                     let hi = number(text.get(lo_end + 2..hi_end)?)?;
-                    return Some(ExprKind::Range(lo, hi));
+                    let step = self.step()?;
+                    return Some(ExprKind::Range(lo, hi, step));
                 }
             }
         }
@@ -318,6 +362,26 @@ impl Parser<'_> {
             Number::Int(v) => Some(ExprKind::Int(v)),
             Number::Float(v) => Some(ExprKind::Float(v)),
         }
+    }
+
+    /// A range's `(WHITESPACE? ~ kw_step ~ WHITESPACE? ~ bound)?`, from just past its upper
+    /// bound: the step, if one follows (consumed), else nothing (nothing consumed).
+    fn step(&mut self) -> Option<Option<Number>> {
+        let end = self.i;
+        self.ws();
+        if !self.keyword(self.i, b"step")? {
+            self.i = end;
+            return Some(None);
+        }
+        self.i += 4;
+        self.ws();
+        let Some(step_end) = self.bound(self.i) else {
+            self.i = end;
+            return Some(None);
+        };
+        let step = number(self.text.get(self.i..step_end)?)?;
+        self.i = step_end;
+        Some(Some(step))
     }
 
     /// `exponent = ("e" | "E") ~ ("+" | "-")? ~ digits`; the end offset.
@@ -424,7 +488,19 @@ impl Parser<'_> {
         if self.peek() == Some(b'(') {
             let args = self.args()?;
             let [name] = <[Ident; 1]>::try_from(parts).ok()?;
-            return Some(Expr { kind: ExprKind::Call(Call { name, args }), span: self.span_from(start) });
+            let call = Expr { kind: ExprKind::Call(Call { name, args }), span: self.span_from(start) };
+            if self.peek() != Some(b'.') {
+                return Some(call);
+            }
+            return match self.byte(self.i + 1) {
+                Some(b) if is_ident_start(b) => {
+                    self.i += 1;
+                    let output = self.ident()?;
+                    Some(Expr { kind: ExprKind::Output(Box::new(call), output), span: self.span_from(start) })
+                }
+                Some(b) if !b.is_ascii() => None,
+                _ => Some(call),
+            };
         }
         self.i = before_args;
         let kind = match parts.as_slice() {
@@ -457,37 +533,17 @@ impl Parser<'_> {
     }
 }
 
-/// Left-associative precedence climbing: the tree pest's Pratt parser builds.
-fn climb(operands: Vec<Expr>, operators: Vec<BinOp>) -> Expr {
-    fn binds(op: BinOp) -> u8 {
-        match op {
-            BinOp::Mul | BinOp::Div => 3,
-            BinOp::Add | BinOp::Sub => 2,
-            _ => 1,
-        }
+/// How tightly `not` binds: its operand takes every operator above it (`parse::pratt`'s
+/// table, where each level is 10 above the one before).
+const NOT: u8 = 30;
+
+/// How tightly an infix operator binds, as in `parse::pratt`'s table.
+fn binds(op: BinOp) -> u8 {
+    match op {
+        BinOp::Or => 10,
+        BinOp::And => 20,
+        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne => 40,
+        BinOp::Add | BinOp::Sub => 50,
+        BinOp::Mul | BinOp::Div => 60,
     }
-    fn reduce(out: &mut Vec<Expr>, op: BinOp) {
-        if let (Some(rhs), Some(lhs)) = (out.pop(), out.pop()) {
-            let span = lhs.span.to(rhs.span);
-            out.push(Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span });
-        }
-    }
-    let mut operands = operands.into_iter();
-    let mut out: Vec<Expr> = operands.next().into_iter().collect();
-    let mut pending: Vec<BinOp> = Vec::new();
-    for (op, rhs) in operators.into_iter().zip(operands) {
-        while let Some(&top) = pending.last() {
-            if binds(top) < binds(op) {
-                break;
-            }
-            pending.pop();
-            reduce(&mut out, top);
-        }
-        pending.push(op);
-        out.push(rhs);
-    }
-    while let Some(op) = pending.pop() {
-        reduce(&mut out, op);
-    }
-    out.pop().unwrap_or(Expr { kind: ExprKind::Error, span: Span::default() })
 }

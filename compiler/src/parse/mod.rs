@@ -206,12 +206,15 @@ impl<'t> Items<'t> {
     }
 }
 
-/// The operator table, built once: comparisons bind loosest, then `+ -`, then `* /`,
-/// then unary `-`.
+/// The operator table, built once: `or` binds loosest, then `and`, then prefix `not`
+/// (so `not a < b` is `not (a < b)`), comparisons, `+ -`, `* /`, and unary `-`.
 fn pratt() -> &'static PrattParser<Rule> {
     static PRATT: std::sync::OnceLock<PrattParser<Rule>> = std::sync::OnceLock::new();
     PRATT.get_or_init(|| {
         PrattParser::new()
+            .op(Op::infix(Rule::kw_or, Assoc::Left))
+            .op(Op::infix(Rule::kw_and, Assoc::Left))
+            .op(Op::prefix(Rule::kw_not))
             .op(Op::infix(Rule::lt, Assoc::Left)
                 | Op::infix(Rule::le, Assoc::Left)
                 | Op::infix(Rule::gt, Assoc::Left)
@@ -296,8 +299,10 @@ impl Builder {
             (Some(first), Some(last)) => span(&first, base).to(span(&last, base)),
             _ => span(&pair, base),
         };
-        let operators = inner.clone().filter(|p| p.as_rule() != Rule::neg).count() / 2;
-        if operators > MAX_OPERATORS {
+        // Operands and infix operators alternate; each `not` nests one level more too.
+        let nots = inner.clone().filter(|p| p.as_rule() == Rule::kw_not).count();
+        let infixes = inner.clone().filter(|p| !matches!(p.as_rule(), Rule::neg | Rule::kw_not)).count() / 2;
+        if infixes + nots > MAX_OPERATORS {
             return Err(ParseError::TooLong { span: whole, limit: MAX_OPERATORS });
         }
         pratt()
@@ -305,7 +310,11 @@ impl Builder {
             .map_prefix(|op, rhs| {
                 let rhs = rhs?;
                 let span = span(&op, base).to(rhs.span);
-                Ok(Expr { kind: ExprKind::Neg(Box::new(rhs)), span })
+                let kind = match op.as_rule() {
+                    Rule::kw_not => ExprKind::Not(Box::new(rhs)),
+                    _ => ExprKind::Neg(Box::new(rhs)),
+                };
+                Ok(Expr { kind, span })
             })
             .map_infix(|lhs, op, rhs| {
                 let (lhs, rhs) = (lhs?, rhs?);
@@ -319,6 +328,8 @@ impl Builder {
                     Rule::gt => BinOp::Gt,
                     Rule::ge => BinOp::Ge,
                     Rule::eq => BinOp::Eq,
+                    Rule::kw_and => BinOp::And,
+                    Rule::kw_or => BinOp::Or,
                     _ => BinOp::Ne,
                 };
                 let span = lhs.span.to(rhs.span);
@@ -359,9 +370,11 @@ impl Builder {
             }
             Rule::string => ExprKind::Str(string(pair)),
             Rule::range => {
-                let mut bounds = pair.into_inner().map(|b| number(b.as_str()));
-                match (bounds.next().flatten(), bounds.next().flatten()) {
-                    (Some(lo), Some(hi)) => ExprKind::Range(lo, hi),
+                let mut bounds =
+                    pair.into_inner().filter(|b| b.as_rule() == Rule::bound).map(|b| number(b.as_str()));
+                match (bounds.next().flatten(), bounds.next().flatten(), bounds.next()) {
+                    (Some(lo), Some(hi), None) => ExprKind::Range(lo, hi, None),
+                    (Some(lo), Some(hi), Some(Some(step))) => ExprKind::Range(lo, hi, Some(step)),
                     _ => self.out_of_range(whole, "range bound"),
                 }
             }
@@ -382,20 +395,33 @@ impl Builder {
             Rule::name => {
                 let mut parts = Vec::new();
                 let mut args = None;
+                let mut output = None;
                 for p in pair.into_inner() {
                     match p.as_rule() {
                         Rule::args => args = Some(p),
+                        _ if args.is_some() => output = Some(self.ident(p, base)),
                         _ => parts.push(self.ident(p, base)),
                     }
                 }
                 match (args, parts.as_slice()) {
                     (Some(args), [name]) => {
+                        let args_span = span(&args, base);
                         let args = args
                             .into_inner()
                             .filter(|p| p.as_rule() == Rule::argument)
                             .map(|a| self.argument(a, base))
                             .collect::<Built<Vec<_>>>()?;
-                        ExprKind::Call(Call { name: name.clone(), args })
+                        let call = ExprKind::Call(Call { name: name.clone(), args });
+                        match output {
+                            None => call,
+                            Some(output) => {
+                                let call = Expr {
+                                    kind: call,
+                                    span: Span::new(whole.start as usize, args_span.end as usize),
+                                };
+                                ExprKind::Output(Box::new(call), output)
+                            }
+                        }
                     }
                     (Some(_), _) => {
                         self.errors.push(ParseError::DottedCall { span: whole });

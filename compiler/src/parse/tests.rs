@@ -144,3 +144,42 @@ fn fast_parser_agrees_with_pest_on_non_ascii_paths() {
     assert_eq!(parse(&source, &mut a), parse_reference(&source, &mut b));
     assert_eq!(a.finish(text.len()), b.finish(text.len()));
 }
+
+/// Both parsers on `text`: the same tree (spans included) and no error.
+fn both_agree(text: &str) -> File {
+    let fast = parse_ok(text);
+    let mut problems = Problems::default();
+    let reference = parse_reference(&SourceFile::new("t.gaf", text), &mut problems);
+    assert!(problems.finish(text.len()).is_empty());
+    assert_eq!(fast, reference, "{text}");
+    fast
+}
+
+#[test]
+fn logic_binds_looser_than_comparisons_and_not_binds_between() {
+    let file = both_agree("let r = not a < b and c > 1 or not not d * 2 == e and f");
+    assert_eq!(shape(&file), "(let r (or (and (not (< a b)) (> c 1)) (and (not (not (== (* d 2) e))) f)))");
+    // A name that starts with a keyword is a name.
+    assert_eq!(shape(&both_agree("let r = nota < andx or order")), "(let r (or (< nota andx) order))");
+}
+
+#[test]
+fn a_range_may_have_a_step_and_a_call_an_output() {
+    let file = both_agree("strategy s {\n genes { level = 50.0..80.0 step 0.5\n n = 5..50 }\n entry = macd(close, 12, 26, 9).line > 0\n}");
+    assert_eq!(
+        shape(&file),
+        "(strategy Some(\"s\") (genes None (level Float(50.0)..Float(80.0)stepFloat(0.5)) (n Int(5)..Int(50))) (entry (> (output macd(close,12,26,9,) line) 0)))"
+    );
+    // An attribute named `step` after a range is not the range's step.
+    assert_eq!(
+        shape(&both_agree("genes { a = 1..5\n step = 2 }")),
+        "(genes None (a Int(1)..Int(5)) (step 2))"
+    );
+}
+
+#[test]
+fn a_not_with_nothing_after_it_is_a_syntax_error() {
+    let errs = errors("strategy s {\n entry = not\n}\n");
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].0, Code::E0001);
+}

@@ -14,6 +14,7 @@ pub enum Kind {
     Quota,
     Budget,
     SpotPolicy,
+    Strategy,
     Compute,
     Job,
     Service,
@@ -22,11 +23,12 @@ pub enum Kind {
 
 impl Kind {
     /// In dependency order: a block only references kinds before its own.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Cloud,
         Kind::Quota,
         Kind::Budget,
         Kind::SpotPolicy,
+        Kind::Strategy,
         Kind::Compute,
         Kind::Job,
         Kind::Service,
@@ -40,6 +42,7 @@ impl Kind {
             Kind::Quota => "quota",
             Kind::Budget => "budget",
             Kind::SpotPolicy => "spot_policy",
+            Kind::Strategy => "strategy",
             Kind::Compute => "compute",
             Kind::Job => "job",
             Kind::Service => "service",
@@ -60,6 +63,7 @@ pub struct PerKind<T> {
     quota: T,
     budget: T,
     spot_policy: T,
+    strategy: T,
     compute: T,
     job: T,
     service: T,
@@ -74,6 +78,7 @@ impl<T> PerKind<T> {
             quota: f(Kind::Quota),
             budget: f(Kind::Budget),
             spot_policy: f(Kind::SpotPolicy),
+            strategy: f(Kind::Strategy),
             compute: f(Kind::Compute),
             job: f(Kind::Job),
             service: f(Kind::Service),
@@ -88,6 +93,7 @@ impl<T> PerKind<T> {
             Kind::Quota => &self.quota,
             Kind::Budget => &self.budget,
             Kind::SpotPolicy => &self.spot_policy,
+            Kind::Strategy => &self.strategy,
             Kind::Compute => &self.compute,
             Kind::Job => &self.job,
             Kind::Service => &self.service,
@@ -102,6 +108,7 @@ impl<T> PerKind<T> {
             Kind::Quota => &mut self.quota,
             Kind::Budget => &mut self.budget,
             Kind::SpotPolicy => &mut self.spot_policy,
+            Kind::Strategy => &mut self.strategy,
             Kind::Compute => &mut self.compute,
             Kind::Job => &mut self.job,
             Kind::Service => &mut self.service,
@@ -231,7 +238,9 @@ fn let_uses<'a>(expr: &'a Expr, symbols: &Symbols<'_>, out: &mut Vec<(usize, &'a
         }
         ExprKind::List(items) => items.iter().for_each(|e| let_uses(e, symbols, out)),
         ExprKind::Call(call) => call.args.iter().for_each(|a| let_uses(&a.value, symbols, out)),
-        ExprKind::Neg(inner) | ExprKind::Paren(inner) => let_uses(inner, symbols, out),
+        ExprKind::Neg(inner) | ExprKind::Not(inner) | ExprKind::Paren(inner) | ExprKind::Output(inner, _) => {
+            let_uses(inner, symbols, out)
+        }
         ExprKind::Binary(_, l, r) => {
             let_uses(l, symbols, out);
             let_uses(r, symbols, out);

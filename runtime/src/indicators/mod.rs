@@ -1,6 +1,10 @@
 //! Indicators on price series, each `NaN` where undefined (a comparison with `NaN` is false,
 //! which is what the strategies rely on). Computed once per (indicator, period) and shared.
 
+pub mod ewm;
+pub mod library;
+pub mod rolling;
+
 /// The simple moving average of the last `n` values, computed exactly as pandas'
 /// `rolling(n).mean()` does (Kahan-compensated running sum, removing the departing value
 /// before adding the arriving one, each with its own compensation; a window whose values
@@ -10,7 +14,7 @@ pub fn sma(values: &[f64], n: usize) -> Vec<f64> {
     if n > 0 && all_prices(values) {
         return sma_of_prices(values, n);
     }
-    sma_of_any(values, n)
+    sma_of_any(&rolling::prep(values), n)
 }
 
 /// True when every value is finite and positive (without a branch per value: a caller
@@ -182,6 +186,18 @@ pub fn rsi(close: &[f64], n: usize) -> Vec<f64> {
         }
         *o = value(gain, loss);
     }
+    out
+}
+
+/// `rsi` of any series: from its first defined value (a series that is itself an
+/// indicator starts undefined), and undefined from any later undefined value on.
+pub fn rsi_of(values: &[f64], n: usize) -> Vec<f64> {
+    let mut out = vec![f64::NAN; values.len()];
+    let Some(first) = values.iter().position(|v| !v.is_nan()) else { return out };
+    let rest = &values[first..];
+    let gap = rest.iter().position(|v| v.is_nan()).unwrap_or(rest.len());
+    let defined = rsi(&rest[..gap], n);
+    out[first..first + gap].copy_from_slice(&defined);
     out
 }
 
