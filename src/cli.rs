@@ -158,16 +158,33 @@ pub struct DestroyArgs {
     pub parallelism: u16,
 }
 
-/// `gaform export monitor FILE --out DIR`.
+/// `gaform export monitor FILE [--out DIR]`, `gaform export strategy FILE --strategy CALL
+/// --data CSV [--out F.py]`.
 #[derive(Args)]
 pub struct ExportArgs {
     /// What to export.
     pub what: ExportWhat,
     /// The .gaf file.
     pub file: PathBuf,
-    /// The directory to write into (created if missing).
-    #[arg(long, default_value = "monitoring")]
-    pub out: PathBuf,
+    /// Where to write: a directory for `monitor` [default: monitoring], a file for
+    /// `strategy` [default: standard output].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// `strategy`: one value per gene of a strategy of the file: 'ema_rsi(fast = 10, ma = ema)'.
+    #[arg(long)]
+    pub strategy: Option<String>,
+    /// `strategy`: the OHLCV CSV file the script backtests.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// `strategy`: only rows FROM..TO of the data, as `gaform backtest --bars`.
+    #[arg(long, value_name = "FROM..TO")]
+    pub bars: Option<String>,
+    /// `strategy`: starting cash.
+    #[arg(long, default_value = "$10000")]
+    pub cash: String,
+    /// `strategy`: commission per side.
+    #[arg(long, default_value = "0.1%")]
+    pub commission: String,
 }
 
 /// What `gaform export` writes.
@@ -175,6 +192,8 @@ pub struct ExportArgs {
 pub enum ExportWhat {
     /// The monitors: rules.yml, prometheus.yml and dashboards/*.json.
     Monitor,
+    /// One gene assignment of a strategy written in the file, as a backtesting.py script.
+    Strategy,
 }
 
 /// Commands on one stack.
@@ -279,9 +298,13 @@ pub struct FmtArgs {
 pub struct BacktestArgs {
     /// OHLCV CSV file.
     pub data: PathBuf,
-    /// The strategy, one value per parameter: 'sma_crossover(fast = 10, slow = 20)'.
+    /// The strategy, one value per parameter: 'sma_crossover(fast = 10, slow = 20)', or
+    /// one value per gene of a strategy of `--file`: 'ema_rsi(fast = 10, ma = ema)'.
     #[arg(long)]
     pub strategy: String,
+    /// A .gaf file whose `strategy` blocks `--strategy` may name.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
     /// Starting cash.
     #[arg(long, default_value = "$10000")]
     pub cash: String,

@@ -14,6 +14,7 @@ mod host;
 mod interrupt;
 mod job;
 mod load;
+mod program;
 mod progress;
 mod render;
 

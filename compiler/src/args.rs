@@ -16,6 +16,12 @@ pub fn strategy(source: &SourceFile, data: Option<(&str, usize)>) -> Checked<ir:
     standalone(source, |checker, expr| checker.strategy(expr, named.as_ref().map(|(p, b)| (p.as_str(), *b))))
 }
 
+/// One gene assignment of one of `strategies` (a file's), such as `ema_rsi(fast = 10,
+/// ma = ema)`: the strategy's index and a value per gene (a choice gene's index).
+pub fn genome(source: &SourceFile, strategies: &[ir::StrategyDef]) -> Checked<(usize, Vec<f64>)> {
+    standalone(source, |checker, expr| checker.genome(expr, strategies))
+}
+
 /// An amount of money, such as `$10000`.
 pub fn money(source: &SourceFile) -> Result<f64, Vec<Diagnostic>> {
     standalone(source, |checker, expr| checker.money_value(expr)).map(|(v, _)| v)

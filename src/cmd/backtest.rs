@@ -5,8 +5,11 @@ use crate::cli::{BacktestArgs, Format};
 use crate::failure::Failure;
 use crate::render::diagnostics;
 use gaform_compiler::source::SourceFile;
-use gaform_runtime::backtest::{self, Calendar, Costs, Keep, Metrics, Position, Signal, Trade};
-use gaform_runtime::data::format_timestamp;
+use gaform_runtime::backtest::{self, Calendar, Costs, Keep, Metrics, Position, Report, Signal, Trade};
+use gaform_runtime::data::{format_timestamp, Ohlcv};
+use gaform_runtime::rules::series::Series;
+use gaform_runtime::rules::signals::signals;
+use gaform_runtime::rules::{Choice, Domain};
 use gaform_runtime::strategy::Strategy;
 use serde::Serialize;
 use std::process::ExitCode;
@@ -33,6 +36,9 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode, Failure> {
         None => args.data.display().to_string(),
         Some((from, to)) => format!("{} rows {from}..{to}", args.data.display()),
     };
+    if let Some(file) = &args.file {
+        return written(args, file, &strategy_src, data, &data_name);
+    }
     let bars = data.as_ref().ok().map(|d| (data_name.as_str(), d.len()));
     let strategy = gaform_compiler::args::strategy(&strategy_src, bars);
     let cash = gaform_compiler::args::money(&cash_src);
@@ -71,12 +77,124 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode, Failure> {
     let costs = Costs { cash, commission };
     let keep = Keep { equity: false, trades: args.trades };
     let (report, position, signal) = backtest::run_with_stance(&data, &calendar, &strategy, costs, keep);
+    print(
+        args,
+        &data,
+        &data_name,
+        (Called::Builtin(strategy), strategy.to_string()),
+        (cash, commission),
+        (report, position, signal),
+    )
+}
+
+/// `--file FILE`: a strategy written in FILE, one gene assignment of it.
+fn written(
+    args: &BacktestArgs,
+    file: &std::path::Path,
+    strategy_src: &SourceFile,
+    data: Result<Ohlcv, String>,
+    data_name: &str,
+) -> Result<ExitCode, Failure> {
+    let options = gaform_compiler::CheckOptions { data_errors: false };
+    let Some(checked) = crate::load::read_and_check(file, &options, crate::load::Report::OnError)? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let strategies = &checked.program.strategies;
+    let genome = gaform_compiler::args::genome(strategy_src, strategies);
+    let cash = gaform_compiler::args::money(&SourceFile::new("--cash", args.cash.as_str()));
+    let commission =
+        gaform_compiler::args::percent(&SourceFile::new("--commission", args.commission.as_str()));
+    let colour = diagnostics::colour_wanted();
+    if let Err(found) = &genome {
+        err!("{}", diagnostics::human(strategy_src, found, colour));
+    }
+    let (Ok(((which, genome), _)), Ok(cash), Ok(commission)) = (genome, cash, commission) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let Some(def) = strategies.get(which) else { return Ok(ExitCode::FAILURE) };
+    if cash <= 0.0 || !(0.0..1.0).contains(&commission) {
+        errln!("error: --cash must be above $0 and --commission in [0%, 100%)");
+        return Ok(ExitCode::FAILURE);
+    }
+    let data = match data {
+        Ok(d) => d,
+        Err(e) => {
+            errln!("error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let program = crate::program::program(def);
+    let mut series = Series::new(&data);
+    let signals = signals(&program, &genome, &mut series).map_err(|e| e.to_string())?;
+    let calendar = Calendar::new(&data.time);
+    let keep = Keep { equity: false, trades: args.trades };
+    let outcome = backtest::orders::simulate(&data, &calendar, &signals, Costs { cash, commission }, keep);
+    let genes = program.genes.iter().zip(&genome).map(|(g, &v)| (g.name.clone(), gene_json(&g.domain, v))).collect();
+    let called = Written { name: program.name.clone(), genes };
+    let shown = program.show(&genome);
+    print(args, &data, data_name, (Called::Written(called), shown), (cash, commission), outcome)
+}
+
+/// A gene value in JSON: a number (an integral one as an int, a percent as its fraction),
+/// or a choice's word.
+fn gene_json(domain: &Domain, value: f64) -> serde_json::Value {
+    let number = |v: f64| if v.fract() == 0.0 && v.abs() < 1e15 { (v as i64).into() } else { v.into() };
+    match domain {
+        Domain::Choice(choices) => match choices.get(value as usize) {
+            Some(Choice::Number(v)) => number(*v),
+            Some(Choice::Percent(v)) => (*v).into(),
+            Some(Choice::Indicator(w) | Choice::Word(w)) => w.clone().into(),
+            None => serde_json::Value::Null,
+        },
+        Domain::Int { .. } => (value as i64).into(),
+        Domain::Float { .. } => value.into(),
+    }
+}
+
+/// The strategy a backtest ran, as JSON.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Called {
+    /// A built-in: `{"strategy": "sma_crossover", "fast": 10, "slow": 20}`.
+    Builtin(Strategy),
+    /// One written in a file.
+    Written(Written),
+}
+
+/// `{"strategy": NAME, GENE: VALUE, ...}`, the genes in their declared order.
+struct Written {
+    name: String,
+    genes: Vec<(String, serde_json::Value)>,
+}
+
+impl Serialize for Written {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.genes.len() + 1))?;
+        map.serialize_entry("strategy", &self.name)?;
+        for (gene, value) in &self.genes {
+            map.serialize_entry(gene, value)?;
+        }
+        map.end()
+    }
+}
+
+/// Prints one backtest's figures as `--format` asks.
+fn print(
+    args: &BacktestArgs,
+    data: &Ohlcv,
+    data_name: &str,
+    (strategy, shown): (Called, String),
+    (cash, commission): (f64, f64),
+    (report, position, signal): (Report, Position, Signal),
+) -> Result<ExitCode, Failure> {
     let out = Output {
         position,
         signal,
-        data: &data_name,
+        data: data_name,
         bars: data.len(),
         strategy,
+        shown,
         cash,
         commission,
         metrics: report.metrics,
@@ -97,7 +215,7 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode, Failure> {
 }
 
 /// `FROM..TO`, 0-based, `FROM < TO`.
-fn parse_bars(text: &str) -> Result<(usize, usize), Failure> {
+pub(crate) fn parse_bars(text: &str) -> Result<(usize, usize), Failure> {
     let (from, to) = text.split_once("..").ok_or_else(|| format!("`{text}` is not FROM..TO"))?;
     let number = |s: &str| s.trim().parse::<usize>().map_err(|_| format!("`{s}` is not a row number"));
     let (from, to) = (number(from)?, number(to)?);
@@ -112,7 +230,11 @@ fn parse_bars(text: &str) -> Result<(usize, usize), Failure> {
 struct Output<'a> {
     data: &'a str,
     bars: usize,
-    strategy: Strategy,
+    /// `{"strategy": NAME, GENE: VALUE, ...}`.
+    strategy: Called,
+    /// The strategy as a call, for people.
+    #[serde(skip)]
+    shown: String,
     cash: f64,
     commission: f64,
     metrics: Metrics,
@@ -143,7 +265,7 @@ fn human(out: &Output<'_>) -> String {
     let mut s = format!(
         "{} · {} · {} bars · ${} cash · {}% commission per side\n\n",
         out.data,
-        out.strategy,
+        out.shown,
         out.bars,
         out.cash,
         out.commission * 100.0

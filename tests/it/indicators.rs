@@ -2,8 +2,8 @@
 //! bundled data file: the same undefined bars, and values within 1e-9 of the larger of the
 //! value and the series' largest magnitude. The second term covers near-cancellations close
 //! to zero (a MACD histogram, a rate of change) and pandas' running variance, which on a
-//! flat window of penny prices keeps a residue of about 1e-8 of the price where gaform's
-//! (computed from each window's own mean) is exactly 0.
+//! few flat windows of MSFT's penny-priced years keeps a residue of about 1e-8 of the price
+//! where gaform's, which follows pandas' algorithm elsewhere bit for bit, is exactly 0.
 
 use gaform_runtime::data::{self, Ohlcv};
 use gaform_runtime::indicators::{self as ind, ewm, library, rolling};

@@ -47,6 +47,7 @@ mod quant;
 mod report;
 mod run;
 mod serve;
+mod strategies;
 mod support;
 mod validation;
 mod warm_up;

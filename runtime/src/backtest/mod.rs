@@ -6,6 +6,7 @@
 
 mod calendar;
 mod metrics;
+pub mod orders;
 
 pub use calendar::Calendar;
 pub use metrics::Metrics;
@@ -66,6 +67,7 @@ pub struct Report {
 #[serde(rename_all = "lowercase")]
 pub enum Position {
     Long,
+    Short,
     Flat,
 }
 
@@ -73,9 +75,9 @@ pub enum Position {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Signal {
-    /// Flat, and the entry signal fires on the last bar.
+    /// Flat, and the entry signal fires on the last bar; or short, and its exit fires.
     Buy,
-    /// Long, and the exit signal fires on the last bar.
+    /// Long, and the exit signal fires on the last bar; or flat, and the short entry fires.
     Sell,
     Hold,
 }

@@ -7,7 +7,9 @@
 
 use crate::failure::Failure;
 mod grafana;
+mod python;
 mod rules;
+mod strategy;
 
 use crate::cli::ExportArgs;
 use crate::load::{read_and_check, Checked, Report};
@@ -16,6 +18,10 @@ use gaform_runtime::store::write_atomically;
 use std::process::ExitCode;
 
 pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
+    if args.what == crate::cli::ExportWhat::Strategy {
+        return strategy::run(args);
+    }
+    let out = args.out.clone().unwrap_or_else(|| "monitoring".into());
     let path = &args.file;
     let Some(Checked { program, .. }) = read_and_check(path, &CheckOptions::default(), Report::OnError)?
     else {
@@ -36,7 +42,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
         files.push((format!("dashboards/{name}"), text));
     }
     for (name, text) in &files {
-        let target = args.out.join(name);
+        let target = out.join(name);
         if let Some(dir) = target.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
@@ -44,7 +50,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
     }
     outln!(
         "wrote {} ({} monitor(s), {} alert rule(s)): {}",
-        args.out.display(),
+        out.display(),
         program.monitors.len(),
         program.monitors.iter().map(|m| m.alerts.len()).sum::<usize>(),
         files.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")

@@ -2,6 +2,7 @@
 //! targets, trailing stops and size (STRATEGIES.md), typed into `ir::StrategyDef`.
 
 mod genes;
+mod genome;
 mod rules;
 mod satisfy;
 

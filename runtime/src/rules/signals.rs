@@ -1,0 +1,137 @@
+//! A program's rules for one genome on one data set, evaluated a whole series at a time (no
+//! tree walked per bar): the entry and exit conditions of each side, the stop, target and
+//! trailing distances, the order size, and the first bar the strategy decides on.
+
+use super::series::{BindError, Binder, Cond, Key, Operand, Series};
+use super::{Compare, Distance, Expr, Program, Side};
+
+/// A stop, target or trailing distance, bound.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Level {
+    /// A fraction of the deciding bar's close.
+    Fraction(f64),
+    /// A price distance, per bar.
+    Price(Operand),
+}
+
+/// What the backtester needs from one genome of a strategy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Signals {
+    /// The first bar decided on: one after the last of the compared series is first
+    /// defined, as backtesting.py starts `next()`.
+    pub start: usize,
+    /// Per bar: the long entry and exit, the short entry and exit (`None`: never).
+    pub entry: Option<Vec<bool>>,
+    pub exit: Option<Vec<bool>>,
+    pub entry_short: Option<Vec<bool>>,
+    pub exit_short: Option<Vec<bool>>,
+    pub stop_loss: Option<Level>,
+    pub take_profit: Option<Level>,
+    pub trailing_stop: Option<Level>,
+    /// The order size: a fraction of equity in (0, 1), backtesting.py's `1 - eps` for all.
+    pub size: f64,
+}
+
+/// Evaluates `program`'s rules for `genome` on the data of `series` (which keeps every
+/// indicator it computes, for the next genome).
+pub fn signals(program: &Program, genome: &[f64], series: &mut Series<'_>) -> Result<Signals, BindError> {
+    let binder = Binder { program, genome };
+    let mut warm_up = 0usize;
+    let long = program.side != Side::Short;
+    let short = program.side != Side::Long;
+    let mut rule =
+        |expr: &Option<Expr>, wanted: bool, warm_up: &mut usize| -> Result<Option<Vec<bool>>, BindError> {
+            match expr.as_ref().filter(|_| wanted) {
+                Some(e) => {
+                    let cond = binder.condition(e)?;
+                    Ok(Some(evaluate(&cond, series, warm_up)))
+                }
+                None => Ok(None),
+            }
+        };
+    let entry = rule(&program.entry, long, &mut warm_up)?;
+    let exit = rule(&program.exit, long, &mut warm_up)?;
+    let entry_short = rule(&program.entry_short, short, &mut warm_up)?;
+    let exit_short = rule(&program.exit_short, short, &mut warm_up)?;
+    let mut level = |distance: &Option<Distance>, warm_up: &mut usize| -> Result<Option<Level>, BindError> {
+        Ok(match distance {
+            None => None,
+            Some(Distance::Fraction(e)) => match series.get(&binder.number(e)?) {
+                Operand::Scalar(v) => Some(Level::Fraction(v)),
+                Operand::Series(_) => {
+                    return Err(BindError {
+                        strategy: program.name.clone(),
+                        what: "a percent distance varies per bar".into(),
+                    })
+                }
+            },
+            Some(Distance::Price(e)) => {
+                let value = series.get(&binder.number(e)?);
+                *warm_up = (*warm_up).max(value.first_defined());
+                Some(Level::Price(value))
+            }
+        })
+    };
+    let stop_loss = level(&program.stop_loss, &mut warm_up)?;
+    let take_profit = level(&program.take_profit, &mut warm_up)?;
+    let trailing_stop = level(&program.trailing_stop, &mut warm_up)?;
+    let size = match series.get(&binder.number(&program.size)?) {
+        Operand::Scalar(v) if v > 0.0 && v < 1.0 => v,
+        // All equity is backtesting.py's default size, a hair under 1.
+        _ => 1.0 - f64::EPSILON,
+    };
+    Ok(Signals {
+        start: warm_up + 1,
+        entry,
+        exit,
+        entry_short,
+        exit_short,
+        stop_loss,
+        take_profit,
+        trailing_stop,
+        size,
+    })
+}
+
+/// A condition over every bar; raises `warm_up` to where each compared series is defined.
+fn evaluate(cond: &Cond, series: &mut Series<'_>, warm_up: &mut usize) -> Vec<bool> {
+    let bars = series.len();
+    let mut operand = |key: &Key, warm_up: &mut usize| {
+        let value = series.get(key);
+        *warm_up = (*warm_up).max(value.first_defined());
+        value
+    };
+    match cond {
+        Cond::Bool(b) => vec![*b; bars],
+        Cond::Compare(op, a, b) => {
+            let (a, b) = (operand(a, warm_up), operand(b, warm_up));
+            (0..bars)
+                .map(|i| {
+                    let (x, y) = (a.at(i), b.at(i));
+                    match op {
+                        Compare::Lt => x < y,
+                        Compare::Le => x <= y,
+                        Compare::Gt => x > y,
+                        Compare::Ge => x >= y,
+                        Compare::Eq => x == y,
+                        Compare::Ne => x != y,
+                    }
+                })
+                .collect()
+        }
+        Cond::CrossesAbove(a, b) => {
+            let (a, b) = (operand(a, warm_up), operand(b, warm_up));
+            // backtesting.py's `crossover`: a[-2] < b[-2] and a[-1] > b[-1].
+            (0..bars).map(|i| i >= 1 && a.at(i - 1) < b.at(i - 1) && a.at(i) > b.at(i)).collect()
+        }
+        Cond::And(a, b) => {
+            let (a, b) = (evaluate(a, series, warm_up), evaluate(b, series, warm_up));
+            a.iter().zip(&b).map(|(x, y)| *x && *y).collect()
+        }
+        Cond::Or(a, b) => {
+            let (a, b) = (evaluate(a, series, warm_up), evaluate(b, series, warm_up));
+            a.iter().zip(&b).map(|(x, y)| *x || *y).collect()
+        }
+        Cond::Not(a) => evaluate(a, series, warm_up).into_iter().map(|x| !x).collect(),
+    }
+}

@@ -1,0 +1,191 @@
+//! Strategies written in the file against backtesting.py 0.6.6 itself: a corpus covering
+//! every indicator and every order feature (stops and targets as percents and as price
+//! distances, trailing stops, fractional sizes, shorts, both sides), on every bundled data
+//! file. gaform's backtest and the script `gaform export strategy` writes must agree: the
+//! same trades (entry and exit bars and units exactly, prices to 1e-12 relative), and every
+//! metric within 1e-6 relative.
+
+use crate::support::{gaform, root};
+use serde_json::Value;
+use std::process::Command;
+
+const CORPUS: &str = "tests/fixtures/strategies/corpus.gaf";
+
+/// One or more gene assignments of every strategy of the corpus.
+const CALLS: &[&str] = &[
+    "sma_cross(fast = 10, slow = 30)",
+    "ema_rsi(fast = 10, slow = 30, level = 70, ma = ema, stop = 2%)",
+    "ema_rsi(fast = 8, slow = 40, level = 65.5, ma = wma, stop = 1%)",
+    "ema_rsi(fast = 20, slow = 50, level = 80, ma = sma, stop = 4%)",
+    "wma_trend(n = 20)",
+    "macd_both(k = 9)",
+    "bollinger_band(n = 20, k = 2.0)",
+    "adx_stochastic(trend = 20, n = 14)",
+    "cci_short(level = 100)",
+    "obv_momentum(n = 10, part = 50%)",
+    "obv_momentum(n = 20, part = 25%)",
+    "channel(lookback = 20, out = 10)",
+    "vwap_logic(n = 20)",
+    "gap_volume(jump = 1%)",
+];
+
+const FILES: &[&str] = &["GOOG_wiki.csv", "IBM_wiki.csv", "MSFT_pmdarima.csv", "SP500_arch.csv"];
+
+/// gaform's figures and trades, and backtesting.py's for the exported script.
+fn both(call: &str, file: &str) -> (Value, Value) {
+    let data = format!("examples/data/{file}");
+    let out = gaform(
+        &["backtest", &data, "--file", CORPUS, "--strategy", call, "--format", "json", "--trades"],
+        None,
+    );
+    assert!(out.status.success(), "{call} on {file}: {}", String::from_utf8_lossy(&out.stderr));
+    let ours: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let script = std::env::temp_dir().join(format!(
+        "gaform-export-{}-{}.py",
+        std::process::id(),
+        rand_name(call, file)
+    ));
+    let script_arg = script.display().to_string();
+    let out = gaform(
+        &["export", "strategy", CORPUS, "--strategy", call, "--data", &data, "--out", &script_arg],
+        None,
+    );
+    assert!(out.status.success(), "export {call}: {}", String::from_utf8_lossy(&out.stderr));
+    let run = Command::new(crate::quant::python()).arg(&script).output().expect("python starts");
+    let _ = std::fs::remove_file(&script);
+    assert!(
+        run.status.success(),
+        "{call} on {file} in backtesting.py: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let theirs: Value = serde_json::from_slice(&run.stdout).expect("the script prints JSON");
+    (ours, theirs)
+}
+
+fn rand_name(call: &str, file: &str) -> String {
+    let name: String = format!("{call}{file}").chars().filter(char::is_ascii_alphanumeric).collect();
+    name
+}
+
+fn close(a: &Value, b: &Value, tolerance: f64) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => (x - y).abs() <= tolerance * x.abs().max(y.abs()).max(1e-12),
+        _ => a.is_null() && b.is_null(),
+    }
+}
+
+#[test]
+fn every_corpus_strategy_equals_backtesting_py_on_every_bundled_file() {
+    let pairs: Vec<(&str, &str)> = CALLS.iter().flat_map(|c| FILES.iter().map(move |f| (*c, *f))).collect();
+    let results: Vec<(&str, &str, Value, Value)> = std::thread::scope(|scope| {
+        let halves: Vec<_> = pairs
+            .chunks(pairs.len().div_ceil(2))
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|&(c, f)| {
+                            let (a, b) = both(c, f);
+                            (c, f, a, b)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        halves.into_iter().flat_map(|h| h.join().expect("a half")).collect()
+    });
+    let mut trades = 0;
+    let mut shorts = 0;
+    for (call, file, ours, theirs) in &results {
+        let (our_trades, their_trades) =
+            (ours["trades"].as_array().expect("trades"), theirs["trades"].as_array().expect("trades"));
+        assert_eq!(our_trades.len(), their_trades.len(), "{call} on {file}: trade counts");
+        for (k, (a, b)) in our_trades.iter().zip(their_trades).enumerate() {
+            for field in ["entry_bar", "exit_bar", "units"] {
+                assert_eq!(
+                    a[field].as_f64(),
+                    b[field].as_f64(),
+                    "{call} on {file}: trade {k} {field}: {a} vs {b}"
+                );
+            }
+            // A price from a stop distance over a rolling deviation differs in the last
+            // digits (pandas' running variance against each window's own), no more.
+            for field in ["entry_price", "exit_price"] {
+                assert!(
+                    close(&a[field], &b[field], 1e-12),
+                    "{call} on {file}: trade {k} {field}: {a} vs {b}"
+                );
+            }
+            for field in ["pnl", "return_pct"] {
+                assert!(close(&a[field], &b[field], 1e-9), "{call} on {file}: trade {k} {field}: {a} vs {b}");
+            }
+            shorts += usize::from(a["units"].as_f64().is_some_and(|u| u < 0.0));
+        }
+        trades += our_trades.len();
+        let names = ours["metrics"].as_object().expect("metrics");
+        for (name, value) in names {
+            let other = &theirs["metrics"][name];
+            assert!(
+                close(value, other, 1e-6),
+                "{call} on {file}: {name}: gaform {value}, backtesting.py {other}"
+            );
+        }
+    }
+    assert!(trades > 1000 && shorts > 100, "the corpus trades: {trades} trades, {shorts} short");
+    eprintln!(
+        "strategies: {} backtests equal backtesting.py's, {trades} trades ({shorts} short)",
+        results.len()
+    );
+}
+
+#[test]
+fn the_export_runs_from_anywhere_and_says_what_it_checks() {
+    let out = gaform(
+        &[
+            "export",
+            "strategy",
+            CORPUS,
+            "--strategy",
+            "sma_cross(fast = 10, slow = 30)",
+            "--data",
+            "examples/data/GOOG_wiki.csv",
+            "--bars",
+            "100..900",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("sma_cross(fast = 10, slow = 30)"), "{text}");
+    assert!(text.contains("ROWS = (100, 900)"));
+    let data = root().join("examples/data/GOOG_wiki.csv").canonicalize().expect("data");
+    assert!(text.contains(&format!("{:?}", data.display().to_string())), "the data by its full path");
+    for import in text.lines().filter(|l| l.starts_with("import ") || l.starts_with("from ")) {
+        assert!(
+            [
+                "import json",
+                "import math",
+                "import numpy as np",
+                "import pandas as pd",
+                "from backtesting import Backtest, Strategy"
+            ]
+            .contains(&import),
+            "only pandas, numpy and backtesting.py: {import}"
+        );
+    }
+    let bad = gaform(
+        &[
+            "export",
+            "strategy",
+            CORPUS,
+            "--strategy",
+            "sma_cross(fast = 10)",
+            "--data",
+            "examples/data/GOOG_wiki.csv",
+        ],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert!(said.contains("E0008") && said.contains("slow"), "{said}");
+}
