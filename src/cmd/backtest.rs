@@ -129,7 +129,8 @@ fn written(
     let calendar = Calendar::new(&data.time);
     let keep = Keep { equity: false, trades: args.trades };
     let outcome = backtest::orders::simulate(&data, &calendar, &signals, Costs { cash, commission }, keep);
-    let genes = program.genes.iter().zip(&genome).map(|(g, &v)| (g.name.clone(), gene_json(&g.domain, v))).collect();
+    let genes =
+        program.genes.iter().zip(&genome).map(|(g, &v)| (g.name.clone(), gene_json(&g.domain, v))).collect();
     let called = Written { name: program.name.clone(), genes };
     let shown = program.show(&genome);
     print(args, &data, data_name, (Called::Written(called), shown), (cash, commission), outcome)
