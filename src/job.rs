@@ -33,6 +33,10 @@ pub fn fixed_strategy(strategy: &ir::Strategy) -> Result<Strategy, String> {
         ir::Strategy::Breakout { lookback, exit } => {
             Strategy::Breakout { lookback: bars("lookback", lookback)?, exit: bars("exit", exit)? }
         }
+        ir::Strategy::Written(ref def) => return Err(format!(
+            "`{}` is written in a file: backtest it with `--file FILE --strategy '{}(gene = value, ...)'`",
+            def.name, def.name
+        )),
     })
 }
 
@@ -51,16 +55,19 @@ pub fn planned_islands(program: &ir::Program, job: &ir::Job) -> u64 {
 /// The runtime's configuration for `job`, with `islands` islands (the job's own, or the
 /// worker count the plan chose when the job leaves it open).
 pub fn job_config(job: &ir::Job, islands: u64) -> JobConfig {
-    let range = |r: ParamRange| Range { lo: r.lo, hi: r.hi };
-    let space = match job.strategy {
+    let range = |r: ParamRange| Range { lo: r.lo, hi: r.hi, categorical: false };
+    let space = match &job.strategy {
         ir::Strategy::SmaCrossover { fast, slow } => {
-            Space::SmaCrossover { fast: range(fast), slow: range(slow) }
+            Space::SmaCrossover { fast: range(*fast), slow: range(*slow) }
         }
         ir::Strategy::RsiReversion { period, lower, upper } => {
-            Space::RsiReversion { period: range(period), lower: range(lower), upper: range(upper) }
+            Space::RsiReversion { period: range(*period), lower: range(*lower), upper: range(*upper) }
         }
         ir::Strategy::Breakout { lookback, exit } => {
-            Space::Breakout { lookback: range(lookback), exit: range(exit) }
+            Space::Breakout { lookback: range(*lookback), exit: range(*exit) }
+        }
+        ir::Strategy::Written(def) => {
+            Space::Written(Box::new(gaform_runtime::ga::Written { program: crate::program::program(def) }))
         }
     };
     JobConfig {

@@ -24,9 +24,9 @@ fn config(population: u64, islands: u64) -> JobConfig {
         validation: Validation::InSample,
         folds: 1,
         space: Space::RsiReversion {
-            period: Range { lo: 2, hi: 50 },
-            lower: Range { lo: 5, hi: 45 },
-            upper: Range { lo: 55, hi: 95 },
+            period: Range { lo: 2, hi: 50, categorical: false },
+            lower: Range { lo: 5, hi: 45, categorical: false },
+            upper: Range { lo: 55, hi: 95, categorical: false },
         },
         fitness: Fitness::Metric(Metric::Sharpe),
         population,

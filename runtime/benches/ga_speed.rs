@@ -31,7 +31,10 @@ fn speed_job() -> JobConfig {
         aggregate: Aggregate::Mean,
         validation: Validation::InSample,
         folds: 1,
-        space: Space::SmaCrossover { fast: Range { lo: 2, hi: 50 }, slow: Range { lo: 10, hi: 200 } },
+        space: Space::SmaCrossover {
+            fast: Range { lo: 2, hi: 50, categorical: false },
+            slow: Range { lo: 10, hi: 200, categorical: false },
+        },
         fitness: Fitness::Metric(Metric::Sharpe),
         population: 1000,
         generations: 50,

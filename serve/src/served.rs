@@ -49,8 +49,12 @@ pub fn load(
     costs: Option<Costs>,
     data_digest: Option<&str>,
 ) -> Result<Served, String> {
-    let best: Best =
-        serde_json::from_slice(bytes).map_err(|e| format!("not a best.json gaform wrote: {e}"))?;
+    let best: Best = serde_json::from_slice(bytes).map_err(|e| match written_strategy(bytes) {
+        Some(name) => format!(
+            "its strategy `{name}` is written in the job's file, and serving such a strategy is not built yet (a built-in is served)"
+        ),
+        None => format!("not a best.json gaform wrote: {e}"),
+    })?;
     if let Some(status) = &best.status {
         // A run stopped early has a best so far, not what the job promised: not served.
         return Err(format!("its run stopped before its end ({status})"));
@@ -85,4 +89,12 @@ pub fn load(
         needed: best.strategy.first_decision() + 1,
         description: serde_json::to_vec(&description).map_err(|e| e.to_string())?,
     })
+}
+
+/// The name of a strategy written in a file, when `best.json` holds one.
+fn written_strategy(bytes: &[u8]) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let name = json.get("strategy")?.get("strategy")?.as_str()?;
+    let builtin = ["sma_crossover", "rsi_reversion", "breakout"].contains(&name);
+    (!builtin).then(|| name.to_string())
 }

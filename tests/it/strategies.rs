@@ -189,3 +189,79 @@ fn the_export_runs_from_anywhere_and_says_what_it_checks() {
     let said = String::from_utf8_lossy(&bad.stderr);
     assert!(said.contains("E0008") && said.contains("slow"), "{said}");
 }
+
+/// A job evolving a written strategy with every kind of gene: an int range, a stepped
+/// float, a continuous float, a choice of indicators and a choice of percents.
+const WRITTEN_JOB: &str = r#"
+cloud here { provider = local }
+compute box {
+  cloud = here
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.large"  max = 2 }
+}
+strategy ema_rsi {
+  genes {
+    fast  = 5..50
+    slow  = 20..200
+    level = 50.0..80.0 step 0.5
+    ma    = [sma, ema, wma]
+    stop  = [1%, 2%, 4%]
+    width = 1.0..4.0
+  }
+  where = fast < slow
+  entry = crosses_above(ma(close, fast), ma(close, slow)) and rsi(close, 14) < level
+  exit  = crosses_below(ma(close, fast), ma(close, slow))
+  stop_loss     = stop
+  trailing_stop = width * atr(14)
+}
+job evolve {
+  compute     = box
+  data        = "GOOG_wiki.csv"
+  strategy    = ema_rsi(slow = 20..120, ma = [ema, wma])
+  population  = 40
+  generations = 8
+  crossover   = blend(alpha = 0.3, rate = 0.8)
+  seed        = 5
+}
+"#;
+
+#[test]
+fn a_job_evolves_a_written_strategy_the_same_whatever_the_threads_and_its_best_backtests_alike() {
+    let w = crate::support::Workspace::new("written", WRITTEN_JOB);
+    let stdout =
+        crate::support::ok(&w.gaform(&["run", "job.gaf", "--out", "one"], &[("RAYON_NUM_THREADS", "1")]));
+    assert!(stdout.contains("evolve: best ema_rsi(fast = "), "{stdout}");
+    crate::support::ok(&w.gaform(&["run", "job.gaf", "--out", "two"], &[("RAYON_NUM_THREADS", "2")]));
+    crate::support::ok(&w.gaform(&["run", "job.gaf", "--out", "procs", "--islands-as", "processes"], &[]));
+    for file in ["best.json", "generations.csv", "hall_of_fame.csv", "windows.csv", "equity.svg"] {
+        let one = w.read(&format!("one/{file}"));
+        assert_eq!(one, w.read(&format!("two/{file}")), "{file}: 1 vs 2 threads");
+        assert_eq!(one, w.read(&format!("procs/{file}")), "{file}: threads vs processes");
+    }
+    let best: Value = serde_json::from_str(&w.read("one/best.json")).expect("best.json");
+    let s = &best["strategy"];
+    assert_eq!(s["strategy"], "ema_rsi");
+    assert!(s["fast"].as_i64().is_some_and(|f| (5..=50).contains(&f)), "{s}");
+    assert!(s["slow"].as_i64().is_some_and(|v| (20..=120).contains(&v)), "narrowed by the job: {s}");
+    assert!(["ema", "wma"].contains(&s["ma"].as_str().unwrap_or_default()), "narrowed by the job: {s}");
+    assert!([0.01, 0.02, 0.04].contains(&s["stop"].as_f64().unwrap_or_default()), "{s}");
+    let level = s["level"].as_f64().unwrap_or_default();
+    assert!((50.0..=80.0).contains(&level) && (level * 2.0).fract() == 0.0, "a step of 0.5: {s}");
+    let hall = w.read("one/hall_of_fame.csv");
+    assert!(hall.starts_with("rank,fast,slow,level,ma,stop,width,fitness,"), "{hall}");
+    // The best, backtested alone, scores what the run said it scored.
+    let call = format!(
+        "ema_rsi(fast = {}, slow = {}, level = {level}, ma = {}, stop = {}%, width = {})",
+        s["fast"],
+        s["slow"],
+        s["ma"].as_str().unwrap_or_default(),
+        s["stop"].as_f64().unwrap_or_default() * 100.0,
+        s["width"]
+    );
+    let out = w.gaform(
+        &["backtest", "GOOG_wiki.csv", "--file", "job.gaf", "--strategy", &call, "--format", "json"],
+        &[],
+    );
+    let again: Value = serde_json::from_slice(&out.stdout).expect("backtest JSON");
+    assert_eq!(again["metrics"]["sharpe"], best["fitness"], "{call}");
+}

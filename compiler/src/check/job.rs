@@ -286,6 +286,9 @@ impl Checker<'_> {
     /// A strategy call; with `data` (its path and bars), W0004 when its warm-up leaves no
     /// room for a trade.
     pub(crate) fn strategy(&mut self, expr: &Expr, data: Option<(&str, usize)>) -> Option<Strategy> {
+        if let Some(written) = self.written_strategy(expr) {
+            return written;
+        }
         let (which, args) =
             self.call(expr, "strategy", STRATEGIES, "sma_crossover(fast = 2..50, slow = 10..200)")?;
         let ranges: Vec<(ParamRange, Span)> = args

@@ -92,6 +92,8 @@ pub enum Strategy {
     RsiReversion { period: ParamRange, lower: ParamRange, upper: ParamRange },
     /// Enter above the `lookback`-bar high, exit below the `exit`-bar low.
     Breakout { lookback: ParamRange, exit: ParamRange },
+    /// A strategy written in the file, its genes as the job narrows them.
+    Written(Box<super::StrategyDef>),
 }
 
 impl Strategy {
@@ -104,6 +106,8 @@ impl Strategy {
             Strategy::SmaCrossover { fast, slow } => vec![("fast", fast, 0), ("slow", slow, 0)],
             Strategy::RsiReversion { period, .. } => vec![("period", period, 1)],
             Strategy::Breakout { lookback, exit } => vec![("lookback", lookback, 1), ("exit", exit, 1)],
+            // Not yet judged for a written strategy (its warm-up is not one parameter's).
+            Strategy::Written(_) => Vec::new(),
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::source::Span;
 use serde::Serialize;
 
 /// `strategy NAME { ... }`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StrategyDef {
     pub name: String,
     #[serde(skip)]
@@ -31,7 +31,7 @@ pub struct StrategyDef {
 }
 
 /// A gene: a name and the values the GA may give it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Gene {
     pub name: String,
     #[serde(skip)]

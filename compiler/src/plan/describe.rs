@@ -17,6 +17,125 @@ pub fn strategy(s: &ir::Strategy) -> String {
         ir::Strategy::Breakout { lookback, exit } => {
             format!("breakout(lookback = {}, exit = {})", r(lookback), r(exit))
         }
+        ir::Strategy::Written(ref def) => written(def),
+    }
+}
+
+/// A strategy written in the file: its genes as the job narrows them, and its rules, so
+/// that a plan sees a change to either.
+fn written(def: &ir::StrategyDef) -> String {
+    let genes: Vec<String> =
+        def.genes.iter().map(|g| format!("{} = {}", g.name, domain(&g.domain))).collect();
+    let name = |i: usize| def.genes.get(i).map_or("?", |g| g.name.as_str()).to_string();
+    let mut rules = Vec::new();
+    if let Some(c) = &def.constraint {
+        rules.push(format!("where = {}", node(c, &name)));
+    }
+    rules.push(format!("side = {}", def.side.keyword()));
+    for (attr, rule) in [
+        ("entry", &def.entry),
+        ("exit", &def.exit),
+        ("entry_short", &def.entry_short),
+        ("exit_short", &def.exit_short),
+    ] {
+        if let Some(r) = rule {
+            rules.push(format!("{attr} = {}", node(r, &name)));
+        }
+    }
+    for (attr, d) in [
+        ("stop_loss", &def.stop_loss),
+        ("take_profit", &def.take_profit),
+        ("trailing_stop", &def.trailing_stop),
+    ] {
+        match d {
+            Some(ir::Distance::Fraction(n)) => rules.push(format!("{attr} = fraction {}", node(n, &name))),
+            Some(ir::Distance::Price(n)) => rules.push(format!("{attr} = {}", node(n, &name))),
+            None => {}
+        }
+    }
+    rules.push(format!("size = {}", node(&def.size, &name)));
+    format!("{}({}) {{ {} }}", def.name, genes.join(", "), rules.join("; "))
+}
+
+/// A gene's values as declared: `5..50`, `0.5..2.0 step 0.1`, `[sma, ema]`.
+pub fn domain(d: &ir::Domain) -> String {
+    match d {
+        ir::Domain::Int { lo, hi, step: 1 } if lo == hi => lo.to_string(),
+        ir::Domain::Int { lo, hi, step: 1 } => format!("{lo}..{hi}"),
+        ir::Domain::Int { lo, hi, step } => format!("{lo}..{hi} step {step}"),
+        ir::Domain::Float { lo, hi, step: None } => format!("{lo:?}..{hi:?}"),
+        ir::Domain::Float { lo, hi, step: Some(s) } => format!("{lo:?}..{hi:?} step {s:?}"),
+        ir::Domain::Choice(choices) => {
+            let shown: Vec<String> = choices
+                .iter()
+                .map(|c| match c {
+                    ir::Choice::Indicator(n) => (*n).to_string(),
+                    ir::Choice::Int(v) => v.to_string(),
+                    ir::Choice::Float(v) => format!("{v:?}"),
+                    ir::Choice::Percent(v) => format!("{}%", v * 100.0),
+                    ir::Choice::Word(w) => w.clone(),
+                })
+                .collect();
+            format!("[{}]", shown.join(", "))
+        }
+    }
+}
+
+/// A typed rule as text, fully parenthesised.
+pub fn node(n: &ir::Node, gene: &dyn Fn(usize) -> String) -> String {
+    let two = |a: &ir::Node, b: &ir::Node| (node(a, gene), node(b, gene));
+    match n {
+        ir::Node::Price(p) => format!("{p:?}").to_ascii_lowercase(),
+        ir::Node::Const(v) => format!("{v}"),
+        ir::Node::Gene(i) => gene(*i),
+        ir::Node::Bool(b) => b.to_string(),
+        ir::Node::Indicator { callee, args, output } => {
+            let name = match callee {
+                ir::Callee::Fixed(n) => (*n).to_string(),
+                ir::Callee::Gene(i) => gene(*i),
+            };
+            let args: Vec<String> = args.iter().map(|a| node(a, gene)).collect();
+            format!("{name}({})#{output}", args.join(", "))
+        }
+        ir::Node::Lag(x, k) => format!("lag({}, {})", node(x, gene), node(k, gene)),
+        ir::Node::Neg(x) => format!("(-{})", node(x, gene)),
+        ir::Node::Not(x) => format!("(not {})", node(x, gene)),
+        ir::Node::Arith(op, a, b) => {
+            let (a, b) = two(a, b);
+            format!(
+                "({a} {} {b})",
+                match op {
+                    ir::Arith::Add => "+",
+                    ir::Arith::Sub => "-",
+                    ir::Arith::Mul => "*",
+                    ir::Arith::Div => "/",
+                }
+            )
+        }
+        ir::Node::Compare(op, a, b) => {
+            let (a, b) = two(a, b);
+            let op = match op {
+                ir::Compare::Lt => "<",
+                ir::Compare::Le => "<=",
+                ir::Compare::Gt => ">",
+                ir::Compare::Ge => ">=",
+                ir::Compare::Eq => "==",
+                ir::Compare::Ne => "!=",
+            };
+            format!("({a} {op} {b})")
+        }
+        ir::Node::CrossesAbove(a, b) => {
+            let (a, b) = two(a, b);
+            format!("crosses_above({a}, {b})")
+        }
+        ir::Node::And(a, b) => {
+            let (a, b) = two(a, b);
+            format!("({a} and {b})")
+        }
+        ir::Node::Or(a, b) => {
+            let (a, b) = two(a, b);
+            format!("({a} or {b})")
+        }
     }
 }
 

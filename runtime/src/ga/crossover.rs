@@ -20,7 +20,8 @@ pub enum Crossover {
     /// The genes after a random cut point are swapped.
     OnePoint { rate: f64 },
     /// BLX-alpha: each child gene is uniform in the parents' interval widened by `alpha`
-    /// times its width on both sides, rounded to the nearest integer, clamped to the range.
+    /// times its width on both sides, rounded to the nearest integer, clamped to the range
+    /// (a choice gene takes either parent's).
     Blend { alpha: f64, rate: f64 },
 }
 
@@ -61,8 +62,14 @@ impl Cross for Crossover {
                 for (i, range) in ranges.iter().enumerate().take(n) {
                     let (lo, hi) = (a[i].min(b[i]) as f64, a[i].max(b[i]) as f64);
                     let spread = alpha * (hi - lo);
+                    let (first, second) = (a[i], b[i]);
                     let mut gene = || {
-                        let v = lo - spread + rng.random::<f64>() * (hi - lo + 2.0 * spread);
+                        let u = rng.random::<f64>();
+                        if range.categorical {
+                            // Between two choices there is nothing: one parent's, either.
+                            return if u < 0.5 { first } else { second };
+                        }
+                        let v = lo - spread + u * (hi - lo + 2.0 * spread);
                         range.clamp(v.round() as i64)
                     };
                     x[i] = gene();
@@ -79,7 +86,11 @@ mod tests {
     use super::*;
     use crate::rng::stream;
 
-    const RANGES: [Range; 3] = [Range { lo: 0, hi: 100 }, Range { lo: 0, hi: 100 }, Range { lo: 0, hi: 100 }];
+    const RANGES: [Range; 3] = [
+        Range { lo: 0, hi: 100, categorical: false },
+        Range { lo: 0, hi: 100, categorical: false },
+        Range { lo: 0, hi: 100, categorical: false },
+    ];
 
     #[test]
     fn rate_zero_copies_and_uniform_keeps_each_gene_from_a_parent() {

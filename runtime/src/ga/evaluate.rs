@@ -6,8 +6,11 @@
 
 use super::fitness::{Aggregate, Fitness};
 use super::folds::Window;
-use super::space::{Genome, Space};
-use crate::backtest::{self, Costs, Keep};
+use super::space::{Candidate, Genome, Space};
+use crate::backtest::{self, orders, Costs, Keep};
+use crate::rules::series::Series;
+use crate::rules::signals::{signals, Signals as RuleSignals};
+use crate::rules::Program;
 use crate::strategy::{Indicators, Signals, Strategy};
 use crate::telemetry::EvalTiming;
 use rayon::prelude::*;
@@ -21,8 +24,10 @@ pub struct Evaluator<'d> {
     space: &'d Space,
     fitness: &'d Fitness,
     aggregate: Aggregate,
-    /// One per window.
+    /// One per window (built-in strategies).
     indicators: Vec<Indicators<'d>>,
+    /// One per window (a written strategy): every indicator and lag its genomes used.
+    series: Vec<Series<'d>>,
     /// Fitness of every genome scored here or received with a score.
     known: HashMap<Genome, f64, Hashing>,
     /// Every genome this island has counted as an evaluation (kept across restarts, so the
@@ -53,6 +58,10 @@ impl<'d> Evaluator<'d> {
             fitness,
             aggregate,
             indicators: windows.iter().map(|w| Indicators::new(&w.data)).collect(),
+            series: match space {
+                Space::Written(_) => windows.iter().map(|w| Series::new(&w.data)).collect(),
+                _ => Vec::new(),
+            },
             known: HashMap::default(),
             seen: HashSet::default(),
             order: Vec::new(),
@@ -122,7 +131,7 @@ impl<'d> Evaluator<'d> {
         let mut fitness = Vec::with_capacity(genomes.len());
         // Genomes not scored before, by position, and the distinct ones to backtest.
         let mut pending = Vec::new();
-        let mut to_run: Vec<(&Genome, Strategy)> = Vec::new();
+        let mut to_run: Vec<(&Genome, Candidate)> = Vec::new();
         let mut queued = GenomeSet::default();
         for (i, g) in genomes.iter().enumerate() {
             // The usual case once a run has converged: one look-up.
@@ -132,22 +141,62 @@ impl<'d> Evaluator<'d> {
             }
             fitness.push(f64::NEG_INFINITY);
             pending.push(i);
-            let strategy = self.space.decode(g);
+            let candidate = self.space.candidate(g);
             if self.count(*g) {
-                new += u64::from(strategy.is_some());
+                new += u64::from(candidate.is_some());
             }
-            if let Some(strategy) = strategy {
+            if let Some(candidate) = candidate {
                 if queued.insert(g) {
-                    to_run.push((g, strategy));
+                    to_run.push((g, candidate));
                 }
             }
-        }
-        for indicators in &mut self.indicators {
-            indicators.prepare_all(to_run.iter().map(|(_, strategy)| strategy));
         }
         // Backtests of neighbouring genomes read the same indicator series: in genome order
         // a batch keeps them in cache (the order of a batch changes no result).
         to_run.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let scores = match self.space {
+            Space::Written(written) => self.run_written(&written.program, &to_run),
+            _ => self.run_builtins(&to_run),
+        };
+        for ((g, _), (s, seconds)) in to_run.iter().zip(scores) {
+            self.timing.record(seconds);
+            self.known.insert(**g, s);
+        }
+        for i in pending {
+            if let (Some(slot), Some(g)) = (fitness.get_mut(i), genomes.get(i)) {
+                *slot = self.known.get(g).copied().unwrap_or(f64::NEG_INFINITY);
+            }
+        }
+        (fitness, new)
+    }
+
+    /// Runs `jobs` on the pool (or here, for one or on one thread), in order.
+    fn in_parallel<T: Sync, R: Send>(&self, jobs: &[T], run: impl Fn(&T) -> R + Sync) -> Vec<R> {
+        let threads = self.pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
+        // Handing a batch to the pool costs a wake-up and a wait: not worth it for one
+        // backtest, nor with one thread to hand it to.
+        if threads <= 1 || jobs.len() <= 1 {
+            return jobs.iter().map(run).collect();
+        }
+        let all = || jobs.par_iter().map(&run).collect();
+        match self.pool {
+            Some(pool) => pool.install(all),
+            None => all(),
+        }
+    }
+
+    /// The fitness and seconds of each built-in strategy of `to_run`.
+    fn run_builtins(&mut self, to_run: &[(&Genome, Candidate)]) -> Vec<(f64, f64)> {
+        let strategies: Vec<Strategy> = to_run
+            .iter()
+            .filter_map(|(_, c)| match c {
+                Candidate::Builtin(s) => Some(*s),
+                Candidate::Written(_) => None,
+            })
+            .collect();
+        for indicators in &mut self.indicators {
+            indicators.prepare_all(strategies.iter());
+        }
         let (indicators, windows, costs, score, aggregate) =
             (&self.indicators, self.windows, self.costs, self.fitness, self.aggregate);
         // Each genome is timed on the thread that runs its backtests (two clock reads
@@ -171,28 +220,43 @@ impl<'d> Evaluator<'d> {
             };
             (value, started.elapsed().as_secs_f64())
         };
-        let threads = self.pool.map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
-        // Handing a batch to the pool costs a wake-up and a wait: not worth it for one
-        // backtest, nor with one thread to hand it to.
-        let scores: Vec<(f64, f64)> = if threads <= 1 || to_run.len() <= 1 {
-            to_run.iter().map(|(_, strategy)| backtest(strategy)).collect()
-        } else {
-            let all = || to_run.par_iter().map(|(_, strategy)| backtest(strategy)).collect();
-            match self.pool {
-                Some(pool) => pool.install(all),
-                None => all(),
-            }
+        self.in_parallel(&strategies, backtest)
+    }
+
+    /// The fitness and seconds of each written strategy's genes in `to_run`: the rules of
+    /// each are evaluated here, one after another (each indicator computed once per window
+    /// and kept for the run), then the backtests run in parallel.
+    fn run_written(&mut self, program: &Program, to_run: &[(&Genome, Candidate)]) -> Vec<(f64, f64)> {
+        let mut prepared: Vec<(Vec<Option<RuleSignals>>, f64)> = Vec::with_capacity(to_run.len());
+        for (_, candidate) in to_run {
+            let Candidate::Written(chosen) = candidate else { continue };
+            let started = Instant::now();
+            let each =
+                self.series.iter_mut().map(|series| signals(program, &chosen.values, series).ok()).collect();
+            prepared.push((each, started.elapsed().as_secs_f64()));
+        }
+        let (windows, costs, score, aggregate) = (self.windows, self.costs, self.fitness, self.aggregate);
+        let backtest = |(each, seconds): &(Vec<Option<RuleSignals>>, f64)| -> (f64, f64) {
+            let started = Instant::now();
+            let scores: Vec<f64> = windows
+                .iter()
+                .zip(each)
+                .map(|(window, signals)| match signals {
+                    Some(signals) => {
+                        let (report, ..) =
+                            orders::simulate(&window.data, &window.calendar, signals, costs, Keep::default());
+                        score.score(&report.metrics)
+                    }
+                    None => f64::NEG_INFINITY,
+                })
+                .collect();
+            let value = match scores.as_slice() {
+                [one] => *one,
+                _ => aggregate.of(&scores),
+            };
+            (value, seconds + started.elapsed().as_secs_f64())
         };
-        for ((g, _), (s, seconds)) in to_run.iter().zip(scores) {
-            self.timing.record(seconds);
-            self.known.insert(**g, s);
-        }
-        for i in pending {
-            if let (Some(slot), Some(g)) = (fitness.get_mut(i), genomes.get(i)) {
-                *slot = self.known.get(g).copied().unwrap_or(f64::NEG_INFINITY);
-            }
-        }
-        (fitness, new)
+        self.in_parallel(&prepared, backtest)
     }
 }
 

@@ -7,8 +7,9 @@ use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 use std::ops::{Deref, DerefMut};
 
-/// The most parameters a strategy has (`rsi_reversion`: period, lower, upper).
-pub const MAX_GENES: usize = 3;
+/// The most genes a job's strategy may have: a built-in has three at most
+/// (`rsi_reversion`), a written strategy as many as this (the compiler says so, E0009).
+pub const MAX_GENES: usize = 8;
 
 /// One candidate: the strategy's parameters in declaration order. Reads and writes as a
 /// slice; compares, hashes and serialises exactly as the `Vec<i64>` it replaced (a JSON
@@ -142,8 +143,9 @@ mod tests {
             let back: Genome = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
             assert_eq!(back, x);
         }
-        assert!(serde_json::from_str::<Genome>("[1,2,3,4]").is_err());
-        assert!(Genome::from_slice(&[1, 2, 3, 4]).is_none());
+        assert!(serde_json::from_str::<Genome>("[1,2,3,4,5,6,7,8,9]").is_err());
+        assert!(Genome::from_slice(&[1, 2, 3, 4, 5, 6, 7, 8, 9]).is_none());
+        assert_eq!(Genome::from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]).map(|g| g.len()), Some(MAX_GENES));
         let mut g: Genome = [7, 8].into_iter().collect();
         g[1] = 9;
         assert_eq!(&g[..], &[7, 9]);

@@ -20,6 +20,7 @@ mod run;
 mod selection;
 mod space;
 mod stats;
+mod written;
 
 pub use checkpoint::{
     checkpoint_key, interrupted_key, islands_finished, latest_key, segment_key, unfinished_islands,
@@ -44,6 +45,7 @@ pub use run::{
 pub use selection::{Scores, Select, Selection};
 pub use space::{Genome, Range, Space, SpaceError};
 pub use stats::GenerationStats;
+pub use written::{gene_json, Called, Candidate, Chosen, Written, GRID};
 
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,8 @@ pub trait Mutate {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Mutation {
     /// Adds a normal deviate with standard deviation `sigma` times the parameter's range
-    /// width, rounded to the nearest integer, clamped to the range.
+    /// width, rounded to the nearest integer, clamped to the range (a choice gene is drawn
+    /// anew instead).
     Gaussian { sigma: f64, rate: f64 },
     /// Draws the gene anew, uniformly in its range.
     Reset { rate: f64 },
@@ -31,7 +32,13 @@ impl Mutate for Mutation {
                     // Both draws always happen, so a gene's stream never depends on
                     // whether the gene before it mutated.
                     let (hit, z): (f64, f64) = (rng.random(), StandardNormal.sample(rng));
-                    if hit < rate {
+                    if range.categorical {
+                        // Unordered choices have no neighbours: a mutated one is drawn anew.
+                        let fresh: i64 = rng.random_range(range.lo..=range.hi);
+                        if hit < rate {
+                            *gene = fresh;
+                        }
+                    } else if hit < rate {
                         let moved = *gene as f64 + z * sigma * range.width();
                         *gene = range.clamp(moved.round() as i64);
                     }
@@ -52,7 +59,8 @@ mod tests {
     use super::*;
     use crate::rng::stream;
 
-    const RANGES: [Range; 2] = [Range { lo: 2, hi: 50 }, Range { lo: 10, hi: 200 }];
+    const RANGES: [Range; 2] =
+        [Range { lo: 2, hi: 50, categorical: false }, Range { lo: 10, hi: 200, categorical: false }];
 
     #[test]
     fn mutated_genes_stay_in_range_and_rate_zero_changes_nothing() {

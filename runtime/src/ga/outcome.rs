@@ -10,11 +10,11 @@ use super::exact;
 use super::folds::{Asset, Fold, Window};
 use super::hall::{HallOfFame, Scored};
 use super::run::Loaded;
+use super::space::Candidate;
 use super::space::Genome;
 use super::stats::GenerationStats;
-use crate::backtest::{self, Keep, Metrics, Trade};
+use crate::backtest::{Keep, Metrics, Trade};
 use crate::store::Store;
-use crate::strategy::Strategy;
 use serde::Serialize;
 
 /// A genome worth reporting, re-backtested for all its metrics on every window of its
@@ -22,7 +22,7 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Champion {
     pub genome: Genome,
-    pub strategy: Strategy,
+    pub strategy: Candidate,
     /// What the GA ranked it by: its in-sample fitness, aggregated over the files.
     #[serde(with = "exact")]
     pub fitness: f64,
@@ -187,13 +187,13 @@ fn gather_from(
         }
     }
     let judge = |fold: &Fold, entry: &Scored| -> Option<Champion> {
-        let strategy = config.space.decode(&entry.genome)?;
+        let strategy = config.space.candidate(&entry.genome)?;
         let result = |window: &Window| {
             // Metrics from the very code path the run scored with (keeping the curve takes
             // another loop, whose sums may differ in the last bit).
-            let metrics =
-                backtest::run(&window.data, &window.calendar, &strategy, config.costs, Keep::default())
-                    .metrics;
+            let metrics = strategy
+                .backtest(&config.space, &window.data, &window.calendar, config.costs, Keep::default())
+                .metrics;
             WindowResult {
                 from_bar: window.bars.start,
                 to_bar: window.bars.end,
@@ -248,7 +248,8 @@ fn gather_from(
     let mut buy_and_hold = Vec::new();
     if let Some(window) = fold.train.first() {
         let keep = Keep { equity: true, trades: true };
-        let report = backtest::run(&window.data, &window.calendar, &best.strategy, config.costs, keep);
+        let report =
+            best.strategy.backtest(&config.space, &window.data, &window.calendar, config.costs, keep);
         (equity, trades) = (report.equity, report.trades);
         let first_close = window.data.close.first().copied().unwrap_or(f64::NAN);
         buy_and_hold = window.data.close.iter().map(|c| config.costs.cash * c / first_close).collect();
@@ -287,7 +288,8 @@ fn stitch(config: &JobConfig, assets: &[Asset], winners: &[(&Fold, &Champion)]) 
         for (fold, winner) in winners {
             let Some(window) = fold.test.iter().find(|w| w.asset == asset.name) else { continue };
             let keep = Keep { equity: true, trades: false };
-            let report = backtest::run(&window.data, &window.calendar, &winner.strategy, config.costs, keep);
+            let report =
+                winner.strategy.backtest(&config.space, &window.data, &window.calendar, config.costs, keep);
             let scale = start / config.costs.cash;
             line.time.extend_from_slice(&window.data.time);
             line.equity.extend(report.equity.iter().map(|e| e * scale));

@@ -1,16 +1,22 @@
-//! What a genome is: one integer per strategy parameter, each within its range, and how a
-//! genome becomes a strategy to backtest.
+//! What a genome is: one integer per strategy parameter or gene, each within its range, and
+//! how a genome becomes a strategy to backtest. A built-in's genes are its parameters'
+//! values; a written strategy's are codes (`written::Coding`): an int gene's value, or the
+//! index of a grid point or a choice.
 
 use crate::strategy::Strategy;
 use serde::{Deserialize, Serialize};
 
 pub use super::genome::Genome;
+pub use super::written::{Candidate, Written};
 
 /// An inclusive integer range; `lo <= hi`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Range {
     pub lo: i64,
     pub hi: i64,
+    /// The codes name unordered choices: mutation draws a new one, blending picks a parent's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub categorical: bool,
 }
 
 impl Range {
@@ -29,9 +35,21 @@ impl Range {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "strategy", rename_all = "snake_case")]
 pub enum Space {
-    SmaCrossover { fast: Range, slow: Range },
-    RsiReversion { period: Range, lower: Range, upper: Range },
-    Breakout { lookback: Range, exit: Range },
+    SmaCrossover {
+        fast: Range,
+        slow: Range,
+    },
+    RsiReversion {
+        period: Range,
+        lower: Range,
+        upper: Range,
+    },
+    Breakout {
+        lookback: Range,
+        exit: Range,
+    },
+    /// A strategy written in the file.
+    Written(Box<Written>),
 }
 
 /// Why a space cannot be searched.
@@ -43,17 +61,23 @@ pub enum SpaceError {
     NotBars { name: &'static str, lo: i64 },
     #[error("no genome satisfies `{first} < {second}`: {first} starts at {lo}, {second} ends at {hi}")]
     NoValidGenome { first: &'static str, second: &'static str, lo: i64, hi: i64 },
+    #[error("strategy `{0}` has {1} genes; a job evolves at most {max}", max = super::genome::MAX_GENES)]
+    TooManyGenes(String, usize),
 }
 
 impl Space {
     /// The parameters, named, in genome order.
-    pub fn parameters(&self) -> Vec<(&'static str, Range)> {
+    pub fn parameters(&self) -> Vec<(&str, Range)> {
+        if let Space::Written(w) = self {
+            return w.parameters();
+        }
         match *self {
             Space::SmaCrossover { fast, slow } => vec![("fast", fast), ("slow", slow)],
             Space::RsiReversion { period, lower, upper } => {
                 vec![("period", period), ("lower", lower), ("upper", upper)]
             }
             Space::Breakout { lookback, exit } => vec![("lookback", lookback), ("exit", exit)],
+            Space::Written(_) => Vec::new(),
         }
     }
 
@@ -65,9 +89,12 @@ impl Space {
     /// Checks that the space is searchable: ranges ordered, periods of at least one bar,
     /// and at least one genome that meets the strategy's constraint.
     pub fn validate(&self) -> Result<(), SpaceError> {
+        if let Space::Written(w) = self {
+            return w.validate();
+        }
         for (name, r) in self.parameters() {
             if r.lo > r.hi {
-                return Err(SpaceError::Empty { name, lo: r.lo, hi: r.hi });
+                return Err(SpaceError::Empty { name: static_name(name), lo: r.lo, hi: r.hi });
             }
         }
         let bars =
@@ -93,6 +120,25 @@ impl Space {
                 bars("lookback", lookback)?;
                 bars("exit", exit)
             }
+            Space::Written(_) => Ok(()),
+        }
+    }
+
+    /// What `genome` encodes: a built-in strategy, or a written one's gene values; `None`
+    /// when it breaks the strategy's constraint (`fast < slow`, a `where`).
+    pub fn candidate(&self, genome: &[i64]) -> Option<Candidate> {
+        match self {
+            Space::Written(w) => w.decode(genome).map(Candidate::Written),
+            _ => self.decode(genome).map(Candidate::Builtin),
+        }
+    }
+
+    /// A gene of `genome` as results show it: a built-in's value, a written gene's value
+    /// (a choice's word, a percent as its fraction).
+    pub fn gene_cell(&self, index: usize, code: i64) -> String {
+        match self {
+            Space::Written(w) => w.cell(index, code),
+            _ => code.to_string(),
         }
     }
 
@@ -115,4 +161,12 @@ impl Space {
             _ => None,
         }
     }
+}
+
+/// The built-ins' parameter names, for errors that hold a `&'static str`.
+fn static_name(name: &str) -> &'static str {
+    ["fast", "slow", "period", "lower", "upper", "lookback", "exit"]
+        .into_iter()
+        .find(|n| *n == name)
+        .unwrap_or("gene")
 }

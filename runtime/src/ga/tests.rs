@@ -23,9 +23,9 @@ fn config(islands: u64) -> JobConfig {
         validation: Validation::InSample,
         folds: 1,
         space: Space::RsiReversion {
-            period: Range { lo: 2, hi: 30 },
-            lower: Range { lo: 10, hi: 45 },
-            upper: Range { lo: 55, hi: 90 },
+            period: Range { lo: 2, hi: 30, categorical: false },
+            lower: Range { lo: 10, hi: 45, categorical: false },
+            upper: Range { lo: 55, hi: 90, categorical: false },
         },
         fitness: Fitness::Metric(Metric::Sharpe),
         population: 40,
@@ -326,7 +326,10 @@ fn elitism_never_loses_the_best_and_the_hall_is_the_best_seen() {
 
 #[test]
 fn finds_the_optimum_of_a_space_small_enough_to_sweep() {
-    let space = Space::SmaCrossover { fast: Range { lo: 2, hi: 12 }, slow: Range { lo: 10, hi: 30 } };
+    let space = Space::SmaCrossover {
+        fast: Range { lo: 2, hi: 12, categorical: false },
+        slow: Range { lo: 10, hi: 30, categorical: false },
+    };
     let data = crate::data::parse("GOOG_wiki.csv", &goog()).unwrap();
     let calendar = Calendar::new(&data.time);
     let mut best = f64::NEG_INFINITY;
@@ -350,7 +353,10 @@ fn invalid_jobs_are_refused_with_the_field_at_fault() {
     let e = prepare(&scratch.store(), &bad, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap_err();
     assert_eq!(e.to_string(), "invalid job: `elitism` must be below the population, found 40");
     let empty = JobConfig {
-        space: Space::SmaCrossover { fast: Range { lo: 50, hi: 60 }, slow: Range { lo: 10, hi: 50 } },
+        space: Space::SmaCrossover {
+            fast: Range { lo: 50, hi: 60, categorical: false },
+            slow: Range { lo: 10, hi: 50, categorical: false },
+        },
         ..config(1)
     };
     let e = prepare(&scratch.store(), &empty, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap_err();

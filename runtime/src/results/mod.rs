@@ -11,9 +11,9 @@ mod ticks;
 pub use plot::lines as line_chart;
 
 use crate::data::format_timestamp;
+use crate::ga::Called;
 use crate::ga::{exact, AssetResult, Outcome};
 use crate::store::{write_atomically, StoreError};
-use crate::strategy::Strategy;
 use crate::windows::Validation;
 use serde::Serialize;
 use std::path::Path;
@@ -60,7 +60,7 @@ struct Best<'a> {
     population: u64,
     generations: u64,
     evaluations: u64,
-    strategy: Strategy,
+    strategy: Called,
     genome: &'a [i64],
     /// In sample: what the GA ranked by.
     #[serde(with = "exact")]
@@ -126,7 +126,7 @@ struct AssetJson<'a> {
 #[derive(Serialize)]
 struct FoldJson<'a> {
     fold: u64,
-    strategy: Strategy,
+    strategy: Called,
     genome: &'a [i64],
     #[serde(with = "exact")]
     fitness: f64,
@@ -190,7 +190,7 @@ pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) ->
         population: config.population,
         generations: config.generations,
         evaluations: outcome.evaluations(),
-        strategy: best.strategy,
+        strategy: best.strategy.called(&config.space),
         genome: &best.genome,
         fitness: best.fitness,
         metrics: best.metrics().filter(|_| !several).copied(),
@@ -201,7 +201,7 @@ pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) ->
             .iter()
             .map(|f| FoldJson {
                 fold: f.fold,
-                strategy: f.winner.strategy,
+                strategy: f.winner.strategy.called(&config.space),
                 genome: &f.winner.genome,
                 fitness: f.winner.fitness,
                 out_of_sample_fitness: f.winner.out_of_sample.unwrap_or(f64::NAN),
@@ -254,7 +254,8 @@ fn hall_of_fame(outcome: &Outcome) -> String {
     }
     let mut out = header + "\n";
     for (rank, c) in outcome.hall.iter().enumerate() {
-        let genes: Vec<String> = c.genome.iter().map(i64::to_string).collect();
+        let genes: Vec<String> =
+            c.genome.iter().enumerate().map(|(i, &g)| outcome.config.space.gene_cell(i, g)).collect();
         out.push_str(&format!("{},{},{}", rank + 1, genes.join(","), cell(c.fitness)));
         if validated {
             out.push_str(&format!(",{}", cell(c.out_of_sample.unwrap_or(f64::NAN))));
@@ -288,7 +289,8 @@ fn windows(outcome: &Outcome) -> String {
     let earlier = outcome.folds.iter().filter(|f| f.fold < last).map(|f| (f.fold, 0, &f.winner));
     let rows = earlier.chain(outcome.hall.iter().enumerate().map(|(rank, c)| (last, rank, c)));
     for (fold, rank, c) in rows {
-        let genes: Vec<String> = c.genome.iter().map(i64::to_string).collect();
+        let genes: Vec<String> =
+            c.genome.iter().enumerate().map(|(i, &g)| outcome.config.space.gene_cell(i, g)).collect();
         for asset in &c.assets {
             let windows =
                 [("in_sample", Some(&asset.in_sample)), ("out_of_sample", asset.out_of_sample.as_ref())];

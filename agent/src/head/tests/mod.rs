@@ -170,9 +170,9 @@ fn config(name: &str) -> JobConfig {
         validation: Validation::InSample,
         folds: 1,
         space: Space::RsiReversion {
-            period: Range { lo: 2, hi: 30 },
-            lower: Range { lo: 10, hi: 45 },
-            upper: Range { lo: 55, hi: 90 },
+            period: Range { lo: 2, hi: 30, categorical: false },
+            lower: Range { lo: 10, hi: 45, categorical: false },
+            upper: Range { lo: 55, hi: 90, categorical: false },
         },
         fitness: Fitness::Metric(Metric::Sharpe),
         population: 16,

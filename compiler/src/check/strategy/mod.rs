@@ -3,6 +3,7 @@
 
 mod genes;
 mod genome;
+mod narrow;
 mod rules;
 mod satisfy;
 

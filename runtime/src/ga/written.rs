@@ -1,0 +1,278 @@
+//! A strategy written in the file, as the GA searches it. Each gene is coded as one integer
+//! so that the GA's operators and its determinism contract hold unchanged:
+//! - an int range with step 1: the value itself;
+//! - an int range with a step, a float range with a step: the index of its grid point;
+//! - a continuous float range: the index of one of `GRID + 1` evenly spaced points, so a
+//!   gaussian mutation moves it by `sigma` times its width and a blend lands between its
+//!   parents, as for ints;
+//! - a choice: the choice's index. Choices are unordered: mutation draws a new one
+//!   (`Range::categorical`), blending takes one parent's.
+//!
+//! A genome whose genes break the strategy's `where` is scored worst without a backtest,
+//! as a built-in's broken constraint is.
+
+use super::space::{Range, SpaceError};
+use crate::backtest::{self, orders, Calendar, Costs, Keep, Report};
+use crate::data::Ohlcv;
+use crate::rules::series::{Binder, Cond, Key, Series};
+use crate::rules::signals::signals;
+use crate::rules::{Choice, Compare, Domain, Program};
+use crate::strategy::Strategy;
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Grid intervals of a continuous float gene.
+pub const GRID: i64 = 1_000_000;
+
+/// A written strategy's search space: its program, each gene's coding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Written {
+    pub program: Program,
+}
+
+impl Written {
+    /// The genes, named, with the range of their codes.
+    pub fn parameters(&self) -> Vec<(&str, Range)> {
+        self.program.genes.iter().map(|g| (g.name.as_str(), coding(&g.domain))).collect()
+    }
+
+    /// Checks the space can be searched.
+    pub fn validate(&self) -> Result<(), SpaceError> {
+        let genes = self.program.genes.len();
+        if genes > super::genome::MAX_GENES {
+            return Err(SpaceError::TooManyGenes(self.program.name.clone(), genes));
+        }
+        Ok(())
+    }
+
+    /// The gene values `genome` codes, if they satisfy the strategy's `where`.
+    pub fn decode(&self, genome: &[i64]) -> Option<Chosen> {
+        if genome.len() != self.program.genes.len() {
+            return None;
+        }
+        let mut values = Vec::with_capacity(genome.len());
+        for (gene, &code) in self.program.genes.iter().zip(genome) {
+            let range = coding(&gene.domain);
+            if code < range.lo || code > range.hi {
+                return None;
+            }
+            values.push(value(&gene.domain, code));
+        }
+        if let Some(constraint) = &self.program.constraint {
+            let binder = Binder { program: &self.program, genome: &values };
+            if !binder.condition(constraint).is_ok_and(|c| holds(&c)) {
+                return None;
+            }
+        }
+        Some(Chosen { shown: self.program.show(&values), values })
+    }
+
+    /// Gene `index` coded `code`, as a results cell: a number (a percent as its fraction),
+    /// or a choice's word.
+    pub fn cell(&self, index: usize, code: i64) -> String {
+        let Some(gene) = self.program.genes.get(index) else { return code.to_string() };
+        let v = value(&gene.domain, code);
+        match &gene.domain {
+            Domain::Choice(choices) => match choices.get(v as usize) {
+                Some(Choice::Number(x) | Choice::Percent(x)) => format!("{x}"),
+                Some(Choice::Indicator(w) | Choice::Word(w)) => w.clone(),
+                None => code.to_string(),
+            },
+            _ => format!("{v}"),
+        }
+    }
+}
+
+/// The codes a gene's domain takes.
+fn coding(domain: &Domain) -> Range {
+    let (hi, categorical) = match *domain {
+        Domain::Int { lo, hi, step: 1 } => return Range { lo, hi, categorical: false },
+        Domain::Int { lo, hi, step } => ((hi - lo) / step.max(1), false),
+        Domain::Float { lo, hi, step: Some(s) } => (((hi - lo) / s).floor() as i64, false),
+        Domain::Float { step: None, lo, hi } => (if lo == hi { 0 } else { GRID }, false),
+        Domain::Choice(ref choices) => (choices.len() as i64 - 1, true),
+    };
+    Range { lo: 0, hi: hi.max(0), categorical }
+}
+
+/// The value code `code` stands for (a choice's index for a choice).
+fn value(domain: &Domain, code: i64) -> f64 {
+    match *domain {
+        Domain::Int { step: 1, .. } => code as f64,
+        Domain::Int { lo, step, .. } => (lo + code * step) as f64,
+        Domain::Float { lo, step: Some(s), .. } => lo + code as f64 * s,
+        Domain::Float { lo, hi, step: None } => lo + (hi - lo) * (code as f64 / GRID as f64),
+        Domain::Choice(_) => code as f64,
+    }
+}
+
+/// A condition over genes alone (a bound `where`).
+fn holds(cond: &Cond) -> bool {
+    let number = |k: &Key| match k {
+        Key::Const(bits) => Some(f64::from_bits(*bits)),
+        _ => folded(k),
+    };
+    match cond {
+        Cond::Bool(b) => *b,
+        Cond::Not(a) => !holds(a),
+        Cond::And(a, b) => holds(a) && holds(b),
+        Cond::Or(a, b) => holds(a) || holds(b),
+        Cond::Compare(op, a, b) => match (number(a), number(b)) {
+            (Some(x), Some(y)) => match op {
+                Compare::Lt => x < y,
+                Compare::Le => x <= y,
+                Compare::Gt => x > y,
+                Compare::Ge => x >= y,
+                Compare::Eq => x == y,
+                Compare::Ne => x != y,
+            },
+            _ => false,
+        },
+        Cond::CrossesAbove(..) => false,
+    }
+}
+
+/// Arithmetic over genes, folded.
+fn folded(key: &Key) -> Option<f64> {
+    use crate::rules::Arith;
+    Some(match key {
+        Key::Const(bits) => f64::from_bits(*bits),
+        Key::Neg(x) => -folded(x)?,
+        Key::Arith(op, a, b) => {
+            let (a, b) = (folded(a)?, folded(b)?);
+            match op {
+                Arith::Add => a + b,
+                Arith::Sub => a - b,
+                Arith::Mul => a * b,
+                Arith::Div => a / b,
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// A written strategy's genes, decoded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chosen {
+    /// Per gene: its value, or a choice's index (the runtime's `rules::Genome`).
+    pub values: Vec<f64>,
+    /// As a call: `ema_rsi(fast = 10, ma = ema)`.
+    pub shown: String,
+}
+
+/// What a genome stands for: a built-in strategy, or a written one's genes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Candidate {
+    Builtin(Strategy),
+    Written(Chosen),
+}
+
+impl std::fmt::Display for Candidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Candidate::Builtin(s) => s.fmt(f),
+            Candidate::Written(c) => f.write_str(&c.shown),
+        }
+    }
+}
+
+impl Candidate {
+    /// Its backtest on `data` (within `space`, which holds a written strategy's program).
+    pub fn backtest(
+        &self,
+        space: &super::space::Space,
+        data: &Ohlcv,
+        calendar: &Calendar,
+        costs: Costs,
+        keep: Keep,
+    ) -> Report {
+        let written = match (self, space) {
+            (Candidate::Builtin(s), _) => return backtest::run(data, calendar, s, costs, keep),
+            (Candidate::Written(c), super::space::Space::Written(w)) => {
+                signals(&w.program, &c.values, &mut Series::new(data)).ok()
+            }
+            (Candidate::Written(_), _) => None,
+        };
+        match written {
+            Some(signals) => orders::simulate(data, calendar, &signals, costs, keep).0,
+            // A program that does not bind to its own genes (the checker rules it out):
+            // a run that never trades.
+            None => backtest::simulate(data, calendar, &crate::strategy::Signals::never(), costs, keep),
+        }
+    }
+
+    /// As results write it: a built-in's `{"strategy": NAME, PARAMETER: VALUE}`, or a
+    /// written strategy's name and each gene's value in order (a choice's word).
+    pub fn called(&self, space: &super::space::Space) -> Called {
+        match (self, space) {
+            (Candidate::Builtin(s), _) => Called::Builtin(*s),
+            (Candidate::Written(c), super::space::Space::Written(w)) => Called::Written {
+                name: w.program.name.clone(),
+                genes: w
+                    .program
+                    .genes
+                    .iter()
+                    .zip(&c.values)
+                    .map(|(g, &v)| (g.name.clone(), gene_json(&g.domain, v)))
+                    .collect(),
+            },
+            (Candidate::Written(c), _) => Called::Written { name: c.shown.clone(), genes: Vec::new() },
+        }
+    }
+}
+
+/// A gene value in JSON: a number (an int gene's as an int, a percent as its fraction), or
+/// a choice's word.
+pub fn gene_json(domain: &Domain, value: f64) -> serde_json::Value {
+    let number = |v: f64| {
+        if v.fract() == 0.0 && v.abs() < 1e15 {
+            serde_json::Value::from(v as i64)
+        } else {
+            v.into()
+        }
+    };
+    match domain {
+        Domain::Choice(choices) => match choices.get(value as usize) {
+            Some(Choice::Number(x)) => number(*x),
+            Some(Choice::Percent(x)) => (*x).into(),
+            Some(Choice::Indicator(w) | Choice::Word(w)) => w.clone().into(),
+            None => serde_json::Value::Null,
+        },
+        Domain::Int { .. } => number(value),
+        Domain::Float { .. } => value.into(),
+    }
+}
+
+/// A strategy and its values as JSON: `{"strategy": NAME, GENE: VALUE, ...}`, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Called {
+    Builtin(Strategy),
+    Written { name: String, genes: Vec<(String, serde_json::Value)> },
+}
+
+impl Serialize for Called {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Called::Builtin(s) => s.serialize(serializer),
+            Called::Written { name, genes } => {
+                let mut map = serializer.serialize_map(Some(genes.len() + 1))?;
+                map.serialize_entry("strategy", name)?;
+                for (gene, value) in genes {
+                    map.serialize_entry(gene, value)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+/// A built-in as the built-in serialises; a written strategy as its call (a results file
+/// that needs its genes by name writes `Candidate::called`).
+impl Serialize for Candidate {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Candidate::Builtin(s) => s.serialize(serializer),
+            Candidate::Written(c) => serializer.serialize_str(&c.shown),
+        }
+    }
+}
