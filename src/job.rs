@@ -33,10 +33,12 @@ pub fn fixed_strategy(strategy: &ir::Strategy) -> Result<Strategy, String> {
         ir::Strategy::Breakout { lookback, exit } => {
             Strategy::Breakout { lookback: bars("lookback", lookback)?, exit: bars("exit", exit)? }
         }
-        ir::Strategy::Written(ref def) => return Err(format!(
+        ir::Strategy::Written(ref def) => {
+            return Err(format!(
             "`{}` is written in a file: backtest it with `--file FILE --strategy '{}(gene = value, ...)'`",
             def.name, def.name
-        )),
+        ))
+        }
     })
 }
 

@@ -192,7 +192,13 @@ fn gather_from(
             // Metrics from the very code path the run scored with (keeping the curve takes
             // another loop, whose sums may differ in the last bit).
             let metrics = strategy
-                .backtest(&config.space, &window.data, &window.calendar, config.costs, Keep::default())
+                .backtest(
+                    config.space.program(),
+                    &window.data,
+                    &window.calendar,
+                    config.costs,
+                    Keep::default(),
+                )
                 .metrics;
             WindowResult {
                 from_bar: window.bars.start,
@@ -248,8 +254,13 @@ fn gather_from(
     let mut buy_and_hold = Vec::new();
     if let Some(window) = fold.train.first() {
         let keep = Keep { equity: true, trades: true };
-        let report =
-            best.strategy.backtest(&config.space, &window.data, &window.calendar, config.costs, keep);
+        let report = best.strategy.backtest(
+            config.space.program(),
+            &window.data,
+            &window.calendar,
+            config.costs,
+            keep,
+        );
         (equity, trades) = (report.equity, report.trades);
         let first_close = window.data.close.first().copied().unwrap_or(f64::NAN);
         buy_and_hold = window.data.close.iter().map(|c| config.costs.cash * c / first_close).collect();
@@ -288,8 +299,13 @@ fn stitch(config: &JobConfig, assets: &[Asset], winners: &[(&Fold, &Champion)]) 
         for (fold, winner) in winners {
             let Some(window) = fold.test.iter().find(|w| w.asset == asset.name) else { continue };
             let keep = Keep { equity: true, trades: false };
-            let report =
-                winner.strategy.backtest(&config.space, &window.data, &window.calendar, config.costs, keep);
+            let report = winner.strategy.backtest(
+                config.space.program(),
+                &window.data,
+                &window.calendar,
+                config.costs,
+                keep,
+            );
             let scale = start / config.costs.cash;
             line.time.extend_from_slice(&window.data.time);
             line.equity.extend(report.equity.iter().map(|e| e * scale));

@@ -7,29 +7,8 @@ use crate::strategy::Strategy;
 use serde::{Deserialize, Serialize};
 
 pub use super::genome::Genome;
+pub use super::range::Range;
 pub use super::written::{Candidate, Written};
-
-/// An inclusive integer range; `lo <= hi`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Range {
-    pub lo: i64,
-    pub hi: i64,
-    /// The codes name unordered choices: mutation draws a new one, blending picks a parent's.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub categorical: bool,
-}
-
-impl Range {
-    /// Clamps `v` into the range.
-    pub fn clamp(self, v: i64) -> i64 {
-        v.clamp(self.lo, self.hi)
-    }
-
-    /// `hi - lo`, as a float (the scale of gaussian mutation).
-    pub fn width(self) -> f64 {
-        self.hi as f64 - self.lo as f64
-    }
-}
 
 /// The strategy family a job evolves, with each parameter's range.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -90,7 +69,7 @@ impl Space {
     /// and at least one genome that meets the strategy's constraint.
     pub fn validate(&self) -> Result<(), SpaceError> {
         if let Space::Written(w) = self {
-            return w.validate();
+            return w.validate().map_err(|genes| SpaceError::TooManyGenes(w.program.name.clone(), genes));
         }
         for (name, r) in self.parameters() {
             if r.lo > r.hi {
@@ -130,6 +109,14 @@ impl Space {
         match self {
             Space::Written(w) => w.decode(genome).map(Candidate::Written),
             _ => self.decode(genome).map(Candidate::Builtin),
+        }
+    }
+
+    /// A written strategy's program.
+    pub fn program(&self) -> Option<&crate::rules::Program> {
+        match self {
+            Space::Written(w) => Some(&w.program),
+            _ => None,
         }
     }
 

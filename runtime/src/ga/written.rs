@@ -11,7 +11,7 @@
 //! A genome whose genes break the strategy's `where` is scored worst without a backtest,
 //! as a built-in's broken constraint is.
 
-use super::space::{Range, SpaceError};
+use super::range::Range;
 use crate::backtest::{self, orders, Calendar, Costs, Keep, Report};
 use crate::data::Ohlcv;
 use crate::rules::series::{Binder, Cond, Key, Series};
@@ -35,11 +35,11 @@ impl Written {
         self.program.genes.iter().map(|g| (g.name.as_str(), coding(&g.domain))).collect()
     }
 
-    /// Checks the space can be searched.
-    pub fn validate(&self) -> Result<(), SpaceError> {
+    /// Checks the space can be searched: at most `MAX_GENES` genes (the count, if more).
+    pub fn validate(&self) -> Result<(), usize> {
         let genes = self.program.genes.len();
         if genes > super::genome::MAX_GENES {
-            return Err(SpaceError::TooManyGenes(self.program.name.clone(), genes));
+            return Err(genes);
         }
         Ok(())
     }
@@ -176,21 +176,21 @@ impl std::fmt::Display for Candidate {
 }
 
 impl Candidate {
-    /// Its backtest on `data` (within `space`, which holds a written strategy's program).
+    /// Its backtest on `data` (`program`: a written strategy's, which its genes are of).
     pub fn backtest(
         &self,
-        space: &super::space::Space,
+        program: Option<&Program>,
         data: &Ohlcv,
         calendar: &Calendar,
         costs: Costs,
         keep: Keep,
     ) -> Report {
-        let written = match (self, space) {
+        let written = match (self, program) {
             (Candidate::Builtin(s), _) => return backtest::run(data, calendar, s, costs, keep),
-            (Candidate::Written(c), super::space::Space::Written(w)) => {
-                signals(&w.program, &c.values, &mut Series::new(data)).ok()
+            (Candidate::Written(c), Some(program)) => {
+                signals(program, &c.values, &mut Series::new(data)).ok()
             }
-            (Candidate::Written(_), _) => None,
+            (Candidate::Written(_), None) => None,
         };
         match written {
             Some(signals) => orders::simulate(data, calendar, &signals, costs, keep).0,
@@ -202,20 +202,19 @@ impl Candidate {
 
     /// As results write it: a built-in's `{"strategy": NAME, PARAMETER: VALUE}`, or a
     /// written strategy's name and each gene's value in order (a choice's word).
-    pub fn called(&self, space: &super::space::Space) -> Called {
-        match (self, space) {
+    pub fn called(&self, program: Option<&Program>) -> Called {
+        match (self, program) {
             (Candidate::Builtin(s), _) => Called::Builtin(*s),
-            (Candidate::Written(c), super::space::Space::Written(w)) => Called::Written {
-                name: w.program.name.clone(),
-                genes: w
-                    .program
+            (Candidate::Written(c), Some(program)) => Called::Written {
+                name: program.name.clone(),
+                genes: program
                     .genes
                     .iter()
                     .zip(&c.values)
                     .map(|(g, &v)| (g.name.clone(), gene_json(&g.domain, v)))
                     .collect(),
             },
-            (Candidate::Written(c), _) => Called::Written { name: c.shown.clone(), genes: Vec::new() },
+            (Candidate::Written(c), None) => Called::Written { name: c.shown.clone(), genes: Vec::new() },
         }
     }
 }

@@ -190,7 +190,7 @@ pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) ->
         population: config.population,
         generations: config.generations,
         evaluations: outcome.evaluations(),
-        strategy: best.strategy.called(&config.space),
+        strategy: best.strategy.called(config.space.program()),
         genome: &best.genome,
         fitness: best.fitness,
         metrics: best.metrics().filter(|_| !several).copied(),
@@ -201,7 +201,7 @@ pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) ->
             .iter()
             .map(|f| FoldJson {
                 fold: f.fold,
-                strategy: f.winner.strategy.called(&config.space),
+                strategy: f.winner.strategy.called(config.space.program()),
                 genome: &f.winner.genome,
                 fitness: f.winner.fitness,
                 out_of_sample_fitness: f.winner.out_of_sample.unwrap_or(f64::NAN),
