@@ -54,6 +54,8 @@ pub enum Takes {
     Fitness,
     /// A comparison of a monitor metric with a value.
     Condition,
+    /// A strategy's rule, stop or size: an expression over series, genes and indicators.
+    Rule,
     /// `true` or `false`.
     Bool,
     /// Any other value; an example of one.
@@ -174,16 +176,16 @@ pub(crate) const SPOT_POLICY: Schema = Schema {
 pub(crate) const STRATEGY: Schema = Schema {
     what: "strategy",
     attributes: &[
-        attr("where", Takes::Value("fast < slow")),
-        attr("entry", Takes::Value("crosses_above(sma(close, fast), sma(close, slow))")),
-        attr("exit", Takes::Value("crosses_below(sma(close, fast), sma(close, slow))")),
+        attr("where", Takes::Rule),
+        attr("entry", Takes::Rule),
+        attr("exit", Takes::Rule),
         attr("side", keyword::<Side>()),
-        attr("entry_short", Takes::Value("crosses_below(sma(close, fast), sma(close, slow))")),
-        attr("exit_short", Takes::Value("crosses_above(sma(close, fast), sma(close, slow))")),
-        attr("stop_loss", Takes::Value("2%")),
-        attr("take_profit", Takes::Value("6%")),
-        attr("trailing_stop", Takes::Value("3 * atr(14)")),
-        attr("size", Takes::Value("100%")),
+        attr("entry_short", Takes::Rule),
+        attr("exit_short", Takes::Rule),
+        attr("stop_loss", Takes::Rule),
+        attr("take_profit", Takes::Rule),
+        attr("trailing_stop", Takes::Rule),
+        attr("size", Takes::Rule),
     ],
     blocks: &[Child { kind: "genes", schema: &GENES, repeatable: false }],
 };

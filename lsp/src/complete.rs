@@ -9,6 +9,7 @@ use crate::hover;
 use crate::text::{Encoding, Text};
 use gaform_compiler::ast::File;
 use gaform_compiler::catalog::{Catalog, FALLBACK_PRICE_REGION};
+use gaform_compiler::indicators;
 use gaform_compiler::resolve::Kind;
 use gaform_compiler::schema::{self, Arg, Signature, Takes};
 use lsp_types::{
@@ -95,11 +96,19 @@ fn candidates(text: &str, file: &File, offset: usize, context: &Context) -> Vec<
                 });
             block_body(schema, context, followed_by_assign)
         }
-        Frame::Call(callee) if state == State::Start && !context.in_string => parameters(callee),
+        Frame::Call(callee) if state == State::Start && !context.in_string => {
+            let mut out = parameters(callee);
+            // A rule's call takes expressions: what a rule may name goes there too.
+            let in_rule = context.attribute().and_then(|(path, key)| schema::at(&path)?.attribute(key));
+            if in_rule.is_some_and(|a| matches!(a.takes, Takes::Rule)) {
+                out.extend(rule_words(text, file, offset));
+            }
+            out
+        }
         _ => match context.attribute() {
             Some((path, key)) => {
                 let takes = schema::at(&path).and_then(|s| s.attribute(key)).map(|a| a.takes);
-                takes.map_or_else(Vec::new, |t| values(text, file, context, t))
+                takes.map_or_else(Vec::new, |t| values(text, file, offset, context, t))
             }
             None => Vec::new(),
         },
@@ -156,10 +165,14 @@ fn takes_phrase(takes: Takes) -> String {
         Takes::Condition => "condition, e.g. best_fitness < 0.5".into(),
         Takes::Bool => "true | false".into(),
         Takes::Value(example) => format!("e.g. {example}"),
+        Takes::Rule => {
+            "rule over series, genes and indicators, e.g. crosses_above(sma(close, 10), sma(close, 30))"
+                .into()
+        }
     }
 }
 
-fn values(text: &str, file: &File, context: &Context, takes: Takes) -> Vec<Candidate> {
+fn values(text: &str, file: &File, offset: usize, context: &Context, takes: Takes) -> Vec<Candidate> {
     let quoted = |s: &str| if context.in_string { s.to_string() } else { format!("\"{s}\"") };
     let (frame, state) = context.innermost();
     let in_list = *frame == Frame::List;
@@ -206,7 +219,15 @@ fn values(text: &str, file: &File, context: &Context, takes: Takes) -> Vec<Candi
         Takes::OneOf(choices) if !in_list => {
             choices.iter().map(|c| Candidate::new(c, CompletionItemKind::VALUE).insert(quoted(c))).collect()
         }
-        Takes::Call { what, signatures } if !in_list && state == State::Value => calls(what, signatures),
+        Takes::Call { what, signatures } if !in_list && state == State::Value => {
+            let mut out = calls(what, signatures);
+            if what == "strategy" {
+                out.extend(defined(text, |d| {
+                    (d.kinds == ["strategy"]).then(|| "strategy written in this file".to_string())
+                }));
+            }
+            out
+        }
         Takes::Fitness if state == State::Value => {
             let mut out = meanings(schema::METRIC_MEANINGS, "metric");
             out.extend(defined(text, |d| (d.kinds == ["let"]).then(|| "let".to_string())));
@@ -216,8 +237,98 @@ fn values(text: &str, file: &File, context: &Context, takes: Takes) -> Vec<Candi
             meanings(schema::MONITOR_METRIC_MEANINGS, "monitor metric")
         }
         Takes::Bool if !in_list => keywords("bool", &["true", "false"]),
+        Takes::Rule if !in_list => rule_words(text, file, offset),
         _ => Vec::new(),
     }
+}
+
+/// What a strategy's rule may name: its genes, the price series, the indicators (with their
+/// parameters and pandas definition), the rule functions and the file's lets.
+fn rule_words(text: &str, file: &File, offset: usize) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = genes_here(text, file, offset)
+        .into_iter()
+        .map(|(name, domain)| {
+            Candidate::new(&name, CompletionItemKind::VARIABLE).detail(format!("gene: {domain}"))
+        })
+        .collect();
+    out.extend(
+        indicators::SERIES
+            .iter()
+            .map(|s| Candidate::new(s, CompletionItemKind::VARIABLE).detail("price series")),
+    );
+    out.extend(indicators::INDICATORS.iter().map(|i| {
+        let outputs =
+            if i.outputs.is_empty() { String::new() } else { format!(" .{}", i.outputs.join(" | .")) };
+        Candidate::new(i.name, CompletionItemKind::FUNCTION)
+            .detail(format!("indicator: {}{outputs}", i.shape()))
+            .documentation(format!("```python\n{}\n```", i.pandas))
+            .insert(format!("{}(", i.name))
+    }));
+    out.extend(indicators::FUNCTIONS.iter().map(|(name, meaning)| {
+        Candidate::new(name, CompletionItemKind::FUNCTION)
+            .detail("rule function")
+            .documentation(*meaning)
+            .insert(format!("{name}("))
+    }));
+    out.extend(keywords("logic", &["and", "or", "not"]));
+    out.extend(defined(text, |d| (d.kinds == ["let"]).then(|| "let".to_string())));
+    out
+}
+
+/// The genes of the strategy block the cursor is in, with their values as written: from
+/// the parse when the block parsed, else read off the text of its `genes { ... }`.
+fn genes_here(text: &str, file: &File, offset: usize) -> Vec<(String, String)> {
+    use gaform_compiler::ast::{BodyItem, Item};
+    let inside =
+        |b: &gaform_compiler::ast::Block| (b.span.start as usize) <= offset && offset <= b.span.end as usize;
+    let parsed = file.items.iter().find_map(|item| match item {
+        Item::Block(b) if &*b.kind.name == "strategy" && inside(b) => Some(b),
+        _ => None,
+    });
+    if let Some(block) = parsed {
+        return block
+            .body
+            .iter()
+            .filter_map(|item| match item {
+                BodyItem::Block(g) if &*g.kind.name == "genes" => Some(g),
+                _ => None,
+            })
+            .flat_map(|g| g.body.iter())
+            .filter_map(|item| match item {
+                BodyItem::Attribute(a) => {
+                    let written =
+                        text.get(a.value.span.start as usize..a.value.span.end as usize).unwrap_or("");
+                    Some((a.name.name.to_string(), written.to_string()))
+                }
+                BodyItem::Block(_) => None,
+            })
+            .collect();
+    }
+    // The block around the cursor did not parse (it is being written): its genes as typed.
+    let before = text.get(..offset).unwrap_or("");
+    let Some(header) =
+        before.rfind("\nstrategy ").map(|i| i + 1).or_else(|| before.starts_with("strategy ").then_some(0))
+    else {
+        return Vec::new();
+    };
+    let block = before.get(header..).unwrap_or("");
+    let Some(genes) = block
+        .find("genes")
+        .and_then(|g| block.get(g..))
+        .and_then(|g| g.find('{').and_then(|o| g.get(o + 1..)))
+    else {
+        return Vec::new();
+    };
+    let body = genes.split('}').next().unwrap_or("");
+    body.split(['\n', ';'])
+        .filter_map(|line| {
+            let (name, value) = line.split_once('=')?;
+            let name = name.trim();
+            let ok =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            ok.then(|| (name.to_string(), value.split('#').next().unwrap_or("").trim().to_string()))
+        })
+        .collect()
 }
 
 fn keywords(what: &str, members: &[&str]) -> Vec<Candidate> {
@@ -281,6 +392,20 @@ fn calls(what: &str, signatures: &[Signature]) -> Vec<Candidate> {
 
 /// The parameters of the call named `callee`.
 fn parameters(callee: &str) -> Vec<Candidate> {
+    if let Some(indicator) = indicators::indicator(callee) {
+        return indicator
+            .params
+            .iter()
+            .map(|(name, kind)| {
+                let detail = match kind {
+                    indicators::Param::Series => "a series: close, another indicator, arithmetic",
+                    indicators::Param::Period => "a period in bars: an int or an int gene",
+                    indicators::Param::Number => "a number or a gene",
+                };
+                Candidate::new(name, CompletionItemKind::FIELD).detail(detail).insert(format!("{name} = "))
+            })
+            .collect();
+    }
     let Some((_, signature)) = schema::signature(callee) else { return Vec::new() };
     signature
         .params
@@ -389,8 +514,8 @@ mod tests {
                 }
             }
             for (blocks, attribute) in all {
-                if blocks.last() == Some(&"tags") {
-                    continue; // free `key = "value"` pairs
+                if matches!(blocks.last(), Some(&"tags" | &"genes")) {
+                    continue; // free `key = "value"` pairs, a strategy's genes
                 }
                 let (s, e) = (attribute.name.span.start as usize, attribute.name.span.end as usize);
                 let labels: Vec<String> =
@@ -403,7 +528,7 @@ mod tests {
 
                 let takes =
                     schema::at(&blocks).and_then(|s| s.attribute(&attribute.name.name)).unwrap().takes;
-                if matches!(takes, Takes::Value(_) | Takes::Condition | Takes::Fitness) {
+                if matches!(takes, Takes::Value(_) | Takes::Condition | Takes::Fitness | Takes::Rule) {
                     continue;
                 }
                 let value = match &attribute.value.kind {

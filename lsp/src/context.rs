@@ -245,6 +245,11 @@ fn step(levels: &mut Vec<Level>, token: &Token<'_>) {
         }
         Token::Newline => {}
         Token::Str(_) => operand(level, None),
+        // Words that are operators (`a and b`, `1..5 step 1`) expect an operand after them;
+        // a call's output (`macd(...).line`) belongs to the operand before it.
+        Token::Word("and" | "or" | "step") if level.state == State::Operand => level.state = State::Value,
+        Token::Word("not") if level.state == State::Value => {}
+        Token::Word(w) if w.starts_with('.') && level.state == State::Operand => {}
         Token::Word(w) => match level.state {
             State::Start | State::Head if !matches!(level.frame, Frame::List | Frame::Paren) => {
                 if level.state == State::Start {

@@ -22,11 +22,11 @@ pub fn hover(text: &Text, file: &File, position: Position, encoding: Encoding) -
             }
             ExprKind::Path(parts) => reference(file, text, parts.iter().map(|p| &*p.name).collect())
                 .or_else(|| match parts.as_slice() {
-                    [word] => meaning(&word.name),
+                    [word] => gene(top, text, &word.name).or_else(|| meaning(&word.name)),
                     _ => None,
                 })?,
             ExprKind::Call(call) => {
-                let markdown = meaning(&call.name.name)?;
+                let markdown = gene(top, text, &call.name.name).or_else(|| meaning(&call.name.name))?;
                 return Some(markup(text, markdown, call.name.span, encoding));
             }
             _ => return None,
@@ -41,8 +41,47 @@ fn markup(text: &Text, markdown: String, span: Span, encoding: Encoding) -> Hove
     }
 }
 
-/// What a metric, strategy or operator means; a call's signature with it.
+/// A gene of the strategy block `top`, with its values as declared.
+fn gene(top: &Block, text: &Text, word: &str) -> Option<String> {
+    if &*top.kind.name != "strategy" {
+        return None;
+    }
+    top.body.iter().find_map(|item| match item {
+        BodyItem::Block(genes) if &*genes.kind.name == "genes" => genes.body.iter().find_map(|g| match g {
+            BodyItem::Attribute(a) if &*a.name.name == word => {
+                let written = text.as_str().get(a.value.span.start as usize..a.value.span.end as usize)?;
+                Some(format!(
+                    "```gaf\n{word} = {written}\n```\ngene of strategy `{}`",
+                    top.label.as_ref().map_or("", |l| &*l.name)
+                ))
+            }
+            _ => None,
+        }),
+        _ => None,
+    })
+}
+
+/// What a metric, strategy, operator, indicator, rule function or price series means; a
+/// call's signature with it.
 fn meaning(word: &str) -> Option<String> {
+    if let Some(i) = gaform_compiler::indicators::indicator(word) {
+        let outputs = if i.outputs.is_empty() {
+            String::new()
+        } else {
+            format!("\noutputs: `.{}`", i.outputs.join("`, `."))
+        };
+        return Some(format!(
+            "```gaf\n{}\n```\nindicator (STRATEGIES.md), in pandas:\n```python\n{}\n```{outputs}",
+            i.shape(),
+            i.pandas
+        ));
+    }
+    if let Some((_, meaning)) = gaform_compiler::indicators::FUNCTIONS.iter().find(|f| f.0 == word) {
+        return Some(format!("**{word}** (rule function): {meaning}"));
+    }
+    if gaform_compiler::indicators::SERIES.contains(&word) {
+        return Some(format!("**{word}** (price series): the data's `{}` column, one value per bar", word));
+    }
     let (what, meaning) = schema::meaning(word)?;
     Some(match schema::signature(word) {
         Some((_, s)) => format!("```gaf\n{}\n```\n{what}: {meaning}", s.line()),

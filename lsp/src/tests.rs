@@ -410,3 +410,54 @@ fn random_edits_and_requests_anywhere_always_get_a_reply() {
     }
     c.stop();
 }
+
+#[test]
+fn in_a_strategy_rule_the_genes_series_and_indicators_are_offered_and_explained() {
+    let (mut c, _) = Client::start(&[]);
+    // The second block is being written: its genes are read off the text.
+    let (text, cursor) = cursors(concat!(
+        "strategy cross {\n  genes {\n    fast = 5..50\n    ma   = [sma, ema]\n  }\n  entry = crosses_above(ma(close, fast), |)\n}\n",
+        "strategy draft {\n  genes {\n    n = 10..40\n  }\n  exit = close < sma(|",
+    ));
+    c.open(&text);
+    let mut labels = |position: &Value| -> Vec<String> {
+        let reply = c.request(
+            "textDocument/completion",
+            json!({ "textDocument": { "uri": URI }, "position": position }),
+        );
+        reply["result"].as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap().to_string()).collect()
+    };
+    let in_rule = labels(&cursor[0]);
+    for word in ["fast", "ma", "close", "volume", "sma", "macd", "vwap", "crosses_below", "lag", "not"] {
+        assert!(in_rule.contains(&word.to_string()), "{word} not offered in a rule: {in_rule:?}");
+    }
+    assert!(
+        in_rule.iter().position(|l| l == "fast") < in_rule.iter().position(|l| l == "close"),
+        "genes first"
+    );
+    let in_call = labels(&cursor[1]);
+    assert_eq!(in_call[..3], ["x", "n", "n"], "sma's parameters, then the draft's gene: {in_call:?}");
+    assert!(in_call.contains(&"close".to_string()), "{in_call:?}");
+    c.stop();
+    let (mut c, _) = Client::start(&[]);
+    let text = "strategy cross {\n  genes {\n    fast = 5..50\n  }\n  entry = bollinger(close, fast, 2.0).upper < close\n}\n";
+    c.open(text);
+    let mut hover = |line: u32, character: u32| {
+        c.request("textDocument/hover", at(line, character))["result"]["contents"]["value"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let indicator = hover(4, 12);
+    assert!(
+        indicator.contains("bollinger(x, n, k)")
+            && indicator.contains("rolling(n).std(ddof=0)")
+            && indicator.contains(".upper"),
+        "{indicator}"
+    );
+    let gene = hover(4, 28);
+    assert!(gene.contains("fast = 5..50") && gene.contains("strategy `cross`"), "{gene}");
+    let series = hover(4, 22);
+    assert!(series.contains("price series"), "{series}");
+    c.stop();
+}
