@@ -287,6 +287,9 @@ impl Checker<'_> {
     /// room for a trade.
     pub(crate) fn strategy(&mut self, expr: &Expr, data: Option<(&str, usize)>) -> Option<Strategy> {
         if let Some(written) = self.written_strategy(expr) {
+            if let (Some(Strategy::Written(def)), Some(data)) = (&written, data) {
+                self.written_room_to_trade(def, expr.span, data);
+            }
             return written;
         }
         let (which, args) =

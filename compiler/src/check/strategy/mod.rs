@@ -3,6 +3,7 @@
 
 mod genes;
 mod genome;
+mod lookback;
 mod narrow;
 mod rules;
 mod satisfy;
