@@ -170,9 +170,16 @@ pub struct ExportArgs {
     /// `strategy` [default: standard output].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// `strategy`: one value per gene of a strategy of the file: 'ema_rsi(fast = 10, ma = ema)'.
+    /// `strategy`: one value per gene of a strategy of the file: 'ema_rsi(fast = 10, ma = ema)'
+    /// [default: the best of the job's results].
     #[arg(long)]
     pub strategy: Option<String>,
+    /// `strategy`: the job whose best to export (needed when the file has several).
+    #[arg(long)]
+    pub job: Option<String>,
+    /// `strategy`: the job's results directory [default: results/JOB].
+    #[arg(long)]
+    pub results: Option<PathBuf>,
     /// `strategy`: the OHLCV CSV file the script backtests.
     #[arg(long)]
     pub data: Option<PathBuf>,

@@ -265,3 +265,41 @@ fn a_job_evolves_a_written_strategy_the_same_whatever_the_threads_and_its_best_b
     let again: Value = serde_json::from_slice(&out.stdout).expect("backtest JSON");
     assert_eq!(again["metrics"]["sharpe"], best["fitness"], "{call}");
 }
+
+#[test]
+fn each_written_example_jobs_best_exported_equals_its_in_sample_figures_in_backtesting_py() {
+    let dir = std::env::temp_dir().join(format!("gaform-export-examples-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("data")).expect("scratch");
+    for entry in std::fs::read_dir(root().join("examples/data")).expect("data").flatten() {
+        std::fs::copy(entry.path(), dir.join("data").join(entry.file_name())).expect("copy");
+    }
+    for (file, job) in [
+        ("trend-following.gaf", "trend"),
+        ("mean-reversion.gaf", "reversion"),
+        ("long-short.gaf", "long_short"),
+    ] {
+        std::fs::copy(root().join("examples").join(file), dir.join(file)).expect("copy");
+        let run = crate::support::gaform_in(&dir, &["run", file], None);
+        assert!(run.status.success(), "{file}: {}", String::from_utf8_lossy(&run.stderr));
+        let script = format!("{job}.py");
+        let export = crate::support::gaform_in(&dir, &["export", "strategy", file, "--out", &script], None);
+        assert!(export.status.success(), "{file}: {}", String::from_utf8_lossy(&export.stderr));
+        let out = Command::new(crate::quant::python()).arg(dir.join(&script)).output().expect("python");
+        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        let theirs: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let best: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("results/{job}/best.json"))).expect("best"),
+        )
+        .expect("best.json");
+        let ours = &best["assets"][0]["in_sample"]["metrics"];
+        for (name, value) in ours.as_object().expect("metrics") {
+            assert!(
+                close(value, &theirs["metrics"][name], 1e-6),
+                "{file}: {name}: gaform {value}, backtesting.py {}",
+                theirs["metrics"][name]
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -13,13 +13,18 @@ use gaform_runtime::store::write_atomically;
 use std::process::ExitCode;
 
 pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
-    let (Some(call), Some(data)) = (&args.strategy, &args.data) else {
-        errln!("error: `export strategy` needs --strategy 'NAME(gene = value, ...)' and --data CSV");
-        return Ok(ExitCode::FAILURE);
-    };
     let options = CheckOptions { data_errors: false };
     let Some(checked) = read_and_check(&args.file, &options, Report::OnError)? else {
         return Ok(ExitCode::FAILURE);
+    };
+    let (Some(call), Some(data)) = (&args.strategy, &args.data) else {
+        if args.strategy.is_some() || args.data.is_some() {
+            errln!(
+                "error: `export strategy` takes --strategy and --data together, or neither (the job's best)"
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        return best_of_job(args, &checked);
     };
     let source = SourceFile::new("--strategy", call.as_str());
     let cash = gaform_compiler::args::money(&SourceFile::new("--cash", args.cash.as_str()));
@@ -47,10 +52,82 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
     let program = crate::program::program(def);
     let path = path.display().to_string();
     let text = script(&program, &genome, &Rows { path: &path, from, to }, cash, commission)?;
+    write(args, &text, &program.show(&genome), (from, to), &path)
+}
+
+/// The best genome of a job that evolves a strategy written in the file, from its
+/// `best.json`, on the rows of the data it was judged on in sample.
+fn best_of_job(args: &ExportArgs, checked: &crate::load::Checked) -> Result<ExitCode, Failure> {
+    let jobs = &checked.program.jobs;
+    let job = match (&args.job, jobs.as_slice()) {
+        (Some(name), _) => jobs
+            .iter()
+            .find(|j| &j.name == name)
+            .ok_or_else(|| format!("no job `{name}` in {}", args.file.display()))?,
+        (None, [one]) => one,
+        (None, _) => {
+            return Err(format!("{} has {} jobs: name one with --job", args.file.display(), jobs.len()).into())
+        }
+    };
+    let gaform_compiler::ir::Strategy::Written(def) = &job.strategy else {
+        return Err(format!(
+            "job `{}` evolves a built-in strategy: only strategies written in the file are exported (the built-ins become a prelude written this way next)",
+            job.name
+        )
+        .into());
+    };
+    let results = args.results.clone().unwrap_or_else(|| std::path::Path::new("results").join(&job.name));
+    let best_path = results.join("best.json");
+    let text = std::fs::read_to_string(&best_path)
+        .map_err(|e| format!("cannot read {}: {e} (run the job first)", best_path.display()))?;
+    let best: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", best_path.display()))?;
+    let genome: Vec<i64> = best["genome"]
+        .as_array()
+        .map(|g| g.iter().filter_map(serde_json::Value::as_i64).collect())
+        .unwrap_or_default();
+    let program = crate::program::program(def);
+    let space = gaform_runtime::ga::Written { program };
+    let chosen = space.decode(&genome).ok_or_else(|| {
+        format!(
+            "{}: its genome {genome:?} is not one of `{}`'s (the file changed since the run?)",
+            best_path.display(),
+            def.name
+        )
+    })?;
+    let asset = &best["assets"][0];
+    let name = asset["data"].as_str().unwrap_or_default();
+    let names = crate::job::data_names(&job.data);
+    let written = names
+        .iter()
+        .zip(&job.data)
+        .find(|(n, _)| n.as_str() == name)
+        .map(|(_, p)| p)
+        .ok_or_else(|| format!("{}: no data `{name}` in job `{}`", best_path.display(), job.name))?;
+    let path = std::fs::canonicalize(checked.base.join(written))
+        .map_err(|e| format!("cannot read {written}: {e}"))?;
+    let bar = |key: &str| asset["in_sample"][key].as_u64().map(|b| b as usize);
+    let (Some(from), Some(to)) = (bar("from_bar"), bar("to_bar")) else {
+        return Err(format!("{}: no in-sample window", best_path.display()).into());
+    };
+    let path = path.display().to_string();
+    let text =
+        script(&space.program, &chosen.values, &Rows { path: &path, from, to }, job.cash, job.commission)?;
+    write(args, &text, &chosen.shown, (from, to), &path)
+}
+
+/// Writes the script to `--out` (atomically) or standard output.
+fn write(
+    args: &ExportArgs,
+    text: &str,
+    shown: &str,
+    (from, to): (usize, usize),
+    path: &str,
+) -> Result<ExitCode, Failure> {
     match &args.out {
         Some(out) => {
             write_atomically(out, text.as_bytes()).map_err(|e| e.to_string())?;
-            outln!("wrote {}: {} on rows {from}..{to} of {path}", out.display(), program.show(&genome));
+            outln!("wrote {}: {shown} on rows {from}..{to} of {path}", out.display());
         }
         None => out!("{text}"),
     }
