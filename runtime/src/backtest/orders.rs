@@ -57,7 +57,25 @@ pub fn simulate(
     let fires = |rule: &Option<Vec<bool>>, j: usize| {
         rule.as_ref().is_some_and(|r| r.get(j).copied().unwrap_or(false))
     };
-    for j in start..bars {
+    let mut next = start;
+    while next < bars {
+        let mut j = next;
+        next += 1;
+        if position.is_none() && pending.is_none() && cash > 0.0 {
+            // Flat with nothing to fill: every bar until an entry fires closes at the cash,
+            // recorded in one step (the figures are the same as bar by bar).
+            let entry = |k: usize| fires(&signals.entry, k) || fires(&signals.entry_short, k);
+            let fired = (j..bars).find(|&k| entry(k)).unwrap_or(bars);
+            if fired > j {
+                curve.flat(j, fired, cash);
+                if fired == bars {
+                    last_signal = Signal::Hold;
+                    break;
+                }
+                j = fired;
+                next = fired + 1;
+            }
+        }
         let bar = Bar { open: open[j], high: high[j], low: low[j], index: j };
         // The broker: this bar's orders.
         if let Some(entry) = pending.take() {

@@ -105,24 +105,33 @@ fn evaluate(cond: &Cond, series: &mut Series<'_>, warm_up: &mut usize) -> Vec<bo
         Cond::Bool(b) => vec![*b; bars],
         Cond::Compare(op, a, b) => {
             let (a, b) = (operand(a, warm_up), operand(b, warm_up));
-            (0..bars)
-                .map(|i| {
-                    let (x, y) = (a.at(i), b.at(i));
-                    match op {
-                        Compare::Lt => x < y,
-                        Compare::Le => x <= y,
-                        Compare::Gt => x > y,
-                        Compare::Ge => x >= y,
-                        Compare::Eq => x == y,
-                        Compare::Ne => x != y,
-                    }
-                })
-                .collect()
+            let test = |x: f64, y: f64| match op {
+                Compare::Lt => x < y,
+                Compare::Le => x <= y,
+                Compare::Gt => x > y,
+                Compare::Ge => x >= y,
+                Compare::Eq => x == y,
+                Compare::Ne => x != y,
+            };
+            // One loop per operand shape, over slices: no dispatch per bar.
+            match (&a, &b) {
+                (Operand::Series(x), Operand::Series(y)) => {
+                    x.iter().zip(y.iter()).map(|(x, y)| test(*x, *y)).collect()
+                }
+                (Operand::Series(x), Operand::Scalar(y)) => x.iter().map(|x| test(*x, *y)).collect(),
+                (Operand::Scalar(x), Operand::Series(y)) => y.iter().map(|y| test(*x, *y)).collect(),
+                (Operand::Scalar(x), Operand::Scalar(y)) => vec![test(*x, *y); bars],
+            }
         }
         Cond::CrossesAbove(a, b) => {
             let (a, b) = (operand(a, warm_up), operand(b, warm_up));
             // backtesting.py's `crossover`: a[-2] < b[-2] and a[-1] > b[-1].
-            (0..bars).map(|i| i >= 1 && a.at(i - 1) < b.at(i - 1) && a.at(i) > b.at(i)).collect()
+            let (a, b) = (spread(&a, bars), spread(&b, bars));
+            let mut out = vec![false; bars];
+            for (i, o) in out.iter_mut().enumerate().skip(1) {
+                *o = a[i - 1] < b[i - 1] && a[i] > b[i];
+            }
+            out
         }
         Cond::And(a, b) => {
             let (a, b) = (evaluate(a, series, warm_up), evaluate(b, series, warm_up));
@@ -133,5 +142,13 @@ fn evaluate(cond: &Cond, series: &mut Series<'_>, warm_up: &mut usize) -> Vec<bo
             a.iter().zip(&b).map(|(x, y)| *x || *y).collect()
         }
         Cond::Not(a) => evaluate(a, series, warm_up).into_iter().map(|x| !x).collect(),
+    }
+}
+
+/// A series' values, a scalar spread over every bar.
+fn spread(value: &Operand, bars: usize) -> std::borrow::Cow<'_, [f64]> {
+    match value {
+        Operand::Series(s) if s.len() >= bars => std::borrow::Cow::Borrowed(&s[..bars]),
+        other => std::borrow::Cow::Owned((0..bars).map(|i| other.at(i)).collect()),
     }
 }
