@@ -5,7 +5,7 @@
 //! requests a `503` with `Retry-After` answers at once instead of a queue growing.
 
 use super::bars::{self, Refusal};
-use super::served::Served;
+use super::served::{Served, ServedStrategy};
 use axum::body::{Body, Bytes};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{Request, StatusCode};
@@ -13,6 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use gaform_runtime::backtest::{self, Calendar};
+use gaform_runtime::rules::series::Series;
+use gaform_runtime::rules::signals::signals;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -177,7 +179,7 @@ struct Answer<'a> {
     signal: backtest::Signal,
     time: bars::Time,
     bars: usize,
-    strategy: gaform_runtime::strategy::Strategy,
+    strategy: &'a serde_json::Value,
     parameters: &'a str,
     job: &'a str,
     version: u64,
@@ -200,13 +202,36 @@ fn decide(shared: &Shared, body: &Bytes) -> Response {
         }
     };
     let calendar = Calendar::new(&data.time);
-    let (position, signal) = backtest::stance(&data, &calendar, &served.strategy, served.costs);
+    let (position, signal) = match &served.strategy {
+        ServedStrategy::Builtin(s) => backtest::stance(&data, &calendar, s, served.costs),
+        ServedStrategy::Written { program, values } => {
+            let signals = match signals(program, values, &mut Series::new(&data)) {
+                Ok(s) => s,
+                Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), None),
+            };
+            if signals.never_defined || signals.start >= data.len() {
+                let message = format!(
+                    "{} bars are too few for the strategy's indicators to warm up: send more bars",
+                    data.len()
+                );
+                return error(StatusCode::UNPROCESSABLE_ENTITY, &message, None);
+            }
+            let (_, position, signal) = backtest::orders::simulate(
+                &data,
+                &calendar,
+                &signals,
+                served.costs,
+                backtest::Keep::default(),
+            );
+            (position, signal)
+        }
+    };
     let body = Answer {
         position,
         signal,
         time: last,
         bars: data.len(),
-        strategy: served.strategy,
+        strategy: &served.strategy_json,
         parameters: &served.parameters,
         job: &served.job,
         version: served.version,

@@ -3,7 +3,9 @@
 //! service serves only ever grows.
 
 use gaform_runtime::backtest::Costs;
+use gaform_runtime::ga::Written;
 use gaform_runtime::hex::hex;
+use gaform_runtime::rules::Program;
 use gaform_runtime::strategy::Strategy;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -17,7 +19,9 @@ pub struct Served {
     /// The digest of the `best.json` it came from: which run produced it.
     pub run: String,
     pub job: String,
-    pub strategy: Strategy,
+    pub strategy: ServedStrategy,
+    /// The strategy as JSON (`{"strategy": NAME, ...}`), as `best.json` has it.
+    pub strategy_json: serde_json::Value,
     /// The strategy as a call (`sma_crossover(fast = 10, slow = 19)`), rendered once.
     pub parameters: String,
     pub costs: Costs,
@@ -27,11 +31,36 @@ pub struct Served {
     pub description: Vec<u8>,
 }
 
+/// What a service answers with.
+#[derive(Clone, Debug)]
+pub enum ServedStrategy {
+    Builtin(Strategy),
+    /// A strategy written in the job's file, with its best genes.
+    Written {
+        program: Box<Program>,
+        values: Vec<f64>,
+    },
+}
+
+impl std::fmt::Display for ServedStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServedStrategy::Builtin(s) => s.fmt(f),
+            ServedStrategy::Written { program, values } => f.write_str(&program.show(values)),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct Best {
     job: String,
     data: String,
-    strategy: Strategy,
+    strategy: serde_json::Value,
+    /// A written strategy's program (absent for a built-in).
+    #[serde(default)]
+    program: Option<Program>,
+    #[serde(default)]
+    genome: Vec<i64>,
     /// In sample; absent for a job over several files (their figures are in `assets`).
     #[serde(default)]
     metrics: serde_json::Value,
@@ -49,12 +78,21 @@ pub fn load(
     costs: Option<Costs>,
     data_digest: Option<&str>,
 ) -> Result<Served, String> {
-    let best: Best = serde_json::from_slice(bytes).map_err(|e| match written_strategy(bytes) {
-        Some(name) => format!(
-            "its strategy `{name}` is written in the job's file, and serving such a strategy is not built yet (a built-in is served)"
+    let best: Best =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a best.json gaform wrote: {e}"))?;
+    let strategy = match best.program {
+        Some(program) => {
+            let written = Written { program };
+            let chosen = written
+                .decode(&best.genome)
+                .ok_or("its genome is not one of its program's (a damaged best.json?)")?;
+            ServedStrategy::Written { program: Box::new(written.program), values: chosen.values }
+        }
+        None => ServedStrategy::Builtin(
+            serde_json::from_value(best.strategy.clone())
+                .map_err(|e| format!("not a best.json gaform wrote: {e}"))?,
         ),
-        None => format!("not a best.json gaform wrote: {e}"),
-    })?;
+    };
     if let Some(status) = &best.status {
         // A run stopped early has a best so far, not what the job promised: not served.
         return Err(format!("its run stopped before its end ({status})"));
@@ -68,7 +106,7 @@ pub fn load(
     let description = serde_json::json!({
         "job": best.job,
         "strategy": best.strategy,
-        "parameters": best.strategy.to_string(),
+        "parameters": strategy.to_string(),
         "fitness": best.fitness,
         "metrics": best.metrics,
         "data": best.data,
@@ -83,18 +121,16 @@ pub fn load(
         version,
         run,
         job: best.job,
-        strategy: best.strategy,
-        parameters: best.strategy.to_string(),
+        parameters: strategy.to_string(),
+        needed: match &strategy {
+            ServedStrategy::Builtin(s) => s.first_decision() + 1,
+            // A written strategy's warm-up depends on the bars: the answer says when a
+            // request has too few (`http::decide`).
+            ServedStrategy::Written { .. } => 2,
+        },
+        strategy,
+        strategy_json: best.strategy,
         costs,
-        needed: best.strategy.first_decision() + 1,
         description: serde_json::to_vec(&description).map_err(|e| e.to_string())?,
     })
-}
-
-/// The name of a strategy written in a file, when `best.json` holds one.
-fn written_strategy(bytes: &[u8]) -> Option<String> {
-    let json: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    let name = json.get("strategy")?.get("strategy")?.as_str()?;
-    let builtin = ["sma_crossover", "rsi_reversion", "breakout"].contains(&name);
-    (!builtin).then(|| name.to_string())
 }

@@ -387,3 +387,58 @@ fn a_new_best_swaps_in_under_load_without_a_failed_or_mixed_answer() {
             .join(" | ")
     );
 }
+
+/// A stack whose job evolves a long/short strategy written in the file, and its service.
+fn written_stack(port: u16) -> String {
+    let job = stack(3, port);
+    let job =
+        job.replace("strategy    = sma_crossover(fast = 2..50, slow = 10..200)", "strategy    = both_ways");
+    format!(
+        "{job}\nstrategy both_ways {{\n  genes {{\n    fast = 5..20\n    slow = 21..60\n    width = 1.0..4.0\n  }}\n  side = both\n  entry = crosses_above(ema(close, fast), ema(close, slow))\n  exit = crosses_below(ema(close, fast), ema(close, slow))\n  entry_short = crosses_below(ema(close, fast), ema(close, slow))\n  exit_short = crosses_above(ema(close, fast), ema(close, slow))\n  trailing_stop = width * atr(14)\n  size = 50%\n}}\n"
+    )
+}
+
+#[test]
+fn a_written_strategy_is_served_with_the_backtesters_position_and_signal_shorts_included() {
+    let w = Workspace::new("serve-written", &written_stack(free_port()));
+    ok(&w.gaform(&["run", "job.gaf"], &[]));
+    let server = Server::by_hand(&w);
+    server.wait_ready();
+    let (status, described) = server.get("/strategy/v1");
+    assert_eq!(status, 200, "{described}");
+    let described: Value = serde_json::from_str(&described).unwrap();
+    assert_eq!(described["strategy"]["strategy"], "both_ways", "{described}");
+    let call = described["parameters"].as_str().unwrap().to_string();
+    let rows = rows(&w);
+    let mut rng = StdRng::seed_from_u64(25);
+    let mut positions = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let len = rng.random_range(80..600);
+        let from = rng.random_range(0..rows.len() - len);
+        let window = &rows[from..from + len];
+        let (status, answer) = server.post(&body(window));
+        assert_eq!(status, 200, "{answer}");
+        let mut csv = String::from("Date,Open,High,Low,Close,Volume\n");
+        for (d, [o, h, l, c, v]) in window {
+            csv.push_str(&format!("{d},{o},{h},{l},{c},{v}\n"));
+        }
+        std::fs::write(w.0.join("window.csv"), csv).unwrap();
+        let out = w.gaform(
+            &["backtest", "window.csv", "--file", "job.gaf", "--strategy", &call, "--format", "json"],
+            &[],
+        );
+        let expected: Value = serde_json::from_str(&ok(&out)).unwrap();
+        assert_eq!(
+            (&answer["position"], &answer["signal"]),
+            (&expected["position"], &expected["signal"]),
+            "{call} on rows {from}..{}",
+            from + len
+        );
+        positions.insert(answer["position"].as_str().unwrap_or_default().to_string());
+    }
+    assert!(positions.contains("short"), "some windows end short: {positions:?}");
+    // Too few bars for the indicators' warm-up: a 422 that says so, not a silent `hold`.
+    let (status, refused) = server.post(&body(&rows[..5]));
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["error"].as_str().unwrap_or_default().contains("too few"), "{refused}");
+}

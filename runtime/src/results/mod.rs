@@ -62,6 +62,10 @@ struct Best<'a> {
     evaluations: u64,
     strategy: Called,
     genome: &'a [i64],
+    /// A strategy written in the file: its whole program, so that the best can be served
+    /// and re-checked from this file alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    program: Option<&'a crate::rules::Program>,
     /// In sample: what the GA ranked by.
     #[serde(with = "exact")]
     fitness: f64,
@@ -192,6 +196,7 @@ pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) ->
         evaluations: outcome.evaluations(),
         strategy: best.strategy.called(config.space.program()),
         genome: &best.genome,
+        program: config.space.program(),
         fitness: best.fitness,
         metrics: best.metrics().filter(|_| !several).copied(),
         out_of_sample,

@@ -30,17 +30,20 @@ pub struct Signals {
     pub trailing_stop: Option<Level>,
     /// The order size: a fraction of equity in (0, 1), backtesting.py's `1 - eps` for all.
     pub size: f64,
+    /// Some compared series (or stop distance) has no value on any bar: the data is shorter
+    /// than its warm-up (backtesting.py then counts no warm-up for it, and it never fires).
+    pub never_defined: bool,
 }
 
 /// Evaluates `program`'s rules for `genome` on the data of `series` (which keeps every
 /// indicator it computes, for the next genome).
 pub fn signals(program: &Program, genome: &[f64], series: &mut Series<'_>) -> Result<Signals, BindError> {
     let binder = Binder { program, genome };
-    let mut warm_up = 0usize;
+    let mut warm_up = Warm::default();
     let long = program.side != Side::Short;
     let short = program.side != Side::Long;
     let mut rule =
-        |expr: &Option<Expr>, wanted: bool, warm_up: &mut usize| -> Result<Option<Vec<bool>>, BindError> {
+        |expr: &Option<Expr>, wanted: bool, warm_up: &mut Warm| -> Result<Option<Vec<bool>>, BindError> {
             match expr.as_ref().filter(|_| wanted) {
                 Some(e) => {
                     let cond = binder.condition(e)?;
@@ -53,7 +56,7 @@ pub fn signals(program: &Program, genome: &[f64], series: &mut Series<'_>) -> Re
     let exit = rule(&program.exit, long, &mut warm_up)?;
     let entry_short = rule(&program.entry_short, short, &mut warm_up)?;
     let exit_short = rule(&program.exit_short, short, &mut warm_up)?;
-    let mut level = |distance: &Option<Distance>, warm_up: &mut usize| -> Result<Option<Level>, BindError> {
+    let mut level = |distance: &Option<Distance>, warm_up: &mut Warm| -> Result<Option<Level>, BindError> {
         Ok(match distance {
             None => None,
             Some(Distance::Fraction(e)) => match series.get(&binder.number(e)?) {
@@ -67,7 +70,7 @@ pub fn signals(program: &Program, genome: &[f64], series: &mut Series<'_>) -> Re
             },
             Some(Distance::Price(e)) => {
                 let value = series.get(&binder.number(e)?);
-                *warm_up = (*warm_up).max(value.first_defined());
+                warm_up.see(&value);
                 Some(Level::Price(value))
             }
         })
@@ -81,7 +84,7 @@ pub fn signals(program: &Program, genome: &[f64], series: &mut Series<'_>) -> Re
         _ => 1.0 - f64::EPSILON,
     };
     Ok(Signals {
-        start: warm_up + 1,
+        start: warm_up.latest + 1,
         entry,
         exit,
         entry_short,
@@ -90,15 +93,32 @@ pub fn signals(program: &Program, genome: &[f64], series: &mut Series<'_>) -> Re
         take_profit,
         trailing_stop,
         size,
+        never_defined: warm_up.never_defined,
     })
 }
 
-/// A condition over every bar; raises `warm_up` to where each compared series is defined.
-fn evaluate(cond: &Cond, series: &mut Series<'_>, warm_up: &mut usize) -> Vec<bool> {
+/// Where the compared series are first defined.
+#[derive(Default)]
+struct Warm {
+    latest: usize,
+    never_defined: bool,
+}
+
+impl Warm {
+    fn see(&mut self, value: &Operand) {
+        self.latest = self.latest.max(value.first_defined());
+        if let Operand::Series(s) = value {
+            self.never_defined |= !s.is_empty() && s.iter().all(|v| v.is_nan());
+        }
+    }
+}
+
+/// A condition over every bar; `warm_up` learns where each compared series is defined.
+fn evaluate(cond: &Cond, series: &mut Series<'_>, warm_up: &mut Warm) -> Vec<bool> {
     let bars = series.len();
-    let mut operand = |key: &Key, warm_up: &mut usize| {
+    let mut operand = |key: &Key, warm_up: &mut Warm| {
         let value = series.get(key);
-        *warm_up = (*warm_up).max(value.first_defined());
+        warm_up.see(&value);
         value
     };
     match cond {
