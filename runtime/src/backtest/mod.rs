@@ -48,6 +48,31 @@ pub struct Trade {
     pub pnl: f64,
     /// `(exit - entry) / entry` less both commissions as a fraction of the entry value.
     pub return_pct: f64,
+    /// What closed it (left out of JSON for the usual case, an exit rule).
+    #[serde(skip_serializing_if = "Exit::is_rule")]
+    pub exit: Exit,
+}
+
+/// What closed a trade.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exit {
+    /// The strategy's exit rule (filled at the next open).
+    #[default]
+    Rule,
+    StopLoss,
+    /// The stop, after the trailing rule had moved it.
+    TrailingStop,
+    TakeProfit,
+    /// Equity reached zero: closed at that bar's close, the run over.
+    OutOfMoney,
+}
+
+impl Exit {
+    /// True for the exit rule.
+    pub fn is_rule(&self) -> bool {
+        *self == Exit::Rule
+    }
 }
 
 /// The outcome of one backtest.
@@ -241,7 +266,16 @@ impl Simulation<'_> {
             let return_pct = (exit_price / entry_price - 1.0) - commissions / (units * entry_price);
             closed.add(pnl, return_pct);
             if keep.trades {
-                trades.push(Trade { entry_bar, exit_bar, units, entry_price, exit_price, pnl, return_pct });
+                trades.push(Trade {
+                    entry_bar,
+                    exit_bar,
+                    units,
+                    entry_price,
+                    exit_price,
+                    pnl,
+                    return_pct,
+                    exit: Exit::Rule,
+                });
             }
             i = exit_bar;
         }

@@ -8,7 +8,7 @@
 //! untouched stop, a target last.
 
 use super::metrics::{ClosedTrades, Curve};
-use super::{python_floor_div, Calendar, Costs, Keep, Position, Report, Signal, Trade};
+use super::{python_floor_div, Calendar, Costs, Exit, Keep, Position, Report, Signal, Trade};
 use crate::data::Ohlcv;
 use crate::rules::signals::{Level, Signals};
 
@@ -22,6 +22,8 @@ struct Open {
     target: Option<f64>,
     /// The exit rule fired at the last close: a market order to close at this open.
     closing: bool,
+    /// The trailing rule has moved the stop.
+    trailed: bool,
     /// The stop order was placed after the exit order (the trailing rule runs last), so it
     /// is tried first.
     stop_first: bool,
@@ -90,7 +92,14 @@ pub fn simulate(
         if equity <= 0.0 {
             // Out of money: every trade closed at this close, and nothing more happens.
             if let Some(t) = position.take() {
-                settle(t, (close[j], j), c, &mut cash, &mut closed, keep.trades.then_some(&mut trades));
+                settle(
+                    t,
+                    (close[j], j, Exit::OutOfMoney),
+                    c,
+                    &mut cash,
+                    &mut closed,
+                    keep.trades.then_some(&mut trades),
+                );
             }
             curve.flat(j, bars, 0.0);
             last_signal = Signal::Hold;
@@ -120,6 +129,7 @@ pub fn simulate(
                         (None, _) => candidate,
                     };
                     t.stop = Some(moved);
+                    t.trailed = true;
                     t.stop_first = true;
                 }
             }
@@ -206,38 +216,44 @@ fn fill_entry(entry: Entry, bar: &Bar, size: f64, c: f64, cash: &mut f64) -> Opt
         stop: entry.stop,
         target: entry.target,
         closing: false,
+        trailed: false,
         stop_first: true,
     })
 }
 
-/// The price and bar a trade closes at on `bar`, if one of its orders fills there.
-fn exit_at(t: &Open, bar: &Bar) -> Option<(f64, usize)> {
+/// The price, bar and reason a trade closes at on `bar`, if one of its orders fills there.
+fn exit_at(t: &Open, bar: &Bar) -> Option<(f64, usize, Exit)> {
     let long = t.units > 0.0;
+    let stopped = if t.trailed { Exit::TrailingStop } else { Exit::StopLoss };
     let stop = || {
         let s = t.stop?;
-        if long {
+        let price = if long {
             (bar.low <= s).then(|| bar.open.min(s))
         } else {
             (bar.high >= s).then(|| bar.open.max(s))
-        }
+        };
+        price.map(|p| (p, stopped))
     };
-    let exit = || t.closing.then_some(bar.open);
+    let exit = || t.closing.then_some((bar.open, Exit::Rule));
     let target = || {
         let p = t.target?;
-        if long {
+        let price = if long {
             (bar.high >= p).then(|| bar.open.max(p))
         } else {
             (bar.low <= p).then(|| bar.open.min(p))
-        }
+        };
+        price.map(|p| (p, Exit::TakeProfit))
     };
-    let price = if t.stop_first { stop().or_else(exit) } else { exit().or_else(stop) }.or_else(target)?;
-    Some((price, bar.index))
+    let (price, why) =
+        if t.stop_first { stop().or_else(exit) } else { exit().or_else(stop) }.or_else(target)?;
+    Some((price, bar.index, why))
 }
 
-/// Closes `t` at `(price, bar)`: cash and the closed-trade figures, as `_close_trade` does.
+/// Closes `t` at `(price, bar)` for `why`: cash and the closed-trade figures, as
+/// `_close_trade` does.
 fn settle(
     t: Open,
-    (price, bar): (f64, usize),
+    (price, bar, why): (f64, usize, Exit),
     c: f64,
     cash: &mut f64,
     closed: &mut ClosedTrades,
@@ -260,6 +276,7 @@ fn settle(
             exit_price: price,
             pnl,
             return_pct,
+            exit: why,
         });
     }
 }

@@ -20,6 +20,7 @@ const BUY_AND_HOLD: RGBColor = RGBColor(150, 150, 150);
 const ENTRY: RGBColor = RGBColor(44, 160, 44);
 const EXIT: RGBColor = RGBColor(214, 39, 40);
 const DRAWDOWN: RGBColor = RGBColor(214, 39, 40);
+const SHORT: RGBColor = RGBColor(148, 103, 189);
 /// The exit marker, in pixels around its point: a triangle pointing down.
 const DOWN: [(i32, i32); 3] = [(-5, -4), (5, -4), (0, 5)];
 
@@ -64,8 +65,20 @@ pub fn equity(outcome: &Outcome, best: &Champion) -> Result<String, String> {
     let hold = points(&outcome.buy_and_hold);
     let drawdown = points(&drawdown_pct(&outcome.equity));
     let at = |bar: usize| Some((*years.get(bar)?, *outcome.equity.get(bar)?));
-    let entries: Vec<(f64, f64)> = outcome.trades.iter().filter_map(|t| at(t.entry_bar)).collect();
-    let exits: Vec<(f64, f64)> = outcome.trades.iter().filter_map(|t| at(t.exit_bar)).collect();
+    // Long entries and exits by the rule are drawn as they always were; short entries, stops
+    // and targets (strategies written in the file) with markers of their own, only when any.
+    use crate::backtest::Exit;
+    let trades = &outcome.trades;
+    let entries: Vec<(f64, f64)> =
+        trades.iter().filter(|t| t.units > 0.0).filter_map(|t| at(t.entry_bar)).collect();
+    let shorts: Vec<(f64, f64)> =
+        trades.iter().filter(|t| t.units < 0.0).filter_map(|t| at(t.entry_bar)).collect();
+    let by = |kinds: &[Exit]| -> Vec<(f64, f64)> {
+        trades.iter().filter(|t| kinds.contains(&t.exit)).filter_map(|t| at(t.exit_bar)).collect()
+    };
+    let exits = by(&[Exit::Rule]);
+    let stops = by(&[Exit::StopLoss, Exit::TrailingStop, Exit::OutOfMoney]);
+    let targets = by(&[Exit::TakeProfit]);
 
     let mut svg = String::new();
     {
@@ -85,7 +98,11 @@ pub fn equity(outcome: &Outcome, best: &Champion) -> Result<String, String> {
         chart
             .draw_series(entries.iter().map(|&p| TriangleMarker::new(p, 5, ENTRY.filled())))
             .map_err(err)?
-            .label(format!("entry ({} trades)", outcome.trades.len()))
+            .label(if shorts.is_empty() {
+                format!("entry ({} trades)", outcome.trades.len())
+            } else {
+                format!("long entry ({} of {} trades)", entries.len(), outcome.trades.len())
+            })
             .legend(|(x, y)| TriangleMarker::new((x + 10, y), 5, ENTRY.filled()));
         chart
             .draw_series(
@@ -94,6 +111,29 @@ pub fn equity(outcome: &Outcome, best: &Champion) -> Result<String, String> {
             .map_err(err)?
             .label("exit")
             .legend(|(x, y)| EmptyElement::at((x + 10, y)) + Polygon::new(DOWN.to_vec(), EXIT.filled()));
+        if !shorts.is_empty() {
+            chart
+                .draw_series(
+                    shorts.iter().map(|&p| EmptyElement::at(p) + Polygon::new(DOWN.to_vec(), SHORT.filled())),
+                )
+                .map_err(err)?
+                .label(format!("short entry ({})", shorts.len()))
+                .legend(|(x, y)| EmptyElement::at((x + 10, y)) + Polygon::new(DOWN.to_vec(), SHORT.filled()));
+        }
+        if !stops.is_empty() {
+            chart
+                .draw_series(stops.iter().map(|&p| Cross::new(p, 5, EXIT.stroke_width(2))))
+                .map_err(err)?
+                .label(format!("stop exit ({})", stops.len()))
+                .legend(|(x, y)| Cross::new((x + 10, y), 5, EXIT.stroke_width(2)));
+        }
+        if !targets.is_empty() {
+            chart
+                .draw_series(targets.iter().map(|&p| Circle::new(p, 5, ENTRY.stroke_width(2))))
+                .map_err(err)?
+                .label(format!("target exit ({})", targets.len()))
+                .legend(|(x, y)| Circle::new((x + 10, y), 5, ENTRY.stroke_width(2)));
+        }
         legend(&mut chart)?;
 
         let lowest = drawdown.iter().fold(0.0_f64, |m, p| m.min(p.1));
