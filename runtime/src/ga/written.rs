@@ -14,9 +14,9 @@
 use super::range::Range;
 use crate::backtest::{self, orders, Calendar, Costs, Keep, Report};
 use crate::data::Ohlcv;
-use crate::rules::series::{Binder, Cond, Key, Series};
+use crate::rules::series::{Binder, Cond, Series};
 use crate::rules::signals::signals;
-use crate::rules::{Choice, Compare, Domain, Program};
+use crate::rules::{Choice, Domain, Program};
 use crate::strategy::Strategy;
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -107,47 +107,17 @@ fn value(domain: &Domain, code: i64) -> f64 {
 
 /// A condition over genes alone (a bound `where`).
 fn holds(cond: &Cond) -> bool {
-    let number = |k: &Key| match k {
-        Key::Const(bits) => Some(f64::from_bits(*bits)),
-        _ => folded(k),
-    };
     match cond {
         Cond::Bool(b) => *b,
         Cond::Not(a) => !holds(a),
         Cond::And(a, b) => holds(a) && holds(b),
         Cond::Or(a, b) => holds(a) || holds(b),
-        Cond::Compare(op, a, b) => match (number(a), number(b)) {
-            (Some(x), Some(y)) => match op {
-                Compare::Lt => x < y,
-                Compare::Le => x <= y,
-                Compare::Gt => x > y,
-                Compare::Ge => x >= y,
-                Compare::Eq => x == y,
-                Compare::Ne => x != y,
-            },
+        Cond::Compare(op, a, b) => match (a.constant(), b.constant()) {
+            (Some(x), Some(y)) => op.test(x, y),
             _ => false,
         },
         Cond::CrossesAbove(..) => false,
     }
-}
-
-/// Arithmetic over genes, folded.
-fn folded(key: &Key) -> Option<f64> {
-    use crate::rules::Arith;
-    Some(match key {
-        Key::Const(bits) => f64::from_bits(*bits),
-        Key::Neg(x) => -folded(x)?,
-        Key::Arith(op, a, b) => {
-            let (a, b) = (folded(a)?, folded(b)?);
-            match op {
-                Arith::Add => a + b,
-                Arith::Sub => a - b,
-                Arith::Mul => a * b,
-                Arith::Div => a / b,
-            }
-        }
-        _ => return None,
-    })
 }
 
 /// A written strategy's genes, decoded.

@@ -117,6 +117,34 @@ pub enum Compare {
     Ne,
 }
 
+impl Compare {
+    /// `x OP y`; false when either is undefined (NaN), as Python's comparisons are.
+    #[inline(always)]
+    pub fn test(self, x: f64, y: f64) -> bool {
+        match self {
+            Compare::Lt => x < y,
+            Compare::Le => x <= y,
+            Compare::Gt => x > y,
+            Compare::Ge => x >= y,
+            Compare::Eq => x == y,
+            Compare::Ne => x != y,
+        }
+    }
+}
+
+impl Arith {
+    /// `x OP y`.
+    #[inline(always)]
+    pub fn apply(self, x: f64, y: f64) -> f64 {
+        match self {
+            Arith::Add => x + y,
+            Arith::Sub => x - y,
+            Arith::Mul => x * y,
+            Arith::Div => x / y,
+        }
+    }
+}
+
 /// A typed expression: a number or series (`Price` … `Arith`), or a condition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Expr {

@@ -25,6 +25,18 @@ pub enum Key {
     Arith(Arith, Box<Key>, Box<Key>),
 }
 
+impl Key {
+    /// Its value when it holds no series: a number, or arithmetic over numbers.
+    pub fn constant(&self) -> Option<f64> {
+        Some(match self {
+            Key::Const(bits) => f64::from_bits(*bits),
+            Key::Neg(x) => -x.constant()?,
+            Key::Arith(op, a, b) => op.apply(a.constant()?, b.constant()?),
+            _ => return None,
+        })
+    }
+}
+
 /// A condition with its genes bound.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cond {
@@ -198,12 +210,7 @@ impl<'d> Series<'d> {
             },
             Key::Arith(op, a, b) => {
                 let (a, b) = (self.get(a), self.get(b));
-                let apply = |x: f64, y: f64| match op {
-                    Arith::Add => x + y,
-                    Arith::Sub => x - y,
-                    Arith::Mul => x * y,
-                    Arith::Div => x / y,
-                };
+                let apply = |x: f64, y: f64| op.apply(x, y);
                 match (&a, &b) {
                     (Operand::Scalar(x), Operand::Scalar(y)) => Operand::Scalar(apply(*x, *y)),
                     _ => Operand::Series((0..self.len()).map(|i| apply(a.at(i), b.at(i))).collect()),

@@ -3,7 +3,7 @@
 //! trailing distances, the order size, and the first bar the strategy decides on.
 
 use super::series::{BindError, Binder, Cond, Key, Operand, Series};
-use super::{Compare, Distance, Expr, Program, Side};
+use super::{Distance, Expr, Program, Side};
 
 /// A stop, target or trailing distance, bound.
 #[derive(Clone, Debug, PartialEq)]
@@ -125,14 +125,7 @@ fn evaluate(cond: &Cond, series: &mut Series<'_>, warm_up: &mut Warm) -> Vec<boo
         Cond::Bool(b) => vec![*b; bars],
         Cond::Compare(op, a, b) => {
             let (a, b) = (operand(a, warm_up), operand(b, warm_up));
-            let test = |x: f64, y: f64| match op {
-                Compare::Lt => x < y,
-                Compare::Le => x <= y,
-                Compare::Gt => x > y,
-                Compare::Ge => x >= y,
-                Compare::Eq => x == y,
-                Compare::Ne => x != y,
-            };
+            let test = |x: f64, y: f64| op.test(x, y);
             // One loop per operand shape, over slices: no dispatch per bar.
             match (&a, &b) {
                 (Operand::Series(x), Operand::Series(y)) => {

@@ -202,20 +202,7 @@ impl Registry {
 
 /// A number with no series in it, folded as gaform folds it.
 fn constant(key: &Key) -> Option<f64> {
-    Some(match key {
-        Key::Const(bits) => f64::from_bits(*bits),
-        Key::Neg(x) => -constant(x)?,
-        Key::Arith(op, a, b) => {
-            let (a, b) = (constant(a)?, constant(b)?);
-            match op {
-                Arith::Add => a + b,
-                Arith::Sub => a - b,
-                Arith::Mul => a * b,
-                Arith::Div => a / b,
-            }
-        }
-        _ => return None,
-    })
+    key.constant()
 }
 
 /// `key` as a pandas expression over the series `o h l c v`.
