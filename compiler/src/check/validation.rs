@@ -287,18 +287,27 @@ impl Checker<'_> {
     pub(super) fn test_windows_fit(&mut self, windows: &Windows, at: Option<Where>, strategy: &Strategy) {
         let (Some((path, bars)), Some(at)) = (&windows.shortest_test, at) else { return };
         let (bars, span) = (*bars, at.test);
-        let need = strategy
-            .warm_up()
-            .into_iter()
-            .map(|(name, range, offset)| (name, range.lo + offset + BARS_FOR_A_TRADE));
-        let Some((name, need)) = need.max_by_key(|(_, n)| *n) else { return };
+        let (why, need) = match strategy {
+            Strategy::Written(def) => {
+                let Some(need) = super::strategy::least_bars_for_a_trade(def) else { return };
+                ("its genes at their shortest periods".to_string(), need)
+            }
+            _ => {
+                let need = strategy
+                    .warm_up()
+                    .into_iter()
+                    .map(|(name, range, offset)| (name, range.lo + offset + BARS_FOR_A_TRADE));
+                let Some((name, need)) = need.max_by_key(|(_, n)| *n) else { return };
+                (format!("its `{name}` at its lower bound"), need)
+            }
+        };
         if i64::try_from(bars).unwrap_or(i64::MAX) >= need {
             return;
         }
         let d = Diagnostic::new(
             Code::E0017,
             format!(
-                "a test window of `{path}` holds {bars} bars, but the strategy needs at least {need} (its `{name}` at its lower bound) for one closed trade"
+                "a test window of `{path}` holds {bars} bars, but the strategy needs at least {need} ({why}) for one closed trade"
             ),
             span,
             "test window too short",

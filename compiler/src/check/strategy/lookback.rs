@@ -59,6 +59,12 @@ impl Checker<'_> {
     }
 }
 
+/// The bars a written strategy needs for one closed trade with every gene at its
+/// shortest: its first decision and `BARS_FOR_A_TRADE` after it.
+pub(in crate::check) fn least_bars_for_a_trade(def: &StrategyDef) -> Option<i64> {
+    first_decision(def, End::Shortest).map(|d| d + BARS_FOR_A_TRADE)
+}
+
 /// The first bar decided on with every gene at `end`: one after the last compared series
 /// is first defined (backtesting.py's warm-up).
 fn first_decision(def: &StrategyDef, end: End) -> Option<i64> {

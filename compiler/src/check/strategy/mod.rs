@@ -4,6 +4,7 @@
 mod genes;
 mod genome;
 mod lookback;
+pub(super) use lookback::least_bars_for_a_trade;
 mod narrow;
 mod rules;
 mod satisfy;
