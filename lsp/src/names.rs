@@ -1,6 +1,6 @@
 //! The file's names, from the parse alone: where each block (cloud, quota, budget, spot
-//! policy, compute, worker group, job, service, monitor) and `let` is defined, and where
-//! each is referenced. A reference's kind is what the attribute that holds it takes, by the
+//! policy, strategy, compute, worker group, job, service, monitor), strategy gene and `let`
+//! is defined, and where each is referenced. A reference's kind is what the attribute that holds it takes, by the
 //! compiler's schema (`cloud = c` names a cloud, `workers = cpu` a worker group of the job's
 //! compute, `spot = cheap` a spot policy); any other bare name is a `let`'s when such a
 //! `let` exists. Go to
@@ -12,8 +12,19 @@ use gaform_compiler::schema::{self, Takes};
 /// What a name names: a top-level block by kind, a worker group of a compute, or a `let`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
-    Block { kind: String, name: String },
-    Group { compute: String, name: String },
+    Block {
+        kind: String,
+        name: String,
+    },
+    Group {
+        compute: String,
+        name: String,
+    },
+    /// A gene of a strategy: declared in its `genes`, used in its rules and narrowed by jobs.
+    Gene {
+        strategy: String,
+        name: String,
+    },
     Let(String),
 }
 
@@ -47,6 +58,10 @@ pub fn index(file: &File) -> Vec<(Target, Occurrence)> {
                     let target =
                         Target::Block { kind: b.kind.name.to_string(), name: label.name.to_string() };
                     out.push((target, at(label, true)));
+                }
+                if &*b.kind.name == "strategy" {
+                    strategy(&lets, b, &mut out);
+                    continue;
                 }
                 let compute =
                     (&*b.kind.name == "compute").then(|| b.label.as_ref().map(|l| &*l.name)).flatten();
@@ -90,6 +105,88 @@ fn walk<'f>(
     path.pop();
 }
 
+/// A strategy block: its genes where declared and where its rules use them (a bare name,
+/// or the call of a gene that picks an indicator); other names in its rules are lets'.
+fn strategy(lets: &[&str], block: &Block, out: &mut Vec<(Target, Occurrence)>) {
+    let name = block.label.as_ref().map_or("", |l| &*l.name);
+    let mut genes: Vec<&str> = Vec::new();
+    for item in &block.body {
+        if let BodyItem::Block(g) = item {
+            if &*g.kind.name == "genes" {
+                for gene in &g.body {
+                    if let BodyItem::Attribute(a) = gene {
+                        genes.push(&a.name.name);
+                        let target =
+                            Target::Gene { strategy: name.to_string(), name: a.name.name.to_string() };
+                        out.push((target, at(&a.name, true)));
+                    }
+                }
+            }
+        }
+    }
+    for item in &block.body {
+        if let BodyItem::Attribute(a) = item {
+            rule_references(name, &genes, lets, &a.value, out);
+        }
+    }
+}
+
+fn rule_references(
+    strategy: &str,
+    genes: &[&str],
+    lets: &[&str],
+    expr: &Expr,
+    out: &mut Vec<(Target, Occurrence)>,
+) {
+    let gene = |ident: &Ident| Target::Gene { strategy: strategy.to_string(), name: ident.name.to_string() };
+    match &expr.kind {
+        ExprKind::Path(parts) => {
+            if let [one] = parts.as_slice() {
+                if genes.contains(&&*one.name) {
+                    out.push((gene(one), at(one, false)));
+                } else if lets.contains(&&*one.name) {
+                    out.push((Target::Let(one.name.to_string()), at(one, false)));
+                }
+            }
+        }
+        ExprKind::Call(call) => {
+            if genes.contains(&&*call.name.name) {
+                out.push((gene(&call.name), at(&call.name, false)));
+            }
+            for a in &call.args {
+                rule_references(strategy, genes, lets, &a.value, out);
+            }
+        }
+        ExprKind::Output(e, _) | ExprKind::Neg(e) | ExprKind::Not(e) | ExprKind::Paren(e) => {
+            rule_references(strategy, genes, lets, e, out)
+        }
+        ExprKind::Binary(_, a, b) => {
+            rule_references(strategy, genes, lets, a, out);
+            rule_references(strategy, genes, lets, b, out);
+        }
+        ExprKind::List(items) => items.iter().for_each(|e| rule_references(strategy, genes, lets, e, out)),
+        _ => {}
+    }
+}
+
+/// A job's `strategy`: a strategy block's name, and the genes its call narrows.
+fn strategy_reference(file: &File, expr: &Expr, out: &mut Vec<(Target, Occurrence)>) -> bool {
+    let (name, args) = match &expr.kind {
+        ExprKind::Path(parts) if parts.len() == 1 => (parts.first(), &[][..]),
+        ExprKind::Call(call) => (Some(&call.name), call.args.as_slice()),
+        _ => (None, &[][..]),
+    };
+    let Some(name) = name.filter(|n| defined(file, "strategy", &n.name)) else { return false };
+    out.push((Target::Block { kind: "strategy".into(), name: name.name.to_string() }, at(name, false)));
+    for arg in args {
+        if let Some(gene) = &arg.name {
+            let target = Target::Gene { strategy: name.name.to_string(), name: gene.name.to_string() };
+            out.push((target, at(gene, false)));
+        }
+    }
+    true
+}
+
 /// The references inside `expr`, the value of an attribute that `takes` it.
 fn references(
     file: &File,
@@ -99,6 +196,9 @@ fn references(
     expr: &Expr,
     out: &mut Vec<(Target, Occurrence)>,
 ) {
+    if matches!(takes, Some(Takes::Call { what: "strategy", .. })) && strategy_reference(file, expr, out) {
+        return;
+    }
     match &expr.kind {
         ExprKind::Path(parts) => match parts.as_slice() {
             [name] => {
@@ -178,11 +278,18 @@ pub fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && !matches!(name, "true" | "false")
+        && !matches!(name, "true" | "false" | "and" | "or" | "not")
 }
 
 /// Whether `target`'s kind already has something called `name`, in a file's `index`.
 pub fn taken(index: &[(Target, Occurrence)], target: &Target, name: &str) -> bool {
+    // A gene may not take the name of a price series, an indicator or a rule function.
+    let library = gaform_compiler::indicators::SERIES.contains(&name)
+        || gaform_compiler::indicators::indicator(name).is_some()
+        || gaform_compiler::indicators::FUNCTIONS.iter().any(|f| f.0 == name);
+    if library && matches!(target, Target::Gene { .. }) {
+        return true;
+    }
     index.iter().any(|(t, o)| {
         o.definition
             && match (t, target) {
@@ -191,6 +298,9 @@ pub fn taken(index: &[(Target, Occurrence)], target: &Target, name: &str) -> boo
                     a == b && n == name
                 }
                 (Target::Let(n), Target::Let(_)) => n == name,
+                (Target::Gene { strategy: a, name: n }, Target::Gene { strategy: b, .. }) => {
+                    a == b && n == name
+                }
                 _ => false,
             }
     })

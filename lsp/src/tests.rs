@@ -461,3 +461,44 @@ fn in_a_strategy_rule_the_genes_series_and_indicators_are_offered_and_explained(
     assert!(series.contains("price series"), "{series}");
     c.stop();
 }
+
+#[test]
+fn rename_follows_a_gene_through_its_rules_and_jobs_and_a_strategy_into_its_jobs() {
+    let (mut c, _) = Client::start(&[]);
+    let text = concat!(
+        "strategy cross {\n",
+        "  genes {\n    fast = 5..50\n    ma = [sma, ema]\n  }\n",
+        "  entry = crosses_above(ma(close, fast), sma(close, 60)) and fast < 40\n",
+        "}\n",
+        "job j {\n  strategy = cross(fast = 10..20)\n}\n",
+    );
+    c.open(text);
+    let rename = |c: &mut Client, line: u32, character: u32, new: &str| -> Value {
+        let mut r = at(line, character);
+        r["newName"] = json!(new);
+        c.request("textDocument/rename", r)
+    };
+    // `fast` where declared: the declaration, both uses in the rule and the job's narrowing.
+    let renamed = rename(&mut c, 2, 5, "quick");
+    let edits = renamed["result"]["changes"][URI].as_array().unwrap().clone();
+    let ranges: Vec<Value> = edits.iter().map(|e| e["range"].clone()).collect();
+    assert_eq!(
+        ranges,
+        [range(2, 4, 2, 8), range(5, 34, 5, 38), range(5, 61, 5, 65), range(8, 19, 8, 23)],
+        "{renamed}"
+    );
+    // The gene that picks an indicator, from its call in the rule.
+    let ma = rename(&mut c, 5, 24, "average");
+    assert_eq!(ma["result"]["changes"][URI].as_array().unwrap().len(), 2, "{ma}");
+    // The strategy, from the job that names it.
+    let strategy = rename(&mut c, 8, 14, "crossing");
+    let ranges: Vec<Value> =
+        strategy["result"]["changes"][URI].as_array().unwrap().iter().map(|e| e["range"].clone()).collect();
+    assert_eq!(ranges, [range(0, 9, 0, 14), range(8, 13, 8, 18)], "{strategy}");
+    // Not to a price series, nor to a reserved word.
+    let refused = rename(&mut c, 2, 5, "close");
+    assert!(refused["error"]["message"].as_str().unwrap_or_default().contains("already taken"), "{refused}");
+    let refused = rename(&mut c, 2, 5, "and");
+    assert!(refused["error"]["message"].as_str().unwrap_or_default().contains("is not a name"), "{refused}");
+    c.stop();
+}
