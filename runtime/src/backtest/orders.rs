@@ -128,8 +128,9 @@ pub fn simulate(
                         (Some(s), false) => s.min(candidate),
                         (None, _) => candidate,
                     };
+                    // What closes the trade is a trailing stop once the rule has moved it.
+                    t.trailed |= t.stop != Some(moved);
                     t.stop = Some(moved);
-                    t.trailed = true;
                     t.stop_first = true;
                 }
             }
