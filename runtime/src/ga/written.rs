@@ -63,7 +63,7 @@ impl Written {
                 return None;
             }
         }
-        Some(Chosen { shown: self.program.show(&values), values })
+        Some(Chosen { values })
     }
 
     /// Gene `index` coded `code`, as a results cell: a number (a percent as its fraction),
@@ -120,13 +120,12 @@ fn holds(cond: &Cond) -> bool {
     }
 }
 
-/// A written strategy's genes, decoded.
+/// A written strategy's genes, decoded. Nothing is rendered here: a generation decodes
+/// every new genome, and only the few results show (`Candidate::show`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chosen {
     /// Per gene: its value, or a choice's index (the runtime's `rules::Genome`).
     pub values: Vec<f64>,
-    /// As a call: `ema_rsi(fast = 10, ma = ema)`.
-    pub shown: String,
 }
 
 /// What a genome stands for: a built-in strategy, or a written one's genes.
@@ -136,16 +135,16 @@ pub enum Candidate {
     Written(Chosen),
 }
 
-impl std::fmt::Display for Candidate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Candidate::Builtin(s) => s.fmt(f),
-            Candidate::Written(c) => f.write_str(&c.shown),
+impl Candidate {
+    /// As a call (`ema_rsi(fast = 10, ma = ema)`; `program`: a written strategy's).
+    pub fn show(&self, program: Option<&Program>) -> String {
+        match (self, program) {
+            (Candidate::Builtin(s), _) => s.to_string(),
+            (Candidate::Written(c), Some(program)) => program.show(&c.values),
+            (Candidate::Written(c), None) => format!("{:?}", c.values),
         }
     }
-}
 
-impl Candidate {
     /// Its backtest on `data` (`program`: a written strategy's, which its genes are of).
     pub fn backtest(
         &self,
@@ -184,7 +183,9 @@ impl Candidate {
                     .map(|(g, &v)| (g.name.clone(), gene_json(&g.domain, v)))
                     .collect(),
             },
-            (Candidate::Written(c), None) => Called::Written { name: c.shown.clone(), genes: Vec::new() },
+            (Candidate::Written(c), None) => {
+                Called::Written { name: format!("{:?}", c.values), genes: Vec::new() }
+            }
         }
     }
 }
@@ -235,13 +236,13 @@ impl Serialize for Called {
     }
 }
 
-/// A built-in as the built-in serialises; a written strategy as its call (a results file
-/// that needs its genes by name writes `Candidate::called`).
+/// A built-in as the built-in serialises; a written strategy as its gene values (a results
+/// file that needs them by name writes `Candidate::called`).
 impl Serialize for Candidate {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Candidate::Builtin(s) => s.serialize(serializer),
-            Candidate::Written(c) => serializer.serialize_str(&c.shown),
+            Candidate::Written(c) => c.values.serialize(serializer),
         }
     }
 }

@@ -380,7 +380,8 @@ pub fn summary(outcome: &Outcome, out: &Path, seconds: f64) -> String {
             m.trades
         )
     };
-    let mut text = format!("{}: best {} · fitness {}", config.name, best.strategy, best.fitness);
+    let shown = best.strategy.show(config.space.program());
+    let mut text = format!("{}: best {shown} · fitness {}", config.name, best.fitness);
     if let Some(oos) = best.out_of_sample {
         text.push_str(&format!(" in sample, {oos} out of sample"));
         if let Some(e) = outcome.efficiency() {

@@ -84,7 +84,11 @@ pub fn equity(outcome: &Outcome, best: &Champion) -> Result<String, String> {
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 660)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let caption = format!("{}: equity of {}", outcome.config.name, best.strategy);
+        let caption = format!(
+            "{}: equity of {}",
+            outcome.config.name,
+            best.strategy.show(outcome.config.space.program())
+        );
         let root = root.titled(&caption, title()).map_err(err)?;
         let (upper, lower) = root.split_vertically(440);
         let time = Ticks::new(x.0, x.1, LABELS, "");

@@ -160,7 +160,7 @@ impl Registry {
     /// A number or series as the strategy's `next` reads it `back` bars ago (1: this bar):
     /// a literal, or an indicator attribute.
     fn value(&mut self, key: &Key, back: usize) -> String {
-        if let Some(v) = constant(key) {
+        if let Some(v) = key.constant() {
             return float(v);
         }
         let k = match self.keys.iter().position(|k| k == key) {
@@ -200,14 +200,9 @@ impl Registry {
     }
 }
 
-/// A number with no series in it, folded as gaform folds it.
-fn constant(key: &Key) -> Option<f64> {
-    key.constant()
-}
-
 /// `key` as a pandas expression over the series `o h l c v`.
 fn pandas(key: &Key) -> String {
-    if let Some(v) = constant(key) {
+    if let Some(v) = key.constant() {
         return float(v);
     }
     match key {
@@ -235,7 +230,7 @@ fn pandas(key: &Key) -> String {
             let args: Vec<String> = args
                 .iter()
                 .enumerate()
-                .map(|(i, a)| match constant(a) {
+                .map(|(i, a)| match a.constant() {
                     // Periods are ints in pandas' windows; bollinger's width `k` is a float.
                     Some(v) if v.fract() == 0.0 && !(name == "bollinger" && i == 2) => {
                         format!("{}", v as i64)
@@ -255,7 +250,7 @@ fn pandas(key: &Key) -> String {
 
 /// A series argument: a number is spread over every bar, as gaform does.
 fn series(key: &Key) -> String {
-    match constant(key) {
+    match key.constant() {
         Some(v) => format!("pd.Series({}, index=c.index)", float(v)),
         None => pandas(key),
     }

@@ -113,7 +113,7 @@ fn best_of_job(args: &ExportArgs, checked: &crate::load::Checked) -> Result<Exit
     let path = path.display().to_string();
     let text =
         script(&space.program, &chosen.values, &Rows { path: &path, from, to }, job.cash, job.commission)?;
-    write(args, &text, &chosen.shown, (from, to), &path)
+    write(args, &text, &space.program.show(&chosen.values), (from, to), &path)
 }
 
 /// Writes the script to `--out` (atomically) or standard output.
