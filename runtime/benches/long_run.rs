@@ -94,6 +94,6 @@ fn main() {
         );
     }
     println!("store: {:.1} MiB in {files} files", bytes as f64 / (1 << 20) as f64);
-    println!("wall: {wall:.1} s; best {}", outcome.best().map_or(String::new(), |b| b.strategy.to_string()));
+    println!("wall: {wall:.1} s; best {}", outcome.best().map_or(String::new(), |b| b.strategy.show(None)));
     let _ = std::fs::remove_dir_all(&dir);
 }
