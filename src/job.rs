@@ -1,45 +1,36 @@
 //! The one place the language's IR meets the runtime's types: the compiler and the runtime
 //! know nothing of each other. Adding a strategy forces these matches to be updated.
 
-use gaform_compiler::ir::{self, ParamRange};
+use gaform_compiler::ir;
 use gaform_runtime::backtest::Costs;
 use gaform_runtime::ga::{
-    Aggregate, Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Op, Range, Selection, Space,
+    Aggregate, Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Op, Selection, Space,
 };
 use gaform_runtime::strategy::Strategy;
 use gaform_runtime::windows::{Cut, Length, Validation, WalkForward};
 use std::path::Path;
 
-/// The strategy with every parameter fixed (`fast = 10`, not `fast = 2..50`), for a single
-/// backtest; the name of the first parameter that is still a range if not.
-pub fn fixed_strategy(strategy: &ir::Strategy) -> Result<Strategy, String> {
-    let one = |name: &str, r: ParamRange| {
-        if r.lo == r.hi {
-            Ok(r.lo)
-        } else {
-            Err(format!("`{name}` is a range ({}..{}): a backtest needs one value", r.lo, r.hi))
+/// The built-in strategy with every gene fixed (`fast = 10`, not `fast = 2..50`), for a
+/// single backtest; the name of the first gene that is still a range if not.
+pub fn fixed_strategy(strategy: &ir::StrategyDef) -> Result<Strategy, String> {
+    let mut genome = Vec::new();
+    for gene in &strategy.genes {
+        match gene.domain {
+            ir::Domain::Int { lo, hi, .. } if lo == hi => genome.push(lo),
+            ir::Domain::Int { lo, hi, .. } => {
+                return Err(format!("`{}` is a range ({lo}..{hi}): a backtest needs one value", gene.name))
+            }
+            _ => break,
         }
-    };
-    let bars = |name: &str, r: ParamRange| one(name, r).map(|v| usize::try_from(v).unwrap_or(0));
-    Ok(match *strategy {
-        ir::Strategy::SmaCrossover { fast, slow } => {
-            Strategy::SmaCrossover { fast: bars("fast", fast)?, slow: bars("slow", slow)? }
-        }
-        ir::Strategy::RsiReversion { period, lower, upper } => Strategy::RsiReversion {
-            period: bars("period", period)?,
-            lower: one("lower", lower)?,
-            upper: one("upper", upper)?,
-        },
-        ir::Strategy::Breakout { lookback, exit } => {
-            Strategy::Breakout { lookback: bars("lookback", lookback)?, exit: bars("exit", exit)? }
-        }
-        ir::Strategy::Written(ref def) => {
-            return Err(format!(
+    }
+    let space = Space::of(crate::program::program(strategy));
+    match (&space, space.decode(&genome)) {
+        (Space::Written(_), _) | (_, None) => Err(format!(
             "`{}` is written in a file: backtest it with `--file FILE --strategy '{}(gene = value, ...)'`",
-            def.name, def.name
-        ))
-        }
-    })
+            strategy.name, strategy.name
+        )),
+        (_, Some(s)) => Ok(s),
+    }
 }
 
 /// Hall of fame size: the distinct best genomes a run reports.
@@ -57,21 +48,7 @@ pub fn planned_islands(program: &ir::Program, job: &ir::Job) -> u64 {
 /// The runtime's configuration for `job`, with `islands` islands (the job's own, or the
 /// worker count the plan chose when the job leaves it open).
 pub fn job_config(job: &ir::Job, islands: u64) -> JobConfig {
-    let range = |r: ParamRange| Range { lo: r.lo, hi: r.hi, categorical: false };
-    let space = match &job.strategy {
-        ir::Strategy::SmaCrossover { fast, slow } => {
-            Space::SmaCrossover { fast: range(*fast), slow: range(*slow) }
-        }
-        ir::Strategy::RsiReversion { period, lower, upper } => {
-            Space::RsiReversion { period: range(*period), lower: range(*lower), upper: range(*upper) }
-        }
-        ir::Strategy::Breakout { lookback, exit } => {
-            Space::Breakout { lookback: range(*lookback), exit: range(*exit) }
-        }
-        ir::Strategy::Written(def) => {
-            Space::Written(Box::new(gaform_runtime::ga::Written { program: crate::program::program(def) }))
-        }
-    };
+    let space = Space::of(crate::program::program(&job.strategy));
     JobConfig {
         name: job.name.clone(),
         data: data_names(&job.data),

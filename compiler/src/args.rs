@@ -11,7 +11,7 @@ pub type Checked<T> = Result<(T, Vec<Diagnostic>), Vec<Diagnostic>>;
 
 /// A strategy call, such as `sma_crossover(fast = 10, slow = 20)`; with `data` (a name for
 /// the data and its bars), W0004 when the strategy cannot trade on it.
-pub fn strategy(source: &SourceFile, data: Option<(&str, usize)>) -> Checked<ir::Strategy> {
+pub fn strategy(source: &SourceFile, data: Option<(&str, usize)>) -> Checked<Box<ir::StrategyDef>> {
     let named = data.map(|(path, bars)| (format!("`{path}`"), bars));
     standalone(source, |checker, expr| checker.strategy(expr, named.as_ref().map(|(p, b)| (p.as_str(), *b))))
 }

@@ -13,6 +13,7 @@ pub mod indicators;
 pub mod ir;
 pub mod parse;
 pub mod plan;
+pub mod prelude;
 pub mod resolve;
 pub mod schema;
 pub mod source;

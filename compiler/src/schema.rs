@@ -308,7 +308,8 @@ pub(crate) const MIGRATION: Schema = Schema {
 /// What a call argument must be.
 #[derive(Clone, Copy, Debug)]
 pub enum Arg {
-    /// An integer range the GA searches, `lo..hi`.
+    /// An integer range the GA searches, `lo..hi`; left out, a strategy's parameter is
+    /// the range its gene declares in the prelude.
     Range,
     /// An integer, with the default used when it is left out.
     Int(i64),
@@ -334,7 +335,10 @@ impl Signature {
             .params
             .iter()
             .map(|(name, arg, _)| match arg {
-                Arg::Range => format!("{name}: range"),
+                Arg::Range => match prelude_range(self.name, name) {
+                    Some((lo, hi)) => format!("{name}: range = {lo}..{hi}"),
+                    None => format!("{name}: range"),
+                },
                 Arg::Int(d) => format!("{name}: int = {d}"),
                 Arg::Float(d) => format!("{name}: number = {d}"),
             })
@@ -343,25 +347,35 @@ impl Signature {
     }
 }
 
+/// The range the prelude's strategy `strategy` declares for its gene `gene`: what a call
+/// that leaves the parameter out searches.
+pub fn prelude_range(strategy: &str, gene: &str) -> Option<(i64, i64)> {
+    let def = crate::prelude::strategy(strategy)?;
+    match def.genes.iter().find(|g| g.name == gene)?.domain {
+        crate::ir::Domain::Int { lo, hi, .. } => Some((lo, hi)),
+        _ => None,
+    }
+}
+
 /// The strategies a job can evolve.
 pub const STRATEGIES: &[Signature] = &[
     Signature {
         name: "sma_crossover",
-        params: &[("fast", Arg::Range, false), ("slow", Arg::Range, false)],
+        params: &[("fast", Arg::Range, true), ("slow", Arg::Range, true)],
         meaning: "Long when the `fast`-bar simple moving average of Close crosses above the \
                   `slow`-bar one; out when it crosses back below (strict crossings on consecutive bars).",
         example: "sma_crossover(fast = 2..50, slow = 10..200)",
     },
     Signature {
         name: "rsi_reversion",
-        params: &[("period", Arg::Range, false), ("lower", Arg::Range, false), ("upper", Arg::Range, false)],
+        params: &[("period", Arg::Range, true), ("lower", Arg::Range, true), ("upper", Arg::Range, true)],
         meaning: "Long when Wilder's `period`-bar RSI crosses up through `lower`; out when it \
                   crosses down through `upper`.",
         example: "rsi_reversion(period = 5..30, lower = 10..40, upper = 60..90)",
     },
     Signature {
         name: "breakout",
-        params: &[("lookback", Arg::Range, false), ("exit", Arg::Range, false)],
+        params: &[("lookback", Arg::Range, true), ("exit", Arg::Range, true)],
         meaning: "Long on a Close above the highest High of the `lookback` bars before; out on a \
                   Close below the lowest Low of the `exit` bars before.",
         example: "breakout(lookback = 10..100, exit = 5..50)",

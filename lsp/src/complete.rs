@@ -412,7 +412,10 @@ fn parameters(callee: &str) -> Vec<Candidate> {
         .iter()
         .map(|(name, arg, _)| {
             let detail = match arg {
-                Arg::Range => "integer range the GA searches, e.g. 2..50".to_string(),
+                Arg::Range => match schema::prelude_range(signature.name, name) {
+                    Some((lo, hi)) => format!("integer range the GA searches, default {lo}..{hi}"),
+                    None => "integer range the GA searches, e.g. 2..50".to_string(),
+                },
                 Arg::Int(d) => format!("integer, default {d}"),
                 Arg::Float(d) => format!("number, default {d}"),
             };

@@ -84,7 +84,14 @@ fn meaning(word: &str) -> Option<String> {
     }
     let (what, meaning) = schema::meaning(word)?;
     Some(match schema::signature(word) {
-        Some((_, s)) => format!("```gaf\n{}\n```\n{what}: {meaning}", s.line()),
+        Some((_, s)) => match gaform_compiler::prelude::text(word) {
+            // A built-in: its call, what it does, and its definition in the prelude.
+            Some(text) => format!(
+                "```gaf\n{}\n```\n{what}: {meaning}\n\nIn the prelude:\n```gaf\n{text}\n```",
+                s.line()
+            ),
+            None => format!("```gaf\n{}\n```\n{what}: {meaning}", s.line()),
+        },
         None => format!("**{word}** ({what}): {meaning}"),
     })
 }

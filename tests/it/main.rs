@@ -42,6 +42,7 @@ mod owners;
 mod pipes;
 mod plan;
 mod plots;
+mod prelude;
 mod provision;
 mod quant;
 mod report;

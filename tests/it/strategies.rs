@@ -267,7 +267,7 @@ fn a_job_evolves_a_written_strategy_the_same_whatever_the_threads_and_its_best_b
 }
 
 #[test]
-fn each_written_example_jobs_best_exported_equals_its_in_sample_figures_in_backtesting_py() {
+fn each_example_jobs_best_exported_equals_its_in_sample_figures_in_backtesting_py() {
     let dir = std::env::temp_dir().join(format!("gaform-export-examples-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("data")).expect("scratch");
@@ -278,6 +278,10 @@ fn each_written_example_jobs_best_exported_equals_its_in_sample_figures_in_backt
         ("trend-following.gaf", "trend"),
         ("mean-reversion.gaf", "reversion"),
         ("long-short.gaf", "long_short"),
+        // The built-ins, through their prelude text.
+        ("quickstart.gaf", "quickstart"),
+        ("rsi-reversion.gaf", "ibm-rsi"),
+        ("breakout.gaf", "spx-breakout"),
     ] {
         std::fs::copy(root().join("examples").join(file), dir.join(file)).expect("copy");
         let run = crate::support::gaform_in(&dir, &["run", file], None);

@@ -6,20 +6,22 @@ use gaform_compiler::ir::{self, ParamRange, BARS_FOR_A_TRADE};
 use gaform_runtime::backtest::{self, Calendar, Costs, Keep};
 use gaform_runtime::strategy::Strategy;
 
-/// The compiler's view of one genome: every range a single value.
-fn ir_of(strategy: Strategy) -> ir::Strategy {
+/// The compiler's view of one genome: the prelude's strategy with every gene one value.
+fn ir_of(strategy: Strategy) -> ir::StrategyDef {
     let one = |v: i64| ParamRange { lo: v, hi: v };
-    match strategy {
-        Strategy::SmaCrossover { fast, slow } => {
-            ir::Strategy::SmaCrossover { fast: one(fast as i64), slow: one(slow as i64) }
-        }
+    let genes = match strategy {
+        Strategy::SmaCrossover { fast, slow } => vec![("fast", one(fast as i64)), ("slow", one(slow as i64))],
         Strategy::RsiReversion { period, lower, upper } => {
-            ir::Strategy::RsiReversion { period: one(period as i64), lower: one(lower), upper: one(upper) }
+            vec![("period", one(period as i64)), ("lower", one(lower)), ("upper", one(upper))]
         }
         Strategy::Breakout { lookback, exit } => {
-            ir::Strategy::Breakout { lookback: one(lookback as i64), exit: one(exit as i64) }
+            vec![("lookback", one(lookback as i64)), ("exit", one(exit as i64))]
         }
-    }
+    };
+    let name = strategy.to_string();
+    let name = name.split('(').next().unwrap_or_default();
+    gaform_compiler::prelude::instantiate(name, &genes, Default::default())
+        .expect("a built-in is in the prelude")
 }
 
 #[test]
@@ -31,7 +33,7 @@ fn the_compilers_warm_up_is_the_backtesters_first_decision() {
                 Strategy::RsiReversion { period: a, lower: 30, upper: 70 },
                 Strategy::Breakout { lookback: a, exit: b },
             ] {
-                let compiler = ir_of(strategy).warm_up().iter().map(|(_, r, offset)| r.lo + offset).max();
+                let compiler = gaform_compiler::check::earliest_decision(&ir_of(strategy));
                 assert_eq!(compiler, Some(strategy.first_decision() as i64), "{strategy}");
             }
         }

@@ -133,6 +133,12 @@ impl Checker<'_> {
                 (Some(v), _) => out.push(v),
                 (None, Arg::Int(d)) if *optional => out.push((Value::Int(*d), expr.span)),
                 (None, Arg::Float(d)) if *optional => out.push((Value::Float(*d), expr.span)),
+                (None, Arg::Range) if *optional => {
+                    match crate::schema::prelude_range(signature.name, param) {
+                        Some((lo, hi)) => out.push((Value::RangeInt(lo, hi), expr.span)),
+                        None => ok = false,
+                    }
+                }
                 (None, _) => {
                     let d = Diagnostic::new(
                         Code::E0008,

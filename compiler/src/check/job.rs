@@ -146,10 +146,7 @@ impl Checker<'_> {
             aggregate,
             validation,
             folds: windows.folds,
-            strategy: strategy.unwrap_or(Strategy::SmaCrossover {
-                fast: ParamRange { lo: 1, hi: 1 },
-                slow: ParamRange { lo: 2, hi: 2 },
-            }),
+            strategy: strategy.unwrap_or_else(|| Box::new(StrategyDef::empty("sma_crossover"))),
             fitness: fitness.unwrap_or(Fitness::Metric(Metric::Sharpe)),
             population: population.map_or(2, |p| p.value),
             generations: generations.map_or(1, |g| g.value),
@@ -285,9 +282,9 @@ impl Checker<'_> {
 
     /// A strategy call; with `data` (its path and bars), W0004 when its warm-up leaves no
     /// room for a trade.
-    pub(crate) fn strategy(&mut self, expr: &Expr, data: Option<(&str, usize)>) -> Option<Strategy> {
+    pub(crate) fn strategy(&mut self, expr: &Expr, data: Option<(&str, usize)>) -> Option<Box<StrategyDef>> {
         if let Some(written) = self.written_strategy(expr) {
-            if let (Some(Strategy::Written(def)), Some(data)) = (&written, data) {
+            if let (Some(def), Some(data)) = (&written, data) {
                 self.written_room_to_trade(def, expr.span, data);
             }
             return written;
@@ -307,7 +304,7 @@ impl Checker<'_> {
             ok &= self.ordered(*range, *span, param);
         }
         let r = |i: usize| ranges.get(i).copied();
-        let strategy = match (which, r(0), r(1), r(2)) {
+        let built_in = match (which, r(0), r(1), r(2)) {
             (0, Some(fast), Some(slow), _) => {
                 ok &= self.periods(&[fast, slow], &["fast", "slow"]);
                 if fast.0.lo >= slow.0.hi {
@@ -326,7 +323,7 @@ impl Checker<'_> {
                     ));
                     ok = false;
                 }
-                Strategy::SmaCrossover { fast: fast.0, slow: slow.0 }
+                "sma_crossover"
             }
             (1, Some(period), Some(lower), Some(upper)) => {
                 ok &= self.periods(&[period], &["period"]);
@@ -354,14 +351,18 @@ impl Checker<'_> {
                     self.report(d);
                     ok = false;
                 }
-                Strategy::RsiReversion { period: period.0, lower: lower.0, upper: upper.0 }
+                "rsi_reversion"
             }
             (2, Some(lookback), Some(exit), _) => {
                 ok &= self.periods(&[lookback, exit], &["lookback", "exit"]);
-                Strategy::Breakout { lookback: lookback.0, exit: exit.0 }
+                "breakout"
             }
             _ => return None,
         };
+        // The prelude's strategy, each gene's range the call's.
+        let called: Vec<(&str, ParamRange)> =
+            names.iter().zip(&ranges).map(|((name, _, _), (range, _))| (*name, *range)).collect();
+        let strategy = crate::prelude::instantiate(built_in, &called, expr.span)?;
         if ok {
             if let Some(data) = data {
                 let spans: Vec<(&str, Span)> =
@@ -369,7 +370,7 @@ impl Checker<'_> {
                 self.room_to_trade(&strategy, &spans, data);
             }
         }
-        ok.then_some(strategy)
+        ok.then(|| Box::new(strategy))
     }
 
     fn ordered(&mut self, range: ParamRange, span: Span, param: &str) -> bool {

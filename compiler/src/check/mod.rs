@@ -12,6 +12,7 @@ mod job;
 mod notify;
 mod serving;
 mod strategy;
+pub use strategy::earliest_decision;
 mod validation;
 mod value;
 mod warm_up;

@@ -7,7 +7,7 @@ use super::value::Value;
 use super::Checker;
 use crate::ast::Attribute;
 use crate::diag::{Code, Diagnostic};
-use crate::ir::{Aggregate, Strategy, Validation, WindowLength, BARS_FOR_A_TRADE};
+use crate::ir::{Aggregate, StrategyDef, Validation, WindowLength, BARS_FOR_A_TRADE};
 use crate::schema::WALK_FORWARD;
 use crate::source::Span;
 use crate::WindowBars;
@@ -284,22 +284,18 @@ impl Checker<'_> {
     }
 
     /// E0017 when the shortest test window leaves no genome room for a closed trade.
-    pub(super) fn test_windows_fit(&mut self, windows: &Windows, at: Option<Where>, strategy: &Strategy) {
+    pub(super) fn test_windows_fit(&mut self, windows: &Windows, at: Option<Where>, strategy: &StrategyDef) {
         let (Some((path, bars)), Some(at)) = (&windows.shortest_test, at) else { return };
         let (bars, span) = (*bars, at.test);
-        let (why, need) = match strategy {
-            Strategy::Written(def) => {
-                let Some(need) = super::strategy::least_bars_for_a_trade(def) else { return };
-                ("its genes at their shortest periods".to_string(), need)
-            }
-            _ => {
-                let need = strategy
-                    .warm_up()
-                    .into_iter()
-                    .map(|(name, range, offset)| (name, range.lo + offset + BARS_FOR_A_TRADE));
-                let Some((name, need)) = need.max_by_key(|(_, n)| *n) else { return };
-                (format!("its `{name}` at its lower bound"), need)
-            }
+        let (why, need) = if strategy.prelude {
+            let need = super::warm_up::builtin_warm_up(strategy)
+                .into_iter()
+                .map(|(name, range, offset)| (name, range.lo + offset + BARS_FOR_A_TRADE));
+            let Some((name, need)) = need.max_by_key(|(_, n)| *n) else { return };
+            (format!("its `{name}` at its lower bound"), need)
+        } else {
+            let Some(need) = super::strategy::least_bars_for_a_trade(strategy) else { return };
+            ("its genes at their shortest periods".to_string(), need)
         };
         if i64::try_from(bars).unwrap_or(i64::MAX) >= need {
             return;

@@ -25,7 +25,9 @@ pub struct Job {
     /// The folds the validation cuts the data into (1 unless walk-forward; 1 too when the
     /// host could not read the data).
     pub folds: u64,
-    pub strategy: Strategy,
+    /// The strategy the GA evolves, the file's or the prelude's, its genes as the job
+    /// narrows them.
+    pub strategy: Box<super::StrategyDef>,
     pub fitness: Fitness,
     pub population: u64,
     pub generations: u64,
@@ -82,35 +84,6 @@ pub struct ParamRange {
 /// at a bar's close, its fill at the next open, the exit signal at that bar's close at the
 /// earliest, and the exit's fill at the open after (BACKTEST.md's order conventions).
 pub const BARS_FOR_A_TRADE: i64 = 3;
-
-/// The strategy whose parameters the GA evolves.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub enum Strategy {
-    /// Long when the fast SMA crosses above the slow one.
-    SmaCrossover { fast: ParamRange, slow: ParamRange },
-    /// Wilder's RSI: enter crossing up through `lower`, exit crossing down through `upper`.
-    RsiReversion { period: ParamRange, lower: ParamRange, upper: ParamRange },
-    /// Enter above the `lookback`-bar high, exit below the `exit`-bar low.
-    Breakout { lookback: ParamRange, exit: ParamRange },
-    /// A strategy written in the file, its genes as the job narrows them.
-    Written(Box<super::StrategyDef>),
-}
-
-impl Strategy {
-    /// The parameters that delay the strategy's first decision, each with an offset: it
-    /// first decides on (0-based) bar `max(value + offset)`, once every indicator is defined,
-    /// as backtesting.py starts `next()`. The runtime's `Strategy::first_decision` is the
-    /// same rule for one genome (a test keeps the two in step).
-    pub fn warm_up(&self) -> Vec<(&'static str, ParamRange, i64)> {
-        match *self {
-            Strategy::SmaCrossover { fast, slow } => vec![("fast", fast, 0), ("slow", slow, 0)],
-            Strategy::RsiReversion { period, .. } => vec![("period", period, 1)],
-            Strategy::Breakout { lookback, exit } => vec![("lookback", lookback, 1), ("exit", exit, 1)],
-            // Not yet judged for a written strategy (its warm-up is not one parameter's).
-            Strategy::Written(_) => Vec::new(),
-        }
-    }
-}
 
 keyword_enum!(/// A backtest metric a fitness expression can use.
 Metric, "metric" {

@@ -28,6 +28,33 @@ pub struct StrategyDef {
     pub trailing_stop: Option<Distance>,
     /// A fraction of equity in (0, 1]; 1 is backtesting.py's default (all cash, whole units).
     pub size: Node,
+    /// One of the prelude's (a built-in: `sma_crossover`, ...), not the file's; a plan
+    /// shows it as the call that made it.
+    #[serde(skip)]
+    pub prelude: bool,
+}
+
+impl StrategyDef {
+    /// A strategy with no genes and no rules (it never trades): what a job with a broken
+    /// `strategy` holds, for the checks after it.
+    pub fn empty(name: &str) -> StrategyDef {
+        StrategyDef {
+            name: name.to_string(),
+            span: Span::default(),
+            genes: Vec::new(),
+            constraint: None,
+            side: Side::Long,
+            entry: None,
+            exit: None,
+            entry_short: None,
+            exit_short: None,
+            stop_loss: None,
+            take_profit: None,
+            trailing_stop: None,
+            size: Node::Const(1.0),
+            prelude: false,
+        }
+    }
 }
 
 /// A gene: a name and the values the GA may give it.

@@ -4,21 +4,14 @@
 
 use crate::ir::{self, ArithOp, Keyword};
 
-/// A strategy with its parameter ranges.
-pub fn strategy(s: &ir::Strategy) -> String {
-    let r = |p: ir::ParamRange| if p.lo == p.hi { p.lo.to_string() } else { format!("{}..{}", p.lo, p.hi) };
-    match *s {
-        ir::Strategy::SmaCrossover { fast, slow } => {
-            format!("sma_crossover(fast = {}, slow = {})", r(fast), r(slow))
-        }
-        ir::Strategy::RsiReversion { period, lower, upper } => {
-            format!("rsi_reversion(period = {}, lower = {}, upper = {})", r(period), r(lower), r(upper))
-        }
-        ir::Strategy::Breakout { lookback, exit } => {
-            format!("breakout(lookback = {}, exit = {})", r(lookback), r(exit))
-        }
-        ir::Strategy::Written(ref def) => written(def),
+/// A strategy with its genes' ranges: a built-in as the call that made it
+/// (`sma_crossover(fast = 2..50, slow = 10..200)`), a written one whole.
+pub fn strategy(s: &ir::StrategyDef) -> String {
+    if !s.prelude {
+        return written(s);
     }
+    let genes: Vec<String> = s.genes.iter().map(|g| format!("{} = {}", g.name, domain(&g.domain))).collect();
+    format!("{}({})", s.name, genes.join(", "))
 }
 
 /// A strategy written in the file: its genes as the job narrows them, and its rules, so

@@ -16,6 +16,7 @@ mod hall;
 mod island;
 mod mutation;
 mod outcome;
+mod prelude;
 mod range;
 mod run;
 mod selection;

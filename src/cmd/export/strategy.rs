@@ -69,13 +69,7 @@ fn best_of_job(args: &ExportArgs, checked: &crate::load::Checked) -> Result<Exit
             return Err(format!("{} has {} jobs: name one with --job", args.file.display(), jobs.len()).into())
         }
     };
-    let gaform_compiler::ir::Strategy::Written(def) = &job.strategy else {
-        return Err(format!(
-            "job `{}` evolves a built-in strategy: only strategies written in the file are exported (the built-ins become a prelude written this way next)",
-            job.name
-        )
-        .into());
-    };
+    let def = &job.strategy;
     let results = args.results.clone().unwrap_or_else(|| std::path::Path::new("results").join(&job.name));
     let best_path = results.join("best.json");
     let text = std::fs::read_to_string(&best_path)

@@ -65,6 +65,12 @@ pub(in crate::check) fn least_bars_for_a_trade(def: &StrategyDef) -> Option<i64>
     first_decision(def, End::Shortest).map(|d| d + BARS_FOR_A_TRADE)
 }
 
+/// The first (0-based) bar `def` decides on with every gene at its shortest, as
+/// backtesting.py starts `next()`; `None` when a period is not known.
+pub fn earliest_decision(def: &StrategyDef) -> Option<i64> {
+    first_decision(def, End::Shortest)
+}
+
 /// The first bar decided on with every gene at `end`: one after the last compared series
 /// is first defined (backtesting.py's warm-up).
 fn first_decision(def: &StrategyDef, end: End) -> Option<i64> {

@@ -4,6 +4,7 @@
 mod genes;
 mod genome;
 mod lookback;
+pub use lookback::earliest_decision;
 pub(super) use lookback::least_bars_for_a_trade;
 mod narrow;
 mod rules;
@@ -71,6 +72,7 @@ impl Checker<'_> {
             take_profit,
             trailing_stop,
             size,
+            prelude: false,
         }
     }
 

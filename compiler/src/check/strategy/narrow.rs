@@ -6,14 +6,14 @@ use super::super::value::Value;
 use super::super::Checker;
 use crate::ast::{Expr, ExprKind, Ident};
 use crate::diag::{suggest, Code, Diagnostic};
-use crate::ir::{Choice, Domain, Strategy, StrategyDef};
+use crate::ir::{Choice, Domain, StrategyDef};
 use crate::resolve::Kind;
 
 impl Checker<'_> {
     /// `Some` when `expr` names a strategy block: the job's strategy, or `None` inside
     /// after reporting why not. `None` when it names no block (a built-in, or a mistake the
     /// built-ins' check reports).
-    pub(crate) fn written_strategy(&mut self, expr: &Expr) -> Option<Option<Strategy>> {
+    pub(crate) fn written_strategy(&mut self, expr: &Expr) -> Option<Option<Box<StrategyDef>>> {
         let mut e = expr;
         while let ExprKind::Paren(inner) = &e.kind {
             e = inner;
@@ -61,7 +61,7 @@ impl Checker<'_> {
         mut def: StrategyDef,
         args: &[crate::ast::Argument],
         expr: &Expr,
-    ) -> Option<Strategy> {
+    ) -> Option<Box<StrategyDef>> {
         let mut ok = true;
         let mut seen: Vec<(&str, crate::source::Span)> = Vec::new();
         for arg in args {
@@ -134,7 +134,7 @@ impl Checker<'_> {
             self.report(d.with_help("fix some genes to one value in the job: `name(gene = 10)`"));
             ok = false;
         }
-        ok.then(|| Strategy::Written(Box::new(def)))
+        ok.then(|| Box::new(def))
     }
 
     /// The part of `domain` that `value` keeps, if it lies within.
