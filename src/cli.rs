@@ -160,11 +160,12 @@ pub struct DestroyArgs {
 
 /// `gaform export monitor FILE [--out DIR]`, `gaform export strategy FILE --strategy CALL
 /// --data CSV [--out F.py]`.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct ExportArgs {
     /// What to export.
     pub what: ExportWhat,
-    /// The .gaf file.
+    /// The .gaf file; for `strategy`, or a job's results directory (its `.owner.json`
+    /// names the file and the job).
     pub file: PathBuf,
     /// Where to write: a directory for `monitor` [default: monitoring], a file for
     /// `strategy` [default: standard output].

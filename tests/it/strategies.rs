@@ -264,6 +264,22 @@ fn a_job_evolves_a_written_strategy_the_same_whatever_the_threads_and_its_best_b
     );
     let again: Value = serde_json::from_slice(&out.stdout).expect("backtest JSON");
     assert_eq!(again["metrics"]["sharpe"], best["fitness"], "{call}");
+    // The results directory alone names its file and job: the same script as from the file.
+    crate::support::ok(&w.gaform(&["export", "strategy", "one", "--out", "from_dir.py"], &[]));
+    crate::support::ok(
+        &w.gaform(&["export", "strategy", "job.gaf", "--results", "one", "--out", "from_file.py"], &[]),
+    );
+    assert_eq!(w.read("from_dir.py"), w.read("from_file.py"));
+    // A strategy changed since the run is not read against the old best.
+    let changed = WRITTEN_JOB.replace("rsi(close, 14) < level", "rsi(close, 10) < level");
+    std::fs::write(w.path("job.gaf"), changed).expect("edit");
+    let out = w.gaform(&["export", "strategy", "one", "--out", "stale.py"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("has changed since these results were written"),
+        "{stderr}"
+    );
+    assert!(!w.path("stale.py").exists());
 }
 
 #[test]

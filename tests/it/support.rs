@@ -92,6 +92,10 @@ impl Workspace {
         cmd
     }
 
+    pub fn path(&self, path: &str) -> PathBuf {
+        self.0.join(path)
+    }
+
     pub fn read(&self, path: &str) -> String {
         std::fs::read_to_string(self.0.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
     }

@@ -13,6 +13,9 @@ use gaform_runtime::store::write_atomically;
 use std::process::ExitCode;
 
 pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
+    if args.file.is_dir() {
+        return from_results(args);
+    }
     let options = CheckOptions { data_errors: false };
     let Some(checked) = read_and_check(&args.file, &options, Report::OnError)? else {
         return Ok(ExitCode::FAILURE);
@@ -55,6 +58,46 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
     write(args, &text, &program.show(&genome), (from, to), &path)
 }
 
+/// `export strategy RESULTS_DIR`: the best of the job whose results the directory holds; its
+/// `.owner.json` names the file and the job that wrote them.
+fn from_results(args: &ExportArgs) -> Result<ExitCode, Failure> {
+    let dir = &args.file;
+    if args.strategy.is_some() || args.data.is_some() || args.results.is_some() {
+        return Err(format!(
+            "{} is a results directory: its job's best is exported (--strategy, --data and --results take a .gaf file)",
+            dir.display()
+        )
+        .into());
+    }
+    let owner = gaform_runtime::results::owner::read(dir).ok_or_else(|| {
+        format!(
+            "{} names no owner ({} is missing): export from the file instead, `gaform export strategy FILE --job J --results {}`",
+            dir.display(),
+            gaform_runtime::results::owner::FILE,
+            dir.display()
+        )
+    })?;
+    if let Some(job) = args.job.as_ref().filter(|j| **j != owner.job) {
+        return Err(format!("{} holds the results of job `{}`, not `{job}`", dir.display(), owner.job).into());
+    }
+    let file = std::path::PathBuf::from(&owner.file);
+    if !file.exists() {
+        return Err(format!(
+            "{}, whose job `{}` wrote {}, is gone: its strategy cannot be read back",
+            owner.file,
+            owner.job,
+            dir.display()
+        )
+        .into());
+    }
+    let args = ExportArgs { file, job: Some(owner.job), results: Some(dir.clone()), ..args.clone() };
+    let Some(checked) = read_and_check(&args.file, &CheckOptions { data_errors: false }, Report::OnError)?
+    else {
+        return Ok(ExitCode::FAILURE);
+    };
+    best_of_job(&args, &checked)
+}
+
 /// The best genome of a job that evolves a strategy written in the file, from its
 /// `best.json`, on the rows of the data it was judged on in sample.
 fn best_of_job(args: &ExportArgs, checked: &crate::load::Checked) -> Result<ExitCode, Failure> {
@@ -81,6 +124,7 @@ fn best_of_job(args: &ExportArgs, checked: &crate::load::Checked) -> Result<Exit
         .map(|g| g.iter().filter_map(serde_json::Value::as_i64).collect())
         .unwrap_or_default();
     let program = crate::program::program(def);
+    same_strategy(&best, &program, &best_path)?;
     let space = gaform_runtime::ga::Written { program };
     let chosen = space.decode(&genome).ok_or_else(|| {
         format!(
@@ -126,4 +170,26 @@ fn write(
         None => out!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a `best.json` of another strategy than the file's job has now: a genome read
+/// against changed genes or rules would export something that never ran.
+fn same_strategy(
+    best: &serde_json::Value,
+    program: &gaform_runtime::rules::Program,
+    best_path: &std::path::Path,
+) -> Result<(), Failure> {
+    let changed = match best.get("program") {
+        Some(ran) => serde_json::to_value(program).ok().as_ref() != Some(ran),
+        None => best["strategy"]["strategy"].as_str() != Some(program.name.as_str()),
+    };
+    if changed {
+        return Err(format!(
+            "{}: the job's strategy `{}` has changed since these results were written: run the job again, or export any genes with --strategy CALL --data CSV",
+            best_path.display(),
+            program.name
+        )
+        .into());
+    }
+    Ok(())
 }
