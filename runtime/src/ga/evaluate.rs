@@ -9,7 +9,7 @@ use super::folds::Window;
 use super::space::{Candidate, Genome, Space};
 use crate::backtest::{self, orders, Costs, Keep};
 use crate::rules::series::Series;
-use crate::rules::signals::{signals, Signals as RuleSignals};
+use crate::rules::signals::{bind, evaluate, Bound};
 use crate::rules::Program;
 use crate::strategy::{Indicators, Signals, Strategy};
 use crate::telemetry::EvalTiming;
@@ -227,27 +227,41 @@ impl<'d> Evaluator<'d> {
     /// each are evaluated here, one after another (each indicator computed once per window
     /// and kept for the run), then the backtests run in parallel.
     fn run_written(&mut self, program: &Program, to_run: &[(&Genome, Candidate)]) -> Vec<(f64, f64)> {
-        let mut prepared: Vec<(Vec<Option<RuleSignals>>, f64)> = Vec::with_capacity(to_run.len());
+        // One thread binds each genome and computes the series the generation lacks (kept
+        // for the next); then every genome's signals and backtests run in parallel against
+        // the shared series. Only bound rules (no bar-sized vectors) wait between the two,
+        // so memory grows with the distinct series, not with the population.
+        let mut bound: Vec<(Option<Bound>, f64)> = Vec::with_capacity(to_run.len());
         for (_, candidate) in to_run {
             let Candidate::Written(chosen) = candidate else { continue };
             let started = Instant::now();
-            let each =
-                self.series.iter_mut().map(|series| signals(program, &chosen.values, series).ok()).collect();
-            prepared.push((each, started.elapsed().as_secs_f64()));
+            let one = bind(program, &chosen.values).ok();
+            if let Some(one) = &one {
+                for series in &mut self.series {
+                    series.prepare(one);
+                }
+            }
+            bound.push((one, started.elapsed().as_secs_f64()));
         }
         let (windows, costs, score, aggregate) = (self.windows, self.costs, self.fitness, self.aggregate);
-        let backtest = |(each, seconds): &(Vec<Option<RuleSignals>>, f64)| -> (f64, f64) {
+        let all_series = &self.series;
+        let backtest = |(one, seconds): &(Option<Bound>, f64)| -> (f64, f64) {
             let started = Instant::now();
             let scores: Vec<f64> = windows
                 .iter()
-                .zip(each)
-                .map(|(window, signals)| match signals {
-                    Some(signals) => {
-                        let (report, ..) =
-                            orders::simulate(&window.data, &window.calendar, signals, costs, Keep::default());
+                .zip(all_series)
+                .map(|(window, series)| match one.as_ref().map(|b| evaluate(program, b, series)) {
+                    Some(Ok(signals)) => {
+                        let (report, ..) = orders::simulate(
+                            &window.data,
+                            &window.calendar,
+                            &signals,
+                            costs,
+                            Keep::default(),
+                        );
                         score.score(&report.metrics)
                     }
-                    None => f64::NEG_INFINITY,
+                    _ => f64::NEG_INFINITY,
                 })
                 .collect();
             let value = match scores.as_slice() {
@@ -256,7 +270,7 @@ impl<'d> Evaluator<'d> {
             };
             (value, seconds + started.elapsed().as_secs_f64())
         };
-        self.in_parallel(&prepared, backtest)
+        self.in_parallel(&bound, backtest)
     }
 }
 

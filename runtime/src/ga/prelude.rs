@@ -39,8 +39,9 @@ fn int_range(gene: &Gene) -> Option<Range> {
     }
 }
 
-/// The prelude's program `name` (its rules as `prelude.gaf` writes them), with `genes`.
-fn prelude_program(name: &str, genes: &[Gene]) -> Option<Program> {
+/// The prelude's program `name` (its rules as `prelude.gaf` writes them and the compiler
+/// emits them), with `genes`: what `Space::of` runs on a built-in's kernel.
+pub fn prelude_program(name: &str, genes: &[Gene]) -> Option<Program> {
     let b = Box::new;
     let gene = |i| b(Expr::Gene(i));
     let of = |indicator: &str, price, i| {

@@ -48,6 +48,21 @@ pub enum Cond {
     Not(Box<Cond>),
 }
 
+impl Cond {
+    /// Adds the keys it compares to `keys`.
+    pub fn keys<'c>(&'c self, keys: &mut Vec<&'c Key>) {
+        match self {
+            Cond::Bool(_) => {}
+            Cond::Compare(_, a, b) | Cond::CrossesAbove(a, b) => keys.extend([a, b]),
+            Cond::And(a, b) | Cond::Or(a, b) => {
+                a.keys(keys);
+                b.keys(keys);
+            }
+            Cond::Not(a) => a.keys(keys),
+        }
+    }
+}
+
 /// A program's expression that is not what its place needs: the compiler's checks rule
 /// these out, so one means a program built by hand, or a mismatched genome.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -162,7 +177,9 @@ impl Operand {
 pub struct Series<'d> {
     data: &'d Ohlcv,
     prices: [Arc<[f64]>; 5],
-    kept: HashMap<Key, Arc<[f64]>>,
+    /// Hashed with foldhash's fixed-seed hasher: every genome looks each of its keys up
+    /// twice (prepare, evaluate), and nothing iterates the map.
+    kept: HashMap<Key, Arc<[f64]>, foldhash::fast::FixedState>,
 }
 
 impl<'d> Series<'d> {
@@ -170,7 +187,7 @@ impl<'d> Series<'d> {
     pub fn new(data: &'d Ohlcv) -> Series<'d> {
         let prices =
             [&data.open, &data.high, &data.low, &data.close, &data.volume].map(|v| Arc::from(v.as_slice()));
-        Series { data, prices, kept: HashMap::new() }
+        Series { data, prices, kept: HashMap::default() }
     }
 
     /// Bars in the data.
@@ -201,53 +218,83 @@ impl<'d> Series<'d> {
 
     /// The value of `key`, computing (and keeping) what is missing.
     pub fn get(&mut self, key: &Key) -> Operand {
+        self.ensure(key);
+        self.value(key)
+    }
+
+    /// Computes and keeps every indicator and lag series `bound` reads that is missing.
+    pub fn prepare(&mut self, bound: &super::signals::Bound) {
+        for key in bound.keys() {
+            self.ensure(key);
+        }
+    }
+
+    /// Computes and keeps the indicator and lag series `key` needs that are missing.
+    pub fn ensure(&mut self, key: &Key) {
+        match key {
+            Key::Price(_) | Key::Const(_) => {}
+            Key::Neg(x) => self.ensure(x),
+            Key::Arith(_, a, b) => {
+                self.ensure(a);
+                self.ensure(b);
+            }
+            Key::Lag(x, n) => {
+                if self.kept.contains_key(key) {
+                    return;
+                }
+                self.ensure(x);
+                let x = self.series(Some(x));
+                self.kept.insert(key.clone(), Arc::from(rolling::shift(&x, *n)));
+            }
+            Key::Indicator { name, args, .. } => {
+                if self.kept.contains_key(key) {
+                    return;
+                }
+                for arg in args {
+                    self.ensure(arg);
+                }
+                self.indicator(name, args);
+            }
+        }
+    }
+
+    /// The value of `key` from what is kept (`ensure` first: a series not kept reads as
+    /// undefined on every bar). Arithmetic is computed anew, not kept.
+    pub fn value(&self, key: &Key) -> Operand {
         match key {
             Key::Price(p) => Operand::Series(self.price(*p)),
             Key::Const(bits) => Operand::Scalar(f64::from_bits(*bits)),
-            Key::Neg(x) => match self.get(x) {
+            Key::Neg(x) => match self.value(x) {
                 Operand::Scalar(v) => Operand::Scalar(-v),
                 Operand::Series(s) => Operand::Series(s.iter().map(|v| -v).collect()),
             },
             Key::Arith(op, a, b) => {
-                let (a, b) = (self.get(a), self.get(b));
+                let (a, b) = (self.value(a), self.value(b));
                 let apply = |x: f64, y: f64| op.apply(x, y);
                 match (&a, &b) {
                     (Operand::Scalar(x), Operand::Scalar(y)) => Operand::Scalar(apply(*x, *y)),
                     _ => Operand::Series((0..self.len()).map(|i| apply(a.at(i), b.at(i))).collect()),
                 }
             }
-            Key::Lag(x, n) => {
-                if let Some(kept) = self.kept.get(key) {
-                    return Operand::Series(kept.clone());
-                }
-                let x = self.series(Some(x));
-                let lagged: Arc<[f64]> = Arc::from(rolling::shift(&x, *n));
-                self.kept.insert(key.clone(), lagged.clone());
-                Operand::Series(lagged)
-            }
-            Key::Indicator { name, args, .. } => {
-                if let Some(kept) = self.kept.get(key) {
-                    return Operand::Series(kept.clone());
-                }
-                self.indicator(name, args);
-                let kept = self.kept.get(key).cloned();
-                Operand::Series(kept.unwrap_or_else(|| Arc::from(vec![f64::NAN; self.len()])))
-            }
+            Key::Lag(..) | Key::Indicator { .. } => match self.kept.get(key) {
+                Some(kept) => Operand::Series(kept.clone()),
+                None => Operand::Series(Arc::from(vec![f64::NAN; self.len()])),
+            },
         }
     }
 
-    /// A series argument, a scalar spread over every bar.
-    fn series(&mut self, key: Option<&Key>) -> Arc<[f64]> {
-        match key.map(|k| self.get(k)) {
+    /// A series argument (ensured), a scalar spread over every bar.
+    fn series(&self, key: Option<&Key>) -> Arc<[f64]> {
+        match key.map(|k| self.value(k)) {
             Some(Operand::Series(s)) => s,
             Some(Operand::Scalar(v)) => Arc::from(vec![v; self.len()]),
             None => Arc::from(vec![f64::NAN; self.len()]),
         }
     }
 
-    /// A period or number argument.
-    fn number(&mut self, key: Option<&Key>) -> f64 {
-        match key.map(|k| self.get(k)) {
+    /// A period or number argument (ensured).
+    fn number(&self, key: Option<&Key>) -> f64 {
+        match key.map(|k| self.value(k)) {
             Some(Operand::Scalar(v)) => v,
             _ => f64::NAN,
         }
@@ -269,7 +316,7 @@ impl<'d> Series<'d> {
         let (h, l, c, v) = (&d.high, &d.low, &d.close, &d.volume);
         // A period: a whole number of bars, at least 1 (the checker's rule); else nothing.
         let period = |x: f64| (x.is_finite() && x >= 1.0).then_some(x as usize);
-        let n = |this: &mut Self, i: usize| period(this.number(args.get(i)));
+        let n = |this: &Self, i: usize| period(this.number(args.get(i)));
         let none: Vec<Vec<f64>> = vec![vec![f64::NAN; d.len()]];
         let outputs = match name {
             "sma" | "ema" | "wma" | "rsi" | "roc" | "highest" | "lowest" => {

@@ -3,7 +3,7 @@
 //! trailing distances, the order size, and the first bar the strategy decides on.
 
 use super::series::{BindError, Binder, Cond, Key, Operand, Series};
-use super::{Distance, Expr, Program, Side};
+use super::{Compare, Distance, Expr, Program, Side};
 
 /// A stop, target or trailing distance, bound.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,31 +35,94 @@ pub struct Signals {
     pub never_defined: bool,
 }
 
+/// A program's rules and risk bound to one genome: conditions and series keys, before any
+/// series is computed. Small (no bar-sized vectors), so a generation's genomes are all bound
+/// first, their missing series computed once (`Series::prepare`, one thread), and their
+/// signals evaluated and backtested in parallel against the shared series (`evaluate`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bound {
+    pub entry: Option<Cond>,
+    pub exit: Option<Cond>,
+    pub entry_short: Option<Cond>,
+    pub exit_short: Option<Cond>,
+    pub stop_loss: Option<BoundDistance>,
+    pub take_profit: Option<BoundDistance>,
+    pub trailing_stop: Option<BoundDistance>,
+    pub size: Key,
+}
+
+/// A stop, target or trailing distance, bound.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BoundDistance {
+    Fraction(Key),
+    Price(Key),
+}
+
+impl Bound {
+    /// Every series key the rules and distances read.
+    pub fn keys(&self) -> Vec<&Key> {
+        let mut keys = Vec::new();
+        for cond in [&self.entry, &self.exit, &self.entry_short, &self.exit_short].into_iter().flatten() {
+            cond.keys(&mut keys);
+        }
+        for d in [&self.stop_loss, &self.take_profit, &self.trailing_stop].into_iter().flatten() {
+            keys.push(match d {
+                BoundDistance::Fraction(k) | BoundDistance::Price(k) => k,
+            });
+        }
+        keys.push(&self.size);
+        keys
+    }
+}
+
+/// Binds `program`'s rules, for the sides it trades, and its risk to `genome`.
+pub fn bind(program: &Program, genome: &[f64]) -> Result<Bound, BindError> {
+    let binder = Binder { program, genome };
+    let long = program.side != Side::Short;
+    let short = program.side != Side::Long;
+    let rule = |expr: &Option<Expr>, wanted: bool| -> Result<Option<Cond>, BindError> {
+        expr.as_ref().filter(|_| wanted).map(|e| binder.condition(e)).transpose()
+    };
+    let distance = |d: &Option<Distance>| -> Result<Option<BoundDistance>, BindError> {
+        Ok(match d {
+            None => None,
+            Some(Distance::Fraction(e)) => Some(BoundDistance::Fraction(binder.number(e)?)),
+            Some(Distance::Price(e)) => Some(BoundDistance::Price(binder.number(e)?)),
+        })
+    };
+    Ok(Bound {
+        entry: rule(&program.entry, long)?,
+        exit: rule(&program.exit, long)?,
+        entry_short: rule(&program.entry_short, short)?,
+        exit_short: rule(&program.exit_short, short)?,
+        stop_loss: distance(&program.stop_loss)?,
+        take_profit: distance(&program.take_profit)?,
+        trailing_stop: distance(&program.trailing_stop)?,
+        size: binder.number(&program.size)?,
+    })
+}
+
 /// Evaluates `program`'s rules for `genome` on the data of `series` (which keeps every
 /// indicator it computes, for the next genome).
 pub fn signals(program: &Program, genome: &[f64], series: &mut Series<'_>) -> Result<Signals, BindError> {
-    let binder = Binder { program, genome };
+    let bound = bind(program, genome)?;
+    series.prepare(&bound);
+    evaluate(program, &bound, series)
+}
+
+/// The signals of `bound` (one of `program`'s genomes) on `series`, which holds every series
+/// it reads (`Series::prepare`): read-only, so genomes evaluate on many threads at once.
+pub fn evaluate(program: &Program, bound: &Bound, series: &Series<'_>) -> Result<Signals, BindError> {
     let mut warm_up = Warm::default();
-    let long = program.side != Side::Short;
-    let short = program.side != Side::Long;
-    let mut rule =
-        |expr: &Option<Expr>, wanted: bool, warm_up: &mut Warm| -> Result<Option<Vec<bool>>, BindError> {
-            match expr.as_ref().filter(|_| wanted) {
-                Some(e) => {
-                    let cond = binder.condition(e)?;
-                    Ok(Some(evaluate(&cond, series, warm_up)))
-                }
-                None => Ok(None),
-            }
-        };
-    let entry = rule(&program.entry, long, &mut warm_up)?;
-    let exit = rule(&program.exit, long, &mut warm_up)?;
-    let entry_short = rule(&program.entry_short, short, &mut warm_up)?;
-    let exit_short = rule(&program.exit_short, short, &mut warm_up)?;
-    let mut level = |distance: &Option<Distance>, warm_up: &mut Warm| -> Result<Option<Level>, BindError> {
+    let rule = |cond: &Option<Cond>, warm_up: &mut Warm| cond.as_ref().map(|c| condition(c, series, warm_up));
+    let entry = rule(&bound.entry, &mut warm_up);
+    let exit = rule(&bound.exit, &mut warm_up);
+    let entry_short = rule(&bound.entry_short, &mut warm_up);
+    let exit_short = rule(&bound.exit_short, &mut warm_up);
+    let level = |distance: &Option<BoundDistance>, warm_up: &mut Warm| -> Result<Option<Level>, BindError> {
         Ok(match distance {
             None => None,
-            Some(Distance::Fraction(e)) => match series.get(&binder.number(e)?) {
+            Some(BoundDistance::Fraction(key)) => match series.value(key) {
                 Operand::Scalar(v) => Some(Level::Fraction(v)),
                 Operand::Series(_) => {
                     return Err(BindError {
@@ -68,17 +131,17 @@ pub fn signals(program: &Program, genome: &[f64], series: &mut Series<'_>) -> Re
                     })
                 }
             },
-            Some(Distance::Price(e)) => {
-                let value = series.get(&binder.number(e)?);
+            Some(BoundDistance::Price(key)) => {
+                let value = series.value(key);
                 warm_up.see(&value);
                 Some(Level::Price(value))
             }
         })
     };
-    let stop_loss = level(&program.stop_loss, &mut warm_up)?;
-    let take_profit = level(&program.take_profit, &mut warm_up)?;
-    let trailing_stop = level(&program.trailing_stop, &mut warm_up)?;
-    let size = match series.get(&binder.number(&program.size)?) {
+    let stop_loss = level(&bound.stop_loss, &mut warm_up)?;
+    let take_profit = level(&bound.take_profit, &mut warm_up)?;
+    let trailing_stop = level(&bound.trailing_stop, &mut warm_up)?;
+    let size = match series.value(&bound.size) {
         Operand::Scalar(v) if v > 0.0 && v < 1.0 => v,
         // All equity is backtesting.py's default size, a hair under 1.
         _ => 1.0 - f64::EPSILON,
@@ -114,10 +177,10 @@ impl Warm {
 }
 
 /// A condition over every bar; `warm_up` learns where each compared series is defined.
-fn evaluate(cond: &Cond, series: &mut Series<'_>, warm_up: &mut Warm) -> Vec<bool> {
+fn condition(cond: &Cond, series: &Series<'_>, warm_up: &mut Warm) -> Vec<bool> {
     let bars = series.len();
-    let mut operand = |key: &Key, warm_up: &mut Warm| {
-        let value = series.get(key);
+    let operand = |key: &Key, warm_up: &mut Warm| {
+        let value = series.value(key);
         warm_up.see(&value);
         value
     };
@@ -125,39 +188,55 @@ fn evaluate(cond: &Cond, series: &mut Series<'_>, warm_up: &mut Warm) -> Vec<boo
         Cond::Bool(b) => vec![*b; bars],
         Cond::Compare(op, a, b) => {
             let (a, b) = (operand(a, warm_up), operand(b, warm_up));
-            let test = |x: f64, y: f64| op.test(x, y);
-            // One loop per operand shape, over slices: no dispatch per bar.
-            match (&a, &b) {
-                (Operand::Series(x), Operand::Series(y)) => {
-                    x.iter().zip(y.iter()).map(|(x, y)| test(*x, *y)).collect()
-                }
-                (Operand::Series(x), Operand::Scalar(y)) => x.iter().map(|x| test(*x, *y)).collect(),
-                (Operand::Scalar(x), Operand::Series(y)) => y.iter().map(|y| test(*x, *y)).collect(),
-                (Operand::Scalar(x), Operand::Scalar(y)) => vec![test(*x, *y); bars],
+            // One loop per comparison and operand shape, over slices: no dispatch per bar.
+            match op {
+                Compare::Lt => compare(&a, &b, bars, |x, y| x < y),
+                Compare::Le => compare(&a, &b, bars, |x, y| x <= y),
+                Compare::Gt => compare(&a, &b, bars, |x, y| x > y),
+                Compare::Ge => compare(&a, &b, bars, |x, y| x >= y),
+                Compare::Eq => compare(&a, &b, bars, |x, y| x == y),
+                Compare::Ne => compare(&a, &b, bars, |x, y| x != y),
             }
         }
         Cond::CrossesAbove(a, b) => {
             let (a, b) = (operand(a, warm_up), operand(b, warm_up));
             // backtesting.py's `crossover`: a[-2] < b[-2] and a[-1] > b[-1].
             let (a, b) = (spread(&a, bars), spread(&b, bars));
-            let mut out = vec![false; bars];
-            for (i, o) in out.iter_mut().enumerate().skip(1) {
-                *o = a[i - 1] < b[i - 1] && a[i] > b[i];
+            let mut out = Vec::with_capacity(bars);
+            if bars > 0 {
+                out.push(false);
+                // Both tests on every bar (`&`, not `&&`): no branch, so the loop vectorises.
+                let before = a[..bars - 1].iter().zip(&b[..bars - 1]);
+                let now = a[1..].iter().zip(&b[1..]);
+                out.extend(before.zip(now).map(|((a0, b0), (a1, b1))| (a0 < b0) & (a1 > b1)));
             }
             out
         }
         // Into the left side's vector: no third allocation per genome.
         Cond::And(a, b) => {
-            let (mut a, b) = (evaluate(a, series, warm_up), evaluate(b, series, warm_up));
+            let (mut a, b) = (condition(a, series, warm_up), condition(b, series, warm_up));
             a.iter_mut().zip(&b).for_each(|(x, y)| *x &= *y);
             a
         }
         Cond::Or(a, b) => {
-            let (mut a, b) = (evaluate(a, series, warm_up), evaluate(b, series, warm_up));
+            let (mut a, b) = (condition(a, series, warm_up), condition(b, series, warm_up));
             a.iter_mut().zip(&b).for_each(|(x, y)| *x |= *y);
             a
         }
-        Cond::Not(a) => evaluate(a, series, warm_up).into_iter().map(|x| !x).collect(),
+        Cond::Not(a) => condition(a, series, warm_up).into_iter().map(|x| !x).collect(),
+    }
+}
+
+/// `test` of `a` and `b` on every bar.
+#[inline(always)]
+fn compare(a: &Operand, b: &Operand, bars: usize, test: impl Fn(f64, f64) -> bool) -> Vec<bool> {
+    match (a, b) {
+        (Operand::Series(x), Operand::Series(y)) => {
+            x.iter().zip(y.iter()).map(|(x, y)| test(*x, *y)).collect()
+        }
+        (Operand::Series(x), Operand::Scalar(y)) => x.iter().map(|x| test(*x, *y)).collect(),
+        (Operand::Scalar(x), Operand::Series(y)) => y.iter().map(|y| test(*x, *y)).collect(),
+        (Operand::Scalar(x), Operand::Scalar(y)) => vec![test(*x, *y); bars],
     }
 }
 
