@@ -323,3 +323,8 @@ fn each_example_jobs_best_exported_equals_its_in_sample_figures_in_backtesting_p
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_compiler_allows_the_genes_a_genome_holds() {
+    assert_eq!(gaform_compiler::ir::MAX_GENES, gaform_runtime::ga::MAX_GENES);
+}

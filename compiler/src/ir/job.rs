@@ -85,6 +85,10 @@ pub struct ParamRange {
 /// earliest, and the exit's fill at the open after (BACKTEST.md's order conventions).
 pub const BARS_FOR_A_TRADE: i64 = 3;
 
+/// The most genes a job evolves: the runtime's genome holds them inline
+/// (`gaform_runtime::ga::MAX_GENES`; a test keeps the two equal).
+pub const MAX_GENES: usize = 8;
+
 keyword_enum!(/// A backtest metric a fitness expression can use.
 Metric, "metric" {
     Sharpe = "sharpe",

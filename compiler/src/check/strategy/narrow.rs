@@ -123,7 +123,7 @@ impl Checker<'_> {
                 }
             }
         }
-        let most = 8;
+        let most = crate::ir::MAX_GENES;
         if def.genes.len() > most {
             let d = Diagnostic::new(
                 Code::E0009,
