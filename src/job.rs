@@ -155,6 +155,7 @@ pub fn validation(v: &ir::Validation) -> Validation {
     let length = |l: ir::WindowLength| match l {
         ir::WindowLength::Bars(b) => Length::Bars(b),
         ir::WindowLength::Seconds(s) => Length::Seconds(s as i64),
+        ir::WindowLength::Months(m) => Length::Months(m),
     };
     match v {
         ir::Validation::InSample => Validation::InSample,

@@ -113,6 +113,30 @@ pub enum Number {
     Float(f64),
 }
 
+/// The unit of a fixed-length duration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeUnit {
+    Seconds,
+    Minutes,
+    Hours,
+    Days,
+    /// Seven days.
+    Weeks,
+}
+
+impl TimeUnit {
+    /// Its length in seconds.
+    pub fn seconds(self) -> f64 {
+        match self {
+            TimeUnit::Seconds => 1.0,
+            TimeUnit::Minutes => 60.0,
+            TimeUnit::Hours => 3600.0,
+            TimeUnit::Days => 86400.0,
+            TimeUnit::Weeks => 7.0 * 86400.0,
+        }
+    }
+}
+
 /// Expression forms.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
@@ -122,8 +146,11 @@ pub enum ExprKind {
     Money(f64),
     /// As written: `80%` is 80.0.
     Percent(f64),
-    /// Seconds.
-    Duration(f64),
+    /// Seconds, and the unit written (`6m` is six minutes, which a window length on daily
+    /// data rarely means).
+    Duration(f64, TimeUnit),
+    /// A calendar length in months (`6mo`; `2y` is 24): months have no fixed length.
+    Months(f64),
     Str(String),
     Bool(bool),
     /// `lo..hi`, and `step` where written (`50.0..80.0 step 0.5`).
@@ -245,7 +272,8 @@ fn expr_shape(e: &Expr, out: &mut String) {
         ExprKind::Float(v) => write!(out, "{v:?}f"),
         ExprKind::Money(v) => write!(out, "${v:?}"),
         ExprKind::Percent(v) => write!(out, "{v:?}%"),
-        ExprKind::Duration(v) => write!(out, "{v:?}s"),
+        ExprKind::Duration(v, unit) => write!(out, "{v:?}s{unit:?}"),
+        ExprKind::Months(v) => write!(out, "{v:?}mo"),
         ExprKind::Str(s) => write!(out, "{s:?}"),
         ExprKind::Bool(b) => write!(out, "{b}"),
         ExprKind::Range(a, b, None) => write!(out, "{a:?}..{b:?}"),
@@ -359,7 +387,8 @@ fn shift_expr(expr: &mut Expr, by: i64) {
         | ExprKind::Float(_)
         | ExprKind::Money(_)
         | ExprKind::Percent(_)
-        | ExprKind::Duration(_)
+        | ExprKind::Duration(..)
+        | ExprKind::Months(_)
         | ExprKind::Str(_)
         | ExprKind::Bool(_)
         | ExprKind::Range(..)

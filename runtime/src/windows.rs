@@ -38,6 +38,8 @@ pub enum Cut {
 pub enum Length {
     Bars(u64),
     Seconds(i64),
+    /// Calendar months (`crate::data::months_before`).
+    Months(u32),
 }
 
 /// Walk-forward windows, laid back from the end of the data: the last test window ends
@@ -130,6 +132,11 @@ fn walk_forward(time: &[i64], w: WalkForward) -> Result<Vec<Split>, String> {
             Length::Seconds(s) => {
                 let end = if from == n { last.checked_add(1)? } else { *time.get(from)? };
                 let t = end.checked_sub(s)?;
+                (t >= first).then(|| time.partition_point(|&x| x < t))
+            }
+            Length::Months(m) => {
+                let end = if from == n { last.checked_add(1)? } else { *time.get(from)? };
+                let t = crate::data::months_before(end, m);
                 (t >= first).then(|| time.partition_point(|&x| x < t))
             }
         }
@@ -239,6 +246,38 @@ mod tests {
             assert_eq!(s.train.end, test.start);
         }
         assert_eq!(splits.last().and_then(|s| s.test.clone()).map(|t| t.end), Some(time.len()));
+    }
+
+    #[test]
+    fn windows_in_months_cut_at_the_same_day_of_earlier_months() {
+        // Every day of 2019 and 2020: each test window is one calendar quarter back from the
+        // end, each train window the year before it.
+        let first = crate::data::days_from_civil(2019, 1, 1);
+        let time: Vec<i64> = (first..first + 731).map(|d| d * DAY).collect();
+        let w = WalkForward {
+            train: Length::Months(12),
+            test: Length::Months(3),
+            step: Length::Months(3),
+            anchored: false,
+        };
+        let splits = one(&Validation::WalkForward(w), &time);
+        let date = |i: usize| crate::data::format_timestamp(time[i]);
+        let shown: Vec<(String, String, String)> = splits
+            .iter()
+            .map(|s| {
+                let test = s.test.clone().unwrap_or_default();
+                (date(s.train.start), date(test.start), date(test.end - 1))
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("2019-01-01".into(), "2020-01-01".into(), "2020-03-31".into()),
+                ("2019-04-01".into(), "2020-04-01".into(), "2020-06-30".into()),
+                ("2019-07-01".into(), "2020-07-01".into(), "2020-09-30".into()),
+                ("2019-10-01".into(), "2020-10-01".into(), "2020-12-31".into()),
+            ]
+        );
     }
 
     #[test]

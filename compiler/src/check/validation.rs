@@ -5,7 +5,7 @@
 use super::fields::Fields;
 use super::value::Value;
 use super::Checker;
-use crate::ast::Attribute;
+use crate::ast::{Attribute, ExprKind, TimeUnit};
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{Aggregate, StrategyDef, Validation, WindowLength, BARS_FOR_A_TRADE};
 use crate::schema::WALK_FORWARD;
@@ -21,6 +21,20 @@ pub(super) type Files = Vec<(String, Span)>;
 pub(super) struct Where {
     whole: Span,
     test: Span,
+    /// A window length written in minutes (`6m`), which on daily data is rarely meant.
+    minutes: Option<Span>,
+}
+
+impl Where {
+    /// The help for windows that do not fit: with a length in minutes, that `m` is minutes.
+    fn help(&self, otherwise: &str) -> String {
+        match self.minutes {
+            Some(_) => format!(
+                "a length in `m` is minutes: for months write `mo` (`6mo`), for years `y`; or {otherwise}"
+            ),
+            None => otherwise.to_string(),
+        }
+    }
 }
 
 /// What the host's windows come to for the checks: the folds (1 when unknown) and the
@@ -35,6 +49,9 @@ impl Windows {
     /// Nothing known: the data could not be read (the checks wait for plan and apply).
     pub(super) const UNKNOWN: Windows = Windows { folds: 1, shortest_train: None, shortest_test: None };
 }
+
+/// A day in seconds.
+const DAY: f64 = 86_400.0;
 
 /// Characters that make a `data` string a pattern.
 const PATTERN: &[char] = &['*', '?', '['];
@@ -135,11 +152,11 @@ impl Checker<'_> {
                 );
                 (Validation::InSample, None)
             }
-            (Some((v, span)), None) => (v, Some(Where { whole: span, test: span })),
+            (Some((v, span)), None) => (v, Some(Where { whole: span, test: span, minutes: None })),
             (None, Some(block)) => {
                 self.expect_label(block, false);
                 match self.walk_forward(block) {
-                    Some((v, test)) => (v, Some(Where { whole: block.header, test })),
+                    Some((v, test, minutes)) => (v, Some(Where { whole: block.header, test, minutes })),
                     None => (Validation::InSample, None),
                 }
             }
@@ -173,8 +190,8 @@ impl Checker<'_> {
         }
     }
 
-    /// The walk-forward and where its test length is written.
-    fn walk_forward(&mut self, block: &crate::ast::Block) -> Option<(Validation, Span)> {
+    /// The walk-forward, where its test length is written, and a length written in minutes.
+    fn walk_forward(&mut self, block: &crate::ast::Block) -> Option<(Validation, Span, Option<Span>)> {
         let f = self.fields(block, &WALK_FORWARD);
         let train_attr = self.required(&f, "train", "504");
         let test_attr = self.required(&f, "test", "126");
@@ -208,6 +225,10 @@ impl Checker<'_> {
         }
         let shorter = match (step, test) {
             (WindowLength::Bars(s), WindowLength::Bars(t)) => s < t,
+            (WindowLength::Months(s), WindowLength::Months(t)) => s < t,
+            // Months against fixed durations: at their shortest (28 days) and longest (31).
+            (WindowLength::Seconds(s), WindowLength::Months(t)) => s < f64::from(t) * 31.0 * DAY,
+            (WindowLength::Months(s), WindowLength::Seconds(t)) => f64::from(s) * 28.0 * DAY < t,
             (WindowLength::Seconds(s), WindowLength::Seconds(t)) => s < t,
             _ => false,
         };
@@ -222,7 +243,12 @@ impl Checker<'_> {
             self.report(d.with_help("out-of-sample equity is stitched from test windows that do not overlap: make `step` at least `test`"));
             return None;
         }
-        Some((Validation::WalkForward { train, test, step, anchored }, test_span))
+        let minutes = [train_attr, test_attr, f.attr("step")]
+            .into_iter()
+            .flatten()
+            .find(|a| matches!(a.value.kind, ExprKind::Duration(_, TimeUnit::Minutes)))
+            .map(|a| a.value.span);
+        Some((Validation::WalkForward { train, test, step, anchored }, test_span, minutes))
     }
 
     /// A window length: a positive number of bars or a positive duration.
@@ -232,6 +258,19 @@ impl Checker<'_> {
         match self.eval(&attr.value, None)? {
             Value::Int(n) if n >= 1 => Some((WindowLength::Bars(u64::try_from(n).ok()?), span)),
             Value::Duration(s) if s > 0.0 => Some((WindowLength::Seconds(s), span)),
+            Value::Months(m) if m >= 1.0 && m.fract() == 0.0 && m <= f64::from(u32::MAX) => {
+                Some((WindowLength::Months(m as u32), span))
+            }
+            Value::Months(m) => {
+                let d = Diagnostic::new(
+                    Code::E0009,
+                    format!("`{name}` is {m} months: calendar lengths are whole months"),
+                    span,
+                    "not a whole number of months",
+                );
+                self.report(d.with_help("write whole months (`6mo`), years (`2y`), or days (`45d`)"));
+                None
+            }
             Value::Int(_) | Value::Duration(_) => {
                 self.bounds(
                     span,
@@ -241,7 +280,7 @@ impl Checker<'_> {
                 None
             }
             other => {
-                self.mismatch(span, "a number of bars (`126`) or a duration (`180d`)", &other);
+                self.mismatch(span, "a number of bars (`126`) or a duration (`180d`, `6mo`, `2y`)", &other);
                 None
             }
         }
@@ -264,9 +303,12 @@ impl Checker<'_> {
                     );
                     let help = match validation {
                         Validation::HoldoutFrom(_) => {
-                            "choose a date after the data's first bar and on or before its last"
+                            "choose a date after the data's first bar and on or before its last".to_string()
                         }
-                        _ => "shorten the windows or the hold-out, or use longer data",
+                        _ => at.map_or_else(
+                            || "shorten the windows or the hold-out, or use longer data".to_string(),
+                            |w| w.help("shorten the windows or the hold-out, or use longer data"),
+                        ),
                     };
                     self.report(d.with_help(help));
                 }
@@ -308,9 +350,9 @@ impl Checker<'_> {
             span,
             "test window too short",
         );
-        self.report(
-            d.with_help("lengthen the test windows (or the hold-out), or shorten the strategy's periods"),
-        );
+        self.report(d.with_help(
+            at.help("lengthen the test windows (or the hold-out), or shorten the strategy's periods"),
+        ));
     }
 }
 

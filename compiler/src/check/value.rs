@@ -17,6 +17,8 @@ pub enum Value {
     Money(f64),
     Percent(f64),
     Duration(f64),
+    /// A calendar length in months (`6mo`, `2y`): for window lengths only.
+    Months(f64),
     Str(String),
     Bool(bool),
     RangeInt(i64, i64),
@@ -37,6 +39,7 @@ impl Value {
             Value::Money(_) => "money".into(),
             Value::Percent(_) => "percent".into(),
             Value::Duration(_) => "duration".into(),
+            Value::Months(_) => "calendar duration".into(),
             Value::Str(_) => "string".into(),
             Value::Bool(_) => "bool".into(),
             Value::RangeInt(..) => "range<int>".into(),
@@ -118,7 +121,8 @@ impl Checker<'_> {
             ExprKind::Float(v) => Some(Value::Float(*v)),
             ExprKind::Money(v) => Some(Value::Money(*v)),
             ExprKind::Percent(v) => Some(Value::Percent(*v / 100.0)),
-            ExprKind::Duration(v) => Some(Value::Duration(*v)),
+            ExprKind::Duration(v, _) => Some(Value::Duration(*v)),
+            ExprKind::Months(v) => Some(Value::Months(*v)),
             ExprKind::Str(s) => Some(Value::Str(s.clone())),
             ExprKind::Bool(b) => Some(Value::Bool(*b)),
             ExprKind::Range(lo, hi, None) => Some(match (lo, hi) {
@@ -369,8 +373,12 @@ impl Checker<'_> {
             (Want::Keyword { members, .. }, _) => Some(format!("expected one of: {}", members.join(", "))),
             (Want::Int, Value::Float(_)) => Some("write a whole number".to_string()),
             (Want::Duration | Want::DurationOrNever, Value::Int(_)) => {
-                Some("add a unit: `s`, `m`, `h` or `d` (`30m`)".to_string())
+                Some("add a unit: `s`, `m`, `h`, `d` or `w` (`30m`)".to_string())
             }
+            (Want::Duration | Want::DurationOrNever, Value::Months(m)) => Some(format!(
+                "months and years have no fixed length: they measure walk-forward windows only; here write days (`{}d`)",
+                (m * 30.4375).round()
+            )),
             (Want::Money, Value::Int(_) | Value::Float(_)) => {
                 Some("write an amount with `$` (`$100`)".to_string())
             }

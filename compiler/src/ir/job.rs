@@ -71,6 +71,9 @@ pub enum Validation {
 pub enum WindowLength {
     Bars(u64),
     Seconds(f64),
+    /// Calendar months (`6mo`, `2y`): back from a bar's date to the same day of an earlier
+    /// month (the month's last day when it has no such day).
+    Months(u32),
 }
 
 /// An inclusive integer range a strategy parameter is searched in; `lo <= hi`.

@@ -330,18 +330,25 @@ impl Parser<'_> {
                 self.i = body_end + 1;
                 return Some(ExprKind::Percent(unit_value(body)?));
             }
-            Some(unit @ (b's' | b'm' | b'h' | b'd'))
-                if !self.byte(body_end + 1).is_some_and(is_ident_char) =>
-            {
-                let seconds = match unit {
-                    b's' => 1.0,
-                    b'm' => 60.0,
-                    b'h' => 3600.0,
-                    _ => 86400.0,
+            Some(b's' | b'm' | b'h' | b'd' | b'w' | b'y') => {
+                let unit_end = if self.s.get(body_end..body_end + 2) == Some(b"mo") {
+                    body_end + 2
+                } else {
+                    body_end + 1
                 };
-                let value = unit_value(body)? * seconds;
-                self.i = body_end + 1;
-                return value.is_finite().then_some(ExprKind::Duration(value));
+                if !self.byte(unit_end).is_some_and(is_ident_char) {
+                    let value = unit_value(body)?;
+                    self.i = unit_end;
+                    return match super::duration_unit(text.get(body_end..unit_end)?) {
+                        Ok(unit) => {
+                            let seconds = value * unit.seconds();
+                            seconds.is_finite().then_some(ExprKind::Duration(seconds, unit))
+                        }
+                        Err(months) => {
+                            (value * months).is_finite().then_some(ExprKind::Months(value * months))
+                        }
+                    };
+                }
             }
             _ => {}
         }

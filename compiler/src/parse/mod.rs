@@ -356,15 +356,13 @@ impl Builder {
                 None => self.out_of_range(whole, "percentage"),
             },
             Rule::duration => {
-                let (digits, unit) = text.split_at(text.len().saturating_sub(1));
-                let seconds = match unit {
-                    "s" => 1.0,
-                    "m" => 60.0,
-                    "h" => 3600.0,
-                    _ => 86400.0,
-                };
-                match unit_value(digits) {
-                    Some(v) if (v * seconds).is_finite() => ExprKind::Duration(v * seconds),
+                let unit_len = if text.ends_with("mo") { 2 } else { 1 };
+                let (digits, unit) = text.split_at(text.len().saturating_sub(unit_len));
+                match (unit_value(digits), duration_unit(unit)) {
+                    (Some(v), Ok(unit)) if (v * unit.seconds()).is_finite() => {
+                        ExprKind::Duration(v * unit.seconds(), unit)
+                    }
+                    (Some(v), Err(months)) if (v * months).is_finite() => ExprKind::Months(v * months),
                     _ => self.out_of_range(whole, "duration"),
                 }
             }
@@ -498,3 +496,18 @@ fn string(pair: Pair<'_, Rule>) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// A duration's unit as written: a fixed one, or `Err(months)` for a calendar one (`mo`: 1,
+/// `y`: 12).
+pub(crate) fn duration_unit(unit: &str) -> Result<crate::ast::TimeUnit, f64> {
+    use crate::ast::TimeUnit;
+    Ok(match unit {
+        "s" => TimeUnit::Seconds,
+        "m" => TimeUnit::Minutes,
+        "h" => TimeUnit::Hours,
+        "d" => TimeUnit::Days,
+        "w" => TimeUnit::Weeks,
+        "mo" => return Err(1.0),
+        _ => return Err(12.0),
+    })
+}

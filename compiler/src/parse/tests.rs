@@ -183,3 +183,19 @@ fn a_not_with_nothing_after_it_is_a_syntax_error() {
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].0, Code::E0001);
 }
+
+#[test]
+fn durations_take_weeks_and_calendar_months_and_years() {
+    let file = both_agree("let a = [30s, 6m, 1.5h, 2d, 3w, 6mo, 2y]");
+    assert_eq!(
+        shape(&file),
+        "(let a [30.0sSeconds,360.0sMinutes,5400.0sHours,172800.0sDays,1814400.0sWeeks,6.0mo,24.0mo,])"
+    );
+    // A unit runs into a name: not a duration, in either parser.
+    for text in ["let a = 6min", "let a = 6moo", "let a = 2yr", "let a = 3wk"] {
+        assert_eq!(errors(text).first().map(|e| e.0), Some(Code::E0001), "{text}");
+        let (mut fast, mut reference) = (Problems::default(), Problems::default());
+        let source = SourceFile::new("t", text);
+        assert_eq!(parse(&source, &mut fast), parse_reference(&source, &mut reference), "{text}");
+    }
+}

@@ -243,6 +243,8 @@ pub fn validation(v: &ir::Validation) -> Option<String> {
     let length = |l: &ir::WindowLength| match *l {
         ir::WindowLength::Bars(b) => format!("{b} bars"),
         ir::WindowLength::Seconds(s) => duration(s),
+        ir::WindowLength::Months(m) if m % 12 == 0 => format!("{}y", m / 12),
+        ir::WindowLength::Months(m) => format!("{m}mo"),
     };
     match v {
         ir::Validation::InSample => None,

@@ -128,6 +128,17 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// `t` moved back `months` calendar months: the same day and time of day of the earlier
+/// month, or that month's last day when it has no such day (31 March back one month is 28
+/// or 29 February), as pandas' `DateOffset(months=n)` moves a date.
+pub fn months_before(t: i64, months: u32) -> i64 {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let index = y * 12 + (m - 1) - i64::from(months);
+    let (year, month) = (index.div_euclid(12), index.rem_euclid(12) + 1);
+    days_from_civil(year, month, d.min(days_in_month(year, month))) * 86_400 + secs
+}
+
 /// A timestamp as the data files write it: `YYYY-MM-DD` at midnight, else
 /// `YYYY-MM-DD HH:MM:SS` (`parse_timestamp` reads either back).
 pub fn format_timestamp(t: i64) -> String {

@@ -5,7 +5,7 @@
 
 mod dates;
 
-pub use dates::{civil_from_days, days_from_civil, format_timestamp, parse_timestamp};
+pub use dates::{civil_from_days, days_from_civil, format_timestamp, months_before, parse_timestamp};
 
 use std::path::Path;
 

@@ -94,3 +94,13 @@ fn mutated_files_are_errors_with_a_location_never_panics() {
         }
     }
 }
+
+#[test]
+fn months_back_keep_the_day_or_take_the_months_last() {
+    let at = |y, m, d| days_from_civil(y, m, d) * 86_400;
+    assert_eq!(months_before(at(2020, 3, 31), 1), at(2020, 2, 29));
+    assert_eq!(months_before(at(2021, 3, 31), 1), at(2021, 2, 28));
+    assert_eq!(months_before(at(2020, 1, 15) + 3600, 2), at(2019, 11, 15) + 3600);
+    assert_eq!(months_before(at(2020, 12, 31), 24), at(2018, 12, 31));
+    assert_eq!(months_before(at(1970, 1, 1), 1), at(1969, 12, 1));
+}

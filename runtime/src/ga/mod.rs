@@ -34,13 +34,13 @@ pub use error::RunError;
 pub use evaluate::Evaluator;
 pub use fitness::{Aggregate, Fitness, Metric, Op};
 pub use folds::{Asset, Fold, Window};
+pub use genome::MAX_GENES;
 pub use hall::{HallOfFame, Scored};
 pub use island::Island;
 pub use mutation::{Mutate, Mutation};
 pub use outcome::{
     gather, gather_so_far, AssetResult, Champion, FoldOutcome, Outcome, Stitched, Timing, WindowResult,
 };
-pub use genome::MAX_GENES;
 pub use prelude::prelude_program;
 pub use run::{
     data_key, folds_of, load_data, load_job, prepare, run_islands, run_islands_as_threads,

@@ -154,7 +154,7 @@ impl Checker<'_> {
                 "an amount of money",
                 "prices are numbers: write `100`, not `$100`",
             ),
-            ExprKind::Duration(_) => self.rule_mismatch(
+            ExprKind::Duration(..) | ExprKind::Months(_) => self.rule_mismatch(
                 expr.span,
                 "a number, series or condition",
                 "a duration",
