@@ -4,7 +4,8 @@
 use gaform_compiler::ir;
 use gaform_runtime::backtest::Costs;
 use gaform_runtime::ga::{
-    Aggregate, Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Op, Selection, Space,
+    Aggregate, Bound, Constraint, Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Op, Selection,
+    Space,
 };
 use gaform_runtime::strategy::Strategy;
 use gaform_runtime::windows::{Cut, Length, Validation, WalkForward};
@@ -61,6 +62,7 @@ pub fn job_config(job: &ir::Job, islands: u64) -> JobConfig {
         folds: job.folds,
         space,
         fitness: fitness(&job.fitness),
+        constraints: job.constraints.iter().map(constraint).collect(),
         population: job.population,
         generations: job.generations,
         selection: match job.selection {
@@ -97,6 +99,9 @@ fn fitness(expr: &ir::Fitness) -> Fitness {
             ir::Metric::ProfitFactor => Metric::ProfitFactor,
             ir::Metric::Trades => Metric::Trades,
             ir::Metric::Calmar => Metric::Calmar,
+            ir::Metric::FinalEquity => Metric::FinalEquity,
+            ir::Metric::AnnualReturn => Metric::AnnualReturn,
+            ir::Metric::AnnualVolatility => Metric::AnnualVolatility,
         }),
         ir::Fitness::Const(c) => Fitness::Const(*c),
         ir::Fitness::Neg(e) => Fitness::Neg(Box::new(fitness(e))),
@@ -109,6 +114,23 @@ fn fitness(expr: &ir::Fitness) -> Fitness {
             };
             Fitness::Binary(op, Box::new(fitness(a)), Box::new(fitness(b)))
         }
+        ir::Fitness::Abs(e) => Fitness::Abs(Box::new(fitness(e))),
+        ir::Fitness::Min(args) => Fitness::Min(args.iter().map(fitness).collect()),
+        ir::Fitness::Max(args) => Fitness::Max(args.iter().map(fitness).collect()),
+    }
+}
+
+fn constraint(c: &ir::Constraint) -> Constraint {
+    Constraint {
+        left: fitness(&c.left),
+        op: match c.op {
+            ir::Bound::Lt => Bound::Lt,
+            ir::Bound::Le => Bound::Le,
+            ir::Bound::Gt => Bound::Gt,
+            ir::Bound::Ge => Bound::Ge,
+        },
+        right: fitness(&c.right),
+        text: gaform_compiler::plan::describe::constraint(c),
     }
 }
 

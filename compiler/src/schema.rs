@@ -272,6 +272,7 @@ pub(crate) const JOB: Schema = Schema {
         attr("holdout", Takes::Value("20%")),
         attr("strategy", Takes::Call { what: "strategy", signatures: STRATEGIES }),
         attr("fitness", Takes::Fitness),
+        attr("constraints", Takes::Fitness),
         attr("population", Takes::Value("200")),
         attr("generations", Takes::Value("50")),
         attr("selection", Takes::Call { what: "selection operator", signatures: SELECTIONS }),
@@ -454,6 +455,9 @@ pub const METRIC_MEANINGS: &[(&str, &str)] = &[
     ("profit_factor", "Gross profit of winning trades over gross loss of losing ones."),
     ("trades", "The number of closed trades."),
     ("calmar", "Annual return over the maximum drawdown."),
+    ("final_equity", "Equity at the end, in dollars (cash plus the open position's value)."),
+    ("annual_return", "Compound annual growth of equity over the backtest's calendar span."),
+    ("annual_volatility", "Annualised standard deviation of daily returns."),
 ];
 
 /// What each metric a monitor watches means.

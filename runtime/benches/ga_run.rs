@@ -29,6 +29,7 @@ fn config(population: u64, islands: u64) -> JobConfig {
             upper: Range { lo: 55, hi: 95, categorical: false },
         },
         fitness: Fitness::Metric(Metric::Sharpe),
+        constraints: Vec::new(),
         population,
         generations: 50,
         selection: Selection::Tournament { size: 3 },

@@ -36,6 +36,7 @@ fn speed_job() -> JobConfig {
             slow: Range { lo: 10, hi: 200, categorical: false },
         },
         fitness: Fitness::Metric(Metric::Sharpe),
+        constraints: Vec::new(),
         population: 1000,
         generations: 50,
         selection: Selection::Tournament { size: 3 },

@@ -28,6 +28,7 @@ fn config(generations: u64) -> JobConfig {
             slow: Range { lo: 10, hi: 200, categorical: false },
         },
         fitness: Fitness::Metric(Metric::Sharpe),
+        constraints: Vec::new(),
         population: 200,
         generations,
         selection: Selection::Tournament { size: 3 },

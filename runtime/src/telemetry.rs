@@ -159,7 +159,15 @@ mod tests {
     fn generation(island: u64, generation: u64, best: f64, seconds: &[f64]) -> Event {
         let mut timing = EvalTiming::default();
         seconds.iter().for_each(|&s| timing.record(s));
-        let stats = GenerationStats { generation, best, finite: 1, mean: best, m2: 0.0, evaluations: 1 };
+        let stats = GenerationStats {
+            generation,
+            best,
+            finite: 1,
+            mean: best,
+            m2: 0.0,
+            evaluations: 1,
+            broken: Vec::new(),
+        };
         Event::Generation {
             island,
             generation,

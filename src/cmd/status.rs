@@ -400,7 +400,15 @@ mod tests {
     use std::time::Duration;
 
     fn generation(island: u64, generation: u64) -> Event {
-        let stats = GenerationStats { generation, best: 0.0, finite: 1, mean: 0.0, m2: 0.0, evaluations: 1 };
+        let stats = GenerationStats {
+            generation,
+            best: 0.0,
+            finite: 1,
+            mean: 0.0,
+            m2: 0.0,
+            evaluations: 1,
+            broken: Vec::new(),
+        };
         Event::Generation {
             island,
             generation,

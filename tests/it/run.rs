@@ -57,6 +57,63 @@ fn same_bytes_with_one_thread_two_threads_and_worker_processes() {
     assert_eq!(w.read("one/hall_of_fame.csv").lines().count(), 11);
 }
 
+/// The job above on an SMA crossover ranked by Sharpe, required to trade often and fall
+/// little (its unconstrained best trades 49 times).
+fn constrained_job() -> String {
+    JOB.replace(
+        "rsi_reversion(period = 2..30, lower = 10..45, upper = 55..90)",
+        "sma_crossover(fast = 2..50, slow = 10..200)",
+    )
+    .replace(
+        "fitness     = sharpe - max_drawdown / 10",
+        "fitness     = sharpe\n  constraints = [trades >= 60, max_drawdown < 25%]",
+    )
+}
+
+#[test]
+fn constraints_sink_the_genomes_that_break_them_and_best_json_counts_them_the_same_everywhere() {
+    let w = Workspace::new("constraints", &constrained_job());
+    let stdout = ok(&w.gaform(&["run", "job.gaf", "--out", "one"], &[("RAYON_NUM_THREADS", "1")]));
+    assert!(stdout.contains("constraints: of "), "{stdout}");
+    ok(&w.gaform(&["run", "job.gaf", "--out", "procs", "--islands-as", "processes"], &[]));
+    for file in ["best.json", "generations.csv", "hall_of_fame.csv"] {
+        assert_eq!(w.read(&format!("one/{file}")), w.read(&format!("procs/{file}")), "{file}");
+    }
+    let best: serde_json::Value = serde_json::from_str(&w.read("one/best.json")).unwrap();
+    let counts = best["constraints"].as_array().expect("constraints in best.json");
+    let evaluations = best["evaluations"].as_u64().unwrap();
+    let broken: Vec<u64> = counts.iter().map(|c| c["broken"].as_u64().unwrap()).collect();
+    assert_eq!(counts[0]["constraint"], "trades >= 60");
+    assert_eq!(counts[1]["constraint"], "max_drawdown < 0.25");
+    assert!(broken.iter().all(|&n| n > 0 && n < evaluations), "{broken:?} of {evaluations}");
+    // Every genome in the hall of fame meets both.
+    let hall = w.read("one/hall_of_fame.csv");
+    let header: Vec<&str> = hall.lines().next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (trades, drawdown) = (column("trades"), column("max_drawdown"));
+    for row in hall.lines().skip(1) {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert!(cells[trades].parse::<u64>().unwrap() >= 60, "{row}");
+        assert!(cells[drawdown].parse::<f64>().unwrap() < 0.25, "{row}");
+    }
+    // Without the constraints the same search prefers a genome that breaks one.
+    let free = constrained_job().replace("\n  constraints = [trades >= 60, max_drawdown < 25%]", "");
+    std::fs::write(w.path("free.gaf"), free).unwrap();
+    ok(&w.gaform(&["run", "free.gaf", "--out", "free"], &[]));
+    let unconstrained: serde_json::Value = serde_json::from_str(&w.read("free/best.json")).unwrap();
+    let m = &unconstrained["metrics"];
+    assert!(
+        m["trades"].as_u64().unwrap() < 60 || m["max_drawdown"].as_f64().unwrap() >= 0.25,
+        "the constraints changed nothing: {m}"
+    );
+    assert!(unconstrained.get("constraints").is_none());
+}
+
+#[test]
+fn the_compiler_allows_the_constraints_a_genome_can_break() {
+    assert_eq!(gaform_compiler::check::MAX_CONSTRAINTS, gaform_runtime::ga::MAX_CONSTRAINTS);
+}
+
 fn wait_for_file(path: &Path) {
     let started = Instant::now();
     while !path.exists() {

@@ -45,6 +45,7 @@ impl Checker<'_> {
             // Only a hold-out or a walk-forward has test windows.
             self.test_windows_fit(&windows, validation_span, strategy);
         }
+        let constraints = f.attr("constraints").map(|a| self.constraints(&a.value)).unwrap_or_default();
         let fitness = match f.attr("fitness") {
             Some(a) => self.fitness(&a.value),
             None => Some(Fitness::Metric(Metric::Sharpe)),
@@ -148,6 +149,7 @@ impl Checker<'_> {
             folds: windows.folds,
             strategy: strategy.unwrap_or_else(|| Box::new(StrategyDef::empty("sma_crossover"))),
             fitness: fitness.unwrap_or(Fitness::Metric(Metric::Sharpe)),
+            constraints,
             population: population.map_or(2, |p| p.value),
             generations: generations.map_or(1, |g| g.value),
             selection: selection.unwrap_or(Selection::Tournament { size: 3 }),

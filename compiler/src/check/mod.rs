@@ -12,6 +12,7 @@ mod job;
 mod notify;
 mod serving;
 mod strategy;
+pub use fitness::MAX_CONSTRAINTS;
 pub use strategy::earliest_decision;
 mod validation;
 mod value;

@@ -29,6 +29,7 @@ pub struct Job {
     /// narrows them.
     pub strategy: Box<super::StrategyDef>,
     pub fitness: Fitness,
+    pub constraints: Vec<Constraint>,
     pub population: u64,
     pub generations: u64,
     pub selection: Selection,
@@ -102,6 +103,9 @@ Metric, "metric" {
     ProfitFactor = "profit_factor",
     Trades = "trades",
     Calmar = "calmar",
+    FinalEquity = "final_equity",
+    AnnualReturn = "annual_return",
+    AnnualVolatility = "annual_volatility",
 });
 
 /// Arithmetic in a fitness expression.
@@ -120,6 +124,30 @@ pub enum Fitness {
     Const(f64),
     Neg(Box<Fitness>),
     Binary(ArithOp, Box<Fitness>, Box<Fitness>),
+    /// `abs(x)`.
+    Abs(Box<Fitness>),
+    /// `min(a, b, ...)`, at least two.
+    Min(Vec<Fitness>),
+    /// `max(a, b, ...)`, at least two.
+    Max(Vec<Fitness>),
+}
+
+/// `constraints = [trades >= 20, max_drawdown < 25%]`: what a genome's backtest must meet;
+/// one that breaks any scores below every one that does not.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Constraint {
+    pub left: Fitness,
+    pub op: Bound,
+    pub right: Fitness,
+}
+
+/// How a constraint's sides compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Bound {
+    Lt,
+    Le,
+    Gt,
+    Ge,
 }
 
 /// Parent selection.

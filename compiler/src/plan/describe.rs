@@ -163,6 +163,21 @@ pub fn fitness(f: &ir::Fitness) -> String {
                 // operand needs its parentheses back.
                 wrap(b, prec(b) <= p, out);
             }
+            ir::Fitness::Abs(e) => {
+                out.push_str("abs(");
+                go(e, out);
+                out.push(')');
+            }
+            ir::Fitness::Min(args) | ir::Fitness::Max(args) => {
+                out.push_str(if matches!(f, ir::Fitness::Min(_)) { "min(" } else { "max(" });
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    go(a, out);
+                }
+                out.push(')');
+            }
         }
     }
     fn wrap(f: &ir::Fitness, parens: bool, out: &mut String) {
@@ -177,6 +192,17 @@ pub fn fitness(f: &ir::Fitness) -> String {
     let mut out = String::new();
     go(f, &mut out);
     out
+}
+
+/// A constraint as written (`trades >= 20`, `max_drawdown < 0.25`).
+pub fn constraint(c: &ir::Constraint) -> String {
+    let op = match c.op {
+        ir::Bound::Lt => "<",
+        ir::Bound::Le => "<=",
+        ir::Bound::Gt => ">",
+        ir::Bound::Ge => ">=",
+    };
+    format!("{} {op} {}", fitness(&c.left), fitness(&c.right))
 }
 
 /// A selection operator call.

@@ -394,6 +394,10 @@ pub fn desired(program: &Program, host: &dyn Host) -> Desired {
         if job.data.len() > 1 {
             a.insert("aggregate".into(), job.aggregate.keyword().into());
         }
+        if !job.constraints.is_empty() {
+            let shown: Vec<String> = job.constraints.iter().map(describe::constraint).collect();
+            a.insert("constraints".into(), format!("[{}]", shown.join(", ")));
+        }
         if let Some(validation) = describe::validation(&job.validation) {
             a.insert("validation".into(), validation);
         }

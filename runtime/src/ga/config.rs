@@ -30,6 +30,9 @@ pub struct JobConfig {
     pub folds: u64,
     pub space: Space,
     pub fitness: Fitness,
+    /// What a genome's backtest must meet (`trades >= 20`); on every file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<super::fitness::Constraint>,
     /// Individuals per island.
     pub population: u64,
     /// Generations bred after the initial (random) one.

@@ -25,8 +25,11 @@ pub enum RunError {
     Corrupt { store: String, key: String, message: String },
     #[error("island {island} does not exist: the job has {islands} (0 to {last})", last = islands.saturating_sub(1))]
     NoSuchIsland { island: u64, islands: u64 },
-    #[error("no genome scored better than negative infinity: every one broke the strategy's constraint or had an undefined fitness (a Sharpe ratio with no trades, say)")]
-    NoChampion,
+    #[error("no genome scored better than negative infinity: every one broke a constraint or had an undefined fitness (a Sharpe ratio with no trades, say){broken}")]
+    NoChampion {
+        /// With the job's constraints: how many genomes broke each, after a `; `.
+        broken: String,
+    },
     #[error("waited {waited:?} for island {neighbour}'s checkpoint at generation {generation} in {store}; is its worker running?")]
     NeighbourTimeout { neighbour: u64, generation: u64, waited: Duration, store: String },
     /// The caller asked the islands to stop; each resumes from its last checkpoint.

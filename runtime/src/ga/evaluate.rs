@@ -4,7 +4,7 @@
 //! period) for the whole run, and the backtests of a generation run in parallel on rayon's
 //! pool.
 
-use super::fitness::{Aggregate, Fitness};
+use super::fitness::{judge, Aggregate, Constraint, Fitness, MAX_CONSTRAINTS};
 use super::folds::Window;
 use super::space::{Candidate, Genome, Space};
 use crate::backtest::{self, orders, Costs, Keep};
@@ -23,6 +23,8 @@ pub struct Evaluator<'d> {
     costs: Costs,
     space: &'d Space,
     fitness: &'d Fitness,
+    /// What every file's backtest must meet.
+    constraints: &'d [Constraint],
     aggregate: Aggregate,
     /// One per window (built-in strategies).
     indicators: Vec<Indicators<'d>>,
@@ -56,6 +58,7 @@ impl<'d> Evaluator<'d> {
             costs,
             space,
             fitness,
+            constraints: &[],
             aggregate,
             indicators: windows.iter().map(|w| Indicators::new(&w.data)).collect(),
             series: match space {
@@ -92,6 +95,13 @@ impl<'d> Evaluator<'d> {
     }
 
     /// Counts `genome` as seen; true when it is new.
+    /// Scores with `constraints`: a genome breaking one on any file scores negative
+    /// infinity, and each generation counts who broke which.
+    pub fn with_constraints(mut self, constraints: &'d [Constraint]) -> Self {
+        self.constraints = constraints;
+        self
+    }
+
     fn count(&mut self, genome: Genome) -> bool {
         let new = self.seen.insert(genome);
         if new {
@@ -126,8 +136,9 @@ impl<'d> Evaluator<'d> {
 
     /// The fitness of each genome, in order, and how many genomes were new to this island
     /// and had to be backtested (the generation's evaluations).
-    pub fn score(&mut self, genomes: &[Genome]) -> (Vec<f64>, u64) {
+    pub fn score(&mut self, genomes: &[Genome]) -> Scoring {
         let mut new = 0;
+        let mut counted = GenomeSet::default();
         let mut fitness = Vec::with_capacity(genomes.len());
         // Genomes not scored before, by position, and the distinct ones to backtest.
         let mut pending = Vec::new();
@@ -142,8 +153,9 @@ impl<'d> Evaluator<'d> {
             fitness.push(f64::NEG_INFINITY);
             pending.push(i);
             let candidate = self.space.candidate(g);
-            if self.count(*g) {
-                new += u64::from(candidate.is_some());
+            if self.count(*g) && candidate.is_some() {
+                new += 1;
+                counted.insert(g);
             }
             if let Some(candidate) = candidate {
                 if queued.insert(g) {
@@ -158,16 +170,22 @@ impl<'d> Evaluator<'d> {
             Space::Written(written) => self.run_written(&written.program, &to_run),
             _ => self.run_builtins(&to_run),
         };
-        for ((g, _), (s, seconds)) in to_run.iter().zip(scores) {
+        let mut broken = vec![0u64; self.constraints.len().min(MAX_CONSTRAINTS)];
+        for ((g, _), (s, seconds, mask)) in to_run.iter().zip(scores) {
             self.timing.record(seconds);
             self.known.insert(**g, s);
+            if counted.contains(g) {
+                for (k, n) in broken.iter_mut().enumerate() {
+                    *n += u64::from(mask >> k & 1);
+                }
+            }
         }
         for i in pending {
             if let (Some(slot), Some(g)) = (fitness.get_mut(i), genomes.get(i)) {
                 *slot = self.known.get(g).copied().unwrap_or(f64::NEG_INFINITY);
             }
         }
-        (fitness, new)
+        Scoring { fitness, evaluations: new, broken }
     }
 
     /// Runs `jobs` on the pool (or here, for one or on one thread), in order.
@@ -185,8 +203,8 @@ impl<'d> Evaluator<'d> {
         }
     }
 
-    /// The fitness and seconds of each built-in strategy of `to_run`.
-    fn run_builtins(&mut self, to_run: &[(&Genome, Candidate)]) -> Vec<(f64, f64)> {
+    /// The fitness, seconds and broken constraints of each built-in strategy of `to_run`.
+    fn run_builtins(&mut self, to_run: &[(&Genome, Candidate)]) -> Vec<(f64, f64, u32)> {
         let strategies: Vec<Strategy> = to_run
             .iter()
             .filter_map(|(_, c)| match c {
@@ -197,36 +215,31 @@ impl<'d> Evaluator<'d> {
         for indicators in &mut self.indicators {
             indicators.prepare_all(strategies.iter());
         }
-        let (indicators, windows, costs, score, aggregate) =
-            (&self.indicators, self.windows, self.costs, self.fitness, self.aggregate);
+        let (indicators, windows, costs, score, constraints, aggregate) =
+            (&self.indicators, self.windows, self.costs, self.fitness, self.constraints, self.aggregate);
         // Each genome is timed on the thread that runs its backtests (two clock reads
         // against tens of microseconds of work): the workers' utilisation and
         // evaluation-time metrics.
-        let backtest = |strategy: &Strategy| -> (f64, f64) {
+        let backtest = |strategy: &Strategy| -> (f64, f64, u32) {
             let started = Instant::now();
             let score_on = |window: &Window, indicators: &Indicators<'_>| {
                 let signals = indicators.signals(strategy).unwrap_or_else(Signals::never);
                 let report =
                     backtest::simulate(&window.data, &window.calendar, &signals, costs, Keep::default());
-                score.score(&report.metrics)
+                judge(score, constraints, &report.metrics)
             };
-            let value = match (windows, indicators.as_slice()) {
+            let (value, broken) = match (windows, indicators.as_slice()) {
                 ([window], [indicators]) => score_on(window, indicators),
-                _ => {
-                    let each: Vec<f64> =
-                        windows.iter().zip(indicators).map(|(w, i)| score_on(w, i)).collect();
-                    aggregate.of(&each)
-                }
+                _ => combined(aggregate, windows.iter().zip(indicators).map(|(w, i)| score_on(w, i))),
             };
-            (value, started.elapsed().as_secs_f64())
+            (value, started.elapsed().as_secs_f64(), broken)
         };
         self.in_parallel(&strategies, backtest)
     }
 
-    /// The fitness and seconds of each written strategy's genes in `to_run`: the rules of
-    /// each are evaluated here, one after another (each indicator computed once per window
-    /// and kept for the run), then the backtests run in parallel.
-    fn run_written(&mut self, program: &Program, to_run: &[(&Genome, Candidate)]) -> Vec<(f64, f64)> {
+    /// The fitness, seconds and broken constraints of each written strategy's genes in
+    /// `to_run`.
+    fn run_written(&mut self, program: &Program, to_run: &[(&Genome, Candidate)]) -> Vec<(f64, f64, u32)> {
         // One thread binds each genome and computes the series the generation lacks (kept
         // for the next); then every genome's signals and backtests run in parallel against
         // the shared series. Only bound rules (no bar-sized vectors) wait between the two,
@@ -243,14 +256,13 @@ impl<'d> Evaluator<'d> {
             }
             bound.push((one, started.elapsed().as_secs_f64()));
         }
-        let (windows, costs, score, aggregate) = (self.windows, self.costs, self.fitness, self.aggregate);
+        let (windows, costs, score, constraints, aggregate) =
+            (self.windows, self.costs, self.fitness, self.constraints, self.aggregate);
         let all_series = &self.series;
-        let backtest = |(one, seconds): &(Option<Bound>, f64)| -> (f64, f64) {
+        let backtest = |(one, seconds): &(Option<Bound>, f64)| -> (f64, f64, u32) {
             let started = Instant::now();
-            let scores: Vec<f64> = windows
-                .iter()
-                .zip(all_series)
-                .map(|(window, series)| match one.as_ref().map(|b| evaluate(program, b, series)) {
+            let each = windows.iter().zip(all_series).map(|(window, series)| {
+                match one.as_ref().map(|b| evaluate(program, b, series)) {
                     Some(Ok(signals)) => {
                         let (report, ..) = orders::simulate(
                             &window.data,
@@ -259,22 +271,57 @@ impl<'d> Evaluator<'d> {
                             costs,
                             Keep::default(),
                         );
-                        score.score(&report.metrics)
+                        judge(score, constraints, &report.metrics)
                     }
-                    _ => f64::NEG_INFINITY,
-                })
-                .collect();
-            let value = match scores.as_slice() {
-                [one] => *one,
-                _ => aggregate.of(&scores),
-            };
-            (value, seconds + started.elapsed().as_secs_f64())
+                    _ => (f64::NEG_INFINITY, 0),
+                }
+            });
+            let (value, broken) = combined(aggregate, each);
+            (value, seconds + started.elapsed().as_secs_f64(), broken)
         };
         self.in_parallel(&bound, backtest)
     }
+}
+
+/// What `Evaluator::score` found for a generation's genomes.
+pub struct Scoring {
+    /// Per genome, in order.
+    pub fitness: Vec<f64>,
+    /// Genomes new to this island, backtested.
+    pub evaluations: u64,
+    /// Of those, how many broke each constraint.
+    pub broken: Vec<u64>,
+}
+
+/// Per-file judgements as one: the aggregate of the scores, or negative infinity when any
+/// file broke a constraint (whatever the aggregate: a median would otherwise rank it above
+/// genomes that meet every constraint), with every file's broken ones.
+fn combined(aggregate: Aggregate, each: impl Iterator<Item = (f64, u32)>) -> (f64, u32) {
+    let (scores, broken): (Vec<f64>, Vec<u32>) = each.unzip();
+    let broken = broken.into_iter().fold(0, |a, b| a | b);
+    let value = match scores.as_slice() {
+        _ if broken != 0 => f64::NEG_INFINITY,
+        [one] => *one,
+        _ => aggregate.of(&scores),
+    };
+    (value, broken)
 }
 
 /// Genomes are hashed several times per individual per generation: foldhash's fast
 /// hasher, with a fixed seed (nothing iterates these in an order that reaches results).
 type Hashing = foldhash::fast::FixedState;
 type GenomeSet<'a> = HashSet<&'a Genome, Hashing>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_genome_that_breaks_a_constraint_on_one_file_ranks_below_all_that_do_not() {
+        // A median of three files would keep the middle score; a broken file sinks it.
+        let each = [(1.0, 0), (f64::NEG_INFINITY, 0b10), (3.0, 0)];
+        assert_eq!(combined(Aggregate::Median, each.into_iter()), (f64::NEG_INFINITY, 0b10));
+        assert_eq!(combined(Aggregate::Median, [(1.0, 0), (2.0, 0), (3.0, 0)].into_iter()), (2.0, 0));
+        assert_eq!(combined(Aggregate::Mean, [(4.0, 0)].into_iter()), (4.0, 0));
+    }
+}

@@ -57,6 +57,61 @@ pub enum Fitness {
     Const(f64),
     Neg(Box<Fitness>),
     Binary(Op, Box<Fitness>, Box<Fitness>),
+    Abs(Box<Fitness>),
+    /// The least of two or more (NaN if any is).
+    Min(Vec<Fitness>),
+    /// The greatest of two or more (NaN if any is).
+    Max(Vec<Fitness>),
+}
+
+/// How a constraint bounds its left side by its right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// A job's requirement on a genome's backtest (`trades >= 20`): one that breaks any scores
+/// negative infinity, below every genome that meets them all.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Constraint {
+    pub left: Fitness,
+    pub op: Bound,
+    pub right: Fitness,
+    /// As the file writes it, for results.
+    pub text: String,
+}
+
+/// The most constraints a job has (a genome's broken ones are bits of a `u32`).
+pub const MAX_CONSTRAINTS: usize = 32;
+
+impl Constraint {
+    /// Whether `metrics` meet it; an undefined side (a Sharpe with no trades) does not.
+    pub fn holds(&self, metrics: &Metrics) -> bool {
+        let (l, r) = (self.left.value(metrics), self.right.value(metrics));
+        match self.op {
+            Bound::Lt => l < r,
+            Bound::Le => l <= r,
+            Bound::Gt => l > r,
+            Bound::Ge => l >= r,
+        }
+    }
+}
+
+/// A backtest judged: its score (`Fitness::score`, or negative infinity when it breaks a
+/// constraint) and which of `constraints` it breaks (bit `k` for constraint `k`).
+pub fn judge(fitness: &Fitness, constraints: &[Constraint], metrics: &Metrics) -> (f64, u32) {
+    let mut broken = 0u32;
+    for (k, c) in constraints.iter().enumerate().take(MAX_CONSTRAINTS) {
+        if !c.holds(metrics) {
+            broken |= 1 << k;
+        }
+    }
+    let score = if broken == 0 { fitness.score(metrics) } else { f64::NEG_INFINITY };
+    (score, broken)
 }
 
 impl Fitness {
@@ -76,6 +131,10 @@ impl Fitness {
                     Op::Div => a / b,
                 }
             }
+            Fitness::Abs(e) => e.value(metrics).abs(),
+            // f64::min would drop a NaN; an undefined metric keeps the whole value undefined.
+            Fitness::Min(args) => extreme(args, metrics, f64::min),
+            Fitness::Max(args) => extreme(args, metrics, f64::max),
         }
     }
 
@@ -89,6 +148,14 @@ impl Fitness {
             v
         }
     }
+}
+
+fn extreme(args: &[Fitness], metrics: &Metrics, pick: fn(f64, f64) -> f64) -> f64 {
+    let values: Vec<f64> = args.iter().map(|a| a.value(metrics)).collect();
+    if values.iter().any(|v| v.is_nan()) {
+        return f64::NAN;
+    }
+    values.into_iter().reduce(pick).unwrap_or(f64::NAN)
 }
 
 /// How a genome's fitness on each data file makes its fitness on all of them.
@@ -138,5 +205,55 @@ impl Aggregate {
             Aggregate::Median => "median",
             Aggregate::Min => "min",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metrics(trades: u64, sharpe: f64, max_drawdown: f64) -> Metrics {
+        Metrics {
+            final_equity: 12_000.0,
+            total_return: 0.2,
+            trades,
+            max_drawdown,
+            sharpe,
+            sortino: 1.5,
+            calmar: 0.8,
+            win_rate: 0.5,
+            profit_factor: 1.2,
+            annual_return: 0.1,
+            annual_volatility: 0.2,
+        }
+    }
+
+    fn at_least(metric: Metric, op: Bound, bound: f64) -> Constraint {
+        Constraint { left: Fitness::Metric(metric), op, right: Fitness::Const(bound), text: String::new() }
+    }
+
+    #[test]
+    fn a_broken_constraint_scores_below_everything_and_says_which() {
+        let sharpe = Fitness::Metric(Metric::Sharpe);
+        let constraints =
+            [at_least(Metric::Trades, Bound::Ge, 20.0), at_least(Metric::MaxDrawdown, Bound::Lt, 0.25)];
+        assert_eq!(judge(&sharpe, &constraints, &metrics(25, 1.1, 0.2)), (1.1, 0));
+        assert_eq!(judge(&sharpe, &constraints, &metrics(5, 3.0, 0.2)), (f64::NEG_INFINITY, 0b01));
+        assert_eq!(judge(&sharpe, &constraints, &metrics(5, 3.0, 0.3)), (f64::NEG_INFINITY, 0b11));
+        // An undefined side breaks it.
+        let positive = [at_least(Metric::Sharpe, Bound::Gt, 0.0)];
+        assert_eq!(judge(&sharpe, &positive, &metrics(0, f64::NAN, 0.0)).1, 1);
+    }
+
+    #[test]
+    fn abs_min_and_max_keep_an_undefined_metric_undefined() {
+        let m = metrics(10, -0.5, 0.3);
+        let of = |f: Fitness| f.value(&m);
+        let sharpe = || Fitness::Metric(Metric::Sharpe);
+        assert_eq!(of(Fitness::Abs(Box::new(sharpe()))), 0.5);
+        assert_eq!(of(Fitness::Min(vec![sharpe(), Fitness::Const(1.0)])), -0.5);
+        assert_eq!(of(Fitness::Max(vec![sharpe(), Fitness::Metric(Metric::MaxDrawdown)])), 0.3);
+        let undefined = metrics(0, f64::NAN, 0.0);
+        assert!(Fitness::Max(vec![sharpe(), Fitness::Const(1.0)]).value(&undefined).is_nan());
     }
 }

@@ -77,11 +77,19 @@ impl Island {
     }
 
     fn settle(&mut self, genomes: Vec<Genome>, evaluator: &mut Evaluator<'_>) {
-        let (fitness, evaluations) = evaluator.score(&genomes);
-        self.population =
-            genomes.into_iter().zip(fitness).map(|(genome, fitness)| Scored { genome, fitness }).collect();
+        let scoring = evaluator.score(&genomes);
+        self.population = genomes
+            .into_iter()
+            .zip(scoring.fitness)
+            .map(|(genome, fitness)| Scored { genome, fitness })
+            .collect();
         self.hall.offer(&self.population);
-        self.history.push(GenerationStats::of(self.generation, &self.population, evaluations));
+        self.history.push(GenerationStats::of(
+            self.generation,
+            &self.population,
+            scoring.evaluations,
+            scoring.broken,
+        ));
     }
 
     /// Puts `migrants` in place of the worst individuals (the last ones among equals).

@@ -32,7 +32,7 @@ pub use config::{ConfigError, JobConfig, Migration};
 pub use crossover::{Cross, Crossover};
 pub use error::RunError;
 pub use evaluate::Evaluator;
-pub use fitness::{Aggregate, Fitness, Metric, Op};
+pub use fitness::{judge, Aggregate, Bound, Constraint, Fitness, Metric, Op, MAX_CONSTRAINTS};
 pub use folds::{Asset, Fold, Window};
 pub use genome::MAX_GENES;
 pub use hall::{HallOfFame, Scored};

@@ -126,6 +126,18 @@ impl Outcome {
         self.generations.iter().map(|g| g.evaluations).sum()
     }
 
+    /// Per constraint of the job, how many of the genomes backtested broke it (a genome
+    /// new to two islands counts twice, as it does in `evaluations`).
+    pub fn broken(&self) -> Vec<u64> {
+        let mut total = vec![0u64; self.config.constraints.len()];
+        for g in &self.generations {
+            for (t, n) in total.iter_mut().zip(&g.broken) {
+                *t += n;
+            }
+        }
+        total
+    }
+
     /// Walk-forward efficiency: the mean annualised return out of sample over the mean in
     /// sample, across the winners' windows of every fold and file (Pardo's ratio); `None`
     /// without validation.
@@ -246,7 +258,25 @@ fn gather_from(
         }
     }
     let (Some(best), Some(fold)) = (hall.first(), folds.last()) else {
-        return Err(RunError::NoChampion);
+        let evaluations: u64 = generations.iter().map(|g| g.evaluations).sum();
+        let counts: Vec<String> = config
+            .constraints
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let n: u64 = generations.iter().map(|g| g.broken.get(k).copied().unwrap_or(0)).sum();
+                format!("{n} broke `{}`", c.text)
+            })
+            .collect();
+        let broken = if counts.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; of {evaluations} genomes backtested, {}: loosen the constraints or search other genes",
+                counts.join(", ")
+            )
+        };
+        return Err(RunError::NoChampion { broken });
     };
     let mut equity = Vec::new();
     let mut trades = Vec::new();

@@ -203,6 +203,7 @@ fn evolve(
     };
     let mut evaluator =
         Evaluator::new(&fold.train, config.costs, &config.space, &config.fitness, config.aggregate)
+            .with_constraints(&config.constraints)
             .with_pool(pool);
     let ends = config.epoch_ends();
     // The ring runs within the island's fold.

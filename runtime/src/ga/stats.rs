@@ -21,11 +21,14 @@ pub struct GenerationStats {
     pub m2: f64,
     /// Genomes backtested for this generation (new to their island).
     pub evaluations: u64,
+    /// Of those, how many broke each of the job's constraints (empty without any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub broken: Vec<u64>,
 }
 
 impl GenerationStats {
     /// The statistics of a scored population.
-    pub fn of(generation: u64, population: &[Scored], evaluations: u64) -> GenerationStats {
+    pub fn of(generation: u64, population: &[Scored], evaluations: u64, broken: Vec<u64>) -> GenerationStats {
         let mut stats = GenerationStats {
             generation,
             best: f64::NEG_INFINITY,
@@ -33,6 +36,7 @@ impl GenerationStats {
             mean: 0.0,
             m2: 0.0,
             evaluations,
+            broken,
         };
         for s in population {
             stats.best = stats.best.max(s.fitness);
@@ -64,6 +68,7 @@ impl GenerationStats {
             mean,
             m2,
             evaluations: self.evaluations + other.evaluations,
+            broken: sum(&self.broken, &other.broken),
         }
     }
 
@@ -86,6 +91,13 @@ impl GenerationStats {
     }
 }
 
+/// Two per-constraint counts added (the longer's length).
+fn sum(a: &[u64], b: &[u64]) -> Vec<u64> {
+    (0..a.len().max(b.len()))
+        .map(|k| a.get(k).copied().unwrap_or(0) + b.get(k).copied().unwrap_or(0))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,9 +111,15 @@ mod tests {
     fn combined_islands_match_one_population() {
         let (a, b) = ([1.0, 2.0, f64::NEG_INFINITY, 4.0], [10.0, -3.0, 0.5]);
         let both: Vec<f64> = a.iter().chain(&b).copied().collect();
-        let whole = GenerationStats::of(3, &scored(&both), 7);
-        let parts = GenerationStats::of(3, &scored(&a), 4).combine(&GenerationStats::of(3, &scored(&b), 3));
+        let whole = GenerationStats::of(3, &scored(&both), 7, vec![2, 0]);
+        let parts = GenerationStats::of(3, &scored(&a), 4, vec![1, 0]).combine(&GenerationStats::of(
+            3,
+            &scored(&b),
+            3,
+            vec![1],
+        ));
         assert_eq!((parts.best, parts.finite, parts.evaluations), (10.0, 6, 7));
+        assert_eq!(parts.broken, whole.broken);
         assert!((parts.mean() - whole.mean()).abs() < 1e-12);
         assert!((parts.std() - whole.std()).abs() < 1e-12);
         let finite = [1.0, 2.0, 4.0, 10.0, -3.0, 0.5];

@@ -28,6 +28,7 @@ fn config(islands: u64) -> JobConfig {
             upper: Range { lo: 55, hi: 90, categorical: false },
         },
         fitness: Fitness::Metric(Metric::Sharpe),
+        constraints: Vec::new(),
         population: 40,
         generations: 12,
         selection: Selection::Tournament { size: 3 },

@@ -39,6 +39,13 @@ pub enum ResultsError {
     Render { path: String, message: String },
 }
 
+/// A constraint in `best.json`.
+#[derive(Serialize)]
+struct ConstraintJson<'a> {
+    constraint: &'a str,
+    broken: u64,
+}
+
 /// `best.json`.
 #[derive(Serialize)]
 struct Best<'a> {
@@ -60,6 +67,9 @@ struct Best<'a> {
     population: u64,
     generations: u64,
     evaluations: u64,
+    /// Each of the job's constraints and how many backtested genomes broke it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    constraints: Vec<ConstraintJson<'a>>,
     strategy: Called,
     genome: &'a [i64],
     /// A strategy written in the file: its whole program, so that the best can be served
@@ -194,6 +204,12 @@ pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) ->
         population: config.population,
         generations: config.generations,
         evaluations: outcome.evaluations(),
+        constraints: config
+            .constraints
+            .iter()
+            .zip(outcome.broken())
+            .map(|(c, broken)| ConstraintJson { constraint: &c.text, broken })
+            .collect(),
         strategy: best.strategy.called(config.space.program()),
         genome: &best.genome,
         program: config.space.program(),
@@ -404,6 +420,18 @@ pub fn summary(outcome: &Outcome, out: &Path, seconds: f64) -> String {
         text.push_str(&format!(
             "  walk-forward: {} folds, each fold's winner judged on the test window after it (best.json `walk_forward`)\n",
             outcome.folds.len()
+        ));
+    }
+    if !config.constraints.is_empty() {
+        let each: Vec<String> = config
+            .constraints
+            .iter()
+            .zip(outcome.broken())
+            .map(|(c, n)| format!("{n} broke `{}`", c.text))
+            .collect();
+        text.push_str(&format!(
+            "  constraints: of {evaluations} genomes backtested, {} (scored below every genome that met them)\n",
+            each.join(", ")
         ));
     }
     let islands = if config.folds > 1 {

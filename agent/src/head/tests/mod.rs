@@ -175,6 +175,7 @@ fn config(name: &str) -> JobConfig {
             upper: Range { lo: 55, hi: 90, categorical: false },
         },
         fitness: Fitness::Metric(Metric::Sharpe),
+        constraints: Vec::new(),
         population: 16,
         generations: GENERATIONS,
         selection: Selection::Tournament { size: 3 },
