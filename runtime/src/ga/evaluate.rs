@@ -250,8 +250,9 @@ impl<'d> Evaluator<'d> {
             let started = Instant::now();
             let one = bind(program, &chosen.values).ok();
             if let Some(one) = &one {
+                let keys = one.keys();
                 for series in &mut self.series {
-                    series.prepare(one);
+                    series.prepare(keys.iter().copied());
                 }
             }
             bound.push((one, started.elapsed().as_secs_f64()));

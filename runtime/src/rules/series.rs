@@ -222,9 +222,10 @@ impl<'d> Series<'d> {
         self.value(key)
     }
 
-    /// Computes and keeps every indicator and lag series `bound` reads that is missing.
-    pub fn prepare(&mut self, bound: &super::signals::Bound) {
-        for key in bound.keys() {
+    /// Computes and keeps every indicator and lag series of `keys` (a bound genome's,
+    /// `signals::Bound::keys`) that is missing.
+    pub fn prepare<'k>(&mut self, keys: impl IntoIterator<Item = &'k Key>) {
+        for key in keys {
             self.ensure(key);
         }
     }

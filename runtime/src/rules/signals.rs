@@ -106,7 +106,7 @@ pub fn bind(program: &Program, genome: &[f64]) -> Result<Bound, BindError> {
 /// indicator it computes, for the next genome).
 pub fn signals(program: &Program, genome: &[f64], series: &mut Series<'_>) -> Result<Signals, BindError> {
     let bound = bind(program, genome)?;
-    series.prepare(&bound);
+    series.prepare(bound.keys());
     evaluate(program, &bound, series)
 }
 
