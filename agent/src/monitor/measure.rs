@@ -119,7 +119,15 @@ mod tests {
     use super::*;
 
     fn stats(generation: u64, best: f64) -> GenerationStats {
-        GenerationStats { generation, best, finite: 2, mean: best / 2.0, m2: 1.0, evaluations: 2 }
+        GenerationStats {
+            generation,
+            best,
+            finite: 2,
+            mean: best / 2.0,
+            m2: 1.0,
+            evaluations: 2,
+            broken: Vec::new(),
+        }
     }
 
     fn report(

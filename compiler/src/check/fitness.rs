@@ -139,6 +139,17 @@ impl Checker<'_> {
         })
     }
 
+    /// E0007 for a constraint that compares nothing; `more` ends its help.
+    fn not_a_comparison(&mut self, span: crate::source::Span, more: &str) {
+        let d = Diagnostic::new(
+            Code::E0007,
+            "a constraint compares a metric with a bound",
+            span,
+            "not a comparison",
+        );
+        self.report(d.with_help(format!("write `trades >= 20` or `max_drawdown < 25%`{more}")));
+    }
+
     /// `constraints = [trades >= 20, max_drawdown < 25%]`: comparisons of fitness
     /// expressions (a percent is its fraction).
     pub(super) fn constraints(&mut self, expr: &Expr) -> Vec<Constraint> {
@@ -153,13 +164,7 @@ impl Checker<'_> {
                 e = inner;
             }
             let ExprKind::Binary(op, left, right) = &e.kind else {
-                let d = Diagnostic::new(
-                    Code::E0007,
-                    "a constraint compares a metric with a bound",
-                    item.span,
-                    "not a comparison",
-                );
-                self.report(d.with_help("write `trades >= 20` or `max_drawdown < 25%`"));
+                self.not_a_comparison(item.span, "");
                 continue;
             };
             let op = match op {
@@ -180,13 +185,7 @@ impl Checker<'_> {
                     continue;
                 }
                 _ => {
-                    let d = Diagnostic::new(
-                        Code::E0007,
-                        "a constraint compares a metric with a bound",
-                        item.span,
-                        "not a comparison",
-                    );
-                    self.report(d.with_help("write `trades >= 20` or `max_drawdown < 25%`; list several instead of joining them with `and`"));
+                    self.not_a_comparison(item.span, "; list several instead of joining them with `and`");
                     continue;
                 }
             };

@@ -184,6 +184,7 @@ impl Cloud for Fake {
             mean: 0.5,
             m2: 0.1,
             evaluations: 4,
+            broken: Vec::new(),
         };
         let islands = (0..job.islands).map(|i| (i, (0..=generation).map(stats).collect())).collect();
         Ok(vec![WorkerReport {
