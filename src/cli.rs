@@ -310,15 +310,19 @@ pub struct BacktestArgs {
     /// one value per gene of a strategy of `--file`: 'ema_rsi(fast = 10, ma = ema)'.
     #[arg(long)]
     pub strategy: String,
-    /// A .gaf file whose `strategy` blocks `--strategy` may name.
+    /// A .gaf file whose `strategy` blocks `--strategy` may name (the built-ins too).
     #[arg(long)]
     pub file: Option<PathBuf>,
-    /// Starting cash.
-    #[arg(long, default_value = "$10000")]
-    pub cash: String,
-    /// Commission per side.
-    #[arg(long, default_value = "0.1%")]
-    pub commission: String,
+    /// A job of `--file` whose cash and commission to backtest with (`--cash` and
+    /// `--commission` still win).
+    #[arg(long, requires = "file")]
+    pub job: Option<String>,
+    /// Starting cash [default: $10000, or the job's].
+    #[arg(long)]
+    pub cash: Option<String>,
+    /// Commission per side [default: 0.1%, or the job's].
+    #[arg(long)]
+    pub commission: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

@@ -14,10 +14,17 @@ use gaform_runtime::strategy::Strategy;
 use serde::Serialize;
 use std::process::ExitCode;
 
+/// What a backtest starts with and pays when neither the command line nor a job says.
+const DEFAULT_CASH: &str = "$10000";
+const DEFAULT_COMMISSION: &str = "0.1%";
+
 pub fn run(args: &BacktestArgs) -> Result<ExitCode, Failure> {
     let value = |name: &str, text: &str| SourceFile::new(format!("--{name}"), text);
-    let (strategy_src, cash_src, commission_src) =
-        (value("strategy", &args.strategy), value("cash", &args.cash), value("commission", &args.commission));
+    let (strategy_src, cash_src, commission_src) = (
+        value("strategy", &args.strategy),
+        value("cash", args.cash.as_deref().unwrap_or(DEFAULT_CASH)),
+        value("commission", args.commission.as_deref().unwrap_or(DEFAULT_COMMISSION)),
+    );
     // Loaded (and cut) first, so that the strategy is checked against the bars it gets
     // (W0004).
     let window = match args.bars.as_deref().map(parse_bars).transpose() {
@@ -99,11 +106,36 @@ fn written(
     let Some(checked) = crate::load::read_and_check(file, &options, crate::load::Report::OnError)? else {
         return Ok(ExitCode::FAILURE);
     };
-    let strategies = &checked.program.strategies;
-    let genome = gaform_compiler::args::genome(strategy_src, strategies);
-    let cash = gaform_compiler::args::money(&SourceFile::new("--cash", args.cash.as_str()));
-    let commission =
-        gaform_compiler::args::percent(&SourceFile::new("--commission", args.commission.as_str()));
+    let strategies = crate::program::with_prelude(&checked.program.strategies);
+    let genome = gaform_compiler::args::genome(strategy_src, &strategies);
+    let job = match &args.job {
+        None => None,
+        Some(name) => match checked.program.jobs.iter().find(|j| &j.name == name) {
+            Some(job) => Some(job),
+            None => {
+                let jobs: Vec<&str> = checked.program.jobs.iter().map(|j| j.name.as_str()).collect();
+                errln!(
+                    "error: --job: {} has no job `{name}` (its jobs: {})",
+                    file.display(),
+                    jobs.join(", ")
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+        },
+    };
+    let cash = match (&args.cash, job) {
+        (None, Some(job)) => Ok(job.cash),
+        (given, _) => {
+            gaform_compiler::args::money(&SourceFile::new("--cash", given.as_deref().unwrap_or(DEFAULT_CASH)))
+        }
+    };
+    let commission = match (&args.commission, job) {
+        (None, Some(job)) => Ok(job.commission),
+        (given, _) => gaform_compiler::args::percent(&SourceFile::new(
+            "--commission",
+            given.as_deref().unwrap_or(DEFAULT_COMMISSION),
+        )),
+    };
     let colour = diagnostics::colour_wanted();
     if let Err(found) = &genome {
         err!("{}", diagnostics::human(strategy_src, found, colour));
@@ -124,6 +156,25 @@ fn written(
         }
     };
     let program = crate::program::program(def);
+    // A program of the prelude's runs on its built-in kernel, as its jobs do: the same
+    // figures as `backtest` without `--file`, to the bit.
+    let space = gaform_runtime::ga::Space::of(program.clone());
+    let whole: Vec<i64> = genome.iter().map(|&v| v as i64).collect();
+    if let Some(strategy) = space.decode(&whole).filter(|_| space.program().is_none()) {
+        let calendar = Calendar::new(&data.time);
+        let keep = Keep { equity: false, trades: args.trades };
+        let costs = Costs { cash, commission };
+        let outcome = backtest::run_with_stance(&data, &calendar, &strategy, costs, keep);
+        let shown = strategy.to_string();
+        return print(
+            args,
+            &data,
+            data_name,
+            (Called::Builtin(strategy), shown),
+            (cash, commission),
+            outcome,
+        );
+    }
     let mut series = Series::new(&data);
     let signals = signals(&program, &genome, &mut series).map_err(|e| e.to_string())?;
     let calendar = Calendar::new(&data.time);

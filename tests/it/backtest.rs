@@ -129,3 +129,57 @@ fn data_with_iso_z_times_or_epoch_seconds_backtests_as_plain_dates_do() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A job with costs of its own, beside the file's strategies.
+const JOB_COSTS: &str = r#"
+cloud here { provider = local }
+compute box {
+  cloud = here
+  head { instance_type = "m5.large" }
+  workers cpu { instance_type = "c5.large" }
+}
+job costly {
+  compute     = box
+  data        = "GOOG_wiki.csv"
+  strategy    = sma_crossover
+  population  = 10
+  generations = 1
+  cash        = $50000
+  commission  = 0.25%
+}
+"#;
+
+#[test]
+fn a_jobs_cash_and_commission_with_job_and_the_prelude_with_file() {
+    let w = crate::support::Workspace::new("backtest-job", JOB_COSTS);
+    let call = "sma_crossover(fast = 10, slow = 20)";
+    let run = |extra: &[&str]| -> Value {
+        let args = [&["backtest", "GOOG_wiki.csv", "--strategy", call, "--format", "json"], extra].concat();
+        serde_json::from_str(&crate::support::ok(&w.gaform(&args, &[]))).expect("JSON")
+    };
+    let with_job = run(&["--file", "job.gaf", "--job", "costly"]);
+    assert_eq!((with_job["cash"].as_f64(), with_job["commission"].as_f64()), (Some(50_000.0), Some(0.0025)));
+    // The same figures, to the bit, as the built-in given those costs by hand: a prelude
+    // strategy named with `--file` runs on the built-in's kernel.
+    let by_hand = run(&["--cash", "$50000", "--commission", "0.25%"]);
+    assert_eq!(with_job["metrics"], by_hand["metrics"]);
+    assert_eq!(with_job["strategy"], by_hand["strategy"]);
+    // What the command line says still wins.
+    let cash_given = run(&["--file", "job.gaf", "--job", "costly", "--cash", "$20000"]);
+    assert_eq!(
+        (cash_given["cash"].as_f64(), cash_given["commission"].as_f64()),
+        (Some(20_000.0), Some(0.0025))
+    );
+    // An unknown job names the file's jobs; --job needs --file.
+    let out = w.gaform(
+        &["backtest", "GOOG_wiki.csv", "--strategy", call, "--file", "job.gaf", "--job", "cheap"],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("no job `cheap`") && stderr.contains("costly"),
+        "{stderr}"
+    );
+    let out = w.gaform(&["backtest", "GOOG_wiki.csv", "--strategy", call, "--job", "costly"], &[]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--file"));
+}

@@ -23,7 +23,10 @@ fn errors(text: &str) -> Vec<(Code, String, usize)> {
 #[test]
 fn precedence_and_units() {
     let file = parse_ok("let x = 1 + 2 * -3 / (4 - $5) < 80%\nlet d = 1.5h");
-    assert_eq!(shape(&file), "(let x (< (+ 1 (/ (* 2 (- 3)) (paren (- 4 $5.0)))) 80.0%))(let d 5400.0s)");
+    assert_eq!(
+        shape(&file),
+        "(let x (< (+ 1 (/ (* 2 (- 3)) (paren (- 4 $5.0)))) 80.0%))(let d 5400.0sHours)"
+    );
 }
 
 #[test]

@@ -33,7 +33,8 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
     let cash = gaform_compiler::args::money(&SourceFile::new("--cash", args.cash.as_str()));
     let commission =
         gaform_compiler::args::percent(&SourceFile::new("--commission", args.commission.as_str()));
-    let genome = gaform_compiler::args::genome(&source, &checked.program.strategies);
+    let strategies = crate::program::with_prelude(&checked.program.strategies);
+    let genome = gaform_compiler::args::genome(&source, &strategies);
     let colour = diagnostics::colour_wanted();
     if let Err(found) = &genome {
         err!("{}", diagnostics::human(&source, found, colour));
@@ -41,7 +42,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
     let (Ok(((which, genome), _)), Ok(cash), Ok(commission)) = (genome, cash, commission) else {
         return Ok(ExitCode::FAILURE);
     };
-    let Some(def) = checked.program.strategies.get(which) else { return Ok(ExitCode::FAILURE) };
+    let Some(def) = strategies.get(which) else { return Ok(ExitCode::FAILURE) };
     // The script names the data by its full path, so it runs from anywhere.
     let path = std::fs::canonicalize(data).map_err(|e| format!("cannot read {}: {e}", data.display()))?;
     let bars = gaform_runtime::data::load(&path).map_err(|e| e.to_string())?.len();
