@@ -136,7 +136,7 @@ cloud here { provider = local }
 compute box {
   cloud = here
   head { instance_type = "m5.large" }
-  workers cpu { instance_type = "c5.large" }
+  workers cpu { instance_type = "c5.large"  max = 1 }
 }
 job costly {
   compute     = box
