@@ -1,5 +1,6 @@
 //! The prelude (`compiler/src/prelude.gaf`) is the built-ins' definition. Run through the
-//! general evaluator, as a file's own strategies, every built-in gives the backtest of the
+//! general evaluator, as a file's own strategies (renamed, or they would get the built-ins'
+//! kernels, as a job of them does), every built-in gives the backtest of the
 //! fused kernel the built-in runs on: the same trades, position and signal exactly, every
 //! metric within 1e-12 relative (the kernel sums the equity curve in another order, which
 //! moves a Sortino in its last bits). The example jobs' best, exported as backtesting.py
@@ -32,7 +33,11 @@ fn backtest(args: &[&str]) -> Value {
 #[test]
 fn the_preludes_text_backtests_as_the_built_in_kernels_do() {
     let prelude = std::env::temp_dir().join(format!("gaform-prelude-{}.gaf", std::process::id()));
-    std::fs::write(&prelude, gaform_compiler::prelude::SOURCE).expect("scratch file");
+    // `strategy sma_crossover {` → `strategy sma_crossover_text {`: the same rules, a name
+    // `Space::of` does not give a kernel to.
+    let renamed = gaform_compiler::prelude::SOURCE.replace(" {\n  genes", "_text {\n  genes");
+    assert_eq!(renamed.matches("_text {").count(), 3, "the prelude's three strategies renamed");
+    std::fs::write(&prelude, renamed).expect("scratch file");
     let prelude_arg = prelude.display().to_string();
     let mut trades = 0;
     for call in CALLS {
@@ -40,10 +45,24 @@ fn the_preludes_text_backtests_as_the_built_in_kernels_do() {
             let data = format!("examples/data/{file}");
             let common = ["backtest", &data, "--strategy", call, "--format", "json", "--trades"];
             let kernel = backtest(&common);
-            let written = backtest(&[&common[..], &["--file", &prelude_arg]].concat());
-            for key in ["strategy", "bars", "trades", "position", "signal"] {
+            let text_call = call.replacen('(', "_text(", 1);
+            let written = backtest(&[
+                "backtest",
+                &data,
+                "--strategy",
+                &text_call,
+                "--format",
+                "json",
+                "--trades",
+                "--file",
+                &prelude_arg,
+            ]);
+            for key in ["bars", "trades", "position", "signal"] {
                 assert_eq!(kernel[key], written[key], "{call} on {file}: {key}");
             }
+            let mut genes = written["strategy"].clone();
+            genes["strategy"] = kernel["strategy"]["strategy"].clone();
+            assert_eq!(kernel["strategy"], genes, "{call} on {file}: the same genes");
             let metrics = kernel["metrics"].as_object().expect("metrics");
             for (name, k) in metrics {
                 let w = &written["metrics"][name];

@@ -283,7 +283,7 @@ fn a_job_evolves_a_written_strategy_the_same_whatever_the_threads_and_its_best_b
 }
 
 #[test]
-fn each_example_jobs_best_exported_equals_its_in_sample_figures_in_backtesting_py() {
+fn every_example_jobs_best_exported_equals_its_in_sample_figures_in_backtesting_py() {
     let dir = std::env::temp_dir().join(format!("gaform-export-examples-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("data")).expect("scratch");
@@ -298,12 +298,21 @@ fn each_example_jobs_best_exported_equals_its_in_sample_figures_in_backtesting_p
         ("quickstart.gaf", "quickstart"),
         ("rsi-reversion.gaf", "ibm-rsi"),
         ("breakout.gaf", "spx-breakout"),
+        ("sma-crossover.gaf", "msft-sma"),
+        ("seed-production.gaf", "momentum-search"),
+        // Many files: the first file's in-sample rows of the last fold (or before the hold-out).
+        ("walk-forward.gaf", "everywhere"),
+        ("walk-forward.gaf", "holdout"),
     ] {
         std::fs::copy(root().join("examples").join(file), dir.join(file)).expect("copy");
-        let run = crate::support::gaform_in(&dir, &["run", file], None);
+        let run = crate::support::gaform_in(&dir, &["run", file, "--job", job], None);
         assert!(run.status.success(), "{file}: {}", String::from_utf8_lossy(&run.stderr));
         let script = format!("{job}.py");
-        let export = crate::support::gaform_in(&dir, &["export", "strategy", file, "--out", &script], None);
+        let export = crate::support::gaform_in(
+            &dir,
+            &["export", "strategy", file, "--job", job, "--out", &script],
+            None,
+        );
         assert!(export.status.success(), "{file}: {}", String::from_utf8_lossy(&export.stderr));
         let out = Command::new(crate::quant::python()).arg(dir.join(&script)).output().expect("python");
         assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
