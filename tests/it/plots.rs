@@ -108,6 +108,11 @@ fn small_run_charts_snapshot() {
     assert_readable("fitness.svg", &fitness);
     assert_readable("equity.svg", &equity);
     assert!(texts(&equity).iter().any(|t| t.content == "2004-11"), "month labels on a short span");
+    // The chart says which file and rows it shows.
+    assert!(
+        texts(&equity).iter().any(|t| t.content == "short.csv, 2004-08-19..2005-03-23"),
+        "the window shown"
+    );
     insta::assert_snapshot!("small_fitness_svg", fitness);
     insta::assert_snapshot!("small_equity_svg", equity);
 }

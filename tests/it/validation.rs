@@ -243,6 +243,11 @@ fn walk_forward_windows_are_the_backtests_of_their_slices_and_the_equity_is_stit
     }
     let csv = w.read("one/out_of_sample.csv");
     assert!(csv.lines().count() > 2 * 10 * 100, "{} rows", csv.lines().count());
+    // The charts say what they show: the last fold's train window, every fold's generations.
+    let equity = w.read("one/equity.svg");
+    assert!(equity.contains("the last fold&apos;s train window"), "equity.svg's window");
+    let folds = best["folds"].as_u64().unwrap();
+    assert!(w.read("one/fitness.svg").contains(&format!("{folds} walk-forward folds combined")));
 
     ok(&w.gaform(&["run", "job.gaf", "--out", "two"], &[("RAYON_NUM_THREADS", "2")]));
     ok(&w.gaform(&["run", "job.gaf", "--out", "procs", "--islands-as", "processes"], &[]));

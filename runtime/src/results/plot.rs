@@ -39,8 +39,13 @@ pub fn fitness(outcome: &Outcome) -> Result<String, String> {
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 500)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let root =
-            root.titled(&format!("{}: fitness per generation", outcome.config.name), title()).map_err(err)?;
+        // Walk-forward folds run islands of their own; their generations are combined here.
+        let folds = match outcome.config.folds {
+            0 | 1 => String::new(),
+            n => format!(", {n} walk-forward folds combined"),
+        };
+        let caption = format!("{}: fitness per generation{folds}", outcome.config.name);
+        let root = root.titled(&caption, title()).map_err(err)?;
         let mut chart = cartesian(&root, (0.0, last), y, true)?;
         let generations = Ticks::new(0.0, last, LABELS, "");
         let whole = |v: &f64| generations.label(*v);
@@ -51,6 +56,26 @@ pub fn fitness(outcome: &Outcome) -> Result<String, String> {
         root.present().map_err(err)?;
     }
     Ok(svg)
+}
+
+/// Which file and rows the equity chart shows (the best genome's first file, in the window it
+/// was trained on): `GOOG_wiki.csv, in sample 2004-08-19..2014-03-27`.
+fn shown_window(outcome: &Outcome, best: &Champion) -> String {
+    let Some(asset) = best.assets.first() else { return outcome.config.data.join(", ") };
+    let w = &asset.in_sample;
+    let dates = format!(
+        "{}..{}",
+        crate::data::format_timestamp(w.first_time),
+        crate::data::format_timestamp(w.last_time)
+    );
+    let window = if !outcome.folds.is_empty() {
+        format!("the last fold's train window {dates}")
+    } else if asset.out_of_sample.is_some() {
+        format!("in sample {dates}")
+    } else {
+        dates
+    };
+    format!("{}, {window}", asset.data)
 }
 
 /// The best genome's equity beside buy-and-hold, with its trades, over its drawdown.
@@ -90,6 +115,7 @@ pub fn equity(outcome: &Outcome, best: &Champion) -> Result<String, String> {
             best.strategy.show(outcome.config.space.program())
         );
         let root = root.titled(&caption, title()).map_err(err)?;
+        let root = root.titled(&shown_window(outcome, best), ("sans-serif", 14)).map_err(err)?;
         let (upper, lower) = root.split_vertically(440);
         let time = Ticks::new(x.0, x.1, LABELS, "");
         let when = |v: &f64| year_label(*v, time.step);
