@@ -4,17 +4,6 @@
 use gaform_compiler::ir;
 use gaform_runtime::rules::{self, Program};
 
-/// `file`'s strategies, then the prelude's whose names the file does not take: what a
-/// `--strategy` call given with `--file` may name.
-pub fn with_prelude(file: &[ir::StrategyDef]) -> Vec<ir::StrategyDef> {
-    let mut all = file.to_vec();
-    let prelude = gaform_compiler::prelude::strategies().iter();
-    let missing: Vec<ir::StrategyDef> =
-        prelude.filter(|p| !file.iter().any(|s| s.name == p.name)).cloned().collect();
-    all.extend(missing);
-    all
-}
-
 /// The runtime's program for `def`.
 pub fn program(def: &ir::StrategyDef) -> Program {
     Program {

@@ -28,6 +28,15 @@ pub fn strategy(name: &str) -> Option<&'static StrategyDef> {
     strategies().iter().find(|s| s.name == name)
 }
 
+/// `file`'s strategies, then the prelude's whose names the file does not take: what a
+/// `--strategy` call given with a file may name.
+pub fn with(file: &[StrategyDef]) -> Vec<StrategyDef> {
+    let mut all = file.to_vec();
+    let missing = strategies().iter().filter(|p| !file.iter().any(|s| s.name == p.name));
+    all.extend(missing.cloned());
+    all
+}
+
 /// The prelude's strategy `name` as written there (`strategy name { ... }`).
 pub fn text(name: &str) -> Option<&'static str> {
     let span = strategy(name)?.span;

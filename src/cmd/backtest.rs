@@ -106,7 +106,7 @@ fn written(
     let Some(checked) = crate::load::read_and_check(file, &options, crate::load::Report::OnError)? else {
         return Ok(ExitCode::FAILURE);
     };
-    let strategies = crate::program::with_prelude(&checked.program.strategies);
+    let strategies = gaform_compiler::prelude::with(&checked.program.strategies);
     let genome = gaform_compiler::args::genome(strategy_src, &strategies);
     let job = match &args.job {
         None => None,

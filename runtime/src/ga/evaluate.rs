@@ -138,11 +138,11 @@ impl<'d> Evaluator<'d> {
     /// and had to be backtested (the generation's evaluations).
     pub fn score(&mut self, genomes: &[Genome]) -> Scoring {
         let mut new = 0;
-        let mut counted = GenomeSet::default();
         let mut fitness = Vec::with_capacity(genomes.len());
         // Genomes not scored before, by position, and the distinct ones to backtest.
         let mut pending = Vec::new();
-        let mut to_run: Vec<(&Genome, Candidate)> = Vec::new();
+        // Each with whether this call counted it as an evaluation (its first time here).
+        let mut to_run: Vec<(&Genome, Candidate, bool)> = Vec::new();
         let mut queued = GenomeSet::default();
         for (i, g) in genomes.iter().enumerate() {
             // The usual case once a run has converged: one look-up.
@@ -153,13 +153,13 @@ impl<'d> Evaluator<'d> {
             fitness.push(f64::NEG_INFINITY);
             pending.push(i);
             let candidate = self.space.candidate(g);
-            if self.count(*g) && candidate.is_some() {
-                new += 1;
-                counted.insert(g);
-            }
+            // Only a genome's first occurrence in a generation can be counted, and only it
+            // is queued: the flag travels with the one backtest.
+            let counted = self.count(*g) && candidate.is_some();
+            new += u64::from(counted);
             if let Some(candidate) = candidate {
                 if queued.insert(g) {
-                    to_run.push((g, candidate));
+                    to_run.push((g, candidate, counted));
                 }
             }
         }
@@ -171,10 +171,10 @@ impl<'d> Evaluator<'d> {
             _ => self.run_builtins(&to_run),
         };
         let mut broken = vec![0u64; self.constraints.len().min(MAX_CONSTRAINTS)];
-        for ((g, _), (s, seconds, mask)) in to_run.iter().zip(scores) {
+        for ((g, _, counted), (s, seconds, mask)) in to_run.iter().zip(scores) {
             self.timing.record(seconds);
             self.known.insert(**g, s);
-            if counted.contains(g) {
+            if *counted {
                 for (k, n) in broken.iter_mut().enumerate() {
                     *n += u64::from(mask >> k & 1);
                 }
@@ -204,10 +204,10 @@ impl<'d> Evaluator<'d> {
     }
 
     /// The fitness, seconds and broken constraints of each built-in strategy of `to_run`.
-    fn run_builtins(&mut self, to_run: &[(&Genome, Candidate)]) -> Vec<(f64, f64, u32)> {
+    fn run_builtins(&mut self, to_run: &[(&Genome, Candidate, bool)]) -> Vec<(f64, f64, u32)> {
         let strategies: Vec<Strategy> = to_run
             .iter()
-            .filter_map(|(_, c)| match c {
+            .filter_map(|(_, c, _)| match c {
                 Candidate::Builtin(s) => Some(*s),
                 Candidate::Written(_) => None,
             })
@@ -239,13 +239,17 @@ impl<'d> Evaluator<'d> {
 
     /// The fitness, seconds and broken constraints of each written strategy's genes in
     /// `to_run`.
-    fn run_written(&mut self, program: &Program, to_run: &[(&Genome, Candidate)]) -> Vec<(f64, f64, u32)> {
+    fn run_written(
+        &mut self,
+        program: &Program,
+        to_run: &[(&Genome, Candidate, bool)],
+    ) -> Vec<(f64, f64, u32)> {
         // One thread binds each genome and computes the series the generation lacks (kept
         // for the next); then every genome's signals and backtests run in parallel against
         // the shared series. Only bound rules (no bar-sized vectors) wait between the two,
         // so memory grows with the distinct series, not with the population.
         let mut bound: Vec<(Option<Bound>, f64)> = Vec::with_capacity(to_run.len());
-        for (_, candidate) in to_run {
+        for (_, candidate, _) in to_run {
             let Candidate::Written(chosen) = candidate else { continue };
             let started = Instant::now();
             let one = bind(program, &chosen.values).ok();
@@ -298,8 +302,13 @@ pub struct Scoring {
 /// file broke a constraint (whatever the aggregate: a median would otherwise rank it above
 /// genomes that meet every constraint), with every file's broken ones.
 fn combined(aggregate: Aggregate, each: impl Iterator<Item = (f64, u32)>) -> (f64, u32) {
-    let (scores, broken): (Vec<f64>, Vec<u32>) = each.unzip();
-    let broken = broken.into_iter().fold(0, |a, b| a | b);
+    let mut broken = 0;
+    let scores: Vec<f64> = each
+        .map(|(score, b)| {
+            broken |= b;
+            score
+        })
+        .collect();
     let value = match scores.as_slice() {
         _ if broken != 0 => f64::NEG_INFINITY,
         [one] => *one,

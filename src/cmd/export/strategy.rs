@@ -33,7 +33,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
     let cash = gaform_compiler::args::money(&SourceFile::new("--cash", args.cash.as_str()));
     let commission =
         gaform_compiler::args::percent(&SourceFile::new("--commission", args.commission.as_str()));
-    let strategies = crate::program::with_prelude(&checked.program.strategies);
+    let strategies = gaform_compiler::prelude::with(&checked.program.strategies);
     let genome = gaform_compiler::args::genome(&source, &strategies);
     let colour = diagnostics::colour_wanted();
     if let Err(found) = &genome {
