@@ -52,6 +52,14 @@ pub fn write(dir: &Path, status: &str, events: &[Event]) -> Result<(), String> {
     let mut body = String::new();
     let _ = write!(body, "<h1>{}</h1>\n<p class=\"status\">{}</p>\n", esc(&job), esc(status));
     body.push_str(&run_facts(&best));
+    // A validated job is judged by what its strategies did on data they were not trained on:
+    // that comes first, the best strategy's in-sample figures after.
+    body.push_str(&stitched_table(&best));
+    if let Some(svg) = read("out_of_sample.svg") {
+        let caption = "Stitched out-of-sample equity against buying and holding over the same bars";
+        let _ = write!(body, "<figure>\n{}\n<figcaption>{caption}</figcaption>\n</figure>\n", inline(&svg));
+    }
+    body.push_str(&folds_table(&best));
     body.push_str(&best_strategy(&best));
     let mut charts = Vec::new();
     // The chart is of the first file's training window: say so when that is not all of it.
@@ -106,20 +114,108 @@ fn run_facts(best: &serde_json::Value) -> String {
     )
 }
 
-fn best_strategy(best: &serde_json::Value) -> String {
-    let strategy = serde_json::from_value::<Strategy>(best["strategy"].clone())
-        .map_or_else(|_| best["strategy"].to_string(), |s| s.to_string());
-    let mut out =
-        format!("<h2>Best strategy</h2>\n<p><code>{}</code> · fitness {}", esc(&strategy), best["fitness"]);
-    if let Some(oos) = best["out_of_sample"].as_object() {
-        let _ = write!(
+/// A strategy as the language calls it: `best.json`'s `call`, else (results written before
+/// it was) its JSON.
+fn call(entry: &serde_json::Value) -> String {
+    entry["call"].as_str().map(str::to_string).unwrap_or_else(|| {
+        serde_json::from_value::<Strategy>(entry["strategy"].clone())
+            .map_or_else(|_| entry["strategy"].to_string(), |s| s.to_string())
+    })
+}
+
+/// A fraction as a percent with two decimals; `n/a` where undefined.
+fn percent(v: &serde_json::Value) -> String {
+    v.as_f64().map_or("n/a".into(), |x| format!("{:.2}%", x * 100.0))
+}
+
+fn number(v: &serde_json::Value) -> String {
+    v.as_f64().map_or("n/a".into(), |x| format!("{x:.4}"))
+}
+
+/// The stitched out-of-sample figures per file (and their mean): a validated run's headline.
+fn stitched_table(best: &serde_json::Value) -> String {
+    let oos = &best["out_of_sample"];
+    let Some(files) = oos["stitched"].as_array().filter(|f| !f.is_empty()) else { return String::new() };
+    let windows = files.first().and_then(|f| f["windows"].as_u64()).unwrap_or(0);
+    let source = match windows {
+        1 => "the hold-out window after the training data".to_string(),
+        n => format!("{n} walk-forward test windows, each fold's winner on the window after its training"),
+    };
+    let mut out = format!(
+        "<h2>Out of sample</h2>\n<p>Stitched over {source} (<code>out_of_sample.csv</code>).</p>\n<table>\n\
+         <tr><th>data</th><th>from</th><th>to</th><th>total return</th><th>annual return</th><th>sharpe</th>\
+         <th>max drawdown</th><th>trades</th></tr>\n"
+    );
+    let row = |out: &mut String, name: &str, from: &str, to: &str, f: &serde_json::Value| {
+        let _ = writeln!(
             out,
-            " in sample, {} out of sample · walk-forward efficiency {}",
-            oos.get("fitness").cloned().unwrap_or_default(),
-            oos.get("walk_forward_efficiency")
-                .and_then(|e| e.as_f64())
-                .map_or("n/a".into(), |e| format!("{e:.3}"))
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(name),
+            esc(from),
+            esc(to),
+            percent(&f["total_return"]),
+            percent(&f["annual_return"]),
+            number(&f["sharpe"]),
+            percent(&f["max_drawdown"]),
+            f["trades"]
         );
+    };
+    for f in files {
+        let text = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+        row(&mut out, &text("data"), &text("from"), &text("to"), f);
+    }
+    if oos["mean"].is_object() {
+        row(&mut out, "mean of files (trades summed)", "", "", &oos["mean"]);
+    }
+    out.push_str("</table>\n");
+    if let Some(e) = oos["walk_forward_efficiency"].as_f64() {
+        let _ = writeln!(
+            out,
+            "<p>Walk-forward efficiency {e:.3}: the mean annual return out of sample over the mean in sample.</p>"
+        );
+    }
+    out
+}
+
+/// Walk-forward: one row per fold, its windows (of the first file) and its winner.
+fn folds_table(best: &serde_json::Value) -> String {
+    let Some(folds) = best["walk_forward"].as_array().filter(|f| !f.is_empty()) else { return String::new() };
+    let first = best["assets"][0]["data"].as_str().unwrap_or("the first file");
+    let several = best["assets"].as_array().is_some_and(|a| a.len() > 1);
+    let dates = if several { format!(" (dates of {})", esc(first)) } else { String::new() };
+    let mut out = format!(
+        "<h2>Walk-forward folds</h2>\n<table>\n<tr><th>fold</th><th>train{dates}</th><th>test</th>\
+         <th>winner</th><th>fitness in sample</th><th>fitness out of sample</th></tr>\n"
+    );
+    for fold in folds {
+        let asset = &fold["assets"][0];
+        let span = |w: &serde_json::Value| {
+            format!("{} to {}", w["from"].as_str().unwrap_or("?"), w["to"].as_str().unwrap_or("?"))
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            fold["fold"],
+            esc(&span(&asset["in_sample"])),
+            esc(&span(&asset["out_of_sample"])),
+            esc(&call(fold)),
+            number(&fold["fitness"]),
+            number(&fold["out_of_sample_fitness"])
+        );
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+fn best_strategy(best: &serde_json::Value) -> String {
+    let whose = if best["walk_forward"].is_array() { " (the last fold's winner)" } else { "" };
+    let mut out = format!(
+        "<h2>Best strategy{whose}</h2>\n<p><code>{}</code> · fitness {}",
+        esc(&call(best)),
+        best["fitness"]
+    );
+    if let Some(oos) = best["out_of_sample"].as_object() {
+        let _ = write!(out, " in sample, {} out of sample", oos.get("fitness").cloned().unwrap_or_default());
     }
     out.push_str("</p>\n");
     let shown = |v: &serde_json::Value| match (v.as_u64(), v.as_f64()) {

@@ -79,30 +79,73 @@ fn the_quickstart_report_lays_out_every_chart_in_a_browser_and_fetches_nothing()
     assert_eq!(html.matches("<figure>").count(), 5, "equity, fitness, evaluation time, cost, utilisation");
     assert!(html.contains("sma_crossover(fast = 10, slow = 19)"), "the best strategy is named");
 
-    let dom = headless(&page, &w.0.join("profile-dom"), &["--dump-dom"]);
+    laid_out(&w, &page, 5, "report.png");
+}
+
+/// Opens `page` in headless Chromium: its `charts` charts were each laid out at a readable
+/// size, and a screenshot is left in `target/SHOT` to be looked at.
+fn laid_out(w: &Workspace, page: &Path, charts: usize, shot: &str) {
+    let dom = headless(page, &w.0.join("profile-dom"), &["--dump-dom"]);
     let dom = String::from_utf8_lossy(&dom.stdout);
-    let charts = dom
+    let sizes = dom
         .split("data-charts=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_else(|| panic!("the page's script did not run in the browser:\n{dom}"));
-    let sizes: Vec<(u32, u32)> = charts
+    let sizes: Vec<(u32, u32)> = sizes
         .split_whitespace()
         .map(|s| {
             let (w, h) = s.split_once('x').unwrap();
             (w.parse().unwrap(), h.parse().unwrap())
         })
         .collect();
-    assert_eq!(sizes.len(), 5, "{charts}");
-    assert!(sizes.iter().all(|&(w, h)| w >= 300 && h >= 150), "a chart was laid out too small: {charts}");
+    assert_eq!(sizes.len(), charts, "{sizes:?}");
+    assert!(sizes.iter().all(|&(w, h)| w >= 300 && h >= 150), "a chart was laid out too small: {sizes:?}");
 
-    let shot = root().join("target/report.png");
+    let shot = root().join("target").join(shot);
     let _ = std::fs::remove_file(&shot);
     let taken = headless(
-        &page,
+        page,
         &w.0.join("profile-shot"),
-        &["--window-size=1000,4200", &format!("--screenshot={}", shot.display())],
+        &["--window-size=1000,5200", &format!("--screenshot={}", shot.display())],
     );
     let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
     assert!(size > 50_000, "no screenshot ({size} bytes): {}", String::from_utf8_lossy(&taken.stderr));
+}
+
+#[test]
+fn a_walk_forward_report_leads_with_the_stitched_out_of_sample_figures_and_tables_the_folds() {
+    let example = std::fs::read_to_string(root().join("examples/trend-following.gaf")).unwrap();
+    let w = Workspace::new("report-walk", &example.replace("data/GOOG_wiki.csv", "GOOG_wiki.csv"));
+    ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]));
+    let page = w.0.join("results/trend/report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    let best: serde_json::Value = serde_json::from_str(&w.read("results/trend/best.json")).unwrap();
+    let at = |text: &str| html.find(text).unwrap_or_else(|| panic!("report.html lacks `{text}`"));
+    assert!(at("<h2>Out of sample</h2>") < at("<h2>Best strategy (the last fold's winner)</h2>"));
+    assert!(
+        at("Stitched out-of-sample equity against buying and holding") < at("<h2>Walk-forward folds</h2>")
+    );
+    let stitched = &best["out_of_sample"]["stitched"][0];
+    let total = format!("{:.2}%", stitched["total_return"].as_f64().unwrap() * 100.0);
+    assert!(
+        html[at("<h2>Out of sample</h2>")..at("<h2>Walk-forward folds</h2>")].contains(&total),
+        "{total}"
+    );
+    // One row per fold, with its windows' dates and its winner.
+    let folds = best["walk_forward"].as_array().unwrap();
+    let table = &html[at("<h2>Walk-forward folds</h2>")..at("<h2>Best strategy")];
+    assert_eq!(table.matches("<tr><td>").count(), folds.len(), "{table}");
+    for fold in folds {
+        let test = &fold["assets"][0]["out_of_sample"];
+        let dates = format!("{} to {}", test["from"].as_str().unwrap(), test["to"].as_str().unwrap());
+        assert!(table.contains(&dates), "{dates}");
+        assert!(table.contains(fold["call"].as_str().unwrap()));
+    }
+    assert_eq!(
+        html.matches("<figure>").count(),
+        6,
+        "out of sample, equity, fitness, evaluation time, cost, utilisation"
+    );
+    laid_out(&w, &page, 6, "report-walk-forward.png");
 }

@@ -201,12 +201,45 @@ fn holdout_windows_are_the_backtests_of_their_slices_on_two_calendars() {
     assert_eq!(best["out_of_sample"]["fitness"].as_f64(), Some(mean("out_of_sample")));
     let hall = w.read("out/hall_of_fame.csv");
     assert!(hall.starts_with("rank,fast,slow,fitness,out_of_sample_fitness\n"), "{hall}");
+    // A hold-out's stitched equity is its one window: the same figures, the summary's lead.
+    for (asset, stitched) in assets.iter().zip(best["out_of_sample"]["stitched"].as_array().unwrap()) {
+        assert_eq!(stitched["data"], asset["data"]);
+        assert_eq!(stitched["windows"], 1);
+        for figure in ["total_return", "sharpe", "max_drawdown", "annual_return", "trades"] {
+            let (a, b) = (&stitched[figure], &asset["out_of_sample"]["metrics"][figure]);
+            close(a, b, &format!("{}: the stitched {figure}", asset["data"]));
+        }
+    }
+    assert!(best["out_of_sample"].get("walk_forward_efficiency").is_none(), "no walk, no efficiency");
+    assert!(!stdout.contains("efficiency"), "{stdout}");
+    let lead = stdout.find("out of sample, stitched over the hold-out window").expect("the stitched lead");
+    assert!(lead < stdout.find("in sample, the window it was trained on").unwrap(), "{stdout}");
+}
+
+/// BACKTEST.md's figures of a daily equity curve on weekdays (each bar its own period,
+/// `A` = 252), written out here from the definitions: total return, max drawdown, Sharpe.
+fn daily_figures(equity: &[f64]) -> [f64; 3] {
+    let total = equity[equity.len() - 1] / equity[0] - 1.0;
+    let mut peak = f64::MIN;
+    let drawdown = equity.iter().fold(0.0_f64, |worst, &e| {
+        peak = peak.max(e);
+        worst.max(1.0 - e / peak)
+    });
+    let r: Vec<f64> = equity.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
+    let n = r.len() as f64;
+    let g = (equity[equity.len() - 1] / equity[0]).powf(1.0 / n) - 1.0;
+    let mean = r.iter().sum::<f64>() / n;
+    let variance = r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let a = 252.0;
+    let annual_return = (1.0 + g).powf(a) - 1.0;
+    let annual_volatility = ((variance + (1.0 + g).powi(2)).powf(a) - (1.0 + g).powf(2.0 * a)).sqrt();
+    [total, drawdown, annual_return / annual_volatility]
 }
 
 #[test]
 fn walk_forward_windows_are_the_backtests_of_their_slices_and_the_equity_is_stitched() {
     let w = workspace("walk", WALK_FORWARD);
-    ok(&w.gaform(&["run", "job.gaf", "--out", "one"], &[("RAYON_NUM_THREADS", "1")]));
+    let stdout = ok(&w.gaform(&["run", "job.gaf", "--out", "one"], &[("RAYON_NUM_THREADS", "1")]));
     let best = best(&w, "one");
     assert_eq!(best["data"], "GOOG_wiki.csv, IBM_wiki.csv", "the pattern's files, sorted");
     let folds = best["walk_forward"].as_array().unwrap();
@@ -243,11 +276,86 @@ fn walk_forward_windows_are_the_backtests_of_their_slices_and_the_equity_is_stit
     }
     let csv = w.read("one/out_of_sample.csv");
     assert!(csv.lines().count() > 2 * 10 * 100, "{} rows", csv.lines().count());
+    assert_eq!(csv.lines().next(), Some("data,time,equity,buy_and_hold"));
+    // The stitched figures are those of out_of_sample.csv's curve by BACKTEST.md's
+    // definitions; its trades are the test windows'; their mean leads the files'.
+    let stitched = best["out_of_sample"]["stitched"].as_array().unwrap();
+    for (i, file) in ["GOOG_wiki.csv", "IBM_wiki.csv"].into_iter().enumerate() {
+        let rows: Vec<Vec<&str>> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .filter(|c: &Vec<&str>| c[0] == file)
+            .collect();
+        for row in &rows {
+            let days = gaform_runtime::data::parse_timestamp(row[1]).unwrap() / 86_400;
+            assert!((days + 3).rem_euclid(7) < 5, "{file}: {} is a weekend day: A is not 252", row[1]);
+        }
+        let equity: Vec<f64> = rows.iter().map(|c| c[2].parse().unwrap()).collect();
+        let held: Vec<f64> = rows.iter().map(|c| c[3].parse().unwrap()).collect();
+        assert_eq!((equity[0], held[0]), (10_000.0, 10_000.0), "{file}: both start with the cash");
+        let [total, drawdown, sharpe] = daily_figures(&equity);
+        let figures = &stitched[i];
+        assert_eq!(figures["data"], file);
+        assert_eq!(figures["bars"].as_u64(), Some(equity.len() as u64));
+        assert_eq!(figures["from"].as_str(), Some(rows[0][1]));
+        for (name, expected) in [("total_return", total), ("max_drawdown", drawdown), ("sharpe", sharpe)] {
+            let got = figures[name].as_f64().unwrap();
+            assert!(
+                (got - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+                "{file} {name}: {got} vs {expected}"
+            );
+        }
+        let trades: u64 = folds
+            .iter()
+            .map(|f| {
+                let a = f["assets"].as_array().unwrap().iter().find(|a| a["data"] == file).unwrap();
+                a["out_of_sample"]["metrics"]["trades"].as_u64().unwrap()
+            })
+            .sum();
+        assert_eq!(figures["trades"].as_u64(), Some(trades), "{file}: every test window's trades");
+    }
+    let mean = &best["out_of_sample"]["mean"];
+    let of = |i: usize, k: &str| stitched[i][k].as_f64().unwrap();
+    assert_eq!(mean["total_return"].as_f64(), Some((of(0, "total_return") + of(1, "total_return")) / 2.0));
+    assert_eq!(mean["trades"].as_f64(), Some(of(0, "trades") + of(1, "trades")));
+    // Walk-forward efficiency: the mean annual return out of sample over in sample, where
+    // the in-sample mean is positive.
+    let returns = |window: &str| -> f64 {
+        let all: Vec<f64> = folds
+            .iter()
+            .flat_map(|f| f["assets"].as_array().unwrap())
+            .map(|a| a[window]["metrics"]["annual_return"].as_f64().unwrap())
+            .collect();
+        all.iter().sum::<f64>() / all.len() as f64
+    };
+    let efficiency = best["out_of_sample"]["walk_forward_efficiency"].as_f64();
+    if returns("in_sample") > 0.0 {
+        let expected = returns("out_of_sample") / returns("in_sample");
+        assert!((efficiency.unwrap() - expected).abs() < 1e-12, "{efficiency:?} vs {expected}");
+        assert!(stdout.contains(&format!("walk-forward efficiency {expected:.3}")), "{stdout}");
+    } else {
+        assert_eq!(efficiency, None, "undefined over a losing in-sample mean");
+    }
+    let lead = stdout.find("out of sample, stitched over").expect("the stitched lead");
+    assert!(lead < stdout.find("the best strategy (the last fold's winner)").unwrap(), "{stdout}");
     // The charts say what they show: the last fold's train window, every fold's generations.
     let equity = w.read("one/equity.svg");
     assert!(equity.contains("the last fold&apos;s train window"), "equity.svg's window");
     let folds = best["folds"].as_u64().unwrap();
-    assert!(w.read("one/fitness.svg").contains(&format!("{folds} walk-forward folds combined")));
+    let fitness = w.read("one/fitness.svg");
+    assert!(fitness.contains(&format!("best fitness per generation in each of {folds} walk-forward folds")));
+    assert!(fitness.contains("fold 0 (oldest)") && fitness.contains(&format!("fold {} (latest)", folds - 1)));
+    let chart = w.read("one/out_of_sample.svg");
+    assert!(
+        chart.contains("GOOG_wiki.csv buy &amp; hold")
+            && chart.contains(&format!("{folds} walk-forward test windows"))
+    );
+    // One generations.csv row per fold and generation, told apart by the fold.
+    let generations = w.read("one/generations.csv");
+    assert_eq!(generations.lines().next(), Some("fold,generation,best,mean,std,evaluations"));
+    assert_eq!(generations.lines().count() as u64, 1 + folds * 7, "{generations}");
+    assert!(generations.contains(&format!("\n{},6,", folds - 1)));
 
     ok(&w.gaform(&["run", "job.gaf", "--out", "two"], &[("RAYON_NUM_THREADS", "2")]));
     ok(&w.gaform(&["run", "job.gaf", "--out", "procs", "--islands-as", "processes"], &[]));

@@ -316,6 +316,17 @@ impl<'c> Curve<'c> {
     }
 }
 
+/// The metrics of an equity curve alone, one value per bar of `calendar`: a curve stitched
+/// from several backtests, whose trades were counted where they were made. `trades` is 0 and
+/// the trade metrics (win rate, profit factor) are undefined; the rest are BACKTEST.md's.
+pub fn of_equity(equity: &[f64], calendar: &Calendar) -> Metrics {
+    let mut curve = Curve::new(equity.first().copied().unwrap_or(f64::NAN), calendar, None);
+    for (i, &e) in equity.iter().enumerate() {
+        curve.running.bar(calendar.starts_period(i), e);
+    }
+    curve.finish(&ClosedTrades::default(), calendar.periods_per_year).0
+}
+
 /// Infinities (a ratio over zero) are as undefined as `NaN` for ranking and reporting.
 fn defined(x: f64) -> f64 {
     if x.is_finite() {

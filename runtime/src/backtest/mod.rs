@@ -9,7 +9,7 @@ mod metrics;
 pub mod orders;
 
 pub use calendar::Calendar;
-pub use metrics::Metrics;
+pub use metrics::{of_equity, Metrics};
 
 use crate::data::Ohlcv;
 use crate::strategy::{Indicators, SignalSource, Signals, Strategy, WithSource};

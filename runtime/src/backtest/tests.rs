@@ -84,6 +84,19 @@ fn agrees_with_backtesting_py() {
         for (k, e) in case["equity_every_100"].as_array().expect("equity").iter().enumerate() {
             assert!(agrees(report.equity[k * 100], e), "{label}: equity at bar {}", k * 100);
         }
+        // A curve alone (a stitched one) has the curve's metrics of a backtest, not its trades'.
+        let curve = super::of_equity(&report.equity, calendar);
+        let (ours, curves) = (report.metrics.values(), curve.values());
+        for (k, name) in Metrics::NAMES.iter().enumerate() {
+            let expected = match *name {
+                "trades" => 0.0,
+                "win_rate" | "profit_factor" => f64::NAN,
+                _ => ours[k],
+            };
+            let equal = (expected.is_nan() && curves[k].is_nan())
+                || (curves[k] - expected).abs() <= 1e-12 * expected.abs().max(1.0);
+            assert!(equal, "{label}: the curve's {name} = {}, the backtest's {expected}", curves[k]);
+        }
     }
     eprintln!("largest relative difference from backtesting.py over all metrics: {worst:e}");
 }

@@ -79,6 +79,14 @@ pub struct Stitched {
     pub data: String,
     pub time: Vec<i64>,
     pub equity: Vec<f64>,
+    /// Buying at each test window's first close and holding to its last, stitched the same
+    /// way: what the stitched equity is measured against, over the same bars.
+    pub buy_and_hold: Vec<f64>,
+    /// BACKTEST.md's metrics of `equity` (`backtest::of_equity`); `trades` is the closed
+    /// trades of every test window's backtest, summed.
+    pub metrics: Metrics,
+    /// Where each stitched test window starts, as an index into `time`.
+    pub starts: Vec<usize>,
 }
 
 /// Seconds one island spent on one generation (varies from run to run).
@@ -101,8 +109,11 @@ pub struct Outcome {
     pub folds: Vec<FoldOutcome>,
     /// Per file, the out-of-sample equity of the winners (empty without validation).
     pub stitched: Vec<Stitched>,
-    /// One row per generation, islands combined.
+    /// One row per generation, islands (and walk-forward folds) combined.
     pub generations: Vec<GenerationStats>,
+    /// With walk-forward, each fold's rows (its islands combined), oldest fold first; empty
+    /// otherwise. A fold's generation 3 has nothing to do with another's.
+    pub fold_generations: Vec<Vec<GenerationStats>>,
     pub timings: Vec<Timing>,
     /// The best genome's equity at each bar's close of the first file's training window
     /// (its whole data without validation), with the bars' timestamps.
@@ -139,21 +150,52 @@ impl Outcome {
     }
 
     /// Walk-forward efficiency: the mean annualised return out of sample over the mean in
-    /// sample, across the winners' windows of every fold and file (Pardo's ratio); `None`
-    /// without validation.
+    /// sample, across every fold's winner on every file (Pardo's ratio). `None` where it is
+    /// not defined: without walk-forward (one hold-out window is no walk), or when the mean
+    /// in-sample return is not positive or either mean is undefined (the ratio then ranks
+    /// nothing).
     pub fn efficiency(&self) -> Option<f64> {
-        let winners: Vec<&Champion> = if self.folds.is_empty() {
-            self.best().into_iter().collect()
-        } else {
-            self.folds.iter().map(|f| &f.winner).collect()
-        };
         let (mut ins, mut outs) = (Vec::new(), Vec::new());
-        for asset in winners.iter().flat_map(|c| &c.assets) {
+        for asset in self.folds.iter().flat_map(|f| &f.winner.assets) {
             ins.push(asset.in_sample.metrics.annual_return);
             outs.push(asset.out_of_sample.as_ref()?.metrics.annual_return);
         }
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-        (!outs.is_empty()).then(|| mean(&outs) / mean(&ins))
+        let positive = mean(&ins).partial_cmp(&0.0) == Some(std::cmp::Ordering::Greater);
+        if outs.is_empty() || !positive {
+            return None;
+        }
+        Some(mean(&outs) / mean(&ins)).filter(|e| e.is_finite())
+    }
+
+    /// The stitched out-of-sample figures of every file, as one: the mean of each file's
+    /// (trades summed). `None` without validation.
+    pub fn stitched_mean(&self) -> Option<Metrics> {
+        if self.stitched.is_empty() {
+            return None;
+        }
+        let n = self.stitched.len() as f64;
+        let mut sums = [0.0; 11];
+        for s in &self.stitched {
+            for (sum, v) in sums.iter_mut().zip(s.metrics.values()) {
+                *sum += v;
+            }
+        }
+        let [final_equity, total_return, _, max_drawdown, sharpe, sortino, calmar, win_rate, profit_factor, annual_return, annual_volatility] =
+            sums.map(|x| x / n);
+        Some(Metrics {
+            final_equity,
+            total_return,
+            trades: self.stitched.iter().map(|s| s.metrics.trades).sum(),
+            max_drawdown,
+            sharpe,
+            sortino,
+            calmar,
+            win_rate,
+            profit_factor,
+            annual_return,
+            annual_volatility,
+        })
     }
 }
 
@@ -178,16 +220,21 @@ fn gather_from(
     let size = usize::try_from(config.hall_of_fame).unwrap_or(usize::MAX);
     let mut halls: Vec<HallOfFame> = folds.iter().map(|_| HallOfFame::new(size)).collect();
     let mut generations: Vec<GenerationStats> = Vec::new();
+    let mut fold_generations: Vec<Vec<GenerationStats>> = folds.iter().map(|_| Vec::new()).collect();
     let mut timings = Vec::new();
+    let combine = |rows: &mut Vec<GenerationStats>, i: usize, stats: &GenerationStats| match rows.get_mut(i) {
+        Some(row) => *row = row.combine(stats),
+        None => rows.push(stats.clone()),
+    };
     for c in checkpoints {
         let fold = usize::try_from(c.state.index / config.islands.max(1)).unwrap_or(usize::MAX);
         if let Some(hall) = halls.get_mut(fold) {
             hall.offer(&c.state.hall.entries);
         }
         for (i, stats) in c.state.history.iter().enumerate() {
-            match generations.get_mut(i) {
-                Some(row) => *row = row.combine(stats),
-                None => generations.push(stats.clone()),
+            combine(&mut generations, i, stats);
+            if let Some(rows) = fold_generations.get_mut(fold) {
+                combine(rows, i, stats);
             }
             let seconds = c.seconds.get(i).copied().unwrap_or(0.0);
             timings.push(Timing {
@@ -310,6 +357,7 @@ fn gather_from(
         folds: if folds.len() > 1 { fold_outcomes } else { Vec::new() },
         stitched,
         generations,
+        fold_generations: if folds.len() > 1 { fold_generations } else { Vec::new() },
         timings,
         equity,
         time,
@@ -324,8 +372,9 @@ fn gather_from(
 fn stitch(config: &JobConfig, assets: &[Asset], winners: &[(&Fold, &Champion)]) -> Vec<Stitched> {
     let mut out = Vec::new();
     for asset in assets {
-        let mut line = Stitched { data: asset.name.clone(), time: Vec::new(), equity: Vec::new() };
-        let mut start = config.costs.cash;
+        let (mut time, mut equity, mut buy_and_hold) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut trades, mut starts) = (0, Vec::new());
+        let (mut start, mut held) = (config.costs.cash, config.costs.cash);
         for (fold, winner) in winners {
             let Some(window) = fold.test.iter().find(|w| w.asset == asset.name) else { continue };
             let keep = Keep { equity: true, trades: false };
@@ -337,13 +386,21 @@ fn stitch(config: &JobConfig, assets: &[Asset], winners: &[(&Fold, &Champion)]) 
                 keep,
             );
             let scale = start / config.costs.cash;
-            line.time.extend_from_slice(&window.data.time);
-            line.equity.extend(report.equity.iter().map(|e| e * scale));
-            start = line.equity.last().copied().unwrap_or(start);
+            starts.push(time.len());
+            time.extend_from_slice(&window.data.time);
+            equity.extend(report.equity.iter().map(|e| e * scale));
+            start = equity.last().copied().unwrap_or(start);
+            let first_close = window.data.close.first().copied().unwrap_or(f64::NAN);
+            buy_and_hold.extend(window.data.close.iter().map(|c| held * c / first_close));
+            held = buy_and_hold.last().copied().unwrap_or(held);
+            trades += report.metrics.trades;
         }
-        if !line.equity.is_empty() {
-            out.push(line);
+        if equity.is_empty() {
+            continue;
         }
+        let mut metrics = crate::backtest::of_equity(&equity, &crate::backtest::Calendar::new(&time));
+        metrics.trades = trades;
+        out.push(Stitched { data: asset.name.clone(), time, equity, buy_and_hold, metrics, starts });
     }
     out
 }

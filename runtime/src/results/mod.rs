@@ -1,8 +1,8 @@
 //! A run's results as files: `best.json`, `hall_of_fame.csv`, `windows.csv` (every judged
 //! champion on every window of every file), `out_of_sample.csv` (the stitched out-of-sample
-//! equity, with validation), `generations.csv`, `timings.csv`, `fitness.svg` and
-//! `equity.svg`. Everything but `timings.csv` is a function of the job alone, so two runs of
-//! one job write the same bytes.
+//! equity, with validation), `generations.csv`, `timings.csv`, `fitness.svg`, `equity.svg`
+//! and, with validation, `out_of_sample.svg`. Everything but `timings.csv` is a function of
+//! the job alone, so two runs of one job write the same bytes.
 
 pub mod owner;
 mod plot;
@@ -19,7 +19,7 @@ use serde::Serialize;
 use std::path::Path;
 
 /// The files written into a results directory, in the order they are written.
-pub const FILES: [&str; 8] = [
+pub const FILES: [&str; 9] = [
     "best.json",
     "hall_of_fame.csv",
     "windows.csv",
@@ -28,7 +28,14 @@ pub const FILES: [&str; 8] = [
     "timings.csv",
     "fitness.svg",
     "equity.svg",
+    "out_of_sample.svg",
 ];
+
+/// The files `write` writes for `outcome`: `FILES`, less `out_of_sample.svg` without
+/// validation.
+pub fn written(outcome: &Outcome) -> Vec<&'static str> {
+    FILES.into_iter().filter(|f| *f != "out_of_sample.svg" || !outcome.stitched.is_empty()).collect()
+}
 
 /// Why results could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +77,12 @@ struct Best<'a> {
     /// Each of the job's constraints and how many backtested genomes broke it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     constraints: Vec<ConstraintJson<'a>>,
+    /// With validation, first: how the strategies did on data they were not trained on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    out_of_sample: Option<OutOfSample<'a>>,
     strategy: Called,
+    /// The strategy as the language writes a call: `sma_crossover(fast = 10, slow = 19)`.
+    call: String,
     genome: &'a [i64],
     /// A strategy written in the file: its whole program, so that the best can be served
     /// and re-checked from this file alone.
@@ -82,8 +94,6 @@ struct Best<'a> {
     /// In sample, one file only (per-file figures are in `assets`).
     #[serde(skip_serializing_if = "Option::is_none")]
     metrics: Option<crate::backtest::Metrics>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    out_of_sample: Option<OutOfSample<'a>>,
     /// Per file: the windows the best strategy was trained and judged on.
     assets: Vec<AssetJson<'a>>,
     /// Walk-forward: every fold's winner, oldest first.
@@ -101,24 +111,64 @@ fn is_one(n: &u64) -> bool {
     *n == 1
 }
 
-/// The out-of-sample summary beside the in-sample fitness.
+/// The out-of-sample summary, ahead of the in-sample figures.
 #[derive(Serialize)]
 struct OutOfSample<'a> {
+    /// Per file, its stitched out-of-sample equity (`out_of_sample.csv`): every fold's winner
+    /// on the test window after its training, one after another (a hold-out's one window).
+    stitched: Vec<StitchedJson<'a>>,
+    /// Several files: each figure's mean over them, trades summed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mean: Option<Figures>,
     /// The best strategy's (with walk-forward, the last fold's winner's), aggregated.
     #[serde(with = "exact")]
     fitness: f64,
-    /// Mean annualised return out of sample over in sample (`Outcome::efficiency`).
-    #[serde(with = "exact")]
-    walk_forward_efficiency: f64,
-    /// Per file, the return of its stitched out-of-sample equity (`out_of_sample.csv`).
-    stitched: Vec<StitchedReturn<'a>>,
+    /// Walk-forward only, and only where defined (`Outcome::efficiency`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    walk_forward_efficiency: Option<f64>,
 }
 
 #[derive(Serialize)]
-struct StitchedReturn<'a> {
+struct StitchedJson<'a> {
     data: &'a str,
-    /// Its last equity over the job's cash, minus one.
+    /// The first and last stitched bars' timestamps.
+    from: String,
+    to: String,
+    /// Test windows stitched, and their bars.
+    windows: usize,
+    bars: usize,
+    #[serde(flatten)]
+    figures: Figures,
+}
+
+/// BACKTEST.md's figures of a stitched curve (those a curve alone defines, and its trades).
+#[derive(Serialize)]
+struct Figures {
+    final_equity: f64,
     total_return: f64,
+    annual_return: f64,
+    annual_volatility: f64,
+    sharpe: f64,
+    sortino: f64,
+    calmar: f64,
+    max_drawdown: f64,
+    trades: u64,
+}
+
+impl Figures {
+    fn of(m: &crate::backtest::Metrics) -> Figures {
+        Figures {
+            final_equity: m.final_equity,
+            total_return: m.total_return,
+            annual_return: m.annual_return,
+            annual_volatility: m.annual_volatility,
+            sharpe: m.sharpe,
+            sortino: m.sortino,
+            calmar: m.calmar,
+            max_drawdown: m.max_drawdown,
+            trades: m.trades,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -141,6 +191,7 @@ struct AssetJson<'a> {
 struct FoldJson<'a> {
     fold: u64,
     strategy: Called,
+    call: String,
     genome: &'a [i64],
     #[serde(with = "exact")]
     fitness: f64,
@@ -181,16 +232,21 @@ pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) ->
     let best = outcome.best().ok_or_else(|| render("best.json", "the run has no best genome".into()))?;
     let several = config.data.len() > 1;
     let out_of_sample = best.out_of_sample.map(|fitness| OutOfSample {
-        fitness,
-        walk_forward_efficiency: outcome.efficiency().unwrap_or(f64::NAN),
         stitched: outcome
             .stitched
             .iter()
-            .map(|s| StitchedReturn {
+            .map(|s| StitchedJson {
                 data: &s.data,
-                total_return: s.equity.last().map_or(f64::NAN, |e| e / config.costs.cash - 1.0),
+                from: s.time.first().map_or_else(String::new, |&t| format_timestamp(t)),
+                to: s.time.last().map_or_else(String::new, |&t| format_timestamp(t)),
+                windows: s.starts.len(),
+                bars: s.equity.len(),
+                figures: Figures::of(&s.metrics),
             })
             .collect(),
+        mean: outcome.stitched_mean().filter(|_| outcome.stitched.len() > 1).map(|m| Figures::of(&m)),
+        fitness,
+        walk_forward_efficiency: outcome.efficiency(),
     });
     let json = Best {
         job: &config.name,
@@ -211,6 +267,7 @@ pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) ->
             .map(|(c, broken)| ConstraintJson { constraint: &c.text, broken })
             .collect(),
         strategy: best.strategy.called(config.space.program()),
+        call: best.strategy.show(config.space.program()),
         genome: &best.genome,
         program: config.space.program(),
         fitness: best.fitness,
@@ -223,6 +280,7 @@ pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) ->
             .map(|f| FoldJson {
                 fold: f.fold,
                 strategy: f.winner.strategy.called(config.space.program()),
+                call: f.winner.strategy.show(config.space.program()),
                 genome: &f.winner.genome,
                 fitness: f.winner.fitness,
                 out_of_sample_fitness: f.winner.out_of_sample.unwrap_or(f64::NAN),
@@ -243,6 +301,10 @@ pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) ->
     write_atomically(&dir.join("fitness.svg"), fitness_svg.as_bytes())?;
     let equity_svg = plot::equity(outcome, best).map_err(|e| render("equity.svg", e))?;
     write_atomically(&dir.join("equity.svg"), equity_svg.as_bytes())?;
+    if !outcome.stitched.is_empty() {
+        let svg = plot::out_of_sample(outcome).map_err(|e| render("out_of_sample.svg", e))?;
+        write_atomically(&dir.join("out_of_sample.svg"), svg.as_bytes())?;
+    }
     Ok(())
 }
 
@@ -335,30 +397,34 @@ fn windows(outcome: &Outcome) -> String {
     out
 }
 
-/// The stitched out-of-sample equity of each file (`Outcome::stitched`); a header alone
-/// without validation.
+/// The stitched out-of-sample equity of each file beside buying and holding over the same
+/// bars (`Outcome::stitched`); a header alone without validation.
 fn stitched_csv(outcome: &Outcome) -> String {
-    let mut out = String::from("data,time,equity\n");
+    let mut out = String::from("data,time,equity,buy_and_hold\n");
     for line in &outcome.stitched {
-        for (t, e) in line.time.iter().zip(&line.equity) {
-            out.push_str(&format!("{},{},{}\n", line.data, format_timestamp(*t), cell(*e)));
+        for ((t, e), h) in line.time.iter().zip(&line.equity).zip(&line.buy_and_hold) {
+            out.push_str(&format!("{},{},{},{}\n", line.data, format_timestamp(*t), cell(*e), cell(*h)));
         }
     }
     out
 }
 
+/// One row per generation, islands combined; with walk-forward, one row per fold and
+/// generation, the fold first (each fold's search starts afresh).
 fn generations(outcome: &Outcome) -> String {
-    let mut out = String::from("generation,best,mean,std,evaluations\n");
-    for g in &outcome.generations {
+    let row = |g: &crate::ga::GenerationStats| {
         let best = if g.best == f64::NEG_INFINITY { f64::NAN } else { g.best };
-        out.push_str(&format!(
-            "{},{},{},{},{}\n",
-            g.generation,
-            cell(best),
-            cell(g.mean()),
-            cell(g.std()),
-            g.evaluations
-        ));
+        format!("{},{},{},{},{}\n", g.generation, cell(best), cell(g.mean()), cell(g.std()), g.evaluations)
+    };
+    const HEADER: &str = "generation,best,mean,std,evaluations\n";
+    if outcome.fold_generations.is_empty() {
+        return std::iter::once(HEADER.to_string()).chain(outcome.generations.iter().map(row)).collect();
+    }
+    let mut out = format!("fold,{HEADER}");
+    for (fold, rows) in outcome.fold_generations.iter().enumerate() {
+        for g in rows {
+            out.push_str(&format!("{fold},{}", row(g)));
+        }
     }
     out
 }
@@ -379,6 +445,42 @@ fn timings(outcome: &Outcome) -> String {
     out
 }
 
+/// The stitched out-of-sample figures, per file and their mean, that a validated run's
+/// summary leads with (nothing without validation).
+fn stitched_summary(outcome: &Outcome, figures: &dyn Fn(&crate::backtest::Metrics) -> String) -> String {
+    let Some(first) = outcome.stitched.first() else { return String::new() };
+    let same = outcome.stitched.iter().all(|s| s.starts.len() == first.starts.len());
+    let source = match first.starts.len() {
+        1 => "the hold-out window".to_string(),
+        n if same => format!("{n} folds' test windows, each fold's winner on the window after its training"),
+        _ => "the folds' test windows, each fold's winner on the window after its training".to_string(),
+    };
+    let mut text = format!("  out of sample, stitched over {source} (out_of_sample.csv):\n");
+    let width = outcome.stitched.iter().map(|s| s.data.len()).max().unwrap_or(0).max("mean of files".len());
+    for s in &outcome.stitched {
+        let dates = match (s.time.first(), s.time.last()) {
+            (Some(&a), Some(&b)) => format!("{}..{}", format_timestamp(a), format_timestamp(b)),
+            _ => String::new(),
+        };
+        let held = s.buy_and_hold.last().zip(s.buy_and_hold.first()).map_or(f64::NAN, |(l, f)| l / f - 1.0);
+        text.push_str(&format!(
+            "    {:width$}  {} · buy & hold {:.2}% · {dates}\n",
+            s.data,
+            figures(&s.metrics),
+            held * 100.0
+        ));
+    }
+    if let (true, Some(mean)) = (outcome.stitched.len() > 1, outcome.stitched_mean()) {
+        text.push_str(&format!("    {:width$}  {}\n", "mean of files", figures(&mean)));
+    }
+    if let Some(e) = outcome.efficiency() {
+        text.push_str(&format!(
+            "  walk-forward efficiency {e:.3} (mean annual return out of sample over in sample)\n"
+        ));
+    }
+    text
+}
+
 /// The run in words, as `gaform run` prints it and a head records it as the job's summary:
 /// the best strategy with its figures on each file, the work done, and where the results are.
 pub fn summary(outcome: &Outcome, out: &Path, seconds: f64) -> String {
@@ -397,30 +499,41 @@ pub fn summary(outcome: &Outcome, out: &Path, seconds: f64) -> String {
         )
     };
     let shown = best.strategy.show(config.space.program());
-    let mut text = format!("{}: best {shown} · fitness {}", config.name, best.fitness);
+    let whose = if outcome.folds.is_empty() { "" } else { " (the last fold's winner)" };
+    let mut text = format!("{}: best {shown}{whose} · fitness {}", config.name, best.fitness);
     if let Some(oos) = best.out_of_sample {
         text.push_str(&format!(" in sample, {oos} out of sample"));
-        if let Some(e) = outcome.efficiency() {
-            text.push_str(&format!(" · walk-forward efficiency {e:.3}"));
-        }
     }
     text.push('\n');
+    text.push_str(&stitched_summary(outcome, &figures));
     let several = best.assets.len() > 1;
+    // Under the stitched figures, the best strategy's own windows are a detail: indented.
+    let indent = if outcome.stitched.is_empty() { "  " } else { "    " };
+    // A hold-out's one window out of sample is the stitched line above: only in sample is new.
+    let holdout = outcome.folds.is_empty() && !outcome.stitched.is_empty();
+    if holdout {
+        text.push_str("  in sample, the window it was trained on:\n");
+    } else if !outcome.stitched.is_empty() {
+        text.push_str(&format!(
+            "  the best strategy{whose} on its own windows (every fold's in best.json `walk_forward`):\n"
+        ));
+    }
+    let width = best.assets.iter().map(|a| a.data.len() + 2).max().unwrap_or(0);
     for asset in &best.assets {
-        let name = if several { format!("{}: ", asset.data) } else { String::new() };
+        let name = if several { format!("{:width$}", format!("{}: ", asset.data)) } else { String::new() };
         match &asset.out_of_sample {
-            None => text.push_str(&format!("  {name}{}\n", figures(&asset.in_sample.metrics))),
+            Some(_) if holdout => {
+                text.push_str(&format!("{indent}{name}{}\n", figures(&asset.in_sample.metrics)))
+            }
+            None => text.push_str(&format!("{indent}{name}{}\n", figures(&asset.in_sample.metrics))),
             Some(oos) => {
-                text.push_str(&format!("  {name}in sample      {}\n", figures(&asset.in_sample.metrics)));
-                text.push_str(&format!("  {name}out of sample  {}\n", figures(&oos.metrics)));
+                text.push_str(&format!(
+                    "{indent}{name}in sample      {}\n",
+                    figures(&asset.in_sample.metrics)
+                ));
+                text.push_str(&format!("{indent}{name}out of sample  {}\n", figures(&oos.metrics)));
             }
         }
-    }
-    if !outcome.folds.is_empty() {
-        text.push_str(&format!(
-            "  walk-forward: {} folds, each fold's winner judged on the test window after it (best.json `walk_forward`)\n",
-            outcome.folds.len()
-        ));
     }
     if !config.constraints.is_empty() {
         let each: Vec<String> = config
@@ -447,7 +560,7 @@ pub fn summary(outcome: &Outcome, out: &Path, seconds: f64) -> String {
         seconds,
         backtests as f64 / seconds.max(1e-9),
         out.display(),
-        FILES.join(", ")
+        written(outcome).join(", ")
     ));
     text
 }

@@ -1,7 +1,8 @@
-//! The two charts, as SVG text (plotters, no font files: SVG text is laid out by the viewer).
-//! `fitness.svg`: best and mean fitness per generation. `equity.svg`, after backtesting.py's
-//! plot: the best genome's equity beside buying and holding the same data, its trades'
-//! entries and exits marked, and its drawdown in a panel underneath.
+//! The charts, as SVG text (plotters, no font files: SVG text is laid out by the viewer).
+//! `fitness.svg`: best and mean fitness per generation (each walk-forward fold's best).
+//! `equity.svg`, after backtesting.py's plot: the best genome's equity beside buying and
+//! holding the same data, its trades' entries and exits marked, and its drawdown in a panel
+//! underneath. `out_of_sample.svg`: the stitched out-of-sample equity beside buy-and-hold.
 
 use super::ticks::{Ticks, LABELS, MAX_LABEL};
 use crate::data::civil_from_days;
@@ -26,32 +27,56 @@ const DOWN: [(i32, i32); 3] = [(-5, -4), (5, -4), (0, 5)];
 
 type Chart<'a> = ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// Best and mean fitness per generation.
+/// Best and mean fitness per generation; with walk-forward, each fold's best, oldest fold
+/// palest (a fold's search starts afresh, so their generations are not one series).
 pub fn fitness(outcome: &Outcome) -> Result<String, String> {
     let finite = |v: f64| v.is_finite().then_some(v);
-    let best: Vec<(f64, f64)> =
-        outcome.generations.iter().filter_map(|g| Some((g.generation as f64, finite(g.best)?))).collect();
+    let best = |rows: &[crate::ga::GenerationStats]| -> Vec<(f64, f64)> {
+        rows.iter().filter_map(|g| Some((g.generation as f64, finite(g.best)?))).collect()
+    };
     let mean: Vec<(f64, f64)> =
         outcome.generations.iter().filter_map(|g| Some((g.generation as f64, finite(g.mean())?))).collect();
+    let folds: Vec<Vec<(f64, f64)>> = outcome.fold_generations.iter().map(|rows| best(rows)).collect();
+    let overall = best(&outcome.generations);
     let last = outcome.generations.last().map_or(1.0, |g| g.generation as f64).max(1.0);
-    let y = padded(best.iter().chain(&mean).map(|p| p.1));
+    let y = if folds.is_empty() {
+        padded(overall.iter().chain(&mean).map(|p| p.1))
+    } else {
+        padded(folds.iter().flatten().map(|p| p.1))
+    };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 500)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        // Walk-forward folds run islands of their own; their generations are combined here.
-        let folds = match outcome.config.folds {
-            0 | 1 => String::new(),
-            n => format!(", {n} walk-forward folds combined"),
+        let caption = match folds.len() {
+            0 => format!("{}: fitness per generation", outcome.config.name),
+            n => format!(
+                "{}: best fitness per generation in each of {n} walk-forward folds",
+                outcome.config.name
+            ),
         };
-        let caption = format!("{}: fitness per generation{folds}", outcome.config.name);
         let root = root.titled(&caption, title()).map_err(err)?;
         let mut chart = cartesian(&root, (0.0, last), y, true)?;
         let generations = Ticks::new(0.0, last, LABELS, "");
         let whole = |v: &f64| generations.label(*v);
         mesh(&mut chart, &whole, (y, LABELS), "", ("generation", "fitness"))?;
-        line(&mut chart, "best", &best, EXIT)?;
-        line(&mut chart, "mean", &mean, STRATEGY)?;
+        if folds.is_empty() {
+            line(&mut chart, "best", &overall, EXIT)?;
+            line(&mut chart, "mean", &mean, STRATEGY)?;
+        }
+        let n = folds.len();
+        for (k, points) in folds.iter().enumerate() {
+            // From a pale blue for the oldest fold to the full one for the latest.
+            let shade = 0.25 + 0.75 * k as f64 / (n.max(2) - 1) as f64;
+            let style = ShapeStyle { color: STRATEGY.mix(shade), filled: false, stroke_width: 2 };
+            let drawn = chart.draw_series(LineSeries::new(points.iter().copied(), style)).map_err(err)?;
+            if k == 0 || k + 1 == n {
+                let which = if k == 0 { "oldest" } else { "latest" };
+                drawn
+                    .label(format!("fold {k} ({which})"))
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+            }
+        }
         legend(&mut chart)?;
         root.present().map_err(err)?;
     }
@@ -181,6 +206,59 @@ pub fn equity(outcome: &Outcome, best: &Champion) -> Result<String, String> {
     Ok(svg)
 }
 
+/// Each file's stitched out-of-sample equity beside buying and holding over the same bars,
+/// a faint vertical line where each file's test windows start.
+pub fn out_of_sample(outcome: &Outcome) -> Result<String, String> {
+    const COLOURS: [RGBColor; 4] = [STRATEGY, ENTRY, SHORT, EXIT];
+    let year = |t: i64| 1970.0 + t as f64 / SECONDS_PER_YEAR;
+    let stitched = &outcome.stitched;
+    let points = |s: &crate::ga::Stitched, values: &[f64]| -> Vec<(f64, f64)> {
+        s.time.iter().zip(values).filter(|(_, v)| v.is_finite()).map(|(&t, &v)| (year(t), v)).collect()
+    };
+    let xs = stitched.iter().flat_map(|s| s.time.iter().map(|&t| year(t)));
+    let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    let x = if lo.is_finite() && hi > lo { (lo, hi) } else { (0.0, 1.0) };
+    let y = padded(stitched.iter().flat_map(|s| s.equity.iter().chain(&s.buy_and_hold).copied()));
+    let windows = stitched.first().map_or(0, |s| s.starts.len());
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 500)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let caption = format!("{}: out-of-sample equity, stitched", outcome.config.name);
+        let root = root.titled(&caption, title()).map_err(err)?;
+        let what = match windows {
+            1 => "the hold-out window".to_string(),
+            n => format!("{n} walk-forward test windows, each fold's winner on the one after its training"),
+        };
+        let files: Vec<&str> = stitched.iter().map(|s| s.data.as_str()).collect();
+        let root = root.titled(&format!("{}, {what}", files.join(", ")), ("sans-serif", 14)).map_err(err)?;
+        let mut chart = cartesian(&root, x, y, true)?;
+        let time = Ticks::new(x.0, x.1, LABELS, "");
+        let when = |v: &f64| year_label(*v, time.step);
+        mesh(&mut chart, &when, (y, LABELS), "", ("date", "equity ($)"))?;
+        for s in stitched {
+            let bounds = s.starts.iter().skip(1).filter_map(|&i| Some(year(*s.time.get(i)?)));
+            chart
+                .draw_series(
+                    bounds.map(|t| PathElement::new(vec![(t, y.0), (t, y.1)], BUY_AND_HOLD.mix(0.35))),
+                )
+                .map_err(err)?;
+        }
+        let several = stitched.len() > 1;
+        for (s, colour) in stitched.iter().zip(COLOURS.iter().cycle()) {
+            let named = |what: &str| if several { format!("{} {what}", s.data) } else { what.to_string() };
+            let style = ShapeStyle { color: colour.to_rgba(), filled: false, stroke_width: 2 };
+            series(&mut chart, &named("stitched out of sample"), &points(s, &s.equity), style)?;
+            let held = if several { colour.mix(0.45) } else { BUY_AND_HOLD.to_rgba() };
+            let style = ShapeStyle { color: held, filled: false, stroke_width: 1 };
+            series(&mut chart, &named("buy & hold"), &points(s, &s.buy_and_hold), style)?;
+        }
+        legend(&mut chart)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
 /// A plain line chart of named series over a numeric x axis (a report's time series:
 /// cost, utilisation, evaluation time). An empty series draws no line; an empty chart
 /// still draws its axes.
@@ -302,6 +380,15 @@ fn line(chart: &mut Chart<'_>, name: &str, points: &[(f64, f64)], colour: RGBCol
         .map_err(err)?
         .label(name)
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+    Ok(())
+}
+
+fn series(chart: &mut Chart<'_>, name: &str, points: &[(f64, f64)], style: ShapeStyle) -> Result<(), String> {
+    chart
+        .draw_series(LineSeries::new(points.iter().copied(), style))
+        .map_err(err)?
+        .label(name)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
     Ok(())
 }
 
