@@ -199,13 +199,14 @@ fn alertmanager_body(stack: &str, event: &Event) -> String {
             });
             (labels, annotations, ("budget", budget), "firing", format!("{stack}/{budget}/{at}/{action}"))
         }
-        Kind::MonitorAlert { monitor, alert, expression, state, value, action } => {
+        Kind::MonitorAlert { monitor, alert, name, expression, state, value, action } => {
             let action = gaform_compiler::ir::Keyword::keyword(*action);
+            let alert = gaform_compiler::ir::alert_label(name.as_deref(), *alert);
             let labels = serde_json::json!({
                 "alertname": "GaformMonitor",
                 "stack": stack,
                 "monitor": monitor,
-                "alert": alert.to_string(),
+                "alert": alert,
                 "action": action,
                 "severity": severity(action),
             });

@@ -52,7 +52,11 @@ pub struct Let {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Block {
     pub kind: Ident,
+    /// `NAME`: an identifier, or a string's text (`alert "low-utilisation"`), its span the
+    /// quotes included.
     pub label: Option<Ident>,
+    /// Whether the label was written as a string; only an alert's may be.
+    pub quoted: bool,
     pub body: Vec<BodyItem>,
     pub span: Span,
     /// The `KIND [NAME]` part, where "missing attribute" errors point.

@@ -7,7 +7,7 @@
 
 use crate::event::{Event, Kind};
 use crate::ledger::Timestamp;
-use gaform_compiler::ir::{AlertAction, Comparison, Keyword, MonitorMetric, Notify};
+use gaform_compiler::ir::{alert_title, AlertAction, Comparison, Keyword, MonitorMetric, Notify};
 use gaform_compiler::plan::desired::MonitorUse;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,9 +24,12 @@ pub struct Monitor {
     pub notify: Option<Notify>,
 }
 
-/// `alert { when = METRIC OP THRESHOLD  for = DURATION  action = ... }`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+/// `alert ["NAME"] { when = METRIC OP THRESHOLD  for = DURATION  action = ... }`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rule {
+    /// The alert's name; an unnamed alert is known by its place in the monitor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(with = "crate::keyword")]
     pub metric: MonitorMetric,
     #[serde(with = "crate::keyword")]
@@ -66,6 +69,7 @@ impl Monitor {
             .iter()
             .map(|a| {
                 Some(Rule {
+                    name: a.name.clone(),
                     metric: MonitorMetric::from_keyword(&a.metric)?,
                     comparison: Comparison::from_keyword(&a.comparison)?,
                     threshold: a.threshold,
@@ -125,7 +129,10 @@ pub struct MonitorStatus {
 /// One alert's state at the head's last tick.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlertStatus {
+    /// Its place in the monitor, from 0.
     pub alert: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub expression: String,
     #[serde(with = "crate::keyword")]
     pub action: AlertAction,
@@ -183,10 +190,12 @@ pub fn evaluate(
         let say = |kind: Kind, reason: String| Event { time: now, kind, reason };
         let value_text = value.map_or_else(|| "no value".to_string(), |v| format!("{v}"));
         let expr = rule.expression();
-        let what = format!("monitor {}: alert {index} ({expr})", monitor.name);
+        let title = alert_title(rule.name.as_deref(), index as u64);
+        let what = format!("monitor {}: {title} ({expr})", monitor.name);
         let alert = |word: &str| Kind::MonitorAlert {
             monitor: monitor.name.clone(),
             alert: index as u64,
+            name: rule.name.clone(),
             expression: expr.clone(),
             state: word.to_string(),
             value,
@@ -274,7 +283,7 @@ mod tests {
         for_secs: f64,
         action: AlertAction,
     ) -> Rule {
-        Rule { metric, comparison, threshold, for_secs, action }
+        Rule { name: None, metric, comparison, threshold, for_secs, action }
     }
 
     fn values(metric: MonitorMetric, v: f64) -> Values {

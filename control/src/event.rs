@@ -123,6 +123,9 @@ pub enum Kind {
         monitor: String,
         /// The alert's place in its monitor, from 0.
         alert: u64,
+        /// Its name, when the file gives it one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
         expression: String,
         state: String,
         /// The metric's value at the change; none when nothing was reported.

@@ -137,7 +137,11 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode, Failure> {
                     format!(" since {}", timestamp(since))
                 }
             };
-            let what = format!("alert {} ({})", a.alert, a.expression);
+            let what = format!(
+                "{} ({})",
+                gaform_compiler::ir::alert_title(a.name.as_deref(), a.alert),
+                a.expression
+            );
             let _ = writeln!(out, "      {what:<38} {}{since} · {}", a.state.word(), a.action.keyword());
         }
     }

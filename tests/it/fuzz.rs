@@ -141,9 +141,14 @@ fn space(rng: &mut StdRng) -> &'static str {
 }
 
 fn random_block(rng: &mut StdRng, out: &mut String, depth: u32) {
-    out.push_str(["cloud", "job", "workers", "head", "x-y_z", "strategy", "genes"][rng.random_range(0..7)]);
+    out.push_str(
+        ["cloud", "job", "workers", "head", "x-y_z", "strategy", "genes", "alert"][rng.random_range(0..8)],
+    );
     if rng.random_bool(0.7) {
         out.push_str(&format!(" n{}", rng.random_range(0..5)));
+    } else if rng.random_bool(0.3) {
+        // A quoted name (an alert's), escapes and all.
+        out.push_str([" \"low-utilisation\"", " \"a \\\"b\\\" c\"", " \"\"", " \"x"][rng.random_range(0..4)]);
     }
     out.push_str(space(rng));
     out.push('{');

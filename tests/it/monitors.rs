@@ -301,7 +301,7 @@ fn an_alert_that_fires_and_resolves_notifies_exactly_twice() {
   notify {{
     webhook = "http://127.0.0.1:{}/alerts"
   }}
-  alert {{
+  alert "early-generations" {{
     when   = generation < 1500
     action = notify
   }}
@@ -317,6 +317,14 @@ fn an_alert_that_fires_and_resolves_notifies_exactly_twice() {
         .map(|e| e["state"].as_str().unwrap())
         .collect();
     assert_eq!(states, ["firing", "resolved"]);
+    // A named alert is called by its name, in the event log and in the notification.
+    let fired = events.iter().find(|e| e["event"] == "monitor_alert").unwrap();
+    assert_eq!(fired["name"], "early-generations");
+    let reason = fired["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("monitor early: alert \"early-generations\" (generation < 1500) fired"),
+        "{reason}"
+    );
     let sent = events.iter().filter(|e| e["event"] == "notification_sent" && e["monitor"] == "early").count();
     assert_eq!(sent, 2, "{events:?}");
     let bodies: Vec<serde_json::Value> =
@@ -324,6 +332,7 @@ fn an_alert_that_fires_and_resolves_notifies_exactly_twice() {
     let statuses: Vec<&str> = bodies.iter().map(|b| b["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["firing", "resolved"]);
     assert_eq!(bodies[0]["commonLabels"]["alertname"], "GaformMonitor");
+    assert_eq!(bodies[0]["commonLabels"]["alert"], "early-generations");
     assert_eq!(bodies[0]["alerts"][0]["fingerprint"], bodies[1]["alerts"][0]["fingerprint"]);
 }
 
@@ -331,7 +340,7 @@ fn an_alert_that_fires_and_resolves_notifies_exactly_twice() {
 fn exported_rules_pass_promtool_and_fire_after_exactly_their_for() {
     let monitor = r#"monitor quality {
   job = long
-  alert {
+  alert "fitness floor" {
     when   = best_fitness < 0.1
     for    = 2m
     action = notify
@@ -355,7 +364,7 @@ fn exported_rules_pass_promtool_and_fire_after_exactly_their_for() {
               gaform_job: long
               stack: job
               monitor: quality
-              alert: "0"
+              alert: fitness floor
               action: notify
               severity: warning"#;
     let tests = format!(
@@ -376,7 +385,7 @@ tests:
           - exp_labels:
               {labels}
             exp_annotations:
-              summary: "monitor quality: alert 0 (best_fitness < 0.1): notify"
+              summary: 'monitor quality: alert "fitness floor" (best_fitness < 0.1): notify'
 "#
     );
     std::fs::write(w.0.join("out/rules_test.yml"), tests).unwrap();

@@ -159,6 +159,7 @@ impl Monitoring {
                     .enumerate()
                     .map(|(i, (rule, state))| AlertStatus {
                         alert: i as u64,
+                        name: rule.name.clone(),
                         expression: rule.expression(),
                         action: rule.action,
                         state: *state,

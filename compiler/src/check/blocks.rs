@@ -223,8 +223,9 @@ impl Checker<'_> {
             _ => Vec::new(),
         };
         let mut alerts = Vec::new();
+        let mut names: Vec<&crate::ast::Ident> = Vec::new();
         for alert in f.blocks("alert") {
-            self.expect_label(alert, false);
+            let name = self.alert_name(alert, &mut names);
             let af = self.fields(alert, &MONITOR_ALERT);
             let when =
                 self.required(&af, "when", "best_fitness < 0.1").and_then(|w| self.condition(&w.value));
@@ -232,11 +233,55 @@ impl Checker<'_> {
             let action_attr = self.required(&af, "action", "notify");
             let action = self.keyword::<AlertAction>(action_attr);
             if let (Some((metric, comparison, threshold)), Some(action)) = (when, action) {
-                alerts.push(MonitorAlert { metric, comparison, threshold, for_secs, action: action.value });
+                alerts.push(MonitorAlert {
+                    name,
+                    metric,
+                    comparison,
+                    threshold,
+                    for_secs,
+                    action: action.value,
+                });
             }
         }
         let notify = f.blocks("notify").next().and_then(|b| self.notify(b));
         Monitor { name, span: block.span, job, metrics, alerts, notify }
+    }
+
+    /// A monitor alert's name (`alert "low-utilisation"`, or `alert low_utilisation`): not
+    /// empty, one line, at most 64 characters, and not another alert's of the same monitor.
+    fn alert_name<'b>(&mut self, alert: &'b Block, names: &mut Vec<&'b crate::ast::Ident>) -> Option<String> {
+        let label = alert.label.as_ref()?;
+        let text = label.name.trim();
+        let problem = if text.is_empty() {
+            Some("an alert's name is empty")
+        } else if text.chars().any(char::is_control) {
+            Some("an alert's name is one line of text")
+        } else if text.chars().count() > 64 {
+            Some("an alert's name is at most 64 characters")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            let d = Diagnostic::new(Code::E0009, problem, label.span, "not a usable name").with_help(
+                "name it in a few words, e.g. `alert \"low-utilisation\" { ... }`, or leave the name out",
+            );
+            self.report(d);
+            return None;
+        }
+        if let Some(first) = names.iter().find(|n| n.name.trim() == text) {
+            let d = Diagnostic::new(
+                Code::E0004,
+                format!("alert `{text}` is defined twice in this monitor"),
+                label.span,
+                "defined again here",
+            )
+            .with_label(first.span, "first defined here")
+            .with_help("give each alert of a monitor its own name");
+            self.report(d);
+            return None;
+        }
+        names.push(label);
+        Some(text.to_string())
     }
 
     /// `METRIC OP VALUE` (either way round), the value typed by the metric.

@@ -141,6 +141,7 @@ impl Checker<'_> {
     /// A nested block must (or must not) have a name.
     pub(super) fn expect_label(&mut self, block: &Block, wanted: bool) {
         match (&block.label, wanted) {
+            (Some(label), true) if block.quoted => self.report(crate::resolve::quoted_name(block, label)),
             (Some(label), false) => self.report(
                 Diagnostic::new(
                     Code::E0001,

@@ -69,7 +69,13 @@ impl Printer<'_> {
         self.out.push_str(&block.kind.name);
         if let Some(label) = &block.label {
             self.out.push(' ');
-            self.out.push_str(&label.name);
+            if block.quoted {
+                // The label's text unescaped; the source's own spelling keeps its escapes.
+                let start = label.span.start as usize;
+                self.out.push_str(self.text.get(start..label.span.end as usize).unwrap_or(&label.name));
+            } else {
+                self.out.push_str(&label.name);
+            }
         }
         let close = (block.span.end as usize).saturating_sub(1);
         let has_inner_comment = self.comments.get(self.next).is_some_and(|c| (c.start as usize) < close);

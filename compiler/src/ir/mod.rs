@@ -270,9 +270,11 @@ pub struct Monitor {
     pub notify: Option<Notify>,
 }
 
-/// `alert { when = METRIC OP VALUE action = ... }` in a monitor.
+/// `alert ["NAME"] { when = METRIC OP VALUE action = ... }` in a monitor.
 #[derive(Clone, Debug, Serialize)]
 pub struct MonitorAlert {
+    /// `alert "low-utilisation" { ... }`; an unnamed alert is known by its place.
+    pub name: Option<String>,
     pub metric: MonitorMetric,
     pub comparison: Comparison,
     /// In the metric's unit: a count, a fitness, seconds, a fraction, or dollars.
@@ -280,4 +282,18 @@ pub struct MonitorAlert {
     /// Seconds the condition must hold before the alert fires (`for`, default 0).
     pub for_secs: f64,
     pub action: AlertAction,
+}
+
+/// How messages call a monitor's alert: `alert "low-utilisation"`, or `alert 2` (its place in
+/// the monitor, from 0) when it has no name.
+pub fn alert_title(name: Option<&str>, index: u64) -> String {
+    match name {
+        Some(name) => format!("alert {name:?}"),
+        None => format!("alert {index}"),
+    }
+}
+
+/// The alert's `alert` label in notifications and exported rules: its name, else its place.
+pub fn alert_label(name: Option<&str>, index: u64) -> String {
+    name.map_or_else(|| index.to_string(), str::to_string)
 }

@@ -123,8 +123,15 @@ impl Parser<'_> {
         let start = self.i;
         let kind = self.ident()?;
         self.ws();
+        let quoted = self.peek() == Some(b'"');
         let label = if self.peek().is_some_and(is_ident_start) {
             let label = self.ident()?;
+            self.ws();
+            Some(label)
+        } else if quoted {
+            let from = self.i;
+            let text = self.string()?;
+            let label = Ident { name: text.into(), span: self.span_from(from) };
             self.ws();
             Some(label)
         } else {
@@ -153,7 +160,7 @@ impl Parser<'_> {
             }
         }
         let header = kind.span.to(label.as_ref().map_or(kind.span, |l| l.span));
-        Some(Block { kind, label, body, span: self.span_from(start), header })
+        Some(Block { kind, label, quoted, body, span: self.span_from(start), header })
     }
 
     /// `expr = operand ~ (infix ~ operand)*`, with the Pratt parser's precedence.

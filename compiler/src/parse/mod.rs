@@ -267,11 +267,17 @@ impl Builder {
         let whole = span(&pair, base);
         let mut kind = None;
         let mut label = None;
+        let mut quoted = false;
         let mut body = Vec::new();
         for child in pair.into_inner() {
             match child.as_rule() {
                 Rule::ident if kind.is_none() => kind = Some(self.ident(child, base)),
                 Rule::ident => label = Some(self.ident(child, base)),
+                Rule::string => {
+                    let at = span(&child, base);
+                    label = Some(Ident { name: string(child).into(), span: at });
+                    quoted = true;
+                }
                 Rule::attribute => body.push(BodyItem::Attribute(self.attribute(child, base)?)),
                 Rule::block => body.push(BodyItem::Block(self.block(child, base)?)),
                 _ => {}
@@ -279,7 +285,7 @@ impl Builder {
         }
         let kind = kind.ok_or(ParseError::Internal { span: whole, what: "block kind" })?;
         let header = kind.span.to(label.as_ref().map_or(kind.span, |l| l.span));
-        Ok(Block { kind, label, body, span: whole, header })
+        Ok(Block { kind, label, quoted, body, span: whole, header })
     }
 
     fn attribute(&mut self, pair: Pair<'_, Rule>, base: usize) -> Built<Attribute> {

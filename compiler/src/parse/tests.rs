@@ -148,6 +148,26 @@ fn fast_parser_agrees_with_pest_on_non_ascii_paths() {
     assert_eq!(a.finish(text.len()), b.finish(text.len()));
 }
 
+#[test]
+fn a_block_name_may_be_a_string_and_both_parsers_unescape_it_alike() {
+    let file =
+        both_agree("monitor m {\n  alert \"low \\\"use\\\"\" { when = cost > 1 }\n  alert plain {}\n}\n");
+    let Some(crate::ast::Item::Block(monitor)) = file.items.first() else { panic!("{file:?}") };
+    let alerts: Vec<_> = monitor
+        .body
+        .iter()
+        .filter_map(|i| match i {
+            crate::ast::BodyItem::Block(b) => {
+                Some((b.label.as_ref().map(|l| l.name.to_string()), b.quoted, b.header))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(alerts[0].0.as_deref(), Some("low \"use\""));
+    assert!(alerts[0].1 && !alerts[1].1);
+    assert_eq!(alerts[0].2, crate::source::Span::new(14, 33), "the header runs to the closing quote");
+}
+
 /// Both parsers on `text`: the same tree (spans included) and no error.
 fn both_agree(text: &str) -> File {
     let fast = parse_ok(text);

@@ -70,6 +70,9 @@ pub struct MonitorUse {
 /// `alert { when = METRIC OP VALUE  for = DURATION  action = ... }`, keywords as written.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MonitorRule {
+    /// The alert's name, if the file gives it one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub metric: String,
     /// `<`, `<=`, `>`, `>=`, `==` or `!=`.
     pub comparison: String,
@@ -515,6 +518,7 @@ fn monitor_use(program: &Program, m: &ir::Monitor) -> Option<MonitorUse> {
             .alerts
             .iter()
             .map(|a| MonitorRule {
+                name: a.name.clone(),
                 metric: a.metric.keyword().into(),
                 comparison: a.comparison.keyword().into(),
                 threshold: a.threshold,

@@ -210,6 +210,10 @@ fn add_block<'a>(symbols: &mut Symbols<'a>, b: &'a Block, problems: &mut Problem
         );
         return;
     };
+    if b.quoted {
+        problems.push(quoted_name(b, label));
+        return;
+    }
     let blocks = symbols.blocks.get_mut(kind);
     if let Some(&first) = symbols.index.get(&(kind, &*label.name)) {
         if let Some(first) = blocks.get(first).and_then(|f| f.label.as_ref()) {
@@ -220,6 +224,21 @@ fn add_block<'a>(symbols: &mut Symbols<'a>, b: &'a Block, problems: &mut Problem
     symbols.index.insert((kind, &label.name), blocks.len());
     symbols.kinds_by_name.entry(&label.name).or_default().push(kind);
     blocks.push(b);
+}
+
+/// A string where a block's name must be an identifier (only an alert's may be quoted).
+pub(crate) fn quoted_name(block: &crate::ast::Block, label: &crate::ast::Ident) -> Diagnostic {
+    let plain: String = label.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    Diagnostic::new(
+        Code::E0001,
+        format!("a `{}`'s name is an identifier, not a string", block.kind.name),
+        label.span,
+        "a string",
+    )
+    .with_help(format!(
+        "names are identifiers (letters, digits, `_`, `-`): write `{} {plain} {{ ... }}`; only an alert's name may be a string",
+        block.kind.name
+    ))
 }
 
 fn duplicate(what: &str, name: &str, again: crate::source::Span, first: crate::source::Span) -> Diagnostic {

@@ -5,7 +5,7 @@
 //! scalar), so no YAML library is needed and nothing needs escaping rules of its own.
 
 use gaform_agent::metrics::names::{series, JOB_LABEL};
-use gaform_compiler::ir::{Comparison, Keyword, MonitorMetric, Program, Provider};
+use gaform_compiler::ir::{alert_label, alert_title, Comparison, Keyword, MonitorMetric, Program, Provider};
 
 /// A string as a YAML double-quoted scalar.
 fn q(text: &str) -> String {
@@ -52,14 +52,16 @@ pub fn rules(stack: &str, program: &Program) -> String {
             let action = alert.action.keyword();
             let condition =
                 format!("{} {} {}", alert.metric.keyword(), alert.comparison.keyword(), alert.threshold);
-            let summary = format!("monitor {}: alert {index} ({condition}): {action}", monitor.name);
+            let (name, index) = (alert.name.as_deref(), index as u64);
+            let summary =
+                format!("monitor {}: {} ({condition}): {action}", monitor.name, alert_title(name, index));
             out.push_str(&format!(
                 "      - alert: GaformMonitor\n        expr: {}\n        for: {}\n        labels:\n          stack: {}\n          monitor: {}\n          alert: {}\n          action: {}\n          severity: {}\n        annotations:\n          summary: {}\n",
                 q(&expr),
                 duration(alert.for_secs),
                 q(stack),
                 q(&monitor.name),
-                q(&index.to_string()),
+                q(&alert_label(name, index)),
                 q(action),
                 q(if action == "notify" { "warning" } else { "critical" }),
                 q(&summary),

@@ -282,6 +282,7 @@ fn a_budget_scales_down_to_min_once_then_stops_at_its_amount_with_the_results_so
 /// `for_secs`.
 fn stop_past_generation_3(job: &str, for_secs: f64) -> Monitor {
     let rule = Rule {
+        name: Some("past generation 3".into()),
         metric: MonitorMetric::Generation,
         comparison: Comparison::Gt,
         threshold: 3.0,
@@ -330,7 +331,13 @@ fn a_monitor_stop_waits_out_its_for_and_keeps_every_generation_done() {
     // Measured as the head starts, then every tick: it fires at the first tick 30 s on.
     assert_eq!(pending, T0);
     assert_eq!(stopped, T0 + 30.0);
-    assert!(matches!(scene.status("search"), JobStatus::Stopped { .. }));
+    let JobStatus::Stopped { reason } = scene.status("search") else { panic!("not stopped") };
+    // The alert is called by its name in the job's status.
+    assert!(
+        reason
+            .starts_with("stopped: monitor progress: alert \"past generation 3\" (generation > 3) fired at"),
+        "{reason}"
+    );
     assert_eq!(scene.generations_kept("search"), 5);
 }
 
