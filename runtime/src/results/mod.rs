@@ -215,6 +215,9 @@ fn assets_json(assets: &[AssetResult]) -> Vec<AssetJson<'_>> {
         .collect()
 }
 
+/// Makes one results file's text, or says why it could not.
+type Render<'a> = Box<dyn FnOnce() -> Result<String, String> + Send + 'a>;
+
 /// Writes every results file into `dir` (created if needed), each atomically.
 pub fn write(dir: &Path, outcome: &Outcome) -> Result<(), ResultsError> {
     write_with_status(dir, outcome, None)
@@ -291,8 +294,7 @@ pub fn write_with_status(dir: &Path, outcome: &Outcome, status: Option<&str>) ->
     };
     let mut text = serde_json::to_string_pretty(&json).map_err(|e| render("best.json", e.to_string()))?;
     text.push('\n');
-    type Rendered = Result<String, String>;
-    let files: Vec<(&str, Box<dyn FnOnce() -> Rendered + Send + '_>)> = vec![
+    let files: Vec<(&str, Render<'_>)> = vec![
         ("best.json", Box::new(move || Ok(text))),
         ("hall_of_fame.csv", Box::new(|| Ok(hall_of_fame(outcome)))),
         ("windows.csv", Box::new(|| Ok(windows(outcome)))),
