@@ -148,7 +148,7 @@ fn random_block(rng: &mut StdRng, out: &mut String, depth: u32) {
         out.push_str(&format!(" n{}", rng.random_range(0..5)));
     } else if rng.random_bool(0.3) {
         // A quoted name (an alert's), escapes and all.
-        out.push_str([" \"low-utilisation\"", " \"a \\\"b\\\" c\"", " \"\"", " \"x"][rng.random_range(0..4)]);
+        out.push_str([" \"low-utilisation\"", " \"a \\\"b\\\" c\"", " \"\""][rng.random_range(0..3)]);
     }
     out.push_str(space(rng));
     out.push('{');

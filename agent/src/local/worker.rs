@@ -9,16 +9,16 @@
 //! done.
 
 use super::slot_name;
+use crate::worker::{Next, Pace, Work, WorkerCloud};
 use gaform_compiler::plan::Addr;
-use gaform_providers::local::agent;
+use gaform_providers::local::agent::{self, Registration};
 use gaform_providers::local::StackDir;
 use gaform_providers::CloudError;
-use gaform_runtime::ga::{self, Event, Patience, RunError, Steer};
+use gaform_runtime::ga::{RunError, Steer};
 use gaform_runtime::store::LocalDir;
-use gaform_runtime::telemetry::Reporter;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A local worker: the stack's records directory and the slot it was started for.
@@ -42,52 +42,15 @@ pub struct WorkerConfig {
 const ORPHAN_GRACE: Duration = Duration::from_secs(10);
 /// How often a running worker looks whether its share of islands changed.
 const SHARE_LOOK: Duration = Duration::from_millis(200);
-
-/// A worker's share of a running job's islands, re-read from the job's record at most
-/// every `SHARE_LOOK` while its islands run.
-struct Share<'a> {
-    told_to_stop: fn() -> bool,
-    stack: &'a StackDir,
-    group: &'a Addr,
-    job: &'a str,
-    slot: u64,
-    islands: &'a [u64],
-    /// When it was last read, and whether it was unchanged then.
-    last: Mutex<(Instant, bool)>,
-}
-
-impl<'a> Share<'a> {
-    fn new(config: &'a WorkerConfig, stack: &'a StackDir, job: &'a str, islands: &'a [u64]) -> Share<'a> {
-        let (told_to_stop, group, slot) = (config.told_to_stop, &config.address, config.index);
-        Share { told_to_stop, stack, group, job, slot, islands, last: Mutex::new((Instant::now(), true)) }
-    }
-
-    /// Save and stop once the process is told to stop, or the job's record deals this slot
-    /// other islands (or the job stopped): the islands lose no generation either way.
-    fn steer(&self) -> Steer {
-        if (self.told_to_stop)() {
-            return Steer::SaveAndStop;
-        }
-        let Ok(mut last) = self.last.lock() else { return Steer::Go };
-        if last.0.elapsed() >= SHARE_LOOK {
-            let now = agent::running_job(self.stack, self.group).ok().flatten();
-            let same = now.is_some_and(|j| j.name == self.job && j.islands_for(self.slot) == self.islands);
-            *last = (Instant::now(), same);
-        }
-        if last.1 {
-            Steer::Go
-        } else {
-            Steer::SaveAndStop
-        }
-    }
-}
+/// How often an idle worker looks for a job.
+const IDLE_LOOK: Duration = Duration::from_millis(200);
 
 /// Runs a local worker until its slot is taken from it, it is told to stop, or its head is
 /// gone. `Err` when its islands failed: the head sees the slot die and starts another.
 pub fn worker(config: &WorkerConfig) -> Result<(), CloudError> {
-    let stack = &StackDir::new(&config.stack);
+    let stack = StackDir::new(&config.stack);
     let (address, index) = (&config.address, config.index);
-    let Some(me) = agent::register(stack, address, index)? else { return Ok(()) };
+    let Some(me) = agent::register(&stack, address, index)? else { return Ok(()) };
     let compute = address.compute().ok_or_else(|| format!("{address} is not a worker group"))?.to_string();
     let threads = config.threads.unwrap_or(me.record.threads).max(1);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -95,82 +58,153 @@ pub fn worker(config: &WorkerConfig) -> Result<(), CloudError> {
         .build()
         .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
     outln!("{}: pid {}, {threads} thread(s)", address.instance(index), me.me.pid);
-    let mut done: Option<(String, f64, Vec<u64>)> = None;
-    let mut orphan_since: Option<Instant> = None;
-    loop {
-        if !me.is_current(stack) {
-            outln!("{}: replaced or removed; exiting", address.instance(index));
-            return Ok(());
+    let report_every = crate::budget::report_every(config.tick);
+    let pace = Pace { pool: &pool, threads, report_every, patience: config.patience };
+    let mut slot = Slot { config, stack, me, compute, done: None, orphan_since: None };
+    let why = crate::worker::work(&mut slot, &pace)?;
+    outln!("{}: {why}", address.instance(index));
+    Ok(())
+}
+
+/// A local worker's slot: the worker loop's cloud on this machine.
+struct Slot<'c> {
+    config: &'c WorkerConfig,
+    stack: StackDir,
+    me: Registration,
+    compute: String,
+    /// The last run whose islands all finished here: (job, when it started, islands).
+    done: Option<(String, f64, Vec<u64>)>,
+    /// Since when the compute's head has been gone.
+    orphan_since: Option<Instant>,
+}
+
+/// One run of a slot's share: the job's log, and the share as dealt when it began.
+struct SlotRun {
+    log: Mutex<std::fs::File>,
+    started_at: f64,
+    share: Share,
+}
+
+impl Slot<'_> {
+    fn log(&self, work: &Work<SlotRun>, line: &str) {
+        if let Ok(mut f) = work.run.log.lock() {
+            let _ = f.write_all(format!("{line}\n").as_bytes());
         }
-        if (config.told_to_stop)() {
-            outln!("{}: told to stop; exiting", address.instance(index));
-            return Ok(());
+    }
+}
+
+impl WorkerCloud for Slot<'_> {
+    type Run = SlotRun;
+
+    fn reporter(&self) -> String {
+        slot_name(self.config.index)
+    }
+
+    fn next(&mut self) -> Result<Next<SlotRun>, CloudError> {
+        let (stack, address, index) = (&self.stack, &self.config.address, self.config.index);
+        if !self.me.is_current(stack) {
+            return Ok(Next::Exit("replaced or removed; exiting".into()));
+        }
+        if (self.config.told_to_stop)() {
+            return Ok(Next::Exit("told to stop; exiting".into()));
         }
         if let Some(job) = agent::running_job(stack, address)? {
             let islands = job.islands_for(index);
-            let run = (job.name.clone(), job.started_at, islands.clone());
-            if done.as_ref() != Some(&run) {
-                let store = LocalDir::new(stack.job_store(&job.name));
-                let log = Mutex::new(
-                    std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(stack.job_log(&job.name))
-                        .map_err(|e| format!("cannot open {}: {e}", stack.job_log(&job.name).display()))?,
-                );
-                let generations = job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0);
-                let reporter = Reporter::new(
-                    &store,
-                    &slot_name(index),
-                    threads,
-                    crate::budget::report_every(config.tick),
-                );
-                let say = |e: Event| {
-                    reporter.event(&e);
-                    let line = format!("{}\n", e.line(generations));
-                    if let Ok(mut f) = log.lock() {
-                        let _ = f.write_all(line.as_bytes());
-                    }
+            if self.done.as_ref() != Some(&(job.name.clone(), job.started_at, islands.clone())) {
+                let path = stack.job_log(&job.name);
+                let log = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                let share = Share {
+                    told_to_stop: self.config.told_to_stop,
+                    job: job.name.clone(),
+                    islands: islands.clone(),
+                    last: Mutex::new((Instant::now(), true)),
                 };
-                let patience = Patience(config.patience);
-                let share = Share::new(config, stack, &job.name, &islands);
-                let steer = || share.steer();
-                let result = ga::run_islands_steered(&store, &islands, patience, Some(&pool), &say, &steer);
-                reporter.flush();
-                if let Err(RunError::Interrupted) = result {
-                    let why = if (config.told_to_stop)() {
-                        "saved where they were; the worker was told to stop"
-                    } else {
-                        "saved where they were; dealt anew or stopped, going on with what the job's record says"
-                    };
-                    let message =
-                        format!("{}: islands {islands:?} of {}: {why}\n", address.instance(index), job.name);
-                    if let Ok(mut f) = log.lock() {
-                        let _ = f.write_all(message.as_bytes());
-                    }
-                    continue;
-                }
-                if let Err(e) = result {
-                    // The head sees the slot die and starts a replacement, which resumes.
-                    let message =
-                        format!("{}: islands {islands:?} of {}: {e}", address.instance(index), job.name);
-                    if let Ok(mut f) = log.lock() {
-                        let _ = f.write_all(format!("{message}\n").as_bytes());
-                    }
-                    return Err(message.into());
-                }
-                done = Some(run);
+                return Ok(Next::Run(Work {
+                    store: Arc::new(LocalDir::new(stack.job_store(&job.name))),
+                    generations: job.attributes.get("generations").and_then(|g| g.parse().ok()).unwrap_or(0),
+                    islands,
+                    run: SlotRun { log: Mutex::new(log), started_at: job.started_at, share },
+                    job: job.name,
+                }));
             }
         }
-        if agent::head_alive(stack, &compute) {
-            orphan_since = None;
-        } else if orphan_since.get_or_insert_with(Instant::now).elapsed() > ORPHAN_GRACE {
-            outln!("{}: the head of compute `{compute}` is gone; exiting", address.instance(index));
-            if me.is_current(stack) {
+        if agent::head_alive(stack, &self.compute) {
+            self.orphan_since = None;
+        } else if self.orphan_since.get_or_insert_with(Instant::now).elapsed() > ORPHAN_GRACE {
+            if self.me.is_current(stack) {
                 let _ = stack.remove_instance(address, index);
             }
-            return Ok(());
+            return Ok(Next::Exit(format!("the head of compute `{}` is gone; exiting", self.compute)));
         }
-        std::thread::sleep(Duration::from_millis(200));
+        Ok(Next::Wait(IDLE_LOOK))
+    }
+
+    fn steer(&self, work: &Work<SlotRun>) -> Steer {
+        work.run.share.steer(&self.stack, &self.config.address, self.config.index)
+    }
+
+    fn say(&self, work: &Work<SlotRun>, line: &str) {
+        self.log(work, line);
+    }
+
+    fn ran(&mut self, work: Work<SlotRun>, ran: Result<(), RunError>) -> Result<Option<String>, CloudError> {
+        let name = self.config.address.instance(self.config.index);
+        let islands = &work.islands;
+        match ran {
+            Ok(()) => {
+                self.done = Some((work.job.clone(), work.run.started_at, work.islands.clone()));
+                Ok(None)
+            }
+            Err(RunError::Interrupted) => {
+                let why = if (self.config.told_to_stop)() {
+                    "saved where they were; the worker was told to stop"
+                } else {
+                    "saved where they were; dealt anew or stopped, going on with what the job's record says"
+                };
+                self.log(&work, &format!("{name}: islands {islands:?} of {}: {why}", work.job));
+                Ok(None)
+            }
+            Err(e) => {
+                // The head sees the slot die and starts a replacement, which resumes.
+                let message = format!("{name}: islands {islands:?} of {}: {e}", work.job);
+                self.log(&work, &message);
+                Err(message.into())
+            }
+        }
+    }
+}
+
+/// A slot's share of a running job's islands, re-read from the job's record at most every
+/// `SHARE_LOOK` while its islands run.
+struct Share {
+    told_to_stop: fn() -> bool,
+    job: String,
+    islands: Vec<u64>,
+    /// When it was last read, and whether it was unchanged then.
+    last: Mutex<(Instant, bool)>,
+}
+
+impl Share {
+    /// Save and stop once the process is told to stop, or the job's record deals this slot
+    /// other islands (or the job stopped): the islands lose no generation either way.
+    fn steer(&self, stack: &StackDir, group: &Addr, slot: u64) -> Steer {
+        if (self.told_to_stop)() {
+            return Steer::SaveAndStop;
+        }
+        let Ok(mut last) = self.last.lock() else { return Steer::Go };
+        if last.0.elapsed() >= SHARE_LOOK {
+            let now = agent::running_job(stack, group).ok().flatten();
+            let same = now.is_some_and(|j| j.name == self.job && j.islands_for(slot) == self.islands);
+            *last = (Instant::now(), same);
+        }
+        if last.1 {
+            Steer::Go
+        } else {
+            Steer::SaveAndStop
+        }
     }
 }
