@@ -89,3 +89,6 @@ fn run<C: WorkerCloud>(cloud: &C, work: &Work<C::Run>, pace: &Pace<'_>) -> Resul
     reporter.flush();
     ran
 }
+
+#[cfg(test)]
+mod tests;
