@@ -199,6 +199,7 @@ pub(crate) const SERVICE: Schema = Schema {
         attr("compute", Takes::Ref(Kind::Compute)),
         attr("port", Takes::Value("8080")),
         attr("allow_from", Takes::Value("[\"10.0.0.0/16\"]")),
+        attr("replicas", Takes::Value("3")),
     ],
     blocks: &[],
 };

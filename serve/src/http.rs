@@ -114,10 +114,14 @@ impl Shared {
     }
 }
 
-/// The router for a service at `route`.
-pub fn router(shared: Arc<Shared>, route: &str) -> Router {
+/// The header that says which local replica answered (its slot).
+pub const REPLICA_HEADER: &str = "x-gaform-replica";
+
+/// The router for a service at `route`; a provisioned local `replica` (its slot) says so on
+/// every answer, so a client behind the shared port can tell which one answered.
+pub fn router(shared: Arc<Shared>, route: &str, replica: Option<u64>) -> Router {
     let (post, get_strategy, ready, metrics) = (shared.clone(), shared.clone(), shared.clone(), shared);
-    Router::new()
+    let router = Router::new()
         .route(
             route,
             get(move || describe(get_strategy.clone()))
@@ -125,7 +129,20 @@ pub fn router(shared: Arc<Shared>, route: &str) -> Router {
         )
         .route("/healthz", get(|| async { json(StatusCode::OK, br#"{"ok":true}"#.to_vec()) }))
         .route("/readyz", get(move || readyz(ready.clone())))
-        .route("/metrics", get(move || scrape(metrics.clone())))
+        .route("/metrics", get(move || scrape(metrics.clone())));
+    match replica {
+        Some(slot) => {
+            let value = axum::http::HeaderValue::from(slot);
+            router.layer(axum::middleware::map_response(move |mut response: Response| {
+                let value = value.clone();
+                async move {
+                    response.headers_mut().insert(REPLICA_HEADER, value);
+                    response
+                }
+            }))
+        }
+        None => router,
+    }
 }
 
 fn json(status: StatusCode, body: Vec<u8>) -> Response {

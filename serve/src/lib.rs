@@ -48,6 +48,21 @@ pub struct Config {
     pub poll: Duration,
 }
 
+/// A listener on `address`; one of several replicas' (`SO_REUSEPORT`) when `shared`: the
+/// kernel then deals each new connection to one of them, and one that dies takes only its
+/// own connections with it.
+fn listen(address: SocketAddr, shared: bool) -> std::io::Result<tokio::net::TcpListener> {
+    let socket =
+        if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    // What `TcpListener::bind` does on unix: a restarted server rebinds a port in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    if shared {
+        socket.set_reuseport(true)?;
+    }
+    socket.bind(address)?;
+    socket.listen(1024)
+}
+
 /// Serves `setup` until a local replica's slot is no longer its own (or the server fails).
 pub fn serve(setup: Setup, config: &Config) -> Result<(), CloudError> {
     let address = SocketAddr::new(config.bind, config.port.unwrap_or(setup.port));
@@ -60,9 +75,10 @@ pub fn serve(setup: Setup, config: &Config) -> Result<(), CloudError> {
         .build()
         .map_err(|e| CloudError::io("cannot start the server", &e))?;
     let poll = config.poll;
+    let replica = setup.slot.as_ref().map(|(_, _, index)| *index);
+    let shares_port = replica.is_some() && setup.replicas > 1;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
+        let listener = listen(address, shares_port)
             .map_err(|e| CloudError::io(&format!("cannot listen on {address}"), &e))?;
         let bound = listener.local_addr().map_err(|e| CloudError::io("cannot tell the bound address", &e))?;
         let claim = match &setup.slot {
@@ -73,7 +89,7 @@ pub fn serve(setup: Setup, config: &Config) -> Result<(), CloudError> {
             None => None,
         };
         outln!("serving service.{} (job {}) on http://{bound}{}", setup.service, setup.job, setup.route);
-        let router = http::router(shared.clone(), &setup.route);
+        let router = http::router(shared.clone(), &setup.route, replica);
         // The watcher returns only when a local replica is replaced or removed: then the
         // server stops too.
         let (over, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -24,6 +24,10 @@ pub struct Setup {
     /// A local replica's slot, claimed once it listens (so that `apply`, which waits for the
     /// claim, learns of a port it cannot have); it stops once its slot is not its own.
     pub slot: Option<(StackDir, Addr, u64)>,
+    /// How many local replicas share the port (`replicas = N`): with more than one, each
+    /// binds it with `SO_REUSEPORT` and the live replica of the lowest slot starts a dead
+    /// sibling again.
+    pub replicas: u64,
 }
 
 /// `gaform serve --stack DIR --address service.NAME`: a local replica `apply` started,
@@ -37,6 +41,10 @@ pub fn from_stack(stack: StackDir, address: Addr, index: u64) -> Result<Setup, C
         )
     })?;
     let (job, route, port) = spec(&address, &record.attributes)?;
+    let replicas = match record.attributes.get("replicas") {
+        Some(n) => n.parse().map_err(|e| format!("{address}'s replicas: {e}"))?,
+        None => 1,
+    };
     let job_record = stack.job(&job)?.ok_or_else(|| {
         format!("job.{job} has no record in {}: apply creates it first", stack.root().display())
     })?;
@@ -49,6 +57,7 @@ pub fn from_stack(stack: StackDir, address: Addr, index: u64) -> Result<Setup, C
         data_digest: job_record.attributes.get("data_sha256").cloned(),
         job,
         slot: Some((stack, address, index)),
+        replicas,
     })
 }
 
@@ -93,6 +102,7 @@ pub fn from_s3(url: &str, address: Addr, instance_id: Option<String>) -> Result<
         data_digest,
         job,
         slot: None,
+        replicas: 1,
     })
 }
 

@@ -1,14 +1,16 @@
 //! The watcher beside the server: reads the job's `best.json` every poll, swaps in each new
-//! one, and (a replica on aws) says how it is in a heartbeat on S3. A blocking thread: file
-//! and S3 reads are its only work, and they never hold up a request.
+//! one, (a replica on aws) says how it is in a heartbeat on S3, and (one of several local
+//! replicas) keeps its siblings running. A blocking thread: file and S3 reads are its only
+//! work, and they never hold up a request.
 
 use super::http::Shared;
 use super::served;
 use super::setup::Setup;
 use gaform_providers::local::agent::Registration;
-use gaform_providers::local::StackDir;
+use gaform_providers::local::{LocalProvider, StackDir};
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Loads `best.json` whenever its bytes change and swaps it in; a file that is not a
 /// finished run's best is said once and the last good one kept. Returns only when a local
@@ -18,6 +20,7 @@ pub fn watch(shared: Arc<Shared>, mut setup: Setup, slot: Option<(StackDir, Regi
     // The bytes served now, and the last ones refused: neither is read again until it changes.
     let (mut loaded, mut refused): (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
     let mut failing = false;
+    let mut keeper = Keeper::default();
     loop {
         if let Some((stack, me)) = &slot {
             if !me.is_current(stack) {
@@ -26,6 +29,9 @@ pub fn watch(shared: Arc<Shared>, mut setup: Setup, slot: Option<(StackDir, Regi
                     me.record.address.instance(me.record.index)
                 );
                 return;
+            }
+            if setup.replicas > 1 {
+                keeper.keep(stack, me, setup.replicas);
             }
         }
         let bytes = match setup.source.read() {
@@ -61,4 +67,95 @@ pub fn watch(shared: Arc<Shared>, mut setup: Setup, slot: Option<(StackDir, Regi
         setup.source.beat(&shared);
         std::thread::sleep(poll);
     }
+}
+
+/// How long a sibling must have been seen dead before it is started again: apply stops a
+/// replica and removes its record a moment later, and that moment is no death.
+const DEAD_FOR: Duration = Duration::from_secs(1);
+/// How long a started replica has to register itself before it counts as dead.
+const START_WAIT: f64 = 20.0;
+/// Starts of one slot after which the keeper gives up on it (as a head does for a worker).
+const MAX_RESTARTS: u32 = 5;
+
+/// What the keeper of a service's local replicas knows: the live replica of the lowest slot
+/// starts a sibling that died again, within a couple of polls, while the others answer.
+#[derive(Default)]
+struct Keeper {
+    /// Since when each sibling has been seen dead.
+    dead_since: BTreeMap<u64, Instant>,
+    /// How often each slot was started again.
+    restarts: BTreeMap<u64, u32>,
+}
+
+impl Keeper {
+    fn keep(&mut self, stack: &StackDir, me: &Registration, replicas: u64) {
+        let (address, mine) = (&me.record.address, me.record.index);
+        let records: Vec<_> = (0..replicas).map(|i| stack.instance(address, i).ok().flatten()).collect();
+        let live = |i: usize| {
+            records.get(i).and_then(|r| r.as_ref()).and_then(|r| r.process).is_some_and(|p| p.is_alive())
+        };
+        // One keeper at a time: the live replica of the lowest slot.
+        if (0..records.len()).find(|&i| live(i)) != usize::try_from(mine).ok() {
+            self.dead_since.clear();
+            return;
+        }
+        let now = gaform_providers::local::records::now();
+        for (slot, record) in (0..replicas).zip(&records) {
+            let Some(record) = record.as_ref().filter(|_| slot != mine) else {
+                // No record: apply removed the slot (or never made it); nothing to keep.
+                self.dead_since.remove(&slot);
+                continue;
+            };
+            let dead = match record.process {
+                Some(p) => !p.is_alive(),
+                None => now - record.started_at > START_WAIT,
+            };
+            if !dead {
+                self.dead_since.remove(&slot);
+                continue;
+            }
+            let since = *self.dead_since.entry(slot).or_insert_with(Instant::now);
+            if since.elapsed() < DEAD_FOR {
+                continue;
+            }
+            self.dead_since.remove(&slot);
+            let starts = self.restarts.entry(slot).or_default();
+            let log = stack.instance_log(address, slot);
+            if *starts == MAX_RESTARTS {
+                *starts += 1;
+                let line = format!(
+                    "{}: died {MAX_RESTARTS} times; not started again (see {}); the other replicas answer",
+                    address.instance(slot),
+                    log.display()
+                );
+                errln!("{line}");
+                stack.event(Some(&log), &line);
+            }
+            if *starts > MAX_RESTARTS {
+                continue;
+            }
+            *starts += 1;
+            let gone = record.process.map_or("never registered".into(), |p| format!("pid {} is gone", p.pid));
+            let line = match start(stack, record, slot) {
+                Ok(pid) => format!(
+                    "{}: {gone}; replica [{mine}] started pid {pid} in its place (replicas = {replicas})",
+                    address.instance(slot)
+                ),
+                Err(e) => format!("{}: {gone}; starting it again failed: {e}", address.instance(slot)),
+            };
+            errln!("{line}");
+            stack.event(Some(&log), &line);
+        }
+    }
+}
+
+/// Starts `record`'s replica again in `slot`, as apply started it.
+fn start(
+    stack: &StackDir,
+    record: &gaform_providers::local::InstanceRecord,
+    slot: u64,
+) -> Result<u32, gaform_providers::CloudError> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the gaform executable: {e}"))?;
+    let provider = LocalProvider::new(stack.clone(), exe, std::path::PathBuf::new(), None);
+    Ok(provider.start_instance(record, slot)?.pid)
 }

@@ -61,5 +61,7 @@ fn from_file(file: &Path, name: &str, results: Option<&Path>) -> Result<Option<S
         costs: Some(Costs { cash: job.cash, commission: job.commission }),
         data_digest: host.data_digest(&job.data),
         slot: None,
+        // By hand, one process: `replicas` is for the ones apply provisions.
+        replicas: 1,
     }))
 }

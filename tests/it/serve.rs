@@ -442,3 +442,62 @@ fn a_written_strategy_is_served_with_the_backtesters_position_and_signal_shorts_
     assert_eq!(status, 422, "{refused}");
     assert!(refused["error"].as_str().unwrap_or_default().contains("too few"), "{refused}");
 }
+
+/// Which replica answered a fresh connection's GET of `path` (its `x-gaform-replica`), with
+/// the status; `None` when nothing answered.
+fn replica_of(server: &Server, path: &str) -> Option<(u16, String)> {
+    let response = Server::agent().get(&format!("{}{path}", server.base())).call().ok()?;
+    let replica = response.headers().get("x-gaform-replica")?.to_str().ok()?.to_string();
+    Some((response.status().as_u16(), replica))
+}
+
+#[test]
+fn replicas_share_one_port_and_a_dead_one_is_started_again_while_the_others_answer() {
+    let port = free_port();
+    let text = stack(3, port).replace("  port  = ", "  replicas = 3\n  port  = ");
+    let w = Workspace::new("serve-replicas", &text);
+    let server = Server::applied(&w, port);
+    // The kernel deals each new connection to one of the replicas listening on the port.
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..90 {
+        let (status, replica) = replica_of(&server, "/readyz").expect("a replica answers");
+        assert_eq!(status, 200);
+        seen.insert(replica);
+    }
+    assert!(seen.len() >= 2, "connections reached one replica only: {seen:?}");
+    assert!(seen.iter().all(|r| ["0", "1", "2"].contains(&r.as_str())), "{seen:?}");
+    let plan = ok(&w.gaform(&["plan", "job.gaf"], &[]));
+    assert!(plan.contains("No changes"), "three replicas are what the file asks for: {plan}");
+
+    // Replica [1] dies; the others answer every request meanwhile, and the keeper (the live
+    // replica of the lowest slot) starts it again within seconds.
+    let record = |slot: u64| -> serde_json::Value {
+        serde_json::from_str(&w.read(&format!(".gaform/job/instances/service.signal[{slot}].json"))).unwrap()
+    };
+    let killed = record(1)["process"]["pid"].as_u64().unwrap();
+    let pid = nix::unistd::Pid::from_raw(killed as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    let started = Instant::now();
+    let mut answered = 0;
+    let restarted = loop {
+        let (status, replica) = replica_of(&server, "/readyz").expect("the other replicas answer");
+        assert_eq!(status, 200, "answered by replica {replica}");
+        answered += 1;
+        let now = record(1)["process"]["pid"].as_u64();
+        if now.is_some_and(|p| p != killed) && w.read(".gaform/job/events.log").contains("in its place") {
+            break now.unwrap();
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "replica [1] was not started again");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let events = w.read(".gaform/job/events.log");
+    let said =
+        format!("service.signal[1]: pid {killed} is gone; replica [0] started pid {restarted} in its place");
+    assert!(events.contains(&said), "{events}");
+    assert!(answered > 10, "requests kept being answered while it was down ({answered})");
+    // The new replica answers too, and destroy stops every one of them.
+    let answered_by_1 = (0..200).any(|_| replica_of(&server, "/readyz").is_some_and(|(_, r)| r == "1"));
+    assert!(answered_by_1, "the replica started again answers on the shared port");
+    ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
+    assert_eq!(server.get("/readyz").0, 0, "nothing listens after destroy");
+}

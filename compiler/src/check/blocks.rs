@@ -195,6 +195,14 @@ impl Checker<'_> {
         let compute = self.reference(f.attr("compute"), Kind::Compute);
         let port = self.port(f.attr("port")).unwrap_or(8080);
         let allow_from = self.cidrs(f.attr("allow_from"));
+        let replicas = self.int(f.attr("replicas"), 1);
+        if let Some(r) = replicas.as_ref().filter(|r| r.value > MAX_REPLICAS) {
+            let message = format!("`replicas` is at most {MAX_REPLICAS} processes on one machine, found {}", r.value);
+            let d = Diagnostic::new(Code::E0009, message, r.span, format!("above {MAX_REPLICAS}")).with_help(
+                "each replica is a `gaform serve` process on this machine: about one per core answers the most",
+            );
+            self.report(d);
+        }
         Service {
             name,
             span: block.span,
@@ -204,6 +212,8 @@ impl Checker<'_> {
             compute: compute.map(|c| ComputeId(c.value)),
             port,
             allow_from,
+            replicas: replicas.as_ref().map_or(1, |r| r.value.min(MAX_REPLICAS)),
+            replicas_span: replicas.map(|r| r.span),
         }
     }
 

@@ -1,6 +1,6 @@
 //! A service's own compute (E0016): its head and workers are the service's replicas, so it
-//! runs no job and serves no other service, and it sits on the job's cloud, where the
-//! replicas find the job's results.
+//! runs no job and serves no other service, takes no `replicas` count, and it sits on the
+//! job's cloud, where the replicas find the job's results.
 
 use super::Checker;
 use crate::diag::{Code, Diagnostic};
@@ -11,6 +11,13 @@ impl Checker<'_> {
         let program = &self.program;
         let mut found = Vec::new();
         for (si, service) in program.services.iter().enumerate() {
+            if let (Some(_), Some(span)) = (service.compute, service.replicas_span) {
+                let message = format!("service `{}` has both a `compute` and `replicas`", service.name);
+                let help = "with `compute`, the compute's head and workers are the replicas: size its workers' `min`/`max`, or leave `compute` out for `replicas` processes on the local cloud";
+                found.push(
+                    Diagnostic::new(Code::E0016, message, span, "replicas beside a compute").with_help(help),
+                );
+            }
             let Some(ci) = service.compute else { continue };
             let Some(compute) = program.computes.get(ci.0) else { continue };
             let name = &compute.name;

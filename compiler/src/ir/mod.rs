@@ -242,6 +242,11 @@ pub struct Service {
     pub port: u16,
     /// CIDR blocks allowed to reach the port on aws (`allow_from`); none by default.
     pub allow_from: Vec<String>,
+    /// `gaform serve` processes behind the one port on a local cloud (default 1).
+    pub replicas: u64,
+    /// Where `replicas = ...` is written, for messages about it.
+    #[serde(skip)]
+    pub replicas_span: Option<Span>,
 }
 
 keyword_enum!(/// What a monitor can watch.
@@ -297,3 +302,6 @@ pub fn alert_title(name: Option<&str>, index: u64) -> String {
 pub fn alert_label(name: Option<&str>, index: u64) -> String {
     name.map_or_else(|| index.to_string(), str::to_string)
 }
+
+/// The most `replicas` a service may ask of one machine.
+pub const MAX_REPLICAS: u64 = 64;

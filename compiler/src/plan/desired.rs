@@ -489,9 +489,16 @@ fn service_resource(program: &Program, service: &ir::Service) -> Result<Resource
             .chain(compute.workers.iter().map(|g| Addr::workers(&compute.name, &g.name)));
         (None, replicas.chain([Addr::artifacts(&cloud.name)]).collect())
     } else {
-        let one =
-            Count { value: 1, reason: "one `gaform serve` process".into(), min: 1, max: 1, autoscale: None };
-        (Some(one), vec![Addr::job(&job.name)])
+        let n = service.replicas;
+        let reason = match n {
+            1 => "one `gaform serve` process".to_string(),
+            n => {
+                // Each replica learns its siblings from its record, to start a dead one again.
+                attributes.insert("replicas".into(), n.to_string());
+                format!("`replicas = {n}`: `gaform serve` processes sharing port {}", service.port)
+            }
+        };
+        (Some(Count { value: n, reason, min: n, max: n, autoscale: None }), vec![Addr::job(&job.name)])
     };
     Ok(Resource {
         addr: Addr::service(&service.name),
