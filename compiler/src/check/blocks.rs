@@ -197,7 +197,8 @@ impl Checker<'_> {
         let allow_from = self.cidrs(f.attr("allow_from"));
         let replicas = self.int(f.attr("replicas"), 1);
         if let Some(r) = replicas.as_ref().filter(|r| r.value > MAX_REPLICAS) {
-            let message = format!("`replicas` is at most {MAX_REPLICAS} processes on one machine, found {}", r.value);
+            let message =
+                format!("`replicas` is at most {MAX_REPLICAS} processes on one machine, found {}", r.value);
             let d = Diagnostic::new(Code::E0009, message, r.span, format!("above {MAX_REPLICAS}")).with_help(
                 "each replica is a `gaform serve` process on this machine: about one per core answers the most",
             );

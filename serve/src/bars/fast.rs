@@ -1,14 +1,18 @@
 //! A scanner for the common body, `[[t, o, h, l, c, v], ...]` with `t` a whole number or a
 //! plain string: each token checked against JSON's grammar, then read exactly (prices like
 //! `695.37` by one exact division) or by std's correctly rounded `f64` parser, bit for bit
-//! as serde_json reads them. Anything else (objects, escapes, a
-//! number serde would read otherwise or refuse) is `None`, and serde parses the body.
+//! as serde_json reads them. A date is read where it lies in the body (no string per bar);
+//! only the last bar's is kept as written, for the answer. Anything else (objects, escapes,
+//! a number serde would read otherwise or refuse, a date the loader would refuse) is
+//! `None`, and serde parses the body, which also words the errors.
 
 use super::{Bar, Time};
+use gaform_runtime::data::parse_timestamp;
 
-/// The bars, when the body is plainly in the common form.
-pub(super) fn bars(body: &[u8]) -> Option<Vec<Bar>> {
-    let mut s = Scanner { s: body, i: 0 };
+/// The bars, when the body is plainly in the common form (each time in seconds), and the
+/// last bar's time as written.
+pub(super) fn bars(body: &[u8]) -> Option<(Vec<Bar>, Time)> {
+    let mut s = Scanner { s: body, i: 0, last_text: None };
     let mut out = Vec::with_capacity(body.len() / 48);
     s.expect(b'[')?;
     if s.peek()? == b']' {
@@ -24,15 +28,25 @@ pub(super) fn bars(body: &[u8]) -> Option<Vec<Bar>> {
         }
     }
     s.skip_space();
-    (s.i == body.len()).then_some(out)
+    if s.i != body.len() {
+        return None;
+    }
+    let last = match (out.last(), s.last_text) {
+        (Some(_), Some(text)) => Time::Text(text.to_string()),
+        (Some(bar), None) => bar.time.clone(),
+        (None, _) => Time::Seconds(0),
+    };
+    Some((out, last))
 }
 
 struct Scanner<'a> {
     s: &'a [u8],
     i: usize,
+    /// The last bar's time, when it was written as a string.
+    last_text: Option<&'a str>,
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
     fn skip_space(&mut self) {
         while matches!(self.s.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.i += 1;
@@ -57,8 +71,13 @@ impl Scanner<'_> {
     fn bar(&mut self) -> Option<Bar> {
         self.expect(b'[')?;
         let time = match self.peek()? {
-            b'"' => Time::Text(self.string()?),
+            b'"' => {
+                let text = self.string()?;
+                self.last_text = Some(text);
+                Time::Seconds(parse_timestamp(text).ok()?)
+            }
             _ => {
+                self.last_text = None;
                 let (token, integer, fast) = self.number()?;
                 if !integer {
                     return None;
@@ -92,19 +111,19 @@ impl Scanner<'_> {
         Some(Bar { time, values })
     }
 
-    /// A string with no escape and no control character.
-    fn string(&mut self) -> Option<String> {
+    /// A string with no escape and no control character, where it lies in the body.
+    fn string(&mut self) -> Option<&'a str> {
         self.expect(b'"')?;
-        let start = self.i;
+        let (s, start) = (self.s, self.i);
         loop {
-            match *self.s.get(self.i)? {
+            match *s.get(self.i)? {
                 b'"' => break,
                 b'\\' => return None,
                 b if b < 0x20 => return None,
                 _ => self.i += 1,
             }
         }
-        let text = std::str::from_utf8(self.s.get(start..self.i)?).ok()?.to_string();
+        let text = std::str::from_utf8(s.get(start..self.i)?).ok()?;
         self.i += 1;
         Some(text)
     }
@@ -235,7 +254,7 @@ mod tests {
             if next() % 3 == 0 {
                 token.push_str(&format!("e{}", next() as i64 % 40 - 20));
             }
-            let mut scanner = Scanner { s: token.as_bytes(), i: 0 };
+            let mut scanner = Scanner { s: token.as_bytes(), i: 0, last_text: None };
             let Some((_, _, fast)) = scanner.number() else { continue };
             let std: f64 = token.parse().unwrap();
             if let Some(fast) = fast {

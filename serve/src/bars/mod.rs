@@ -141,9 +141,13 @@ impl<'de> Deserialize<'de> for Bar {
 pub fn parse(body: &[u8], needed: usize) -> Result<(Ohlcv, Time), Refusal> {
     // The common form goes through a scanner of its own (a third of serde's time); anything
     // it is not sure of goes to serde, which also words the errors.
-    let bars = match fast::bars(body) {
-        Some(bars) => bars,
-        None => from_serde(body)?,
+    let (bars, last) = match fast::bars(body) {
+        Some(read) => read,
+        None => {
+            let bars = from_serde(body)?;
+            let last = bars.last().map_or(Time::Seconds(0), |b| b.time.clone());
+            (bars, last)
+        }
     };
     if bars.len() < needed {
         return Err(Refusal::new(
@@ -179,7 +183,6 @@ pub fn parse(body: &[u8], needed: usize) -> Result<(Ohlcv, Time), Refusal> {
         }
         data.push(t, bar.values);
     }
-    let last = bars.into_iter().next_back().map(|b| b.time).unwrap_or(Time::Seconds(0));
     Ok((data, last))
 }
 
@@ -309,10 +312,16 @@ mod differential {
                     bytes.splice(at..at, piece.bytes());
                 }
             }
-            if let Some(fast) = fast::bars(&bytes) {
+            if let Some((fast, last)) = fast::bars(&bytes) {
                 answered += 1;
                 let slow = from_serde(&bytes).map_err(|r| r.message);
-                assert_eq!(Ok(fast), slow, "on {:?}", String::from_utf8_lossy(&bytes));
+                // The scanner gives each time in seconds, and the last as written.
+                let seconds = |bars: Vec<Bar>| -> Vec<(Result<i64, String>, [f64; 5])> {
+                    bars.into_iter().map(|b| (b.time.seconds(), b.values)).collect()
+                };
+                let written = slow.as_ref().ok().and_then(|b| b.last().map(|b| b.time.clone()));
+                assert_eq!(Ok(seconds(fast)), slow.map(seconds), "on {:?}", String::from_utf8_lossy(&bytes));
+                assert_eq!(last, written.unwrap_or(Time::Seconds(0)), "the last time as written");
             }
             compared += 1;
         }
