@@ -19,3 +19,6 @@ pub mod monitor;
 pub mod notify;
 pub mod report;
 pub mod worker;
+
+#[cfg(test)]
+mod testing;

@@ -4,56 +4,21 @@
 
 use super::{work, Next, Pace, Work, WorkerCloud};
 use gaform_providers::CloudError;
-use gaform_runtime::backtest::Costs;
-use gaform_runtime::ga::{
-    self, Aggregate, Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Range, RunError, Selection,
-    Space, Steer,
-};
+use gaform_runtime::ga::{self, RunError, Steer};
 use gaform_runtime::store::{LocalDir, Store};
-use gaform_runtime::windows::Validation;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 const GENERATIONS: u64 = 12;
 
-fn config() -> JobConfig {
-    JobConfig {
-        name: "search".into(),
-        data: vec!["GOOG_wiki.csv".into()],
-        aggregate: Aggregate::Mean,
-        validation: Validation::InSample,
-        folds: 1,
-        space: Space::SmaCrossover {
-            fast: Range { lo: 2, hi: 50, categorical: false },
-            slow: Range { lo: 10, hi: 200, categorical: false },
-        },
-        fitness: Fitness::Metric(Metric::Sharpe),
-        constraints: Vec::new(),
-        population: 24,
-        generations: GENERATIONS,
-        selection: Selection::Tournament { size: 3 },
-        crossover: Crossover::Blend { alpha: 0.5, rate: 0.9 },
-        mutation: Mutation::Gaussian { sigma: 0.1, rate: 0.3 },
-        elitism: 2,
-        islands: 2,
-        migration: Migration { every: 4, count: 3 },
-        seed: 11,
-        costs: Costs::default(),
-        hall_of_fame: 5,
-    }
-}
-
 /// A prepared job's store in a directory of its own.
 fn prepared(name: &str) -> (PathBuf, Arc<LocalDir>) {
     let dir = std::env::temp_dir().join(format!("gaform-worker-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let csv =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/GOOG_wiki.csv"))
-            .unwrap();
     let store = Arc::new(LocalDir::new(&dir));
-    ga::prepare(&*store, &config(), &[("GOOG_wiki.csv", &csv, "GOOG_wiki.csv")]).unwrap();
+    crate::testing::prepare(&*store, &crate::testing::job("search", 2, GENERATIONS));
     (dir, store)
 }
 

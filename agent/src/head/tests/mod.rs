@@ -16,14 +16,9 @@ use gaform_control::ledger::Ledger;
 use gaform_providers::books::Books;
 use gaform_providers::local::{JobRecord, StackDir};
 use gaform_providers::CloudError;
-use gaform_runtime::backtest::Costs;
-use gaform_runtime::ga::{
-    self, Aggregate, Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Patience,
-};
-use gaform_runtime::ga::{Range, Selection, Space, Steer};
-use gaform_runtime::windows::Validation;
+use gaform_runtime::ga::{self, Patience, Steer};
 use std::cell::{Cell, RefCell};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -66,7 +61,7 @@ impl Scene {
     /// its one island saved (all of them: the run is finished).
     fn job(&self, name: &str, done: u64) -> JobRecord {
         let store = store_of(&self.root, name);
-        ga::prepare(&store, &config(name), &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap();
+        crate::testing::prepare(&store, &crate::testing::job(name, 1, GENERATIONS));
         let reached = AtomicU64::new(0);
         let on_event = |e: ga::Event| {
             if let ga::Event::Generation { generation, .. } = e {
@@ -154,39 +149,6 @@ impl Scene {
 impl Drop for Scene {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
-fn goog() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/GOOG_wiki.csv"))
-        .unwrap()
-}
-
-fn config(name: &str) -> JobConfig {
-    JobConfig {
-        name: name.into(),
-        data: vec!["GOOG_wiki.csv".into()],
-        aggregate: Aggregate::Mean,
-        validation: Validation::InSample,
-        folds: 1,
-        space: Space::RsiReversion {
-            period: Range { lo: 2, hi: 30, categorical: false },
-            lower: Range { lo: 10, hi: 45, categorical: false },
-            upper: Range { lo: 55, hi: 90, categorical: false },
-        },
-        fitness: Fitness::Metric(Metric::Sharpe),
-        constraints: Vec::new(),
-        population: 16,
-        generations: GENERATIONS,
-        selection: Selection::Tournament { size: 3 },
-        crossover: Crossover::Blend { alpha: 0.5, rate: 0.9 },
-        mutation: Mutation::Gaussian { sigma: 0.1, rate: 0.3 },
-        elitism: 2,
-        islands: 1,
-        migration: Migration { every: 4, count: 3 },
-        seed: 7,
-        costs: Costs::default(),
-        hall_of_fame: 3,
     }
 }
 
