@@ -77,24 +77,28 @@ pub fn serve(setup: Setup, config: &Config) -> Result<(), CloudError> {
     let poll = config.poll;
     let replica = setup.slot.as_ref().map(|(_, _, index)| *index);
     let shares_port = replica.is_some() && setup.replicas > 1;
+    let slot = setup.slot.clone();
+    let (service, job, route) = (setup.service.clone(), setup.job.clone(), setup.route.clone());
+    let mut watcher = watch::Watcher::new(shared.clone(), setup);
+    watcher.look();
     runtime.block_on(async move {
         let listener = listen(address, shares_port)
             .map_err(|e| CloudError::io(&format!("cannot listen on {address}"), &e))?;
         let bound = listener.local_addr().map_err(|e| CloudError::io("cannot tell the bound address", &e))?;
-        let claim = match &setup.slot {
+        let claim = match &slot {
             Some((stack, address, index)) => match agent::register(stack, address, *index)? {
                 Some(me) => Some((stack.clone(), me)),
                 None => return Ok(()),
             },
             None => None,
         };
-        outln!("serving service.{} (job {}) on http://{bound}{}", setup.service, setup.job, setup.route);
-        let router = http::router(shared.clone(), &setup.route, replica);
+        outln!("serving service.{service} (job {job}) on http://{bound}{route}");
+        let router = http::router(shared, &route, replica);
         // The watcher returns only when a local replica is replaced or removed: then the
         // server stops too.
         let (over, stopped) = tokio::sync::oneshot::channel::<()>();
         std::thread::spawn(move || {
-            watch::watch(shared, setup, claim, poll);
+            watcher.watch(claim, poll);
             let _ = over.send(());
         });
         // Answers are small and written whole: no waiting for Nagle to fill a segment.

@@ -13,59 +13,90 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Loads `best.json` whenever its bytes change and swaps it in; a file that is not a
-/// finished run's best is said once and the last good one kept. Returns only when a local
-/// replica's slot is no longer its own.
-pub fn watch(shared: Arc<Shared>, mut setup: Setup, slot: Option<(StackDir, Registration)>, poll: Duration) {
-    let mut version = 0;
-    // The bytes served now, and the last ones refused: neither is read again until it changes.
-    let (mut loaded, mut refused): (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
-    let mut failing = false;
-    let mut keeper = Keeper::default();
-    loop {
-        if let Some((stack, me)) = &slot {
-            if !me.is_current(stack) {
-                errln!(
-                    "{} was replaced or removed by apply: stopping",
-                    me.record.address.instance(me.record.index)
-                );
-                return;
-            }
-            if setup.replicas > 1 {
-                keeper.keep(stack, me, setup.replicas);
-            }
+/// finished run's best is said once and the last good one kept.
+pub struct Watcher {
+    shared: Arc<Shared>,
+    setup: Setup,
+    version: u64,
+    /// The bytes served now, and the last ones refused: neither is read again until it
+    /// changes.
+    loaded: Option<Vec<u8>>,
+    refused: Option<Vec<u8>>,
+    failing: bool,
+    keeper: Keeper,
+}
+
+impl Watcher {
+    pub fn new(shared: Arc<Shared>, setup: Setup) -> Watcher {
+        Watcher {
+            shared,
+            setup,
+            version: 0,
+            loaded: None,
+            refused: None,
+            failing: false,
+            keeper: Keeper::default(),
         }
-        let bytes = match setup.source.read() {
+    }
+
+    /// Reads `best.json` and swaps it in if it is new and a finished run's. A server looks
+    /// once before it listens, so that a replica started while a strategy exists (a dead
+    /// one started again, a new one of a roll) never answers 503 for want of it.
+    pub fn look(&mut self) {
+        let bytes = match self.setup.source.read() {
             Ok(bytes) => {
-                failing = false;
+                self.failing = false;
                 bytes
             }
             Err(e) => {
                 // Said once per outage; the strategy served stays.
-                if !failing {
+                if !self.failing {
                     errln!("{e}");
                 }
-                failing = true;
+                self.failing = true;
                 None
             }
         };
-        if let Some(bytes) = bytes.filter(|b| Some(b) != loaded.as_ref() && Some(b) != refused.as_ref()) {
-            match served::load(&bytes, version + 1, setup.costs, setup.data_digest.as_deref()) {
+        let new = |b: &Vec<u8>| Some(b) != self.loaded.as_ref() && Some(b) != self.refused.as_ref();
+        if let Some(bytes) = bytes.filter(new) {
+            let setup = &self.setup;
+            match served::load(&bytes, self.version + 1, setup.costs, setup.data_digest.as_deref()) {
                 Ok(served) => {
-                    version = served.version;
-                    errln!("serving version {version} (run {}): {}", served.run, served.strategy);
-                    shared.swap(served);
-                    (loaded, refused) = (Some(bytes), None);
+                    self.version = served.version;
+                    errln!("serving version {} (run {}): {}", self.version, served.run, served.strategy);
+                    self.shared.swap(served);
+                    (self.loaded, self.refused) = (Some(bytes), None);
                 }
                 Err(why) => {
                     let why = format!("{} is not served: {why}", setup.source.name());
                     errln!("{why}");
-                    shared.wait(why);
-                    refused = Some(bytes);
+                    self.shared.wait(why);
+                    self.refused = Some(bytes);
                 }
             }
         }
-        setup.source.beat(&shared);
-        std::thread::sleep(poll);
+        self.setup.source.beat(&self.shared);
+    }
+
+    /// Looks every `poll` until a local replica's `slot` is no longer its own, keeping its
+    /// siblings running meanwhile when it is one of several.
+    pub fn watch(mut self, slot: Option<(StackDir, Registration)>, poll: Duration) {
+        loop {
+            if let Some((stack, me)) = &slot {
+                if !me.is_current(stack) {
+                    errln!(
+                        "{} was replaced or removed by apply: stopping",
+                        me.record.address.instance(me.record.index)
+                    );
+                    return;
+                }
+                if self.setup.replicas > 1 {
+                    self.keeper.keep(stack, me, self.setup.replicas);
+                }
+            }
+            std::thread::sleep(poll);
+            self.look();
+        }
     }
 }
 

@@ -444,11 +444,12 @@ fn a_written_strategy_is_served_with_the_backtesters_position_and_signal_shorts_
 }
 
 /// Which replica answered a fresh connection's GET of `path` (its `x-gaform-replica`), with
-/// the status; `None` when nothing answered.
-fn replica_of(server: &Server, path: &str) -> Option<(u16, String)> {
-    let response = Server::agent().get(&format!("{}{path}", server.base())).call().ok()?;
-    let replica = response.headers().get("x-gaform-replica")?.to_str().ok()?.to_string();
-    Some((response.status().as_u16(), replica))
+/// the status; why not when nothing answered.
+fn replica_of(server: &Server, path: &str) -> Result<(u16, String), String> {
+    let response =
+        Server::agent().get(&format!("{}{path}", server.base())).call().map_err(|e| e.to_string())?;
+    let replica = response.headers().get("x-gaform-replica").ok_or("no replica header")?;
+    Ok((response.status().as_u16(), replica.to_str().map_err(|e| e.to_string())?.to_string()))
 }
 
 #[test]
@@ -460,7 +461,7 @@ fn replicas_share_one_port_and_a_dead_one_is_started_again_while_the_others_answ
     // The kernel deals each new connection to one of the replicas listening on the port.
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..90 {
-        let (status, replica) = replica_of(&server, "/readyz").expect("a replica answers");
+        let (status, replica) = replica_of(&server, "/readyz").unwrap_or_else(|e| panic!("no answer: {e}"));
         assert_eq!(status, 200);
         seen.insert(replica);
     }
@@ -469,8 +470,9 @@ fn replicas_share_one_port_and_a_dead_one_is_started_again_while_the_others_answ
     let plan = ok(&w.gaform(&["plan", "job.gaf"], &[]));
     assert!(plan.contains("No changes"), "three replicas are what the file asks for: {plan}");
 
-    // Replica [1] dies; the others answer every request meanwhile, and the keeper (the live
-    // replica of the lowest slot) starts it again within seconds.
+    // Replica [1] dies; once it is gone the others answer every request, and the keeper (the
+    // live replica of the lowest slot) starts it again within seconds, ready as it listens.
+    // (A connection the kernel dealt to the dying one in its last moment dies with it.)
     let record = |slot: u64| -> serde_json::Value {
         serde_json::from_str(&w.read(&format!(".gaform/job/instances/service.signal[{slot}].json"))).unwrap()
     };
@@ -478,9 +480,19 @@ fn replicas_share_one_port_and_a_dead_one_is_started_again_while_the_others_answ
     let pid = nix::unistd::Pid::from_raw(killed as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
     let started = Instant::now();
+    // Gone, or a zombie (its sockets closed) waiting for whoever adopted it to reap it.
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{killed}/stat"))
+            .is_ok_and(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+    };
+    while alive() {
+        assert!(started.elapsed() < Duration::from_secs(5), "pid {killed} outlived SIGKILL");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let mut answered = 0;
     let restarted = loop {
-        let (status, replica) = replica_of(&server, "/readyz").expect("the other replicas answer");
+        let (status, replica) = replica_of(&server, "/readyz")
+            .unwrap_or_else(|e| panic!("the other replicas answer: {e} (after {answered} answers)"));
         assert_eq!(status, 200, "answered by replica {replica}");
         answered += 1;
         let now = record(1)["process"]["pid"].as_u64();
@@ -496,7 +508,7 @@ fn replicas_share_one_port_and_a_dead_one_is_started_again_while_the_others_answ
     assert!(events.contains(&said), "{events}");
     assert!(answered > 10, "requests kept being answered while it was down ({answered})");
     // The new replica answers too, and destroy stops every one of them.
-    let answered_by_1 = (0..200).any(|_| replica_of(&server, "/readyz").is_some_and(|(_, r)| r == "1"));
+    let answered_by_1 = (0..200).any(|_| replica_of(&server, "/readyz").is_ok_and(|(_, r)| r == "1"));
     assert!(answered_by_1, "the replica started again answers on the shared port");
     ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
     assert_eq!(server.get("/readyz").0, 0, "nothing listens after destroy");
