@@ -30,6 +30,7 @@ mod watch;
 use axum::serve::ListenerExt;
 use gaform_providers::local::agent;
 use gaform_providers::CloudError;
+pub use http::REPLICA_HEADER;
 pub use setup::Setup;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

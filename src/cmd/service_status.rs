@@ -7,11 +7,15 @@ use gaform_compiler::plan::{Addr, Kind};
 use gaform_control::ledger::Ledger;
 use gaform_providers::local::{InstanceRecord, StackDir};
 use gaform_providers::service::{Heartbeat, ServiceSpec};
+use gaform_serve::REPLICA_HEADER;
 use serde::Serialize;
 use std::time::Duration;
 
 /// How long `status` waits for one replica's answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Connections a probe may open per replica of a service before it gives up on reaching
+/// one replica behind a shared port (each reaches one of them, as the kernel deals).
+const PROBES_PER_REPLICA: u64 = 16;
 
 /// One service and its replicas.
 #[derive(Debug, Serialize)]
@@ -152,12 +156,32 @@ fn probe(record: &InstanceRecord, port: &str) -> ReplicaStatus {
         .timeout_global(Some(PROBE_TIMEOUT))
         .build()
         .into();
-    let answer = agent
-        .get(&format!("http://127.0.0.1:{port}/readyz"))
-        .call()
-        .map_err(|e| e.to_string())
-        .and_then(|mut r| r.body_mut().read_to_string().map_err(|e| e.to_string()))
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string()));
+    // Replicas that share a port each answer the connections the kernel deals them: ask
+    // until this one answers (it names itself in `x-gaform-replica`), a few times per
+    // replica the service may have.
+    let slot = record.index.to_string();
+    let mut answer = Err(format!("no connection reached replica [{slot}]"));
+    for _ in
+        0..PROBES_PER_REPLICA * record.attributes.get("replicas").and_then(|n| n.parse().ok()).unwrap_or(1)
+    {
+        let mut response = match agent.get(&format!("http://127.0.0.1:{port}/readyz")).call() {
+            Ok(r) => r,
+            Err(e) => {
+                answer = Err(e.to_string());
+                break;
+            }
+        };
+        let named = response.headers().get(REPLICA_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+        if named.is_some_and(|n| n != slot) {
+            continue;
+        }
+        answer = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string()));
+        break;
+    }
     match answer {
         Ok(said) if said["ready"] == true => {
             replica.health = "ready";

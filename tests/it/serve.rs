@@ -469,6 +469,9 @@ fn replicas_share_one_port_and_a_dead_one_is_started_again_while_the_others_answ
     assert!(seen.iter().all(|r| ["0", "1", "2"].contains(&r.as_str())), "{seen:?}");
     let plan = ok(&w.gaform(&["plan", "job.gaf"], &[]));
     assert!(plan.contains("No changes"), "three replicas are what the file asks for: {plan}");
+    // `status` asks each replica itself, behind the shared port.
+    let status = ok(&w.gaform(&["status", "job.gaf"], &[]));
+    assert!(status.contains("service.signal") && status.contains("3/3 ready"), "{status}");
 
     // Replica [1] dies; once it is gone the others answer every request, and the keeper (the
     // live replica of the lowest slot) starts it again within seconds, ready as it listens.
