@@ -50,8 +50,8 @@ pub struct Config {
 }
 
 /// A listener on `address`; one of several replicas' (`SO_REUSEPORT`) when `shared`: the
-/// kernel then deals each new connection to one of them, and one that dies takes only its
-/// own connections with it.
+/// kernel then deals each new connection to one of them, and one that dies or drains takes
+/// only its own connections with it.
 fn listen(address: SocketAddr, shared: bool) -> std::io::Result<tokio::net::TcpListener> {
     let socket =
         if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
@@ -77,7 +77,9 @@ pub fn serve(setup: Setup, config: &Config) -> Result<(), CloudError> {
         .map_err(|e| CloudError::io("cannot start the server", &e))?;
     let poll = config.poll;
     let replica = setup.slot.as_ref().map(|(_, _, index)| *index);
-    let shares_port = replica.is_some() && setup.replicas > 1;
+    // Every replica apply starts shares its port, so that a roll's new replica listens
+    // beside the one it replaces.
+    let shares_port = replica.is_some();
     let slot = setup.slot.clone();
     let (service, job, route) = (setup.service.clone(), setup.job.clone(), setup.route.clone());
     let mut watcher = watch::Watcher::new(shared.clone(), setup);

@@ -78,17 +78,22 @@ impl Watcher {
         self.setup.source.beat(&self.shared);
     }
 
-    /// Looks every `poll` until a local replica's `slot` is no longer its own, keeping its
-    /// siblings running meanwhile when it is one of several.
+    /// Looks every `poll` until a local replica's `slot` is no longer its own (its record
+    /// gone, or a successor registered in it), keeping its siblings running meanwhile when it
+    /// is one of several and saying in its record once it has a strategy to answer with.
     pub fn watch(mut self, slot: Option<(StackDir, Registration)>, poll: Duration) {
+        let mut said_ready = false;
         loop {
             if let Some((stack, me)) = &slot {
-                if !me.is_current(stack) {
+                if me.displaced(stack) {
                     errln!(
                         "{} was replaced or removed by apply: stopping",
                         me.record.address.instance(me.record.index)
                     );
                     return;
+                }
+                if !said_ready && self.shared.current().is_some() {
+                    said_ready = me.mark_ready(stack).is_ok();
                 }
                 if self.setup.replicas > 1 {
                     self.keeper.keep(stack, me, self.setup.replicas);

@@ -516,3 +516,116 @@ fn replicas_share_one_port_and_a_dead_one_is_started_again_while_the_others_answ
     ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
     assert_eq!(server.get("/readyz").0, 0, "nothing listens after destroy");
 }
+
+/// Three finished jobs and a service of two replicas answering for `served`.
+fn rolling_stack(port: u16, served: &str) -> String {
+    let jobs: String = [("alpha", "sma_crossover(fast = 2..50, slow = 10..200)"), ("beta", "breakout"), ("gamma", "rsi_reversion")]
+        .iter()
+        .map(|(name, strategy)| {
+            format!(
+                "job {name} {{\n  compute     = here\n  data        = \"GOOG_wiki.csv\"\n  strategy    = {strategy}\n  population  = 30\n  generations = 4\n  seed        = 5\n}}\n\n"
+            )
+        })
+        .collect();
+    format!(
+        r#"cloud laptop {{
+  provider = local
+}}
+
+compute here {{
+  cloud = laptop
+  head {{
+    instance_type = "m5.large"
+  }}
+  workers islands {{
+    instance_type = "c5.large"
+    min           = 1
+    max           = 1
+  }}
+}}
+
+{jobs}service signal {{
+  job      = {served}
+  route    = "/strategy/v1"
+  port     = {port}
+  replicas = 2
+}}
+"#
+    )
+}
+
+#[test]
+fn a_changed_service_rolls_one_replica_at_a_time_and_every_request_is_answered() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let port = free_port();
+    let w = Workspace::new("serve-roll", &rolling_stack(port, "alpha"));
+    let server = Server::applied(&w, port);
+    let job_of = |text: &str| {
+        serde_json::from_str::<Value>(text).ok().and_then(|v| v["job"].as_str().map(str::to_string))
+    };
+    assert_eq!(job_of(&server.get("/strategy/v1").1).as_deref(), Some("alpha"));
+
+    // Requests all along the roll, each on a fresh connection.
+    let (stop, seen) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Vec::new())));
+    let load = {
+        let (stop, seen, base) = (stop.clone(), seen.clone(), server.base().to_string());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let answer = match Server::agent().get(&format!("{base}/strategy/v1")).call() {
+                    Ok(mut r) => (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default()),
+                    Err(e) => (0, e.to_string()),
+                };
+                seen.lock().unwrap().push(answer);
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::write(w.path("job.gaf"), rolling_stack(port, "beta")).unwrap();
+    let rolled = ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]));
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    load.join().unwrap();
+    assert!(rolled.contains("rolled [0]") && rolled.contains("rolled [1]"), "{rolled}");
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() > 50, "only {} requests ran during the roll", seen.len());
+    let failed: Vec<&(u16, String)> = seen.iter().filter(|(status, _)| *status != 200).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed during the roll: {:?}",
+        failed.len(),
+        seen.len(),
+        &failed[..failed.len().min(3)]
+    );
+    let jobs: Vec<String> = seen.iter().filter_map(|(_, body)| job_of(body)).collect();
+    assert_eq!(jobs.first().map(String::as_str), Some("alpha"), "{} answers", jobs.len());
+    assert!(
+        jobs.iter().rev().take(10).all(|j| j == "beta"),
+        "the last answers are the new job's: {:?}",
+        &jobs[jobs.len().saturating_sub(10)..]
+    );
+    let switched = jobs.iter().position(|j| j == "beta").unwrap();
+    assert!(
+        jobs[switched..].iter().filter(|j| *j == "alpha").count() < jobs.len() / 2,
+        "no going back for long"
+    );
+
+    // A replica that cannot get ready stops the roll: gamma's best.json is not one.
+    std::fs::write(w.path("results/gamma/best.json"), "{\"not\": \"a best.json\"}\n").unwrap();
+    std::fs::write(w.path("job.gaf"), rolling_stack(port, "gamma")).unwrap();
+    let refused = w.gaform(&["apply", "job.gaf", "--auto-approve"], &[]);
+    let said =
+        format!("{}{}", String::from_utf8_lossy(&refused.stdout), String::from_utf8_lossy(&refused.stderr));
+    assert!(!refused.status.success(), "{said}");
+    assert!(
+        said.contains("had no strategy to answer with") && said.contains("the old replicas keep serving"),
+        "{said}"
+    );
+    for _ in 0..40 {
+        let (status, body) = server.get("/strategy/v1");
+        assert_eq!((status, job_of(&body).as_deref()), (200, Some("beta")), "{body}");
+    }
+    let status = ok(&w.gaform(&["status", "job.gaf"], &[]));
+    assert!(status.contains("2/2 ready"), "{status}");
+    ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
+}

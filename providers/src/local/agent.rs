@@ -44,6 +44,31 @@ impl Registration {
             .is_some_and(|r| r.process == Some(self.me))
     }
 
+    /// True once the slot's record is gone or names another process that is ready to answer:
+    /// a service replica serves on while a successor starts and loads its strategy in its
+    /// slot (a roll), and drains once the successor can take its connections.
+    pub fn displaced(&self, stack: &StackDir) -> bool {
+        match stack.instance(&self.record.address, self.record.index) {
+            Ok(Some(r)) => r.process.is_some_and(|p| p != self.me) && r.ready_at.is_some(),
+            Ok(None) => true,
+            // Records out of reach for a moment: no reason to stop serving.
+            Err(_) => false,
+        }
+    }
+
+    /// Records that this service replica has a strategy to answer with, while its slot is
+    /// its own (a roll waits for it before it stops the replica this one replaces).
+    pub fn mark_ready(&self, stack: &StackDir) -> Result<(), CloudError> {
+        let Some(mut record) = stack.instance(&self.record.address, self.record.index)? else {
+            return Ok(());
+        };
+        if record.process == Some(self.me) && record.ready_at.is_none() {
+            record.ready_at = Some(super::records::now());
+            stack.write_instance(&record)?;
+        }
+        Ok(())
+    }
+
     /// The slot's record as it is now (an update in place changes its attributes).
     pub fn reload(&self, stack: &StackDir) -> InstanceRecord {
         stack

@@ -31,6 +31,8 @@ const LOCAL: &str = "local";
 const STOP_GRACE: Duration = Duration::from_secs(60);
 /// How long a started process gets to register itself.
 const START_WAIT: Duration = Duration::from_secs(20);
+/// How long a roll's new replica gets to load a strategy before the roll stops.
+const READY_WAIT: Duration = Duration::from_secs(15);
 
 /// The local provider of one stack.
 #[derive(Clone)]
@@ -66,6 +68,12 @@ impl LocalProvider {
         if let Some(before) = self.stack.instance(&template.address, slot)? {
             self.stack.bill_end(&before, now())?;
         }
+        self.launch(template, slot)
+    }
+
+    /// `start_instance` without ending what ran in the slot before: a roll's new replica,
+    /// whose predecessor serves on until it has taken the slot.
+    fn launch(&self, template: &InstanceRecord, slot: u64) -> Result<ProcessId, CloudError> {
         let mut record = template.clone();
         record.index = slot;
         record.process = None;
@@ -160,6 +168,9 @@ impl LocalProvider {
     }
 
     fn counted(&self, change: &Change, desired: &Desired) -> Result<String, CloudError> {
+        if let Some(rolled) = self.roll(change, desired)? {
+            return Ok(rolled);
+        }
         let address = &change.address;
         let mut said = Vec::new();
         for i in &change.stop {
@@ -193,6 +204,104 @@ impl LocalProvider {
             }
         }
         Ok(said.join(", "))
+    }
+
+    /// A service replaced one replica at a time, when its port stays and replicas run: in
+    /// each slot the new replica starts beside the old one (both listen on the port), and
+    /// once it has registered, and has a strategy to answer with if the old one had, the old
+    /// one drains (it sees its slot taken by a ready replica, stops taking connections and
+    /// finishes those it has). A new replica that does not start or get ready stops the roll: the old one of
+    /// its slot is given its slot back and every old replica keeps serving. `None` when the
+    /// change is no roll.
+    fn roll(&self, change: &Change, desired: &Desired) -> Result<Option<String>, CloudError> {
+        let address = &change.address;
+        let port =
+            |a: &Option<gaform_compiler::plan::Attributes>| a.as_ref().and_then(|a| a.get("port").cloned());
+        let live = |r: &Option<InstanceRecord>| r.as_ref().and_then(|r| r.process).filter(|p| p.is_alive());
+        let running =
+            change.stop.iter().any(|i| live(&self.stack.instance(address, i.index).ok().flatten()).is_some());
+        if change.kind != Kind::Service
+            || change.action != Action::Replace
+            || port(&change.before) != port(&change.after)
+            || !running
+        {
+            return Ok(None);
+        }
+        let resource =
+            desired.get(address).ok_or_else(|| format!("{address} is not in the desired state"))?;
+        let template = template(resource);
+        let mut said = Vec::new();
+        for &slot in &change.start {
+            let old = self.stack.instance(address, slot)?;
+            let old_live = live(&old);
+            let old_ready = old_live.is_some() && old.as_ref().is_some_and(|r| r.ready_at.is_some());
+            let failed = |why: String| -> Result<Option<String>, CloudError> {
+                // The new replica goes and the old one gets its slot back: nothing changed here.
+                if let Some(new) = self.stack.instance(address, slot)? {
+                    if let Some(p) = new.process.filter(|p| Some(*p) != old_live) {
+                        p.terminate(STOP_GRACE);
+                    }
+                    self.stack.bill_end(&new, now())?;
+                }
+                match &old {
+                    Some(old) => self.stack.write_instance(old)?,
+                    None => self.stack.remove_instance(address, slot)?,
+                }
+                Err(format!(
+                    "{}: {why}; the roll stopped there and the old replicas keep serving{}",
+                    address.instance(slot),
+                    if said.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (done before it: {})", said.join(", "))
+                    }
+                )
+                .into())
+            };
+            let new = match self.launch(&template, slot) {
+                Ok(new) => new,
+                Err(e) => return failed(format!("the new replica did not start: {e}")),
+            };
+            if old_ready && !self.wait_ready(address, slot, new) {
+                let log = self.stack.instance_log(address, slot);
+                return failed(format!(
+                    "the new replica (pid {}) had no strategy to answer with after {READY_WAIT:?}: {}",
+                    new.pid,
+                    tail(&log)
+                ));
+            }
+            // Displaced by a ready successor, the old replica drains by itself (one that does
+            // not is stopped); one that had nothing to answer with is stopped at once.
+            if let Some(p) = old_live {
+                if !old_ready || !p.wait_gone(STOP_GRACE) {
+                    p.terminate(STOP_GRACE);
+                }
+            }
+            if let Some(old) = &old {
+                self.stack.bill_end(old, now())?;
+            }
+            let was = old_live.map_or("none".to_string(), |p| format!("pid {}", p.pid));
+            said.push(format!("rolled [{slot}] {was} -> pid {}", new.pid));
+        }
+        for i in change.stop.iter().filter(|i| !change.start.contains(&i.index)) {
+            self.stop_instance(address, i.index)?;
+            said.push(format!("stopped [{}] {}", i.index, i.id));
+        }
+        Ok(Some(said.join(", ")))
+    }
+
+    /// Waits up to [`READY_WAIT`] for the replica `pid` in `slot` to say it has a strategy.
+    fn wait_ready(&self, address: &Addr, slot: u64, pid: ProcessId) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < READY_WAIT {
+            match self.stack.instance(address, slot) {
+                Ok(Some(r)) if r.process == Some(pid) && r.ready_at.is_some() => return true,
+                Ok(Some(r)) if r.process == Some(pid) && !pid.is_alive() => return false,
+                _ => {}
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
     }
 
     fn job(&self, change: &Change, desired: &Desired) -> Result<String, CloudError> {
@@ -414,6 +523,7 @@ fn template(resource: &Resource) -> InstanceRecord {
         spot: ["market", "purchase"]
             .iter()
             .any(|k| resource.attributes.get(*k).is_some_and(|m| m.starts_with("spot"))),
+        ready_at: None,
     }
 }
 

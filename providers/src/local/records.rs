@@ -50,6 +50,9 @@ pub struct InstanceRecord {
     /// Bought on the spot market (as the file says; the local cloud runs it the same).
     #[serde(default)]
     pub spot: bool,
+    /// A service replica: when it first had a strategy to answer with (a roll waits for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<f64>,
 }
 
 impl InstanceRecord {
