@@ -2,7 +2,8 @@
 //! compute with user data that boots each instance into `gaform serve`, opens its port to
 //! exactly `allow_from`, and writes the spec the replicas read; a replica run here (emulated
 //! instances run nothing) waits for the job's first result on S3, then serves it, and
-//! `status` shows it from its heartbeat; destroy removes it all.
+//! `status` shows it from its heartbeat; the job run again swaps its new best in as version
+//! 2 in the same replica process; destroy removes it all.
 
 use crate::aws::{boot, instance_ids, run, text, DUO, DUO_STACK};
 use crate::moto::Moto;
@@ -156,6 +157,29 @@ fn a_service_on_aws_boots_its_own_compute_into_gaform_serve_and_destroy_removes_
         status.contains(&format!("{} booting", replicas[1][0])),
         "the other replica has said nothing: {status}"
     );
+
+    // The job runs again with another seed: its new best, on S3, swaps in as version 2
+    // without the replica starting again.
+    std::fs::write(w.path("job.gaf"), stack(port).replace("seed        = 8", "seed        = 9")).unwrap();
+    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+    let mut agents =
+        vec![boot(&w, &moto, "head", "compute.c.head", &instance_ids(&moto, "compute.c.head")[0])];
+    for id in instance_ids(&moto, "compute.c.workers.cpu") {
+        agents.push(boot(&w, &moto, "worker", "compute.c.workers.cpu", &id));
+    }
+    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve"]));
+    for agent in &mut agents {
+        assert!(agent.wait().unwrap().success());
+    }
+    let second: Value = serde_json::from_str(&w.read("results/duo/best.json")).unwrap();
+    assert_eq!(second["seed"], 9);
+    let swapped = || {
+        let described: Value =
+            serde_json::from_str(&get(&format!("{base}/strategy/v1")).1).unwrap_or_default();
+        described["version"] == 2 && described["strategy"] == second["strategy"] && described["seed"] == 9
+    };
+    waiting(&swapped, "the replica never swapped in the second run's best");
+    assert!(replica.try_wait().unwrap().is_none(), "the same replica process serves it");
 
     let destroyed = run(&w, &moto, &["destroy", "job.gaf", "--auto-approve"]);
     assert_eq!(destroyed.status.code(), Some(0), "{}", text(&destroyed));
