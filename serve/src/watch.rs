@@ -6,6 +6,7 @@
 use super::http::Shared;
 use super::served;
 use super::setup::Setup;
+use gaform_control::event::{Event, Kind};
 use gaform_providers::local::agent::Registration;
 use gaform_providers::local::{LocalProvider, StackDir};
 use std::collections::BTreeMap;
@@ -172,15 +173,26 @@ impl Keeper {
             }
             *starts += 1;
             let gone = record.process.map_or("never registered".into(), |p| format!("pid {} is gone", p.pid));
-            let line = match start(stack, record, slot) {
-                Ok(pid) => format!(
-                    "{}: {gone}; replica [{mine}] started pid {pid} in its place (replicas = {replicas})",
-                    address.instance(slot)
+            let (group, time) = (address.to_string(), gaform_providers::local::records::now());
+            let (kind, reason) = match start(stack, record, slot) {
+                Ok(pid) => (
+                    Kind::Replaced {
+                        group,
+                        lost: vec![format!("{} ({gone})", address.instance(slot))],
+                        requested: 1,
+                    },
+                    format!(
+                        "{}: {gone}; replica [{mine}] started pid {pid} in its place (replicas = {replicas})",
+                        address.instance(slot)
+                    ),
                 ),
-                Err(e) => format!("{}: {gone}; starting it again failed: {e}", address.instance(slot)),
+                Err(e) => (
+                    Kind::ReplacementFailed { group, requested: 1, error: e.to_string() },
+                    format!("{}: {gone}; starting it again failed: {e}", address.instance(slot)),
+                ),
             };
-            errln!("{line}");
-            stack.event(Some(&log), &line);
+            errln!("{reason}");
+            stack.log_event(&Event { time, kind, reason }, Some(&log));
         }
     }
 }

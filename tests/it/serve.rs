@@ -5,7 +5,7 @@
 //! `hey` while apply re-runs the job, every answer is a 200 from one version and versions
 //! never go back.
 
-use crate::support::{free_port, ok, Workspace};
+use crate::support::{free_port, json_lines, ok, Workspace};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -509,6 +509,11 @@ fn replicas_share_one_port_and_a_dead_one_is_started_again_while_the_others_answ
     let said =
         format!("service.signal[1]: pid {killed} is gone; replica [0] started pid {restarted} in its place");
     assert!(events.contains(&said), "{events}");
+    // An event of the stack's log, with its reason, as every replacement is.
+    let logged = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
+    let replaced = logged.iter().find(|e| e["event"] == "replaced").unwrap_or_else(|| panic!("{logged:?}"));
+    assert_eq!(replaced["group"], "service.signal");
+    assert!(replaced["reason"].as_str().unwrap().contains(&said), "{replaced}");
     assert!(answered > 10, "requests kept being answered while it was down ({answered})");
     // The new replica answers too, and destroy stops every one of them.
     let answered_by_1 = (0..200).any(|_| replica_of(&server, "/readyz").is_ok_and(|(_, r)| r == "1"));

@@ -8,7 +8,7 @@ use super::slot_name;
 use crate::head::{Cloud, Release, Replacements};
 use gaform_compiler::ir::Market;
 use gaform_compiler::plan::{Addr, JobStatus};
-use gaform_control::event::Event;
+use gaform_control::event::{Event, Kind};
 use gaform_control::ledger::Ledger;
 use gaform_control::scale;
 use gaform_providers::books::Books;
@@ -97,12 +97,14 @@ impl LocalCloud {
                 .and_then(|r| r.process)
                 .map_or("never started".into(), |p| format!("pid {} is gone", p.pid));
             let started = self.provider.start_instance(&template, slot)?;
-            let line = format!(
+            let reason = format!(
                 "{}: {gone}; started pid {} in its place, resuming its islands from their checkpoints",
                 job.group.instance(slot),
                 started.pid
             );
-            self.stack.event(Some(&log), &line);
+            let lost = vec![format!("{} ({gone})", job.group.instance(slot))];
+            let kind = Kind::Replaced { group: job.group.to_string(), lost, requested: 1 };
+            self.stack.log_event(&Event { time: now(), kind, reason }, Some(&log));
         }
         Ok(())
     }
