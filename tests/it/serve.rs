@@ -592,6 +592,8 @@ fn a_changed_service_rolls_one_replica_at_a_time_and_every_request_is_answered()
     stop.store(true, Ordering::Relaxed);
     load.join().unwrap();
     assert!(rolled.contains("rolled [0]") && rolled.contains("rolled [1]"), "{rolled}");
+    let plan = ok(&w.gaform(&["plan", "job.gaf"], &[]));
+    assert!(plan.contains("No changes"), "the roll left what the file asks for: {plan}");
     let seen = seen.lock().unwrap();
     assert!(seen.len() > 50, "only {} requests ran during the roll", seen.len());
     let failed: Vec<&(u16, String)> = seen.iter().filter(|(status, _)| *status != 200).collect();
@@ -632,5 +634,7 @@ fn a_changed_service_rolls_one_replica_at_a_time_and_every_request_is_answered()
     }
     let status = ok(&w.gaform(&["status", "job.gaf"], &[]));
     assert!(status.contains("2/2 ready"), "{status}");
+    let plan = ok(&w.gaform(&["plan", "job.gaf"], &[]));
+    assert!(plan.contains("service.signal must be replaced"), "the file still asks for the roll: {plan}");
     ok(&w.gaform(&["destroy", "job.gaf", "--auto-approve"], &[]));
 }
