@@ -131,8 +131,11 @@ impl Keeper {
         let live = |i: usize| {
             records.get(i).and_then(|r| r.as_ref()).and_then(|r| r.process).is_some_and(|p| p.is_alive())
         };
-        // One keeper at a time: the live replica of the lowest slot.
-        if (0..records.len()).find(|&i| live(i)) != usize::try_from(mine).ok() {
+        // One keeper at a time: the live replica of the lowest slot, while the slot is its own
+        // (in a roll the successor starting in it keeps instead).
+        let own =
+            records.get(mine as usize).and_then(|r| r.as_ref()).is_some_and(|r| r.process == Some(me.me));
+        if !own || (0..records.len()).find(|&i| live(i)) != usize::try_from(mine).ok() {
             self.dead_since.clear();
             return;
         }
