@@ -76,6 +76,7 @@ fn work(agent: &Agent, me: &str, config: &WorkerConfig, notices: &Notices) -> Re
         compute,
         notices,
         seen_running: false,
+        ran_just_now: false,
         stores: BTreeMap::new(),
         looked: BTreeMap::new(),
         waiting: BTreeSet::new(),
@@ -98,6 +99,8 @@ struct Instance<'a> {
     notices: &'a Notices,
     /// Whether it has seen a job of its group running: once all are over, it goes.
     seen_running: bool,
+    /// Whether a run of islands has just ended: the next look waits a tick first.
+    ran_just_now: bool,
     /// Opened once per job: a store brings its own client and runtime.
     stores: BTreeMap<String, Arc<S3Store>>,
     /// Each run's deal and claims as they were when this worker last looked for islands and
@@ -205,6 +208,12 @@ impl WorkerCloud for Instance<'_> {
 
     fn next(&mut self) -> Result<Next<Claimed>, CloudError> {
         let (agent, me) = (self.agent, self.me);
+        // A tick between a run's end and the next look, as the worker always paced itself: a
+        // shed or lost instance's own worker gets that long to end before this one takes its
+        // islands over (looking at once, it could run them beside a worker not yet gone).
+        if std::mem::take(&mut self.ran_just_now) {
+            return Ok(Next::Wait(TICK));
+        }
         if self.notices.interrupted() {
             self.notices.handed_over(agent)?;
             return Ok(Next::Exit("EC2 takes this instance back; nothing of its own to hand over".into()));
@@ -251,6 +260,7 @@ impl WorkerCloud for Instance<'_> {
 
     fn ran(&mut self, work: Work<Claimed>, ran: Result<(), RunError>) -> Result<Option<String>, CloudError> {
         let (agent, me) = (self.agent, self.me);
+        self.ran_just_now = true;
         let Work { job, islands: mine, run: Claimed { key, claimed, dealt }, .. } = work;
         match ran {
             Ok(()) => {
