@@ -32,6 +32,19 @@ service signal {{
     )
 }
 
+/// Runs job `duo` on its emulated instances (started here: emulated instances run nothing)
+/// while an attached apply waits for it and fetches its results.
+fn run_the_job(w: &Workspace, moto: &Moto) {
+    let mut agents = vec![boot(w, moto, "head", "compute.c.head", &instance_ids(moto, "compute.c.head")[0])];
+    for id in instance_ids(moto, "compute.c.workers.cpu") {
+        agents.push(boot(w, moto, "worker", "compute.c.workers.cpu", &id));
+    }
+    ok(&run(w, moto, &["apply", "job.gaf", "--auto-approve"]));
+    for agent in &mut agents {
+        assert!(agent.wait().unwrap().success());
+    }
+}
+
 fn get(url: &str) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     match agent.get(url).call() {
@@ -135,15 +148,7 @@ fn a_service_on_aws_boots_its_own_compute_into_gaform_serve_and_destroy_removes_
 
     // The job runs (its instances emulated here too) and apply fetches its results: the
     // replica swaps the new best in from S3.
-    let mut agents =
-        vec![boot(&w, &moto, "head", "compute.c.head", &instance_ids(&moto, "compute.c.head")[0])];
-    for id in instance_ids(&moto, "compute.c.workers.cpu") {
-        agents.push(boot(&w, &moto, "worker", "compute.c.workers.cpu", &id));
-    }
-    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve"]));
-    for agent in &mut agents {
-        assert!(agent.wait().unwrap().success());
-    }
+    run_the_job(&w, &moto);
     waiting(&|| get(&format!("{base}/readyz")).0 == 200, "the replica never served the job's best");
     let best: Value = serde_json::from_str(&w.read("results/duo/best.json")).unwrap();
     let (_, described) = get(&format!("{base}/strategy/v1"));
@@ -162,15 +167,7 @@ fn a_service_on_aws_boots_its_own_compute_into_gaform_serve_and_destroy_removes_
     // without the replica starting again.
     std::fs::write(w.path("job.gaf"), stack(port).replace("seed        = 8", "seed        = 9")).unwrap();
     ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
-    let mut agents =
-        vec![boot(&w, &moto, "head", "compute.c.head", &instance_ids(&moto, "compute.c.head")[0])];
-    for id in instance_ids(&moto, "compute.c.workers.cpu") {
-        agents.push(boot(&w, &moto, "worker", "compute.c.workers.cpu", &id));
-    }
-    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve"]));
-    for agent in &mut agents {
-        assert!(agent.wait().unwrap().success());
-    }
+    run_the_job(&w, &moto);
     let second: Value = serde_json::from_str(&w.read("results/duo/best.json")).unwrap();
     assert_eq!(second["seed"], 9);
     let swapped = || {

@@ -16,24 +16,27 @@ use std::time::{Duration, Instant};
 
 const STRATEGY_JOB: &str = "quickstart";
 
-fn stack(seed: u64, port: u16) -> String {
-    format!(
-        r#"cloud laptop {{
+/// The local cloud and the compute every job of these tests runs on.
+const HERE: &str = r#"cloud laptop {
   provider = local
-}}
+}
 
-compute here {{
+compute here {
   cloud = laptop
-  head {{
+  head {
     instance_type = "m5.large"
-  }}
-  workers islands {{
+  }
+  workers islands {
     instance_type = "c5.large"
     min           = 1
     max           = 1
-  }}
-}}
+  }
+}
+"#;
 
+fn stack(seed: u64, port: u16) -> String {
+    format!(
+        r#"{HERE}
 job {STRATEGY_JOB} {{
   compute     = here
   data        = "GOOG_wiki.csv"
@@ -533,22 +536,7 @@ fn rolling_stack(port: u16, served: &str) -> String {
         })
         .collect();
     format!(
-        r#"cloud laptop {{
-  provider = local
-}}
-
-compute here {{
-  cloud = laptop
-  head {{
-    instance_type = "m5.large"
-  }}
-  workers islands {{
-    instance_type = "c5.large"
-    min           = 1
-    max           = 1
-  }}
-}}
-
+        r#"{HERE}
 {jobs}service signal {{
   job      = {served}
   route    = "/strategy/v1"
