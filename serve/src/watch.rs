@@ -127,18 +127,20 @@ struct Keeper {
 impl Keeper {
     fn keep(&mut self, stack: &StackDir, me: &Registration, replicas: u64) {
         let (address, mine) = (&me.record.address, me.record.index);
-        let records: Vec<_> = (0..replicas).map(|i| stack.instance(address, i).ok().flatten()).collect();
-        let live = |i: usize| {
-            records.get(i).and_then(|r| r.as_ref()).and_then(|r| r.process).is_some_and(|p| p.is_alive())
+        let record = |i: u64| stack.instance(address, i).ok().flatten();
+        let live = |r: &Option<gaform_providers::local::InstanceRecord>| {
+            r.as_ref().and_then(|r| r.process).is_some_and(|p| p.is_alive())
         };
         // One keeper at a time: the live replica of the lowest slot, while the slot is its own
-        // (in a roll the successor starting in it keeps instead).
-        let own =
-            records.get(mine as usize).and_then(|r| r.as_ref()).is_some_and(|r| r.process == Some(me.me));
-        if !own || (0..records.len()).find(|&i| live(i)) != usize::try_from(mine).ok() {
+        // (in a roll the successor starting in it keeps instead). The others stop reading at
+        // the first live slot below theirs: every replica looks every poll.
+        let own = record(mine).is_some_and(|r| r.process == Some(me.me));
+        if !own || (0..mine).any(|i| live(&record(i))) {
             self.dead_since.clear();
             return;
         }
+        // The keeper reads them all: a slot below its own may be dead and want starting.
+        let records: Vec<_> = (0..replicas).map(record).collect();
         let now = gaform_providers::local::records::now();
         for (slot, record) in (0..replicas).zip(&records) {
             let Some(record) = record.as_ref().filter(|_| slot != mine) else {
