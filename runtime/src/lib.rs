@@ -16,5 +16,6 @@ pub mod rng;
 pub mod rules;
 pub mod store;
 pub mod strategy;
+pub mod stream;
 pub mod telemetry;
 pub mod windows;

@@ -13,6 +13,7 @@ use crate::data::Ohlcv;
 use crate::rules::signals::{Level, Signals};
 
 /// A trade while it is open.
+#[derive(Clone, Debug)]
 struct Open {
     /// Signed: negative for a short.
     units: f64,
@@ -30,98 +31,174 @@ struct Open {
 }
 
 /// An entry placed at a close, filled at the next open.
+#[derive(Clone, Debug)]
 struct Entry {
     long: bool,
     stop: Option<f64>,
     target: Option<f64>,
 }
 
-/// Backtests `signals` on `data`: the report, and the stance after the last bar.
-pub fn simulate(
-    data: &Ohlcv,
-    calendar: &Calendar,
-    signals: &Signals,
-    costs: Costs,
-    keep: Keep,
-) -> (Report, Position, Signal) {
-    let bars = data.len().min(calendar.starts.len());
-    let (open, high, low, close) = (&data.open, &data.high, &data.low, &data.close);
-    let c = costs.commission;
-    let mut cash = costs.cash;
-    let mut closed = ClosedTrades::default();
-    let mut trades = Vec::new();
-    let mut curve = Curve::new(costs.cash, calendar, keep.equity.then(|| Vec::with_capacity(bars)));
-    let start = signals.start.min(bars);
-    curve.flat(0, start, cash);
-    let mut position: Option<Open> = None;
-    let mut pending: Option<Entry> = None;
-    let mut last_signal = Signal::Hold;
-    let fires = |rule: &Option<Vec<bool>>, j: usize| {
-        rule.as_ref().is_some_and(|r| r.get(j).copied().unwrap_or(false))
-    };
-    let mut next = start;
-    while next < bars {
-        let mut j = next;
-        next += 1;
-        if position.is_none() && pending.is_none() && cash > 0.0 {
-            // Flat with nothing to fill: every bar until an entry fires closes at the cash,
-            // recorded in one step (the figures are the same as bar by bar).
-            let entry = |k: usize| fires(&signals.entry, k) || fires(&signals.entry_short, k);
-            let fired = (j..bars).find(|&k| entry(k)).unwrap_or(bars);
-            if fired > j {
-                curve.flat(j, fired, cash);
-                if fired == bars {
-                    last_signal = Signal::Hold;
-                    break;
-                }
-                j = fired;
-                next = fired + 1;
+/// A stop, target or trailing distance at one bar.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LevelAt {
+    /// A fraction of the deciding bar's close.
+    Fraction(f64),
+    /// A price distance.
+    Distance(f64),
+}
+
+/// Which of the risk levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Risk {
+    StopLoss,
+    TakeProfit,
+    TrailingStop,
+}
+
+/// What a strategy's rules say at bar `j`'s close: the backtest reads its signal vectors,
+/// a stream the values it has just computed.
+pub trait Rules {
+    fn entry(&self, j: usize) -> bool;
+    fn exit(&self, j: usize) -> bool;
+    fn entry_short(&self, j: usize) -> bool;
+    fn exit_short(&self, j: usize) -> bool;
+    /// The level at bar `j`, if the strategy has one (a distance may be undefined: NaN).
+    fn level(&self, which: Risk, j: usize) -> Option<LevelAt>;
+}
+
+impl Rules for Signals {
+    #[inline(always)]
+    fn entry(&self, j: usize) -> bool {
+        fires(&self.entry, j)
+    }
+    #[inline(always)]
+    fn exit(&self, j: usize) -> bool {
+        fires(&self.exit, j)
+    }
+    #[inline(always)]
+    fn entry_short(&self, j: usize) -> bool {
+        fires(&self.entry_short, j)
+    }
+    #[inline(always)]
+    fn exit_short(&self, j: usize) -> bool {
+        fires(&self.exit_short, j)
+    }
+    #[inline(always)]
+    fn level(&self, which: Risk, j: usize) -> Option<LevelAt> {
+        let level = match which {
+            Risk::StopLoss => &self.stop_loss,
+            Risk::TakeProfit => &self.take_profit,
+            Risk::TrailingStop => &self.trailing_stop,
+        };
+        level.as_ref().map(|l| match l {
+            Level::Fraction(f) => LevelAt::Fraction(*f),
+            Level::Price(d) => LevelAt::Distance(d.at(j)),
+        })
+    }
+}
+
+#[inline(always)]
+fn fires(rule: &Option<Vec<bool>>, j: usize) -> bool {
+    rule.as_ref().is_some_and(|r| r.get(j).copied().unwrap_or(false))
+}
+
+/// The broker and the strategy's orders between two bars: all a backtest carries from one
+/// bar to the next besides its figures, and all a stream keeps of its orders. The backtest
+/// and the stream step it with the same code, so they cannot disagree.
+#[derive(Clone, Debug)]
+pub struct Broker {
+    cash: f64,
+    position: Option<Open>,
+    pending: Option<Entry>,
+    last_signal: Signal,
+    /// Equity reached zero: every trade closed, nothing more happens.
+    out_of_money: bool,
+}
+
+impl Broker {
+    /// A broker holding `cash` and nothing else.
+    pub fn new(cash: f64) -> Broker {
+        Broker { cash, position: None, pending: None, last_signal: Signal::Hold, out_of_money: false }
+    }
+
+    /// Flat with nothing to fill and money left: only an entry can change anything.
+    fn idle(&self) -> bool {
+        self.position.is_none() && self.pending.is_none() && self.cash > 0.0
+    }
+
+    /// The position held and the signal of the last bar decided on.
+    pub fn stance(&self) -> (Position, Signal) {
+        let position = match &self.position {
+            Some(t) if t.units > 0.0 => Position::Long,
+            Some(_) => Position::Short,
+            None => Position::Flat,
+        };
+        (position, self.last_signal)
+    }
+
+    /// One bar of a stream: the broker's orders at bar `j` (`[open, high, low, close]`),
+    /// then the strategy at its close. `j` is a bar the strategy decides on (at or past its
+    /// warm-up).
+    pub fn step(&mut self, j: usize, prices: [f64; 4], size: f64, costs: Costs, rules: &impl Rules) {
+        if self.out_of_money {
+            return;
+        }
+        let [open, high, low, close] = prices;
+        let bar = Bar { open, high, low, index: j };
+        let mut closed = ClosedTrades::default();
+        if self.orders(&bar, close, size, costs.commission, &mut closed, None).is_some() {
+            self.decide(j, close, rules);
+        }
+    }
+
+    /// The broker's orders on `bar`: the pending entry filled at its open, then a stop, the
+    /// exit or a target closing the trade. The equity at the bar's `close`, or `None` when it
+    /// is out of money (every trade closed at this close, and nothing more happens).
+    #[inline(always)]
+    fn orders(
+        &mut self,
+        bar: &Bar,
+        close: f64,
+        size: f64,
+        c: f64,
+        closed: &mut ClosedTrades,
+        mut trades: Option<&mut Vec<Trade>>,
+    ) -> Option<f64> {
+        if let Some(entry) = self.pending.take() {
+            self.position = fill_entry(entry, bar, size, c, &mut self.cash);
+        }
+        if let Some(done) = self.position.as_ref().and_then(|t| exit_at(t, bar)) {
+            if let Some(t) = self.position.take() {
+                settle(t, done, c, &mut self.cash, closed, trades.as_deref_mut());
             }
         }
-        let bar = Bar { open: open[j], high: high[j], low: low[j], index: j };
-        // The broker: this bar's orders.
-        if let Some(entry) = pending.take() {
-            position = fill_entry(entry, &bar, signals.size, c, &mut cash);
-        }
-        if let Some(done) = position.as_ref().and_then(|t| exit_at(t, &bar)) {
-            if let Some(t) = position.take() {
-                settle(t, done, c, &mut cash, &mut closed, keep.trades.then_some(&mut trades));
-            }
-        }
-        let equity = position.as_ref().map_or(cash, |t| cash + t.units * (close[j] - t.entry_price));
+        let equity =
+            self.position.as_ref().map_or(self.cash, |t| self.cash + t.units * (close - t.entry_price));
         if equity <= 0.0 {
-            // Out of money: every trade closed at this close, and nothing more happens.
-            if let Some(t) = position.take() {
-                settle(
-                    t,
-                    (close[j], j, Exit::OutOfMoney),
-                    c,
-                    &mut cash,
-                    &mut closed,
-                    keep.trades.then_some(&mut trades),
-                );
+            if let Some(t) = self.position.take() {
+                settle(t, (close, bar.index, Exit::OutOfMoney), c, &mut self.cash, closed, trades);
             }
-            curve.flat(j, bars, 0.0);
-            last_signal = Signal::Hold;
-            break;
+            self.last_signal = Signal::Hold;
+            self.out_of_money = true;
+            return None;
         }
-        let mut running = curve.scalars();
-        running.later_bar(calendar.starts_period(j), equity);
-        curve.restore(running);
-        if let Some(kept) = curve.kept() {
-            kept.push(equity);
-        }
-        // The strategy, at this close.
-        last_signal = Signal::Hold;
-        if let Some(t) = position.as_mut() {
+        Some(equity)
+    }
+
+    /// The strategy at bar `j`'s close: an exit or a trailing stop while in a trade, an
+    /// entry (with its stop and target) while flat.
+    #[inline(always)]
+    fn decide(&mut self, j: usize, close: f64, rules: &impl Rules) {
+        self.last_signal = Signal::Hold;
+        if let Some(t) = self.position.as_mut() {
             let long = t.units > 0.0;
-            if fires(if long { &signals.exit } else { &signals.exit_short }, j) {
+            if if long { rules.exit(j) } else { rules.exit_short(j) } {
                 t.closing = true;
                 t.stop_first = false;
-                last_signal = if long { Signal::Sell } else { Signal::Buy };
+                self.last_signal = if long { Signal::Sell } else { Signal::Buy };
             }
-            if let Some(level) = &signals.trailing_stop {
-                let candidate = if long { below(close[j], level, j) } else { above(close[j], level, j) };
+            if let Some(level) = rules.level(Risk::TrailingStop, j) {
+                let candidate = if long { below(close, level) } else { above(close, level) };
                 if let Some(candidate) = candidate.filter(|p| p.is_finite() && *p > 0.0) {
                     let moved = match (t.stop, long) {
                         (Some(s), true) => s.max(candidate),
@@ -135,39 +212,80 @@ pub fn simulate(
                 }
             }
         } else {
-            let long = fires(&signals.entry, j);
-            if long || fires(&signals.entry_short, j) {
-                let px = close[j];
+            let long = rules.entry(j);
+            if long || rules.entry_short(j) {
+                let px = close;
+                let stop_loss = rules.level(Risk::StopLoss, j);
+                let take_profit = rules.level(Risk::TakeProfit, j);
                 let (stop, target) = if long {
                     (
-                        signals
-                            .stop_loss
-                            .as_ref()
-                            .and_then(|l| below(px, l, j))
-                            .filter(|s| *s > 0.0 && *s < px),
-                        signals.take_profit.as_ref().and_then(|l| above(px, l, j)).filter(|t| *t > px),
+                        stop_loss.and_then(|l| below(px, l)).filter(|s| *s > 0.0 && *s < px),
+                        take_profit.and_then(|l| above(px, l)).filter(|t| *t > px),
                     )
                 } else {
                     (
-                        signals.stop_loss.as_ref().and_then(|l| above(px, l, j)).filter(|s| *s > px),
-                        signals
-                            .take_profit
-                            .as_ref()
-                            .and_then(|l| below(px, l, j))
-                            .filter(|t| *t > 0.0 && *t < px),
+                        stop_loss.and_then(|l| above(px, l)).filter(|s| *s > px),
+                        take_profit.and_then(|l| below(px, l)).filter(|t| *t > 0.0 && *t < px),
                     )
                 };
-                pending = Some(Entry { long, stop, target });
-                last_signal = if long { Signal::Buy } else { Signal::Sell };
+                self.pending = Some(Entry { long, stop, target });
+                self.last_signal = if long { Signal::Buy } else { Signal::Sell };
             }
         }
     }
-    let stance = match &position {
-        Some(t) if t.units > 0.0 => Position::Long,
-        Some(_) => Position::Short,
-        None => Position::Flat,
-    };
-    let open_since = position.as_ref().map(|t| t.entry_bar);
+}
+
+/// Backtests `signals` on `data`: the report, and the stance after the last bar.
+pub fn simulate(
+    data: &Ohlcv,
+    calendar: &Calendar,
+    signals: &Signals,
+    costs: Costs,
+    keep: Keep,
+) -> (Report, Position, Signal) {
+    let bars = data.len().min(calendar.starts.len());
+    let (open, high, low, close) = (&data.open, &data.high, &data.low, &data.close);
+    let c = costs.commission;
+    let mut broker = Broker::new(costs.cash);
+    let mut closed = ClosedTrades::default();
+    let mut trades = Vec::new();
+    let mut curve = Curve::new(costs.cash, calendar, keep.equity.then(|| Vec::with_capacity(bars)));
+    let start = signals.start.min(bars);
+    curve.flat(0, start, broker.cash);
+    let mut next = start;
+    while next < bars {
+        let mut j = next;
+        next += 1;
+        if broker.idle() {
+            // Flat with nothing to fill: every bar until an entry fires closes at the cash,
+            // recorded in one step (the figures are the same as bar by bar).
+            let fired = (j..bars).find(|&k| signals.entry(k) || signals.entry_short(k)).unwrap_or(bars);
+            if fired > j {
+                curve.flat(j, fired, broker.cash);
+                if fired == bars {
+                    broker.last_signal = Signal::Hold;
+                    break;
+                }
+                j = fired;
+                next = fired + 1;
+            }
+        }
+        let bar = Bar { open: open[j], high: high[j], low: low[j], index: j };
+        let kept = keep.trades.then_some(&mut trades);
+        let Some(equity) = broker.orders(&bar, close[j], signals.size, c, &mut closed, kept) else {
+            curve.flat(j, bars, 0.0);
+            break;
+        };
+        let mut running = curve.scalars();
+        running.later_bar(calendar.starts_period(j), equity);
+        curve.restore(running);
+        if let Some(kept) = curve.kept() {
+            kept.push(equity);
+        }
+        broker.decide(j, close[j], signals);
+    }
+    let (stance, last_signal) = broker.stance();
+    let open_since = broker.position.as_ref().map(|t| t.entry_bar);
     let (metrics, equity) = curve.finish(&closed, calendar.periods_per_year);
     (Report { metrics, equity, trades, open_since }, stance, last_signal)
 }
@@ -180,20 +298,20 @@ struct Bar {
     index: usize,
 }
 
-/// `price` less a level (a fraction of it, or a distance at bar `j`); `None` if undefined.
-fn below(price: f64, level: &Level, j: usize) -> Option<f64> {
+/// `price` less a level (a fraction of it, or a distance); `None` if undefined.
+fn below(price: f64, level: LevelAt) -> Option<f64> {
     let p = match level {
-        Level::Fraction(f) => price * (1.0 - f),
-        Level::Price(d) => price - d.at(j),
+        LevelAt::Fraction(f) => price * (1.0 - f),
+        LevelAt::Distance(d) => price - d,
     };
     (!p.is_nan()).then_some(p)
 }
 
 /// `price` plus a level.
-fn above(price: f64, level: &Level, j: usize) -> Option<f64> {
+fn above(price: f64, level: LevelAt) -> Option<f64> {
     let p = match level {
-        Level::Fraction(f) => price * (1.0 + f),
-        Level::Price(d) => price + d.at(j),
+        LevelAt::Fraction(f) => price * (1.0 + f),
+        LevelAt::Distance(d) => price + d,
     };
     (!p.is_nan()).then_some(p)
 }
