@@ -104,6 +104,12 @@ pub struct ServeArgs {
     /// How often to look for a new best.json.
     #[arg(long, default_value = "250ms", value_parser = humantime::parse_duration)]
     pub poll: Duration,
+    /// Streams (PUT ROUTE/streams/ID) followed at once; past it, 429.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_streams: usize,
+    /// A stream sent no bars this long is forgotten (its client is told to seed it again).
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    pub stream_idle: Duration,
 }
 
 /// `gaform plan`.

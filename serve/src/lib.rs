@@ -25,6 +25,7 @@ mod http;
 mod served;
 pub mod setup;
 pub mod source;
+mod streams;
 mod watch;
 
 use axum::serve::ListenerExt;
@@ -47,6 +48,10 @@ pub struct Config {
     pub max_in_flight: usize,
     /// How often to look for a new `best.json`.
     pub poll: Duration,
+    /// Streams followed at once; past it (none idle long enough to forget), 429.
+    pub max_streams: usize,
+    /// A stream sent no bars this long is forgotten.
+    pub stream_idle: Duration,
 }
 
 /// A listener on `address`; one of several replicas' (`SO_REUSEPORT`) when `shared`: the
@@ -70,6 +75,7 @@ pub fn serve(setup: Setup, config: &Config) -> Result<(), CloudError> {
     let shared = Arc::new(http::Shared::new(
         config.max_in_flight,
         format!("{} does not exist yet: the job has not finished a run", setup.source.name()),
+        streams::Streams::new(config.max_streams, config.stream_idle),
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -29,6 +29,9 @@ pub struct Served {
     pub needed: usize,
     /// `GET`'s answer, rendered once.
     pub description: Vec<u8>,
+    /// The strategy as a program and its genes, what a stream runs (a built-in as the
+    /// prelude writes it).
+    pub program: Option<(Program, Vec<f64>)>,
 }
 
 /// What a service answers with.
@@ -117,7 +120,12 @@ pub fn load(
         "run": run,
         "deployed": deployed,
     });
+    let program = match &strategy {
+        ServedStrategy::Builtin(s) => gaform_runtime::ga::program_of(s),
+        ServedStrategy::Written { program, values } => Some(((**program).clone(), values.clone())),
+    };
     Ok(Served {
+        program,
         version,
         run,
         job: best.job,

@@ -31,8 +31,14 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, Failure> {
             )
         }
     };
-    let config =
-        Config { bind: args.bind, port: args.port, max_in_flight: args.max_in_flight, poll: args.poll };
+    let config = Config {
+        bind: args.bind,
+        port: args.port,
+        max_in_flight: args.max_in_flight,
+        poll: args.poll,
+        max_streams: args.max_streams,
+        stream_idle: args.stream_idle,
+    };
     gaform_serve::serve(setup, &config)?;
     Ok(ExitCode::SUCCESS)
 }

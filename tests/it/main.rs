@@ -49,6 +49,7 @@ mod report;
 mod run;
 mod serve;
 mod strategies;
+mod streams;
 mod support;
 mod validation;
 mod warm_up;

@@ -34,7 +34,7 @@ compute here {
 }
 "#;
 
-fn stack(seed: u64, port: u16) -> String {
+pub(super) fn stack(seed: u64, port: u16) -> String {
     format!(
         r#"{HERE}
 job {STRATEGY_JOB} {{
@@ -57,16 +57,23 @@ service signal {{
 
 /// A service's endpoint: a `gaform serve` started by hand (killed when dropped), or the
 /// replica `apply` provisioned (which stops by itself once the workspace and its records go).
-struct Server {
+pub(super) struct Server {
     child: Option<Child>,
-    url: String,
+    pub(super) url: String,
 }
 
 impl Server {
     /// `gaform serve job.gaf --service signal` by hand, on a free port; ready or not.
-    fn by_hand(w: &Workspace) -> Server {
+    pub(super) fn by_hand(w: &Workspace) -> Server {
+        Server::by_hand_with(w, &[])
+    }
+
+    /// `by_hand` with more arguments.
+    pub(super) fn by_hand_with(w: &Workspace, more: &[&str]) -> Server {
+        let mut args = vec!["serve", "job.gaf", "--service", "signal", "--port", "0", "--poll", "50ms"];
+        args.extend(more);
         let mut child = w
-            .command(&["serve", "job.gaf", "--service", "signal", "--port", "0", "--poll", "50ms"], &[])
+            .command(&args, &[])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -86,7 +93,7 @@ impl Server {
         server
     }
 
-    fn wait_ready(&self) {
+    pub(super) fn wait_ready(&self) {
         let started = Instant::now();
         while self.get("/readyz").0 != 200 {
             assert!(started.elapsed() < Duration::from_secs(20), "the service never became ready");
@@ -94,15 +101,15 @@ impl Server {
         }
     }
 
-    fn base(&self) -> &str {
+    pub(super) fn base(&self) -> &str {
         self.url.trim_end_matches("/strategy/v1")
     }
 
-    fn agent() -> ureq::Agent {
+    pub(super) fn agent() -> ureq::Agent {
         ureq::Agent::config_builder().http_status_as_error(false).build().into()
     }
 
-    fn get(&self, path: &str) -> (u16, String) {
+    pub(super) fn get(&self, path: &str) -> (u16, String) {
         match Self::agent().get(&format!("{}{path}", self.base())).call() {
             Ok(mut response) => {
                 (response.status().as_u16(), response.body_mut().read_to_string().unwrap_or_default())
@@ -112,7 +119,7 @@ impl Server {
         }
     }
 
-    fn post(&self, body: &[u8]) -> (u16, Value) {
+    pub(super) fn post(&self, body: &[u8]) -> (u16, Value) {
         let mut response = Self::agent().post(&self.url).send(body).expect("an answer");
         let status = response.status().as_u16();
         let text = response.body_mut().with_config().limit(1 << 22).read_to_string().unwrap_or_default();
@@ -154,7 +161,7 @@ impl Drop for Server {
 }
 
 /// The data's rows as `(date, [o, h, l, c, v])`.
-fn rows(w: &Workspace) -> Vec<(String, [f64; 5])> {
+pub(super) fn rows(w: &Workspace) -> Vec<(String, [f64; 5])> {
     let text = w.read("GOOG_wiki.csv");
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
@@ -169,7 +176,7 @@ fn rows(w: &Workspace) -> Vec<(String, [f64; 5])> {
         .collect()
 }
 
-fn body(window: &[(String, [f64; 5])]) -> Vec<u8> {
+pub(super) fn body(window: &[(String, [f64; 5])]) -> Vec<u8> {
     let bars: Vec<Value> = window.iter().map(|(d, [o, h, l, c, v])| json!([d, o, h, l, c, v])).collect();
     serde_json::to_vec(&bars).unwrap()
 }
@@ -392,7 +399,7 @@ fn a_new_best_swaps_in_under_load_without_a_failed_or_mixed_answer() {
 }
 
 /// A stack whose job evolves a long/short strategy written in the file, and its service.
-fn written_stack(port: u16) -> String {
+pub(super) fn written_stack(port: u16) -> String {
     let job = stack(3, port);
     let job =
         job.replace("strategy    = sma_crossover(fast = 2..50, slow = 10..200)", "strategy    = both_ways");

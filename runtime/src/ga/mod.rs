@@ -42,6 +42,7 @@ pub use outcome::{
     gather, gather_so_far, AssetResult, Champion, FoldOutcome, Outcome, Stitched, Timing, WindowResult,
 };
 pub use prelude::prelude_program;
+pub use prelude::program_of;
 pub use run::{
     data_key, folds_of, load_data, load_job, prepare, run_islands, run_islands_as_threads,
     run_islands_steered, Event, Loaded, Patience, Steer, Steering, JOB_KEY,

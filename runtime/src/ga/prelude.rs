@@ -7,6 +7,7 @@
 
 use super::space::{Range, Space};
 use crate::rules::{Callee, Compare, Domain, Expr, Gene, Price, Program, Side};
+use crate::strategy::Strategy;
 
 impl Space {
     /// The space `program`'s genes span: a built-in's when the program is one of the
@@ -29,6 +30,32 @@ fn built_in(program: &Program) -> Option<Space> {
         _ => return None,
     };
     (*program == prelude_program(program.name.as_str(), &program.genes)?).then_some(space)
+}
+
+/// A built-in with its parameters as the prelude's program and its genome (each gene's
+/// range the one value): what runs a built-in where only programs run (a stream).
+pub fn program_of(strategy: &Strategy) -> Option<(Program, Vec<f64>)> {
+    let (name, genes): (&str, Vec<(&str, f64)>) = match *strategy {
+        Strategy::SmaCrossover { fast, slow } => {
+            ("sma_crossover", vec![("fast", fast as f64), ("slow", slow as f64)])
+        }
+        Strategy::RsiReversion { period, lower, upper } => (
+            "rsi_reversion",
+            vec![("period", period as f64), ("lower", lower as f64), ("upper", upper as f64)],
+        ),
+        Strategy::Breakout { lookback, exit } => {
+            ("breakout", vec![("lookback", lookback as f64), ("exit", exit as f64)])
+        }
+    };
+    let values: Vec<f64> = genes.iter().map(|(_, v)| *v).collect();
+    let genes: Vec<Gene> = genes
+        .into_iter()
+        .map(|(name, v)| Gene {
+            name: name.to_string(),
+            domain: Domain::Int { lo: v as i64, hi: v as i64, step: 1 },
+        })
+        .collect();
+    Some((prelude_program(name, &genes)?, values))
 }
 
 /// An int gene of step 1's range.
