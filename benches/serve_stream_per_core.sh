@@ -74,7 +74,7 @@ run() {
     "${refused:-0}" "$(python3 -c "print(round(($after - $before) * 1e6 / $hz / $total, 1))")"
 }
 for round in $(seq "$ROUNDS"); do
-  for connections in 1 8 32; do
+  for connections in 1 2 4 8 32; do
     seed "$connections"
     run "POST one bar to a stream" "$connections" -s stream_bars.lua "$URL"
   done
