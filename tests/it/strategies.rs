@@ -9,10 +9,10 @@ use crate::support::{gaform, root};
 use serde_json::Value;
 use std::process::Command;
 
-const CORPUS: &str = "tests/fixtures/strategies/corpus.gaf";
+pub(super) const CORPUS: &str = "tests/fixtures/strategies/corpus.gaf";
 
 /// One or more gene assignments of every strategy of the corpus.
-const CALLS: &[&str] = &[
+pub(super) const CALLS: &[&str] = &[
     "sma_cross(fast = 10, slow = 30)",
     "ema_rsi(fast = 10, slow = 30, level = 70, ma = ema, stop = 2%)",
     "ema_rsi(fast = 8, slow = 40, level = 65.5, ma = wma, stop = 1%)",
@@ -29,7 +29,7 @@ const CALLS: &[&str] = &[
     "gap_volume(jump = 1%)",
 ];
 
-const FILES: &[&str] = &["GOOG_wiki.csv", "IBM_wiki.csv", "MSFT_pmdarima.csv", "SP500_arch.csv"];
+pub(super) const FILES: &[&str] = &["GOOG_wiki.csv", "IBM_wiki.csv", "MSFT_pmdarima.csv", "SP500_arch.csv"];
 
 /// gaform's figures and trades, and backtesting.py's for the exported script.
 fn both(call: &str, file: &str) -> (Value, Value) {

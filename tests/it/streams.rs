@@ -8,7 +8,15 @@
 //! again; past the cap, 429.
 
 use super::serve::{body, rows, stack, written_stack, Server};
-use crate::support::{free_port, ok, Workspace};
+use super::strategies::{CALLS, CORPUS, FILES};
+use crate::support::{free_port, ok, root, Workspace};
+use gaform_compiler::source::SourceFile;
+use gaform_runtime::backtest::{orders, Calendar, Costs, Keep};
+use gaform_runtime::data::Ohlcv;
+use gaform_runtime::rules::series::Series;
+use gaform_runtime::rules::signals::signals;
+use gaform_runtime::rules::Program;
+use gaform_runtime::stream::{Stream, StreamError};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -188,4 +196,86 @@ fn a_built_in_streams_as_it_backtests_and_streams_are_bounded_in_number_and_idle
     std::thread::sleep(Duration::from_millis(1200));
     let (status, expired) = call(&server, "POST", "/streams/c/bars", &body(&rows[seed..seed + 1]));
     told_to_reseed(status, &expired, 404, "forgotten after 1s idle");
+}
+
+// The binary's one translation of a checked strategy into the runtime's program, compiled in
+// here as it is there (it is the only place the compiler and the runtime meet for strategies).
+#[path = "../../src/program.rs"]
+mod program;
+
+fn prefix(data: &Ohlcv, from: usize, to: usize) -> Ohlcv {
+    let part = |v: &Vec<f64>| v[from..to].to_vec();
+    Ohlcv {
+        name: data.name.clone(),
+        time: data.time[from..to].to_vec(),
+        open: part(&data.open),
+        high: part(&data.high),
+        low: part(&data.low),
+        close: part(&data.close),
+        volume: part(&data.volume),
+    }
+}
+
+/// The backtester's stance after the last of `data`'s bars, `None` when too few to decide.
+fn backtested(program: &Program, genome: &[f64], data: &Ohlcv) -> Option<(String, String)> {
+    let signals = signals(program, genome, &mut Series::new(data)).ok()?;
+    if signals.never_defined || signals.start >= data.len() {
+        return None;
+    }
+    let calendar = Calendar::new(&data.time);
+    let (_, position, signal) =
+        orders::simulate(data, &calendar, &signals, Costs::default(), Keep::default());
+    Some((format!("{position:?}"), format!("{signal:?}")))
+}
+
+#[test]
+fn every_corpus_strategy_streams_as_it_backtests_after_every_bar_of_every_bundled_file() {
+    let text = std::fs::read_to_string(root().join(CORPUS)).unwrap();
+    let options = gaform_compiler::CheckOptions { data_errors: false };
+    let checked =
+        gaform_compiler::check(&SourceFile::new(CORPUS, text.as_str()), &gaform_compiler::NoHost, &options);
+    let strategies = gaform_compiler::prelude::with(&checked.program.expect("the corpus checks").strategies);
+    let cases: Vec<(Program, Vec<f64>)> = CALLS
+        .iter()
+        .map(|call| {
+            let found = gaform_compiler::args::genome(&SourceFile::new("--strategy", *call), &strategies);
+            let ((which, genome), _) = found.unwrap_or_else(|e| panic!("{call}: {e:?}"));
+            (program::program(&strategies[which]), genome)
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for file in FILES {
+            let cases = &cases;
+            scope.spawn(move || {
+                let data = gaform_runtime::data::load(&root().join("examples/data").join(file)).unwrap();
+                for (program, genome) in cases {
+                    let name = program.show(genome);
+                    // Refused while the bars are too few to decide on, as the backtest is.
+                    let mut k = 1;
+                    let mut stream = loop {
+                        assert!(k < data.len(), "{name} never seeds on {file}");
+                        match Stream::seed(program, genome, Costs::default(), &prefix(&data, 0, k)) {
+                            Err(StreamError::TooFew { .. }) => {
+                                assert_eq!(backtested(program, genome, &prefix(&data, 0, k)), None, "{name}");
+                            }
+                            Err(e) => panic!("{name}: {e}"),
+                            Ok(stream) => break stream,
+                        }
+                        k += 1;
+                    };
+                    loop {
+                        let (position, signal) = stream.stance();
+                        let streamed = Some((format!("{position:?}"), format!("{signal:?}")));
+                        let expected = backtested(program, genome, &prefix(&data, 0, k));
+                        assert_eq!(streamed, expected, "{name} on {file}, after {k} bars");
+                        if k == data.len() {
+                            break;
+                        }
+                        stream.push(&prefix(&data, k, k + 1)).unwrap();
+                        k += 1;
+                    }
+                }
+            });
+        }
+    });
 }
