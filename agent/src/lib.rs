@@ -12,6 +12,7 @@ pub mod output;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod budget;
+pub mod fleet;
 pub mod head;
 pub mod local;
 pub mod metrics;

@@ -6,6 +6,7 @@
 //! (`heal`), sizes autoscaled groups (`autoscale`) and moves on-demand workers back to spot
 //! (`spot`).
 
+use crate::fleet::{Fleet, Workers};
 use crate::head::{Cloud, Release, Replacements};
 use gaform_compiler::plan::{Addr, Attributes, JobStatus};
 use gaform_control::event::Event;
@@ -39,21 +40,13 @@ pub struct AwsCloud {
     pub me: String,
     pub stack: String,
     pub cloud: String,
-    /// How long an idle autoscaled worker waits before it goes.
-    pub cooldown: f64,
     /// The head's own attributes (its instance's tags), read once.
     pub head_attributes: Attributes,
     /// Each job's store, opened once (a store brings its own client).
     pub stores: BTreeMap<String, S3Store>,
-    /// Lost workers an event has named already (`heal`).
-    pub lost: BTreeSet<String>,
-    /// Each group's last failed replacement, so that a failure that repeats every tick is
-    /// logged once.
-    pub failed: BTreeMap<Addr, String>,
-    /// Workers EC2 gave notice: they count as gone (`heal`).
-    pub leaving: BTreeSet<String>,
-    /// Of those, the ones whose replacement was requested.
-    pub replaced_early: BTreeSet<String>,
+    /// The care of its workers (`crate::fleet`): lost ones replaced, autoscaled groups
+    /// sized, and what that remembers between ticks.
+    pub fleet: Fleet,
     /// The notices acted on, by instance and kind.
     pub noticed: BTreeSet<(String, String)>,
     /// The notices read, by key, with the version read: each pass reads only what changed.
@@ -64,10 +57,6 @@ pub struct AwsCloud {
     pub retiring: BTreeMap<String, (Addr, f64)>,
     /// Each group's attributes as its instances' tags record them, read once.
     pub attributes: BTreeMap<Addr, Attributes>,
-    /// Workers of autoscaled groups holding no unfinished island, since when (`autoscale`).
-    pub idle_since: BTreeMap<String, f64>,
-    /// Jobs with new workers waiting for a deal, since when the first was seen waiting.
-    pub waiting_since: BTreeMap<String, f64>,
     /// Each running job's unfinished islands, read once a tick.
     pub left: BTreeMap<String, Vec<u64>>,
     /// Each autoscaled run's configuration (by job name and start), read once: it does not
@@ -100,19 +89,13 @@ impl AwsCloud {
             me,
             stack,
             cloud,
-            cooldown,
             head_attributes,
             stores: BTreeMap::new(),
-            lost: BTreeSet::new(),
-            failed: BTreeMap::new(),
-            leaving: BTreeSet::new(),
-            replaced_early: BTreeSet::new(),
+            fleet: Fleet::new(cooldown),
             notices_read: BTreeMap::new(),
             spot_tries: BTreeMap::new(),
             retiring: BTreeMap::new(),
             attributes: BTreeMap::new(),
-            idle_since: BTreeMap::new(),
-            waiting_since: BTreeMap::new(),
             left: BTreeMap::new(),
             configs: BTreeMap::new(),
         }
@@ -138,6 +121,26 @@ impl AwsCloud {
     pub(super) fn record(&self, event: Event) {
         outln!("{}", event.reason);
         self.books.record_event(&event);
+    }
+
+    /// The fleet's heal on this cloud (`crate::fleet`).
+    pub(super) fn heal(
+        &mut self,
+        ledger: &Ledger,
+        replacements: &mut Replacements,
+    ) -> Result<(), CloudError> {
+        let mut fleet = std::mem::take(&mut self.fleet);
+        let healed = fleet.heal(self, ledger, replacements);
+        self.fleet = fleet;
+        healed
+    }
+
+    /// The fleet's sizing of autoscaled groups on this cloud.
+    fn autoscale(&mut self, ledger: &Ledger) -> Result<(), CloudError> {
+        let mut fleet = std::mem::take(&mut self.fleet);
+        let sized = fleet.autoscale(self, ledger);
+        self.fleet = fleet;
+        sized
     }
 
     /// After `job`'s record says it no longer runs: waits until no live worker holds an
@@ -322,5 +325,50 @@ impl Cloud for AwsCloud {
 
     fn say(&mut self, line: &str, _job: Option<&str>) {
         outln!("{line}");
+    }
+}
+
+/// The fleet's acts on aws: EC2 fleets started and instances terminated, the claims and
+/// checkpoints on S3.
+impl Workers for AwsCloud {
+    fn jobs(&mut self) -> Result<Vec<JobRecord>, CloudError> {
+        let compute = self.compute.as_str();
+        Ok(self.agent.jobs()?.into_iter().filter(|j| j.group.compute() == Some(compute)).collect())
+    }
+
+    fn job(&mut self, name: &str) -> Result<Option<JobRecord>, CloudError> {
+        self.agent.job(name)
+    }
+
+    fn write_job(&mut self, job: &JobRecord) -> Result<(), CloudError> {
+        self.agent.write_job(job)
+    }
+
+    fn unfinished(&mut self, job: &JobRecord) -> Result<Vec<u64>, CloudError> {
+        self.unfinished_islands(job)
+    }
+
+    fn claim_holder(&mut self, job: &str, island: u64) -> Result<Option<String>, CloudError> {
+        self.agent.claim_holder(job, island)
+    }
+
+    fn waiting_for_islands(&mut self, job: &str, dealt: u64) -> Result<Vec<String>, CloudError> {
+        self.agent.waiting_for_islands(job, dealt)
+    }
+
+    fn start(&mut self, group: &Addr, count: u64) -> Result<String, CloudError> {
+        self.agent.replace_workers(group, count)
+    }
+
+    fn terminate(&mut self, workers: &[String]) -> Result<(), CloudError> {
+        self.agent.terminate(&self.books, workers)
+    }
+
+    fn record(&mut self, event: Event) {
+        AwsCloud::record(self, event);
+    }
+
+    fn now(&self) -> f64 {
+        gaform_providers::local::records::now()
     }
 }

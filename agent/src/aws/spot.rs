@@ -28,7 +28,7 @@ impl AwsCloud {
             let on_demand = ledger.running().any(|e| {
                 e.address == group.as_str()
                     && e.market == gaform_compiler::ir::Market::OnDemand
-                    && !self.leaving.contains(&e.instance)
+                    && !self.fleet.leaving.contains(&e.instance)
             });
             // The usual case costs no request: nothing to move.
             if !on_demand {
@@ -47,7 +47,7 @@ impl AwsCloud {
             }
             let after = attributes.get("return_to_spot").and_then(|d| parse_duration(d));
             let last = self.spot_tries.get(&group).copied();
-            let due = spot_return::due(ledger, group.as_str(), after, last, &self.leaving, now());
+            let due = spot_return::due(ledger, group.as_str(), after, last, &self.fleet.leaving, now());
             if due.is_empty() {
                 continue;
             }
@@ -80,8 +80,8 @@ impl AwsCloud {
             self.record(Event { time: now(), kind, reason });
             for id in &moving {
                 // Not lost when it goes: replaced already.
-                self.leaving.insert(id.clone());
-                self.lost.insert(id.clone());
+                self.fleet.leaving.insert(id.clone());
+                self.fleet.lost.insert(id.clone());
                 self.retiring.insert(id.clone(), (group.clone(), now()));
             }
             for mut job in jobs.iter().filter(|j| j.group == group).cloned() {

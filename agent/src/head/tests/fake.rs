@@ -3,6 +3,7 @@
 //! each job's store a real directory holding a real (small) GA run; the workers are
 //! entries in a ledger, and every act the loop asks of the cloud is written down.
 
+use crate::fleet::{Fleet, Workers};
 use crate::head::{Clock, Cloud, Release, Replacements};
 use gaform_compiler::ir::Market;
 use gaform_compiler::plan::{Addr, JobStatus};
@@ -64,6 +65,12 @@ pub struct State {
     pub ledger_down_until: f64,
     /// Workers (by id) found dead at every pass, replaced within the cap.
     pub crashing: Vec<String>,
+    /// The fleet's care runs in the upkeep (as on aws), and after it a running worker is
+    /// lost without notice while `losing` is set.
+    pub fleet: Option<Fleet>,
+    pub losing: bool,
+    /// Workers started by the fleet's care so far.
+    pub started: u32,
 }
 
 /// The fake cloud the loop runs on.
@@ -239,7 +246,7 @@ impl Cloud for Fake {
         }
         job.dealt_over = kept as u64;
         drop(state);
-        self.write_job(job)
+        Cloud::write_job(self, job)
     }
 
     fn release(&mut self, job: &JobRecord, how: Release) -> Result<(), CloudError> {
@@ -279,8 +286,25 @@ impl Cloud for Fake {
         Ok(())
     }
 
-    fn upkeep(&mut self, _: &Ledger, _: &mut Replacements) -> Vec<(String, CloudError)> {
-        Vec::new()
+    /// The fleet's care, as aws runs it, where the test asks for it.
+    fn upkeep(&mut self, ledger: &Ledger, replacements: &mut Replacements) -> Vec<(String, CloudError)> {
+        let Some(mut fleet) = self.state().fleet.take() else { return Vec::new() };
+        let mut failed = Vec::new();
+        if let Err(e) = fleet.heal(self, ledger, replacements) {
+            failed.push(("look for lost workers".to_string(), e));
+        }
+        if let Err(e) = fleet.autoscale(self, ledger) {
+            failed.push(("size its autoscaled groups".to_string(), e));
+        }
+        let mut state = self.state();
+        state.fleet = Some(fleet);
+        if state.losing {
+            let now = state.clock.now();
+            if let Some(lost) = state.ledger.running().last().map(|e| e.instance.clone()) {
+                state.ledger.end(&lost, now, End::Terminated);
+            }
+        }
+        failed
     }
 
     fn log(&mut self, event: &Event, _: Option<&str>) {
@@ -289,5 +313,63 @@ impl Cloud for Fake {
 
     fn say(&mut self, line: &str, _: Option<&str>) {
         self.state().acts.push(format!("say {line}"));
+    }
+}
+
+/// The fleet's acts on the fake: workers are ledger entries, started and ended at the clock.
+impl Workers for Fake {
+    fn jobs(&mut self) -> Result<Vec<JobRecord>, CloudError> {
+        Ok(self.state().jobs.clone())
+    }
+
+    fn job(&mut self, name: &str) -> Result<Option<JobRecord>, CloudError> {
+        Ok(self.state().jobs.iter().find(|j| j.name == name).cloned())
+    }
+
+    fn write_job(&mut self, job: &JobRecord) -> Result<(), CloudError> {
+        Cloud::write_job(self, job)
+    }
+
+    fn unfinished(&mut self, job: &JobRecord) -> Result<Vec<u64>, CloudError> {
+        Ok((0..job.islands).collect())
+    }
+
+    fn claim_holder(&mut self, _: &str, _: u64) -> Result<Option<String>, CloudError> {
+        Ok(None)
+    }
+
+    fn waiting_for_islands(&mut self, _: &str, _: u64) -> Result<Vec<String>, CloudError> {
+        Ok(Vec::new())
+    }
+
+    fn start(&mut self, group: &Addr, count: u64) -> Result<String, CloudError> {
+        let mut state = self.state();
+        let mut ids = Vec::new();
+        for _ in 0..count {
+            state.started += 1;
+            let id = format!("n{}", state.started);
+            state.start(&id, group.as_str(), Market::Spot, 3.6);
+            ids.push(id);
+        }
+        state.acts.push(format!("start {}", ids.join(" ")));
+        Ok(ids.join(", "))
+    }
+
+    fn terminate(&mut self, workers: &[String]) -> Result<(), CloudError> {
+        let mut state = self.state();
+        let now = state.clock.now();
+        for id in workers {
+            state.ledger.end(id, now, End::Terminated);
+        }
+        state.acts.push(format!("terminate {}", workers.join(" ")));
+        Ok(())
+    }
+
+    fn record(&mut self, event: Event) {
+        self.state().books.record_event(&event);
+    }
+
+    fn now(&self) -> f64 {
+        self.state.borrow().clock.now()
     }
 }

@@ -53,6 +53,9 @@ impl Scene {
             read_error: None,
             ledger_down_until: 0.0,
             crashing: Vec::new(),
+            fleet: None,
+            losing: false,
+            started: 0,
         };
         Scene { root, state: Rc::new(RefCell::new(state)) }
     }
@@ -437,4 +440,32 @@ fn a_replaced_head_leaves_everything_as_it_is() {
     assert!(scene.events().is_empty());
     assert!(scene.acts().is_empty(), "{:?}", scene.acts());
     assert_eq!(scene.status("search"), JobStatus::Running);
+}
+
+#[test]
+fn the_upkeep_replaces_lost_workers_each_tick_until_the_cap_fails_the_job() {
+    let scene = Scene::new("fleet");
+    scene.job("search", 1);
+    scene.workers();
+    {
+        let mut state = scene.state.borrow_mut();
+        state.fleet = Some(crate::fleet::Fleet::new(50.0));
+        state.losing = true;
+    }
+    assert_eq!(scene.run(), Ok(Ended::Terminated));
+    let events = scene.events();
+    let replaced: Vec<&Event> = events.iter().filter(|e| matches!(e.kind, Kind::Replaced { .. })).collect();
+    // Three workers planned: 3 × 5 losses without notice are replaced, the next fails the job.
+    assert_eq!(replaced.len() as u32, 3 * super::MAX_REPLACEMENTS, "{events:#?}");
+    assert!(
+        replaced[0].reason.contains("gone (2 of 3 running): requested 1 in their place"),
+        "{}",
+        replaced[0].reason
+    );
+    // One at each upkeep: lost at one, replaced at the next.
+    assert!(replaced.windows(2).all(|w| w[1].time > w[0].time), "{replaced:#?}");
+    let JobStatus::Failed { reason } = scene.status("search") else { panic!("{:?}", scene.status("search")) };
+    assert!(reason.contains("its workers were lost without notice 15 times"), "{reason}");
+    assert_eq!(kinds(&events).iter().filter(|k| **k == "job_failed").count(), 1);
+    assert_eq!(scene.acts().last().unwrap(), "terminate");
 }
