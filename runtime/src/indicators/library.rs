@@ -56,22 +56,27 @@ pub fn wma(x: &[f64], n: usize) -> Vec<f64> {
 pub fn true_range(high: &[f64], low: &[f64], close: &[f64]) -> Vec<f64> {
     (0..high.len())
         .map(|i| {
-            let (h, l) = (high[i], low.get(i).copied().unwrap_or(f64::NAN));
-            let range = h - l;
-            let Some(&before) = i.checked_sub(1).and_then(|p| close.get(p)) else { return range };
-            // pandas' `max(axis=1)` skips NaN: fold over the defined terms only.
-            [range, (h - before).abs(), (l - before).abs()].into_iter().filter(|v| !v.is_nan()).fold(
-                f64::NAN,
-                |m, v| {
-                    if m.is_nan() || v > m {
-                        v
-                    } else {
-                        m
-                    }
-                },
-            )
+            let before = i.checked_sub(1).and_then(|p| close.get(p)).copied();
+            true_range_at(high[i], low.get(i).copied().unwrap_or(f64::NAN), before)
         })
         .collect()
+}
+
+/// One bar's true range, after a bar that closed at `before` (none for the first bar).
+pub(crate) fn true_range_at(h: f64, l: f64, before: Option<f64>) -> f64 {
+    let range = h - l;
+    let Some(before) = before else { return range };
+    // pandas' `max(axis=1)` skips NaN: fold over the defined terms only.
+    [range, (h - before).abs(), (l - before).abs()].into_iter().filter(|v| !v.is_nan()).fold(
+        f64::NAN,
+        |m, v| {
+            if m.is_nan() || v > m {
+                v
+            } else {
+                m
+            }
+        },
+    )
 }
 
 /// `atr(n)`: Wilder's smoothing of the true range.
@@ -139,19 +144,23 @@ pub fn obv(close: &[f64], volume: &[f64]) -> Vec<f64> {
     (0..close.len())
         .map(|i| {
             let change = if i == 0 { f64::NAN } else { close[i] - close[i - 1] };
-            let sign = if change.is_nan() {
-                0.0
-            } else if change > 0.0 {
-                1.0
-            } else if change < 0.0 {
-                -1.0
-            } else {
-                0.0
-            };
-            total += sign * volume[i];
+            total += direction(change) * volume[i];
             total
         })
         .collect()
+}
+
+/// The sign OBV gives a close's move: 1 up, -1 down, 0 flat or undefined.
+pub(crate) fn direction(change: f64) -> f64 {
+    if change.is_nan() {
+        0.0
+    } else if change > 0.0 {
+        1.0
+    } else if change < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
 }
 
 /// `roc(x, n)`: `100 * (x / x.shift(n) - 1)`.

@@ -158,17 +158,7 @@ pub fn rsi(close: &[f64], n: usize) -> Vec<f64> {
     }
     let change =
         |i: usize| close.get(i).copied().unwrap_or(f64::NAN) - close.get(i - 1).copied().unwrap_or(f64::NAN);
-    let value = |gain: f64, loss: f64| {
-        if loss == 0.0 {
-            if gain > 0.0 {
-                100.0
-            } else {
-                50.0
-            }
-        } else {
-            100.0 - 100.0 / (1.0 + gain / loss)
-        }
-    };
+    let value = rsi_of_averages;
     let (mut gain, mut loss) = (0.0f64, 0.0f64);
     for i in 1..=n {
         let d = change(i);
@@ -187,6 +177,19 @@ pub fn rsi(close: &[f64], n: usize) -> Vec<f64> {
         *o = value(gain, loss);
     }
     out
+}
+
+/// The RSI of Wilder's average gain and loss: 100 with gains and no loss, 50 with neither.
+pub(crate) fn rsi_of_averages(gain: f64, loss: f64) -> f64 {
+    if loss == 0.0 {
+        if gain > 0.0 {
+            100.0
+        } else {
+            50.0
+        }
+    } else {
+        100.0 - 100.0 / (1.0 + gain / loss)
+    }
 }
 
 /// `rsi` of any series: from its first defined value (a series that is itself an

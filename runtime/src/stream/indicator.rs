@@ -2,6 +2,7 @@
 //! primitives as `indicators::library` composes the batch ones, step for step.
 
 use super::running::{Apply, Ewm, Extreme, Rsi, Shift, Sma, Std, Sum};
+use crate::indicators::library::{direction, true_range_at};
 use crate::indicators::rolling::numpy_sum;
 
 /// One bar's prices.
@@ -212,16 +213,7 @@ impl Indicator {
             }
             Kind::Obv { total } => {
                 let change = before.map_or(f64::NAN, |b| bar.close - b.2);
-                let sign = if change.is_nan() {
-                    0.0
-                } else if change > 0.0 {
-                    1.0
-                } else if change < 0.0 {
-                    -1.0
-                } else {
-                    0.0
-                };
-                *total += sign * bar.volume;
+                *total += direction(change) * bar.volume;
                 one(*total)
             }
             Kind::Undefined => [f64::NAN; 3],
@@ -234,19 +226,7 @@ fn typical(bar: &Prices) -> f64 {
     (bar.high + bar.low + bar.close) / 3.0
 }
 
-/// The true range (`library::true_range`): the undefined terms skipped, so a first bar's is
-/// `h - l`.
+/// The true range (`library::true_range`).
 fn true_range(bar: &Prices, before: Option<(f64, f64, f64)>) -> f64 {
-    let range = bar.high - bar.low;
-    let Some((_, _, close)) = before else { return range };
-    [range, (bar.high - close).abs(), (bar.low - close).abs()].into_iter().filter(|v| !v.is_nan()).fold(
-        f64::NAN,
-        |m, v| {
-            if m.is_nan() || v > m {
-                v
-            } else {
-                m
-            }
-        },
-    )
+    true_range_at(bar.high, bar.low, before.map(|b| b.2))
 }

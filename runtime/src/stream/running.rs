@@ -39,67 +39,109 @@ impl Window {
     }
 }
 
-/// `sma(x, n)` (`indicators::sma`'s general path, which its path for prices equals to the bit).
-#[derive(Clone, Debug)]
-pub struct Sma {
-    window: Window,
-    seen: usize,
-    sum: f64,
+/// pandas' compensated running sum of a window: the departing value removed and the
+/// arriving one added, each with a compensation of its own.
+#[derive(Clone, Debug, Default)]
+struct Compensated {
+    total: f64,
     add_comp: f64,
     remove_comp: f64,
+}
+
+impl Compensated {
+    fn remove(&mut self, old: f64) {
+        let y = -old - self.remove_comp;
+        let t = self.total + y;
+        self.remove_comp = t - self.total - y;
+        self.total = t;
+    }
+
+    fn add(&mut self, value: f64) {
+        let y = value - self.add_comp;
+        let t = self.total + y;
+        self.add_comp = t - self.total - y;
+        self.total = t;
+    }
+}
+
+/// A window's defined values counted and summed (compensated), and the run of equal values
+/// ending at the last: what `sum` and `sma` both keep.
+#[derive(Clone, Debug)]
+struct Summed {
+    window: Window,
+    seen: usize,
+    total: Compensated,
     nobs: usize,
-    negatives: usize,
     same_run: usize,
     previous: f64,
 }
 
-impl Sma {
-    pub fn new(n: usize) -> Sma {
-        Sma {
+impl Summed {
+    fn new(n: usize) -> Summed {
+        Summed {
             window: Window::new(n),
             seen: 0,
-            sum: 0.0,
-            add_comp: 0.0,
-            remove_comp: 0.0,
+            total: Compensated::default(),
             nobs: 0,
-            negatives: 0,
             same_run: 0,
             previous: f64::NAN,
         }
     }
 
-    pub fn next(&mut self, value: f64) -> f64 {
-        let n = self.window.n;
-        if n == 0 {
-            return f64::NAN;
-        }
-        let value = clean(value);
-        if let Some(old) = self.window.take(value).filter(|o| !o.is_nan()) {
+    /// Takes `value` (clean); the defined value that left the window, if one did.
+    fn take(&mut self, value: f64) -> Option<f64> {
+        let old = self.window.take(value).filter(|o| !o.is_nan());
+        if let Some(old) = old {
             self.nobs -= 1;
-            let y = -old - self.remove_comp;
-            let t = self.sum + y;
-            self.remove_comp = t - self.sum - y;
-            self.sum = t;
-            self.negatives -= usize::from(old.is_sign_negative());
+            self.total.remove(old);
         }
         if !value.is_nan() {
             self.nobs += 1;
-            let y = value - self.add_comp;
-            let t = self.sum + y;
-            self.add_comp = t - self.sum - y;
-            self.sum = t;
-            self.negatives += usize::from(value.is_sign_negative());
+            self.total.add(value);
             self.same_run = if value == self.previous { self.same_run + 1 } else { 1 };
             self.previous = value;
         }
         self.seen += 1;
-        if self.seen < n || self.nobs < n {
+        old
+    }
+
+    /// `n` values seen and all of the window's defined.
+    fn full(&self) -> bool {
+        self.seen >= self.window.n && self.nobs >= self.window.n
+    }
+}
+
+/// `sma(x, n)` (`indicators::sma`'s general path, which its path for prices equals to the bit).
+#[derive(Clone, Debug)]
+pub struct Sma {
+    summed: Summed,
+    negatives: usize,
+}
+
+impl Sma {
+    pub fn new(n: usize) -> Sma {
+        Sma { summed: Summed::new(n), negatives: 0 }
+    }
+
+    pub fn next(&mut self, value: f64) -> f64 {
+        if self.summed.window.n == 0 {
             return f64::NAN;
         }
-        let mut mean = self.sum / self.nobs as f64;
-        if self.same_run >= self.nobs {
-            mean = self.previous;
-        } else if self.negatives == 0 && mean < 0.0 || self.negatives == self.nobs && mean > 0.0 {
+        let value = clean(value);
+        if let Some(old) = self.summed.take(value) {
+            self.negatives -= usize::from(old.is_sign_negative());
+        }
+        if !value.is_nan() {
+            self.negatives += usize::from(value.is_sign_negative());
+        }
+        let s = &self.summed;
+        if !s.full() {
+            return f64::NAN;
+        }
+        let mut mean = s.total.total / s.nobs as f64;
+        if s.same_run >= s.nobs {
+            mean = s.previous;
+        } else if self.negatives == 0 && mean < 0.0 || self.negatives == s.nobs && mean > 0.0 {
             mean = 0.0;
         }
         mean
@@ -109,60 +151,27 @@ impl Sma {
 /// `x.rolling(n).sum()` (`rolling::sum`).
 #[derive(Clone, Debug)]
 pub struct Sum {
-    window: Window,
-    seen: usize,
-    total: f64,
-    add_comp: f64,
-    remove_comp: f64,
-    nobs: usize,
-    same_run: usize,
-    previous: f64,
+    summed: Summed,
 }
 
 impl Sum {
     pub fn new(n: usize) -> Sum {
-        Sum {
-            window: Window::new(n),
-            seen: 0,
-            total: 0.0,
-            add_comp: 0.0,
-            remove_comp: 0.0,
-            nobs: 0,
-            same_run: 0,
-            previous: f64::NAN,
-        }
+        Sum { summed: Summed::new(n) }
     }
 
     pub fn next(&mut self, value: f64) -> f64 {
-        let n = self.window.n;
-        if n == 0 {
+        if self.summed.window.n == 0 {
             return f64::NAN;
         }
-        let value = clean(value);
-        if let Some(old) = self.window.take(value).filter(|o| !o.is_nan()) {
-            self.nobs -= 1;
-            let y = -old - self.remove_comp;
-            let t = self.total + y;
-            self.remove_comp = t - self.total - y;
-            self.total = t;
-        }
-        if !value.is_nan() {
-            self.nobs += 1;
-            let y = value - self.add_comp;
-            let t = self.total + y;
-            self.add_comp = t - self.total - y;
-            self.total = t;
-            self.same_run = if value == self.previous { self.same_run + 1 } else { 1 };
-            self.previous = value;
-        }
-        self.seen += 1;
-        if self.seen < n || self.nobs < n {
+        self.summed.take(clean(value));
+        let s = &self.summed;
+        if !s.full() {
             return f64::NAN;
         }
-        if self.same_run >= self.nobs {
-            self.previous * self.nobs as f64
+        if s.same_run >= s.nobs {
+            s.previous * s.nobs as f64
         } else {
-            self.total
+            s.total.total
         }
     }
 }
@@ -442,17 +451,7 @@ impl Rsi {
 
     pub fn next(&mut self, v: f64) -> f64 {
         let n = self.n;
-        let value = |gain: f64, loss: f64| {
-            if loss == 0.0 {
-                if gain > 0.0 {
-                    100.0
-                } else {
-                    50.0
-                }
-            } else {
-                100.0 - 100.0 / (1.0 + gain / loss)
-            }
-        };
+        let value = crate::indicators::rsi_of_averages;
         match &mut self.phase {
             RsiPhase::Before if v.is_nan() => f64::NAN,
             RsiPhase::Before => {
