@@ -10,6 +10,7 @@
 use super::metrics::{ClosedTrades, Curve};
 use super::{python_floor_div, Calendar, Costs, Exit, Keep, Position, Report, Signal, Trade};
 use crate::data::Ohlcv;
+use crate::rules::bits::Bits;
 use crate::rules::signals::{Level, Signals};
 
 /// A trade while it is open.
@@ -98,8 +99,13 @@ impl Rules for Signals {
 }
 
 #[inline(always)]
-fn fires(rule: &Option<Vec<bool>>, j: usize) -> bool {
-    rule.as_ref().is_some_and(|r| r.get(j).copied().unwrap_or(false))
+fn fires(rule: &Option<Bits>, j: usize) -> bool {
+    rule.as_ref().is_some_and(|r| r.get(j))
+}
+
+/// The first bar at or after `from` on which `rule` fires.
+fn next_fire(rule: &Option<Bits>, from: usize) -> Option<usize> {
+    rule.as_ref()?.next_set(from)
 }
 
 /// The broker and the strategy's orders between two bars: all a backtest carries from one
@@ -259,7 +265,9 @@ pub fn simulate(
         if broker.idle() {
             // Flat with nothing to fill: every bar until an entry fires closes at the cash,
             // recorded in one step (the figures are the same as bar by bar).
-            let fired = (j..bars).find(|&k| signals.entry(k) || signals.entry_short(k)).unwrap_or(bars);
+            let long = next_fire(&signals.entry, j);
+            let short = next_fire(&signals.entry_short, j);
+            let fired = long.into_iter().chain(short).min().unwrap_or(bars).min(bars);
             if fired > j {
                 curve.flat(j, fired, broker.cash);
                 if fired == bars {

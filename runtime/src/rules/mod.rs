@@ -6,6 +6,7 @@
 //! number of genomes share it; `signals` evaluates the rules into the orders the
 //! backtester (`backtest::orders`) places, bar by bar, as backtesting.py places them.
 
+pub mod bits;
 pub mod series;
 pub mod signals;
 
@@ -118,6 +119,18 @@ pub enum Compare {
 }
 
 impl Compare {
+    /// The operator with its sides swapped: `x OP y` is `y OP.flipped() x`.
+    pub fn flipped(self) -> Compare {
+        match self {
+            Compare::Lt => Compare::Gt,
+            Compare::Le => Compare::Ge,
+            Compare::Gt => Compare::Lt,
+            Compare::Ge => Compare::Le,
+            Compare::Eq => Compare::Eq,
+            Compare::Ne => Compare::Ne,
+        }
+    }
+
     /// `x OP y`; false when either is undefined (NaN), as Python's comparisons are.
     #[inline(always)]
     pub fn test(self, x: f64, y: f64) -> bool {

@@ -2,6 +2,7 @@
 //! tree walked per bar): the entry and exit conditions of each side, the stop, target and
 //! trailing distances, the order size, and the first bar the strategy decides on.
 
+use super::bits::Bits;
 use super::series::{BindError, Binder, Cond, Key, Operand, Series};
 use super::{Compare, Distance, Expr, Program, Side};
 
@@ -21,10 +22,10 @@ pub struct Signals {
     /// defined, as backtesting.py starts `next()`.
     pub start: usize,
     /// Per bar: the long entry and exit, the short entry and exit (`None`: never).
-    pub entry: Option<Vec<bool>>,
-    pub exit: Option<Vec<bool>>,
-    pub entry_short: Option<Vec<bool>>,
-    pub exit_short: Option<Vec<bool>>,
+    pub entry: Option<Bits>,
+    pub exit: Option<Bits>,
+    pub entry_short: Option<Bits>,
+    pub exit_short: Option<Bits>,
     pub stop_loss: Option<Level>,
     pub take_profit: Option<Level>,
     pub trailing_stop: Option<Level>,
@@ -177,7 +178,7 @@ impl Warm {
 }
 
 /// A condition over every bar; `warm_up` learns where each compared series is defined.
-fn condition(cond: &Cond, series: &Series<'_>, warm_up: &mut Warm) -> Vec<bool> {
+fn condition(cond: &Cond, series: &Series<'_>, warm_up: &mut Warm) -> Bits {
     let bars = series.len();
     let operand = |key: &Key, warm_up: &mut Warm| {
         let value = series.value(key);
@@ -185,58 +186,46 @@ fn condition(cond: &Cond, series: &Series<'_>, warm_up: &mut Warm) -> Vec<bool> 
         value
     };
     match cond {
-        Cond::Bool(b) => vec![*b; bars],
+        Cond::Bool(b) => Bits::filled(bars, *b),
         Cond::Compare(op, a, b) => {
             let (a, b) = (operand(a, warm_up), operand(b, warm_up));
-            // One loop per comparison and operand shape, over slices: no dispatch per bar.
-            match op {
-                Compare::Lt => compare(&a, &b, bars, |x, y| x < y),
-                Compare::Le => compare(&a, &b, bars, |x, y| x <= y),
-                Compare::Gt => compare(&a, &b, bars, |x, y| x > y),
-                Compare::Ge => compare(&a, &b, bars, |x, y| x >= y),
-                Compare::Eq => compare(&a, &b, bars, |x, y| x == y),
-                Compare::Ne => compare(&a, &b, bars, |x, y| x != y),
-            }
+            compare(&a, &b, bars, *op)
         }
         Cond::CrossesAbove(a, b) => {
             let (a, b) = (operand(a, warm_up), operand(b, warm_up));
-            // backtesting.py's `crossover`: a[-2] < b[-2] and a[-1] > b[-1].
+            // backtesting.py's `crossover`: a[-2] < b[-2] and a[-1] > b[-1]; never on bar 0.
             let (a, b) = (spread(&a, bars), spread(&b, bars));
-            let mut out = Vec::with_capacity(bars);
-            if bars > 0 {
-                out.push(false);
-                // Both tests on every bar (`&`, not `&&`): no branch, so the loop vectorises.
-                let before = a[..bars - 1].iter().zip(&b[..bars - 1]);
-                let now = a[1..].iter().zip(&b[1..]);
-                out.extend(before.zip(now).map(|((a0, b0), (a1, b1))| (a0 < b0) & (a1 > b1)));
-            }
-            out
+            let below = Bits::compare(&a, &b, Compare::Lt);
+            let mut crossed = Bits::compare(&a, &b, Compare::Gt);
+            crossed.and_after(&below);
+            crossed
         }
-        // Into the left side's vector: no third allocation per genome.
         Cond::And(a, b) => {
             let (mut a, b) = (condition(a, series, warm_up), condition(b, series, warm_up));
-            a.iter_mut().zip(&b).for_each(|(x, y)| *x &= *y);
+            a.and(&b);
             a
         }
         Cond::Or(a, b) => {
             let (mut a, b) = (condition(a, series, warm_up), condition(b, series, warm_up));
-            a.iter_mut().zip(&b).for_each(|(x, y)| *x |= *y);
+            a.or(&b);
             a
         }
-        Cond::Not(a) => condition(a, series, warm_up).into_iter().map(|x| !x).collect(),
+        Cond::Not(a) => {
+            let mut a = condition(a, series, warm_up);
+            a.not();
+            a
+        }
     }
 }
 
-/// `test` of `a` and `b` on every bar.
-#[inline(always)]
-fn compare(a: &Operand, b: &Operand, bars: usize, test: impl Fn(f64, f64) -> bool) -> Vec<bool> {
+/// `a OP b` on every bar.
+fn compare(a: &Operand, b: &Operand, bars: usize, op: Compare) -> Bits {
     match (a, b) {
-        (Operand::Series(x), Operand::Series(y)) => {
-            x.iter().zip(y.iter()).map(|(x, y)| test(*x, *y)).collect()
-        }
-        (Operand::Series(x), Operand::Scalar(y)) => x.iter().map(|x| test(*x, *y)).collect(),
-        (Operand::Scalar(x), Operand::Series(y)) => y.iter().map(|y| test(*x, *y)).collect(),
-        (Operand::Scalar(x), Operand::Scalar(y)) => vec![test(*x, *y); bars],
+        (Operand::Series(x), Operand::Series(y)) => Bits::compare(x, y, op),
+        (Operand::Series(x), Operand::Scalar(y)) => Bits::compare_to(x, *y, op),
+        // `x OP y` is `y OP' x` with the operator turned around.
+        (Operand::Scalar(x), Operand::Series(y)) => Bits::compare_to(y, *x, op.flipped()),
+        (Operand::Scalar(x), Operand::Scalar(y)) => Bits::filled(bars, op.test(*x, *y)),
     }
 }
 
