@@ -13,39 +13,13 @@ SECONDS_EACH=${1:-8}
 ROUNDS=${2:-2}
 HEY=${HEY:-target/hey/root/usr/bin/hey}
 [ -x "$HEY" ] || HEY=$(command -v hey) || { echo "no hey: run the serve tests once, or install hey" >&2; exit 1; }
-SERVER_CORE=${SERVER_CORE:-0}
-LOAD_CORE=${LOAD_CORE:-1}
+case $HEY in /*) ;; *) HEY="$PWD/$HEY" ;; esac
 PORT=${PORT:-18090}
-cargo build -q --release --no-default-features
-WORK=$(mktemp -d)
-trap 'kill $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
-mkdir "$WORK/data"
-cp examples/data/GOOG_wiki.csv "$WORK/data/"
-cp examples/quickstart.gaf "$WORK/"
-cat >> "$WORK/quickstart.gaf" <<EOF
-
-service signal {
-  job   = quickstart
-  route = "/signal"
-  port  = $PORT
-}
-EOF
-python3 - "$WORK" <<'EOF'
-import csv, sys
-rows = list(csv.reader(open(sys.argv[1] + "/data/GOOG_wiki.csv")))
-bars = ['["%s",%s,%s,%s,%s,%s]' % (r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows[1:301]]
-open(sys.argv[1] + "/body300.json", "w").write("[" + ",".join(bars) + "]")
-EOF
-cd "$WORK"
-"$OLDPWD/target/release/gaform" run quickstart.gaf --out results/quickstart > /dev/null 2>&1
-taskset -c "$SERVER_CORE" "$OLDPWD/target/release/gaform" serve quickstart.gaf --service signal > serve.log 2>&1 &
-SERVER=$!
-sleep 1
-ticks() { awk '{print $14 + $15}' /proc/$SERVER/stat; }
+. benches/serve_server.sh
 run() {
   what=$1; connections=$2; shift 2
   before=$(ticks)
-  taskset -c "$LOAD_CORE" "$OLDPWD/$HEY" -z "${SECONDS_EACH}s" -c "$connections" "$@" > hey.txt
+  taskset -c "$LOAD_CORE" "$HEY" -z "${SECONDS_EACH}s" -c "$connections" "$@" > hey.txt
   after=$(ticks)
   answered=$(grep '\[200\]' hey.txt | awk '{print $2}')
   hz=$(getconf CLK_TCK)

@@ -20,37 +20,10 @@ if [ -x "$WRK_ROOT/usr/bin/wrk" ]; then
 else
   WRK=$(command -v wrk) || { echo "no wrk: unpack Debian's wrk and libluajit-5.1-2 under $WRK_ROOT" >&2; exit 1; }
 fi
-SERVER_CORE=${SERVER_CORE:-0}
-LOAD_CORE=${LOAD_CORE:-1}
 PORT=${PORT:-18091}
-cargo build -q --release --no-default-features
-WORK=$(mktemp -d)
-trap 'kill $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
-mkdir "$WORK/data"
-cp examples/data/GOOG_wiki.csv "$WORK/data/"
-cp examples/quickstart.gaf "$WORK/"
-cp benches/stream_bars.lua "$WORK/"
-cat >> "$WORK/quickstart.gaf" <<EOF
-
-service signal {
-  job   = quickstart
-  route = "/signal"
-  port  = $PORT
-}
-EOF
-python3 - "$WORK" <<'EOF'
-import csv, sys
-rows = list(csv.reader(open(sys.argv[1] + "/data/GOOG_wiki.csv")))
-bars = ['["%s",%s,%s,%s,%s,%s]' % (r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows[1:301]]
-open(sys.argv[1] + "/body300.json", "w").write("[" + ",".join(bars) + "]")
-EOF
-cd "$WORK"
-"$OLDPWD/target/release/gaform" run quickstart.gaf --out results/quickstart > /dev/null 2>&1
-taskset -c "$SERVER_CORE" "$OLDPWD/target/release/gaform" serve quickstart.gaf --service signal > serve.log 2>&1 &
-SERVER=$!
-sleep 1
+. benches/serve_server.sh
+cp "$OLDPWD/benches/stream_bars.lua" .
 URL=http://127.0.0.1:$PORT
-ticks() { awk '{print $14 + $15}' /proc/$SERVER/stat; }
 seed() {
   # Every connection's stream, seeded afresh (a PUT replaces a stream of the same id).
   i=1
