@@ -125,6 +125,13 @@ impl Graph {
         }
     }
 
+    /// Forgets the keys the graph was built from (the nodes stay): a graph that only steps
+    /// needs none of them, and a server holds many.
+    pub fn seal(&mut self) {
+        self.nodes = HashMap::new();
+        self.computations = HashMap::new();
+    }
+
     /// Computes every node at the next bar.
     pub fn next(&mut self, bar: &Prices) {
         let i = self.bars;

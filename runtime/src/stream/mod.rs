@@ -139,6 +139,7 @@ impl Stream {
             // All equity is backtesting.py's default size, a hair under 1.
             _ => 1.0 - f64::EPSILON,
         };
+        graph.seal();
         let mut stream = Stream {
             graph,
             entry,
