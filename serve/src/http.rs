@@ -399,10 +399,13 @@ fn push_stream(shared: &Shared, id: &str, body: &Bytes) -> Response {
             Ok(Err(other)) => {
                 Err(Box::new(error(StatusCode::UNPROCESSABLE_ENTITY, &other.to_string(), None)))
             }
-            Err(missing) => Err(Box::new(reseed(id, &missing, shared.streams.idle))),
+            Err(missing) => {
+                // The one way a push changes the count: a stream dropped as it is told.
+                shared.followed.set(shared.streams.len() as i64);
+                Err(Box::new(reseed(id, &missing, shared.streams.idle)))
+            }
         }
     })();
-    shared.followed.set(shared.streams.len() as i64);
     pushed.unwrap_or_else(|refused| *refused)
 }
 
