@@ -1,12 +1,17 @@
-//! What the head's and the worker's loop tests share: a small job, prepared on a store.
+//! What the head's, the fleet's and the worker's loop tests share: a small job prepared on a
+//! store, a running job's record, a worker's entry in the ledger.
 
+use gaform_compiler::ir::Market;
+use gaform_compiler::plan::{Addr, JobStatus};
+use gaform_control::ledger::Entry;
+use gaform_providers::local::JobRecord;
 use gaform_runtime::backtest::Costs;
 use gaform_runtime::ga::{
     self, Aggregate, Crossover, Fitness, JobConfig, Metric, Migration, Mutation, Range, Selection, Space,
 };
 use gaform_runtime::store::Store;
 use gaform_runtime::windows::Validation;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A small RSI-reversion job on GOOG_wiki: `islands` islands of 16 for `generations`
 /// generations, migrating every 4.
@@ -44,4 +49,53 @@ pub fn prepare(store: &dyn Store, config: &JobConfig) {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/GOOG_wiki.csv"))
             .expect("the bundled data");
     ga::prepare(store, config, &[("GOOG_wiki.csv", &csv, "GOOG_wiki.csv")]).expect("the job is prepared");
+}
+
+/// The record of job `name`, running on `group` since `started_at` with `workers` workers
+/// (dealt over all of them) and `islands` islands, its results going to `results_dir`.
+pub fn running_job(
+    name: &str,
+    group: &str,
+    (workers, islands): (u64, u64),
+    results_dir: PathBuf,
+    started_at: f64,
+) -> JobRecord {
+    JobRecord {
+        address: Addr(format!("job.{name}")),
+        name: name.to_string(),
+        attributes: Default::default(),
+        depends_on: vec![Addr(group.into())],
+        status: JobStatus::Running,
+        group: Addr(group.into()),
+        workers,
+        islands,
+        max_runtime_secs: None,
+        results_dir,
+        started_at,
+        finished_at: None,
+        summary: None,
+        slots: None,
+        frozen: false,
+        dealt: 0,
+        retiring: vec![],
+        scaling: None,
+        dealt_over: workers,
+        replacing: false,
+    }
+}
+
+/// Worker `id` of `group` (a `c7i.large`), running from `at`.
+pub fn worker(id: &str, group: &str, market: Market, per_hour: f64, at: f64) -> Entry {
+    Entry {
+        instance: id.to_string(),
+        address: group.to_string(),
+        compute: Addr(group.to_string()).compute().unwrap_or_default().to_string(),
+        instance_type: "c7i.large".into(),
+        market,
+        per_hour,
+        simulated: false,
+        started_at: at,
+        ended_at: None,
+        end: None,
+    }
 }

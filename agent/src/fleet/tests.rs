@@ -9,7 +9,7 @@ use gaform_compiler::ir::Market;
 use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_control::autoscale::Sizing;
 use gaform_control::event::{Event, Kind};
-use gaform_control::ledger::{End, Entry, Ledger};
+use gaform_control::ledger::{End, Ledger};
 use gaform_providers::local::JobRecord;
 use gaform_providers::CloudError;
 use std::collections::BTreeMap;
@@ -35,28 +35,8 @@ struct Fake {
 
 impl Fake {
     fn new(workers: u64, running: u64) -> Fake {
-        let job = JobRecord {
-            address: Addr("job.search".into()),
-            name: "search".into(),
-            attributes: Default::default(),
-            depends_on: vec![Addr(GROUP.into())],
-            status: JobStatus::Running,
-            group: Addr(GROUP.into()),
-            workers,
-            islands: 8,
-            max_runtime_secs: None,
-            results_dir: std::env::temp_dir(),
-            started_at: T0,
-            finished_at: None,
-            summary: None,
-            slots: None,
-            frozen: false,
-            dealt: 0,
-            retiring: vec![],
-            scaling: None,
-            dealt_over: running,
-            replacing: false,
-        };
+        let mut job = crate::testing::running_job("search", GROUP, (workers, 8), std::env::temp_dir(), T0);
+        job.dealt_over = running;
         let mut fake = Fake {
             ledger: Ledger::default(),
             jobs: vec![job],
@@ -80,18 +60,7 @@ impl Fake {
     fn launch(&mut self) -> String {
         self.started += 1;
         let id = format!("w{}", self.started);
-        self.ledger.start(Entry {
-            instance: id.clone(),
-            address: GROUP.into(),
-            compute: "evo".into(),
-            instance_type: "c7i.large".into(),
-            market: Market::OnDemand,
-            per_hour: 0.1,
-            simulated: false,
-            started_at: self.clock,
-            ended_at: None,
-            end: None,
-        });
+        self.ledger.start(crate::testing::worker(&id, GROUP, Market::OnDemand, 0.1, self.clock));
         // Later workers are newer: the shedding order tells them apart.
         self.clock += 1.0;
         id

@@ -8,7 +8,7 @@ use crate::head::{Clock, Cloud, Release, Replacements};
 use gaform_compiler::ir::Market;
 use gaform_compiler::plan::{Addr, JobStatus};
 use gaform_control::event::Event;
-use gaform_control::ledger::{End, Entry, Ledger};
+use gaform_control::ledger::{End, Ledger};
 use gaform_control::scale;
 use gaform_providers::books::Books;
 use gaform_providers::local::{JobRecord, StackDir};
@@ -83,19 +83,7 @@ impl State {
     /// Starts worker `id` of `group` at the clock's time.
     pub fn start(&mut self, id: &str, group: &str, market: Market, per_hour: f64) {
         let at = self.clock.now();
-        let compute = Addr(group.to_string()).compute().unwrap_or_default().to_string();
-        self.ledger.start(Entry {
-            instance: id.to_string(),
-            address: group.to_string(),
-            compute,
-            instance_type: "c7i.large".into(),
-            market,
-            per_hour,
-            simulated: false,
-            started_at: at,
-            ended_at: None,
-            end: None,
-        });
+        self.ledger.start(crate::testing::worker(id, group, market, per_hour, at));
     }
 
     /// The events logged so far.

@@ -8,7 +8,7 @@ use super::{Ended, Head, Settings};
 use crate::monitor::Monitoring;
 use fake::{store_of, Fake, FakeClock, State, T0};
 use gaform_compiler::ir::{AlertAction, Comparison, Market, MonitorMetric, Period};
-use gaform_compiler::plan::{Addr, JobStatus};
+use gaform_compiler::plan::JobStatus;
 use gaform_control::alerts::{Monitor, Rule};
 use gaform_control::budget::{Alert, Policy};
 use gaform_control::event::{Event, Kind};
@@ -75,28 +75,9 @@ impl Scene {
         let patience = Patience(Duration::from_secs(5));
         let ran = ga::run_islands_steered(&store, &[0], patience, None, &on_event, &steer);
         assert_eq!(ran.is_ok(), done >= GENERATIONS, "{ran:?}");
-        let record = JobRecord {
-            address: Addr(format!("job.{name}")),
-            name: name.to_string(),
-            attributes: [("generations".to_string(), GENERATIONS.to_string())].into(),
-            depends_on: vec![Addr(GROUP.into())],
-            status: JobStatus::Running,
-            group: Addr(GROUP.into()),
-            workers: 3,
-            islands: 1,
-            max_runtime_secs: None,
-            results_dir: self.root.join("results").join(name),
-            started_at: T0,
-            finished_at: None,
-            summary: None,
-            slots: None,
-            frozen: false,
-            dealt: 0,
-            retiring: vec![],
-            scaling: None,
-            dealt_over: 3,
-            replacing: false,
-        };
+        let results = self.root.join("results").join(name);
+        let mut record = crate::testing::running_job(name, GROUP, (3, 1), results, T0);
+        record.attributes = [("generations".to_string(), GENERATIONS.to_string())].into();
         self.state.borrow_mut().jobs.push(record.clone());
         record
     }
