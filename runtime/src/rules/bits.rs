@@ -20,23 +20,6 @@ impl Bits {
         bits
     }
 
-    /// `test(i)` on each bar `i` of `len`.
-    #[inline(always)]
-    pub fn from_fn(len: usize, mut test: impl FnMut(usize) -> bool) -> Bits {
-        let mut words = Vec::with_capacity(len.div_ceil(64));
-        let mut start = 0;
-        while start < len {
-            let end = (start + 64).min(len);
-            let mut word = 0u64;
-            for (k, i) in (start..end).enumerate() {
-                word |= u64::from(test(i)) << k;
-            }
-            words.push(word);
-            start = end;
-        }
-        Bits { words, len }
-    }
-
     /// `x[i] OP y[i]` on each bar (the shorter length); false where either is undefined,
     /// but for `!=`, as Rust's (and Python's) comparisons are.
     pub fn compare(x: &[f64], y: &[f64], op: Compare) -> Bits {
@@ -62,16 +45,6 @@ impl Bits {
             Compare::Eq => pack_scalar(x, y, |a, b| a.simd_eq(b).to_bitmask(), |a, b| a == b),
             Compare::Ne => pack_scalar(x, y, |a, b| a.simd_ne(b).to_bitmask(), |a, b| a != b),
         }
-    }
-
-    /// Bars.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True with no bars.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// The flag of bar `i` (false past the end).
@@ -195,12 +168,21 @@ fn pack_with(len: usize, four: impl Fn(usize) -> u32, one: impl Fn(usize) -> boo
 mod tests {
     use super::*;
 
+    /// The bits of `flags`, one at a time.
+    fn from_flags(flags: &[bool]) -> Bits {
+        let mut words = vec![0u64; flags.len().div_ceil(64)];
+        for (i, &f) in flags.iter().enumerate() {
+            words[i / 64] |= u64::from(f) << (i % 64);
+        }
+        Bits { words, len: flags.len() }
+    }
+
     #[test]
     fn bits_are_the_flags_they_were_made_from() {
         for len in [0, 1, 63, 64, 65, 130, 200] {
             let flags: Vec<bool> = (0..len).map(|i| (i * 7 + i / 5) % 3 == 0).collect();
             let other: Vec<bool> = (0..len).map(|i| i % 4 != 1).collect();
-            let mut bits = Bits::from_fn(len, |i| flags[i]);
+            let mut bits = from_flags(&flags);
             let x: Vec<f64> = flags.iter().map(|&f| if f { 1.0 } else { 0.0 }).collect();
             assert_eq!(Bits::compare(&x, &vec![0.5; len], Compare::Gt), bits);
             assert_eq!(Bits::compare_to(&x, 0.5, Compare::Gt), bits);
@@ -208,7 +190,7 @@ mod tests {
             for from in 0..len + 2 {
                 assert_eq!(bits.next_set(from), (from..len).find(|&i| flags[i]), "len {len} from {from}");
             }
-            let o = Bits::from_fn(len, |i| other[i]);
+            let o = from_flags(&other);
             let mut and = bits.clone();
             and.and(&o);
             let mut or = bits.clone();
