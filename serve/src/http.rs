@@ -15,8 +15,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 use gaform_runtime::backtest::{self, Calendar};
-use gaform_runtime::rules::series::Series;
-use gaform_runtime::rules::signals::signals;
 use gaform_runtime::stream::{Stream, StreamError};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -265,25 +263,17 @@ fn decide(shared: &Shared, body: &Bytes) -> Response {
     let (position, signal) = match &served.strategy {
         ServedStrategy::Builtin(s) => backtest::stance(&data, &calendar, s, served.costs),
         ServedStrategy::Written { program, values } => {
-            let signals = match signals(program, values, &mut Series::new(&data)) {
-                Ok(s) => s,
+            match backtest::orders::stance(program, values, &data, served.costs) {
+                Ok(Some(stance)) => stance,
+                Ok(None) => {
+                    let message = format!(
+                        "{} bars are too few for the strategy's indicators to warm up: send more bars",
+                        data.len()
+                    );
+                    return error(StatusCode::UNPROCESSABLE_ENTITY, &message, None);
+                }
                 Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), None),
-            };
-            if signals.never_defined || signals.start >= data.len() {
-                let message = format!(
-                    "{} bars are too few for the strategy's indicators to warm up: send more bars",
-                    data.len()
-                );
-                return error(StatusCode::UNPROCESSABLE_ENTITY, &message, None);
             }
-            let (_, position, signal) = backtest::orders::simulate(
-                &data,
-                &calendar,
-                &signals,
-                served.costs,
-                backtest::Keep::default(),
-            );
-            (position, signal)
         }
     };
     let body = Answer {

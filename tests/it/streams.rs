@@ -11,12 +11,11 @@ use super::serve::{body, rows, stack, written_stack, Server};
 use super::strategies::{CALLS, CORPUS, FILES};
 use crate::support::{free_port, ok, root, Workspace};
 use gaform_compiler::source::SourceFile;
-use gaform_runtime::backtest::{orders, Calendar, Costs, Keep};
+use gaform_runtime::backtest::{orders, Costs};
 use gaform_runtime::data::Ohlcv;
-use gaform_runtime::rules::series::Series;
-use gaform_runtime::rules::signals::signals;
 use gaform_runtime::rules::Program;
 use gaform_runtime::stream::{Stream, StreamError};
+use gaform_runtime::windows::slice;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -203,29 +202,10 @@ fn a_built_in_streams_as_it_backtests_and_streams_are_bounded_in_number_and_idle
 #[path = "../../src/program.rs"]
 mod program;
 
-fn prefix(data: &Ohlcv, from: usize, to: usize) -> Ohlcv {
-    let part = |v: &Vec<f64>| v[from..to].to_vec();
-    Ohlcv {
-        name: data.name.clone(),
-        time: data.time[from..to].to_vec(),
-        open: part(&data.open),
-        high: part(&data.high),
-        low: part(&data.low),
-        close: part(&data.close),
-        volume: part(&data.volume),
-    }
-}
-
 /// The backtester's stance after the last of `data`'s bars, `None` when too few to decide.
 fn backtested(program: &Program, genome: &[f64], data: &Ohlcv) -> Option<(String, String)> {
-    let signals = signals(program, genome, &mut Series::new(data)).ok()?;
-    if signals.never_defined || signals.start >= data.len() {
-        return None;
-    }
-    let calendar = Calendar::new(&data.time);
-    let (_, position, signal) =
-        orders::simulate(data, &calendar, &signals, Costs::default(), Keep::default());
-    Some((format!("{position:?}"), format!("{signal:?}")))
+    let stance = orders::stance(program, genome, data, Costs::default()).ok()??;
+    Some((format!("{:?}", stance.0), format!("{:?}", stance.1)))
 }
 
 #[test]
@@ -258,9 +238,9 @@ fn every_corpus_strategy_streams_as_it_backtests_on_every_bundled_file() {
                     let mut k = 1;
                     let mut stream = loop {
                         assert!(k < data.len(), "{name} never seeds on {file}");
-                        match Stream::seed(program, genome, Costs::default(), &prefix(&data, 0, k)) {
+                        match Stream::seed(program, genome, Costs::default(), &slice(&data, 0..k)) {
                             Err(StreamError::TooFew { .. }) => {
-                                assert_eq!(backtested(program, genome, &prefix(&data, 0, k)), None, "{name}");
+                                assert_eq!(backtested(program, genome, &slice(&data, 0..k)), None, "{name}");
                             }
                             Err(e) => panic!("{e}"),
                             Ok(stream) => break stream,
@@ -271,13 +251,13 @@ fn every_corpus_strategy_streams_as_it_backtests_on_every_bundled_file() {
                         if k % every == 0 || k == data.len() {
                             let (position, signal) = stream.stance();
                             let streamed = Some((format!("{position:?}"), format!("{signal:?}")));
-                            let expected = backtested(program, genome, &prefix(&data, 0, k));
+                            let expected = backtested(program, genome, &slice(&data, 0..k));
                             assert_eq!(streamed, expected, "{name} on {file}, after {k} bars");
                         }
                         if k == data.len() {
                             break;
                         }
-                        stream.push(&prefix(&data, k, k + 1)).unwrap();
+                        stream.push(&slice(&data, k..k + 1)).unwrap();
                         k += 1;
                     }
                 }

@@ -11,7 +11,9 @@ use super::metrics::{ClosedTrades, Curve};
 use super::{python_floor_div, Calendar, Costs, Exit, Keep, Position, Report, Signal, Trade};
 use crate::data::Ohlcv;
 use crate::rules::bits::Bits;
-use crate::rules::signals::{Level, Signals};
+use crate::rules::series::{BindError, Series};
+use crate::rules::signals::{signals, Level, Signals};
+use crate::rules::Program;
 
 /// A trade while it is open.
 #[derive(Clone, Debug)]
@@ -239,6 +241,24 @@ impl Broker {
             }
         }
     }
+}
+
+/// `program` with `genome` backtested on `data`: the position and signal after the last bar,
+/// as `gaform serve` answers them; `None` when the bars are too few for some compared series
+/// to be defined and the strategy to decide on the last bar.
+pub fn stance(
+    program: &Program,
+    genome: &[f64],
+    data: &Ohlcv,
+    costs: Costs,
+) -> Result<Option<(Position, Signal)>, BindError> {
+    let signals = signals(program, genome, &mut Series::new(data))?;
+    if signals.never_defined || signals.start >= data.len() {
+        return Ok(None);
+    }
+    let calendar = Calendar::new(&data.time);
+    let (_, position, signal) = simulate(data, &calendar, &signals, costs, Keep::default());
+    Ok(Some((position, signal)))
 }
 
 /// Backtests `signals` on `data`: the report, and the stance after the last bar.

@@ -4,11 +4,11 @@
 use super::graph::Graph;
 use super::indicator::Prices;
 use super::*;
-use crate::backtest::{orders, Calendar, Keep};
+use crate::backtest::orders;
 use crate::data;
 use crate::rules::series::{Key, Series};
-use crate::rules::signals::signals;
 use crate::rules::{Arith, Callee, Compare, Distance as Risk, Domain, Expr, Gene, Price, Side};
+use crate::windows::slice;
 use std::path::Path;
 
 const FILES: [&str; 4] = ["GOOG_wiki.csv", "IBM_wiki.csv", "MSFT_pmdarima.csv", "SP500_arch.csv"];
@@ -209,41 +209,9 @@ fn strategies() -> Vec<(Program, Vec<f64>)> {
     vec![(ema_rsi, vec![10.0, 30.0]), (macd, vec![9.0]), (bands, vec![20.0]), (flow, vec![10.0])]
 }
 
-fn prefix(data: &Ohlcv, bars: usize) -> Ohlcv {
-    Ohlcv {
-        name: data.name.clone(),
-        time: data.time[..bars].to_vec(),
-        open: data.open[..bars].to_vec(),
-        high: data.high[..bars].to_vec(),
-        low: data.low[..bars].to_vec(),
-        close: data.close[..bars].to_vec(),
-        volume: data.volume[..bars].to_vec(),
-    }
-}
-
-fn bars(data: &Ohlcv, from: usize, to: usize) -> Ohlcv {
-    let slice = |v: &Vec<f64>| v[from..to].to_vec();
-    Ohlcv {
-        name: data.name.clone(),
-        time: data.time[from..to].to_vec(),
-        open: slice(&data.open),
-        high: slice(&data.high),
-        low: slice(&data.low),
-        close: slice(&data.close),
-        volume: slice(&data.volume),
-    }
-}
-
 /// A backtest of `data`'s bars: the stance after the last, or `None` when too few to decide.
 fn backtest(program: &Program, genome: &[f64], data: &Ohlcv) -> Option<(Position, Signal)> {
-    let signals = signals(program, genome, &mut Series::new(data)).ok()?;
-    if signals.never_defined || signals.start >= data.len() {
-        return None;
-    }
-    let calendar = Calendar::new(&data.time);
-    let (_, position, signal) =
-        orders::simulate(data, &calendar, &signals, Costs::default(), Keep::default());
-    Some((position, signal))
+    orders::stance(program, genome, data, Costs::default()).expect("the program binds")
 }
 
 #[test]
@@ -255,8 +223,8 @@ fn a_stream_after_every_bar_is_a_backtest_of_the_bars_so_far() {
             // Refused while too few, as the backtest is; seeded with the first bars it takes.
             let mut seeded = None;
             for k in 1..data.len() {
-                let stream = Stream::seed(&program, &genome, Costs::default(), &prefix(&data, k));
-                let batch = backtest(&program, &genome, &prefix(&data, k));
+                let stream = Stream::seed(&program, &genome, Costs::default(), &slice(&data, 0..k));
+                let batch = backtest(&program, &genome, &slice(&data, 0..k));
                 match stream {
                     Err(StreamError::TooFew { .. }) => {
                         assert_eq!(batch, None, "{} {file}: {k} bars", program.name)
@@ -275,9 +243,9 @@ fn a_stream_after_every_bar_is_a_backtest_of_the_bars_so_far() {
             // One bar a push, then a few at once now and then.
             while k < data.len() {
                 let take = if k % 97 == 0 { 5.min(data.len() - k) } else { 1 };
-                stream.push(&bars(&data, k, k + take)).expect("bars in order");
+                stream.push(&slice(&data, k..k + take)).expect("bars in order");
                 k += take;
-                let batch = backtest(&program, &genome, &prefix(&data, k));
+                let batch = backtest(&program, &genome, &slice(&data, 0..k));
                 assert_eq!(Some(stream.stance()), batch, "{} {file}: after {k} bars", program.name);
                 assert_eq!(stream.bars(), k);
                 positions.insert(format!("{:?}", stream.stance().0));
@@ -296,10 +264,10 @@ fn a_stream_after_every_bar_is_a_backtest_of_the_bars_so_far() {
 fn bars_out_of_order_leave_the_stream_as_it_was() {
     let data = load("GOOG_wiki.csv");
     let (program, genome) = strategies().remove(0);
-    let mut stream = Stream::seed(&program, &genome, Costs::default(), &prefix(&data, 300)).expect("seeds");
+    let mut stream = Stream::seed(&program, &genome, Costs::default(), &slice(&data, 0..300)).expect("seeds");
     let before = format!("{stream:?}");
-    assert_eq!(stream.push(&bars(&data, 299, 301)), Err(StreamError::OutOfOrder { bar: 0 }));
+    assert_eq!(stream.push(&slice(&data, 299..301)), Err(StreamError::OutOfOrder { bar: 0 }));
     assert_eq!(format!("{stream:?}"), before);
-    stream.push(&bars(&data, 300, 301)).expect("the next bar");
-    assert_eq!(Some(stream.stance()), backtest(&program, &genome, &prefix(&data, 301)));
+    stream.push(&slice(&data, 300..301)).expect("the next bar");
+    assert_eq!(Some(stream.stance()), backtest(&program, &genome, &slice(&data, 0..301)));
 }
