@@ -544,17 +544,11 @@ fn a_walk_forward_job_over_two_files_runs_its_folds_through_the_s3_store() {
 }
 
 pub(crate) fn aws_object(moto: &Moto, bucket: &str, key: &str) -> String {
-    let out = std::process::Command::new(crate::moto::venv().join("bin/python"))
-        .args([
-            "-c",
-            "import boto3,sys; s3=boto3.client('s3',region_name='us-west-2',endpoint_url=sys.argv[1],aws_access_key_id='t',aws_secret_access_key='t'); sys.stdout.write(s3.get_object(Bucket=sys.argv[2],Key=sys.argv[3])['Body'].read().decode())",
-            &moto.endpoint(),
-            bucket,
-            key,
-        ])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap()
+    moto.python(
+        "import boto3,sys; s3=boto3.client('s3',region_name='us-west-2',endpoint_url=sys.argv[1],aws_access_key_id='t',aws_secret_access_key='t'); sys.stdout.write(s3.get_object(Bucket=sys.argv[2],Key=sys.argv[3])['Body'].read().decode())",
+        &[&moto.endpoint(), bucket, key],
+    )
+    .unwrap_or_default()
 }
 
 /// A two-worker job on aws, small enough to run here in a few seconds.
@@ -580,13 +574,7 @@ pub(crate) const DUO_STACK: &str = "s3://gaform-123456789012-us-west-2/stacks/jo
 
 /// The emulator's instance ids at `address`.
 pub(crate) fn instance_ids(moto: &Moto, address: &str) -> Vec<String> {
-    moto.list("us-west-2")["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["tags"]["gaform:address"] == address)
-        .map(|i| i["id"].as_str().unwrap().to_string())
-        .collect()
+    moto.instances_of("us-west-2", address)
 }
 
 /// Runs here what an instance's user data starts (emulated instances run nothing).
@@ -623,12 +611,8 @@ pub(crate) fn boot_with(
 /// Runs `code` in boto3 against the emulator (`kw` holds the client arguments); what it
 /// printed.
 pub(crate) fn boto(moto: &Moto, code: &str) -> String {
-    let out = std::process::Command::new(crate::moto::venv().join("bin/python"))
-        .args(["-c", &format!("import boto3,sys\nkw=dict(region_name='us-west-2',endpoint_url=sys.argv[1],aws_access_key_id='t',aws_secret_access_key='t')\n{code}"), &moto.endpoint()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
+    let code = format!("import boto3,sys\nkw=dict(region_name='us-west-2',endpoint_url=sys.argv[1],aws_access_key_id='t',aws_secret_access_key='t')\n{code}");
+    moto.python(&code, &[&moto.endpoint()]).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]

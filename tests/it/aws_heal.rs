@@ -14,10 +14,15 @@ use std::time::{Duration, Instant};
 const BUCKET: &str = "gaform-123456789012-us-west-2";
 const JOB: &str = "stacks/job/west/jobs/duo";
 
-/// Two on-demand workers, four islands of 1200 generations: each worker runs two, for long
-/// enough (tens of seconds against moto) to be interrupted mid-job with time to spare.
+/// The healed job's generations per island.
+const GENERATIONS: u64 = 1200;
+
+/// Two on-demand workers, four islands of [`GENERATIONS`] generations: each worker runs
+/// two, for long enough (tens of seconds against moto) to be interrupted mid-job with time
+/// to spare.
 pub(crate) fn healed() -> String {
-    crate::aws::DUO.replace("  generations = 10\n", "  generations = 1200\n  islands     = 4\n")
+    crate::aws::DUO
+        .replace("  generations = 10\n", &format!("  generations = {GENERATIONS}\n  islands     = 4\n"))
 }
 
 /// Who holds each of the job's four islands (`released by …` once let go of).
@@ -108,7 +113,10 @@ fn a_worker_lost_mid_job_is_replaced_by_the_head_and_the_result_is_the_same_byte
     let islands_of_dead = islands_of(&moto, &dead);
     let unfinished = islands_of_dead
         .iter()
-        .filter(|i| aws_object(&moto, BUCKET, &format!("{JOB}/store/islands/{i}/gen-002400.json")).is_empty())
+        .filter(|i| {
+            aws_object(&moto, BUCKET, &format!("{JOB}/store/islands/{i}/gen-{GENERATIONS:06}.json"))
+                .is_empty()
+        })
         .count();
     boto(&moto, &format!("boto3.client('ec2',**kw).terminate_instances(InstanceIds=['{dead}'])"));
     let lost_at = Instant::now();

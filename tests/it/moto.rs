@@ -3,17 +3,49 @@
 //! from the same venv) to list what gaform made. The tests install moto into target/moto
 //! themselves on first use (`provision`); `GAFORM_MOTO_VENV` names a venv of one's own.
 
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A running moto server, stopped when dropped.
 pub struct Moto {
     child: Child,
     pub port: u16,
+    /// The independent client's interpreter, started on first use and kept: a test polls
+    /// S3 and EC2 hundreds of times, and importing boto3 afresh for each look cost more CPU
+    /// than the suite's gaform processes (BENCHMARKS.md, "CI time").
+    client: Mutex<Option<Interpreter>>,
 }
+
+/// A python with boto3 imported that runs one script per line of JSON on its stdin
+/// (`{"code": ..., "argv": [...]}`) and answers with one line of JSON (`ok`, `out`, `err`).
+struct Interpreter {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+/// The interpreter's loop: each script runs as `python -c CODE ARGV...` would, with a fresh
+/// namespace, its stdout captured and a failure reported instead of ending the loop.
+const INTERPRETER: &str = r#"
+import boto3, contextlib, io, json, sys, traceback
+for line in sys.stdin:
+    request = json.loads(line)
+    sys.argv = ["-c"] + request["argv"]
+    out, ok, err = io.StringIO(), True, ""
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(request["code"], "<test>", "exec"), {"__name__": "__main__"})
+    except SystemExit as e:
+        ok = e.code in (None, 0)
+    except BaseException:
+        ok, err = False, traceback.format_exc()
+    sys.__stdout__.write(json.dumps({"ok": ok, "out": out.getvalue(), "err": err}) + "\n")
+    sys.__stdout__.flush()
+"#;
 
 /// What the venv holds: moto's server at the version the tests were written against, and
 /// boto3 as the independent client. A change here reinstalls the venv.
@@ -49,7 +81,36 @@ impl Moto {
             assert!(started.elapsed() < Duration::from_secs(60), "moto did not start on port {port}");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Moto { child, port }
+        Moto { child, port, client: Mutex::new(None) }
+    }
+
+    /// Runs `code` as `python -c code args...` would, in the venv's python with boto3 (one
+    /// interpreter per server, kept between calls): what it printed, or why it failed.
+    pub fn python(&self, code: &str, args: &[&str]) -> Result<String, String> {
+        let mut client = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        let interpreter = client.get_or_insert_with(|| {
+            let mut child = Command::new(venv().join("bin/python"))
+                .args(["-u", "-c", INTERPRETER])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let stdin = child.stdin.take().unwrap();
+            let stdout = BufReader::new(child.stdout.take().unwrap());
+            Interpreter { child, stdin, stdout }
+        });
+        let request = serde_json::json!({ "code": code, "argv": args });
+        writeln!(interpreter.stdin, "{request}").map_err(|e| format!("the python client is gone: {e}"))?;
+        let mut line = String::new();
+        interpreter.stdout.read_line(&mut line).map_err(|e| format!("the python client is gone: {e}"))?;
+        let answer: serde_json::Value =
+            serde_json::from_str(&line).map_err(|e| format!("the python client answered {line:?}: {e}"))?;
+        let out = answer["out"].as_str().unwrap_or_default().to_string();
+        if answer["ok"] == true {
+            Ok(out)
+        } else {
+            Err(format!("{}{out}", answer["err"].as_str().unwrap_or_default()))
+        }
     }
 
     pub fn endpoint(&self) -> String {
@@ -104,17 +165,34 @@ out["objects"] = sorted(o["Key"] for b in s3.list_buckets()["Buckets"]
                         for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", []))
 print(json.dumps(out))
 "#;
-        let out: Output = Command::new(venv().join("bin/python"))
-            .args(["-c", script, region, &self.endpoint()])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap()
+        let printed = self.python(script, &[region, &self.endpoint()]).unwrap_or_else(|e| panic!("{e}"));
+        serde_json::from_str(&printed).unwrap()
+    }
+
+    /// The ids of the live instances in `region` whose `gaform:address` tag is `address`
+    /// (one EC2 call: cheap enough to poll).
+    pub fn instances_of(&self, region: &str, address: &str) -> Vec<String> {
+        let script = r#"
+import boto3, sys
+ec2 = boto3.client("ec2", region_name=sys.argv[1], endpoint_url=sys.argv[2],
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+for r in ec2.describe_instances(Filters=[{"Name": "tag:gaform:address", "Values": [sys.argv[3]]},
+                                         {"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"]:
+    for i in r["Instances"]:
+        print(i["InstanceId"])
+"#;
+        let printed =
+            self.python(script, &[region, &self.endpoint(), address]).unwrap_or_else(|e| panic!("{e}"));
+        printed.lines().map(str::to_string).collect()
     }
 }
 
 impl Drop for Moto {
     fn drop(&mut self) {
+        if let Some(mut client) = self.client.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = client.child.kill();
+            let _ = client.child.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
