@@ -33,7 +33,7 @@ job wide {
   population  = 30
   generations = 800
   islands     = 6
-  migration { every = 5  count = 2 }
+  migration { every = 10  count = 2 }
   seed        = 8
 }
 job after {

@@ -41,7 +41,7 @@ job duo {
   strategy    = rsi_reversion(period = 2..30, lower = 10..45, upper = 55..90)
   population  = 30
   generations = 3000
-  migration { every = 5  count = 2 }
+  migration { every = 10  count = 2 }
   seed        = 8
 }
 "#;
@@ -198,7 +198,7 @@ job duo {
   population  = 30
   generations = 1200
   islands     = 4
-  migration { every = 5  count = 2 }
+  migration { every = 10  count = 2 }
   seed        = 8
 }
 "#;
