@@ -102,14 +102,25 @@ pub fn apply(args: &ApplyArgs) -> Result<ExitCode, Failure> {
     Ok(if local == ExitCode::SUCCESS { remote } else { local })
 }
 
-/// Waits for the jobs handed over to remote clouds, then fetches their results.
+/// Waits for the jobs handed over to remote clouds, then fetches their results: those still
+/// running, and those that finished there since an apply that did not wait (a short job
+/// can end between the apply that handed it over and this one's look) whose results are
+/// not here yet.
 fn follow_remote(stack: &Stack) -> Result<ExitCode, Failure> {
     let observed = stack.provider.observe()?;
+    let not_fetched = |name: &str| !stack.results.join(name).join("best.json").exists();
     let remote: Vec<String> = observed
         .resources
         .iter()
-        .filter(|(_, r)| r.provider == "aws" && r.job == Some(JobStatus::Running))
-        .map(|(a, _)| a.as_str().trim_start_matches("job.").to_string())
+        .filter(|(_, r)| r.provider == "aws")
+        .filter_map(|(a, r)| {
+            let name = a.as_str().trim_start_matches("job.");
+            match r.job.as_ref()? {
+                JobStatus::Running => Some(name.to_string()),
+                JobStatus::Finished if not_fetched(name) => Some(name.to_string()),
+                _ => None,
+            }
+        })
         .collect();
     if remote.is_empty() {
         return Ok(ExitCode::SUCCESS);

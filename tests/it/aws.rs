@@ -646,6 +646,31 @@ fn instances_simulated_here_run_the_job_and_apply_fetches_its_results() {
 }
 
 #[test]
+fn an_apply_after_the_job_finished_on_its_instances_fetches_the_results() {
+    let moto = Moto::start();
+    let w = Workspace::new("aws-finished-before-apply", DUO);
+    ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
+    let head = instance_ids(&moto, "compute.c.head").remove(0);
+    let mut agents = vec![boot(&w, &moto, "head", "compute.c.head", &head)];
+    for id in instance_ids(&moto, "compute.c.workers.cpu") {
+        agents.push(boot(&w, &moto, "worker", "compute.c.workers.cpu", &id));
+    }
+    // The whole run ends before the next apply looks (a short job can).
+    for agent in &mut agents {
+        assert!(agent.wait().unwrap().success());
+    }
+    let attached = run(&w, &moto, &["apply", "job.gaf", "--auto-approve"]);
+    assert_eq!(attached.status.code(), Some(0), "{}", text(&attached));
+    assert!(text(&attached).contains("duo: best rsi_reversion("), "{}", text(&attached));
+    assert_eq!(
+        w.read("results/duo/best.json"),
+        aws_object(&moto, "gaform-123456789012-us-west-2", "stacks/job/west/jobs/duo/results/best.json")
+    );
+    let again = run(&w, &moto, &["apply", "job.gaf", "--auto-approve"]);
+    assert!(!text(&again).contains("Waiting for"), "fetched once: {}", text(&again));
+}
+
+#[test]
 fn a_dead_workers_islands_go_to_its_replacement() {
     let moto = Moto::start();
     let w = Workspace::new("aws-replace", DUO);
