@@ -1,6 +1,6 @@
 //! Where an island's state lives in the run's store, and how little of it is kept: each
-//! island's epoch checkpoints (only those its ring successor may still read, and its
-//! latest, named by a small pointer), the one it saved mid-epoch when stopped, and its
+//! island's epoch checkpoints (only those its ring successor may still read, and those since
+//! a small pointer it rewrites every few epochs), the one it saved mid-epoch when stopped, and its
 //! history sealed into segments of [`SEGMENT`] generations, so that a checkpoint's size and
 //! the time to write it do not grow with the run.
 
@@ -205,14 +205,28 @@ pub fn latest_key(island: u64) -> String {
     format!("islands/{island}/latest.json")
 }
 
-/// An island's pointer: the generation of its latest epoch checkpoint, and the first epoch
-/// end whose checkpoint it may still keep (it deleted every one before). An island keeps
-/// only the checkpoints its ring successor may still take migrants from, and its latest:
-/// a run's store holds a few checkpoints per island, not one per epoch.
+/// An island's pointer: the generation of an epoch checkpoint it wrote (its latest when it
+/// prunes: every [`PRUNE_EVERY`] epochs and at the end), and the first epoch end whose
+/// checkpoint it may still keep (it deleted every one before). An island keeps only the
+/// checkpoints its ring successor may still take migrants from, and those since its
+/// pointer: a run's store holds a few checkpoints per island, not one per epoch.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Latest {
     pub generation: u64,
     pub kept_from: u64,
+}
+
+/// Epochs between an island's prunings (its pointer written, its successor's read, what no
+/// one reads again deleted). On S3 an epoch costs its checkpoint written, its neighbour's
+/// read and, on average, one delete however often the island prunes; the pointer and the
+/// successor's are two more each pruning: 5 requests an epoch when it pruned every epoch,
+/// 3.5 now.
+pub const PRUNE_EVERY: usize = 4;
+
+/// Whether an island prunes at `ends[index]`: every [`PRUNE_EVERY`]th epoch end, and the
+/// last (so that a finished run keeps only its final checkpoints' neighbours).
+pub(super) fn prunes_at(index: usize, ends: &[u64]) -> bool {
+    (index + 1) % PRUNE_EVERY == 0 || index + 1 == ends.len()
 }
 
 /// The key of island `island`'s latest mid-epoch checkpoint: written when its worker must
@@ -272,9 +286,9 @@ pub fn latest_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<C
 
 /// Records `end` as `island`'s latest epoch checkpoint, then deletes its checkpoints that
 /// no one will read again: those before `end` (its own latest, which a restart resumes
-/// from) and before its ring `successor`'s latest (a successor that reached an epoch end
+/// from) and before its ring `successor`'s pointer (a successor that reached an epoch end
 /// took its migrants from every earlier checkpoint of this island: epochs are synchronous
-/// through the store). `kept_from`: where the last pruning stopped; returns the new one.
+/// through the store; its pointer is at or behind where it is, so this errs on keeping). `kept_from`: where the last pruning stopped; returns the new one.
 /// The pointer is written before the deletes, and holds the older `kept_from`, so that a
 /// crash anywhere leaves a pointer that names a checkpoint there and a `kept_from` no later
 /// than the first one kept.
@@ -303,7 +317,9 @@ pub(super) fn latest(store: &dyn Store, island: u64) -> Result<Option<Latest>, R
     read(store, &latest_key(island))
 }
 
-/// The generation of `island`'s latest epoch checkpoint: its `pointer`'s, or (a store an
+/// The generation of `island`'s latest epoch checkpoint: the last of those written in order
+/// after its `pointer`'s (fewer than [`PRUNE_EVERY`]: nothing at or after the pointer is
+/// deleted before the next pointer names a later one), or (no pointer yet, or a store an
 /// older gaform wrote, which kept every checkpoint) the last of the prefix it wrote.
 fn latest_epoch(
     store: &dyn Store,
@@ -312,7 +328,14 @@ fn latest_epoch(
     pointer: Option<Latest>,
 ) -> Result<Option<u64>, RunError> {
     if let Some(pointer) = pointer {
-        return Ok(Some(pointer.generation));
+        let mut latest = pointer.generation;
+        for &end in ends.iter().filter(|&&end| end > pointer.generation) {
+            if !store.contains(&checkpoint_key(island, end))? {
+                break;
+            }
+            latest = end;
+        }
+        return Ok(Some(latest));
     }
     Ok(match epochs_written(store, island, ends)? {
         0 => None,

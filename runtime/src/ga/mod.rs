@@ -26,7 +26,7 @@ mod written;
 
 pub use checkpoint::{
     checkpoint_key, interrupted_key, islands_finished, latest_key, segment_key, unfinished_islands,
-    Checkpoint, Latest, SEGMENT,
+    Checkpoint, Latest, PRUNE_EVERY, SEGMENT,
 };
 pub use config::{ConfigError, JobConfig, Migration};
 pub use crossover::{Cross, Crossover};

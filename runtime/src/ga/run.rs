@@ -4,7 +4,7 @@
 //! checkpoint redoes exactly what it lost: a killed worker changes nothing in the result.
 
 use super::checkpoint::{
-    checkpoint_key, furthest_saved, interrupted_key, latest, prune, Checkpoint, Restored, Sealing,
+    checkpoint_key, furthest_saved, interrupted_key, latest, prune, prunes_at, Checkpoint, Restored, Sealing,
 };
 use super::config::{ConfigError, JobConfig};
 use super::error::{corrupt, read, RunError};
@@ -237,7 +237,7 @@ fn evolve(
             (state, seconds, sealing)
         }
     };
-    for &end in &ends {
+    for (index, &end) in ends.iter().enumerate() {
         if end < state.generation {
             continue;
         }
@@ -260,7 +260,9 @@ fn evolve(
         }
         if reached_now {
             sealing.save(store, &checkpoint_key(island, end), &mut state, &mut seconds, &evaluator)?;
-            kept_from = prune(store, island, successor, end, &ends, kept_from)?;
+            if prunes_at(index, &ends) {
+                kept_from = prune(store, island, successor, end, &ends, kept_from)?;
+            }
         }
         if end < config.generations && config.islands > 1 {
             let from = wait_for(store, neighbour, end, patience, steer)?;
