@@ -226,7 +226,7 @@ pub const PRUNE_EVERY: usize = 4;
 /// Whether an island prunes at `ends[index]`: every [`PRUNE_EVERY`]th epoch end, and the
 /// last (so that a finished run keeps only its final checkpoints' neighbours).
 pub(super) fn prunes_at(index: usize, ends: &[u64]) -> bool {
-    (index + 1) % PRUNE_EVERY == 0 || index + 1 == ends.len()
+    (index + 1).is_multiple_of(PRUNE_EVERY) || index + 1 == ends.len()
 }
 
 /// The key of island `island`'s latest mid-epoch checkpoint: written when its worker must
