@@ -1,8 +1,8 @@
 //! Where an island's state lives in the run's store, and how little of it is kept: each
-//! island's epoch checkpoints (only those its ring successor may still read, and those since
-//! a small pointer it rewrites every few epochs), the one it saved mid-epoch when stopped, and its
-//! history sealed into segments of [`SEGMENT`] generations, so that a checkpoint's size and
-//! the time to write it do not grow with the run.
+//! island's epoch checkpoints (only those its ring successor may still read, and those
+//! since a small pointer it rewrites every few epochs), the one it saved mid-epoch when
+//! stopped, and its history sealed into segments of [`SEGMENT`] generations, so that a
+//! checkpoint's size and the time to write it do not grow with the run.
 
 use super::config::JobConfig;
 use super::error::{corrupt, read, RunError};
@@ -224,7 +224,7 @@ pub struct Latest {
 pub const PRUNE_EVERY: usize = 4;
 
 /// Whether an island prunes at `ends[index]`: every [`PRUNE_EVERY`]th epoch end, and the
-/// last (so that a finished run keeps only its final checkpoints' neighbours).
+/// last (so that a finished run's store is pruned too).
 pub(super) fn prunes_at(index: usize, ends: &[u64]) -> bool {
     (index + 1).is_multiple_of(PRUNE_EVERY) || index + 1 == ends.len()
 }
@@ -288,7 +288,8 @@ pub fn latest_checkpoints(store: &dyn Store, config: &JobConfig) -> Result<Vec<C
 /// no one will read again: those before `end` (its own latest, which a restart resumes
 /// from) and before its ring `successor`'s pointer (a successor that reached an epoch end
 /// took its migrants from every earlier checkpoint of this island: epochs are synchronous
-/// through the store; its pointer is at or behind where it is, so this errs on keeping). `kept_from`: where the last pruning stopped; returns the new one.
+/// through the store; its pointer is at or behind where it is, so this errs on keeping).
+/// `kept_from`: where the last pruning stopped; returns the new one.
 /// The pointer is written before the deletes, and holds the older `kept_from`, so that a
 /// crash anywhere leaves a pointer that names a checkpoint there and a `kept_from` no later
 /// than the first one kept.
