@@ -577,6 +577,16 @@ pub(crate) fn instance_ids(moto: &Moto, address: &str) -> Vec<String> {
     moto.instances_of("us-west-2", address)
 }
 
+/// Boots here the head and every worker of DUO's compute `c`, as their user data would.
+pub(crate) fn boot_compute(w: &Workspace, moto: &Moto) -> Vec<std::process::Child> {
+    let head = instance_ids(moto, "compute.c.head").remove(0);
+    let mut agents = vec![boot(w, moto, "head", "compute.c.head", &head)];
+    for id in instance_ids(moto, "compute.c.workers.cpu") {
+        agents.push(boot(w, moto, "worker", "compute.c.workers.cpu", &id));
+    }
+    agents
+}
+
 /// Runs here what an instance's user data starts (emulated instances run nothing).
 pub(crate) fn boot(w: &Workspace, moto: &Moto, role: &str, address: &str, id: &str) -> std::process::Child {
     boot_with(w, moto, role, address, id, &[])
@@ -621,11 +631,7 @@ fn instances_simulated_here_run_the_job_and_apply_fetches_its_results() {
     let w = Workspace::new("aws-simulated", DUO);
     let apply = run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]);
     assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
-    let head = instance_ids(&moto, "compute.c.head").remove(0);
-    let mut agents = vec![boot(&w, &moto, "head", "compute.c.head", &head)];
-    for id in instance_ids(&moto, "compute.c.workers.cpu") {
-        agents.push(boot(&w, &moto, "worker", "compute.c.workers.cpu", &id));
-    }
+    let mut agents = boot_compute(&w, &moto);
     let attached = run(&w, &moto, &["apply", "job.gaf", "--auto-approve"]);
     assert_eq!(attached.status.code(), Some(0), "{}", text(&attached));
     assert!(text(&attached).contains("duo: best rsi_reversion("), "{}", text(&attached));
@@ -650,11 +656,7 @@ fn an_apply_after_the_job_finished_on_its_instances_fetches_the_results() {
     let moto = Moto::start();
     let w = Workspace::new("aws-finished-before-apply", DUO);
     ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
-    let head = instance_ids(&moto, "compute.c.head").remove(0);
-    let mut agents = vec![boot(&w, &moto, "head", "compute.c.head", &head)];
-    for id in instance_ids(&moto, "compute.c.workers.cpu") {
-        agents.push(boot(&w, &moto, "worker", "compute.c.workers.cpu", &id));
-    }
+    let mut agents = boot_compute(&w, &moto);
     // The whole run ends before the next apply looks (a short job can).
     for agent in &mut agents {
         assert!(agent.wait().unwrap().success());
@@ -716,11 +718,7 @@ fn a_job_past_its_max_runtime_on_aws_is_stopped_with_its_results_so_far() {
     let gaf = DUO.replace("  generations = 10\n", "  generations = 20000\n  max_runtime = 2s\n");
     let w = Workspace::new("aws-max-runtime", &gaf);
     ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
-    let head = instance_ids(&moto, "compute.c.head").remove(0);
-    let mut agents = vec![boot(&w, &moto, "head", "compute.c.head", &head)];
-    for id in instance_ids(&moto, "compute.c.workers.cpu") {
-        agents.push(boot(&w, &moto, "worker", "compute.c.workers.cpu", &id));
-    }
+    let mut agents = boot_compute(&w, &moto);
     for agent in &mut agents {
         assert!(agent.wait().unwrap().success());
     }

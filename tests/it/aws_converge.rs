@@ -96,11 +96,7 @@ job solo {
     );
     let w = Workspace::new("aws-converge-two-jobs", &two);
     ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
-    let head = crate::aws::instance_ids(&moto, "compute.c.head").remove(0);
-    let mut agents = vec![crate::aws::boot(&w, &moto, "head", "compute.c.head", &head)];
-    for id in crate::aws::instance_ids(&moto, "compute.c.workers.cpu") {
-        agents.push(crate::aws::boot(&w, &moto, "worker", "compute.c.workers.cpu", &id));
-    }
+    let mut agents = crate::aws::boot_compute(&w, &moto);
     let attached = text(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve"]));
     for agent in &mut agents {
         assert!(agent.wait().unwrap().success());

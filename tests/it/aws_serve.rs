@@ -5,7 +5,7 @@
 //! `status` shows it from its heartbeat; the job run again swaps its new best in as version
 //! 2 in the same replica process; destroy removes it all.
 
-use crate::aws::{boot, instance_ids, run, text, DUO, DUO_STACK};
+use crate::aws::{boot_compute, instance_ids, run, text, DUO, DUO_STACK};
 use crate::moto::Moto;
 use crate::support::{free_port, ok, Workspace};
 use serde_json::Value;
@@ -35,10 +35,7 @@ service signal {{
 /// Runs job `duo` on its emulated instances (started here: emulated instances run nothing)
 /// while an attached apply waits for it and fetches its results.
 fn run_the_job(w: &Workspace, moto: &Moto) {
-    let mut agents = vec![boot(w, moto, "head", "compute.c.head", &instance_ids(moto, "compute.c.head")[0])];
-    for id in instance_ids(moto, "compute.c.workers.cpu") {
-        agents.push(boot(w, moto, "worker", "compute.c.workers.cpu", &id));
-    }
+    let mut agents = boot_compute(w, moto);
     ok(&run(w, moto, &["apply", "job.gaf", "--auto-approve"]));
     for agent in &mut agents {
         assert!(agent.wait().unwrap().success());

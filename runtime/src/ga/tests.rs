@@ -72,6 +72,38 @@ fn run_with_threads(config: &JobConfig, threads: usize, name: &str) -> (Outcome,
     (gather(&store).unwrap(), scratch)
 }
 
+/// Runs islands 0 and 1 until island 1 has scored `generation`, then stops both the way a
+/// dying worker does: saving nothing.
+fn kill_island_1_at(store: &LocalDir, generation: u64) {
+    let island1 = std::sync::atomic::AtomicU64::new(0);
+    let on_event = |e: Event| {
+        if let Event::Generation { island: 1, generation, .. } = e {
+            island1.store(generation, std::sync::atomic::Ordering::SeqCst);
+        }
+    };
+    let dies = || {
+        if island1.load(std::sync::atomic::Ordering::SeqCst) >= generation {
+            Steer::Stop
+        } else {
+            Steer::Go
+        }
+    };
+    let died = run_islands_steered(store, &[0, 1], PATIENCE, None, &on_event, &dies);
+    assert!(matches!(died, Err(RunError::Interrupted)), "{died:?}");
+}
+
+/// Runs islands 0 and 1 to the end; the generations island 1 resumed at.
+fn resume_island_1(store: &LocalDir) -> Vec<u64> {
+    let resumed = std::sync::Mutex::new(Vec::new());
+    run_islands(store, &[0, 1], PATIENCE, None, &|e| {
+        if let Event::Resumed { island: 1, generation } = e {
+            resumed.lock().unwrap().push(generation);
+        }
+    })
+    .unwrap();
+    resumed.into_inner().unwrap()
+}
+
 /// Equal bit for bit (NaN metrics included, which `==` would call unequal).
 fn same(a: &Outcome, b: &Outcome) {
     assert_eq!(format!("{:?}", a.hall), format!("{:?}", b.hall));
@@ -105,24 +137,9 @@ fn an_island_restarted_from_a_checkpoint_ends_as_if_never_stopped() {
     let scratch = Scratch::new("killed");
     let store = scratch.store();
     prepare(&store, &config, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap();
-    let island1 = std::sync::atomic::AtomicU64::new(0);
-    let on_event = |e: Event| {
-        if let Event::Generation { island: 1, generation, .. } = e {
-            island1.store(generation, std::sync::atomic::Ordering::SeqCst);
-        }
-    };
-    let dies =
-        || if island1.load(std::sync::atomic::Ordering::SeqCst) >= 6 { Steer::Stop } else { Steer::Go };
-    let died = run_islands_steered(&store, &[0, 1], PATIENCE, None, &on_event, &dies);
-    assert!(matches!(died, Err(RunError::Interrupted)), "{died:?}");
-    let resumed = std::sync::Mutex::new(Vec::new());
-    run_islands(&store, &[0, 1], PATIENCE, None, &|e| {
-        if let Event::Resumed { island: 1, generation } = e {
-            resumed.lock().unwrap().push(generation);
-        }
-    })
-    .unwrap();
-    assert_eq!(*resumed.lock().unwrap(), [4]);
+    kill_island_1_at(&store, 6);
+    let resumed = resume_island_1(&store);
+    assert_eq!(resumed, [4]);
     same(&whole, &gather(&store).unwrap());
 }
 
@@ -136,26 +153,11 @@ fn an_island_killed_between_its_pointers_resumes_from_its_last_checkpoint_not_it
     let scratch = Scratch::new("pointer-killed");
     let store = scratch.store();
     prepare(&store, &config, &[("GOOG_wiki.csv", &goog(), "GOOG_wiki.csv")]).unwrap();
-    let island1 = std::sync::atomic::AtomicU64::new(0);
-    let on_event = |e: Event| {
-        if let Event::Generation { island: 1, generation, .. } = e {
-            island1.store(generation, std::sync::atomic::Ordering::SeqCst);
-        }
-    };
-    let dies =
-        || if island1.load(std::sync::atomic::Ordering::SeqCst) >= 13 { Steer::Stop } else { Steer::Go };
-    let died = run_islands_steered(&store, &[0, 1], PATIENCE, None, &on_event, &dies);
-    assert!(matches!(died, Err(RunError::Interrupted)), "{died:?}");
+    kill_island_1_at(&store, 13);
     let pointer: Latest = serde_json::from_slice(&store.get(&latest_key(1)).unwrap().unwrap()).unwrap();
     assert_eq!(pointer.generation, 8);
-    let resumed = std::sync::Mutex::new(Vec::new());
-    run_islands(&store, &[0, 1], PATIENCE, None, &|e| {
-        if let Event::Resumed { island: 1, generation } = e {
-            resumed.lock().unwrap().push(generation);
-        }
-    })
-    .unwrap();
-    assert_eq!(*resumed.lock().unwrap(), [12], "no epoch done twice");
+    let resumed = resume_island_1(&store);
+    assert_eq!(resumed, [12], "no epoch done twice");
     same(&whole, &gather(&store).unwrap());
 }
 
