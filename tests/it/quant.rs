@@ -21,3 +21,47 @@ pub fn python() -> PathBuf {
         venv.clone().unwrap_or_else(|e| panic!("the reference tests need pandas and backtesting.py: {e}"));
     venv.join("bin/python")
 }
+
+/// Runs each script as `python SCRIPT` would (as `__main__`, its own globals), all in one
+/// interpreter, and gives each one's stdout or its traceback. Importing pandas and
+/// backtesting.py costs a second of CPU, more than a backtest: once per batch, not per script.
+pub fn run_scripts(scripts: &[PathBuf]) -> Vec<Result<String, String>> {
+    const RUNNER: &str = r#"
+import contextlib, io, json, runpy, sys, traceback
+for path in sys.argv[1:]:
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            try:
+                runpy.run_path(path, run_name="__main__")
+            except SystemExit as e:
+                if e.code not in (None, 0):
+                    raise
+        answer = {"ok": out.getvalue()}
+    except BaseException:
+        answer = {"error": traceback.format_exc()}
+    print(json.dumps(answer), flush=True)
+"#;
+    if scripts.is_empty() {
+        return Vec::new();
+    }
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(RUNNER)
+        .args(scripts)
+        .output()
+        .expect("python starts");
+    assert!(out.status.success(), "the runner: {}", String::from_utf8_lossy(&out.stderr));
+    let answers: Vec<Result<String, String>> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| {
+            let answer: serde_json::Value = serde_json::from_str(line).expect("the runner's JSON");
+            match answer["ok"].as_str() {
+                Some(stdout) => Ok(stdout.to_string()),
+                None => Err(answer["error"].as_str().unwrap_or_default().to_string()),
+            }
+        })
+        .collect();
+    assert_eq!(answers.len(), scripts.len(), "one answer per script");
+    answers
+}

@@ -7,7 +7,7 @@
 
 use crate::support::{gaform, root};
 use serde_json::Value;
-use std::process::Command;
+use std::path::PathBuf;
 
 pub(super) const CORPUS: &str = "tests/fixtures/strategies/corpus.gaf";
 
@@ -31,8 +31,9 @@ pub(super) const CALLS: &[&str] = &[
 
 pub(super) const FILES: &[&str] = &["GOOG_wiki.csv", "IBM_wiki.csv", "MSFT_pmdarima.csv", "SP500_arch.csv"];
 
-/// gaform's figures and trades, and backtesting.py's for the exported script.
-fn both(call: &str, file: &str) -> (Value, Value) {
+/// gaform's figures and trades for `call` on `file`, and the exported script that has
+/// backtesting.py run the same.
+fn ours_and_script(call: &str, file: &str) -> (Value, PathBuf) {
     let data = format!("examples/data/{file}");
     let out = gaform(
         &["backtest", &data, "--file", CORPUS, "--strategy", call, "--format", "json", "--trades"],
@@ -51,15 +52,24 @@ fn both(call: &str, file: &str) -> (Value, Value) {
         None,
     );
     assert!(out.status.success(), "export {call}: {}", String::from_utf8_lossy(&out.stderr));
-    let run = Command::new(crate::quant::python()).arg(&script).output().expect("python starts");
-    let _ = std::fs::remove_file(&script);
-    assert!(
-        run.status.success(),
-        "{call} on {file} in backtesting.py: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let theirs: Value = serde_json::from_slice(&run.stdout).expect("the script prints JSON");
-    (ours, theirs)
+    (ours, script)
+}
+
+/// gaform's figures and trades, and backtesting.py's for the exported script, for each pair.
+fn both(pairs: &[(&str, &str)]) -> Vec<(Value, Value)> {
+    let (ours, scripts): (Vec<Value>, Vec<PathBuf>) = pairs.iter().map(|&(c, f)| ours_and_script(c, f)).unzip();
+    let answers = crate::quant::run_scripts(&scripts);
+    for script in &scripts {
+        let _ = std::fs::remove_file(script);
+    }
+    ours.into_iter()
+        .zip(answers)
+        .zip(pairs)
+        .map(|((ours, answer), (call, file))| {
+            let stdout = answer.unwrap_or_else(|e| panic!("{call} on {file} in backtesting.py: {e}"));
+            (ours, serde_json::from_str(&stdout).expect("the script prints JSON"))
+        })
+        .collect()
 }
 
 fn rand_name(call: &str, file: &str) -> String {
@@ -82,13 +92,7 @@ fn every_corpus_strategy_equals_backtesting_py_on_every_bundled_file() {
             .chunks(pairs.len().div_ceil(2))
             .map(|chunk| {
                 scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|&(c, f)| {
-                            let (a, b) = both(c, f);
-                            (c, f, a, b)
-                        })
-                        .collect::<Vec<_>>()
+                    chunk.iter().zip(both(chunk)).map(|(&(c, f), (a, b))| (c, f, a, b)).collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -290,7 +294,7 @@ fn every_example_jobs_best_exported_equals_its_in_sample_figures_in_backtesting_
     for entry in std::fs::read_dir(root().join("examples/data")).expect("data").flatten() {
         std::fs::copy(entry.path(), dir.join("data").join(entry.file_name())).expect("copy");
     }
-    for (file, job) in [
+    let jobs = [
         ("trend-following.gaf", "trend"),
         ("mean-reversion.gaf", "reversion"),
         ("long-short.gaf", "long_short"),
@@ -303,20 +307,26 @@ fn every_example_jobs_best_exported_equals_its_in_sample_figures_in_backtesting_
         // Many files: the first file's in-sample rows of the last fold (or before the hold-out).
         ("walk-forward.gaf", "everywhere"),
         ("walk-forward.gaf", "holdout"),
-    ] {
-        std::fs::copy(root().join("examples").join(file), dir.join(file)).expect("copy");
-        let run = crate::support::gaform_in(&dir, &["run", file, "--job", job], None);
-        assert!(run.status.success(), "{file}: {}", String::from_utf8_lossy(&run.stderr));
-        let script = format!("{job}.py");
-        let export = crate::support::gaform_in(
-            &dir,
-            &["export", "strategy", file, "--job", job, "--out", &script],
-            None,
-        );
-        assert!(export.status.success(), "{file}: {}", String::from_utf8_lossy(&export.stderr));
-        let out = Command::new(crate::quant::python()).arg(dir.join(&script)).output().expect("python");
-        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
-        let theirs: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    ];
+    let scripts: Vec<PathBuf> = jobs
+        .iter()
+        .map(|&(file, job)| {
+            std::fs::copy(root().join("examples").join(file), dir.join(file)).expect("copy");
+            let run = crate::support::gaform_in(&dir, &["run", file, "--job", job], None);
+            assert!(run.status.success(), "{file}: {}", String::from_utf8_lossy(&run.stderr));
+            let script = format!("{job}.py");
+            let export = crate::support::gaform_in(
+                &dir,
+                &["export", "strategy", file, "--job", job, "--out", &script],
+                None,
+            );
+            assert!(export.status.success(), "{file}: {}", String::from_utf8_lossy(&export.stderr));
+            dir.join(script)
+        })
+        .collect();
+    for ((file, job), answer) in jobs.iter().zip(crate::quant::run_scripts(&scripts)) {
+        let stdout = answer.unwrap_or_else(|e| panic!("{file} in backtesting.py: {e}"));
+        let theirs: Value = serde_json::from_str(&stdout).expect("JSON");
         let best: Value = serde_json::from_str(
             &std::fs::read_to_string(dir.join(format!("results/{job}/best.json"))).expect("best"),
         )
