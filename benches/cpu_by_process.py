@@ -24,8 +24,12 @@ def kind(pid):
     if not cmd:
         return None
     exe = os.path.basename(cmd[0])
-    if any(c.endswith("moto_server") for c in cmd):
+    if any(c.endswith("moto_server") or "from moto.server import main" in c for c in cmd):
         return "moto"
+    if any(c.lstrip().startswith("import boto3") for c in cmd):
+        return "the tests' boto3 client"
+    if any("runpy.run_path" in c for c in cmd):
+        return "backtesting.py scripts"
     if "python" in exe:
         return "python " + " ".join(cmd[1:3])[:40]
     if exe == "gaform":

@@ -47,6 +47,18 @@ for line in sys.stdin:
     sys.__stdout__.flush()
 "#;
 
+/// moto's own server (`moto_server`'s `main`), less a directory listing per request: to
+/// find a request's service it lists moto's package directory and `stat`s its ~180 entries,
+/// twice a request, which was half of moto's CPU (3.3 ms a request over HTTP, 1.5 ms with
+/// the list read once; BENCHMARKS.md "CI time"). The list cannot change while it runs.
+const SERVER: &str = r#"
+import sys, moto.backends
+modules = tuple(moto.backends.list_of_moto_modules())
+moto.backends.list_of_moto_modules = lambda: modules
+from moto.server import main
+main(sys.argv[1:])
+"#;
+
 /// What the venv holds: moto's server at the version the tests were written against, and
 /// boto3 as the independent client. A change here reinstalls the venv.
 const REQUIREMENTS: [&str; 2] = ["moto[server]==5.1.22", "boto3<2"];
@@ -65,15 +77,23 @@ pub fn venv() -> PathBuf {
 
 impl Moto {
     pub fn start() -> Moto {
-        let server = venv().join("bin/moto_server");
-        assert!(server.exists(), "the aws tests need moto's server at {}", server.display());
+        let python = venv().join("bin/python");
+        assert!(python.exists(), "the aws tests need moto's venv at {}", python.display());
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // `GAFORM_MOTO_LOG=DIR`: each server's request log to DIR/moto-PORT.log (what
+        // BENCHMARKS.md's request counts were taken from).
+        let log = match std::env::var_os("GAFORM_MOTO_LOG") {
+            Some(dir) => Stdio::from(
+                std::fs::File::create(PathBuf::from(dir).join(format!("moto-{port}.log"))).expect("the log"),
+            ),
+            None => Stdio::null(),
+        };
+        let child = Command::new(python)
+            .args(["-c", SERVER, "-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
             .env("MOTO_ENABLE_AMI_VALIDATION", "true")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .unwrap();
         let started = Instant::now();
