@@ -402,13 +402,14 @@ fn a_scale_down_alert_sheds_one_worker_per_cooldown_to_min_and_the_result_is_the
     action = scale_down
   }
 }"#;
-    // Long enough that the second shed, a cooldown after the first, comes before the end:
-    // a converged population costs about a millisecond a generation (its genomes are
-    // remembered), so 4,000 generations ended within 5 s of the first shed.
-    let gaf = stack(free_port(), 16_000, monitor)
+    // Long enough that the second shed, a cooldown (five ticks of half a second) after the
+    // first, comes before the end: a converged population costs about a millisecond a
+    // generation (its genomes are remembered), so 4,000 generations ended within 5 s of the
+    // first shed with one-second ticks.
+    let gaf = stack(free_port(), 8_000, monitor)
         .replace("min           = 2\n    max           = 2", "min           = 1\n    max           = 3");
     let w = Workspace::new("monitor-scale-down", &gaf);
-    let out = ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "1s")]));
+    let out = ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "500ms")]));
     assert!(out.contains("long: best rsi_reversion("), "the job went on to its end: {out}");
     let events = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
     let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
@@ -419,7 +420,7 @@ fn a_scale_down_alert_sheds_one_worker_per_cooldown_to_min_and_the_result_is_the
     assert_eq!((events[2]["kept"].as_u64(), events[3]["kept"].as_u64()), (Some(2), Some(1)));
     assert_eq!(events[2]["monitor"], "busy");
     let apart = events[3]["time"].as_f64().unwrap() - events[2]["time"].as_f64().unwrap();
-    assert!(apart >= 5.0, "the second shed waited a cooldown: {apart:.2}s");
+    assert!(apart >= 2.5, "the second shed waited a cooldown: {apart:.2}s");
     let log = std::fs::read_to_string(w.0.join(".gaform/job/jobs/long/log")).unwrap();
     assert!(!log.contains("in its place"), "no worker was started again: {log}");
 
