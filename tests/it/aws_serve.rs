@@ -7,7 +7,7 @@
 
 use crate::aws::{boot_compute, instance_ids, run, text, DUO, DUO_STACK};
 use crate::moto::Moto;
-use crate::support::{free_port, ok, Workspace};
+use crate::support::{free_port, ok, KillOnDrop, Workspace};
 use serde_json::Value;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -107,8 +107,8 @@ fn a_service_on_aws_boots_its_own_compute_into_gaform_serve_and_destroy_removes_
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let here = free_port().to_string();
     let replica_id = replicas[0][0].clone();
-    let mut replica = w
-        .command(
+    let mut replica = KillOnDrop(
+        w.command(
             &[
                 "serve",
                 "--s3-stack",
@@ -127,7 +127,8 @@ fn a_service_on_aws_boots_its_own_compute_into_gaform_serve_and_destroy_removes_
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap(),
+    );
     let base = format!("http://127.0.0.1:{here}");
     let waiting = |what: &dyn Fn() -> bool, why: &str| {
         let started = Instant::now();
@@ -173,12 +174,11 @@ fn a_service_on_aws_boots_its_own_compute_into_gaform_serve_and_destroy_removes_
         described["version"] == 2 && described["strategy"] == second["strategy"] && described["seed"] == 9
     };
     waiting(&swapped, "the replica never swapped in the second run's best");
-    assert!(replica.try_wait().unwrap().is_none(), "the same replica process serves it");
+    assert!(replica.0.try_wait().unwrap().is_none(), "the same replica process serves it");
 
     let destroyed = run(&w, &moto, &["destroy", "job.gaf", "--auto-approve"]);
     assert_eq!(destroyed.status.code(), Some(0), "{}", text(&destroyed));
-    let _ = replica.kill();
-    let _ = replica.wait();
+    drop(replica);
     let seen = moto.list("us-west-2");
     assert_eq!(seen["instances"].as_array().unwrap().len(), 0, "{seen}");
     assert!(!seen["objects"].to_string().contains("services/"), "{seen}");

@@ -497,7 +497,8 @@ fn replicas_share_one_port_and_a_dead_one_is_started_again_while_the_others_answ
     // process turns zombie while its other threads are still exiting and the listening socket
     // they share is still open (a connection dealt to it then is reset), so every thread must
     // be gone: a zombie leader alone in its task list has closed its files.
-    let zombie = |stat: String| stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'));
+    let zombie =
+        |stat: String| stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'));
     let alive = || {
         let Ok(tasks) = std::fs::read_dir(format!("/proc/{killed}/task")) else { return false };
         let tasks: Vec<_> = tasks.flatten().map(|t| t.path()).collect();

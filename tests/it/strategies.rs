@@ -57,7 +57,8 @@ fn ours_and_script(call: &str, file: &str) -> (Value, PathBuf) {
 
 /// gaform's figures and trades, and backtesting.py's for the exported script, for each pair.
 fn both(pairs: &[(&str, &str)]) -> Vec<(Value, Value)> {
-    let (ours, scripts): (Vec<Value>, Vec<PathBuf>) = pairs.iter().map(|&(c, f)| ours_and_script(c, f)).unzip();
+    let (ours, scripts): (Vec<Value>, Vec<PathBuf>) =
+        pairs.iter().map(|&(c, f)| ours_and_script(c, f)).unzip();
     let answers = crate::quant::run_scripts(&scripts);
     for script in &scripts {
         let _ = std::fs::remove_file(script);

@@ -107,6 +107,17 @@ impl Drop for Workspace {
     }
 }
 
+/// A process a test started, killed and reaped when the test ends, failed or not (a failed
+/// assertion would otherwise leave it running past the suite).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
