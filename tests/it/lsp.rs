@@ -218,15 +218,20 @@ fn the_servers_diagnostics_are_checks_for_every_example_fixture_and_fuzzed_file(
 const EDITOR_REQUIREMENTS: [&str; 5] =
     ["pytest-lsp==1.0.1", "pygls==2.1.1", "lsprotocol==2025.0.0", "pytest==9.2.0", "pytest-asyncio==1.5.0"];
 
+/// The editor test's venv, installed into target/pytest-lsp on first use.
+pub fn editor_venv() -> std::path::PathBuf {
+    crate::provision::component("pytest-lsp", &EDITOR_REQUIREMENTS.join("\n"), |dir| {
+        crate::provision::python_venv(dir, &EDITOR_REQUIREMENTS)
+    })
+    .unwrap_or_else(|e| panic!("the editor test needs pytest-lsp: {e}"))
+}
+
 /// A real LSP client drives the server end to end: pytest-lsp, with VS Code's capabilities
 /// (UTF-16) and Neovim 0.11's (UTF-8), opens a file, gets its diagnostics, applies the quick
 /// fix, completes, hovers, renames and formats (tests/editor/test_editors.py).
 #[test]
 fn editors_capabilities_drive_open_fix_complete_hover_rename_and_format() {
-    let venv = crate::provision::component("pytest-lsp", &EDITOR_REQUIREMENTS.join("\n"), |dir| {
-        crate::provision::python_venv(dir, &EDITOR_REQUIREMENTS)
-    })
-    .unwrap_or_else(|e| panic!("the editor test needs pytest-lsp: {e}"));
+    let venv = editor_venv();
     let run = Command::new(venv.join("bin/python"))
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/editor"])
         .current_dir(root())

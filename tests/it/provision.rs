@@ -9,6 +9,7 @@ use crate::support::root;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Once;
 
 /// The file written last into a component's folder: its fingerprint, proof of a whole install.
 const MARKER: &str = ".gaform-installed";
@@ -43,6 +44,47 @@ pub fn component(
     std::fs::write(dir.join(MARKER), fingerprint)
         .map_err(|e| format!("cannot write {}: {e}", dir.join(MARKER).display()))?;
     Ok(dir)
+}
+
+/// Starts installing, on a thread of its own, every component the whole suite uses, in the
+/// order its tests (run in name order) first need them. On a fresh clone the suite's first
+/// aws test would otherwise find moto missing and both test threads would wait on one pip
+/// (half a minute with a core idle); started with the first test, the installs overlap the
+/// tests that need nothing. Only when the whole suite runs: a test named on the command line
+/// installs only what it uses. A test that needs a component waits for its install (the
+/// same lock) and reports its error if it failed.
+pub fn prefetch() {
+    static STARTED: Once = Once::new();
+    STARTED.call_once(|| {
+        if !whole_suite() {
+            return;
+        }
+        std::thread::spawn(|| {
+            let _ = std::panic::catch_unwind(|| {
+                crate::moto::venv();
+                crate::quant::python();
+                crate::lsp::editor_venv();
+                let _ = debian_package("prometheus");
+                let _ = debian_package("hey");
+            });
+        });
+    });
+}
+
+/// Whether the test binary was asked to run every test: no name filter among its arguments
+/// (flags, and the values of libtest's flags that take one, are not filters).
+fn whole_suite() -> bool {
+    const TAKE_A_VALUE: [&str; 7] =
+        ["--test-threads", "--format", "--skip", "--logfile", "--color", "-Z", "--shuffle-seed"];
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if TAKE_A_VALUE.contains(&arg.as_str()) {
+            args.next();
+        } else if !arg.starts_with('-') {
+            return false;
+        }
+    }
+    true
 }
 
 /// A Python virtual environment at `dir` with `requirements` installed from the registry.

@@ -15,6 +15,7 @@ pub fn gaform(args: &[&str], stdin: Option<&str>) -> Output {
 
 /// Runs `gaform ARGS` in `dir`, without colour, with `stdin` as input.
 pub fn gaform_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    crate::provision::prefetch();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_gaform"));
     cmd.args(args).current_dir(dir).env("NO_COLOR", "1").stdin(Stdio::piped());
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -26,7 +27,36 @@ pub fn gaform_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
             input.write_all(text.as_bytes()).expect("write stdin");
         }
     }
-    child.wait_with_output().expect("gaform finishes")
+    within_limit(child, args)
+}
+
+/// The longest any one gaform command of the tests may take: one that hangs (a job whose
+/// island nobody claims) fails its test with what it said, instead of holding up the suite.
+const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// `child`'s output, killing it first if it runs past `COMMAND_LIMIT`.
+fn within_limit(child: std::process::Child, args: &[&str]) -> Output {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let timed_out =
+            finished.recv_timeout(COMMAND_LIMIT) == Err(std::sync::mpsc::RecvTimeoutError::Timeout);
+        if timed_out {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        timed_out
+    });
+    let out = child.wait_with_output().expect("gaform finishes");
+    drop(done);
+    if watchdog.join().unwrap_or(false) {
+        panic!(
+            "gaform {} ran past {COMMAND_LIMIT:?} and was killed:\n{}\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
 }
 
 /// The `.gaf` files directly in `dir` (relative to the root), sorted.
@@ -73,6 +103,7 @@ pub struct Workspace(pub PathBuf);
 
 impl Workspace {
     pub fn new(name: &str, gaf: &str) -> Workspace {
+        crate::provision::prefetch();
         let dir = std::env::temp_dir().join(format!("gaform-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -82,8 +113,10 @@ impl Workspace {
     }
 
     pub fn gaform(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let out = self.command(args, env).stdout(Stdio::piped()).stderr(Stdio::piped()).output().unwrap();
-        out
+        let mut command = self.command(args, env);
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let child = command.spawn().unwrap();
+        within_limit(child, args)
     }
 
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
