@@ -24,7 +24,7 @@ def kind(pid):
     if not cmd:
         return None
     exe = os.path.basename(cmd[0])
-    if any(c.endswith("moto_server") or "from moto.server import main" in c for c in cmd):
+    if any(c.endswith("moto_server") or "DomainDispatcherApplication" in c for c in cmd):
         return "moto"
     if any(c.lstrip().startswith("import boto3") for c in cmd):
         return "the tests' boto3 client"

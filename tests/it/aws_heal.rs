@@ -15,7 +15,7 @@ const BUCKET: &str = "gaform-123456789012-us-west-2";
 const JOB: &str = "stacks/job/west/jobs/duo";
 
 /// The healed job's generations per island.
-const GENERATIONS: u64 = 1200;
+pub(crate) const GENERATIONS: u64 = 1200;
 
 /// Two on-demand workers, four islands of [`GENERATIONS`] generations: each worker runs
 /// two, for long enough (tens of seconds against moto) to be interrupted mid-job with time

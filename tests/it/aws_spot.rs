@@ -15,10 +15,15 @@ const BUCKET: &str = "gaform-123456789012-us-west-2";
 const JOB: &str = "stacks/job/west/jobs/duo";
 
 /// Two spot workers that fall back to on-demand and try spot again after 3 s, on the heal
-/// tests' job: long enough for both.
+/// tests' job at twice its length: the spot workers take over some 8 s after the head
+/// boots (a try that finds none, 3 s, a try that finds two, their boot, the on-demand
+/// workers' next look), and the job must still be running then (at the heal tests' length
+/// it once ended first, with moto serving it faster).
 fn back_to_spot() -> String {
+    let generations = crate::aws_heal::GENERATIONS;
     crate::aws_heal::on_spot()
         .replace("fallback = on_demand\n", "fallback = on_demand\n  return_to_spot = 3s\n")
+        .replace(&format!("generations = {generations}\n"), &format!("generations = {}\n", 2 * generations))
 }
 
 fn lifecycles(moto: &Moto) -> Vec<(String, String)> {

@@ -1,5 +1,6 @@
 //! moto's EC2 emulator for the aws tests: one server per test on a free loopback port (so
-//! parallel tests never see each other's resources), and an independent client (boto3,
+//! parallel tests never see each other's resources), forked from one warm image per suite
+//! (`FACTORY`), and an independent client (boto3,
 //! from the same venv) to list what gaform made. The tests install moto into target/moto
 //! themselves on first use (`provision`); `GAFORM_MOTO_VENV` names a venv of one's own.
 
@@ -12,7 +13,8 @@ use std::time::{Duration, Instant};
 
 /// A running moto server, stopped when dropped.
 pub struct Moto {
-    child: Child,
+    /// The server's process, a child of the suite's moto factory.
+    pid: nix::unistd::Pid,
     pub port: u16,
     /// The independent client's interpreter, started on first use and kept: a test polls
     /// S3 and EC2 hundreds of times, and importing boto3 afresh for each look cost more CPU
@@ -47,17 +49,92 @@ for line in sys.stdin:
     sys.__stdout__.flush()
 "#;
 
-/// moto's own server (`moto_server`'s `main`), less a directory listing per request: to
-/// find a request's service it lists moto's package directory and `stat`s its ~180 entries,
-/// twice a request, which was half of moto's CPU (3.3 ms a request over HTTP, 1.5 ms with
-/// the list read once; BENCHMARKS.md "CI time"). The list cannot change while it runs.
-const SERVER: &str = r#"
-import sys, moto.backends
+/// Starts moto servers for the suite: one python imports moto, its backends and botocore's
+/// data once and warms them with a request of each kind the tests make (in an account no
+/// test uses), then forks a server per test from that image: what moto's own `main` runs
+/// (werkzeug's threaded server over moto's dispatcher), warm. Each server is still a process
+/// of its own with nothing shared at run time, so tests stay isolated. A cold server paid
+/// ~1.5 s of CPU on its first EC2 request (importing moto's EC2 models, decoding botocore's
+/// JSON) and ~0.3 s to start, ~30 times a suite; and moto looked up each request's service by
+/// listing its package directory and `stat`ing its ~180 entries, half its CPU per request
+/// (3.3 ms over HTTP, 1.5 ms with the list read once). BENCHMARKS.md "CI time" has the
+/// figures. Protocol: a line `PORT LOG` (LOG `-` for none) in, the server's pid out. A server
+/// dies with the factory (`PR_SET_PDEATHSIG`), and the factory when its stdin closes.
+const FACTORY: &str = r#"
+import ctypes, os, signal, sys
+import moto.backends
 modules = tuple(moto.backends.list_of_moto_modules())
 moto.backends.list_of_moto_modules = lambda: modules
-from moto.server import main
-main(sys.argv[1:])
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import run_simple
+from werkzeug.test import Client
+
+app = DomainDispatcherApplication(create_backend_app)
+app.debug = True
+warm = Client(app)
+def signed(service):
+    return {"Authorization": "AWS4-HMAC-SHA256 Credential=warm/20260101/us-east-1/%s/aws4_request, SignedHeaders=host, Signature=0" % service,
+            "x-moto-account-id": "000000000000", "Content-Type": "application/x-www-form-urlencoded"}
+for service, action in [("ec2", "DescribeInstances&Version=2016-11-15"), ("sts", "GetCallerIdentity&Version=2011-06-15"),
+                        ("iam", "ListRoles&Version=2010-05-08"), ("sns", "ListTopics&Version=2010-03-31"),
+                        ("sqs", "ListQueues&Version=2012-11-05")]:
+    warm.post("/", headers=signed(service), data="Action=" + action)
+warm.get("/", headers=signed("s3"))
+
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+factory = os.getpid()
+for line in sys.stdin:
+    port, log = line.split()
+    pid = os.fork()
+    if pid == 0:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+        if os.getppid() != factory:
+            os._exit(1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(null, 1)
+        os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644) if log != "-" else null, 2)
+        os.environ["MOTO_PORT"] = port
+        run_simple("127.0.0.1", int(port), app, threaded=True)
+        os._exit(0)
+    print(pid, flush=True)
 "#;
+
+/// The suite's moto server factory (`FACTORY`), started on first use.
+struct Factory {
+    _child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Factory {
+    /// A new moto server on `port`, its request log to `log`: its pid.
+    fn fork(port: u16, log: Option<PathBuf>) -> u32 {
+        static FACTORY_PROCESS: OnceLock<Mutex<Factory>> = OnceLock::new();
+        let factory = FACTORY_PROCESS.get_or_init(|| {
+            let mut child = Command::new(venv().join("bin/python"))
+                .args(["-u", "-c", FACTORY])
+                .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
+                .env("MOTO_ENABLE_AMI_VALIDATION", "true")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("python starts");
+            let stdin = child.stdin.take().unwrap();
+            let stdout = BufReader::new(child.stdout.take().unwrap());
+            Mutex::new(Factory { _child: child, stdin, stdout })
+        });
+        let mut factory = factory.lock().unwrap_or_else(|e| e.into_inner());
+        let log = log.map_or("-".to_string(), |l| l.display().to_string());
+        writeln!(factory.stdin, "{port} {log}").expect("moto's factory takes a request");
+        let mut line = String::new();
+        factory.stdout.read_line(&mut line).expect("moto's factory answers");
+        line.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("moto's factory answered {line:?} (its stderr is the test's)"))
+    }
+}
 
 /// What the venv holds: moto's server at the version the tests were written against, and
 /// boto3 as the independent client. A change here reinstalls the venv.
@@ -77,31 +154,18 @@ pub fn venv() -> PathBuf {
 
 impl Moto {
     pub fn start() -> Moto {
-        let python = venv().join("bin/python");
-        assert!(python.exists(), "the aws tests need moto's venv at {}", python.display());
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         // `GAFORM_MOTO_LOG=DIR`: each server's request log to DIR/moto-PORT.log (what
         // BENCHMARKS.md's request counts were taken from).
-        let log = match std::env::var_os("GAFORM_MOTO_LOG") {
-            Some(dir) => Stdio::from(
-                std::fs::File::create(PathBuf::from(dir).join(format!("moto-{port}.log"))).expect("the log"),
-            ),
-            None => Stdio::null(),
-        };
-        let child = Command::new(python)
-            .args(["-c", SERVER, "-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
-            .env("MOTO_ENABLE_AMI_VALIDATION", "true")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let log = std::env::var_os("GAFORM_MOTO_LOG")
+            .map(|dir| PathBuf::from(dir).join(format!("moto-{port}.log")));
+        let pid = nix::unistd::Pid::from_raw(Factory::fork(port, log) as i32);
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(started.elapsed() < Duration::from_secs(60), "moto did not start on port {port}");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Moto { child, port, client: Mutex::new(None) }
+        Moto { pid, port, client: Mutex::new(None) }
     }
 
     /// Runs `code` as `python -c code args...` would, in the venv's python with boto3 (one
@@ -213,7 +277,7 @@ impl Drop for Moto {
             let _ = client.child.kill();
             let _ = client.child.wait();
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // The factory reaps it.
+        let _ = nix::sys::signal::kill(self.pid, nix::sys::signal::Signal::SIGKILL);
     }
 }
