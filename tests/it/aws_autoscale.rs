@@ -74,6 +74,7 @@ fn holders(moto: &Moto) -> Vec<String> {
 fn a_job_wider_than_min_grows_the_group_toward_max_and_it_shrinks_back_to_min_when_done() {
     let moto = Moto::start();
     let w = Workspace::new("aws-autoscale", WIDE);
+    let one_machine = w.gaform_in_background(&["run", "job.gaf", "--job", "wide", "--out", "one-machine"]);
     let plan = run(&w, &moto, &["plan", "job.gaf"]);
     assert!(
         text(&plan).contains(
@@ -145,7 +146,7 @@ fn a_job_wider_than_min_grows_the_group_toward_max_and_it_shrinks_back_to_min_wh
     for agent in agents.iter_mut().chain(extra.iter_mut()) {
         let _ = agent.wait();
     }
-    ok(&w.gaform(&["run", "job.gaf", "--job", "wide", "--out", "one-machine"], &[]));
+    ok(&one_machine.output());
     assert_eq!(
         aws_object(&moto, BUCKET, &format!("{JOB}/results/best.json")),
         w.read("one-machine/best.json"),

@@ -207,6 +207,7 @@ job duo {
 fn a_scale_down_on_aws_sheds_a_worker_mid_job_and_the_result_is_the_same_bytes() {
     let moto = Moto::start();
     let w = Workspace::new("aws-budget-shed", SHED_AT_ONCE);
+    let never_shed = w.gaform_in_background(&["run", "job.gaf", "--out", "never-shed"]);
     ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
     let workers = instance_ids(&moto, "compute.c.workers.cpu");
     assert_eq!(workers.len(), 2, "{workers:?}");
@@ -278,7 +279,7 @@ fn a_scale_down_on_aws_sheds_a_worker_mid_job_and_the_result_is_the_same_bytes()
         "the key looked for above"
     );
 
-    ok(&w.gaform(&["run", "job.gaf", "--out", "never-shed"], &[]));
+    ok(&never_shed.output());
     assert_eq!(
         aws_object(&moto, BUCKET, "stacks/job/west/jobs/duo/results/best.json"),
         w.read("never-shed/best.json"),

@@ -8,7 +8,7 @@ use crate::aws::{aws_object, boot, boot_with, boto, instance_ids, run, text};
 use crate::aws_budgets::{objects, wait_for};
 use crate::imds::Imds;
 use crate::moto::Moto;
-use crate::support::{ok, Workspace};
+use crate::support::{ok, Background, Workspace};
 use std::time::{Duration, Instant};
 
 const BUCKET: &str = "gaform-123456789012-us-west-2";
@@ -83,9 +83,14 @@ fn events(w: &Workspace, moto: &Moto) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The job's `best.json` on S3 is `gaform run`'s here.
-pub(crate) fn same_as_an_undisturbed_run(w: &Workspace, moto: &Moto) {
-    ok(&w.gaform(&["run", "job.gaf", "--out", "undisturbed"], &[]));
+/// `gaform run` of the job here, undisturbed, started beside the test.
+pub(crate) fn undisturbed_run(w: &Workspace) -> Background {
+    w.gaform_in_background(&["run", "job.gaf", "--out", "undisturbed"])
+}
+
+/// The job's `best.json` on S3 is the undisturbed run's.
+pub(crate) fn same_as_an_undisturbed_run(w: &Workspace, moto: &Moto, undisturbed: Background) {
+    ok(&undisturbed.output());
     assert_eq!(
         aws_object(moto, BUCKET, &format!("{JOB}/results/best.json")),
         w.read("undisturbed/best.json"),
@@ -100,6 +105,7 @@ const TICK: Duration = Duration::from_secs(2);
 fn a_worker_lost_mid_job_is_replaced_by_the_head_and_the_result_is_the_same_bytes() {
     let moto = Moto::start();
     let w = Workspace::new("aws-heal", &healed());
+    let undisturbed = undisturbed_run(&w);
     ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
     let workers = instance_ids(&moto, "compute.c.workers.cpu");
     assert_eq!(workers.len(), 2, "{workers:?}");
@@ -167,7 +173,7 @@ fn a_worker_lost_mid_job_is_replaced_by_the_head_and_the_result_is_the_same_byte
     assert_eq!(billed, started, "{ledger:#?}");
     assert!(ledger.iter().all(|e| !e["ended_at"].is_null()), "{ledger:#?}");
 
-    same_as_an_undisturbed_run(&w, &moto);
+    same_as_an_undisturbed_run(&w, &moto, undisturbed);
 }
 
 /// The same job on spot workers that fall back to on-demand.
@@ -189,11 +195,14 @@ struct OnSpot {
     metadata: Vec<Imds>,
     head: std::process::Child,
     agents: Vec<std::process::Child>,
+    /// The reference run, started with the job.
+    undisturbed: std::cell::Cell<Option<Background>>,
 }
 
 fn under_way_on_spot(name: &str) -> OnSpot {
     let moto = Moto::start();
     let w = Workspace::new(name, &on_spot());
+    let undisturbed = std::cell::Cell::new(Some(undisturbed_run(&w)));
     ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
     let workers = instance_ids(&moto, "compute.c.workers.cpu");
     assert_eq!(workers.len(), 2, "{workers:?}");
@@ -206,10 +215,16 @@ fn under_way_on_spot(name: &str) -> OnSpot {
         .map(|(id, imds)| boot_with(&w, &moto, "worker", "compute.c.workers.cpu", id, &[imds.env()]))
         .collect();
     under_way(&moto, &workers);
-    OnSpot { moto, w, workers, metadata, head, agents }
+    OnSpot { moto, w, workers, metadata, head, agents, undisturbed }
 }
 
 impl OnSpot {
+    /// The job's result on S3 is the undisturbed run's.
+    fn same_as_an_undisturbed_run(&self) {
+        let undisturbed = self.undisturbed.take().expect("compared once");
+        same_as_an_undisturbed_run(&self.w, &self.moto, undisturbed);
+    }
+
     /// Waits for the head and the workers left to end well.
     fn ends(&mut self) {
         assert!(self.head.wait().unwrap().success());
@@ -281,7 +296,7 @@ fn a_spot_notice_saves_the_workers_islands_and_its_replacement_starts_before_it_
         reason.contains(&format!("compute.c.workers.cpu[{leaving}] given notice (1 of 2 running): requested 1 in their place (started 1 spot)")),
         "{reason}"
     );
-    same_as_an_undisturbed_run(w, moto);
+    run_.same_as_an_undisturbed_run();
 }
 
 #[test]
@@ -338,7 +353,7 @@ fn a_rebalance_recommendation_starts_the_replacement_early_and_it_takes_over_at_
         ],
         "one replacement, started at the recommendation: {events:#?}"
     );
-    same_as_an_undisturbed_run(w, moto);
+    run_.same_as_an_undisturbed_run();
 }
 
 /// Runs a head over a group of `workers` (that never boot: the job just runs on) for a few
@@ -369,8 +384,14 @@ fn head_requests(workers: u64, window: u32) -> std::collections::BTreeMap<String
 #[test]
 fn the_heads_ec2_requests_per_tick_do_not_grow_with_its_workers() {
     let window = 6;
-    for workers in [10, 100] {
-        let counts = head_requests(workers, window);
+    // Both sizes at once, each on its own moto: the test is mostly waiting for ticks.
+    let sizes = [10, 100];
+    let counted: Vec<_> = std::thread::scope(|scope| {
+        let counting: Vec<_> =
+            sizes.map(|workers| scope.spawn(move || head_requests(workers, window))).into();
+        counting.into_iter().map(|c| c.join().expect("a size's run")).collect()
+    });
+    for (workers, counts) in sizes.into_iter().zip(counted) {
         println!("{workers} workers: EC2 actions in {window} s: {counts:?}");
         // Each tick lists the stack's instances once (moto answers in one page): the count
         // of listings is the count of ticks, and nothing else is asked of EC2.

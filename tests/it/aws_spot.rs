@@ -40,6 +40,7 @@ fn lifecycles(moto: &Moto) -> Vec<(String, String)> {
 fn a_group_that_fell_back_to_on_demand_returns_to_spot_with_no_island_lost() {
     let moto = Moto::start();
     let w = Workspace::new("aws-back-to-spot", &back_to_spot());
+    let undisturbed = crate::aws_heal::undisturbed_run(&w);
     let proxy = Proxy::start(moto.port, Faults { no_spot: true, ..Faults::default() });
     let apply = via(&w, &moto, &proxy, None, &["apply", "job.gaf", "--auto-approve", "--detach"]);
     assert!(text(&apply).contains("started 0 spot, fallback to on-demand after"), "{}", text(&apply));
@@ -109,5 +110,5 @@ fn a_group_that_fell_back_to_on_demand_returns_to_spot_with_no_island_lost() {
     assert!(on_demand.iter().all(|id| handed.contains(&id.as_str())), "{log:#?}");
     assert!(log.iter().all(|e| e["event"] != "replaced"), "a hand-over is not a loss: {log:#?}");
 
-    crate::aws_heal::same_as_an_undisturbed_run(&w, &moto);
+    crate::aws_heal::same_as_an_undisturbed_run(&w, &moto, undisturbed);
 }

@@ -409,6 +409,7 @@ fn a_scale_down_alert_sheds_one_worker_per_cooldown_to_min_and_the_result_is_the
     let gaf = stack(free_port(), 8_000, monitor)
         .replace("min           = 2\n    max           = 2", "min           = 1\n    max           = 3");
     let w = Workspace::new("monitor-scale-down", &gaf);
+    let never_shed = w.gaform_in_background(&["run", "job.gaf", "--out", "never-shed"]);
     let out = ok(&w.gaform(&["apply", "job.gaf", "--auto-approve"], &[("GAFORM_TICK", "500ms")]));
     assert!(out.contains("long: best rsi_reversion("), "the job went on to its end: {out}");
     let events = json_lines(&ok(&w.gaform(&["events", "--json", "job.gaf"], &[])));
@@ -424,7 +425,7 @@ fn a_scale_down_alert_sheds_one_worker_per_cooldown_to_min_and_the_result_is_the
     let log = std::fs::read_to_string(w.0.join(".gaform/job/jobs/long/log")).unwrap();
     assert!(!log.contains("in its place"), "no worker was started again: {log}");
 
-    ok(&w.gaform(&["run", "job.gaf", "--out", "never-shed"], &[]));
+    ok(&never_shed.output());
     for file in ["best.json", "generations.csv", "hall_of_fame.csv"] {
         assert_eq!(w.read(&format!("results/long/{file}")), w.read(&format!("never-shed/{file}")), "{file}");
     }

@@ -119,6 +119,17 @@ impl Workspace {
         within_limit(child, args)
     }
 
+    /// Starts `gaform ARGS` here on a thread of its own: a reference run the test compares
+    /// with at its end, done meanwhile on a core its waits leave idle.
+    pub fn gaform_in_background(&self, args: &[&str]) -> Background {
+        let (dir, args): (PathBuf, Vec<String>) =
+            (self.0.clone(), args.iter().map(|a| a.to_string()).collect());
+        Background(std::thread::spawn(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            gaform_in(&dir, &args, None)
+        }))
+    }
+
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_gaform"));
         cmd.args(args).current_dir(&self.0).env("NO_COLOR", "1").envs(env.iter().copied());
@@ -137,6 +148,16 @@ impl Workspace {
 impl Drop for Workspace {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A gaform command running beside the test (`Workspace::gaform_in_background`).
+pub struct Background(std::thread::JoinHandle<Output>);
+
+impl Background {
+    /// What it printed, once it is done.
+    pub fn output(self) -> Output {
+        self.0.join().expect("the command's thread")
     }
 }
 
