@@ -95,6 +95,13 @@ impl Shared {
         }
     }
 
+    /// Forgets the streams idle past their time (at each of the watcher's polls).
+    pub fn forget_idle_streams(&self) {
+        if self.streams.forget_idle() > 0 {
+            self.followed.set(self.streams.len() as i64);
+        }
+    }
+
     /// Why nothing (new) is served.
     pub fn waiting(&self) -> String {
         self.waiting.read().map(|w| w.clone()).unwrap_or_default()

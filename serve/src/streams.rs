@@ -1,7 +1,8 @@
 //! The streams a server follows: each a client's market, seeded once with its history
 //! (`PUT ROUTE/streams/ID`), then sent each new bar (`POST ROUTE/streams/ID/bars`), answered
 //! by a `gaform_runtime::stream::Stream` that does the new bars' work only. Bounded: at most
-//! `max` streams, one idle past `idle` is forgotten, and one seeded under another strategy
+//! `max` streams, one idle past `idle` is forgotten (at the server's next poll, or when it is
+//! next sent a bar), and one seeded under another strategy
 //! version is dropped; each of those is told to seed again, never answered from a state it
 //! does not have. A stream lives in the process that seeded it: another replica, or this
 //! one restarted, answers 404 and the client seeds again.
@@ -75,10 +76,10 @@ impl Streams {
     pub fn seed(&self, id: &str, stream: Stream, version: u64) -> Result<(), usize> {
         let Ok(mut table) = self.table.lock() else { return Err(self.max) };
         if !table.contains_key(id) && table.len() >= self.max {
-            let idle = self.idle;
-            // One in use now is not idle.
-            table.retain(|_, f| f.try_lock().map_or(true, |f| f.touched.elapsed() < idle));
-            if table.len() >= self.max {
+            drop(table);
+            self.forget_idle();
+            table = self.table.lock().map_err(|_| self.max)?;
+            if !table.contains_key(id) && table.len() >= self.max {
                 return Err(self.max);
             }
         }
@@ -109,6 +110,17 @@ impl Streams {
         }
         followed.touched = Instant::now();
         Ok(f(&mut followed))
+    }
+
+    /// Forgets every stream idle past its time (one in use now is not idle), so that a
+    /// client that went away does not hold a place and its memory until the cap is reached;
+    /// how many. A client coming back is told it was forgotten after that long idle.
+    pub fn forget_idle(&self) -> usize {
+        let Ok(mut table) = self.table.lock() else { return 0 };
+        let before = table.len();
+        let idle = self.idle;
+        table.retain(|_, f| f.try_lock().map_or(true, |f| f.touched.elapsed() < idle));
+        before - table.len()
     }
 
     /// Forgets stream `id`; whether there was one.

@@ -102,6 +102,7 @@ impl Watcher {
             }
             std::thread::sleep(poll);
             self.look();
+            self.shared.forget_idle_streams();
         }
     }
 }

@@ -195,6 +195,19 @@ fn a_built_in_streams_as_it_backtests_and_streams_are_bounded_in_number_and_idle
     std::thread::sleep(Duration::from_millis(1200));
     let (status, expired) = call(&server, "POST", "/streams/c/bars", &body(&rows[seed..seed + 1]));
     told_to_reseed(status, &expired, 404, "forgotten after 1s idle");
+    // A stream whose client went away does not wait for a bar or the cap to be forgotten:
+    // the server forgets it at its next poll past its idle time (`b`, seeded and left).
+    let started = Instant::now();
+    loop {
+        let (_, metrics) = server.get("/metrics");
+        if metrics.lines().any(|l| l == "gaform_serve_streams 0") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "b is still followed:\n{metrics}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, gone) = call(&server, "POST", "/streams/b/bars", &body(&rows[seed..seed + 1]));
+    told_to_reseed(status, &gone, 404, "forgotten after 1s idle");
 }
 
 // The binary's one translation of a checked strategy into the runtime's program, compiled in
