@@ -22,15 +22,39 @@ pub struct Moto {
     client: Mutex<Option<Interpreter>>,
 }
 
-/// A python with boto3 imported that runs one script per line of JSON on its stdin
-/// (`{"code": ..., "argv": [...]}`) and answers with one line of JSON (`ok`, `out`, `err`).
+/// A python of the venv running `code`, a loop that answers each line on its stdin with one
+/// line on its stdout: the independent client (`INTERPRETER`) and the server factory
+/// (`FACTORY`).
 struct Interpreter {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
 }
 
-/// The interpreter's loop: each script runs as `python -c CODE ARGV...` would, with a fresh
+impl Interpreter {
+    fn start(code: &str, env: &[(&str, &str)]) -> Interpreter {
+        let mut child = Command::new(venv().join("bin/python"))
+            .args(["-u", "-c", code])
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python starts");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Interpreter { child, stdin, stdout }
+    }
+
+    /// Its answer to `line`.
+    fn ask(&mut self, line: &str) -> std::io::Result<String> {
+        writeln!(self.stdin, "{line}")?;
+        let mut answer = String::new();
+        self.stdout.read_line(&mut answer)?;
+        Ok(answer)
+    }
+}
+
+/// The independent client's loop (boto3 imported once): each script runs as `python -c CODE ARGV...` would, with a fresh
 /// namespace, its stdout captured and a failure reported instead of ending the loop.
 const INTERPRETER: &str = r#"
 import boto3, contextlib, io, json, sys, traceback
@@ -101,39 +125,22 @@ for line in sys.stdin:
     print(pid, flush=True)
 "#;
 
-/// The suite's moto server factory (`FACTORY`), started on first use.
-struct Factory {
-    _child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Factory {
-    /// A new moto server on `port`, its request log to `log`: its pid.
-    fn fork(port: u16, log: Option<PathBuf>) -> u32 {
-        static FACTORY_PROCESS: OnceLock<Mutex<Factory>> = OnceLock::new();
-        let factory = FACTORY_PROCESS.get_or_init(|| {
-            let mut child = Command::new(venv().join("bin/python"))
-                .args(["-u", "-c", FACTORY])
-                .env("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true")
-                .env("MOTO_ENABLE_AMI_VALIDATION", "true")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("python starts");
-            let stdin = child.stdin.take().unwrap();
-            let stdout = BufReader::new(child.stdout.take().unwrap());
-            Mutex::new(Factory { _child: child, stdin, stdout })
-        });
-        let mut factory = factory.lock().unwrap_or_else(|e| e.into_inner());
-        let log = log.map_or("-".to_string(), |l| l.display().to_string());
-        writeln!(factory.stdin, "{port} {log}").expect("moto's factory takes a request");
-        let mut line = String::new();
-        factory.stdout.read_line(&mut line).expect("moto's factory answers");
-        line.trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("moto's factory answered {line:?} (its stderr is the test's)"))
-    }
+/// A new moto server on `port`, its request log to `log`, forked by the run's factory
+/// (`FACTORY`, started on first use): its pid.
+fn fork_server(port: u16, log: Option<PathBuf>) -> u32 {
+    static FACTORY_PROCESS: OnceLock<Mutex<Interpreter>> = OnceLock::new();
+    let factory = FACTORY_PROCESS.get_or_init(|| {
+        Mutex::new(Interpreter::start(
+            FACTORY,
+            &[("MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION", "true"), ("MOTO_ENABLE_AMI_VALIDATION", "true")],
+        ))
+    });
+    let log = log.map_or("-".to_string(), |l| l.display().to_string());
+    let answer = factory.lock().unwrap_or_else(|e| e.into_inner()).ask(&format!("{port} {log}"));
+    let line = answer.expect("moto's factory answers");
+    line.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("moto's factory answered {line:?} (its stderr is the test's)"))
 }
 
 /// What the venv holds: moto's server at the version the tests were written against, and
@@ -159,7 +166,7 @@ impl Moto {
         // BENCHMARKS.md's request counts were taken from).
         let log = std::env::var_os("GAFORM_MOTO_LOG")
             .map(|dir| PathBuf::from(dir).join(format!("moto-{port}.log")));
-        let pid = nix::unistd::Pid::from_raw(Factory::fork(port, log) as i32);
+        let pid = nix::unistd::Pid::from_raw(fork_server(port, log) as i32);
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(started.elapsed() < Duration::from_secs(60), "moto did not start on port {port}");
@@ -172,21 +179,10 @@ impl Moto {
     /// interpreter per server, kept between calls): what it printed, or why it failed.
     pub fn python(&self, code: &str, args: &[&str]) -> Result<String, String> {
         let mut client = self.client.lock().unwrap_or_else(|e| e.into_inner());
-        let interpreter = client.get_or_insert_with(|| {
-            let mut child = Command::new(venv().join("bin/python"))
-                .args(["-u", "-c", INTERPRETER])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let stdin = child.stdin.take().unwrap();
-            let stdout = BufReader::new(child.stdout.take().unwrap());
-            Interpreter { child, stdin, stdout }
-        });
+        let interpreter = client.get_or_insert_with(|| Interpreter::start(INTERPRETER, &[]));
         let request = serde_json::json!({ "code": code, "argv": args });
-        writeln!(interpreter.stdin, "{request}").map_err(|e| format!("the python client is gone: {e}"))?;
-        let mut line = String::new();
-        interpreter.stdout.read_line(&mut line).map_err(|e| format!("the python client is gone: {e}"))?;
+        let line =
+            interpreter.ask(&request.to_string()).map_err(|e| format!("the python client is gone: {e}"))?;
         let answer: serde_json::Value =
             serde_json::from_str(&line).map_err(|e| format!("the python client answered {line:?}: {e}"))?;
         let out = answer["out"].as_str().unwrap_or_default().to_string();
