@@ -1,8 +1,8 @@
 //! moto's EC2 emulator for the aws tests: one server per test on a free loopback port (so
-//! parallel tests never see each other's resources), forked from one warm image per suite
-//! (`FACTORY`), and an independent client (boto3,
-//! from the same venv) to list what gaform made. The tests install moto into target/moto
-//! themselves on first use (`provision`); `GAFORM_MOTO_VENV` names a venv of one's own.
+//! parallel tests never see each other's resources), forked from one warm image per test run
+//! (`FACTORY`), and an independent client (boto3, from the same venv) to list what gaform
+//! made. The tests install moto into target/moto themselves on first use (`provision`);
+//! `GAFORM_MOTO_VENV` names a venv of one's own.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -108,7 +108,7 @@ warm.get("/", headers=signed("s3"))
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)
 factory = os.getpid()
 for line in sys.stdin:
-    port, log = line.split()
+    port, log = line.rstrip("\n").split(" ", 1)
     pid = os.fork()
     if pid == 0:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)
