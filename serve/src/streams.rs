@@ -2,9 +2,8 @@
 //! (`PUT ROUTE/streams/ID`), then sent each new bar (`POST ROUTE/streams/ID/bars`), answered
 //! by a `gaform_runtime::stream::Stream` that does the new bars' work only. Bounded: at most
 //! `max` streams, one idle past `idle` is forgotten (at the server's next poll, or when it is
-//! next sent a bar), and one seeded under another strategy
-//! version is dropped; each of those is told to seed again, never answered from a state it
-//! does not have. A stream lives in the process that seeded it: another replica, or this
+//! next sent a bar), and one seeded under another strategy version is dropped; each of those
+//! is told to seed again, never answered from a state it does not have. A stream lives in the process that seeded it: another replica, or this
 //! one restarted, answers 404 and the client seeds again.
 
 use gaform_runtime::stream::Stream;
@@ -76,10 +75,8 @@ impl Streams {
     pub fn seed(&self, id: &str, stream: Stream, version: u64) -> Result<(), usize> {
         let Ok(mut table) = self.table.lock() else { return Err(self.max) };
         if !table.contains_key(id) && table.len() >= self.max {
-            drop(table);
-            self.forget_idle();
-            table = self.table.lock().map_err(|_| self.max)?;
-            if !table.contains_key(id) && table.len() >= self.max {
+            forget_idle_in(&mut table, self.idle);
+            if table.len() >= self.max {
                 return Err(self.max);
             }
         }
@@ -116,17 +113,21 @@ impl Streams {
     /// client that went away does not hold a place and its memory until the cap is reached;
     /// how many. A client coming back is told it was forgotten after that long idle.
     pub fn forget_idle(&self) -> usize {
-        let Ok(mut table) = self.table.lock() else { return 0 };
-        let before = table.len();
-        let idle = self.idle;
-        table.retain(|_, f| f.try_lock().map_or(true, |f| f.touched.elapsed() < idle));
-        before - table.len()
+        self.table.lock().map_or(0, |mut table| forget_idle_in(&mut table, self.idle))
     }
 
     /// Forgets stream `id`; whether there was one.
     pub fn forget(&self, id: &str) -> bool {
         self.table.lock().is_ok_and(|mut t| t.remove(id).is_some())
     }
+}
+
+/// Forgets the streams of `table` idle for `idle` or longer (one in use now is not idle); how
+/// many.
+fn forget_idle_in(table: &mut HashMap<String, Arc<Mutex<Followed>>>, idle: Duration) -> usize {
+    let before = table.len();
+    table.retain(|_, f| f.try_lock().map_or(true, |f| f.touched.elapsed() < idle));
+    before - table.len()
 }
 
 /// A stream id: 1 to 128 of `A-Z a-z 0-9 . _ -` (it goes in a path and in messages).
