@@ -37,6 +37,7 @@ mod layout;
 mod lsp;
 #[cfg(feature = "aws")]
 mod monitors;
+#[cfg(feature = "aws")]
 mod moto;
 mod owners;
 mod pipes;

@@ -61,6 +61,8 @@ pub fn prefetch() {
         }
         std::thread::spawn(|| {
             let _ = std::panic::catch_unwind(|| {
+                // Only the aws tests run moto.
+                #[cfg(feature = "aws")]
                 crate::moto::venv();
                 crate::quant::python();
                 crate::lsp::editor_venv();

@@ -121,6 +121,7 @@ impl Workspace {
 
     /// Starts `gaform ARGS` here on a thread of its own: a reference run the test compares
     /// with at its end, done meanwhile on a core its waits leave idle.
+    #[cfg(feature = "aws")]
     pub fn gaform_in_background(&self, args: &[&str]) -> Background {
         let (dir, args): (PathBuf, Vec<String>) =
             (self.0.clone(), args.iter().map(|a| a.to_string()).collect());
@@ -152,8 +153,10 @@ impl Drop for Workspace {
 }
 
 /// A gaform command running beside the test (`Workspace::gaform_in_background`).
+#[cfg(feature = "aws")]
 pub struct Background(std::thread::JoinHandle<Output>);
 
+#[cfg(feature = "aws")]
 impl Background {
     /// What it printed, once it is done.
     pub fn output(self) -> Output {
@@ -163,8 +166,10 @@ impl Background {
 
 /// A process a test started, killed and reaped when the test ends, failed or not (a failed
 /// assertion would otherwise leave it running past the suite).
+#[cfg(feature = "aws")]
 pub struct KillOnDrop(pub std::process::Child);
 
+#[cfg(feature = "aws")]
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
