@@ -48,6 +48,12 @@ pub fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
+/// Whether a `/proc/PID/stat` (or `/proc/PID/task/TID/stat`) line is a zombie's: its state,
+/// the field after the command's closing parenthesis, is `Z`.
+pub fn zombie(stat: &str) -> bool {
+    stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'))
+}
+
 /// Live (not zombie) processes whose command line names `stack_dir`: (pid, args).
 pub fn processes_of(stack_dir: &Path) -> Vec<(u32, Vec<String>)> {
     let needle = stack_dir.display().to_string();
@@ -61,8 +67,7 @@ pub fn processes_of(stack_dir: &Path) -> Vec<(u32, Vec<String>)> {
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
         let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        let zombie = stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'));
-        if !zombie && args.iter().any(|a| a.contains(&needle)) {
+        if !zombie(&stat) && args.iter().any(|a| a.contains(&needle)) {
             out.push((pid, args));
         }
     }

@@ -195,14 +195,14 @@ struct OnSpot {
     metadata: Vec<Imds>,
     head: std::process::Child,
     agents: Vec<std::process::Child>,
-    /// The reference run, started with the job.
-    undisturbed: std::cell::Cell<Option<Background>>,
+    /// The reference run, started with the job; taken by the comparison.
+    undisturbed: Option<Background>,
 }
 
 fn under_way_on_spot(name: &str) -> OnSpot {
     let moto = Moto::start();
     let w = Workspace::new(name, &on_spot());
-    let undisturbed = std::cell::Cell::new(Some(undisturbed_run(&w)));
+    let undisturbed = Some(undisturbed_run(&w));
     ok(&run(&w, &moto, &["apply", "job.gaf", "--auto-approve", "--detach"]));
     let workers = instance_ids(&moto, "compute.c.workers.cpu");
     assert_eq!(workers.len(), 2, "{workers:?}");
@@ -220,7 +220,7 @@ fn under_way_on_spot(name: &str) -> OnSpot {
 
 impl OnSpot {
     /// The job's result on S3 is the undisturbed run's.
-    fn same_as_an_undisturbed_run(&self) {
+    fn same_as_an_undisturbed_run(&mut self) {
         let undisturbed = self.undisturbed.take().expect("compared once");
         same_as_an_undisturbed_run(&self.w, &self.moto, undisturbed);
     }

@@ -21,9 +21,11 @@ const JOB: &str = "stacks/job/west/jobs/duo";
 /// it once ended first, with moto serving it faster).
 fn back_to_spot() -> String {
     let generations = crate::aws_heal::GENERATIONS;
-    crate::aws_heal::on_spot()
-        .replace("fallback = on_demand\n", "fallback = on_demand\n  return_to_spot = 3s\n")
-        .replace(&format!("generations = {generations}\n"), &format!("generations = {}\n", 2 * generations))
+    let heal_tests = format!("generations = {generations}\n");
+    let text = crate::aws_heal::on_spot();
+    assert!(text.contains(&heal_tests), "the heal tests' job names its generations: {text}");
+    text.replace("fallback = on_demand\n", "fallback = on_demand\n  return_to_spot = 3s\n")
+        .replace(&heal_tests, &format!("generations = {}\n", 2 * generations))
 }
 
 fn lifecycles(moto: &Moto) -> Vec<(String, String)> {

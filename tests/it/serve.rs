@@ -497,12 +497,11 @@ fn replicas_share_one_port_and_a_dead_one_is_started_again_while_the_others_answ
     // process turns zombie while its other threads are still exiting and the listening socket
     // they share is still open (a connection dealt to it then is reset), so every thread must
     // be gone: a zombie leader alone in its task list has closed its files.
-    let zombie =
-        |stat: String| stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z'));
     let alive = || {
         let Ok(tasks) = std::fs::read_dir(format!("/proc/{killed}/task")) else { return false };
         let tasks: Vec<_> = tasks.flatten().map(|t| t.path()).collect();
-        tasks.len() != 1 || !std::fs::read_to_string(tasks[0].join("stat")).is_ok_and(zombie)
+        tasks.len() != 1
+            || !std::fs::read_to_string(tasks[0].join("stat")).is_ok_and(|s| crate::apply::zombie(&s))
     };
     while alive() {
         assert!(started.elapsed() < Duration::from_secs(5), "pid {killed} outlived SIGKILL");
